@@ -1,0 +1,117 @@
+/**
+ * The normalized reading vocabulary: every name a codec's `normalizeUplink` may emit, with its
+ * unit and type. The unit is part of the name, so a dashboard never has to guess. The device
+ * catalogue refers to these names and `npm run validate` rejects unknown ones.
+ */
+import type { Variables } from './api.ts';
+
+export interface ReadingField {
+  type: 'number' | 'boolean' | 'string';
+  unit?: string;
+  description: string;
+}
+
+export const READING_FIELDS = {
+  // bin-fill
+  distance_mm: { type: 'number', unit: 'mm', description: 'distance from the sensor to the surface below it' },
+  fill_pct: { type: 'number', unit: '%', description: 'container fill level (needs container_depth_mm)' },
+  alarm_full: { type: 'boolean', description: 'fill level above the device threshold' },
+  alarm_fire: { type: 'boolean', description: 'fire / high-temperature alarm' },
+  alarm_tilt: { type: 'boolean', description: 'tilt / fall alarm: lid open or sensor tipped' },
+  tilt_deg: { type: 'number', unit: '°', description: 'tilt angle' },
+  sensor_fault: { type: 'boolean', description: 'the measuring element reported no valid reading' },
+  latitude_deg: { type: 'number', unit: '°', description: 'WGS84 latitude' },
+  longitude_deg: { type: 'number', unit: '°', description: 'WGS84 longitude' },
+  // water
+  volume_m3: { type: 'number', unit: 'm³', description: 'cumulative volume (meter index)' },
+  volume_reverse_m3: { type: 'number', unit: 'm³', description: 'cumulative reverse (backflow) volume' },
+  flow_m3h: { type: 'number', unit: 'm³/h', description: 'flow rate' },
+  pulse_count: { type: 'number', description: 'cumulative pulse counter (before conversion to volume)' },
+  alarm_leak: { type: 'boolean', description: 'leak / continuous flow' },
+  alarm_burst: { type: 'boolean', description: 'burst / very high flow' },
+  alarm_backflow: { type: 'boolean', description: 'reverse flow' },
+  alarm_tamper: { type: 'boolean', description: 'tamper / magnetic / cable cut' },
+  alarm_dry: { type: 'boolean', description: 'pipe empty / dry' },
+  alarm_low_battery: { type: 'boolean', description: 'device reports a low battery' },
+  alarm_device_error: { type: 'boolean', description: 'device reports a permanent or temporary error' },
+  water_temperature_c: { type: 'number', unit: '°C', description: 'water temperature' },
+  // air
+  co2_ppm: { type: 'number', unit: 'ppm', description: 'CO2 concentration' },
+  pm1_ugm3: { type: 'number', unit: 'µg/m³', description: 'PM1.0 mass concentration' },
+  pm2_5_ugm3: { type: 'number', unit: 'µg/m³', description: 'PM2.5 mass concentration' },
+  pm4_ugm3: { type: 'number', unit: 'µg/m³', description: 'PM4 mass concentration' },
+  pm10_ugm3: { type: 'number', unit: 'µg/m³', description: 'PM10 mass concentration' },
+  tvoc_ppb: { type: 'number', unit: 'ppb', description: 'total volatile organic compounds' },
+  tvoc_iaq: { type: 'number', description: 'TVOC as an index (IAQ level)' },
+  tvoc_ugm3: { type: 'number', unit: 'µg/m³', description: 'total volatile organic compounds' },
+  hcho_mgm3: { type: 'number', unit: 'mg/m³', description: 'formaldehyde' },
+  o3_ppm: { type: 'number', unit: 'ppm', description: 'ozone' },
+  light_lux: { type: 'number', unit: 'lx', description: 'illuminance' },
+  motion_count: { type: 'number', description: 'PIR motion events' },
+  occupied: { type: 'boolean', description: 'PIR occupancy' },
+  // shared environment / device
+  temperature_c: { type: 'number', unit: '°C', description: 'air or device temperature' },
+  humidity_pct: { type: 'number', unit: '%RH', description: 'relative humidity' },
+  pressure_hpa: { type: 'number', unit: 'hPa', description: 'barometric pressure' },
+  battery_pct: { type: 'number', unit: '%', description: 'battery level' },
+  battery_v: { type: 'number', unit: 'V', description: 'battery voltage' },
+  acceleration_x_g: { type: 'number', unit: 'g', description: 'acceleration X' },
+  acceleration_y_g: { type: 'number', unit: 'g', description: 'acceleration Y' },
+  acceleration_z_g: { type: 'number', unit: 'g', description: 'acceleration Z' },
+  digital_input: { type: 'boolean', description: 'digital input state' },
+  analog_input: { type: 'number', description: 'analog input value' },
+} as const satisfies Record<string, ReadingField>;
+
+export type ReadingName = keyof typeof READING_FIELDS;
+
+/**
+ * Generic codecs (Cayenne LPP) produce a field per channel: `<base>_ch<N>`, e.g.
+ * `temperature_c_ch3`. Returns the base field when `name` is a known field or such a variant.
+ */
+export function readingField(name: string): ReadingField | undefined {
+  const direct = (READING_FIELDS as Record<string, ReadingField>)[name];
+  if (direct) return direct;
+  const m = /^(.+)_ch\d{1,3}$/.exec(name);
+  return m ? (READING_FIELDS as Record<string, ReadingField>)[m[1] as string] : undefined;
+}
+
+export interface FillResult {
+  fill_pct?: number;
+  warning?: string;
+}
+
+function positiveNumber(v: unknown): number | undefined {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * Fill level of a container from a distance measured downwards by a sensor under the lid.
+ *
+ * `container_depth_mm`: from the sensor's zero point (sensor_offset_mm below the sensor face) to
+ * the bottom; `sensor_offset_mm`: distance the sensor sees when the container is full to the
+ * brim (dead zone / mounting height above the brim), default 0. fill = 1 − (distance − offset) /
+ * depth, clamped to 0..100 and rounded to 0.1 %.
+ */
+export function fillPercent(distanceMm: number, variables: Variables | undefined): FillResult {
+  const depth = positiveNumber(variables?.['container_depth_mm']);
+  if (depth === undefined || depth === 0) {
+    return { warning: 'no fill_pct: device variable container_depth_mm is not set (or not a positive number)' };
+  }
+  const offsetRaw = variables?.['sensor_offset_mm'];
+  const offset = offsetRaw === undefined ? 0 : positiveNumber(offsetRaw);
+  if (offset === undefined) {
+    return { warning: 'no fill_pct: device variable sensor_offset_mm is not a non-negative number' };
+  }
+  const pct = (1 - (distanceMm - offset) / depth) * 100;
+  const clamped = Math.min(100, Math.max(0, pct));
+  return { fill_pct: Math.round(clamped * 10) / 10 };
+}
+
+/** The inverse of `fillPercent`, for simulators: the distance a sensor sees at a fill level. */
+export function distanceForFill(fillPct: number, variables: Variables | undefined): number | undefined {
+  const depth = positiveNumber(variables?.['container_depth_mm']);
+  if (depth === undefined || depth === 0) return undefined;
+  const offset = positiveNumber(variables?.['sensor_offset_mm']) ?? 0;
+  return Math.round(offset + depth * (1 - fillPct / 100));
+}
