@@ -1,0 +1,113 @@
+/**
+ * bench/codecs: decodes per second per codec, and the cost of one decode relative to
+ * `JSON.parse` of the ChirpStack v4 `up` event that would carry the same payload (the example
+ * event of chirpstack-integration.md §4, with `data`/`fPort` replaced and no `object`), measured
+ * in the same run so the ratio holds on any machine. Goal: every codec < 20 % of that parse.
+ *
+ *   node --import tsx bench/codecs/run.ts [--runs 5] [--ms 300]
+ */
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Codec } from '../../codecs/api.ts';
+import { fromHex } from '../../codecs/bytes.ts';
+import type { ExampleFile } from '../../codecs/examples.ts';
+import { CODECS_DIR } from '../../codecs/location.ts';
+import { NATIVE_CODECS } from '../../codecs/registry.ts';
+import { sharedPath } from '../../codecs/testing/paths.ts';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, ms: { type: 'string', default: '300' } } });
+const RUNS = Number(values.runs);
+const MS = Number(values.ms);
+
+/** The `up` event example from the reference, as an object. */
+function referenceUpEvent(): Record<string, unknown> {
+  const md = readFileSync(sharedPath('reference', 'chirpstack-integration.md'), 'utf8');
+  const at = md.indexOf('**Example 1: `up`**');
+  const start = md.indexOf('```json', at) + '```json'.length;
+  const end = md.indexOf('```', start);
+  return JSON.parse(md.slice(start, end)) as Record<string, unknown>;
+}
+
+let sink = 0; // keeps results alive so the JIT cannot drop the work
+
+/** Nanoseconds per call of fn, median of RUNS timed windows of about MS each. */
+function nsPerOp(fn: () => unknown): number {
+  let batch = 1;
+  for (;;) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < batch; i++) sink ^= fn() ? 1 : 0;
+    const dt = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (dt > 20) {
+      batch = Math.max(1, Math.round((batch * MS) / dt));
+      break;
+    }
+    batch *= 2;
+  }
+  const samples: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < batch; i++) sink ^= fn() ? 1 : 0;
+    samples.push(Number(process.hrtime.bigint() - t0) / batch);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)] as number;
+}
+
+interface Row {
+  codec: string;
+  bytes: number;
+  decodeNs: number;
+  decodeNormNs: number;
+  parseNs: number;
+}
+
+function benchCodec(codec: Codec, template: Record<string, unknown>): Row | undefined {
+  const file = JSON.parse(readFileSync(`${CODECS_DIR}/${codec.id}/examples.json`, 'utf8')) as ExampleFile;
+  const examples = (file.examples ?? []).filter((e) => e.expected !== null);
+  const inputs = examples.map((e) => ({ bytes: fromHex(e.bytesHex) as Uint8Array, fPort: e.fPort, variables: e.variables ?? { container_depth_mm: 1200 } }));
+  if (inputs.length === 0) return undefined;
+  const recvTime = new Date();
+  const events = inputs.map((inp) => {
+    const { object: _object, ...rest } = template;
+    return JSON.stringify({ ...rest, fPort: inp.fPort, data: Buffer.from(inp.bytes).toString('base64') });
+  });
+  let k = 0;
+  const decodeNs = nsPerOp(() => {
+    const inp = inputs[k++ % inputs.length]!;
+    return codec.decodeUplink({ bytes: inp.bytes, fPort: inp.fPort, recvTime, variables: inp.variables });
+  });
+  k = 0;
+  const decodeNormNs = nsPerOp(() => {
+    const inp = inputs[k++ % inputs.length]!;
+    const r = codec.decodeUplink({ bytes: inp.bytes, fPort: inp.fPort, recvTime, variables: inp.variables });
+    return r.data ? codec.normalizeUplink(r.data, { variables: inp.variables, recvTime }) : r;
+  });
+  k = 0;
+  const parseNs = nsPerOp(() => JSON.parse(events[k++ % events.length]!) as unknown);
+  const avgBytes = Math.round(inputs.reduce((s, i) => s + i.bytes.length, 0) / inputs.length);
+  return { codec: codec.id, bytes: avgBytes, decodeNs, decodeNormNs, parseNs };
+}
+
+const template = referenceUpEvent();
+const rows: Row[] = [];
+for (const codec of NATIVE_CODECS) {
+  const row = benchCodec(codec, template);
+  if (row) rows.push(row);
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const pct = (a: number, b: number): string => `${((100 * a) / b).toFixed(1)} %`;
+const lines = [
+  `machine: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} cores), node ${process.version}; median of ${RUNS} runs of ~${MS} ms`,
+  '',
+  '| codec | avg payload B | decodes/s | ns/decode | decode+normalize ns | JSON.parse(up event) ns | decode / parse | goal < 20 % |',
+  '|---|---:|---:|---:|---:|---:|---:|:---:|',
+  ...rows.map(
+    (r) =>
+      `| ${r.codec} | ${r.bytes} | ${fmt(1e9 / r.decodeNs)} | ${fmt(r.decodeNs)} | ${fmt(r.decodeNormNs)} | ${fmt(r.parseNs)} | ${pct(r.decodeNs, r.parseNs)} | ${r.decodeNs / r.parseNs < 0.2 ? 'yes' : 'NO'} |`,
+  ),
+];
+process.stdout.write(`${lines.join('\n')}\n`);
+if (sink === 42) process.stdout.write('\n');
+process.exitCode = rows.every((r) => r.decodeNs / r.parseNs < 0.2) ? 0 : 1;

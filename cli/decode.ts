@@ -1,0 +1,168 @@
+/**
+ * `lorawan-edge decode --device <id> --fport <n> <hex|base64>`
+ * `lorawan-edge decode --device <id> --jsonl < lines`
+ *
+ * Prints `{"data":…, "errors":[…], "warnings":[…], "readings":[…]}` per uplink. In --jsonl mode
+ * every input line gives exactly one output line, in order; a bad line gives a line with
+ * `errors` and decoding goes on. Exit code 1 when any decode produced errors.
+ */
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import type { Codec, JsonObject, Reading } from '../codecs/api.ts';
+import { fromBase64, fromHex } from '../codecs/bytes.ts';
+import type { DeviceEntry } from '../devices/catalogue.ts';
+import { lookupCodec } from './codec-lookup.ts';
+import { EXIT_ERRORS, EXIT_OK, parseVariables, UsageError, type Io } from './usage.ts';
+
+export const DECODE_HELP = `Usage: lorawan-edge decode --device <id> --fport <n> [options] <hex|base64>
+       lorawan-edge decode --device <id> --jsonl [options] < uplinks.jsonl
+
+Decodes an uplink payload with the device's codec and prints one JSON object
+{"data":…, "errors":[…], "warnings":[…], "readings":[…]}.
+
+Options:
+  --device <id>          catalogue device id (see "lorawan-edge devices") or codec id
+  --fport <n>            LoRaWAN FPort of the uplink (1..223)
+  --encoding <hex|base64> how to read the payload (default: hex when it is valid hex, else base64)
+  --var <key=value>      device variable, repeatable (e.g. --var container_depth_mm=1200)
+  --recv-time <iso>      receive time (default: now); history records are timed from it
+  --jsonl                read lines {"fPort":n,"bytesHex":"…"} or {"fPort":n,"bytesBase64":"…"}
+                         (optional "variables", "recvTime") from stdin, one result line each
+  --pretty               indent the JSON output
+
+Exit codes: 0 decoded, 1 the decode produced errors, 2 usage error.`;
+
+export interface DecodeOutput {
+  data: JsonObject | null;
+  errors: string[];
+  warnings: string[];
+  readings: Reading[];
+}
+
+function variablesFor(entry: DeviceEntry | undefined, overrides: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(entry?.variables ?? {})) if (v.default !== undefined) out[k] = v.default;
+  return { ...out, ...overrides };
+}
+
+export function decodeOne(codec: Codec, bytes: Uint8Array, fPort: number, variables: Record<string, unknown>, recvTime: Date): DecodeOutput {
+  const r = codec.decodeUplink({ bytes, fPort, variables, recvTime });
+  const errors = [...(r.errors ?? [])];
+  const warnings = [...(r.warnings ?? [])];
+  let readings: Reading[] = [];
+  if (r.data) {
+    const n = codec.normalizeUplink(r.data, { variables, recvTime });
+    readings = n.readings;
+    warnings.push(...(n.warnings ?? []));
+    errors.push(...(n.errors ?? []));
+  }
+  return { data: r.data ?? null, errors, warnings, readings };
+}
+
+function parsePayload(text: string, encoding: string | undefined): Uint8Array {
+  if (encoding !== undefined && encoding !== 'hex' && encoding !== 'base64') {
+    throw new UsageError(`--encoding must be hex or base64, not "${encoding}"`);
+  }
+  if (encoding !== 'base64') {
+    const hex = fromHex(text);
+    if (hex) return hex;
+    if (encoding === 'hex') throw new UsageError(`payload is not valid hex: "${text}"`);
+  }
+  const b64 = fromBase64(text);
+  if (b64) return b64;
+  throw new UsageError(`payload is neither hex nor base64: "${text}"`);
+}
+
+function parsePort(text: string | undefined): number {
+  if (text === undefined) throw new UsageError('--fport is required (the uplink FPort, 1..223)');
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 255) throw new UsageError(`--fport must be an integer 0..255, not "${text}"`);
+  return n;
+}
+
+function parseTime(text: string | undefined): Date {
+  if (text === undefined) return new Date();
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`--recv-time is not an ISO 8601 time: "${text}"`);
+  return d;
+}
+
+/** One --jsonl input line → result; problems with the line itself become errors. */
+function decodeLine(codec: Codec, line: string, baseVariables: Record<string, unknown>, defaultTime: Date): DecodeOutput {
+  const fail = (message: string): DecodeOutput => ({ data: null, errors: [message], warnings: [], readings: [] });
+  let obj: unknown;
+  try {
+    obj = JSON.parse(line);
+  } catch (err) {
+    return fail(`input line is not JSON: ${(err as Error).message}`);
+  }
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return fail('input line must be a JSON object {"fPort":n,"bytesHex":"…"}');
+  const o = obj as Record<string, unknown>;
+  if (typeof o['fPort'] !== 'number') return fail('input line has no numeric "fPort"');
+  let bytes: Uint8Array | undefined;
+  if (typeof o['bytesHex'] === 'string') {
+    bytes = fromHex(o['bytesHex']);
+    if (!bytes) return fail('"bytesHex" is not valid hex');
+  } else if (typeof o['bytesBase64'] === 'string') {
+    bytes = fromBase64(o['bytesBase64']);
+    if (!bytes) return fail('"bytesBase64" is not valid base64');
+  } else {
+    return fail('input line needs "bytesHex" or "bytesBase64"');
+  }
+  const vars = o['variables'];
+  if (vars !== undefined && (typeof vars !== 'object' || vars === null || Array.isArray(vars))) return fail('"variables" must be an object');
+  let recvTime = defaultTime;
+  if (o['recvTime'] !== undefined) {
+    recvTime = new Date(String(o['recvTime']));
+    if (Number.isNaN(recvTime.getTime())) return fail('"recvTime" is not an ISO 8601 time');
+  }
+  return decodeOne(codec, bytes, o['fPort'], { ...baseVariables, ...((vars as Record<string, unknown>) ?? {}) }, recvTime);
+}
+
+export async function runDecode(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      device: { type: 'string' },
+      fport: { type: 'string' },
+      encoding: { type: 'string' },
+      var: { type: 'string', multiple: true },
+      'recv-time': { type: 'string' },
+      jsonl: { type: 'boolean', default: false },
+      pretty: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    io.stdout.write(`${DECODE_HELP}\n`);
+    return EXIT_OK;
+  }
+  if (!values.device) throw new UsageError('--device is required (see "lorawan-edge devices")');
+  const recvTime = parseTime(values['recv-time']);
+  const cliVars = parseVariables(values.var);
+  const indent = values.pretty ? 2 : undefined;
+
+  if (values.jsonl) {
+    if (positionals.length > 0) throw new UsageError('--jsonl reads payloads from stdin; do not pass one as an argument');
+    const { codec, entry } = await lookupCodec(values.device);
+    const base = variablesFor(entry, cliVars);
+    let anyErrors = false;
+    const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
+    for await (const line of rl) {
+      const out = decodeLine(codec, line, base, recvTime);
+      if (out.errors.length > 0) anyErrors = true;
+      io.stdout.write(`${JSON.stringify(out, null, indent)}\n`);
+    }
+    return anyErrors ? EXIT_ERRORS : EXIT_OK;
+  }
+
+  if (positionals.length !== 1) throw new UsageError('expected exactly one payload (hex or base64) after the options');
+  const fPort = parsePort(values.fport);
+  const bytes = parsePayload(positionals[0] as string, values.encoding);
+  const { codec, entry } = await lookupCodec(values.device);
+  const out = decodeOne(codec, bytes, fPort, variablesFor(entry, cliVars), recvTime);
+  io.stdout.write(`${JSON.stringify(out, null, indent)}\n`);
+  return out.errors.length > 0 ? EXIT_ERRORS : EXIT_OK;
+}

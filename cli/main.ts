@@ -1,0 +1,67 @@
+/**
+ * The `lorawan-edge` command: one file per verb, dispatched here. Every verb returns an exit
+ * code (0 ok, 1 the operation produced errors, 2 usage error with a one-line message).
+ */
+import { readFileSync } from 'node:fs';
+import { runCodec } from './codec.ts';
+import { runDecode } from './decode.ts';
+import { runDemo } from './demo.ts';
+import { runDevices } from './devices.ts';
+import { EXIT_USAGE, UsageError, type Io } from './usage.ts';
+import { runValidate } from './validate.ts';
+
+type Verb = (argv: string[], io: Io) => Promise<number>;
+
+const VERBS: Record<string, { run: Verb; summary: string }> = {
+  decode: { run: runDecode, summary: 'decode an uplink payload (or a JSON-lines stream) with a device codec' },
+  devices: { run: runDevices, summary: 'list the device catalogue' },
+  codec: { run: runCodec, summary: 'codec tools: "codec test [<id>]" runs the executable examples' },
+  validate: { run: runValidate, summary: 'check the device catalogue and every codec example' },
+  demo: { run: runDemo, summary: 'run the end-to-end demo on embedded defaults (no server needed)' },
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function helpText(): string {
+  const width = Math.max(...Object.keys(VERBS).map((v) => v.length));
+  const verbs = Object.entries(VERBS)
+    .map(([name, v]) => `  ${name.padEnd(width)}  ${v.summary}`)
+    .join('\n');
+  return `lorawan-edge ${version()}: LoRaWAN edge gateway toolkit (codecs, durable buffer, InfluxDB, simulator)
+
+Usage: lorawan-edge <command> [options]
+
+Commands:
+${verbs}
+
+Run "lorawan-edge <command> --help" for a command's options.
+Exit codes: 0 ok, 1 the command produced errors, 2 usage error.`;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+    io.stdout.write(`${helpText()}\n`);
+    return verb === undefined ? EXIT_USAGE : 0;
+  }
+  if (verb === '--version' || verb === '-V') {
+    io.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const entry = VERBS[verb];
+  try {
+    if (!entry) throw new UsageError(`unknown command "${verb}" (run "lorawan-edge --help")`);
+    return await entry.run(rest, io);
+  } catch (err) {
+    // parseArgs reports unknown options with a code; both are usage errors.
+    const code = (err as { code?: string }).code ?? '';
+    if (err instanceof UsageError || code.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`lorawan-edge${entry ? ` ${verb}` : ''}: ${(err as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}

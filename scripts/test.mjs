@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// `npm test`: every check CI runs, in order, with one summary line at the end.
+//
+// 1. Debian packages the integration tests need (real Mosquitto / InfluxDB servers): installed
+//    with apt-get when running as root, otherwise the exact command to run is printed.
+// 2. lint (eslint), type-check (tsc), catalogue validation, then all vitest tests.
+// The last line is "tests: N passed, N failed" so CI logs can be read at a glance.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Debian package → the binary that proves it is installed. */
+const DEBIAN_PACKAGES = JSON.parse(readFileSync(new URL('./debian-packages.json', import.meta.url), 'utf8'));
+
+function run(label, cmd, args, opts = {}) {
+  const started = Date.now();
+  process.stdout.write(`\n── ${label}: ${cmd} ${args.join(' ')}\n`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  process.stdout.write(`── ${label}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${secs}s\n`);
+  return r.status === 0;
+}
+
+function ensureDebianPackages() {
+  const missing = Object.entries(DEBIAN_PACKAGES)
+    .filter(([, binary]) => !existsSync(binary))
+    .map(([pkg]) => pkg);
+  if (missing.length === 0) return true;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot) {
+    process.stderr.write(
+      `The integration tests need these Debian packages: ${missing.join(' ')}\n` +
+        `Install them with:  sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}\n`,
+    );
+    return false;
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  return (
+    run('apt-get update', 'apt-get', ['update', '-q'], { env }) &&
+    run('install Debian packages', 'apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { env })
+  );
+}
+
+const results = [];
+const step = (name, ok) => {
+  results.push({ name, ok });
+  return ok;
+};
+
+step('debian packages', ensureDebianPackages());
+step('lint', run('lint', 'npx', ['eslint', '.']));
+step('typecheck', run('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']));
+step('validate', run('validate', 'node', ['bin/lorawan-edge', 'validate']));
+
+const outDir = mkdtempSync(join(tmpdir(), 'lorawan-edge-test-'));
+const jsonFile = join(outDir, 'vitest.json');
+step('vitest', run('vitest', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${jsonFile}`]));
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+if (existsSync(jsonFile)) {
+  const report = JSON.parse(readFileSync(jsonFile, 'utf8'));
+  passed = report.numPassedTests ?? 0;
+  failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+  skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+}
+rmSync(outDir, { recursive: true, force: true });
+
+const badSteps = results.filter((r) => !r.ok).map((r) => r.name);
+process.stdout.write(`\nsteps: ${results.map((r) => `${r.name} ${r.ok ? 'ok' : 'FAILED'}`).join(', ')}\n`);
+if (passed === 0 && failed === 0) {
+  process.stdout.write('no test ran\n');
+  process.exitCode = 1;
+} else {
+  // Failed non-vitest steps count as failed tests so the closing line never hides them.
+  const failedSteps = badSteps.filter((s) => s !== 'vitest').length;
+  process.stdout.write(`tests: ${passed} passed, ${failed + failedSteps} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+  process.exitCode = badSteps.length > 0 ? 1 : 0;
+}

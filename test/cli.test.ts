@@ -1,0 +1,125 @@
+/**
+ * The `lorawan-edge` command as a user runs it: a real child process, real stdin/stdout, exit
+ * codes 0 / 1 / 2 as documented.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../codecs/testing/paths.ts';
+
+const BIN = join(REPO_ROOT, 'bin', 'lorawan-edge');
+
+function cli(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(BIN, args, { input: input ?? '', encoding: 'utf8', cwd: REPO_ROOT, timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('lorawan-edge CLI', () => {
+  it('--help lists the commands and exits 0', () => {
+    const r = cli(['--help']);
+    expect(r.code).toBe(0);
+    for (const verb of ['decode', 'devices', 'codec', 'validate', 'demo']) expect(r.stdout).toContain(verb);
+  });
+
+  it('no command: help and exit 2; unknown command: one line and exit 2', () => {
+    expect(cli([]).code).toBe(2);
+    const r = cli(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+  });
+
+  it('decode prints one JSON object with data, errors, warnings, readings (hex)', () => {
+    const r = cli(['decode', '--device', 'dingtek/df703', '--fport', '3', '--var', 'container_depth_mm=1200', '800001011107d000190000000000010081']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(Object.keys(out).sort()).toEqual(['data', 'errors', 'readings', 'warnings']);
+    expect(out['errors']).toEqual([]);
+    const readings = out['readings'] as { values: Record<string, unknown> }[];
+    expect(readings[0]?.values['distance_mm']).toBe(2000);
+    // 2000 mm seen in a 1200 mm deep container: empty (clamped at 0 %).
+    expect(readings[0]?.values['fill_pct']).toBe(0);
+  });
+
+  it('decode accepts base64 and gives the same result as hex', () => {
+    const hex = cli(['decode', '--device', 'milesight-iot/em310-udl', '--fport', '85', '01755c03824408040001']);
+    const b64 = cli(['decode', '--device', 'milesight-iot/em310-udl', '--fport', '85', Buffer.from('01755c03824408040001', 'hex').toString('base64')]);
+    expect(hex.code).toBe(0);
+    expect(JSON.parse(b64.stdout)).toEqual(JSON.parse(hex.stdout));
+    expect((JSON.parse(hex.stdout) as { data: Record<string, unknown> }).data['distance']).toBe(2116);
+  });
+
+  it('decode exits 1 with errors for a bad frame, and 2 for usage errors', () => {
+    const bad = cli(['decode', '--device', 'dingtek/df703', '--fport', '3', '8000']);
+    expect(bad.code).toBe(1);
+    const out = JSON.parse(bad.stdout) as { data: unknown; errors: string[] };
+    expect(out.data).toBeNull();
+    expect(out.errors.length).toBeGreaterThan(0);
+
+    for (const args of [
+      ['decode', '--fport', '3', '00'],
+      ['decode', '--device', 'nope/nope', '--fport', '3', '00'],
+      ['decode', '--device', 'dingtek/df703', '00'],
+      ['decode', '--device', 'dingtek/df703', '--fport', 'x', '00'],
+      ['decode', '--device', 'dingtek/df703', '--fport', '3', 'not-a-payload!'],
+      ['decode', '--device', 'dingtek/df703', '--fport', '3', '--bogus', '00'],
+      ['decode', '--device', 'dingtek/df703', '--fport', '3', '--var', 'novalue', '00'],
+    ]) {
+      const r = cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+  });
+
+  it('decode --jsonl writes exactly one result line per input line, in order, bad lines included', () => {
+    const lines = [
+      JSON.stringify({ fPort: 85, bytesHex: '01755c03824408040001' }),
+      'this is not json',
+      JSON.stringify({ fPort: 85, bytesBase64: Buffer.from('01755c03824408040001', 'hex').toString('base64') }),
+      JSON.stringify({ fPort: 85 }),
+      '',
+      JSON.stringify({ fPort: 85, bytesHex: '0175' }),
+      JSON.stringify({ fPort: 85, bytesHex: '01755c03824408040001', variables: { container_depth_mm: 3000 } }),
+    ];
+    const r = cli(['decode', '--device', 'milesight-iot/em310-udl', '--jsonl'], `${lines.join('\n')}\n`);
+    expect(r.code).toBe(1);
+    const out = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { data: Record<string, unknown> | null; errors: string[]; readings: { values: Record<string, unknown> }[] });
+    expect(out).toHaveLength(lines.length);
+    expect(out[0]?.data?.['distance']).toBe(2116);
+    expect(out[1]?.errors[0]).toContain('not JSON');
+    expect(out[2]?.data).toEqual(out[0]?.data);
+    expect(out[3]?.errors[0]).toContain('bytesHex');
+    expect(out[4]?.errors.length).toBe(1);
+    expect(out[5]?.errors.length).toBeGreaterThan(0);
+    expect(out[6]?.readings[0]?.values['fill_pct']).toBeCloseTo((1 - 2116 / 3000) * 100, 0);
+  });
+
+  it('devices lists every catalogue entry', () => {
+    const r = cli(['devices']);
+    expect(r.code).toBe(0);
+    for (const id of ['milesight-iot/em310-udl', 'dingtek/df703', 'kamstrup/flowiq2200', 'generic/cayenne-lpp', 'elsys/ers-co2']) {
+      expect(r.stdout).toContain(id);
+    }
+    const json = JSON.parse(cli(['devices', '--json']).stdout) as { id: string }[];
+    expect(json.length).toBeGreaterThanOrEqual(12);
+  });
+
+  it('codec test runs the examples and prints pass/fail per example', () => {
+    const one = cli(['codec', 'test', 'dingtek/df703', '--verbose']);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/^PASS dingtek\/df703 uplink/m);
+    expect(one.stdout).toMatch(/\d+ passed, 0 failed/);
+    const all = cli(['codec', 'test']);
+    expect(all.code).toBe(0);
+    expect(cli(['codec', 'test', 'nope/nope']).code).toBe(2);
+  });
+
+  it('validate passes on the shipped catalogue', () => {
+    const r = cli(['validate']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/catalogue ok: \d+ device\(s\)/);
+  });
+});
