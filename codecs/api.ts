@@ -82,8 +82,9 @@ export interface NormalizeResult {
 
 export interface UplinkEncodeInput {
   /**
-   * What the device measured. Most devices send one reading per uplink (the first is used);
-   * devices that carry history (hourly volumes) take several readings, oldest first.
+   * What the device measured, oldest first. Most devices send one reading per uplink: they use
+   * the LAST (most recent) one, so a simulator can hand every codec the same history; devices
+   * that carry history (hourly volumes) use as many of the trailing readings as they carry.
    */
   readings: Reading[];
   variables?: Variables;

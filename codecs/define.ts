@@ -165,14 +165,21 @@ export function defineCodec(impl: CodecImplementation): Codec {
   return Object.freeze(codec);
 }
 
-/** The first reading of an encode input, or a clear error. */
+/**
+ * The values a single-reading device sends: the most recent (last) reading of the input, which
+ * holds readings oldest first. Throws a clear error when there is none.
+ */
 export function firstReading(input: UplinkEncodeInput): Record<string, unknown> {
-  const r = input?.readings?.[0];
+  const list = input?.readings;
+  const r = Array.isArray(list) ? list[list.length - 1] : undefined;
   if (!r || typeof r !== 'object' || !r.values || typeof r.values !== 'object') {
     throw new PayloadError('encodeUplink needs at least one reading {values: {...}}');
   }
   return r.values;
 }
+
+/** Alias of `firstReading` with the name that says what it returns. */
+export const latestReading = firstReading;
 
 /** Reads a required numeric value from a reading for an encoder. */
 export function numberValue(values: Record<string, unknown>, name: string, fallback?: number): number {

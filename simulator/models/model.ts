@@ -1,0 +1,24 @@
+/**
+ * A behaviour model holds one device's physical state and says what the device measures at a
+ * given simulated instant. Models advance only forward in time, in bounded steps, and draw all
+ * randomness from the device's own seeded generator, so a fleet is reproducible per seed.
+ */
+import type { Reading } from '../../codecs/api.ts';
+
+export interface BehaviourModel {
+  /** Advance to `timeMs` and return the readings the device sends now (oldest first; the last is the current one). */
+  sample(timeMs: number): Reading[];
+  /** Events that happened since the last sample, for the ledger (e.g. "collected", "leak-start"). */
+  drainEvents(): string[];
+}
+
+export const HOUR_MS = 3_600_000;
+
+/** Rounds to a grid so values are what a device could report (the codec quantizes further). */
+export function q(value: number, step: number): number {
+  return Math.round(value / step) * step;
+}
+
+export function clamp(v: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, v));
+}

@@ -1,0 +1,118 @@
+/**
+ * A household water meter.
+ *
+ * - Consumption follows the daily draw profile (morning and evening peaks) scaled by the
+ *   household's daily use, with noise; the index (volume_m3) only grows.
+ * - Leaks: now and then a continuous flow starts (a running toilet, a dripping pipe) and lasts
+ *   days — visible as flow at night, which raises the leak alarm.
+ * - Backflow: rare short reverse flow, counted in volume_reverse_m3 with an alarm.
+ * - Burst: very rare, a large flow for an hour.
+ * - Hourly history: the meter keeps the index at each full hour (the last 24) for devices
+ *   that report history.
+ */
+import type { Reading } from '../../codecs/api.ts';
+import type { Rng } from '../rng.ts';
+import { HOUR_MS, type BehaviourModel } from './model.ts';
+import { localHour, waterProfile } from './profiles.ts';
+
+export interface WaterOptions {
+  utcOffsetHours: number;
+  startMs: number;
+  dailyUseM3?: number;
+}
+
+export class WaterMeterModel implements BehaviourModel {
+  private t: number;
+  private volume: number;
+  private reverse = 0;
+  private readonly daily: number;
+  private leakFlow = 0;
+  private leakUntil = 0;
+  private backflowUntil = 0;
+  private burstUntil = 0;
+  private lastFlow = 0;
+  private battery: number;
+  private readonly hourly: { time: number; volume: number }[] = [];
+  private events: string[] = [];
+
+  constructor(
+    private readonly rng: Rng,
+    private readonly opts: WaterOptions,
+  ) {
+    this.t = opts.startMs;
+    this.volume = Math.round(rng.uniform(5, 900) * 1000) / 1000;
+    this.daily = opts.dailyUseM3 ?? rng.uniform(0.08, 0.6);
+    this.battery = rng.uniform(70, 100);
+  }
+
+  private stepTo(target: number): void {
+    while (this.t < target) {
+      const nextHour = (Math.floor(this.t / HOUR_MS) + 1) * HOUR_MS;
+      const end = Math.min(target, nextHour);
+      const hours = (end - this.t) / HOUR_MS;
+      const h = localHour(this.t, this.opts.utcOffsetHours);
+      let flow = (this.daily / 24) * waterProfile(h) * Math.max(0, 1 + this.rng.gaussian(0, 0.5)); // m³/h
+      if (this.rng.chance(hours * 0.0004)) {
+        this.leakFlow = this.rng.uniform(0.004, 0.03);
+        this.leakUntil = this.t + this.rng.uniform(24, 120) * HOUR_MS;
+        this.events.push('leak-start');
+      }
+      if (this.t >= this.leakUntil) this.leakFlow = 0;
+      flow += this.leakFlow;
+      if (this.rng.chance(hours * 0.00005)) {
+        this.burstUntil = this.t + HOUR_MS;
+        this.events.push('burst');
+      }
+      if (this.t < this.burstUntil) flow += 1.5;
+      if (this.rng.chance(hours * 0.0002)) {
+        this.backflowUntil = this.t + 0.5 * HOUR_MS;
+        this.events.push('backflow');
+      }
+      if (this.t < this.backflowUntil) {
+        this.reverse += 0.002 * hours;
+        flow = -0.004;
+      }
+      if (flow > 0) this.volume += flow * hours;
+      this.lastFlow = flow;
+      this.battery = Math.max(0, this.battery - hours * 0.0003);
+      this.t = end;
+      if (end === nextHour) {
+        this.hourly.push({ time: end, volume: this.volume });
+        if (this.hourly.length > 24) this.hourly.shift();
+      }
+    }
+  }
+
+  sample(timeMs: number): Reading[] {
+    this.stepTo(timeMs);
+    const h = localHour(timeMs, this.opts.utcOffsetHours);
+    const night = h >= 1 && h < 5;
+    const status = {
+      alarm_leak: this.leakFlow > 0 && night,
+      alarm_burst: this.t < this.burstUntil,
+      alarm_backflow: this.t < this.backflowUntil,
+      alarm_tamper: false,
+      battery_pct: Math.round(this.battery),
+    };
+    const history: Reading[] = this.hourly.map((r) => ({
+      time: new Date(r.time).toISOString(),
+      values: { volume_m3: Math.round(r.volume * 1000) / 1000 },
+    }));
+    history.push({
+      values: {
+        volume_m3: Math.round(this.volume * 1000) / 1000,
+        volume_reverse_m3: Math.round(this.reverse * 1000) / 1000,
+        flow_m3h: Math.round(this.lastFlow * 1000) / 1000,
+        pulse_count: Math.round(this.volume * 1000),
+        ...status,
+      },
+    });
+    return history;
+  }
+
+  drainEvents(): string[] {
+    const e = this.events;
+    this.events = [];
+    return e;
+  }
+}
