@@ -1,0 +1,66 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { nativeCodec } from '../codecs/registry.ts';
+import { loadCatalogue } from '../devices/catalogue.ts';
+import { FleetError, loadFleet, parseFleet } from './fleet.ts';
+import { expandFleet } from './population.ts';
+
+const FLEETS = join(import.meta.dirname, 'fleets');
+const catalogue = loadCatalogue();
+const lookup = (id: string) => {
+  const entry = catalogue.byId.get(id);
+  const codec = entry && typeof entry.codec === 'string' ? nativeCodec(entry.codec) : undefined;
+  return entry && codec ? { entry, codec } : undefined;
+};
+
+describe('fleet files', () => {
+  it('demo.yaml: about 30 devices of every category', () => {
+    const pop = expandFleet(loadFleet(join(FLEETS, 'demo.yaml')), { lookup });
+    expect(pop.devices.length).toBe(30);
+    expect(new Set(pop.devices.map((d) => d.category))).toEqual(new Set(['bin-fill', 'water-meter', 'air-quality']));
+    expect(new Set(pop.devices.map((d) => d.devEui)).size).toBe(30);
+    expect(pop.devices.some((d) => d.keys.activation === 'ABP')).toBe(true);
+  });
+
+  it('city.yaml: 4,000 bins, 5,000 water meters, 1,000 air probes, 12 gateways', () => {
+    const fleet = loadFleet(join(FLEETS, 'city.yaml'));
+    expect(fleet.gateways).toHaveLength(12);
+    const pop = expandFleet(fleet, { lookup });
+    const count = (c: string): number => pop.devices.filter((d) => d.category === c).length;
+    expect([count('bin-fill'), count('water-meter'), count('air-quality')]).toEqual([4000, 5000, 1000]);
+    expect(new Set(pop.devices.map((d) => d.devEui)).size).toBe(10_000);
+    // Devices are spread over the city: several spreading factors, most heard by a near gateway.
+    expect(new Set(pop.devices.map((d) => d.spreadingFactor)).size).toBeGreaterThan(1);
+  });
+
+  it('expands the same way for the same seed', () => {
+    const fleet = loadFleet(join(FLEETS, 'demo.yaml'));
+    const a = expandFleet(fleet, { lookup, seed: 3 }).devices.map((d) => [d.devEui, d.keys, d.position]);
+    const b = expandFleet(fleet, { lookup, seed: 3 }).devices.map((d) => [d.devEui, d.keys, d.position]);
+    const c = expandFleet(fleet, { lookup, seed: 4 }).devices.map((d) => [d.devEui, d.keys, d.position]);
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+  });
+
+  it('errors name the key', () => {
+    const bad = `name: x
+gateways: [{id: zz, lat: 1, lon: 2}]
+devices:
+  - {device: dingtek/df703, count: 0}
+  - {device: dingtek/df703, count: 2, colour: red}
+`;
+    try {
+      parseFleet(bad, 'bad.yaml');
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(FleetError);
+      const msg = (err as FleetError).problems.join('\n');
+      expect(msg).toContain('gateways[0].id: must match pattern');
+      expect(msg).toContain('devices[0].count: must be >= 1');
+      expect(msg).toContain('devices[1].colour: unknown key');
+    }
+    expect(() => expandFleet(parseFleet('name: x\ngateways: [{id: 0016c001f1530001, lat: 1, lon: 2}]\ndevices: [{device: acme/nope, count: 1}]'), { lookup })).toThrow(
+      'devices[0].device: unknown catalogue id "acme/nope"',
+    );
+  });
+});

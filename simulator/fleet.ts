@@ -1,0 +1,167 @@
+/**
+ * Fleet files (YAML): which devices a simulated city has, how they report, where they stand,
+ * and which gateways hear them. A fleet expands deterministically (per seed) into concrete
+ * devices with EUIs, keys, positions, installation variables and tags.
+ *
+ * ```yaml
+ * name: demo
+ * seed: 1                         # default seed (the CLI's --seed wins)
+ * start: 2026-11-23T00:00:00Z     # simulated start time
+ * utcOffsetHours: 1               # local time of the city (daily profiles)
+ * gateways:
+ *   - {id: 0016c001f1530001, name: gw-town-hall, lat: 52.0908, lon: 5.1222, alt: 30}
+ * devices:
+ *   - device: dingtek/df703       # catalogue id
+ *     count: 4
+ *     name: bin-centre-{n}        # {n} = 1-based index within the group
+ *     activation: OTAA            # or ABP
+ *     interval: 1800              # seconds; default: the catalogue's reportingInterval
+ *     variables: {container_depth_mm: 1200, sensor_offset_mm: 50}
+ *     tags: {commune: centre, site: town-hall}
+ *     area: {lat: 52.09, lon: 5.12, radiusM: 800}
+ * ```
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject } from 'ajv';
+import yaml from 'js-yaml';
+
+export interface FleetGateway {
+  id: string;
+  name?: string;
+  lat: number;
+  lon: number;
+  alt?: number;
+}
+
+export interface FleetGroup {
+  device: string;
+  count: number;
+  name?: string;
+  activation?: 'OTAA' | 'ABP';
+  interval?: number;
+  fPort?: number;
+  variables?: Record<string, unknown>;
+  tags?: Record<string, string>;
+  area?: { lat: number; lon: number; radiusM: number };
+  devEuiPrefix?: string;
+}
+
+export interface Fleet {
+  name: string;
+  seed?: number;
+  start?: string;
+  utcOffsetHours?: number;
+  gateways: FleetGateway[];
+  devices: FleetGroup[];
+}
+
+const EUI = '^[0-9a-fA-F]{16}$';
+
+export const FLEET_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'gateways', 'devices'],
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    description: { type: 'string' },
+    seed: { type: 'integer', minimum: 0 },
+    start: { type: 'string', format: 'date-time' },
+    utcOffsetHours: { type: 'number', minimum: -12, maximum: 14 },
+    gateways: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'lat', 'lon'],
+        properties: {
+          id: { type: 'string', pattern: EUI },
+          name: { type: 'string' },
+          lat: { type: 'number', minimum: -90, maximum: 90 },
+          lon: { type: 'number', minimum: -180, maximum: 180 },
+          alt: { type: 'number' },
+        },
+      },
+    },
+    devices: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['device', 'count'],
+        properties: {
+          device: { type: 'string', pattern: '^[a-z0-9-]+/[a-z0-9-]+$' },
+          count: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+          name: { type: 'string', minLength: 1 },
+          activation: { enum: ['OTAA', 'ABP'] },
+          interval: { type: 'number', exclusiveMinimum: 0 },
+          fPort: { type: 'integer', minimum: 1, maximum: 223 },
+          variables: { type: 'object' },
+          tags: { type: 'object', additionalProperties: { type: 'string' } },
+          area: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['lat', 'lon', 'radiusM'],
+            properties: { lat: { type: 'number' }, lon: { type: 'number' }, radiusM: { type: 'number', minimum: 0 } },
+          },
+          devEuiPrefix: { type: 'string', pattern: '^([0-9a-fA-F]{2}){1,6}$' },
+        },
+      },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+ajv.addFormat('date-time', (s: string) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d\d-\d\dT/.test(s));
+const validateFleetSchema = ajv.compile(FLEET_SCHEMA);
+
+export class FleetError extends Error {
+  override readonly name = 'FleetError';
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: ${problems.join('; ')}`);
+  }
+}
+
+function describeError(e: ErrorObject): string {
+  const path = e.instancePath
+    .replace(/^\//, '')
+    .replace(/\/(\d+)/g, '[$1]')
+    .replace(/\//g, '.');
+  if (e.keyword === 'required') return `${path ? `${path}.` : ''}${(e.params as { missingProperty: string }).missingProperty}: is required`;
+  if (e.keyword === 'additionalProperties') return `${path ? `${path}.` : ''}${(e.params as { additionalProperty: string }).additionalProperty}: unknown key`;
+  return `${path || '(root)'}: ${e.message ?? e.keyword}`;
+}
+
+/** Parses and validates a fleet; problems name the key (e.g. `devices[2].count: must be >= 1`). */
+export function parseFleet(text: string, file = 'fleet'): Fleet {
+  let doc: unknown;
+  try {
+    doc = yaml.load(text, { filename: file });
+  } catch (err) {
+    throw new FleetError(file, [`invalid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`]);
+  }
+  if (!validateFleetSchema(doc)) throw new FleetError(file, (validateFleetSchema.errors ?? []).map(describeError));
+  const fleet = doc as Fleet;
+  const ids = new Set<string>();
+  const problems: string[] = [];
+  fleet.gateways.forEach((g, i) => {
+    if (ids.has(g.id.toLowerCase())) problems.push(`gateways[${i}].id: duplicate gateway id ${g.id}`);
+    ids.add(g.id.toLowerCase());
+  });
+  if (problems.length) throw new FleetError(file, problems);
+  return fleet;
+}
+
+export function loadFleet(path: string): Fleet {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new FleetError(path, [`cannot read: ${(err as Error).message}`]);
+  }
+  return parseFleet(text, path);
+}
