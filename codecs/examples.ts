@@ -41,7 +41,9 @@ export interface DownlinkDecoderExample {
   description: string;
   fPort: number;
   bytesHex: string;
-  expected: JsonValue;
+  /** null = decoding must fail (then `errors`, when listed, must match). */
+  expected: JsonValue | null;
+  errors?: string[];
 }
 
 export interface ExampleFile {
@@ -160,9 +162,19 @@ export function runExampleFile(codec: Codec, file: ExampleFile, options: { inclu
       outcomes.push({ kind: 'downlink-decode', description: ex.description, pass: false, problem: 'bytesHex is not hex' });
       continue;
     }
-    const r = roundTrip(codec.decodeDownlink({ bytes, fPort: ex.fPort })) as { data?: unknown };
-    const d = firstDifference(r.data, ex.expected, tol, 'data');
-    outcomes.push({ kind: 'downlink-decode', description: ex.description, pass: !d, ...(d ? { problem: d } : {}) });
+    const r = roundTrip(codec.decodeDownlink({ bytes, fPort: ex.fPort })) as { data?: unknown; errors?: unknown };
+    const problems: string[] = [];
+    if (ex.expected === null) {
+      if (r.data !== undefined && r.data !== null) problems.push(`expected no data, got ${JSON.stringify(r.data)}`);
+    } else {
+      const d = firstDifference(r.data, ex.expected, tol, 'data');
+      if (d) problems.push(d);
+    }
+    if (ex.errors !== undefined) {
+      const d = firstDifference(r.errors ?? [], ex.errors, 0, 'errors');
+      if (d) problems.push(d);
+    }
+    outcomes.push({ kind: 'downlink-decode', description: ex.description, pass: problems.length === 0, ...(problems.length ? { problem: problems.join('; ') } : {}) });
   }
   return outcomes;
 }

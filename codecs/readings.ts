@@ -34,6 +34,8 @@ export const READING_FIELDS = {
   alarm_dry: { type: 'boolean', description: 'pipe empty / dry' },
   alarm_low_battery: { type: 'boolean', description: 'device reports a low battery' },
   alarm_device_error: { type: 'boolean', description: 'device reports a permanent or temporary error' },
+  alarm_low_temperature: { type: 'boolean', description: 'water or ambient temperature below the device threshold (freeze risk)' },
+  alarm_high_temperature: { type: 'boolean', description: 'water or ambient temperature above the device threshold' },
   water_temperature_c: { type: 'number', unit: '°C', description: 'water temperature' },
   // air
   co2_ppm: { type: 'number', unit: 'ppm', description: 'CO2 concentration' },
@@ -47,6 +49,7 @@ export const READING_FIELDS = {
   hcho_mgm3: { type: 'number', unit: 'mg/m³', description: 'formaldehyde' },
   o3_ppm: { type: 'number', unit: 'ppm', description: 'ozone' },
   light_lux: { type: 'number', unit: 'lx', description: 'illuminance' },
+  light_level: { type: 'number', description: 'illuminance as a device level, not lux (Milesight AM319: 0..5)' },
   motion_count: { type: 'number', description: 'PIR motion events' },
   occupied: { type: 'boolean', description: 'PIR occupancy' },
   // shared environment / device
@@ -60,6 +63,27 @@ export const READING_FIELDS = {
   acceleration_z_g: { type: 'number', unit: 'g', description: 'acceleration Z' },
   digital_input: { type: 'boolean', description: 'digital input state' },
   analog_input: { type: 'number', description: 'analog input value' },
+  // generic (Cayenne LPP types without a more specific name above)
+  digital_output: { type: 'boolean', description: 'digital output state' },
+  analog_output: { type: 'number', description: 'analog output value' },
+  generic_value: { type: 'number', description: 'generic unitless sensor value' },
+  voltage_v: { type: 'number', unit: 'V', description: 'voltage (other than the battery)' },
+  current_a: { type: 'number', unit: 'A', description: 'electric current' },
+  frequency_hz: { type: 'number', unit: 'Hz', description: 'frequency' },
+  percentage_pct: { type: 'number', unit: '%', description: 'generic percentage' },
+  altitude_m: { type: 'number', unit: 'm', description: 'altitude above sea level' },
+  concentration_ppm: { type: 'number', unit: 'ppm', description: 'concentration of an unspecified gas' },
+  power_w: { type: 'number', unit: 'W', description: 'electric power' },
+  energy_kwh: { type: 'number', unit: 'kWh', description: 'cumulative energy' },
+  direction_deg: { type: 'number', unit: '°', description: 'direction / heading' },
+  unix_time_s: { type: 'number', unit: 's', description: 'a time reported by the device, seconds since 1970-01-01 UTC' },
+  angular_velocity_x_dps: { type: 'number', unit: '°/s', description: 'angular velocity X (gyrometer)' },
+  angular_velocity_y_dps: { type: 'number', unit: '°/s', description: 'angular velocity Y (gyrometer)' },
+  angular_velocity_z_dps: { type: 'number', unit: '°/s', description: 'angular velocity Z (gyrometer)' },
+  color_red: { type: 'number', description: 'colour sensor red component 0..255' },
+  color_green: { type: 'number', description: 'colour sensor green component 0..255' },
+  color_blue: { type: 'number', description: 'colour sensor blue component 0..255' },
+  switch_on: { type: 'boolean', description: 'switch state' },
 } as const satisfies Record<string, ReadingField>;
 
 export type ReadingName = keyof typeof READING_FIELDS;
