@@ -1,11 +1,131 @@
-/** `lorawan-edge devices [--json]`: lists the device catalogue. */
+/**
+ * `lorawan-edge devices`: the device catalogue (what models exist) and the gateway's device
+ * registry (which DevEUI is which installed device).
+ *
+ *   devices [--json] [--category c]             list the catalogue
+ *   devices add --registry f --dev-eui … --model … --name … [--tag k=v]… [--var k=v]… [--replace]
+ *   devices import <csv> --registry f [--replace] [--dry-run]
+ *   devices registered --registry f [--json]    list the registry
+ */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadCatalogue } from '../devices/catalogue.ts';
-import { EXIT_OK, UsageError, type Io } from './usage.ts';
+import { devicesFromCsv } from '../gateway/registry/csv.ts';
+import { checkDevice, loadRegistry, mergeDevices, RegistryError, saveRegistry, type RegistryProblem } from '../gateway/registry/devices-file.ts';
+import { EXIT_ERRORS, EXIT_OK, parseVariables, UsageError, type Io } from './usage.ts';
 
 export const DEVICES_HELP = `Usage: lorawan-edge devices [--json] [--category <bin-fill|water-meter|air-quality|generic>]
+       lorawan-edge devices add --registry <devices.yaml> --dev-eui <eui> --model <catalogue-id> --name <name>
+                                [--tag key=value]… [--var key=value]… [--replace]
+       lorawan-edge devices import <file.csv> --registry <devices.yaml> [--replace] [--dry-run]
+       lorawan-edge devices registered --registry <devices.yaml> [--json]
 
-Lists the device catalogue (devices/<vendor>/<device>.yaml): id, category, codec, ports, model.`;
+Without a subcommand: lists the device catalogue (devices/<vendor>/<device>.yaml).
+add / import: validate and add installed devices to the gateway's registry file (YAML, written
+atomically; nothing is written when any row has a problem). CSV columns: dev_eui, name, model,
+tag:<key>…, var:<key>… (e.g. var:container_depth_mm).
+The registry file may also come from LORAWAN_EDGE_REGISTRY.`;
+
+function registryPath(value: string | undefined): string {
+  const file = value ?? process.env['LORAWAN_EDGE_REGISTRY'];
+  if (!file) throw new UsageError('--registry <devices.yaml> is required (or set LORAWAN_EDGE_REGISTRY)');
+  return file;
+}
+
+function report(io: Io, file: string, problems: RegistryProblem[]): number {
+  for (const p of problems) io.stderr.write(`${file}: ${p.where}: ${p.message}\n`);
+  io.stderr.write(`nothing written: ${problems.length} problem(s)\n`);
+  return EXIT_ERRORS;
+}
+
+function knownModels(): (id: string) => boolean {
+  const catalogue = loadCatalogue();
+  return (id) => catalogue.byId.has(id);
+}
+
+function loadOrReport(file: string, io: Io): ReturnType<typeof loadRegistry> | number {
+  try {
+    return loadRegistry(file, knownModels());
+  } catch (err) {
+    if (err instanceof RegistryError) return report(io, file, err.problems);
+    throw err;
+  }
+}
+
+async function runAdd(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      registry: { type: 'string' },
+      'dev-eui': { type: 'string' },
+      model: { type: 'string' },
+      name: { type: 'string' },
+      tag: { type: 'string', multiple: true },
+      var: { type: 'string', multiple: true },
+      replace: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const file = registryPath(values.registry);
+  for (const k of ['dev-eui', 'model', 'name'] as const) if (!values[k]) throw new UsageError(`--${k} is required`);
+  const tags: Record<string, unknown> = {};
+  for (const t of values.tag ?? []) {
+    const eq = t.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--tag expects key=value, got "${t}"`);
+    tags[t.slice(0, eq)] = t.slice(eq + 1);
+  }
+  const known = knownModels();
+  const checked = checkDevice({ dev_eui: values['dev-eui'], model: values.model, name: values.name, tags, variables: parseVariables(values.var) }, 'device', known);
+  if (!checked.device) return report(io, file, checked.problems);
+  const current = loadOrReport(file, io);
+  if (typeof current === 'number') return current;
+  const merged = mergeDevices(current, [checked.device], { replace: values.replace, where: () => 'device' });
+  if (merged.problems.length) return report(io, file, merged.problems);
+  saveRegistry(file, merged.devices);
+  io.stdout.write(`${values.replace && current.byEui.has(checked.device.dev_eui) ? 'updated' : 'added'} ${checked.device.dev_eui} "${checked.device.name}" (${checked.device.model}) in ${file}\n`);
+  return EXIT_OK;
+}
+
+async function runImport(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { registry: { type: 'string' }, replace: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } },
+  });
+  if (positionals.length !== 1) throw new UsageError('expected exactly one CSV file: devices import <file.csv> --registry <devices.yaml>');
+  const file = registryPath(values.registry);
+  const csvFile = positionals[0] as string;
+  let text: string;
+  try {
+    text = readFileSync(csvFile, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${csvFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const { devices, problems } = devicesFromCsv(text, knownModels());
+  if (problems.length) return report(io, csvFile, problems);
+  const current = loadOrReport(file, io);
+  if (typeof current === 'number') return current;
+  const merged = mergeDevices(current, devices, { replace: values.replace, where: (i) => `row ${i + 1}` });
+  if (merged.problems.length) return report(io, csvFile, merged.problems);
+  if (!values['dry-run']) saveRegistry(file, merged.devices);
+  io.stdout.write(`${values['dry-run'] ? 'would import' : 'imported'} ${devices.length} device(s); registry ${file} holds ${merged.devices.length}\n`);
+  return EXIT_OK;
+}
+
+async function runRegistered(argv: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { registry: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const file = registryPath(values.registry);
+  const current = loadOrReport(file, io);
+  if (typeof current === 'number') return current;
+  if (values.json) io.stdout.write(`${JSON.stringify(current.devices, null, 2)}\n`);
+  else {
+    const rows = [['DEV_EUI', 'NAME', 'MODEL', 'TAGS']];
+    for (const d of current.devices) rows.push([d.dev_eui, d.name, d.model, Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(',')]);
+    io.stdout.write(`${table(rows)}\n`);
+  }
+  return EXIT_OK;
+}
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -13,6 +133,10 @@ function table(rows: string[][]): string {
 }
 
 export async function runDevices(argv: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'add') return runAdd(rest, io);
+  if (sub === 'import') return runImport(rest, io);
+  if (sub === 'registered') return runRegistered(rest, io);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -22,7 +146,7 @@ export async function runDevices(argv: string[], io: Io): Promise<number> {
     io.stdout.write(`${DEVICES_HELP}\n`);
     return EXIT_OK;
   }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (devices takes no arguments)`);
+  if (positionals.length > 0) throw new UsageError(`unknown devices subcommand "${positionals[0]}" (expected add, import or registered)`);
   const catalogue = loadCatalogue();
   for (const p of catalogue.problems) io.stderr.write(`warning: ${p.file}: ${p.field}: ${p.message}\n`);
   const devices = catalogue.devices.filter((d) => !values.category || d.category === values.category);
