@@ -1,0 +1,156 @@
+/**
+ * Turns a network-server event into a pipeline record: looks the device up, picks its codec,
+ * decodes and normalizes — and keeps the raw frame whatever happens.
+ *
+ * Which codec decodes an uplink, in order:
+ *  1. the device registry (DevEUI → catalogue model);
+ *  2. the config map of ChirpStack device-profile names → catalogue ids;
+ *  3. neither: ChirpStack's own `object` is kept as the decoded data (no normalized readings);
+ *  4. nothing: the raw frame is kept and counted as undecoded.
+ * Installation tags: ChirpStack's device tags, overridden by the registry's. Variables: the
+ * catalogue defaults, overridden by the registry's.
+ */
+import type { Codec, JsonObject } from '../../codecs/api.ts';
+import type { DeviceEntry } from '../../devices/catalogue.ts';
+import type { IntegrationEvent, UplinkEvent } from '../../lorawan/chirpstack/events.ts';
+import type { DeviceRegistry } from '../registry/devices-file.ts';
+import { RESERVED_TAGS } from '../registry/devices-file.ts';
+import { RECORD_VERSION, type DecodedPart, type DeviceSnapshot, type PipelineRecord, type UplinkRecord } from './record.ts';
+
+/** Why an uplink has no normalized readings (metric label `reason`). */
+export type UndecodedReason = 'unknown_device' | 'codec_error' | 'no_payload' | 'chirpstack_object';
+
+export interface DecodeContext {
+  registry: () => DeviceRegistry;
+  catalogue: (id: string) => { entry: DeviceEntry; codec: Codec } | undefined;
+  /** ChirpStack device-profile name → catalogue id */
+  deviceProfiles: Readonly<Record<string, string>>;
+  now: () => number;
+}
+
+export interface DecodeOutcome {
+  record: PipelineRecord;
+  /** set when the uplink yields no readings from our codec */
+  undecoded?: UndecodedReason;
+  /** model label for decode-error metrics */
+  model?: string;
+}
+
+const SF_FROM_EU868_DR = [12, 11, 10, 9, 8, 7, 7];
+
+function cleanTags(tags: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tags)) if (!RESERVED_TAGS.has(k) && v !== '') out[k] = v;
+  return out;
+}
+
+function resolveDevice(ev: IntegrationEvent, ctx: DecodeContext): { snapshot: DeviceSnapshot; model?: string; variables: Record<string, unknown> } {
+  const reg = ctx.registry().byEui.get(ev.deviceInfo.devEui);
+  const model = reg?.model ?? ctx.deviceProfiles[ev.deviceInfo.deviceProfileName];
+  const found = model ? ctx.catalogue(model) : undefined;
+  const defaults: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(found?.entry.variables ?? {})) if (v.default !== undefined) defaults[k] = v.default;
+  const snapshot: DeviceSnapshot = {
+    name: reg?.name || ev.deviceInfo.deviceName || ev.deviceInfo.devEui,
+    tags: cleanTags({ ...ev.deviceInfo.tags, ...(reg?.tags ?? {}) }),
+  };
+  if (found) {
+    snapshot.model = found.entry.id;
+    snapshot.category = found.entry.category;
+  }
+  return { snapshot, ...(found ? { model: found.entry.id } : {}), variables: { ...defaults, ...(reg?.variables ?? {}) } };
+}
+
+/** Decodes (again) the payload of an uplink record with a codec; used at ingest and by replay. */
+export function decodeWith(codec: Codec, model: string, payload: Uint8Array, fPort: number, time: number, variables: Record<string, unknown>): DecodedPart {
+  const recvTime = new Date(time);
+  const r = codec.decodeUplink({ bytes: payload, fPort, recvTime, variables });
+  const part: DecodedPart = { model, readings: [], warnings: [...(r.warnings ?? [])], errors: [...(r.errors ?? [])], by: 'codec' };
+  if (r.data) {
+    part.data = r.data;
+    const n = codec.normalizeUplink(r.data, { variables, recvTime });
+    part.readings = n.readings;
+    part.warnings.push(...(n.warnings ?? []));
+    part.errors.push(...(n.errors ?? []));
+  }
+  return part;
+}
+
+function uplinkRecord(ev: UplinkEvent, src: string, ctx: DecodeContext): DecodeOutcome {
+  const { snapshot, model, variables } = resolveDevice(ev, ctx);
+  const record: UplinkRecord = {
+    v: RECORD_VERSION,
+    kind: 'up',
+    src,
+    id: ev.deduplicationId || `${ev.deviceInfo.devEui}-${ev.fCnt}-${ev.time}`,
+    time: ev.time,
+    rxAt: ctx.now(),
+    devEui: ev.deviceInfo.devEui,
+    devAddr: ev.devAddr,
+    fCnt: ev.fCnt,
+    fPort: ev.fPort,
+    dr: ev.dr,
+    adr: ev.adr,
+    confirmed: ev.confirmed,
+    payload: ev.data,
+    gateways: ev.rxInfo.map((r) => ({ id: r.gatewayId, rssi: r.rssi, snr: r.snr })),
+    device: snapshot,
+  };
+  if (ev.txInfo) {
+    record.frequency = ev.txInfo.frequency;
+    record.sf = ev.txInfo.spreadingFactor || undefined;
+    record.bw = ev.txInfo.bandwidth || undefined;
+  } else if (SF_FROM_EU868_DR[ev.dr] !== undefined) {
+    record.sf = SF_FROM_EU868_DR[ev.dr];
+  }
+  if (record.sf === undefined) delete record.sf;
+  if (record.bw === undefined) delete record.bw;
+  if (ev.regionConfigId) record.region = ev.regionConfigId;
+  if (ev.object) record.csObject = ev.object as JsonObject;
+
+  // MAC-only frames (fPort 0) and empty payloads carry no sensor data: keep the radio metadata.
+  if (ev.fPort === 0 || ev.data.length === 0) return { record, undecoded: 'no_payload', ...(model ? { model } : {}) };
+  const found = model ? ctx.catalogue(model) : undefined;
+  if (found && model) {
+    record.decoded = decodeWith(found.codec, model, ev.data, ev.fPort, ev.time, variables);
+    if (record.decoded.readings.length === 0) return { record, undecoded: 'codec_error', model };
+    return { record, model };
+  }
+  if (ev.object) {
+    record.decoded = { model: 'chirpstack', data: ev.object as JsonObject, readings: [], warnings: [], errors: [], by: 'chirpstack' };
+    return { record, undecoded: 'chirpstack_object' };
+  }
+  return { record, undecoded: 'unknown_device' };
+}
+
+export function eventToRecord(ev: IntegrationEvent, src: string, ctx: DecodeContext): DecodeOutcome {
+  switch (ev.kind) {
+    case 'up':
+      return uplinkRecord(ev, src, ctx);
+    case 'join': {
+      const { snapshot } = resolveDevice(ev, ctx);
+      return {
+        record: { v: RECORD_VERSION, kind: 'join', src, id: ev.deduplicationId, time: ev.time, rxAt: ctx.now(), devEui: ev.deviceInfo.devEui, devAddr: ev.devAddr, device: snapshot },
+      };
+    }
+    case 'status': {
+      const { snapshot } = resolveDevice(ev, ctx);
+      return {
+        record: {
+          v: RECORD_VERSION,
+          kind: 'status',
+          src,
+          id: ev.deduplicationId,
+          time: ev.time,
+          rxAt: ctx.now(),
+          devEui: ev.deviceInfo.devEui,
+          device: snapshot,
+          margin: ev.margin,
+          externalPower: ev.externalPowerSource,
+          batteryUnavailable: ev.batteryLevelUnavailable,
+          batteryPct: ev.batteryLevel,
+        },
+      };
+    }
+  }
+}

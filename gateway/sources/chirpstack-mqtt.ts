@@ -1,0 +1,286 @@
+/**
+ * Source `chirpstack_mqtt`: ChirpStack v4's MQTT application integration (JSON or protobuf).
+ *
+ * Delivery guarantee: a message's PUBACK goes to the broker only after its record is durable
+ * in the log (the fsync that covers it). The client keeps a fixed client id and a persistent
+ * session (clean=false; session expiry on MQTT 5), so whatever was not acknowledged when the
+ * gateway crashed is redelivered by the broker — never lost. Redeliveries are recognised by
+ * their deduplicationId and not stored twice (and would overwrite in InfluxDB anyway, since
+ * points carry the uplink's own timestamp).
+ *
+ * mqtt.js handles incoming packets one at a time and sends the PUBACK when its
+ * `handleMessage(packet, cb)` hook calls back; waiting there for the fsync would allow only one
+ * message per group commit. So `handleMessage` starts the durable append and returns at once,
+ * and the PUBACK itself is held back (in arrival order, as MQTT requires) until that append has
+ * resolved. If an append fails, the connection is dropped without acknowledging, and the broker
+ * redelivers after reconnect.
+ *
+ * Bad input never stops the source: malformed JSON/protobuf, unknown topics, oversized
+ * payloads are acknowledged (redelivery would not fix them), counted under their reason and
+ * written to the rejects file with the raw payload.
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IPublishPacket, Packet } from 'mqtt-packet';
+import { parseEventJson, parseEventProtobuf, parseEventTopic, type IntegrationEvent } from '../../lorawan/chirpstack/events.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { ComponentHealth, RecordSink, Source } from '../pipeline/contracts.ts';
+import { eventToRecord, type DecodeContext } from '../pipeline/decode.ts';
+import type { PipelineRecord } from '../pipeline/record.ts';
+import type { RejectsFile } from '../rejects.ts';
+
+export interface ChirpstackMqttConfig {
+  name: string;
+  url: string;
+  username?: string;
+  password?: string;
+  client_id: string;
+  topics: string[];
+  format: 'auto' | 'json' | 'protobuf';
+  /** ChirpStack event kinds stored; others are acknowledged and counted as ignored. */
+  events: ('up' | 'join' | 'status')[];
+  protocol_version: 4 | 5;
+  session_expiry_s: number;
+  keepalive_s: number;
+  reconnect_ms: number;
+  max_payload_bytes: number;
+  device_profiles: Record<string, string>;
+}
+
+export interface SourceLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+interface Deps {
+  log: RecordSink;
+  decode: DecodeContext;
+  metrics: GatewayMetrics;
+  rejects: RejectsFile;
+  logger: SourceLogger;
+}
+
+/** Remembers recently stored events so broker redeliveries are not stored twice. */
+class RecentIds {
+  private readonly map = new Map<string, Promise<void>>();
+  constructor(private readonly max: number) {}
+  get(id: string): Promise<void> | undefined {
+    return this.map.get(id);
+  }
+  set(id: string, p: Promise<void>): void {
+    this.map.set(id, p);
+    if (this.map.size > this.max) {
+      const first = this.map.keys().next();
+      if (!first.done) this.map.delete(first.value);
+    }
+  }
+  delete(id: string): void {
+    this.map.delete(id);
+  }
+}
+
+type SendPacket = (packet: Packet, cb?: (err?: Error) => void) => void;
+
+export class ChirpstackMqttSource implements Source {
+  readonly type = 'chirpstack_mqtt';
+  readonly name: string;
+  private client: MqttClient | undefined;
+  private state: ComponentHealth = { state: 'built' };
+  /** messageId → the durable append of that message (resolves when it may be acknowledged). */
+  private readonly durable = new Map<number, Promise<void>>();
+  /** PUBACKs leave strictly in arrival order. */
+  private ackChain: Promise<void> = Promise.resolve();
+  private readonly recent = new RecentIds(50_000);
+  private inFlight = 0;
+  private stopping = false;
+
+  constructor(
+    private readonly config: ChirpstackMqttConfig,
+    private readonly deps: Deps,
+  ) {
+    this.name = config.name;
+  }
+
+  health(): ComponentHealth {
+    return this.state;
+  }
+
+  pendingAcks(): number {
+    return this.inFlight;
+  }
+
+  async start(): Promise<void> {
+    this.state = { state: 'starting' };
+    const opts: IClientOptions = {
+      clientId: this.config.client_id,
+      clean: false,
+      protocolVersion: this.config.protocol_version,
+      keepalive: this.config.keepalive_s,
+      reconnectPeriod: this.config.reconnect_ms,
+      connectTimeout: 10_000,
+      resubscribe: true,
+      ...(this.config.username !== undefined ? { username: this.config.username } : {}),
+      ...(this.config.password !== undefined ? { password: this.config.password } : {}),
+      ...(this.config.protocol_version === 5 ? { properties: { sessionExpiryInterval: this.config.session_expiry_s } } : {}),
+    };
+    const client = mqtt.connect(this.config.url, { ...opts, manualConnect: true });
+    this.client = client;
+    this.installDeferredAcks(client);
+    client.on('connect', (connack) => {
+      this.state = { state: 'running' };
+      this.deps.logger.info({ source: this.name, sessionPresent: connack.sessionPresent }, 'connected to MQTT broker');
+      // With a persistent session the subscription survives, but subscribing again is harmless
+      // and covers a broker that lost its state.
+      client.subscribe(
+        this.config.topics.map((t) => t),
+        { qos: 1 },
+        (err) => {
+          if (err) this.deps.logger.error({ source: this.name, err: err.message }, 'subscribe failed');
+        },
+      );
+    });
+    client.on('reconnect', () => {
+      this.state = { state: 'degraded', detail: `reconnecting to ${redactUrl(this.config.url)}` };
+    });
+    client.on('close', () => {
+      if (!this.stopping) this.state = { state: 'degraded', detail: `disconnected from ${redactUrl(this.config.url)}` };
+    });
+    client.on('error', (err) => {
+      // Never log the password: the URL is redacted and options are not printed.
+      this.state = { state: 'degraded', detail: err.message };
+      this.deps.logger.warn({ source: this.name, err: err.message }, 'MQTT error');
+    });
+    client.connect();
+    // Do not block startup on the broker: the gateway must come up (and buffer nothing) while
+    // the broker is away; health shows the state.
+  }
+
+  /**
+   * Replaces mqtt.js's per-message hook and holds PUBACKs until durable; see the module comment.
+   * Relies on mqtt.js 5 internals (`handleMessage`, `_sendPacket`): pinned by package.json and
+   * covered by the crash tests.
+   */
+  private installDeferredAcks(client: MqttClient): void {
+    client.handleMessage = (packet: IPublishPacket, callback: (error?: Error) => void): void => {
+      const work = this.onPublish(packet);
+      if (packet.qos > 0 && packet.messageId !== undefined) this.durable.set(packet.messageId, work);
+      callback();
+    };
+    const internal = client as unknown as { _sendPacket: SendPacket };
+    const send = internal._sendPacket.bind(client);
+    internal._sendPacket = (packet: Packet, cb?: (err?: Error) => void): void => {
+      if (packet.cmd !== 'puback' || packet.messageId === undefined) {
+        send(packet, cb);
+        return;
+      }
+      const work = this.durable.get(packet.messageId) ?? Promise.resolve();
+      this.durable.delete(packet.messageId);
+      this.inFlight++;
+      // Let mqtt.js go on with the next packet now; the ack leaves when the record is durable.
+      cb?.();
+      const conn = client.stream;
+      this.ackChain = this.ackChain
+        .then(() => work)
+        .then(
+          () => {
+            this.inFlight--;
+            // An ack for a message of a previous connection must not go out on a new one: the
+            // broker redelivers those anyway.
+            if (client.stream === conn && client.connected) send(packet);
+          },
+          (err: unknown) => {
+            this.inFlight--;
+            this.deps.logger.error({ source: this.name, err: (err as Error).message }, 'record not durable: dropping the connection so the broker redelivers');
+            if (client.stream === conn) client.stream.destroy();
+          },
+        );
+    };
+  }
+
+  /** Parses, decodes and appends one message; resolves when it may be acknowledged. */
+  private onPublish(packet: IPublishPacket): Promise<void> {
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const topic = packet.topic;
+    const reject = (reason: string, detail: string): Promise<void> => {
+      this.deps.metrics.uplinksRejected.inc({ reason });
+      this.deps.rejects.write({ source: this.name, reason, detail, topic, payload });
+      this.deps.logger.warn({ source: this.name, reason, detail, topic }, 'message rejected');
+      return Promise.resolve();
+    };
+    const parsedTopic = parseEventTopic(topic);
+    if (!parsedTopic) return reject('bad_topic', 'topic is not application/<app>/device/<devEUI>/event/<type>');
+    const kind = parsedTopic.kind;
+    if (!(this.config.events as string[]).includes(kind)) {
+      this.deps.metrics.eventsReceived.inc({ source: this.name, kind });
+      return Promise.resolve();
+    }
+    if (payload.length > this.config.max_payload_bytes) return reject('oversized', `${payload.length} bytes > max_payload_bytes ${this.config.max_payload_bytes}`);
+    const format = this.config.format === 'auto' ? (looksLikeJson(payload) ? 'json' : 'protobuf') : this.config.format;
+    const parsed = format === 'json' ? parseEventJson(kind, payload) : parseEventProtobuf(kind, payload);
+    if (!parsed.ok) return reject(format === 'json' ? 'malformed_json' : 'malformed_protobuf', parsed.error);
+    const ev: IntegrationEvent = parsed.event;
+    if (ev.deviceInfo.devEui !== parsedTopic.devEui) return reject('topic_mismatch', `topic DevEUI ${parsedTopic.devEui} ≠ event DevEUI ${ev.deviceInfo.devEui}`);
+    this.deps.metrics.eventsReceived.inc({ source: this.name, kind });
+    if (kind === 'up') this.deps.metrics.uplinksReceived.inc({ source: this.name });
+
+    const key = `${kind}:${ev.deduplicationId}`;
+    const seen = ev.deduplicationId ? this.recent.get(key) : undefined;
+    if (seen) {
+      this.deps.metrics.duplicates.inc({ source: this.name });
+      return seen;
+    }
+    const outcome = eventToRecord(ev, this.name, this.deps.decode);
+    this.account(outcome.record, outcome.undecoded, outcome.model);
+    const started = process.hrtime.bigint();
+    const done = this.deps.log.append([outcome.record]).then(() => {
+      this.deps.metrics.appendLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    if (ev.deduplicationId) {
+      this.recent.set(key, done);
+      done.catch(() => this.recent.delete(key));
+    }
+    return done;
+  }
+
+  private account(record: PipelineRecord, undecoded: string | undefined, model: string | undefined): void {
+    if (record.kind !== 'up') return;
+    if (undecoded) this.deps.metrics.undecoded.inc({ reason: undecoded });
+    if (record.decoded && record.decoded.by === 'codec' && record.decoded.errors.length > 0) {
+      this.deps.metrics.decodeErrors.inc({ model: model ?? 'unknown' });
+      this.deps.logger.warn({ source: this.name, devEui: record.devEui, model, errors: record.decoded.errors }, 'codec reported errors; raw payload kept');
+    }
+    if (record.decoded?.readings.length) this.deps.metrics.readings.inc({ category: record.device.category ?? 'generic' }, record.decoded.readings.length);
+  }
+
+  async stop(deadlineMs = Date.now() + 10_000): Promise<void> {
+    this.stopping = true;
+    const client = this.client;
+    if (!client) return;
+    // Stop taking messages, then let the acks of what is already being stored go out.
+    client.unsubscribe(this.config.topics);
+    const until = Math.max(0, deadlineMs - Date.now());
+    await Promise.race([this.ackChain, new Promise((r) => setTimeout(r, until).unref())]);
+    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    this.state = { state: 'stopped' };
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client && !client.disconnected) await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+    this.state = { state: 'stopped' };
+  }
+}
+
+function looksLikeJson(b: Uint8Array): boolean {
+  for (const c of b) {
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+    return c === 0x7b; // '{'
+  }
+  return false;
+}
+
+/** mqtt://user:secret@host → mqtt://user:***@host */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
