@@ -1,0 +1,323 @@
+/**
+ * The gateway's one YAML config file, validated as a whole at start. Every problem names the
+ * key (`sources[0].url: required`) and carries a stable code; secrets may come from the
+ * environment as `${NAME}` (or `${NAME:-default}`) anywhere a string is expected, and are never
+ * echoed in an error. See gateway/gateway.sample.yaml for every key with its default.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import yaml from 'js-yaml';
+import { resolveConfig as resolveBufferConfig, type DurableLogConfig } from './buffer/config.ts';
+import { resolveInfluxSinkConfig, type InfluxSinkConfig } from './sinks/influxdb/config.ts';
+import type { ChirpstackMqttConfig } from './sources/chirpstack-mqtt.ts';
+
+export type ConfigErrorCode = 'E_CONFIG_YAML' | 'E_CONFIG_UNKNOWN_KEY' | 'E_CONFIG_REQUIRED' | 'E_CONFIG_TYPE' | 'E_CONFIG_VALUE' | 'E_CONFIG_ENV' | 'E_CONFIG_READ';
+
+export interface ConfigProblem {
+  key: string;
+  code: ConfigErrorCode;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(`${file}: invalid configuration:\n${problems.map((p) => `  ${p.key}: ${p.message} [${p.code}]`).join('\n')}`);
+  }
+}
+
+export interface FileSinkConfig {
+  type: 'file';
+  name: string;
+  schema: 'native' | 'chirpstack';
+  /** folder of rotated line-protocol files */
+  dir: string;
+  rotate_bytes: number;
+  keep_files: number;
+}
+
+export type SinkConfig = (InfluxSinkConfig & { type: 'influxdb'; name: string; schema: 'native' | 'chirpstack' }) | FileSinkConfig;
+export type SourceConfig = ChirpstackMqttConfig & { type: 'chirpstack_mqtt' };
+
+export interface GatewayConfig {
+  /** where the file came from (relative paths resolve against its folder) */
+  file: string;
+  name: string;
+  data_dir: string;
+  http: { listen: string | false };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  registry: { devices_file?: string };
+  buffer: DurableLogConfig;
+  rejects: { file: string; max_bytes: number };
+  sources: SourceConfig[];
+  sinks: SinkConfig[];
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const SECRET = /(password|token|secret)$/;
+
+class Checker {
+  readonly problems: ConfigProblem[] = [];
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  add(key: string, code: ConfigErrorCode, message: string): undefined {
+    // One problem per key: an unset ${ENV} already explains the empty string that follows.
+    if (!this.problems.some((p) => p.key === key)) this.problems.push({ key, code, message });
+    return undefined;
+  }
+
+  known(o: Obj, path: string, keys: readonly string[]): void {
+    for (const k of Object.keys(o)) if (!keys.includes(k)) this.add(`${path}${k}`, 'E_CONFIG_UNKNOWN_KEY', `unknown key (expected one of: ${keys.join(', ')})`);
+  }
+
+  /** Replaces ${NAME} / ${NAME:-default} with the environment's value. */
+  expand(v: unknown, key: string): unknown {
+    if (typeof v === 'string') {
+      let missing: string | undefined;
+      const out = v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def: string | undefined) => {
+        const val = this.env[name];
+        if (val !== undefined && val !== '') return val;
+        if (def !== undefined) return def;
+        missing ??= name;
+        return '';
+      });
+      if (missing) this.add(key, 'E_CONFIG_ENV', `environment variable ${missing} is not set`);
+      return out;
+    }
+    if (Array.isArray(v)) return v.map((x, i) => this.expand(x, `${key}[${i}]`));
+    if (isObj(v)) {
+      const o: Obj = {};
+      for (const [k, x] of Object.entries(v)) o[k] = this.expand(x, key ? `${key}.${k}` : k);
+      return o;
+    }
+    return v;
+  }
+
+  str(o: Obj, key: string, path: string, def?: string): string | undefined {
+    const v = o[key];
+    if (v === undefined || v === null) return def;
+    if (typeof v !== 'string' || v === '') return this.add(`${path}${key}`, 'E_CONFIG_TYPE', `must be a non-empty string${SECRET.test(key) ? '' : `, got ${JSON.stringify(v)}`}`);
+    return v;
+  }
+
+  int(o: Obj, key: string, path: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const v = o[key];
+    if (v === undefined) return def;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      this.add(`${path}${key}`, 'E_CONFIG_VALUE', `must be an integer ${min}..${max}, got ${JSON.stringify(v)}`);
+      return def;
+    }
+    return v;
+  }
+
+  oneOf<T extends string | number | boolean>(o: Obj, key: string, path: string, allowed: readonly T[], def: T): T {
+    const v = o[key];
+    if (v === undefined) return def;
+    const hit = allowed.find((a) => a === v);
+    if (hit === undefined) {
+      this.add(`${path}${key}`, 'E_CONFIG_VALUE', `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(v)}`);
+      return def;
+    }
+    return hit;
+  }
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+function checkSource(c: Checker, raw: unknown, i: number, gatewayName: string): SourceConfig | undefined {
+  const p = `sources[${i}].`;
+  if (!isObj(raw)) return c.add(`sources[${i}]`, 'E_CONFIG_TYPE', 'must be a mapping');
+  const type = raw['type'];
+  if (type !== 'chirpstack_mqtt') return c.add(`${p}type`, type === undefined ? 'E_CONFIG_REQUIRED' : 'E_CONFIG_VALUE', `must be "chirpstack_mqtt"${type === undefined ? '' : `, got ${JSON.stringify(type)}`}`);
+  c.known(raw, p, [
+    'type',
+    'name',
+    'url',
+    'username',
+    'password',
+    'client_id',
+    'topics',
+    'format',
+    'events',
+    'protocol_version',
+    'session_expiry_s',
+    'keepalive_s',
+    'reconnect_ms',
+    'max_payload_bytes',
+    'device_profiles',
+  ]);
+  const name = c.str(raw, 'name', p, 'chirpstack') as string;
+  if (!NAME_RE.test(name)) c.add(`${p}name`, 'E_CONFIG_VALUE', 'must be 1-64 characters of A-Z a-z 0-9 _ . -');
+  const url = c.str(raw, 'url', p);
+  if (url === undefined) c.add(`${p}url`, 'E_CONFIG_REQUIRED', 'required (e.g. mqtt://127.0.0.1:1883)');
+  else if (!/^(mqtts?|wss?|tcp|ssl):\/\//.test(url)) c.add(`${p}url`, 'E_CONFIG_VALUE', 'must start with mqtt://, mqtts://, ws:// or wss://');
+  const topics = raw['topics'] ?? ['application/+/device/+/event/+'];
+  if (!Array.isArray(topics) || topics.length === 0 || topics.some((t) => typeof t !== 'string' || t === '')) c.add(`${p}topics`, 'E_CONFIG_TYPE', 'must be a non-empty list of topic filters');
+  const events = raw['events'] ?? ['up', 'join', 'status'];
+  if (!Array.isArray(events) || events.some((e) => e !== 'up' && e !== 'join' && e !== 'status')) c.add(`${p}events`, 'E_CONFIG_VALUE', 'must be a list of up, join, status');
+  const profiles = raw['device_profiles'] ?? {};
+  if (!isObj(profiles) || Object.values(profiles).some((v) => typeof v !== 'string')) c.add(`${p}device_profiles`, 'E_CONFIG_TYPE', 'must map ChirpStack device-profile names to catalogue ids');
+  const username = c.str(raw, 'username', p);
+  const password = c.str(raw, 'password', p);
+  return {
+    type: 'chirpstack_mqtt',
+    name,
+    url: url ?? '',
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    // A fixed client id is what makes the broker keep the session across restarts.
+    client_id: c.str(raw, 'client_id', p, `lorawan-edge-${gatewayName}-${name}`) as string,
+    topics: topics as string[],
+    format: c.oneOf(raw, 'format', p, ['auto', 'json', 'protobuf'] as const, 'auto'),
+    events: events as ('up' | 'join' | 'status')[],
+    protocol_version: c.oneOf(raw, 'protocol_version', p, [4, 5] as const, 4),
+    session_expiry_s: c.int(raw, 'session_expiry_s', p, 7 * 24 * 3600, 0, 0xffffffff),
+    keepalive_s: c.int(raw, 'keepalive_s', p, 30, 0, 65535),
+    reconnect_ms: c.int(raw, 'reconnect_ms', p, 2000, 100, 600_000),
+    max_payload_bytes: c.int(raw, 'max_payload_bytes', p, 65_536, 256, 16 * 1024 * 1024),
+    device_profiles: profiles as Record<string, string>,
+  };
+}
+
+function checkSink(c: Checker, raw: unknown, i: number, dataDir: string, base: string): SinkConfig | undefined {
+  const p = `sinks[${i}].`;
+  if (!isObj(raw)) return c.add(`sinks[${i}]`, 'E_CONFIG_TYPE', 'must be a mapping');
+  const { type, name: rawName, schema: rawSchema, ...rest } = raw;
+  const name = typeof rawName === 'string' ? rawName : String(type ?? 'sink');
+  if (!NAME_RE.test(name)) c.add(`${p}name`, 'E_CONFIG_VALUE', 'must be 1-64 characters of A-Z a-z 0-9 _ . -');
+  const schema = c.oneOf({ schema: rawSchema }, 'schema', p, ['native', 'chirpstack'] as const, 'native');
+  if (type === 'influxdb') {
+    try {
+      const resolved = resolveInfluxSinkConfig({ dead_letter_file: resolve(dataDir, `${name}.dead-letter.jsonl`), ...rest });
+      if (resolved.dead_letter_file) resolved.dead_letter_file = resolve(base, resolved.dead_letter_file);
+      return { ...resolved, type: 'influxdb', name, schema };
+    } catch (err) {
+      const key = (err as { key?: string }).key ?? '(sink)';
+      const msg = (err as Error).message.replace(/^influxdb sink config: [^:]+: /, '');
+      return c.add(`${p}${key}`, /unknown key/.test(msg) ? 'E_CONFIG_UNKNOWN_KEY' : /required/.test(msg) ? 'E_CONFIG_REQUIRED' : 'E_CONFIG_VALUE', msg);
+    }
+  }
+  if (type === 'file') {
+    c.known(raw, p, ['type', 'name', 'schema', 'dir', 'rotate_bytes', 'keep_files']);
+    const dir = c.str(raw, 'dir', p, resolve(dataDir, 'points')) as string;
+    return {
+      type: 'file',
+      name,
+      schema,
+      dir: resolve(base, dir),
+      rotate_bytes: c.int(raw, 'rotate_bytes', p, 64 * 1024 * 1024, 4096),
+      keep_files: c.int(raw, 'keep_files', p, 20, 1, 100_000),
+    };
+  }
+  return c.add(`${p}type`, type === undefined ? 'E_CONFIG_REQUIRED' : 'E_CONFIG_VALUE', `must be "influxdb" or "file"${type === undefined ? '' : `, got ${JSON.stringify(type)}`}`);
+}
+
+/** Validates a parsed config document. `file` names it in errors and anchors relative paths. */
+export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const c = new Checker(env);
+  if (!isObj(doc)) throw new ConfigError(file, [{ key: '(root)', code: 'E_CONFIG_TYPE', message: 'the file must hold a YAML mapping' }]);
+  const raw = c.expand(doc, '') as Obj;
+  c.known(raw, '', ['name', 'data_dir', 'http', 'log', 'registry', 'buffer', 'rejects', 'sources', 'sinks']);
+  const base = dirname(resolve(file));
+  const at = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  const name = c.str(raw, 'name', '', 'gateway') as string;
+  if (!NAME_RE.test(name)) c.add('name', 'E_CONFIG_VALUE', 'must be 1-64 characters of A-Z a-z 0-9 _ . -');
+  const dataDir = at(c.str(raw, 'data_dir', '', './data') as string);
+
+  const httpRaw = raw['http'] ?? {};
+  let listen: string | false = '127.0.0.1:9108';
+  if (!isObj(httpRaw)) c.add('http', 'E_CONFIG_TYPE', 'must be a mapping');
+  else {
+    c.known(httpRaw, 'http.', ['listen']);
+    const l = httpRaw['listen'];
+    if (l === false) listen = false;
+    else if (l !== undefined) {
+      if (typeof l !== 'string' || !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(l) || Number(l.slice(l.lastIndexOf(':') + 1)) > 65535) {
+        c.add('http.listen', 'E_CONFIG_VALUE', `must be host:port (e.g. 127.0.0.1:9108) or false, got ${JSON.stringify(l)}`);
+      } else listen = l;
+    }
+  }
+  const logRaw = isObj(raw['log']) ? raw['log'] : {};
+  c.known(logRaw, 'log.', ['level']);
+  const level = c.oneOf(logRaw, 'level', 'log.', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info');
+
+  const regRaw = isObj(raw['registry']) ? raw['registry'] : {};
+  c.known(regRaw, 'registry.', ['devices_file']);
+  const devicesFile = c.str(regRaw, 'devices_file', 'registry.');
+
+  const rejRaw = isObj(raw['rejects']) ? raw['rejects'] : {};
+  c.known(rejRaw, 'rejects.', ['file', 'max_bytes']);
+  const rejects = { file: at(c.str(rejRaw, 'file', 'rejects.', resolve(dataDir, 'rejects.jsonl')) as string), max_bytes: c.int(rejRaw, 'max_bytes', 'rejects.', 64 * 1024 * 1024, 0) };
+
+  const sources: SourceConfig[] = [];
+  const sourcesRaw = raw['sources'];
+  if (!Array.isArray(sourcesRaw) || sourcesRaw.length === 0) c.add('sources', 'E_CONFIG_REQUIRED', 'at least one source is required (type: chirpstack_mqtt)');
+  else sourcesRaw.forEach((s, i) => {
+    const r = checkSource(c, s, i, name);
+    if (r) sources.push(r);
+  });
+
+  const sinks: SinkConfig[] = [];
+  const names = new Set<string>();
+  const sinksRaw = raw['sinks'] ?? [{ type: 'file', name: 'file' }];
+  if (!Array.isArray(sinksRaw) || sinksRaw.length === 0) c.add('sinks', 'E_CONFIG_TYPE', 'must be a non-empty list (the default is one file sink)');
+  else sinksRaw.forEach((s, i) => {
+    const name = isObj(s) ? String(s['name'] ?? s['type'] ?? 'sink') : 'sink';
+    if (names.has(name)) c.add(`sinks[${i}].name`, 'E_CONFIG_VALUE', `duplicate sink name "${name}" (each sink has its own cursor)`);
+    names.add(name);
+    const r = checkSink(c, s, i, dataDir, base);
+    if (r) sinks.push(r);
+  });
+  const srcNames = new Set<string>();
+  sources.forEach((s, i) => {
+    if (srcNames.has(s.name)) c.add(`sources[${i}].name`, 'E_CONFIG_VALUE', `duplicate source name "${s.name}"`);
+    srcNames.add(s.name);
+  });
+
+  const bufRaw = raw['buffer'] ?? {};
+  let buffer: DurableLogConfig = { dir: resolve(dataDir, 'buffer'), sinks: [...names] };
+  if (!isObj(bufRaw)) c.add('buffer', 'E_CONFIG_TYPE', 'must be a mapping');
+  else {
+    buffer = { ...(bufRaw as Partial<DurableLogConfig>), dir: at((bufRaw['dir'] as string | undefined) ?? resolve(dataDir, 'buffer')), sinks: [...names] };
+    try {
+      resolveBufferConfig(buffer);
+    } catch (err) {
+      const m = /^buffer\.([a-z_]+): (.*)$/s.exec((err as Error).message);
+      c.add(m ? `buffer.${m[1]}` : 'buffer', 'E_CONFIG_VALUE', m ? (m[2] as string) : (err as Error).message);
+    }
+  }
+
+  if (c.problems.length) throw new ConfigError(file, c.problems);
+  return {
+    file,
+    name,
+    data_dir: dataDir,
+    http: { listen },
+    log: { level },
+    registry: devicesFile ? { devices_file: at(devicesFile) } : {},
+    buffer,
+    rejects,
+    sources,
+    sinks,
+  };
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ key: '(file)', code: 'E_CONFIG_READ', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
+  }
+  let doc: unknown;
+  try {
+    doc = yaml.load(text, { filename: file });
+  } catch (err) {
+    throw new ConfigError(file, [{ key: '(yaml)', code: 'E_CONFIG_YAML', message: (err as Error).message.split('\n')[0] ?? 'invalid YAML' }]);
+  }
+  return checkConfig(doc, file, env);
+}
