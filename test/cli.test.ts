@@ -3,6 +3,8 @@
  * codes 0 / 1 / 2 as documented.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../codecs/testing/paths.ts';
@@ -121,5 +123,31 @@ describe('lorawan-edge CLI', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/catalogue ok: \d+ device\(s\)/);
+  });
+
+  it('devices add / import / registered manage the gateway registry; bad rows write nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-registry-'));
+    try {
+      const reg = join(dir, 'devices.yaml');
+      const add = cli(['devices', 'add', '--registry', reg, '--dev-eui', 'A8:40:41:00:01:81:C9:E2', '--model', 'dingtek/df703', '--name', 'bin-1', '--tag', 'commune=centre', '--var', 'container_depth_mm=1200']);
+      expect(add.stderr).toBe('');
+      expect(add.code).toBe(0);
+      expect(cli(['devices', 'add', '--registry', reg, '--dev-eui', 'a84041000181c9e2', '--model', 'dingtek/df703', '--name', 'again']).code).toBe(1);
+      writeFileSync(join(dir, 'ok.csv'), 'dev_eui,name,model,tag:commune,var:container_depth_mm\n0000000000000002,bin-2,milesight-iot/em310-udl,west,1400\n');
+      writeFileSync(join(dir, 'bad.csv'), 'dev_eui,name,model\n0000000000000003,bin-3,dingtek/df703\nnot-an-eui,bin-4,nope/nope\n');
+      const before = readFileSync(reg, 'utf8');
+      const bad = cli(['devices', 'import', join(dir, 'bad.csv'), '--registry', reg]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('line 3, column dev_eui');
+      expect(bad.stderr).toContain('line 3, column model');
+      expect(readFileSync(reg, 'utf8')).toBe(before);
+      expect(cli(['devices', 'import', join(dir, 'ok.csv'), '--registry', reg]).code).toBe(0);
+      const listed = JSON.parse(cli(['devices', 'registered', '--registry', reg, '--json']).stdout) as { dev_eui: string; variables: Record<string, unknown> }[];
+      expect(listed.map((d) => d.dev_eui)).toEqual(['a84041000181c9e2', '0000000000000002']);
+      expect(listed[1]?.variables['container_depth_mm']).toBe(1400);
+      expect(cli(['devices', 'add', '--dev-eui', 'x']).code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,701 @@
+/**
+ * OMS / wireless M-Bus application layer (EN 13757-3, EN 13757-7 transport headers), generic
+ * enough for any unencrypted OMS meter; the manufacturer-specific VIFs are left to the codec.
+ *
+ * A telegram after the LoRaWAN FRMPayload starts with the CI field (transport header), then
+ * data records until the end:
+ *
+ *   DIF [DIFE…] VIF [VIFE…] data
+ *
+ * - DIF: bit 7 extension, bit 6 storage-number LSB, bits 5–4 function (instantaneous, maximum,
+ *   minimum, value during error), bits 3–0 data coding (int 8…64, real32, BCD 2…12 digits,
+ *   variable length LVAR, or a special function: 0x0F/0x1F manufacturer data to the end,
+ *   0x2F idle filler). Each DIFE adds 4 storage bits, 2 tariff bits and 1 subunit bit.
+ * - VIF: the quantity and decimal exponent (primary table), or 0xFB/0xFD (first VIFE from the
+ *   extension tables), 0x7C/0xFC plain-text unit, 0x7F/0xFF manufacturer specific. VIFEs after
+ *   a primary VIF are combinable modifiers (compact profiles, record errors, forward/backward
+ *   accumulation, …).
+ *
+ * Times from type F/G records are the meter's wall clock without a zone; they are kept as "local
+ * milliseconds" (a Date.UTC value of the wall-clock fields) until `meterTimeToUtc` applies the
+ * meter's zone. Numbers are scaled exactly: raw / 10^n for negative exponents, so 7842497 L
+ * becomes 7842.497 m³ without float noise.
+ */
+import { ByteReader, PayloadError } from '../../bytes.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Transport header (CI field)
+
+export interface TplHeader {
+  ci: number;
+  kind: 'none' | 'short' | 'long';
+  accessNumber?: number;
+  /** TPL status byte (application errors, power low, permanent/temporary error). */
+  status?: number;
+  configuration?: number;
+  /** Long header only. */
+  id?: string;
+  manufacturer?: string;
+  version?: number;
+  medium?: number;
+}
+
+/** Three-letter manufacturer code from the 2-byte M-Bus flag (EN 13757-7 / DLMS FLAG id). */
+export function manufacturerCode(m: number): string {
+  return [10, 5, 0].map((shift) => String.fromCharCode(((m >> shift) & 0x1f) + 64)).join('');
+}
+
+function bcdString(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = bytes.length - 1; i >= 0; i--) s += (bytes[i] as number).toString(16).padStart(2, '0');
+  return s;
+}
+
+function readShortTail(r: ByteReader, header: TplHeader): TplHeader {
+  header.accessNumber = r.u8('access number');
+  header.status = r.u8('status');
+  header.configuration = r.u16le('configuration word');
+  // Security mode: bits 12..8 of the configuration word. Anything but 0 is an encrypted TPL.
+  const mode = (header.configuration >> 8) & 0x1f;
+  if (mode !== 0) {
+    throw new PayloadError(`encrypted transport layer (security mode ${mode}) cannot be decoded: the meter must send unencrypted OMS`);
+  }
+  return header;
+}
+
+/** Reads the CI field and its transport header; the reader is left at the first data record. */
+export function parseTplHeader(r: ByteReader): TplHeader {
+  const ci = r.u8('CI field');
+  if (ci === 0x78) return { ci, kind: 'none' };
+  if (ci === 0x7a) return readShortTail(r, { ci, kind: 'short' });
+  if (ci === 0x72) {
+    const id = bcdString(r.take(4, 'identification number'));
+    const manufacturer = manufacturerCode(r.u16le('manufacturer'));
+    const version = r.u8('version');
+    const medium = r.u8('medium');
+    return readShortTail(r, { ci, kind: 'long', id, manufacturer, version, medium });
+  }
+  throw new PayloadError(`unsupported CI field 0x${hex2(ci)} at offset ${r.offset - 1} (expected 0x78, 0x7A or 0x72)`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data records
+
+export type FunctionField = 'instantaneous' | 'maximum' | 'minimum' | 'error';
+const FUNCTIONS: readonly FunctionField[] = ['instantaneous', 'maximum', 'minimum', 'error'];
+
+export type DataCoding =
+  | { kind: 'none' }
+  | { kind: 'int'; bytes: number }
+  | { kind: 'real' }
+  | { kind: 'bcd'; bytes: number }
+  | { kind: 'lvar' }
+  | { kind: 'selection' };
+
+/** Data field (DIF bits 3–0) → coding. 0xF is handled as a special function before this. */
+const CODINGS: Record<number, DataCoding> = {
+  0x0: { kind: 'none' },
+  0x1: { kind: 'int', bytes: 1 },
+  0x2: { kind: 'int', bytes: 2 },
+  0x3: { kind: 'int', bytes: 3 },
+  0x4: { kind: 'int', bytes: 4 },
+  0x5: { kind: 'real' },
+  0x6: { kind: 'int', bytes: 6 },
+  0x7: { kind: 'int', bytes: 8 },
+  0x8: { kind: 'selection' },
+  0x9: { kind: 'bcd', bytes: 1 },
+  0xa: { kind: 'bcd', bytes: 2 },
+  0xb: { kind: 'bcd', bytes: 3 },
+  0xc: { kind: 'bcd', bytes: 4 },
+  0xd: { kind: 'lvar' },
+  0xe: { kind: 'bcd', bytes: 6 },
+};
+
+export type VifTable = 'primary' | 'fb' | 'fd' | 'manufacturer' | 'plain' | 'any';
+
+export interface DataRecord {
+  /** Offset of the DIF in the payload. */
+  offset: number;
+  dif: number;
+  storage: number;
+  tariff: number;
+  subunit: number;
+  func: FunctionField;
+  coding: DataCoding;
+  /** Which VIF table `code` belongs to. */
+  table: VifTable;
+  /** Primary: VIF & 0x7F; fb/fd/manufacturer: the first VIFE & 0x7F (manufacturer: -1 if none). */
+  code: number;
+  /** Combinable VIFEs (& 0x7F) after the code; for manufacturer VIFs the further VIFEs. */
+  extensions: number[];
+  /** True when VIFE 0x7F said: further VIFEs and the data are manufacturer specific. */
+  manufacturerExtension: boolean;
+  /** Unit text of a plain-text VIF. */
+  plainText?: string;
+  /** LVAR length byte, when the coding is LVAR. */
+  lvar?: number;
+  /** The data field (for LVAR: after the length byte). */
+  data: Uint8Array;
+}
+
+export interface ParsedTelegram {
+  header: TplHeader;
+  records: DataRecord[];
+  /** Bytes after a 0x0F / 0x1F DIF: manufacturer-specific data; `more` for 0x1F. */
+  manufacturerData?: { offset: number; data: Uint8Array; more: boolean };
+}
+
+const MAX_DIFE = 10;
+const MAX_VIFE = 10;
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0').toUpperCase();
+}
+
+/** Number of data bytes an LVAR length byte announces (EN 13757-3 LVAR table). */
+export function lvarDataLength(l: number): number {
+  if (l <= 0xbf) return l; // text (or a compact profile's raw bytes)
+  if (l >= 0xc0 && l <= 0xc9) return l - 0xc0; // positive BCD
+  if (l >= 0xd0 && l <= 0xd9) return l - 0xd0; // negative BCD
+  if (l >= 0xe0 && l <= 0xef) return l - 0xe0; // binary number
+  if (l >= 0xf0 && l <= 0xf4) return 4 * (l - 0xec); // binary number, 16…32 bytes
+  if (l === 0xf5) return 48;
+  if (l === 0xf6) return 64;
+  throw new PayloadError(`reserved LVAR length byte 0x${hex2(l)}`);
+}
+
+function fixedLength(c: DataCoding): number {
+  switch (c.kind) {
+    case 'int':
+    case 'bcd':
+      return c.bytes;
+    case 'real':
+      return 4;
+    default:
+      return 0;
+  }
+}
+
+function readRecord(r: ByteReader, offset: number, dif: number): DataRecord {
+  const func = FUNCTIONS[(dif >> 4) & 0x03] as FunctionField;
+  const coding = CODINGS[dif & 0x0f] as DataCoding;
+  let storage = (dif >> 6) & 0x01;
+  let tariff = 0;
+  let subunit = 0;
+  let ext = (dif & 0x80) !== 0;
+  for (let i = 0; ext; i++) {
+    if (i >= MAX_DIFE) throw new PayloadError(`record at offset ${offset}: more than ${MAX_DIFE} DIFEs`);
+    const dife = r.u8(`DIFE of the record at offset ${offset}`);
+    storage += (dife & 0x0f) * 2 ** (1 + 4 * i);
+    tariff += ((dife >> 4) & 0x03) * 2 ** (2 * i);
+    subunit += ((dife >> 6) & 0x01) * 2 ** i;
+    ext = (dife & 0x80) !== 0;
+  }
+
+  const vif = r.u8(`VIF of the record at offset ${offset}`);
+  const vifes: number[] = [];
+  let vext = (vif & 0x80) !== 0;
+  while (vext) {
+    if (vifes.length >= MAX_VIFE) throw new PayloadError(`record at offset ${offset}: more than ${MAX_VIFE} VIFEs`);
+    const vife = r.u8(`VIFE of the record at offset ${offset}`);
+    vifes.push(vife);
+    vext = (vife & 0x80) !== 0;
+  }
+
+  const low = vif & 0x7f;
+  let table: VifTable = 'primary';
+  let code = low;
+  let rest = vifes.map((v) => v & 0x7f);
+  let plainText: string | undefined;
+  if (low === 0x7b || low === 0x7d) {
+    if (vifes.length === 0) throw new PayloadError(`record at offset ${offset}: VIF 0x${hex2(vif)} needs a VIFE from its extension table`);
+    table = low === 0x7b ? 'fb' : 'fd';
+    code = rest[0] as number;
+    rest = rest.slice(1);
+  } else if (low === 0x7f) {
+    table = 'manufacturer';
+    code = rest.length > 0 ? (rest[0] as number) : -1;
+    rest = rest.slice(1);
+  } else if (low === 0x7e) {
+    table = 'any';
+  } else if (low === 0x7c) {
+    table = 'plain';
+    const n = r.u8(`plain-text unit length of the record at offset ${offset}`);
+    plainText = Array.from(r.take(n, `plain-text unit of the record at offset ${offset}`))
+      .reverse()
+      .map((c) => String.fromCharCode(c))
+      .join('');
+  }
+  // A combinable VIFE 0x7F: everything after it (VIFEs, meaning of the data) is manufacturer specific.
+  const mfrAt = table === 'primary' || table === 'fb' || table === 'fd' ? rest.indexOf(0x7f) : -1;
+  const manufacturerExtension = mfrAt >= 0;
+  if (manufacturerExtension) rest = rest.slice(0, mfrAt);
+
+  const what = `data of the record at offset ${offset} (DIF 0x${hex2(dif)}, VIF 0x${hex2(vif)})`;
+  let lvar: number | undefined;
+  let data: Uint8Array;
+  if (coding.kind === 'lvar') {
+    lvar = r.u8(`LVAR length of the record at offset ${offset}`);
+    let n: number;
+    try {
+      n = lvarDataLength(lvar);
+    } catch (err) {
+      throw new PayloadError(`record at offset ${offset}: ${(err as Error).message}`);
+    }
+    data = r.take(n, what);
+  } else {
+    data = r.take(fixedLength(coding), what);
+  }
+  return {
+    offset,
+    dif,
+    storage,
+    tariff,
+    subunit,
+    func,
+    coding,
+    table,
+    code,
+    extensions: rest,
+    manufacturerExtension,
+    ...(plainText !== undefined ? { plainText } : {}),
+    ...(lvar !== undefined ? { lvar } : {}),
+    data,
+  };
+}
+
+/** Splits the data records after the transport header (idle fillers skipped). */
+export function parseRecords(r: ByteReader): Omit<ParsedTelegram, 'header'> {
+  const records: DataRecord[] = [];
+  while (!r.done) {
+    const offset = r.offset;
+    const dif = r.u8('DIF');
+    if (dif === 0x2f) continue; // idle filler
+    if (dif === 0x0f || dif === 0x1f) {
+      return { records, manufacturerData: { offset, data: r.rest(), more: dif === 0x1f } };
+    }
+    if ((dif & 0x0f) === 0x0f) throw new PayloadError(`unsupported special DIF 0x${hex2(dif)} at offset ${offset}`);
+    records.push(readRecord(r, offset, dif));
+  }
+  return { records };
+}
+
+export function parseTelegram(bytes: Uint8Array): ParsedTelegram {
+  const r = new ByteReader(bytes);
+  const header = parseTplHeader(r);
+  return { header, ...parseRecords(r) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values
+
+/** A decoded number, or why there is none (invalid marker, bad BCD digit, NaN …). */
+export type RawNumber = { ok: true; value: number } | { ok: false; reason: string };
+
+function signedLE(data: Uint8Array): RawNumber {
+  const n = data.length;
+  let u = 0n;
+  for (let i = n - 1; i >= 0; i--) u = (u << 8n) | BigInt(data[i] as number);
+  const bits = BigInt(8 * n);
+  const min = -(1n << (bits - 1n));
+  const v = u >= 1n << (bits - 1n) ? u - (1n << bits) : u;
+  // The most negative value is the "invalid" marker of OMS meters (0x80, 0x8000, …).
+  if (v === min) return { ok: false, reason: 'invalid marker' };
+  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) return { ok: false, reason: 'value beyond 2^53' };
+  return { ok: true, value: Number(v) };
+}
+
+/** Unsigned little-endian integer (bit fields, identifiers). */
+export function unsignedLE(data: Uint8Array): number {
+  let v = 0;
+  for (let i = Math.min(data.length, 6) - 1; i >= 0; i--) v = v * 256 + (data[i] as number);
+  return v;
+}
+
+/** Type A BCD, least significant byte first; a high nibble F in the top byte means negative. */
+export function bcdValue(data: Uint8Array, negative = false): RawNumber {
+  let v = 0;
+  let neg = negative;
+  for (let i = data.length - 1; i >= 0; i--) {
+    const b = data[i] as number;
+    let hi = b >> 4;
+    const lo = b & 0x0f;
+    if (i === data.length - 1 && hi === 0x0f) {
+      neg = true;
+      hi = 0;
+    }
+    if (hi > 9 || lo > 9) return { ok: false, reason: 'non-decimal BCD digit' };
+    v = v * 100 + hi * 10 + lo;
+  }
+  return { ok: true, value: neg ? -v : v };
+}
+
+/** The record's data as a number (int, BCD, real32, numeric LVAR). */
+export function rawNumber(rec: DataRecord): RawNumber {
+  const c = rec.coding;
+  if (c.kind === 'int') return signedLE(rec.data);
+  if (c.kind === 'bcd') return bcdValue(rec.data);
+  if (c.kind === 'real') {
+    const f = new DataView(rec.data.buffer, rec.data.byteOffset, 4).getFloat32(0, true);
+    return Number.isFinite(f) ? { ok: true, value: f } : { ok: false, reason: 'not a finite real' };
+  }
+  if (c.kind === 'lvar' && rec.lvar !== undefined) {
+    if (rec.lvar >= 0xc0 && rec.lvar <= 0xc9) return bcdValue(rec.data);
+    if (rec.lvar >= 0xd0 && rec.lvar <= 0xd9) return bcdValue(rec.data, true);
+    if (rec.lvar >= 0xe0 && rec.lvar <= 0xef) return signedLE(rec.data);
+  }
+  return { ok: false, reason: `no number in ${c.kind} data` };
+}
+
+/** raw × 10^exponent without binary noise (divide for negative exponents). */
+export function scale(raw: number, exponent: number, isReal = false): number {
+  const v = exponent < 0 ? raw / 10 ** -exponent : raw * 10 ** exponent;
+  return isReal ? Number(v.toPrecision(7)) : v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quantities (VIF tables)
+
+export interface Quantity {
+  name: string;
+  unit: string;
+  /** value = raw × 10^exponent */
+  exponent: number;
+  kind: 'number' | 'datetime' | 'date' | 'bits' | 'text';
+}
+
+const DURATION_UNITS = ['s', 'min', 'h', 'd'] as const;
+
+function q(name: string, unit: string, exponent = 0, kind: Quantity['kind'] = 'number'): Quantity {
+  return { name, unit, exponent, kind };
+}
+
+/** EN 13757-3 primary VIF table (VIF & 0x7F). */
+function primaryQuantity(code: number): Quantity | undefined {
+  const n3 = code & 0x07;
+  const n2 = code & 0x03;
+  if (code <= 0x07) return q('Energy', 'Wh', n3 - 3);
+  if (code <= 0x0f) return q('Energy', 'J', n3);
+  if (code <= 0x17) return q('Volume', 'm3', n3 - 6);
+  if (code <= 0x1f) return q('Mass', 'kg', n3 - 3);
+  if (code <= 0x23) return q('On time', DURATION_UNITS[n2] as string);
+  if (code <= 0x27) return q('Operating time', DURATION_UNITS[n2] as string);
+  if (code <= 0x2f) return q('Power', 'W', n3 - 3);
+  if (code <= 0x37) return q('Power', 'J/h', n3);
+  if (code <= 0x3f) return q('Volume flow', 'm3/h', n3 - 6);
+  if (code <= 0x47) return q('Volume flow', 'm3/min', n3 - 7);
+  if (code <= 0x4f) return q('Volume flow', 'm3/s', n3 - 9);
+  if (code <= 0x57) return q('Mass flow', 'kg/h', n3 - 3);
+  if (code <= 0x5b) return q('Flow temperature', '°C', n2 - 3);
+  if (code <= 0x5f) return q('Return temperature', '°C', n2 - 3);
+  if (code <= 0x63) return q('Temperature difference', 'K', n2 - 3);
+  if (code <= 0x67) return q('External temperature', '°C', n2 - 3);
+  if (code <= 0x6b) return q('Pressure', 'bar', n2 - 3);
+  if (code === 0x6c) return q('Date', 'NA', 0, 'date');
+  if (code === 0x6d) return q('Date and time', 'NA', 0, 'datetime');
+  if (code === 0x6e) return q('Units for H.C.A.', 'NA');
+  if (code === 0x6f) return undefined;
+  if (code <= 0x73) return q('Averaging duration', DURATION_UNITS[n2] as string);
+  if (code <= 0x77) return q('Actuality duration', DURATION_UNITS[n2] as string);
+  if (code === 0x78) return q('Fabrication number', 'NA', 0, 'bits');
+  if (code === 0x79) return q('Enhanced identification', 'NA', 0, 'bits');
+  if (code === 0x7a) return q('Bus address', 'NA', 0, 'bits');
+  return undefined;
+}
+
+/** The FD extension table: the codes OMS water meters use. */
+function fdQuantity(code: number): Quantity | undefined {
+  const named: Record<number, Quantity> = {
+    0x08: q('Access number', 'NA', 0, 'bits'),
+    0x09: q('Medium', 'NA', 0, 'bits'),
+    0x0a: q('Manufacturer', 'NA', 0, 'bits'),
+    0x0b: q('Parameter set identification', 'NA', 0, 'bits'),
+    0x0c: q('Model/Version', 'NA', 0, 'bits'),
+    0x0d: q('Hardware version', 'NA', 0, 'bits'),
+    0x0e: q('Firmware version', 'NA', 0, 'bits'),
+    0x0f: q('Software version', 'NA', 0, 'bits'),
+    0x17: q('Error flags', 'NA', 0, 'bits'),
+    0x1a: q('Digital output', 'NA', 0, 'bits'),
+    0x1b: q('Digital input', 'NA', 0, 'bits'),
+    0x28: q('Storage interval', 'months'),
+    0x29: q('Storage interval', 'years'),
+    0x3a: q('Dimensionless', 'NA'),
+    0x74: q('Remaining battery lifetime', 'd'),
+  };
+  if (named[code]) return named[code];
+  if (code >= 0x24 && code <= 0x27) return q('Storage interval', DURATION_UNITS[code & 0x03] as string);
+  if (code >= 0x40 && code <= 0x4f) return q('Voltage', 'V', (code & 0x0f) - 9);
+  if (code >= 0x50 && code <= 0x5f) return q('Current', 'A', (code & 0x0f) - 12);
+  return undefined;
+}
+
+/** The FB extension table: only the large-unit volume and energy registers. */
+function fbQuantity(code: number): Quantity | undefined {
+  if (code <= 0x01) return q('Energy', 'MWh', (code & 0x01) - 1);
+  if (code >= 0x10 && code <= 0x11) return q('Volume', 'm3', (code & 0x01) + 2);
+  return undefined;
+}
+
+/** The standard quantity of a record, or undefined (manufacturer-specific or unknown code). */
+export function recordQuantity(rec: DataRecord): Quantity | undefined {
+  switch (rec.table) {
+    case 'primary':
+      return primaryQuantity(rec.code);
+    case 'fd':
+      return fdQuantity(rec.code);
+    case 'fb':
+      return fbQuantity(rec.code);
+    case 'plain':
+      return q(rec.plainText ?? '', rec.plainText ?? 'NA');
+    default:
+      return undefined;
+  }
+}
+
+// Combinable (orthogonal) VIFEs, EN 13757-3 table 15 (the ones that change a value's meaning).
+export const VIFE_INVERSE_COMPACT_PROFILE = 0x13;
+export const VIFE_COMPACT_PROFILE = 0x1f;
+export const VIFE_COMPACT_PROFILE_REGISTERS = 0x1e;
+const RECORD_ERRORS: Record<number, string> = {
+  0x15: 'no data available',
+  0x16: 'data overflow',
+  0x17: 'data underflow',
+  0x18: 'data error',
+  0x1c: 'premature end of record',
+};
+const QUALIFIERS: Record<number, string> = {
+  0x12: 'average',
+  0x3b: 'forward',
+  0x3c: 'reverse',
+  0x3e: 'at base conditions',
+  0x7e: 'future value',
+};
+
+export interface Modifiers {
+  profile?: 'inverse' | 'forward' | 'registers';
+  /** Set when a record-error VIFE says the value is not valid. */
+  recordError?: string;
+  /** Human qualifiers for the type name, e.g. ["reverse"]. */
+  qualifiers: string[];
+  /** Extra decimal exponent from multiplicative correction VIFEs. */
+  exponent: number;
+  /** VIFEs this parser does not interpret. */
+  unknown: number[];
+}
+
+export function modifiers(rec: DataRecord): Modifiers {
+  const m: Modifiers = { qualifiers: [], exponent: 0, unknown: [] };
+  if (rec.table === 'manufacturer') return m;
+  for (const e of rec.extensions) {
+    if (e === VIFE_INVERSE_COMPACT_PROFILE) m.profile = 'inverse';
+    else if (e === VIFE_COMPACT_PROFILE) m.profile = 'forward';
+    else if (e === VIFE_COMPACT_PROFILE_REGISTERS) m.profile = 'registers';
+    else if (RECORD_ERRORS[e]) m.recordError = RECORD_ERRORS[e];
+    else if (QUALIFIERS[e]) m.qualifiers.push(QUALIFIERS[e] as string);
+    else if (e >= 0x70 && e <= 0x77) m.exponent += (e & 0x07) - 6; // multiplicative correction 10^(nnn-6)
+    else if (e === 0x7d) m.exponent += 3;
+    else m.unknown.push(e);
+  }
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dates (types F and G): meter wall clock as "local milliseconds"
+
+export type LocalTime = number;
+
+function century(hundredYear: number, y: number): number {
+  // Meters that leave the hundred-year bits 0 mean 2000–2080 (common practice of OMS meters).
+  if (hundredYear > 0) return 1900 + 100 * hundredYear + y;
+  return y < 81 ? 2000 + y : 1900 + y;
+}
+
+function validDate(year: number, month: number, day: number, hour = 0, minute = 0): LocalTime | undefined {
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59) return undefined;
+  const ms = Date.UTC(year, month - 1, day, hour, minute);
+  return new Date(ms).getUTCDate() === day ? ms : undefined; // rejects 31 February
+}
+
+/** Type F (4 bytes): minute, hour, day, month, year; bit 7 of byte 0 = invalid. */
+export function typeF(d: Uint8Array): LocalTime | undefined {
+  const [b0, b1, b2, b3] = [d[0] ?? 0, d[1] ?? 0, d[2] ?? 0, d[3] ?? 0];
+  if (b0 & 0x80) return undefined;
+  const y = ((b3 >> 4) << 3) | (b2 >> 5);
+  if (y > 99) return undefined;
+  return validDate(century((b1 >> 5) & 0x03, y), b3 & 0x0f, b2 & 0x1f, b1 & 0x1f, b0 & 0x3f);
+}
+
+/** Type G (2 bytes): day, month, year. */
+export function typeG(d: Uint8Array): LocalTime | undefined {
+  const [b0, b1] = [d[0] ?? 0, d[1] ?? 0];
+  const y = ((b1 & 0xf0) >> 1) | ((b0 & 0xe0) >> 5);
+  if (y > 99) return undefined;
+  return validDate(century(0, y), b1 & 0x0f, b0 & 0x1f);
+}
+
+/** Type F bytes for a wall-clock time (seconds dropped); hundred-year bits set for 2000–2099. */
+export function encodeTypeF(local: LocalTime): number[] {
+  const t = new Date(local);
+  const year = t.getUTCFullYear();
+  if (year < 2000 || year > 2099) throw new PayloadError(`type F date: year ${year} outside 2000..2099`);
+  const y = year - 2000;
+  return [t.getUTCMinutes(), t.getUTCHours() | (1 << 5), t.getUTCDate() | ((y & 0x07) << 5), (t.getUTCMonth() + 1) | ((y >> 3) << 4)];
+}
+
+/** "YYYY-MM-DDTHH:MM:SS.sss" without a zone: how the meter's wall clock is printed. */
+export function formatLocalTime(local: LocalTime): string {
+  return new Date(local).toISOString().slice(0, 23);
+}
+
+/** The wall-clock time of a date record, or undefined when it is not a valid type F/G time. */
+export function recordTime(rec: DataRecord): LocalTime | undefined {
+  if (rec.table !== 'primary') return undefined;
+  if (rec.code === 0x6d && rec.coding.kind === 'int' && rec.coding.bytes === 4) return typeF(rec.data);
+  if (rec.code === 0x6c && rec.coding.kind === 'int' && rec.coding.bytes === 2) return typeG(rec.data);
+  return undefined;
+}
+
+/** Whether a record is a plain date/time that times the other records of its storage number. */
+export function isStorageTime(rec: DataRecord): boolean {
+  return (
+    rec.table === 'primary' &&
+    (rec.code === 0x6c || rec.code === 0x6d) &&
+    rec.func === 'instantaneous' &&
+    rec.tariff === 0 &&
+    rec.subunit === 0 &&
+    rec.extensions.length === 0
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compact profiles (EN 13757-3 annex F)
+
+export interface ProfilePoint {
+  raw: number;
+  time: LocalTime;
+}
+
+function addMonths(t: LocalTime, months: number): LocalTime {
+  const d = new Date(t);
+  const endOfMonth = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate() === d.getUTCDate();
+  const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1, d.getUTCHours(), d.getUTCMinutes()));
+  const last = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  // A series on month ends stays on month ends (31 May → 30 April → 31 March …).
+  target.setUTCDate(endOfMonth ? last : Math.min(d.getUTCDate(), last));
+  return target.getTime();
+}
+
+const UNIT_MS = [1_000, 60_000, 3_600_000, 86_400_000] as const;
+
+/**
+ * Expands a compact profile record: spacing control (bits 3–0 element coding as in a DIF, bits
+ * 5–4 spacing unit s/min/h/d, bits 7–6 increment mode), spacing value (for days: 0xFE = one
+ * month), then the elements. Increment modes: 00 absolute values, 01 positive increments, 10
+ * negative increments, 11 signed differences. An inverse profile walks back in time from the
+ * base value and time; a forward profile walks forward. Returns the points after the base.
+ */
+export function expandProfile(rec: DataRecord, direction: 'inverse' | 'forward', baseRaw: number, baseTime: LocalTime): ProfilePoint[] {
+  const r = new ByteReader(rec.data);
+  const where = `compact profile at offset ${rec.offset}`;
+  const control = r.u8(`spacing control of the ${where}`);
+  const spacing = r.u8(`spacing value of the ${where}`);
+  const coding = CODINGS[control & 0x0f];
+  const size = coding ? fixedLength(coding) : 0;
+  if (!coding || (coding.kind !== 'int' && coding.kind !== 'bcd')) {
+    throw new PayloadError(`${where}: unsupported element coding 0x${hex2(control & 0x0f)}`);
+  }
+  if (r.remaining % size !== 0) {
+    throw new PayloadError(`${where}: ${r.remaining} element bytes are not a multiple of the ${size}-byte element size`);
+  }
+  const unit = (control >> 4) & 0x03;
+  const mode = (control >> 6) & 0x03;
+  if (spacing === 0 || spacing === 0xff || (spacing === 0xfe && unit !== 3)) {
+    throw new PayloadError(`${where}: unsupported spacing value 0x${hex2(spacing)}`);
+  }
+  const step = (t: LocalTime, sign: number): LocalTime =>
+    spacing === 0xfe ? addMonths(t, sign) : t + sign * spacing * (UNIT_MS[unit] as number);
+  const sign = direction === 'inverse' ? -1 : 1;
+  const points: ProfilePoint[] = [];
+  let value = baseRaw;
+  let time = baseTime;
+  while (!r.done) {
+    const bytes = r.take(size, `element of the ${where}`);
+    let element: RawNumber;
+    if (coding.kind === 'bcd') element = bcdValue(bytes);
+    else if (mode === 3) element = signedLE(bytes);
+    else element = { ok: true, value: unsignedLE(bytes) };
+    if (!element.ok) throw new PayloadError(`${where}: element ${points.length + 1} is invalid (${element.reason})`);
+    if (mode === 0) value = element.value;
+    else if (mode === 2) value = value - sign * element.value; // negative increments
+    else value = value + sign * element.value; // positive increments / signed differences
+    time = step(time, sign);
+    points.push({ raw: value, time });
+  }
+  return points;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Meter time zone
+
+const OFFSET_RE = /^([+-])(\d{2}):(\d{2})$/;
+
+const FORMATS = new Map<string, Intl.DateTimeFormat | null>();
+
+/** A cached formatter that prints wall-clock fields in `zone`; null for an unknown zone. */
+function zoneFormat(zone: string): Intl.DateTimeFormat | null {
+  let f = FORMATS.get(zone);
+  if (f === undefined) {
+    try {
+      f = new Intl.DateTimeFormat('en-US', {
+        timeZone: zone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+      });
+    } catch {
+      f = null;
+    }
+    if (FORMATS.size < 64) FORMATS.set(zone, f); // bounded: zone names come from device variables
+  }
+  return f;
+}
+
+/** Offset (minutes) of `zone` at the UTC instant `utcMs`; undefined for an unknown zone. */
+export function zoneOffsetMinutes(zone: string, utcMs: number): number | undefined {
+  if (zone === 'UTC' || zone === 'Z') return 0;
+  const m = OFFSET_RE.exec(zone);
+  if (m) {
+    const [h, min] = [Number(m[2]), Number(m[3])];
+    return h <= 14 && min < 60 ? (m[1] === '-' ? -1 : 1) * (h * 60 + min) : undefined;
+  }
+  const format = zoneFormat(zone);
+  if (!format) return undefined;
+  const parts = format.formatToParts(new Date(utcMs));
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return Math.round((wall - Math.floor(utcMs / 1000) * 1000) / 60_000);
+}
+
+/**
+ * The UTC instant of a meter wall-clock time in `zone` (UTC, ±HH:MM or an IANA name). In the
+ * repeated hour when summer time ends the earlier (summer-time) instant is taken.
+ */
+export function meterTimeToUtc(local: LocalTime, zone: string): number | undefined {
+  const here = zoneOffsetMinutes(zone, local);
+  if (here === undefined) return undefined;
+  // Offsets in force around that day; a candidate instant is right when its own offset matches.
+  const offsets = new Set([here, ...[-12, 12].map((h) => zoneOffsetMinutes(zone, local + h * 3_600_000) ?? here)]);
+  const valid = [...offsets].map((o) => local - o * 60_000).filter((t) => zoneOffsetMinutes(zone, t) === (local - t) / 60_000);
+  // None valid: the wall-clock time falls into the gap when summer time starts; keep the old offset.
+  return valid.length > 0 ? Math.min(...valid) : local - here * 60_000;
+}
+
+/** The meter's wall clock for a UTC instant. */
+export function utcToMeterTime(utcMs: number, zone: string): LocalTime | undefined {
+  const off = zoneOffsetMinutes(zone, utcMs);
+  return off === undefined ? undefined : utcMs + off * 60_000;
+}
