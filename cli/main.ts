@@ -7,6 +7,7 @@ import { runCodec } from './codec.ts';
 import { runDecode } from './decode.ts';
 import { runDemo } from './demo.ts';
 import { runDevices } from './devices.ts';
+import { runGateway } from './gateway.ts';
 import { EXIT_USAGE, UsageError, type Io } from './usage.ts';
 import { runValidate } from './validate.ts';
 
@@ -17,6 +18,7 @@ const VERBS: Record<string, { run: Verb; summary: string }> = {
   devices: { run: runDevices, summary: 'list the device catalogue' },
   codec: { run: runCodec, summary: 'codec tools: "codec test [<id>]" runs the executable examples' },
   validate: { run: runValidate, summary: 'check the device catalogue and every codec example' },
+  gateway: { run: runGateway, summary: 'run the edge gateway daemon (ChirpStack MQTT → durable log → InfluxDB)' },
   demo: { run: runDemo, summary: 'run the end-to-end demo on embedded defaults (no server needed)' },
 };
 

@@ -1,0 +1,202 @@
+/**
+ * `createGateway(config)` builds the whole daemon without touching the network or the disk;
+ * `start()` brings it up in order — durable log, sinks, sources, HTTP — and `stop()` takes it
+ * down in reverse: sources stop taking messages (and ack what is durable), sinks drain, the log
+ * flushes and closes. A stop never loses an acknowledged record: what a sink did not confirm
+ * stays in the log for the next start.
+ */
+import { mkdirSync } from 'node:fs';
+import pino, { type Logger } from 'pino';
+import type { Codec } from '../codecs/api.ts';
+import { nativeCodec } from '../codecs/registry.ts';
+import { loadCatalogue, type DeviceEntry } from '../devices/catalogue.ts';
+import { resolveCodec } from '../devices/resolve.ts';
+import { DurableLog } from './buffer/index.ts';
+import type { GatewayConfig } from './config.ts';
+import { HttpEndpoint } from './http/server.ts';
+import { createMetrics, type GatewayMetrics } from './metrics.ts';
+import type { ComponentHealth } from './pipeline/contracts.ts';
+import type { DecodeContext } from './pipeline/decode.ts';
+import type { PipelineRecord } from './pipeline/record.ts';
+import { SinkRunner } from './pipeline/sink-runner.ts';
+import { loadRegistry, type DeviceRegistry } from './registry/devices-file.ts';
+import { RejectsFile } from './rejects.ts';
+import { chirpstackPoints } from './schema/chirpstack.ts';
+import { nativePoints } from './schema/native.ts';
+import { FileWriter, InfluxWriter } from './sinks/writers.ts';
+import { ChirpstackMqttSource } from './sources/chirpstack-mqtt.ts';
+
+/** Keys whose values are secrets: pino replaces them wherever they appear in a log object. */
+export const REDACT_PATHS = ['password', 'token', '*.password', '*.token', '*.*.password', '*.*.token', 'appKey', '*.appKey', 'nwkSKey', 'appSKey'];
+
+export interface GatewayOptions {
+  /** Log destination (default stdout); tests pass a stream to inspect. */
+  logStream?: NodeJS.WritableStream;
+  now?: () => number;
+}
+
+export interface Gateway {
+  readonly config: GatewayConfig;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  start(): Promise<void>;
+  stop(options?: { deadlineMs?: number }): Promise<void>;
+  health(): Record<string, ComponentHealth & { kind: string }>;
+  /** host:port of the HTTP endpoint once started (port 0 in the config picks a free one). */
+  httpAddress(): { host: string; port: number } | undefined;
+  /** Re-reads the device registry file (SIGHUP). */
+  reloadRegistry(): void;
+  readonly log: DurableLog<PipelineRecord>;
+  readonly sinks: readonly SinkRunner[];
+  readonly sources: readonly ChirpstackMqttSource[];
+}
+
+export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
+  const logger = pino(
+    { level: config.log.level, base: { gateway: config.name }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    (options.logStream ?? process.stdout) as pino.DestinationStream,
+  );
+  const metrics = createMetrics();
+  const now = options.now ?? Date.now;
+
+  const catalogue = loadCatalogue();
+  const knownModel = (id: string): boolean => catalogue.byId.has(id);
+  const codecs = new Map<string, { entry: DeviceEntry; codec: Codec }>();
+  for (const entry of catalogue.devices) {
+    const codec = typeof entry.codec === 'string' ? nativeCodec(entry.codec) : undefined;
+    if (codec) codecs.set(entry.id, { entry, codec });
+  }
+  let registry: DeviceRegistry = { devices: [], byEui: new Map() };
+  const reloadRegistry = (): void => {
+    if (!config.registry.devices_file) return;
+    registry = loadRegistry(config.registry.devices_file, knownModel);
+    logger.info({ devices: registry.devices.length, file: config.registry.devices_file }, 'device registry loaded');
+  };
+
+  const log = new DurableLog<PipelineRecord>(config.buffer);
+  const rejects = new RejectsFile(config.rejects.file, config.rejects.max_bytes);
+  const sinkLogger = (name: string): { info(m: string, d?: object): void; warn(m: string, d?: object): void; error(m: string, d?: object): void } => {
+    const child = logger.child({ sink: name });
+    return { info: (m, d) => child.info(d ?? {}, m), warn: (m, d) => child.warn(d ?? {}, m), error: (m, d) => child.error(d ?? {}, m) };
+  };
+
+  const sinks = config.sinks.map((s) => {
+    const toPoints = s.schema === 'chirpstack' ? (r: PipelineRecord) => chirpstackPoints(r) : nativePoints;
+    const writer =
+      s.type === 'influxdb'
+        ? (() => {
+            const { type: _t, name: _n, schema: _s, ...influx } = s;
+            return new InfluxWriter(s.name, influx, sinkLogger(s.name), metrics);
+          })()
+        : new FileWriter({ dir: s.dir, rotate_bytes: s.rotate_bytes, keep_files: s.keep_files });
+    return new SinkRunner({
+      name: s.name,
+      type: s.type,
+      log,
+      writer,
+      toPoints,
+      metrics,
+      onError: (err) => logger.warn({ sink: s.name, err: err.message }, 'sink gave up on a batch; it will be delivered again'),
+    });
+  });
+
+  const decode: DecodeContext = {
+    registry: () => registry,
+    catalogue: (id) => codecs.get(id),
+    deviceProfiles: {},
+    now,
+  };
+  const sources = config.sources.map(
+    (s) =>
+      new ChirpstackMqttSource(s, {
+        log: { append: async (records) => void (await log.appendBatch(records)) },
+        decode: { ...decode, deviceProfiles: s.device_profiles },
+        metrics,
+        rejects,
+        logger: logger.child({ source: s.name }),
+      }),
+  );
+
+  let http: HttpEndpoint | undefined;
+  let statsTimer: NodeJS.Timeout | undefined;
+  let logState: ComponentHealth = { state: 'built' };
+
+  const health = (): Record<string, ComponentHealth & { kind: string }> => {
+    const out: Record<string, ComponentHealth & { kind: string }> = { buffer: { kind: 'buffer', ...logState } };
+    for (const s of sources) out[`source:${s.name}`] = { kind: s.type, ...s.health() };
+    for (const s of sinks) out[`sink:${s.name}`] = { kind: s.type, ...s.health() };
+    return out;
+  };
+
+  const updateStats = (): void => {
+    if (!log.isOpen) return;
+    const st = log.stats();
+    metrics.bufferRecords.set(Math.max(0, ...Object.values(st.sinks).map((x) => x.lag), 0));
+    metrics.bufferBytes.set(st.bytes);
+    metrics.bufferCorrupt.set(st.corrupt_records);
+    for (const [name, s] of Object.entries(st.sinks)) {
+      metrics.sinkLag.set({ sink: name }, s.lag);
+      metrics.bufferDropped.set({ sink: name }, s.dropped_records);
+    }
+  };
+
+  return {
+    config,
+    metrics,
+    logger,
+    log,
+    sinks,
+    sources,
+    health,
+    reloadRegistry,
+    httpAddress: () => http?.address(),
+    async start() {
+      mkdirSync(config.data_dir, { recursive: true });
+      reloadRegistry();
+      // Script codecs (QuickJS) load asynchronously; native ones are already in the map.
+      for (const entry of catalogue.devices) {
+        if (codecs.has(entry.id)) continue;
+        try {
+          codecs.set(entry.id, { entry, codec: await resolveCodec(entry) });
+        } catch (err) {
+          logger.warn({ model: entry.id, err: (err as Error).message }, 'catalogue codec not loaded; its devices stay undecoded');
+        }
+      }
+      logState = { state: 'starting' };
+      await log.open();
+      logState = { state: 'running' };
+      const st = log.stats();
+      if (st.corrupt_records || st.truncated_bytes) {
+        logger.warn({ corrupt_records: st.corrupt_records, truncated_bytes: st.truncated_bytes }, 'durable log recovered from damage');
+      }
+      logger.info({ dir: config.buffer.dir, records: st.records, sinks: st.sinks }, 'durable log open');
+      for (const s of sinks) await s.start();
+      for (const s of sources) await s.start();
+      if (config.http.listen !== false) {
+        http = new HttpEndpoint({ listen: config.http.listen, gateway: config.name, registry: metrics.registry, health });
+        await http.start();
+        logger.info({ listen: http.address() }, 'HTTP endpoint up (/healthz, /metrics)');
+      }
+      updateStats();
+      statsTimer = setInterval(updateStats, 1000);
+      statsTimer.unref();
+      logger.info({ sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.name) }, 'gateway started');
+    },
+    async stop(opts = {}) {
+      const deadline = opts.deadlineMs ?? Date.now() + 15_000;
+      logger.info({}, 'gateway stopping: sources first, then sinks drain, then the log closes');
+      for (const s of [...sources].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'source stop failed'));
+      for (const s of [...sinks].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'sink stop failed'));
+      if (statsTimer) clearInterval(statsTimer);
+      updateStats();
+      for (const s of sources) await s.close();
+      for (const s of sinks) await s.close();
+      await log.close();
+      logState = { state: 'stopped' };
+      await rejects.close();
+      await http?.close();
+      logger.info({}, 'gateway stopped');
+      logger.flush?.();
+    },
+  };
+}
