@@ -1,0 +1,189 @@
+/**
+ * The gateway end to end against real servers: Mosquitto and InfluxDB 1.6 (Debian packages)
+ * started in temporary folders on free ports. ChirpStack events (JSON and protobuf) go in
+ * through the broker; readings must come out in InfluxDB with the right values, tags and
+ * timestamps — and bad input must be counted, kept in the rejects file, and not stop anything.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nativeCodec } from '../codecs/registry.ts';
+import { checkConfig } from '../gateway/config.ts';
+import { createGateway, type Gateway } from '../gateway/gateway.ts';
+import { eventToJson, eventToProtobuf, eventTopic, type UplinkEvent } from '../lorawan/chirpstack/events.ts';
+import { startInfluxd, type InfluxdServer } from './support/influxd.ts';
+import { startMosquitto, type MosquittoServer } from './support/mosquitto.ts';
+
+let broker: MosquittoServer;
+let influx: InfluxdServer;
+let dir: string;
+let gateway: Gateway;
+const logLines: string[] = [];
+
+const T0 = Date.UTC(2026, 10, 20, 8, 0, 0);
+const DEVICES = [
+  { dev_eui: '70b3d5e75e000001', name: 'bin-1', model: 'dingtek/df703', tags: { commune: 'centre' }, variables: { container_depth_mm: 1200, sensor_offset_mm: 50 } },
+  { dev_eui: '70b3d5e75e000002', name: 'air-1', model: 'decentlab/dl-pm', tags: { commune: 'west' }, variables: {} },
+];
+
+function uplink(devEui: string, name: string, fCnt: number, fPort: number, data: Uint8Array, time: number): UplinkEvent {
+  return {
+    kind: 'up',
+    deduplicationId: `dedup-${devEui}-${fCnt}`,
+    time,
+    deviceInfo: {
+      tenantId: 't',
+      tenantName: 'city',
+      applicationId: '795179d5-60fa-43b6-b34b-56c1ad33a55c',
+      applicationName: 'waste',
+      deviceProfileId: 'p',
+      deviceProfileName: 'profile',
+      deviceName: name,
+      devEui,
+      deviceClassEnabled: 'CLASS_A',
+      tags: { source: 'chirpstack' },
+    },
+    devAddr: '26000001',
+    adr: true,
+    dr: 5,
+    fCnt,
+    fPort,
+    confirmed: false,
+    data,
+    rxInfo: [
+      { gatewayId: '0016c001f1530001', uplinkId: 1, rssi: -80, snr: 7.5, channel: 1, rfChain: 0 },
+      { gatewayId: '0016c001f1530002', uplinkId: 2, rssi: -101, snr: -3.25, channel: 1, rfChain: 0 },
+    ],
+    txInfo: { frequency: 868_100_000, bandwidth: 125_000, spreadingFactor: 7, codeRate: 'CR_4_5' },
+    regionConfigId: 'eu868',
+  };
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+beforeAll(async () => {
+  [broker, influx] = await Promise.all([startMosquitto(), startInfluxd({ database: 'lorawan' })]);
+  dir = mkdtempSync(join(tmpdir(), 'gw-e2e-'));
+  writeFileSync(join(dir, 'devices.yaml'), `devices:\n${DEVICES.map((d) => `  - ${JSON.stringify(d)}`).join('\n')}\n`);
+  const config = checkConfig(
+    {
+      name: 'e2e',
+      data_dir: './data',
+      http: { listen: '127.0.0.1:0' },
+      log: { level: 'info' },
+      registry: { devices_file: 'devices.yaml' },
+      buffer: { fsync_interval_ms: 20 },
+      sources: [{ type: 'chirpstack_mqtt', name: 'cs', url: broker.url, password: 'mqtt-secret-pw', username: 'gw', max_payload_bytes: 4096 }],
+      sinks: [{ type: 'influxdb', name: 'influx', url: influx.url, database: 'lorawan', flush_interval_ms: 100 }],
+    },
+    join(dir, 'gateway.yaml'),
+    {},
+  );
+  gateway = createGateway(config, {
+    logStream: {
+      write(chunk: string | Uint8Array) {
+        logLines.push(String(chunk));
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
+  });
+  await gateway.start();
+}, 120_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+  await Promise.all([broker?.dispose(), influx?.dispose()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('gateway: ChirpStack MQTT → durable log → InfluxDB', () => {
+  it('writes every reading with its values, tags and the uplink timestamp; bad input is counted and kept', async () => {
+    const df703 = nativeCodec('dingtek/df703');
+    const dlpm = nativeCodec('decentlab/dl-pm');
+    if (!df703 || !dlpm) throw new Error('codecs missing');
+    const pub = await mqtt.connectAsync(broker.url, { clientId: 'e2e-publisher' });
+    const expected: { devEui: string; time: number; distance: number }[] = [];
+    for (let i = 0; i < 60; i++) {
+      const distance = 200 + i * 10;
+      const enc = df703.encodeUplink({ readings: [{ values: { distance_mm: distance, temperature_c: 12, alarm_full: false, alarm_fire: false, alarm_tilt: false } }] });
+      if (!enc.bytes || enc.fPort === undefined) throw new Error(JSON.stringify(enc.errors));
+      const ev = uplink(DEVICES[0]!.dev_eui, 'bin-1', i, enc.fPort, Uint8Array.from(enc.bytes), T0 + i * 60_000);
+      expected.push({ devEui: ev.deviceInfo.devEui, time: ev.time, distance });
+      // Alternate JSON and protobuf, as a fleet behind two ChirpStack instances might.
+      await pub.publishAsync(eventTopic(ev), i % 2 ? Buffer.from(eventToJson(ev)) : Buffer.from(eventToProtobuf(ev)), { qos: 1 });
+    }
+    const air = dlpm.encodeUplink({ readings: [{ values: { pm2_5_ugm3: 12, pm10_ugm3: 20, pm1_ugm3: 8, temperature_c: 21.5, humidity_pct: 40 } }] });
+    const airEv = uplink(DEVICES[1]!.dev_eui, 'air-1', 7, air.fPort ?? 1, Uint8Array.from(air.bytes ?? []), T0);
+    await pub.publishAsync(eventTopic(airEv), eventToJson(airEv), { qos: 1 });
+
+    // Bad input: each must be counted under its reason and must not stop the source.
+    const unknown = uplink('70b3d5e75e0000ff', 'stranger', 1, 3, Uint8Array.from([1, 2, 3]), T0);
+    await pub.publishAsync(eventTopic(unknown), eventToJson(unknown), { qos: 1 });
+    const broken = uplink(DEVICES[0]!.dev_eui, 'bin-1', 999, 3, Uint8Array.from([0x80, 0x00]), T0 + 999);
+    await pub.publishAsync(eventTopic(broken), eventToJson(broken), { qos: 1 });
+    await pub.publishAsync(`application/x/device/${DEVICES[0]!.dev_eui}/event/up`, '{"not": json', { qos: 1 });
+    await pub.publishAsync(`application/x/device/${DEVICES[0]!.dev_eui}/event/up`, Buffer.from([0xff, 0x01, 0x02]), { qos: 1 });
+    await pub.publishAsync(`application/x/device/${DEVICES[0]!.dev_eui}/event/up`, Buffer.alloc(5000, 0x7b), { qos: 1 });
+    await pub.publishAsync('application/x/device/not-an-eui/event/up', 'hello', { qos: 1 });
+    await pub.endAsync();
+
+    await waitFor('all bin readings in InfluxDB', async () => (await influx.countPoints('bin_fill', 'lorawan')) >= 60);
+    const rows = await influx.rows('SELECT distance_mm, fill_pct, dev_eui, device, model, commune FROM bin_fill', 'lorawan');
+    expect(rows).toHaveLength(60);
+    for (const e of expected) {
+      const row = rows.find((r) => r['time'] === e.time);
+      expect(row, `reading at ${new Date(e.time).toISOString()}`).toBeDefined();
+      expect(row?.['distance_mm']).toBe(e.distance);
+      expect(row?.['fill_pct']).toBeCloseTo(Math.min(100, Math.max(0, (1 - (e.distance - 50) / 1200) * 100)), 1);
+      expect(row?.['device']).toBe('bin-1');
+      expect(row?.['model']).toBe('dingtek/df703');
+      expect(row?.['commune']).toBe('centre');
+    }
+    const airRows = await influx.rows('SELECT * FROM air_quality', 'lorawan');
+    expect(airRows).toHaveLength(1);
+    expect(airRows[0]?.['pm2_5_ugm3']).toBe(12);
+    expect(airRows[0]?.['time']).toBe(T0);
+    await waitFor('radio metadata', async () => (await influx.countPoints('lorawan_uplink', 'lorawan')) >= 63);
+    const radio = await influx.rows(`SELECT rssi, snr, gateway_count, sf FROM lorawan_uplink WHERE dev_eui = '${DEVICES[0]!.dev_eui}' AND time = ${T0}ms`, 'lorawan');
+    expect(radio[0]).toMatchObject({ rssi: -80, snr: 7.5, gateway_count: 2, sf: 7 });
+
+    const metrics = await gateway.metrics.registry.metrics();
+    const value = (re: RegExp): number => Number(re.exec(metrics)?.[1] ?? 'NaN');
+    expect(value(/lorawan_edge_uplinks_received_total\{source="cs"\} (\d+)/)).toBe(63);
+    expect(value(/lorawan_edge_uplinks_rejected_total\{reason="malformed_json"\} (\d+)/)).toBe(1);
+    expect(value(/lorawan_edge_uplinks_rejected_total\{reason="malformed_protobuf"\} (\d+)/)).toBe(1);
+    expect(value(/lorawan_edge_uplinks_rejected_total\{reason="oversized"\} (\d+)/)).toBe(1);
+    expect(value(/lorawan_edge_uplinks_rejected_total\{reason="bad_topic"\} (\d+)/)).toBe(1);
+    expect(value(/lorawan_edge_uplinks_undecoded_total\{reason="unknown_device"\} (\d+)/)).toBe(1);
+    expect(value(/lorawan_edge_decode_errors_total\{model="dingtek\/df703"\} (\d+)/)).toBe(1);
+    const rejects = readFileSync(gateway.config.rejects.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { reason: string; payloadBase64?: string });
+    expect(rejects.map((r) => r.reason).sort()).toEqual(['bad_topic', 'malformed_json', 'malformed_protobuf', 'oversized']);
+    expect(Buffer.from(rejects.find((r) => r.reason === 'malformed_json')?.payloadBase64 ?? '', 'base64').toString()).toBe('{"not": json');
+
+    // The unknown device's raw frame and the codec failure are in the log, not lost.
+    const health = gateway.health();
+    expect(health['source:cs']?.state).toBe('running');
+    expect(health['sink:influx']?.state).toBe('running');
+    const address = gateway.httpAddress();
+    const res = await fetch(`http://127.0.0.1:${address?.port}/healthz`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { status: string }).status).toBe('ok');
+    expect(await (await fetch(`http://127.0.0.1:${address?.port}/metrics`)).text()).toContain('lorawan_edge_sink_points_written_total{sink="influx"}');
+  }, 120_000);
+
+  it('never logs secrets', () => {
+    const all = logLines.join('');
+    expect(all.length).toBeGreaterThan(0);
+    expect(all).not.toContain('mqtt-secret-pw');
+    expect(existsSync(gateway.config.buffer.dir)).toBe(true);
+  });
+});
