@@ -7,7 +7,9 @@ import { runCodec } from './codec.ts';
 import { runDecode } from './decode.ts';
 import { runDemo } from './demo.ts';
 import { runDevices } from './devices.ts';
+import { runSimulate } from './simulate.ts';
 import { runGateway } from './gateway.ts';
+import { runReplay } from './replay.ts';
 import { EXIT_USAGE, UsageError, type Io } from './usage.ts';
 import { runValidate } from './validate.ts';
 
@@ -19,7 +21,9 @@ const VERBS: Record<string, { run: Verb; summary: string }> = {
   codec: { run: runCodec, summary: 'codec tools: "codec test [<id>]" runs the executable examples' },
   validate: { run: runValidate, summary: 'check the device catalogue and every codec example' },
   gateway: { run: runGateway, summary: 'run the edge gateway daemon (ChirpStack MQTT → durable log → InfluxDB)' },
+  replay: { run: runReplay, summary: 'decode stored uplinks again (after a codec fix) and resend them' },
   demo: { run: runDemo, summary: 'run the end-to-end demo on embedded defaults (no server needed)' },
+  simulate: { run: runSimulate, summary: 'simulate a fleet: LoRaWAN frames over Semtech UDP or ChirpStack MQTT events, with a ground-truth ledger' },
 };
 
 function version(): string {

@@ -128,14 +128,14 @@ export class ChirpstackMqttSource implements Source {
     this.installDeferredAcks(client);
     client.on('connect', (connack) => {
       this.state = { state: 'running' };
-      this.deps.logger.info({ source: this.name, sessionPresent: connack.sessionPresent }, 'connected to MQTT broker');
+      this.deps.logger.info({ sessionPresent: connack.sessionPresent }, 'connected to MQTT broker');
       // With a persistent session the subscription survives, but subscribing again is harmless
       // and covers a broker that lost its state.
       client.subscribe(
         this.config.topics.map((t) => t),
         { qos: 1 },
         (err) => {
-          if (err) this.deps.logger.error({ source: this.name, err: err.message }, 'subscribe failed');
+          if (err) this.deps.logger.error({ err: err.message }, 'subscribe failed');
         },
       );
     });
@@ -148,7 +148,7 @@ export class ChirpstackMqttSource implements Source {
     client.on('error', (err) => {
       // Never log the password: the URL is redacted and options are not printed.
       this.state = { state: 'degraded', detail: err.message };
-      this.deps.logger.warn({ source: this.name, err: err.message }, 'MQTT error');
+      this.deps.logger.warn({ err: err.message }, 'MQTT error');
     });
     client.connect();
     // Do not block startup on the broker: the gateway must come up (and buffer nothing) while
@@ -190,7 +190,7 @@ export class ChirpstackMqttSource implements Source {
           },
           (err: unknown) => {
             this.inFlight--;
-            this.deps.logger.error({ source: this.name, err: (err as Error).message }, 'record not durable: dropping the connection so the broker redelivers');
+            this.deps.logger.error({ err: (err as Error).message }, 'record not durable: dropping the connection so the broker redelivers');
             if (client.stream === conn) client.stream.destroy();
           },
         );
@@ -204,7 +204,7 @@ export class ChirpstackMqttSource implements Source {
     const reject = (reason: string, detail: string): Promise<void> => {
       this.deps.metrics.uplinksRejected.inc({ reason });
       this.deps.rejects.write({ source: this.name, reason, detail, topic, payload });
-      this.deps.logger.warn({ source: this.name, reason, detail, topic }, 'message rejected');
+      this.deps.logger.warn({ reason, detail, topic }, 'message rejected');
       return Promise.resolve();
     };
     const parsedTopic = parseEventTopic(topic);
@@ -247,7 +247,7 @@ export class ChirpstackMqttSource implements Source {
     if (undecoded) this.deps.metrics.undecoded.inc({ reason: undecoded });
     if (record.decoded && record.decoded.by === 'codec' && record.decoded.errors.length > 0) {
       this.deps.metrics.decodeErrors.inc({ model: model ?? 'unknown' });
-      this.deps.logger.warn({ source: this.name, devEui: record.devEui, model, errors: record.decoded.errors }, 'codec reported errors; raw payload kept');
+      this.deps.logger.warn({ devEui: record.devEui, model, errors: record.decoded.errors }, 'codec reported errors; raw payload kept');
     }
     if (record.decoded?.readings.length) this.deps.metrics.readings.inc({ category: record.device.category ?? 'generic' }, record.decoded.readings.length);
   }
@@ -256,11 +256,15 @@ export class ChirpstackMqttSource implements Source {
     this.stopping = true;
     const client = this.client;
     if (!client) return;
-    // Stop taking messages, then let the acks of what is already being stored go out.
-    client.unsubscribe(this.config.topics);
-    const until = Math.max(0, deadlineMs - Date.now());
-    await Promise.race([this.ackChain, new Promise((r) => setTimeout(r, until).unref())]);
-    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    const timeout = (): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, deadlineMs - Date.now())).unref());
+    if (client.connected) {
+      // Stop taking messages, then let the acks of what is already being stored go out. What
+      // is not acked by then is redelivered by the broker to the next run.
+      client.unsubscribe(this.config.topics);
+      await Promise.race([this.ackChain, timeout()]);
+      await Promise.race([new Promise<void>((resolve) => client.end(false, {}, () => resolve())), timeout()]);
+    }
+    if (!client.disconnected) await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
     this.state = { state: 'stopped' };
   }
 
