@@ -1,0 +1,1062 @@
+/**
+ * The gateway's durable log: every record a source hands over is kept on disk, across crashes and
+ * power cuts, until every sink has confirmed it.
+ *
+ * ## Invariants
+ *
+ * I1. `append()` / `appendBatch()` resolve only after the fdatasync that covers the record's bytes
+ *     (and, when the record opened a new segment, the fsync of the folder). A source acks upstream
+ *     (MQTT PUBACK) only then; a power cut loses only records whose promise had not resolved.
+ * I2. Ids are 1, 2, 3, … in call order, strictly increasing within and across segments and across
+ *     restarts (u64 on disk, exact in a JS number up to 2^53 - 1). After a restart the next id is
+ *     past every valid record on disk and past every sink's cursor. Only ids of records that were
+ *     never durable (cut off as a torn tail) can be handed out again.
+ * I3. Readers see durable records only, in id order, and only ids above their sink's cursor.
+ * I4. A cursor (one per sink) is the id of the last record that sink has finished with. It is
+ *     persisted atomically (temp file, fsync, rename, fsync folder) and never moves backwards.
+ * I5. A segment file is deleted only when the writer has moved on to a newer segment that exists
+ *     on disk, all its bytes are durable, and every persisted cursor is at or past its last id.
+ *     With no sink at all nothing is deleted (data nobody has read is not thrown away). The one
+ *     exception is `when_full: 'drop_oldest'`, which deletes the oldest sealed segment when the
+ *     size cap is hit even if cursors are behind, and counts per sink the records it never got.
+ *     Either way the newest segment on disk is never deleted, so its base id keeps I2 true.
+ * I6. Nothing is invented: a record is returned only if its marker, length, CRC and id order all
+ *     check. Damage is cut (torn tail) or skipped and counted (corrupt record), never repaired.
+ * I7. Damaged data never stops `open()`: it cuts, skips and counts. Only a segment written by a
+ *     newer format version (a downgrade) is refused, loudly, instead of being dropped.
+ * I8. After `close()` no timer, file handle or pending promise of the log remains.
+ *
+ * ## On-disk format (version 1; little-endian on every machine, so files are portable)
+ *
+ *   <dir>/00000000000000000001.seg   segment files, named by base id (20 digits: name order = id order)
+ *   <dir>/sink-<name>.cursor         one per sink: {"format":1,"sink":"<name>","committed":<id>}
+ *   <dir>/LOCK                       pid of the process that has the log open
+ *   Any other file is ignored and left alone.
+ *
+ *   Segment header, 20 bytes:
+ *     0  u32  magic 0x474C574C ("LWLG")
+ *     4  u16  format version (1)
+ *     6  u16  header length (20)
+ *     8  u64  base id: every record in the file has an id >= base id, and < the next file's base id
+ *    16  u32  CRC-32 of bytes 0..15
+ *   then frames, back to back, never spanning two files:
+ *     0  4 B  sync marker FE 4C 57 52 ("\xFELWR"; 0xFE is neither UTF-8 nor a CBOR initial byte)
+ *     4  u32  CRC-32 of bytes 8 .. 20+length (length, id and payload)
+ *     8  u32  payload length
+ *    12  u64  record id
+ *    20  payload: one self-contained CBOR data item (cbor-x without shared structures or record
+ *        extensions, so every record decodes on its own; byte strings untagged)
+ *   CRC-32 is zlib's (IEEE 802.3). The sync marker is what lets recovery resynchronise after a
+ *   damaged frame: scan forward for the next marker that opens a frame whose CRC and id check.
+ *
+ * ## fsync policy (group commit)
+ *
+ * Appends are encoded and framed at once into an in-memory batch (ids assigned immediately). The
+ * batch is written with one positional write per segment it touches, then one fdatasync, when the
+ * first record in it has waited `fsync_interval_ms` (default 100 ms) or the batch reaches
+ * `flush_bytes` (default 1 MiB), whichever comes first; only then do the batch's promises resolve.
+ * One flush runs at a time; records arriving meanwhile form the next batch. On rotation the old
+ * segment is fdatasync'ed and closed, the new file is created with O_EXCL, and the folder is
+ * fsync'ed before any record in the new file is acknowledged. A failed write or fsync puts the log
+ * in a failed state: pending and later appends reject (the bytes on disk are no longer known), the
+ * log must be reopened, and reads of durable data keep working.
+ *
+ * ## Recovery (open)
+ *
+ * 1. Create the folder if needed (and fsync its parent, so a new folder survives a power cut).
+ *    Take the LOCK (a lock of a process that no longer runs is taken over); delete leftover
+ *    `*.cursor.tmp` files; read the cursors (an unreadable cursor restarts that sink at 0 and is
+ *    counted: re-delivery, never loss).
+ * 2. List the segment files (regular files only); check each header (a bad header falls back
+ *    to the base id in the file name; a header of another format version stops the open with
+ *    UNSUPPORTED_FORMAT).
+ * 3. Scan the last segment (the only one a crash can leave half-written, since a segment is
+ *    synced before the next is created) frame by frame: an invalid region followed by a valid
+ *    frame is corruption, skipped and counted; an invalid region with no valid frame after it is
+ *    the torn tail: the file is truncated to the end of the last valid frame and fsync'ed. A
+ *    header that is missing or damaged is rewritten.
+ * 4. Next id = max(last valid id + 1, the last segment's base id, highest cursor + 1).
+ * 5. Delete segments every cursor has passed (a crash between a cursor write and an unlink
+ *    leaves them; a segment deleted before the cursor that allowed it was durable cannot exist,
+ *    because deletion waits for the cursor's fsync).
+ *
+ * Sealed segments are not scanned at open (a large backlog would delay start-up): readers verify
+ * every frame as they read, skip damaged ones the same way and count them, once per damaged
+ * region however many sinks pass it. The number of records lost in a damaged region is exact,
+ * because ids are consecutive: the id of the next valid frame (or the next segment's base id)
+ * minus the last valid id minus one.
+ */
+import { Decoder, Encoder } from 'cbor-x';
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { checkSinkName, resolveConfig } from './config.ts';
+import type { DurableLogConfig, ResolvedConfig } from './config.ts';
+import { DurableLogError, LogFullError } from './errors.ts';
+import { acquireLock, errno, fsyncDir, writeAll, writeFileAtomic } from './files.ts';
+import {
+  FRAME_HEADER_BYTES,
+  FrameScanner,
+  SEGMENT_HEADER_BYTES,
+  Scan,
+  decodeSegmentHeader,
+  encodeSegmentHeader,
+  parseSegmentFileName,
+  segmentFileName,
+  writeFrame,
+} from './format.ts';
+import { LogReader } from './reader.ts';
+import type { ReaderHost, Segment } from './reader.ts';
+
+export interface LogRecord<T> {
+  readonly id: number;
+  readonly value: T;
+}
+
+export interface SinkStats {
+  /** Persisted cursor: id of the last record this sink confirmed. */
+  committed: number;
+  /** Durable records after the cursor that are still on disk (not yet committed by this sink). */
+  lag: number;
+  /** Records deleted by `drop_oldest` before this sink committed them (since open). */
+  dropped_records: number;
+}
+
+export interface LogStats {
+  /** Ids retained: from the oldest segment's base id to the last durable id. */
+  records: number;
+  /** Records appended and waiting for the next fdatasync. */
+  pending_records: number;
+  /** Size of all segment files, headers and not-yet-synced bytes included. */
+  bytes: number;
+  segments: number;
+  /** Oldest id that may still be on disk. */
+  first_id: number;
+  /** Last durable id (every id up to it was acknowledged). */
+  last_id: number;
+  /** Id the next append gets. */
+  next_id: number;
+  sinks: Record<string, SinkStats>;
+  /** Records skipped because their frame was damaged (bad marker, length, CRC or id order). */
+  corrupt_records: number;
+  /** Bytes cut off the end of the last segment at open (torn tail). */
+  truncated_bytes: number;
+  /** Damaged segment headers rewritten at open. */
+  header_repairs: number;
+  /** Cursor files that could not be read at open (that sink restarted at 0). */
+  cursor_resets: number;
+  /** Records deleted by `drop_oldest` before every sink had committed them. */
+  records_dropped: number;
+  /** Segments deleted by `drop_oldest`. */
+  segments_dropped: number;
+  /** Segments deleted because every sink had committed them. */
+  segments_deleted: number;
+  /** Appends now waiting for space (`block`). */
+  blocked_appends: number;
+  /** Appends rejected because no space was freed in time. */
+  block_timeouts: number;
+  /** Records appended since open. */
+  appended_records: number;
+  /** fdatasync/fsync calls on segment files and the folder since open. */
+  fsyncs: number;
+  fsync_seconds_total: number;
+  fsync_last_ms: number;
+  fsync_max_ms: number;
+  /** Unlinks or folder syncs that failed during segment deletion (retried at next open). */
+  delete_errors: number;
+  /** Cursor files written (each is two fsyncs: the file and the folder). */
+  cursor_writes: number;
+}
+
+interface Cursor {
+  name: string;
+  /** Highest id the sink asked to commit (what readers skip to). */
+  requested: number;
+  /** Highest id persisted in the cursor file (what deletion trusts); -1 before the file exists. */
+  durable: number;
+  dropped: number;
+  writing: Promise<void> | undefined;
+}
+
+/** Records placed into the pending batch for one segment. */
+interface PendingGroup {
+  seg: Segment;
+  /** File offset where `buf` goes. */
+  start: number;
+  buf: Buffer;
+  len: number;
+}
+
+type Settle = (err?: Error) => void;
+
+interface Waiter {
+  payloads: Uint8Array[];
+  ids: number[];
+  settle: Settle;
+  timer: NodeJS.Timeout | undefined;
+}
+
+type State = 'new' | 'opening' | 'open' | 'closing' | 'closed';
+
+const CURSOR_FILE = /^sink-(.+)\.cursor$/;
+const cursorFileName = (sink: string) => `sink-${sink}.cursor`;
+
+export class DurableLog<T = unknown> implements ReaderHost<T> {
+  readonly config: ResolvedConfig;
+  readonly dir: string;
+
+  /** Segments oldest first; the last is the one being written (it may not exist on disk yet). */
+  segments: Segment[] = [];
+  lastDurableId = 0;
+
+  private state: State = 'new';
+  private failed: DurableLogError | undefined;
+  private opening: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private unlock: (() => Promise<void>) | undefined;
+
+  private readonly encoder = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: true, pack: false });
+  private readonly decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
+
+  private nextIdValue = 1;
+  private totalBytes = 0;
+
+  private fh: FileHandle | undefined;
+  private fhSeg: Segment | undefined;
+  private groups: PendingGroup[] = [];
+  private acks: Settle[] = [];
+  private pendingBytes = 0;
+  private pendingCount = 0;
+  private pendingSince = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private waiting: Waiter[] = [];
+
+  private readonly cursors = new Map<string, Cursor>();
+  private readonly cursorWrites = new Set<Promise<unknown>>();
+  private unlinkQueue: string[] = [];
+  private unlinking: Promise<void> | undefined;
+  private readonly durableWaiters = new Set<() => void>();
+  private readonly readers = new Set<LogReader<T>>();
+  private readonly corruptSeen = new Set<string>();
+
+  private readonly counters = {
+    corrupt_records: 0,
+    truncated_bytes: 0,
+    header_repairs: 0,
+    cursor_resets: 0,
+    records_dropped: 0,
+    segments_dropped: 0,
+    segments_deleted: 0,
+    block_timeouts: 0,
+    appended_records: 0,
+    fsyncs: 0,
+    fsync_seconds_total: 0,
+    fsync_last_ms: 0,
+    fsync_max_ms: 0,
+    delete_errors: 0,
+    cursor_writes: 0,
+  };
+
+  constructor(config: DurableLogConfig) {
+    this.config = resolveConfig(config);
+    this.dir = this.config.dir;
+  }
+
+  /** Builds and opens a log in one step. */
+  static async open<T = unknown>(config: DurableLogConfig): Promise<DurableLog<T>> {
+    const log = new DurableLog<T>(config);
+    await log.open();
+    return log;
+  }
+
+  /** The id the next appended record gets. */
+  get nextId(): number {
+    return this.nextIdValue;
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  // ── lifecycle ────────────────────────────────────────────────────────────────────────────────
+
+  /** Recovers the folder (see the top of this file) and makes the log ready. */
+  open(): Promise<void> {
+    if (this.state !== 'new') return Promise.reject(new DurableLogError('LOG_NOT_OPEN', `durable log ${this.dir}: open() may be called once`));
+    this.state = 'opening';
+    this.opening = (async () => {
+      try {
+        await this.recover();
+        this.state = 'open';
+      } catch (err) {
+        await this.fh?.close().catch(() => undefined);
+        this.fh = undefined;
+        await this.unlock?.();
+        this.unlock = undefined;
+        this.state = 'closed';
+        throw err;
+      }
+    })();
+    return this.opening;
+  }
+
+  /**
+   * Flushes and fsyncs what was appended, finishes cursor writes, closes readers and files.
+   * Appends still waiting for space reject with LOG_CLOSED. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.state === 'new') {
+      this.state = 'closed';
+      return Promise.resolve();
+    }
+    this.closing ??= (async () => {
+      await this.opening?.catch(() => undefined);
+      if (this.state !== 'closed') await this.shutdown();
+    })();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.state = 'closing';
+    const closed = new DurableLogError('LOG_CLOSED', `durable log ${this.dir} was closed`);
+    for (const w of this.waiting.splice(0)) {
+      clearTimeout(w.timer);
+      w.settle(closed);
+    }
+    while (this.flushing || this.pendingCount > 0) {
+      if (!this.flushing) this.startFlush();
+      await this.flushing;
+    }
+    this.clearTimer();
+    await Promise.allSettled([...this.cursorWrites]);
+    await this.unlinking;
+    this.state = 'closed';
+    for (const wake of [...this.durableWaiters]) wake();
+    await Promise.allSettled([...this.readers].map((r) => r.close()));
+    await this.fh?.close().catch(() => undefined);
+    this.fh = undefined;
+    this.fhSeg = undefined;
+    await this.unlock?.();
+    this.unlock = undefined;
+  }
+
+  // ── append path ──────────────────────────────────────────────────────────────────────────────
+
+  /** Appends one record; resolves with its id once it is durable (after its fdatasync). */
+  append(value: T): Promise<number> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    let payload: Uint8Array;
+    try {
+      payload = this.encode(value);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (this.waiting.length === 0 && this.makeRoom(FRAME_HEADER_BYTES + payload.length)) {
+      const id = this.place(payload);
+      const done = new Promise<number>((resolve, reject) => {
+        this.acks.push((err) => (err ? reject(err) : resolve(id)));
+      });
+      this.scheduleFlush();
+      return done;
+    }
+    return this.enqueue([payload]).then((ids) => ids[0] as number);
+  }
+
+  /**
+   * Appends records in order with consecutive ids; resolves with the ids once all are durable.
+   * Either nothing is stored (a value cannot be encoded or is too large) or the records are
+   * placed in order. If it rejects while waiting for space (`block`), a prefix of the batch may
+   * already be stored: the source must treat the whole batch as not acknowledged.
+   */
+  appendBatch(values: readonly T[]): Promise<number[]> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    const payloads: Uint8Array[] = [];
+    try {
+      for (const v of values) payloads.push(this.encode(v));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (payloads.length === 0) return Promise.resolve([]);
+    return this.enqueue(payloads);
+  }
+
+  private refusal(): DurableLogError | undefined {
+    if (this.failed) return this.failed;
+    if (this.state === 'open') return undefined;
+    if (this.state === 'new' || this.state === 'opening') {
+      return new DurableLogError('LOG_NOT_OPEN', `durable log ${this.dir} is not open yet`);
+    }
+    return new DurableLogError('LOG_CLOSED', `durable log ${this.dir} is closed`);
+  }
+
+  private encode(value: T): Uint8Array {
+    let payload: Uint8Array;
+    try {
+      payload = this.encoder.encode(value);
+    } catch (err) {
+      throw new DurableLogError('UNENCODABLE_RECORD', `record cannot be encoded as CBOR: ${(err as Error).message}`, { cause: err });
+    }
+    if (payload.length > this.config.max_record_bytes) {
+      throw new DurableLogError(
+        'RECORD_TOO_LARGE',
+        `record of ${payload.length} bytes exceeds buffer.max_record_bytes (${this.config.max_record_bytes})`,
+      );
+    }
+    return payload;
+  }
+
+  private enqueue(payloads: Uint8Array[]): Promise<number[]> {
+    return new Promise<number[]>((resolve, reject) => {
+      const w: Waiter = {
+        payloads,
+        ids: [],
+        settle: (err) => (err ? reject(err) : resolve(w.ids)),
+        timer: undefined,
+      };
+      if (this.waiting.length === 0 && this.admit(w)) return;
+      // The encoder's output views may be reused: keep private copies while waiting.
+      for (let i = w.ids.length; i < payloads.length; i++) payloads[i] = Uint8Array.prototype.slice.call(payloads[i] as Uint8Array);
+      this.waiting.push(w);
+      if (this.config.when_full === 'block' && this.config.block_timeout_ms > 0) {
+        w.timer = setTimeout(() => this.timeOut(w), this.config.block_timeout_ms);
+      }
+    });
+  }
+
+  /** Places as much of w as fits; true when all of it is placed (its ack then waits for the flush). */
+  private admit(w: Waiter): boolean {
+    const before = w.ids.length;
+    let complete = true;
+    while (w.ids.length < w.payloads.length) {
+      const p = w.payloads[w.ids.length] as Uint8Array;
+      if (!this.makeRoom(FRAME_HEADER_BYTES + p.length)) {
+        complete = false;
+        break;
+      }
+      w.ids.push(this.place(p));
+    }
+    if (complete) this.acks.push(w.settle);
+    if (w.ids.length > before) this.scheduleFlush();
+    return complete;
+  }
+
+  private admitWaiting(): void {
+    while (this.waiting.length > 0) {
+      const w = this.waiting[0] as Waiter;
+      if (!this.admit(w)) return;
+      this.waiting.shift();
+      clearTimeout(w.timer);
+    }
+  }
+
+  private timeOut(w: Waiter): void {
+    const i = this.waiting.indexOf(w);
+    if (i < 0) return;
+    this.waiting.splice(i, 1);
+    this.counters.block_timeouts++;
+    const behind = [...this.cursors.values()]
+      .map((c) => `${c.name} (committed ${c.durable}, lag ${this.lagOf(c)})`)
+      .join(', ');
+    w.settle(
+      new LogFullError(
+        `durable log ${this.dir} is full: ${this.totalBytes} of buffer.max_bytes ${this.config.max_bytes} bytes used and ` +
+          `no segment was freed within buffer.block_timeout_ms (${this.config.block_timeout_ms} ms) with when_full "block"; ` +
+          (behind ? `sinks: ${behind}` : 'no sink is registered, so nothing can be freed'),
+      ),
+    );
+    this.admitWaiting();
+  }
+
+  /** Whether a frame of frameLen bytes fits under max_bytes, dropping old segments if allowed. */
+  private makeRoom(frameLen: number): boolean {
+    const active = this.segments[this.segments.length - 1] as Segment;
+    const rotates = active.size > SEGMENT_HEADER_BYTES && active.size + frameLen > this.config.segment_bytes;
+    const need = frameLen + (rotates ? SEGMENT_HEADER_BYTES : 0);
+    if (this.totalBytes + need <= this.config.max_bytes) return true;
+    // Only the active segment, yet over the cap: only possible after the cap was lowered below a
+    // segment written earlier. Rotating is the only way out, so let this record through.
+    if (this.segments.length === 1) return true;
+    if (this.config.when_full === 'block') return false;
+    while (this.totalBytes + need > this.config.max_bytes) {
+      // Only whole, durable, sealed segments go; otherwise wait for the flush in flight.
+      if (!this.oldestIsSealed()) return false;
+      this.dropOldest();
+    }
+    return true;
+  }
+
+  /**
+   * Whether the oldest segment may be deleted as far as the writer is concerned: sealed, all of
+   * it durable, and the next segment already exists on disk. Without that last condition a crash
+   * could leave no segment at all, and ids past the cursors could be handed out again.
+   */
+  private oldestIsSealed(): boolean {
+    const s = this.segments[0];
+    const next = this.segments[1];
+    return s !== undefined && next !== undefined && next.created && s.created && s.durableSize === s.size;
+  }
+
+  /** Frames one record into the pending batch; returns its id. */
+  private place(payload: Uint8Array): number {
+    const frameLen = FRAME_HEADER_BYTES + payload.length;
+    let seg = this.segments[this.segments.length - 1] as Segment;
+    if (seg.size > SEGMENT_HEADER_BYTES && seg.size + frameLen > this.config.segment_bytes) {
+      seg = this.addSegment(this.nextIdValue, false);
+    }
+    let g = this.groups[this.groups.length - 1];
+    if (g === undefined || g.seg !== seg) {
+      g = { seg, start: seg.size, buf: Buffer.allocUnsafe(Math.max(64 * 1024, frameLen)), len: 0 };
+      this.groups.push(g);
+    }
+    if (g.len + frameLen > g.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(g.buf.length * 2, g.len + frameLen));
+      g.buf.copy(grown, 0, 0, g.len);
+      g.buf = grown;
+    }
+    const id = this.nextIdValue++;
+    g.len += writeFrame(g.buf, g.len, id, payload);
+    seg.size += frameLen;
+    this.totalBytes += frameLen;
+    if (this.pendingCount === 0) this.pendingSince = performance.now();
+    this.pendingCount++;
+    this.pendingBytes += frameLen;
+    this.counters.appended_records++;
+    return id;
+  }
+
+  private addSegment(baseId: number, created: boolean): Segment {
+    const seg: Segment = {
+      baseId,
+      file: join(this.dir, segmentFileName(baseId)),
+      size: SEGMENT_HEADER_BYTES,
+      durableSize: created ? SEGMENT_HEADER_BYTES : 0,
+      created,
+      removed: false,
+    };
+    this.segments.push(seg);
+    this.totalBytes += SEGMENT_HEADER_BYTES;
+    return seg;
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing || this.pendingCount === 0) return; // a running flush looks again when it ends
+    if (this.pendingBytes >= this.config.flush_bytes) {
+      this.startFlush();
+      return;
+    }
+    if (this.timer === undefined) {
+      const delay = Math.max(0, this.pendingSince + this.config.fsync_interval_ms - performance.now());
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.startFlush();
+      }, delay);
+    }
+  }
+
+  private startFlush(): void {
+    this.clearTimer();
+    if (this.flushing) return;
+    this.flushing = this.flush().finally(() => {
+      this.flushing = undefined;
+      if (this.pendingCount === 0 || this.failed) return;
+      const due = this.pendingSince + this.config.fsync_interval_ms <= performance.now();
+      if (this.state === 'closing' || due) this.startFlush();
+      else this.scheduleFlush();
+    });
+  }
+
+  /** Writes the pending batch, fdatasyncs it, then resolves its appends. Never rejects. */
+  private async flush(): Promise<void> {
+    const groups = this.groups;
+    const acks = this.acks;
+    const lastId = this.nextIdValue - 1;
+    this.groups = [];
+    this.acks = [];
+    this.pendingBytes = 0;
+    this.pendingCount = 0;
+    if (this.failed) {
+      for (const settle of acks) settle(this.failed);
+      return;
+    }
+    let created = false;
+    try {
+      for (const g of groups) {
+        if (g.seg !== this.fhSeg) {
+          if (this.fh) {
+            await this.sync(this.fh);
+            await this.fh.close();
+            this.fh = undefined;
+          }
+          this.fh = await open(g.seg.file, 'wx');
+          this.fhSeg = g.seg;
+          await writeAll(this.fh, encodeSegmentHeader(g.seg.baseId), SEGMENT_HEADER_BYTES, 0);
+          created = true;
+        }
+        await writeAll(this.fh as FileHandle, g.buf, g.len, g.start);
+      }
+      if (this.fh) await this.sync(this.fh);
+      if (created) await this.syncDir();
+    } catch (err) {
+      this.fail(err);
+      for (const settle of acks) settle(this.failed);
+      return;
+    }
+    for (const g of groups) {
+      g.seg.durableSize = g.start + g.len;
+      g.seg.created = true;
+    }
+    if (lastId > this.lastDurableId) this.lastDurableId = lastId;
+    for (const settle of acks) settle();
+    for (const wake of [...this.durableWaiters]) wake();
+    // A segment sealed by this flush may already be behind every cursor.
+    if (created) this.collectGarbage();
+    if (this.waiting.length > 0) this.admitWaiting();
+  }
+
+  private async sync(fh: FileHandle): Promise<void> {
+    const t0 = performance.now();
+    await fh.datasync();
+    this.recordSync(performance.now() - t0);
+  }
+
+  private async syncDir(): Promise<void> {
+    const t0 = performance.now();
+    await fsyncDir(this.dir);
+    this.recordSync(performance.now() - t0);
+  }
+
+  private recordSync(ms: number): void {
+    const c = this.counters;
+    c.fsyncs++;
+    c.fsync_seconds_total += ms / 1000;
+    c.fsync_last_ms = ms;
+    if (ms > c.fsync_max_ms) c.fsync_max_ms = ms;
+  }
+
+  private fail(err: unknown): void {
+    if (this.failed) return;
+    const msg = err instanceof Error ? err.message : String(err);
+    this.failed = new DurableLogError(
+      'LOG_FAILED',
+      `durable log ${this.dir}: writing failed (${msg}); appends are refused until the log is reopened`,
+      { cause: err },
+    );
+    this.clearTimer();
+    for (const w of this.waiting.splice(0)) {
+      clearTimeout(w.timer);
+      w.settle(this.failed);
+    }
+    // Records placed after the failing batch will never be written either.
+    for (const settle of this.acks.splice(0)) settle(this.failed);
+    this.groups = [];
+    this.pendingBytes = 0;
+    this.pendingCount = 0;
+  }
+
+  // ── sinks and cursors ────────────────────────────────────────────────────────────────────────
+
+  /**
+   * A reader of the records after `sink`'s committed position, in id order. Registers the sink
+   * if it is new (its cursor starts at 0 and holds every retained segment from now on).
+   */
+  reader(sink: string, options: { batchSize?: number } = {}): LogReader<T> {
+    const refused = this.refusal();
+    if (refused && refused.code !== 'LOG_FAILED') throw refused;
+    this.cursorOf(sink);
+    const r = new LogReader<T>(this, sink, options.batchSize ?? 1000);
+    this.readers.add(r);
+    return r;
+  }
+
+  /**
+   * Persists `sink`'s cursor at `id` (the last record it has finished with) atomically and
+   * resolves when that is durable; then deletes the segments every sink has passed. A lower id
+   * than the current cursor changes nothing (cursors never move backwards).
+   */
+  async commit(sink: string, id: number): Promise<void> {
+    if (this.state !== 'open') throw this.refusal() ?? new DurableLogError('LOG_CLOSED', `durable log ${this.dir} is closed`);
+    if (!Number.isSafeInteger(id) || id < 0 || id > this.lastDurableId) {
+      throw new DurableLogError(
+        'COMMIT_OUT_OF_RANGE',
+        `cannot commit ${String(id)} for sink "${sink}": ids go from 1 to the last durable id ${this.lastDurableId}`,
+      );
+    }
+    const c = this.cursorOf(sink);
+    if (id > c.requested) c.requested = id;
+    await this.persistCursor(c, id);
+  }
+
+  /** Forgets a sink: deletes its cursor so it no longer holds segments. */
+  async removeSink(sink: string): Promise<void> {
+    if (this.state !== 'open') throw this.refusal() ?? new DurableLogError('LOG_CLOSED', `durable log ${this.dir} is closed`);
+    checkSinkName(sink);
+    const c = this.cursors.get(sink);
+    if (!c) return;
+    this.cursors.delete(sink);
+    await c.writing?.catch(() => undefined);
+    await unlink(join(this.dir, cursorFileName(sink))).catch((err: unknown) => {
+      if (errno(err) !== 'ENOENT') throw err;
+    });
+    await fsyncDir(this.dir);
+    this.collectGarbage();
+  }
+
+  /** Registered sink names. */
+  get sinks(): string[] {
+    return [...this.cursors.keys()];
+  }
+
+  /** The sink's committed position as readers see it (requested, possibly not yet durable). */
+  committedOf(sink: string): number {
+    return this.cursors.get(sink)?.requested ?? 0;
+  }
+
+  private cursorOf(sink: string): Cursor {
+    let c = this.cursors.get(sink);
+    if (c) return c;
+    checkSinkName(sink);
+    // durable -1: no cursor file yet. Until it is written this sink holds every segment.
+    c = { name: sink, requested: 0, durable: -1, dropped: 0, writing: undefined };
+    this.cursors.set(sink, c);
+    // Persist the new cursor so that after a restart it still holds the segments it has not read.
+    this.persistCursor(c, 0).catch(() => undefined);
+    return c;
+  }
+
+  private trackCursorWrite<P>(p: Promise<P>): Promise<P> {
+    this.cursorWrites.add(p);
+    const forget = () => this.cursorWrites.delete(p);
+    p.then(forget, forget);
+    return p;
+  }
+
+  private async writeCursor(c: Cursor, value: number): Promise<void> {
+    const body = `${JSON.stringify({ format: 1, sink: c.name, committed: value })}\n`;
+    await writeFileAtomic(this.dir, cursorFileName(c.name), body);
+    this.counters.cursor_writes++;
+  }
+
+  private async persistCursor(c: Cursor, id: number): Promise<void> {
+    while (c.durable < id) {
+      if (c.writing === undefined) {
+        const value = c.requested;
+        const write = (async () => {
+          try {
+            await this.writeCursor(c, value);
+            if (value > c.durable) c.durable = value;
+          } finally {
+            c.writing = undefined;
+          }
+          this.collectGarbage();
+        })();
+        c.writing = write;
+        this.trackCursorWrite(write).catch(() => undefined);
+      }
+      await c.writing;
+    }
+  }
+
+  private lagOf(c: Cursor): number {
+    const first = this.segments[0]?.baseId ?? 1;
+    return Math.max(0, this.lastDurableId - Math.max(c.durable, first - 1));
+  }
+
+  /** Deletes the oldest segments every persisted cursor has passed (I5). */
+  private collectGarbage(): void {
+    if (this.cursors.size === 0 || this.state === 'closed') return;
+    let min = Infinity;
+    for (const c of this.cursors.values()) min = Math.min(min, c.durable);
+    let freed = false;
+    while (this.oldestIsSealed()) {
+      const next = this.segments[1] as Segment;
+      if (next.baseId - 1 > min) break;
+      this.removeOldest();
+      this.counters.segments_deleted++;
+      freed = true;
+    }
+    if (freed && this.waiting.length > 0) this.admitWaiting();
+  }
+
+  /** drop_oldest: deletes the oldest sealed segment whatever the cursors say, and counts. */
+  private dropOldest(): void {
+    const s = this.segments[0] as Segment;
+    const lastId = (this.segments[1] as Segment).baseId - 1;
+    let minEff = Infinity;
+    for (const c of this.cursors.values()) {
+      const eff = Math.max(c.requested, s.baseId - 1);
+      if (eff < lastId) c.dropped += lastId - eff;
+      minEff = Math.min(minEff, eff);
+    }
+    if (minEff === Infinity) minEff = s.baseId - 1;
+    if (minEff < lastId) this.counters.records_dropped += lastId - minEff;
+    this.counters.segments_dropped++;
+    this.removeOldest();
+  }
+
+  private removeOldest(): void {
+    const s = this.segments.shift() as Segment;
+    s.removed = true;
+    this.totalBytes -= s.size;
+    this.unlinkQueue.push(s.file);
+    this.unlinking ??= this.runUnlinks();
+  }
+
+  private async runUnlinks(): Promise<void> {
+    while (this.unlinkQueue.length > 0) {
+      const files = this.unlinkQueue.splice(0);
+      for (const f of files) {
+        try {
+          await unlink(f);
+        } catch (err) {
+          if (errno(err) !== 'ENOENT') this.counters.delete_errors++;
+        }
+      }
+      try {
+        await this.syncDir();
+      } catch {
+        this.counters.delete_errors++;
+      }
+    }
+    this.unlinking = undefined;
+  }
+
+  // ── ReaderHost (used by LogReader) ───────────────────────────────────────────────────────────
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Records at or below this id are not for `sink` any more: committed, or deleted. */
+  floorOf(sink: string): number {
+    const first = this.segments[0]?.baseId ?? 1;
+    return Math.max(this.cursors.get(sink)?.requested ?? 0, first - 1);
+  }
+
+  noteCorruption(key: string, missing: number): void {
+    if (this.corruptSeen.has(key)) return;
+    this.corruptSeen.add(key);
+    this.counters.corrupt_records += Math.max(0, missing);
+  }
+
+  decodePayload(payload: Buffer): unknown {
+    return this.decoder.decode(payload) as unknown;
+  }
+
+  onDurable(wake: () => void): () => void {
+    this.durableWaiters.add(wake);
+    return () => this.durableWaiters.delete(wake);
+  }
+
+  readerClosed(r: LogReader<T>): void {
+    this.readers.delete(r);
+  }
+
+  // ── stats ────────────────────────────────────────────────────────────────────────────────────
+
+  stats(): LogStats {
+    const first = this.segments[0]?.baseId ?? this.nextIdValue;
+    const sinks: Record<string, SinkStats> = {};
+    for (const c of this.cursors.values()) sinks[c.name] = { committed: Math.max(0, c.durable), lag: this.lagOf(c), dropped_records: c.dropped };
+    return {
+      records: Math.max(0, this.lastDurableId - first + 1),
+      pending_records: this.nextIdValue - 1 - this.lastDurableId,
+      bytes: this.totalBytes,
+      segments: this.segments.length,
+      first_id: first,
+      last_id: this.lastDurableId,
+      next_id: this.nextIdValue,
+      sinks,
+      blocked_appends: this.waiting.reduce((n, w) => n + w.payloads.length - w.ids.length, 0),
+      ...this.counters,
+    };
+  }
+
+  // ── recovery ─────────────────────────────────────────────────────────────────────────────────
+
+  private async recover(): Promise<void> {
+    const made = await mkdir(this.dir, { recursive: true });
+    if (made !== undefined) {
+      // New folders must be durable in their parents, or a power cut could lose them whole.
+      for (let d = resolve(this.dir); ; d = dirname(d)) {
+        await fsyncDir(dirname(d));
+        if (d === resolve(made) || dirname(d) === d) break;
+      }
+    }
+    this.unlock = await acquireLock(this.dir);
+    // Only regular files count: a folder or socket that happens to match a name is left alone.
+    const names = (await readdir(this.dir, { withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => e.name)
+      .sort();
+
+    let maxCursor = 0;
+    for (const name of names) {
+      if (name.endsWith('.cursor.tmp')) {
+        await unlink(join(this.dir, name)).catch(() => undefined);
+        continue;
+      }
+      const m = CURSOR_FILE.exec(name);
+      if (!m) continue;
+      const sink = m[1] as string;
+      const committed = await this.readCursorFile(name, sink);
+      if (committed === undefined) continue;
+      this.cursors.set(sink, { name: sink, requested: committed, durable: committed, dropped: 0, writing: undefined });
+      maxCursor = Math.max(maxCursor, committed);
+    }
+
+    const found: { baseId: number; name: string }[] = [];
+    for (const name of names) {
+      const baseId = parseSegmentFileName(name);
+      if (baseId !== undefined) found.push({ baseId, name });
+    }
+    found.sort((a, b) => a.baseId - b.baseId);
+
+    let lastGood = 0;
+    if (found.length === 0) {
+      const seg = this.addSegment(Math.max(1, maxCursor + 1), false);
+      this.fh = await open(seg.file, 'wx');
+      await writeAll(this.fh, encodeSegmentHeader(seg.baseId), SEGMENT_HEADER_BYTES, 0);
+      await this.sync(this.fh);
+      await this.syncDir();
+      seg.created = true;
+      seg.durableSize = SEGMENT_HEADER_BYTES;
+      this.fhSeg = seg;
+    } else {
+      for (let i = 0; i < found.length; i++) {
+        const f = found[i] as { baseId: number; name: string };
+        const isLast = i === found.length - 1;
+        const fh = await open(join(this.dir, f.name), isLast ? 'r+' : 'r');
+        let keep = false;
+        try {
+          const size = (await fh.stat()).size;
+          const head = Buffer.alloc(SEGMENT_HEADER_BYTES);
+          const { bytesRead } = await fh.read(head, 0, SEGMENT_HEADER_BYTES, 0);
+          const header = decodeSegmentHeader(head.subarray(0, bytesRead));
+          if (!header.ok && header.reason === 'version') {
+            throw new DurableLogError(
+              'UNSUPPORTED_FORMAT',
+              `segment ${join(this.dir, f.name)} has format version ${header.version}; this build reads version 1 (was it written by a newer lorawan-edge?)`,
+            );
+          }
+          const headerOk = header.ok && header.baseId === f.baseId;
+          const seg: Segment = {
+            baseId: f.baseId,
+            file: join(this.dir, f.name),
+            size,
+            durableSize: size,
+            created: true,
+            removed: false,
+          };
+          this.segments.push(seg);
+          if (isLast) {
+            lastGood = await this.recoverLast(fh, seg, headerOk);
+            this.fh = fh;
+            this.fhSeg = seg;
+            keep = true;
+          }
+          this.totalBytes += seg.size;
+        } finally {
+          if (!keep) await fh.close();
+        }
+      }
+    }
+
+    const active = this.segments[this.segments.length - 1] as Segment;
+    this.nextIdValue = Math.max(lastGood + 1, active.baseId, maxCursor + 1);
+    this.lastDurableId = this.nextIdValue - 1;
+
+    for (const sink of this.config.sinks) {
+      if (!this.cursors.has(sink)) {
+        const c: Cursor = { name: sink, requested: 0, durable: -1, dropped: 0, writing: undefined };
+        this.cursors.set(sink, c);
+        await this.persistCursor(c, 0);
+      }
+    }
+    this.state = 'open';
+    this.collectGarbage();
+  }
+
+  private async readCursorFile(name: string, sink: string): Promise<number | undefined> {
+    try {
+      checkSinkName(sink);
+    } catch {
+      return undefined; // not one of ours
+    }
+    try {
+      const parsed = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as unknown;
+      if (typeof parsed === 'object' && parsed !== null) {
+        const { format, sink: s, committed } = parsed as Record<string, unknown>;
+        if (format === 1 && s === sink && typeof committed === 'number' && Number.isSafeInteger(committed) && committed >= 0) {
+          return committed;
+        }
+      }
+    } catch {
+      // unreadable: fall through
+    }
+    this.counters.cursor_resets++;
+    return 0;
+  }
+
+  /** Scans the last segment, cuts its torn tail, repairs its header; returns the last valid id. */
+  private async recoverLast(fh: FileHandle, seg: Segment, headerOk: boolean): Promise<number> {
+    let size = seg.size;
+    let changed = false;
+    if (!headerOk) {
+      if (size < SEGMENT_HEADER_BYTES) {
+        this.counters.truncated_bytes += size;
+        await fh.truncate(0);
+        size = SEGMENT_HEADER_BYTES;
+      }
+      await writeAll(fh, encodeSegmentHeader(seg.baseId), SEGMENT_HEADER_BYTES, 0);
+      this.counters.header_repairs++;
+      changed = true;
+    }
+    const sc = new FrameScanner(fh, SEGMENT_HEADER_BYTES, size, seg.baseId - 1, this.config.read_chunk_bytes);
+    let lastGood = 0;
+    let gapAt = -1;
+    let idBeforeGap = 0;
+    for (;;) {
+      const r = sc.step();
+      if (r === Scan.Frame) {
+        if (gapAt >= 0) {
+          this.noteCorruption(`${seg.baseId}:${gapAt}`, sc.frameId - idBeforeGap - 1);
+          gapAt = -1;
+        }
+        lastGood = sc.frameId;
+      } else if (r === Scan.Gap) {
+        gapAt = sc.gapStart;
+        idBeforeGap = sc.lastId;
+      } else if (r === Scan.NeedIo) {
+        await sc.fill();
+      } else {
+        if (r === Scan.Tail) {
+          this.counters.truncated_bytes += size - sc.tailStart;
+          await fh.truncate(sc.tailStart);
+          size = sc.tailStart;
+          changed = true;
+        }
+        break;
+      }
+    }
+    if (changed) await this.sync(fh);
+    seg.size = size;
+    seg.durableSize = size;
+    return lastGood;
+  }
+}
+
+/** Opens (and recovers) a durable log. */
+export function openDurableLog<T = unknown>(config: DurableLogConfig): Promise<DurableLog<T>> {
+  return DurableLog.open<T>(config);
+}
