@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import {
+  compareUtf8,
+  encodePoint,
+  encodePoints,
+  integer,
+  normalizedName,
+  parseOwnLine,
+  quoteString,
+  type Point,
+} from './line-protocol.ts';
+
+const T = 1_784_538_843_512;
+
+function line(p: Omit<Point, 'timeMs'> & { timeMs?: number }): string {
+  const out = encodePoint({ timeMs: T, ...p });
+  if (typeof out !== 'string') throw new Error(`rejected: ${out.reason}`);
+  return out;
+}
+
+describe('escaping (reference §2.2 examples)', () => {
+  it('escapes a space in the measurement', () => {
+    expect(line({ measurement: 'bin level', fields: { v: 1 } })).toBe(`bin\\ level v=1 ${T}`);
+  });
+
+  it('escapes comma, space and equals in tag values', () => {
+    expect(line({ measurement: 'm', tags: { zone: 'North, A=1' }, fields: { v: 1 } })).toBe(
+      `m,zone=North\\,\\ A\\=1 v=1 ${T}`,
+    );
+  });
+
+  it('escapes double quotes and backslashes in string fields', () => {
+    expect(line({ measurement: 'm', fields: { note: 'say "hi" \\ bye' } })).toBe(`m note="say \\"hi\\" \\\\ bye" ${T}`);
+  });
+
+  it('matches the ChirpStack-style example line', () => {
+    expect(
+      line({
+        measurement: 'device_frmpayload_data_distance',
+        tags: { dev_eui: 'a84041000181c9e2', application_name: 'bins', f_port: '2', device_name: 'bin-17' },
+        fields: { value: 1234.5 },
+      }),
+    ).toBe(
+      `device_frmpayload_data_distance,application_name=bins,dev_eui=a84041000181c9e2,device_name=bin-17,f_port=2 value=1234.5 ${T}`,
+    );
+  });
+
+  it('escapes comma and space in the measurement but leaves = and quotes', () => {
+    expect(line({ measurement: 'a,b c=d"e', fields: { v: 1 } })).toBe(`a\\,b\\ c=d"e v=1 ${T}`);
+  });
+
+  it('escapes comma, equals and space in tag keys and field keys', () => {
+    expect(line({ measurement: 'm', tags: { 'k,1 =': 'x' }, fields: { 'f,1 =': 1 } })).toBe(`m,k\\,1\\ \\==x f\\,1\\ \\==1 ${T}`);
+  });
+
+  it('keeps a backslash before an ordinary character as is', () => {
+    expect(line({ measurement: 'm\\x', tags: { t: 'C:\\data\\bins' }, fields: { 'f\\g': 1 } })).toBe(
+      `m\\x,t=C:\\data\\bins f\\g=1 ${T}`,
+    );
+  });
+
+  it('removes backslashes that would touch a separator or end an element', () => {
+    const counters = { skippedFields: 0, skippedDetails: [], altered: 0, omittedTags: 0 };
+    const out = encodePoint({ measurement: 'm\\', tags: { 't\\': 'ab\\\\', u: 'a\\,b' }, fields: { 'x\\ y': 1 }, timeMs: T }, counters);
+    expect(out).toBe(`m,t=ab,u=a\\,b x\\ y=1 ${T}`);
+    expect(counters.altered).toBe(5);
+    expect(normalizedName('a\\ b\\')).toBe('a b');
+    expect(normalizedName('a\\b')).toBe('a\\b');
+  });
+
+  it('removes a backslash before a double quote in measurements and field keys (1.6.7 unescapes it there), not in tags', () => {
+    expect(line({ measurement: 'm\\"x', tags: { 't\\"': 'v\\"' }, fields: { 'f\\"': 1 } })).toBe(`m"x,t\\"=v\\" f"=1 ${T}`);
+  });
+
+  it('removes tabs and NULs at the start of measurements and field keys (the parser skips them)', () => {
+    expect(line({ measurement: '\t\0m', tags: { '\tt': '\tv' }, fields: { '\tf': 1, '\0g': 2 } })).toBe(`m,\tt=\tv f=1,g=2 ${T}`);
+    expect(normalizedName('\tx', 'measurement')).toBe('x');
+    expect(normalizedName('\tx')).toBe('\tx');
+  });
+
+  it('turns lone surrogates into U+FFFD, so such keys are recognised as duplicates', () => {
+    const r = encodePoints([{ measurement: 'm', tags: { '\ud800': 'a', '\udc00': 'b' }, fields: { s: 'x\ud800y', ok: '😀' }, timeMs: T }]);
+    expect(r.lines).toEqual([`m,\uFFFD=a s="x\uFFFDy",ok="😀" ${T}`]);
+    expect(r.omittedTags).toBe(1);
+  });
+
+  it('replaces line breaks by spaces everywhere', () => {
+    expect(line({ measurement: 'm\nx', tags: { t: 'a\r\nb' }, fields: { s: 'l1\nl2\rl3' } })).toBe(`m\\ x,t=a\\ b s="l1 l2 l3" ${T}`);
+  });
+
+  it('quotes strings that need no escaping without copying', () => {
+    expect(quoteString('plain')).toBe('"plain"');
+    expect(quoteString('')).toBe('""');
+    expect(quoteString('\\')).toBe('"\\\\"');
+  });
+});
+
+describe('field types', () => {
+  it('writes floats, integers, booleans and strings', () => {
+    expect(
+      line({
+        measurement: 'm',
+        fields: { f: 1.5, whole: 3, i: integer(-42), big: 9_007_199_254_740_993n, yes: true, no: false, s: 'x', e: 1e21, tiny: 1.5e-7 },
+      }),
+    ).toBe(`m f=1.5,whole=3,i=-42i,big=9007199254740993i,yes=true,no=false,s="x",e=1e+21,tiny=1.5e-7 ${T}`);
+  });
+
+  it('skips NaN and Infinity fields with a count and keeps the rest', () => {
+    const r = encodePoints([{ measurement: 'm', fields: { a: Number.NaN, b: Infinity, c: -Infinity, d: 2 }, timeMs: T }]);
+    expect(r.lines).toEqual([`m d=2 ${T}`]);
+    expect(r.skippedFields).toBe(3);
+    expect(r.skippedDetails.map((d) => d.field)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('skips integers that are not safe integers or outside int64', () => {
+    const r = encodePoints([
+      { measurement: 'm', fields: { a: integer(1.5), b: integer(2 ** 60), c: 2n ** 63n, d: -(2n ** 63n), e: integer(2n ** 63n - 1n) }, timeMs: T },
+    ]);
+    expect(r.lines).toEqual([`m d=-9223372036854775808i,e=9223372036854775807i ${T}`]);
+    expect(r.skippedFields).toBe(3);
+  });
+
+  it('leaves out null and undefined fields and tags', () => {
+    expect(line({ measurement: 'm', tags: { a: null, b: undefined, c: 'x' }, fields: { v: 1, w: null, z: undefined } })).toBe(`m,c=x v=1 ${T}`);
+  });
+});
+
+describe('points that cannot be written', () => {
+  it('rejects points without (writable) fields, with the reason', () => {
+    const r = encodePoints([
+      { measurement: 'm', fields: {}, timeMs: T },
+      { measurement: 'm', fields: { a: Number.NaN }, timeMs: T },
+      { measurement: 'ok', fields: { v: 1 }, timeMs: T },
+    ]);
+    expect(r.lines).toEqual([`ok v=1 ${T}`]);
+    expect(r.pointIndex).toEqual([2]);
+    expect(r.rejected).toEqual([
+      { index: 0, reason: 'no writable fields' },
+      { index: 1, reason: 'no writable fields' },
+    ]);
+  });
+
+  it('rejects bad timestamps and measurements', () => {
+    const bad: Point[] = [
+      { measurement: 'm', fields: { v: 1 }, timeMs: 1.5 },
+      { measurement: 'm', fields: { v: 1 }, timeMs: Number.NaN },
+      { measurement: 'm', fields: { v: 1 }, timeMs: 9_300_000_000_000 },
+      { measurement: '', fields: { v: 1 }, timeMs: T },
+      { measurement: '#comment', fields: { v: 1 }, timeMs: T },
+    ];
+    const r = encodePoints(bad);
+    expect(r.lines).toEqual([]);
+    expect(r.rejected.map((x) => x.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(r.rejected[4]?.reason).toMatch(/comment/);
+  });
+
+  it('omits empty tag values and empty keys', () => {
+    const r = encodePoints([{ measurement: 'm', tags: { a: '', '': 'x', b: 'y' }, fields: { v: 1 }, timeMs: T }]);
+    expect(r.lines).toEqual([`m,b=y v=1 ${T}`]);
+    expect(r.omittedTags).toBe(2);
+  });
+
+  it('drops a second key that normalises to the same name', () => {
+    const r = encodePoints([{ measurement: 'm', tags: { a: '1', 'a\\': '2' }, fields: { f: 1, 'f\\': 2 }, timeMs: T }]);
+    expect(r.lines).toEqual([`m,a=1 f=1 ${T}`]);
+    expect(r.omittedTags).toBe(1);
+    expect(r.skippedFields).toBe(1);
+  });
+});
+
+describe('tag order', () => {
+  it('sorts tags by key in byte order', () => {
+    expect(line({ measurement: 'm', tags: { b: '2', a: '1', B: '0', aa: '3' }, fields: { v: 1 } })).toBe(`m,B=0,a=1,aa=3,b=2 v=1 ${T}`);
+  });
+
+  it('compares like UTF-8 bytes, also across the surrogate range', () => {
+    const keys = ['\u{1F600}', '\uFFFD', 'z', 'é', 'a'];
+    const byBytes = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    expect([...keys].sort(compareUtf8)).toEqual(byBytes);
+  });
+});
+
+describe('parseOwnLine', () => {
+  it('reads back measurement and field types of encoded lines', () => {
+    const l = line({ measurement: 'a b,c', tags: { t: 'x y' }, fields: { f: 1.5, 'g h': integer(2), s: 'q"," x', b: true } });
+    const parsed = parseOwnLine(l);
+    expect(parsed?.measurement).toBe('a b,c');
+    expect([...(parsed?.fields ?? [])]).toEqual([
+      ['f', 'float'],
+      ['g h', 'integer'],
+      ['s', 'string'],
+      ['b', 'boolean'],
+    ]);
+  });
+});

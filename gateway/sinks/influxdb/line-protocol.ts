@@ -1,0 +1,453 @@
+// Points → InfluxDB line protocol (one point per line, ms timestamps, sent with precision=ms).
+//
+//   measurement[,tag_key=tag_value...] field_key=field_value[,field_key=field_value...] timestamp
+//
+// Escaping, as measured against InfluxDB 1.6.7 (shared/reference/influxdb-and-durability.md §2):
+// - measurement: `,` and space get a backslash; tag keys, tag values and field keys: `,`, `=`
+//   and space. A backslash before any other character is kept literally by the server (`a\b`
+//   stays `a\b`, `a\\b` stays `a\\b`), so backslashes are NOT doubled in these elements.
+// - A backslash directly before `,`, `=` or space, or at the end of an element, has no portable
+//   encoding: 1.6.7 treats any separator after a backslash as escaped (`t=ab\ v=1` fails to
+//   parse), scans field keys differently from tags (`\\,` splits a field key but not a tag) and
+//   unescapes measurement names twice. Measurement names and field keys also unescape `\"`.
+//   Such backslashes are removed (counted in `altered`), so every line parses and means the same
+//   on 1.x and 2.x.
+// - Line breaks cannot be carried portably (v2/v3 reject them; a quoted one happens to work on
+//   1.6.7): CR and LF are replaced by a space everywhere, also counted in `altered`.
+// - String field values: `"` and `\` get a backslash (1.6.7 reads `\\` back as one backslash).
+// - The parser skips tabs and NULs at the start of a line and of the field set, so they are
+//   removed from the start of measurement names and field keys (counted in `altered`).
+// - Lone UTF-16 surrogates (not valid UTF-8) become U+FFFD, as the UTF-8 encoder would make them
+//   anyway — done first so that keys differing only there are recognised as duplicates.
+// - Empty tag values are not allowed: the tag is omitted. Empty keys are dropped likewise.
+// - A measurement starting with `#` would make the line a comment: the point is rejected.
+// Field types: JS number → float (NaN/±Infinity skipped and counted: InfluxDB rejects them);
+// bigint or integer(n) → `<n>i` (int64); boolean → true/false; string → quoted.
+// Tags are written sorted by key in UTF-8 byte order (what the server would otherwise do itself).
+
+/** A value the caller declares as an int64 field (written with the `i` suffix). */
+export interface IntegerValue {
+  readonly int: number | bigint;
+}
+
+/** Declare an integer field: `{ count: integer(3) }` → `count=3i`. */
+export function integer(value: number | bigint): IntegerValue {
+  return { int: value };
+}
+
+export type FieldValue = number | bigint | boolean | string | IntegerValue;
+
+export interface Point {
+  measurement: string;
+  /** Tag values that are empty, null or undefined are omitted. */
+  tags?: Readonly<Record<string, string | null | undefined>>;
+  /** Fields that are null or undefined are omitted; a point needs at least one field. */
+  fields: Readonly<Record<string, FieldValue | null | undefined>>;
+  /**
+   * Milliseconds since the epoch, from the uplink itself (never the send time): a replay of
+   * the same point then overwrites instead of duplicating.
+   */
+  timeMs: number;
+}
+
+export interface RejectedPoint {
+  /** Index of the point in the array given to `encodePoints`. */
+  index: number;
+  reason: string;
+}
+
+export interface SkippedField {
+  index: number;
+  field: string;
+  reason: string;
+}
+
+export interface EncodeResult {
+  /** One line per accepted point, in input order (no trailing newline). */
+  lines: string[];
+  /** For each line, the index of its point in the input. */
+  pointIndex: number[];
+  rejected: RejectedPoint[];
+  /** Number of fields left out (NaN/Infinity, integers out of int64 range, …). */
+  skippedFields: number;
+  /** The first few skipped fields with their reason (at most MAX_SKIPPED_DETAILS). */
+  skippedDetails: SkippedField[];
+  /** Names/values changed to stay parseable (line breaks, trailing backslashes). */
+  altered: number;
+  /** Tags omitted because the key or value was empty (after normalisation). */
+  omittedTags: number;
+}
+
+export const MAX_SKIPPED_DETAILS = 20;
+
+// Largest |ms| whose nanosecond value fits int64 (InfluxDB stores ns): 1677-09-21 … 2262-04-11.
+const MAX_ABS_MS = 9_223_372_036_854;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Mutable per-call counters shared by the escaping helpers. */
+interface Counters {
+  altered: number;
+}
+
+// Characters that send an element down the slow path.
+const MEASUREMENT_SLOW = /[, \\\r\n]/;
+const KEY_SLOW = /[,= \\\r\n]/;
+const STRING_SLOW = /["\\\r\n\uD800-\uDFFF]/;
+
+const LINE_BREAKS = /\r\n|\r|\n/g;
+// A run of backslashes touching a separator (or the end) cannot be written portably. Measurement
+// names and field keys are also unescaped for `\"` (1.6.7 stores `a\"b` as `a"b`); tags are not.
+const AMBIGUOUS_BACKSLASHES_TAG = /\\+(?=[,= ]|$)/g;
+const AMBIGUOUS_BACKSLASHES_OTHER = /\\+(?=[,= "]|$)/g;
+
+const NAME_NEEDS_WORK = /[\r\n\\\uD800-\uDFFF]/;
+const STRING_NEEDS_WORK = /[\r\n\uD800-\uDFFF]/;
+const SURROGATES = /[\uD800-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Lone surrogates become U+FFFD here rather than in the UTF-8 encoder, so two names that differ
+ * only in them are seen as the same name before the server sees duplicates.
+ */
+function wellFormed(s: string): string {
+  return SURROGATES.test(s) ? s.replace(LONE_SURROGATE, '\uFFFD') : s;
+}
+
+// The parser skips tabs and NULs where a line and where the field set begin.
+const LEADING_SKIPPED = /^[\t\0]+/;
+
+/** Where a name sits: measurements and field keys start a section the parser skips into. */
+type NameKind = 'measurement' | 'tag' | 'field';
+
+/**
+ * Replace CR/LF by spaces, drop ambiguous backslashes, fix lone surrogates, and (measurement,
+ * field key) drop leading tabs/NULs; counts a change in `c.altered`.
+ */
+function normalizeName(s: string, c: Counters, kind: NameKind): string {
+  const leading = kind !== 'tag' && (s.startsWith('\t') || s.startsWith('\0'));
+  if (!leading && !NAME_NEEDS_WORK.test(s)) return s;
+  let out = wellFormed(s);
+  if (out.includes('\r') || out.includes('\n')) out = out.replace(LINE_BREAKS, ' ');
+  if (out.includes('\\')) out = out.replace(kind === 'tag' ? AMBIGUOUS_BACKSLASHES_TAG : AMBIGUOUS_BACKSLASHES_OTHER, '');
+  if (kind !== 'tag') out = out.replace(LEADING_SKIPPED, '');
+  if (out !== s) c.altered++;
+  return out;
+}
+
+function escapeWith(s: string, special: RegExp): string {
+  return s.replace(special, (ch) => `\\${ch}`);
+}
+
+const MEASUREMENT_SPECIAL = /[, ]/g;
+const KEY_SPECIAL = /[,= ]/g;
+
+/** The escaped form of an already normalised measurement. */
+export function escapeMeasurement(normalized: string): string {
+  return MEASUREMENT_SLOW.test(normalized) ? escapeWith(normalized, MEASUREMENT_SPECIAL) : normalized;
+}
+
+/** The escaped form of an already normalised tag key, tag value or field key. */
+export function escapeKey(normalized: string): string {
+  return KEY_SLOW.test(normalized) ? escapeWith(normalized, KEY_SPECIAL) : normalized;
+}
+
+/** A string field value, quoted. */
+export function quoteString(value: string, c?: Counters): string {
+  if (!STRING_SLOW.test(value)) return `"${value}"`;
+  let v = value;
+  if (STRING_NEEDS_WORK.test(v)) {
+    v = wellFormed(v).replace(LINE_BREAKS, ' ');
+    if (c && v !== value) c.altered++;
+  }
+  return `"${v.replace(/["\\]/g, (ch) => `\\${ch}`)}"`;
+}
+
+/**
+ * What a name becomes after normalisation: what the server will store and what a query
+ * returns. `kind`: 'tag' for tag keys and values (default), 'measurement', 'field' (field keys).
+ */
+export function normalizedName(s: string, kind: NameKind = 'tag'): string {
+  return normalizeName(s, { altered: 0 }, kind);
+}
+
+/** What a string field value becomes after normalisation. */
+export function normalizedString(s: string): string {
+  return wellFormed(s).replace(LINE_BREAKS, ' ');
+}
+
+/**
+ * Compare two strings in UTF-8 byte order (= code point order), the order InfluxDB sorts tag
+ * keys in. UTF-16 code unit order differs only when a surrogate meets U+E000…U+FFFF.
+ */
+export function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      // Surrogates (D800–DFFF) encode code points above FFFF: they sort after E000–FFFF.
+      const xs = x <= 0xdfff;
+      const ys = y <= 0xdfff;
+      if (xs !== ys) return xs ? 1 : -1;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+type FieldResult = { ok: true; text: string } | { ok: false; reason: string };
+
+function formatField(value: FieldValue, c: Counters): FieldResult {
+  switch (typeof value) {
+    case 'number':
+      if (!Number.isFinite(value)) return { ok: false, reason: `${String(value)} is not a finite number` };
+      return { ok: true, text: String(value) };
+    case 'bigint':
+      return formatInteger(value);
+    case 'boolean':
+      return { ok: true, text: value ? 'true' : 'false' };
+    case 'string':
+      return { ok: true, text: quoteString(value, c) };
+    default:
+      return formatInteger(value.int);
+  }
+}
+
+function formatInteger(v: number | bigint): FieldResult {
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) return { ok: false, reason: `${String(v)} is not a safe integer` };
+    return { ok: true, text: `${v}i` };
+  }
+  if (v < INT64_MIN || v > INT64_MAX) return { ok: false, reason: `${v} is outside int64` };
+  return { ok: true, text: `${v}i` };
+}
+
+/** Mutable counters for `encodePointInto`. */
+export interface EncodeCounters {
+  skippedFields: number;
+  skippedDetails: SkippedField[];
+  altered: number;
+  omittedTags: number;
+}
+
+export function newEncodeCounters(): EncodeCounters {
+  return { skippedFields: 0, skippedDetails: [], altered: 0, omittedTags: 0 };
+}
+
+/**
+ * One point → one line, or `{ reason }` when the point cannot be written at all.
+ * `index` is only used for the skipped-field details.
+ */
+// Any character that needs normalising or escaping in some element; most names have none.
+const NAME_ANY_SPECIAL = /[,= \\\r\n\t\0"\uD800-\uDFFF]/;
+
+/** Normalised and escaped name; `norm` is what the server stores (for sorting/duplicates). */
+function prepareName(raw: string, c: Counters, kind: NameKind): { norm: string; text: string } {
+  if (!NAME_ANY_SPECIAL.test(raw)) return { norm: raw, text: raw };
+  const norm = normalizeName(raw, c, kind);
+  return { norm, text: kind === 'measurement' ? escapeMeasurement(norm) : escapeKey(norm) };
+}
+
+function skipField(counters: EncodeCounters, index: number, field: string, reason: string): void {
+  counters.skippedFields++;
+  if (counters.skippedDetails.length < MAX_SKIPPED_DETAILS) counters.skippedDetails.push({ index, field, reason });
+}
+
+// Scratch arrays for one point's tags (encodePoint is synchronous and not re-entrant).
+const tagNorm: string[] = [];
+const tagText: string[] = [];
+
+/**
+ * One point → one line, or `{ reason }` when the point cannot be written at all.
+ * `index` is only used for the skipped-field details.
+ */
+export function encodePoint(p: Point, counters: EncodeCounters = newEncodeCounters(), index = 0): string | { reason: string } {
+  if (typeof p.measurement !== 'string') return { reason: 'measurement is not a string' };
+  const m = prepareName(p.measurement, counters, 'measurement');
+  if (m.norm === '') return { reason: 'empty measurement' };
+  if (m.norm.startsWith('#')) return { reason: `measurement ${JSON.stringify(m.norm)} starts with "#" (a comment line)` };
+  const t = p.timeMs;
+  if (typeof t !== 'number' || !Number.isInteger(t)) {
+    return { reason: `timeMs ${String(t)} is not an integer number of milliseconds` };
+  }
+  if (t > MAX_ABS_MS || t < -MAX_ABS_MS) return { reason: `timeMs ${t} is outside InfluxDB's time range` };
+
+  let line = m.text;
+
+  const tags = p.tags;
+  if (tags !== undefined && tags !== null) {
+    let n = 0;
+    let sorted = true;
+    for (const rawKey in tags) {
+      if (!Object.prototype.hasOwnProperty.call(tags, rawKey)) continue;
+      const rawValue = tags[rawKey];
+      if (rawValue === undefined || rawValue === null) continue;
+      const k = prepareName(rawKey, counters, 'tag');
+      const v = prepareName(typeof rawValue === 'string' ? rawValue : String(rawValue), counters, 'tag');
+      if (k.norm === '' || v.norm === '') {
+        counters.omittedTags++;
+        continue;
+      }
+      if (n > 0 && sorted && compareUtf8(tagNorm[n - 1] as string, k.norm) >= 0) sorted = false;
+      tagNorm[n] = k.norm;
+      tagText[n] = `${k.text}=${v.text}`;
+      n++;
+    }
+    if (!sorted) {
+      // Insertion sort: a handful of tags.
+      for (let i = 1; i < n; i++) {
+        const kn = tagNorm[i] as string;
+        const kt = tagText[i] as string;
+        let j = i - 1;
+        while (j >= 0 && compareUtf8(tagNorm[j] as string, kn) > 0) {
+          tagNorm[j + 1] = tagNorm[j] as string;
+          tagText[j + 1] = tagText[j] as string;
+          j--;
+        }
+        tagNorm[j + 1] = kn;
+        tagText[j + 1] = kt;
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      if (!sorted && i > 0 && tagNorm[i] === tagNorm[i - 1]) {
+        // Two raw keys that normalise to the same key: the server would reject the line.
+        counters.omittedTags++;
+        continue;
+      }
+      line += `,${tagText[i] as string}`;
+    }
+  }
+
+  let fieldText = '';
+  let seen: Set<string> | undefined; // only needed once a key was changed by normalisation
+  let written: string[] | undefined;
+  const fields = p.fields;
+  if (fields !== undefined && fields !== null) {
+    for (const rawKey in fields) {
+      if (!Object.prototype.hasOwnProperty.call(fields, rawKey)) continue;
+      const value = fields[rawKey];
+      if (value === undefined || value === null) continue;
+      let valueText: string;
+      if (typeof value === 'number') {
+        if (!Number.isFinite(value)) {
+          skipField(counters, index, rawKey, `${String(value)} is not a finite number`);
+          continue;
+        }
+        valueText = String(value);
+      } else {
+        const formatted = formatField(value, counters);
+        if (!formatted.ok) {
+          skipField(counters, index, rawKey, formatted.reason);
+          continue;
+        }
+        valueText = formatted.text;
+      }
+      const k = prepareName(rawKey, counters, 'field');
+      if (k.norm === '') {
+        skipField(counters, index, rawKey, 'empty field key');
+        continue;
+      }
+      if (k.norm !== rawKey || seen !== undefined) {
+        if (seen === undefined) seen = new Set(written);
+        if (seen.has(k.norm)) {
+          skipField(counters, index, rawKey, `duplicate field key ${JSON.stringify(k.norm)} after normalisation`);
+          continue;
+        }
+        seen.add(k.norm);
+      } else {
+        (written ??= []).push(rawKey);
+      }
+      fieldText += fieldText === '' ? `${k.text}=${valueText}` : `,${k.text}=${valueText}`;
+    }
+  }
+  if (fieldText === '') return { reason: 'no writable fields' };
+  return `${line} ${fieldText} ${t}`;
+}
+
+/** Encode many points; rejected points are listed, not thrown. */
+export function encodePoints(points: readonly Point[]): EncodeResult {
+  const counters = newEncodeCounters();
+  const lines: string[] = [];
+  const pointIndex: number[] = [];
+  const rejected: RejectedPoint[] = [];
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
+    if (p === undefined || p === null || typeof p !== 'object') {
+      rejected.push({ index: i, reason: 'not a point object' });
+      continue;
+    }
+    const out = encodePoint(p, counters, i);
+    if (typeof out === 'string') {
+      lines.push(out);
+      pointIndex.push(i);
+    } else {
+      rejected.push({ index: i, reason: out.reason });
+    }
+  }
+  return {
+    lines,
+    pointIndex,
+    rejected,
+    skippedFields: counters.skippedFields,
+    skippedDetails: counters.skippedDetails,
+    altered: counters.altered,
+    omittedTags: counters.omittedTags,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading our own lines back (used to attribute a server's "field type conflict" to lines).
+
+export type LineFieldType = 'float' | 'integer' | 'string' | 'boolean';
+
+/** Unescape `\,` `\=` `\ ` (keys) or `\,` `\ ` (measurement) the way the server does. */
+function unescapeName(s: string, special = /\\([,= ])/g): string {
+  return s.includes('\\') ? s.replace(special, '$1') : s;
+}
+
+/** Index of the first unescaped char from `chars` at or after `from`, or -1. */
+function findUnescaped(line: string, from: number, chars: string): number {
+  for (let i = from; i < line.length; i++) {
+    const ch = line[i] as string;
+    if (chars.includes(ch) && line[i - 1] !== '\\') return i;
+  }
+  return -1;
+}
+
+/**
+ * The measurement and field types of a line this module produced (not a general parser).
+ * Returns undefined when the line does not have the expected shape.
+ */
+export function parseOwnLine(line: string): { measurement: string; fields: Map<string, LineFieldType> } | undefined {
+  const endMeasurement = findUnescaped(line, 0, ', ');
+  if (endMeasurement <= 0) return undefined;
+  const measurement = unescapeName(line.slice(0, endMeasurement), /\\([, ])/g);
+  const fieldsStart = line[endMeasurement] === ' ' ? endMeasurement + 1 : findUnescaped(line, endMeasurement, ' ') + 1;
+  if (fieldsStart <= 0) return undefined;
+  const fields = new Map<string, LineFieldType>();
+  let i = fieldsStart;
+  while (i < line.length) {
+    const eq = findUnescaped(line, i, '=');
+    if (eq < 0) return undefined;
+    const key = unescapeName(line.slice(i, eq));
+    let j = eq + 1;
+    let type: LineFieldType;
+    if (line[j] === '"') {
+      type = 'string';
+      j++;
+      while (j < line.length && line[j] !== '"') j += line[j] === '\\' ? 2 : 1;
+      j++; // closing quote
+    } else {
+      const end = line.slice(j).search(/[, ]/);
+      const raw = end < 0 ? line.slice(j) : line.slice(j, j + end);
+      j += raw.length;
+      type = raw.endsWith('i') ? 'integer' : raw === 'true' || raw === 'false' ? 'boolean' : 'float';
+    }
+    fields.set(key, type);
+    if (line[j] === ',') i = j + 1;
+    else break; // space before the timestamp
+  }
+  return { measurement, fields };
+}
