@@ -28,10 +28,7 @@ export async function resolveCodec(entry: DeviceEntry): Promise<Codec> {
   const path = scriptPath(entry) as string;
   if (!existsSync(path)) throw new CodecResolveError(`codec script not found: ${path}`);
   // The sandbox (QuickJS/WebAssembly) is loaded only when a catalogue entry needs it.
-  const sandboxModule: string = '../codecs/sandbox/index.ts';
-  const { loadScriptCodec } = (await import(sandboxModule)) as {
-    loadScriptCodec(source: string, options: Record<string, unknown>): Promise<Codec>;
-  };
+  const { loadScriptCodec } = await import('../codecs/sandbox/index.ts');
   return loadScriptCodec(readFileSync(path, 'utf8'), {
     id: entry.id,
     name: entry.name,

@@ -38,6 +38,15 @@ export interface DecodeOutcome {
 
 const SF_FROM_EU868_DR = [12, 11, 10, 9, 8, 7, 7];
 
+/**
+ * Script codecs (vendor JavaScript in the sandbox) keep their globals per device: each device
+ * decodes in its own context. Native codecs are stateless and used as they are.
+ */
+function perDevice(codec: Codec, devEui: string): Codec {
+  const c = codec as Codec & { forDevice?: (id: string) => Codec };
+  return typeof c.forDevice === 'function' ? c.forDevice(devEui) : codec;
+}
+
 function cleanTags(tags: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(tags)) if (!RESERVED_TAGS.has(k) && v !== '') out[k] = v;
@@ -112,7 +121,7 @@ function uplinkRecord(ev: UplinkEvent, src: string, ctx: DecodeContext): DecodeO
   if (ev.fPort === 0 || ev.data.length === 0) return { record, undecoded: 'no_payload', ...(model ? { model } : {}) };
   const found = model ? ctx.catalogue(model) : undefined;
   if (found && model) {
-    record.decoded = decodeWith(found.codec, model, ev.data, ev.fPort, ev.time, variables);
+    record.decoded = decodeWith(perDevice(found.codec, ev.deviceInfo.devEui), model, ev.data, ev.fPort, ev.time, variables);
     if (record.decoded.readings.length === 0) return { record, undecoded: 'codec_error', model };
     return { record, model };
   }

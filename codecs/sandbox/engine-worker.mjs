@@ -1,0 +1,627 @@
+// The sandbox thread: owns the QuickJS WebAssembly module and every codec context, and serves
+// the host's synchronous requests over a SharedArrayBuffer (protocol in engine.ts).
+//
+// Plain JavaScript on purpose: a worker thread has to start without a TypeScript loader (in the
+// gateway, under tsx, and under vitest alike). Everything it returns is checked again by the
+// TypeScript host, so a bug here cannot hand the host anything but a string.
+//
+// Per context (one QuickJS runtime + context per codec script and device):
+//   - memory limit (runtime malloc limit), max stack size, interrupt handler with a deadline;
+//   - the bridge (vm/prelude.js) is evaluated first, then the optional Buffer (vm/buffer.js),
+//     then the codec script once; per call only the JSON input goes in and a string comes out;
+//   - after a timeout, out-of-memory or stack overflow the context is thrown away and rebuilt
+//     on the next call, so a half-finished call can never leave state behind.
+// A failure of the engine itself (the WebAssembly module trapping or exhausting this thread's
+// stack) is answered with `restart: true` and this thread exits; the host starts a new one.
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { TextDecoder, TextEncoder } from 'node:util';
+import { parentPort, workerData } from 'node:worker_threads';
+import { newQuickJSWASMModule, RELEASE_SYNC } from 'quickjs-emscripten';
+
+const CTL_REQ = 0;
+const CTL_RES = 1;
+const CTL_REQ_LEN = 2;
+const CTL_RES_LEN = 3;
+const CTL_READY = 4;
+const CTL_REQ_OP = 5;
+const CTL_REQ_CODEC = 6;
+const CTL_REQ_DEVICE = 7;
+const CTL_REQ_FN = 8;
+const CTL_REQ_LOGS = 9;
+const CTL_RES_KIND = 10;
+const OP_CALL = 1;
+const RES_RESULT = 1;
+const RES_HEADER = 2;
+const FUNCTIONS = ['decodeUplink', 'encodeDownlink', 'decodeDownlink', 'normalizeUplink'];
+
+const { sab, headerBytes } = workerData;
+const ctl = new Int32Array(sab, 0, headerBytes / 4);
+const data = new Uint8Array(sab, headerBytes);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const PRELUDE = readFileSync(new URL('./vm/prelude.js', import.meta.url), 'utf8');
+const BUFFER = readFileSync(new URL('./vm/buffer.js', import.meta.url), 'utf8');
+
+const ENTRY_NAMES = [
+  'decodeUplink',
+  'encodeDownlink',
+  'decodeDownlink',
+  'normalizeUplink',
+  'Decoder',
+  'Encoder',
+  'Converter',
+  'Validator',
+  'Decode',
+  'Encode',
+];
+const ENTRIES_EXPORT = '__lorawanEdgeEntries__';
+const ENTRIES_EXPRESSION = `({${ENTRY_NAMES.map((n) => `${n}: typeof ${n} === 'function' ? ${n} : undefined`).join(', ')}})`;
+const MODULE_SUFFIX = `\n;export const ${ENTRIES_EXPORT} = ${ENTRIES_EXPRESSION};\n`;
+const BUFFER_MODULE = 'const B = globalThis.Buffer; export { B as Buffer }; export default { Buffer: B };';
+
+/** codec id → codec state */
+const codecs = new Map();
+
+/** Raised for failures of the engine (not of a script): the thread must be replaced. */
+class EngineFailure extends Error {}
+
+/**
+ * WebAssembly functions are compiled on first use: run the whole path once (context, bridge,
+ * Buffer, a script, a call) so the first real script is not timed against the compiler.
+ */
+function warmUp() {
+  const state = {
+    id: 0,
+    source: 'function decodeUplink(input) { var b = Buffer.from(input.bytes); return { data: { v: b.readUInt16BE(0), n: [1.5, null] } }; }',
+    style: 'ttn',
+    form: 'script',
+    api: 'ts013',
+    functions: [],
+    buffer: true,
+    timeoutMs: 5_000,
+    loadTimeoutMs: 5_000,
+    memoryLimitBytes: 16 * 1024 * 1024,
+    maxStackSizeBytes: 256 * 1024,
+    maxContexts: 1,
+    config: JSON.stringify({ maxDepth: 64, maxResultBytes: 1024, maxResultLabel: '1 KiB', maxLogLines: 1, maxLogChars: 100 }),
+    limitLabels: { time: '5000 ms', load: '5000 ms', memory: '16 MiB' },
+    slots: new Map(),
+  };
+  for (let i = 0; i < 3; i++) {
+    const made = createSlot(state, true);
+    if (made.error) throw new Error(`sandbox warm-up failed: ${made.error}`);
+    state.slots.set(0, made.slot);
+    for (let k = 0; k < 20; k++) call({ codec: 0, device: 0, fn: 'decodeUplink', logs: false }, '{"bytes":[1,2],"fPort":1}', state);
+    destroySlot(made.slot);
+    state.slots.clear();
+  }
+}
+
+function serve() {
+  let last = 0;
+  for (;;) {
+    Atomics.wait(ctl, CTL_REQ, last);
+    const seq = Atomics.load(ctl, CTL_REQ);
+    if (seq === last) continue;
+    last = seq;
+    const text = decoder.decode(data.slice(0, ctl[CTL_REQ_LEN]));
+    let reply;
+    let restart = false;
+    try {
+      if (ctl[CTL_REQ_OP] === OP_CALL) {
+        const header = { codec: ctl[CTL_REQ_CODEC], device: ctl[CTL_REQ_DEVICE], fn: FUNCTIONS[ctl[CTL_REQ_FN]], logs: ctl[CTL_REQ_LOGS] === 1 };
+        reply = call(header, text);
+      } else {
+        reply = handle(text);
+      }
+    } catch (err) {
+      restart = true;
+      reply = [{ s: 'crash', m: describeHostError(err), restart: true }, ''];
+    }
+    if (reply[0].restart) restart = true;
+    try {
+      writeReply(reply);
+    } catch (err) {
+      restart = true;
+      writeReply([{ s: 'crash', m: describeHostError(err), restart: true }, '']);
+    }
+    Atomics.store(ctl, CTL_RES, seq);
+    Atomics.notify(ctl, CTL_RES);
+    if (restart) process.exit(1);
+  }
+}
+
+/** The reply header of a plain successful call (sent without a header). */
+const RESULT = Object.freeze({ s: 'R' });
+
+/** Messages come from scripts (exception texts, property names): keep them readable. */
+const MAX_MESSAGE = 2000;
+
+function writeReply([header, body]) {
+  if (header === RESULT) {
+    // The hot path: a plain result, sent as is.
+    const { read, written } = encoder.encodeInto(body, data);
+    if (read === body.length) {
+      ctl[CTL_RES_KIND] = RES_RESULT;
+      ctl[CTL_RES_LEN] = written;
+      return;
+    }
+    header = { s: 'E', m: 'sandbox reply does not fit the transfer buffer' };
+    body = '';
+  }
+  ctl[CTL_RES_KIND] = RES_HEADER;
+  if (typeof header.m === 'string' && header.m.length > MAX_MESSAGE) header.m = `${header.m.slice(0, MAX_MESSAGE)}…`;
+  let text = JSON.stringify(header) + '\n' + body;
+  let { read, written } = encoder.encodeInto(text, data);
+  if (read < text.length) {
+    text = JSON.stringify({ s: 'E', m: 'sandbox reply does not fit the transfer buffer' }) + '\n';
+    ({ written } = encoder.encodeInto(text, data));
+  }
+  ctl[CTL_RES_LEN] = written;
+}
+
+function describeHostError(err) {
+  if (err instanceof RangeError && /call stack/i.test(err.message)) {
+    return 'script exhausted the sandbox thread stack (code or data nested too deeply)';
+  }
+  return `sandbox engine failure: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
+}
+
+function handle(text) {
+  const nl = text.indexOf('\n');
+  const header = JSON.parse(nl < 0 ? text : text.slice(0, nl));
+  const body = nl < 0 ? '' : text.slice(nl + 1);
+  switch (header.op) {
+    case 'load':
+      return load(header, body);
+    case 'call':
+      return call(header, body);
+    case 'unload':
+      unload(header.codec);
+      return [{ s: 'R' }, ''];
+    case 'stats': {
+      const state = codecs.get(header.codec);
+      return [{ s: 'R', contexts: state ? state.slots.size : 0 }, ''];
+    }
+    default:
+      return [{ s: 'E', m: `unknown op ${String(header.op)}` }, ''];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// codecs and their contexts
+
+function load(header, source) {
+  unload(header.codec);
+  const state = {
+    id: header.codec,
+    source,
+    style: header.style,
+    form: header.style === 'chirpstack' ? 'module' : header.style === 'auto' ? 'auto' : 'script',
+    api: undefined,
+    functions: [],
+    buffer: header.style === 'chirpstack' || /\bBuffer\b/.test(source),
+    timeoutMs: header.timeoutMs,
+    loadTimeoutMs: header.loadTimeoutMs,
+    memoryLimitBytes: header.memoryLimitBytes,
+    maxStackSizeBytes: header.maxStackSizeBytes,
+    maxContexts: header.maxContexts,
+    config: JSON.stringify({
+      maxDepth: header.maxDepth,
+      maxResultBytes: header.maxResultBytes,
+      maxResultLabel: header.maxResultLabel,
+      maxLogLines: header.maxLogLines,
+      maxLogChars: header.maxLogChars,
+    }),
+    limitLabels: { time: `${header.timeoutMs} ms`, load: `${header.loadTimeoutMs} ms`, memory: header.memoryLabel },
+    slots: new Map(),
+  };
+  const made = createSlot(state, true);
+  if (made.error) return [{ s: 'load-failed', m: made.error }, ''];
+  codecs.set(state.id, state);
+  state.slots.set(0, made.slot);
+  return [{ s: 'R', style: resolvedStyle(state), form: state.form, functions: state.functions }, ''];
+}
+
+function resolvedStyle(state) {
+  if (state.api === 'v2') return 'ttn-v2';
+  if (state.api === 'v3') return 'chirpstack-v3';
+  return state.form === 'module' ? 'chirpstack' : 'ttn';
+}
+
+function unload(codecId) {
+  const state = codecs.get(codecId);
+  if (!state) return;
+  codecs.delete(codecId);
+  for (const slot of state.slots.values()) destroySlot(slot);
+  state.slots.clear();
+}
+
+function getSlot(state, device) {
+  const existing = state.slots.get(device);
+  if (existing) {
+    // Least recently used order: Map keeps insertion order, so move this one to the end.
+    state.slots.delete(device);
+    state.slots.set(device, existing);
+    return { slot: existing };
+  }
+  while (state.slots.size >= state.maxContexts) {
+    const oldest = state.slots.keys().next().value;
+    destroySlot(state.slots.get(oldest));
+    state.slots.delete(oldest);
+  }
+  const made = createSlot(state, false);
+  if (made.slot) state.slots.set(device, made.slot);
+  return made;
+}
+
+/** Describes a QuickJS error handle (under the slot's deadline) without throwing. */
+function errorText(ctx, handle) {
+  try {
+    const v = ctx.dump(handle);
+    if (v && typeof v === 'object' && typeof v.message === 'string') {
+      return { name: typeof v.name === 'string' ? v.name : 'Error', message: v.message };
+    }
+    return { name: '', message: typeof v === 'string' ? v : JSON.stringify(v) ?? String(v) };
+  } catch {
+    return { name: '', message: 'an error that cannot be described' };
+  }
+}
+
+function limitError(state, slot, err) {
+  if (slot.timedOut) return `script timed out after ${state.limitLabels.time}`;
+  if (err.message === 'out of memory') return `script exceeded memory limit ${state.limitLabels.memory}`;
+  if (err.message === 'stack overflow') return 'script exceeded the stack limit (recursion too deep)';
+  return undefined;
+}
+
+/**
+ * Builds a runtime + context with the bridge and the script in it. `probe` (at load) also
+ * settles the script form and API for `auto`, and records which functions the script has.
+ */
+function createSlot(state, probe) {
+  const rt = quickjs.newRuntime();
+  const slot = { rt, ctx: undefined, deadline: -Infinity, timedOut: false, callers: new Map(), takeLogs: undefined, handles: [] };
+  const fail = (error) => {
+    destroySlot(slot);
+    return { error };
+  };
+  rt.setMemoryLimit(state.memoryLimitBytes);
+  rt.setMaxStackSize(state.maxStackSizeBytes);
+  rt.setInterruptHandler(() => {
+    if (performance.now() > slot.deadline) {
+      slot.timedOut = true;
+      return true;
+    }
+    return false;
+  });
+  let ctx;
+  try {
+    ctx = rt.newContext();
+  } catch (err) {
+    if (err instanceof RangeError) throw err;
+    return fail(`cannot create a script context: ${String(err)}`);
+  }
+  slot.ctx = ctx;
+  // The first evaluation (at load) gets the load budget: it also covers a cold start.
+  slot.deadline = performance.now() + (probe ? state.loadTimeoutMs : state.timeoutMs);
+
+  // 1. the bridge
+  const setupResult = ctx.evalCode(PRELUDE, 'lorawan-edge:prelude.js', { type: 'global' });
+  if (setupResult.error) return failWith(setupResult.error, 'sandbox prelude failed');
+  const configHandle = ctx.newString(state.config);
+  const apiResult = ctx.callFunction(setupResult.value, ctx.undefined, configHandle);
+  configHandle.dispose();
+  setupResult.value.dispose();
+  if (apiResult.error) return failWith(apiResult.error, 'sandbox prelude failed');
+  const bindHandle = ctx.getProp(apiResult.value, 'bind');
+  const sealHandle = ctx.getProp(apiResult.value, 'seal');
+  slot.takeLogs = ctx.getProp(apiResult.value, 'takeLogs');
+  apiResult.value.dispose();
+  slot.handles.push(slot.takeLogs, sealHandle);
+
+  // 2. Buffer for ChirpStack-style scripts
+  if (state.buffer) {
+    const r = ctx.evalCode(BUFFER, 'lorawan-edge:buffer.js', { type: 'global' });
+    if (r.error) {
+      bindHandle.dispose();
+      return failWith(r.error, 'sandbox Buffer failed');
+    }
+    r.value.dispose();
+  }
+
+  // 3. the script, once
+  const evaluated = evaluateScript(state, ctx, rt);
+  if (evaluated.error) {
+    bindHandle.dispose();
+    return failWith(evaluated.error, 'script threw while loading', evaluated.syntax);
+  }
+  const entries = evaluated.entries;
+
+  const fns = {};
+  for (const name of ENTRY_NAMES) {
+    const h = ctx.getProp(entries, name);
+    if (ctx.typeof(h) === 'function') fns[name] = h;
+    else h.dispose();
+  }
+  entries.dispose();
+  if (probe) {
+    state.functions = Object.keys(fns);
+    if (state.api === undefined) state.api = detectApi(state);
+  }
+  const missing = missingFunctions(state, fns);
+  if (missing) {
+    for (const h of Object.values(fns)) h.dispose();
+    bindHandle.dispose();
+    return fail(missing);
+  }
+
+  // 4. one bound caller per operation
+  const bindOne = (op, kind, a, b, c) => {
+    if (!a) return;
+    const kindHandle = ctx.newString(kind);
+    const r = ctx.callFunction(bindHandle, ctx.undefined, kindHandle, a, b ?? ctx.undefined, c ?? ctx.undefined);
+    kindHandle.dispose();
+    if (r.error) {
+      r.error.dispose();
+      return;
+    }
+    slot.callers.set(op, r.value);
+    slot.handles.push(r.value);
+  };
+  if (state.api === 'ts013') {
+    bindOne('decodeUplink', 'ts013', fns.decodeUplink);
+    bindOne('encodeDownlink', 'ts013', fns.encodeDownlink);
+    bindOne('decodeDownlink', 'ts013', fns.decodeDownlink);
+    bindOne('normalizeUplink', 'ts013', fns.normalizeUplink);
+  } else if (state.api === 'v2') {
+    bindOne('decodeUplink', 'v2-decode', fns.Decoder, fns.Converter, fns.Validator);
+    bindOne('encodeDownlink', 'v2-encode', fns.Encoder);
+  } else if (state.api === 'v3') {
+    bindOne('decodeUplink', 'v3-decode', fns.Decode);
+    bindOne('encodeDownlink', 'v3-encode', fns.Encode);
+  }
+  for (const h of Object.values(fns)) h.dispose();
+  bindHandle.dispose();
+  const sealed = ctx.callFunction(sealHandle, ctx.undefined);
+  if (sealed.error) return failWith(sealed.error, 'sandbox prelude failed');
+  sealed.value.dispose();
+  slot.deadline = -Infinity;
+  return { slot };
+
+  function failWith(errorHandle, what, syntax) {
+    const err = errorText(ctx, errorHandle);
+    errorHandle.dispose();
+    const limit = slot.timedOut
+      ? `script timed out after ${probe ? state.limitLabels.load : state.limitLabels.time}`
+      : limitError(state, slot, err);
+    if (limit) return fail(`${limit} while loading the script`);
+    if (syntax) return fail(`script has a syntax error: ${err.name ? `${err.name}: ` : ''}${err.message}`);
+    return fail(`${what}: ${err.name ? `${err.name}: ` : ''}${err.message}`);
+  }
+}
+
+/** Evaluates the script as a classic script or an ES module; returns a handle to its entries. */
+function evaluateScript(state, ctx, rt) {
+  if (state.form === 'script' || state.form === 'auto') {
+    const r = ctx.evalCode(state.source, 'codec.js', { type: 'global' });
+    if (!r.error) {
+      r.value.dispose();
+      if (state.form === 'auto') state.form = 'script';
+      const e = ctx.evalCode(ENTRIES_EXPRESSION, 'lorawan-edge:entries.js', { type: 'global' });
+      if (e.error) return { error: e.error };
+      return { entries: e.value };
+    }
+    const err = errorText(ctx, r.error);
+    if (state.form !== 'auto' || err.name !== 'SyntaxError') return { error: r.error, syntax: err.name === 'SyntaxError' };
+    // Not a classic script: an ES module (import/export) is the other form vendors use, and
+    // ChirpStack-style scripts get a Buffer. Nothing of the script ran yet (it did not parse).
+    if (!state.buffer) {
+      const b = ctx.evalCode(BUFFER, 'lorawan-edge:buffer.js', { type: 'global' });
+      if (b.error) {
+        r.error.dispose();
+        return { error: b.error };
+      }
+      b.value.dispose();
+    }
+    const m = evaluateModule(state, ctx, rt);
+    if (!m.error) {
+      r.error.dispose();
+      state.form = 'module';
+      state.buffer = true;
+      return m;
+    }
+    // Report the error of the form the source looks like.
+    if (/^\s*(import|export)\b/m.test(state.source)) {
+      r.error.dispose();
+      return m;
+    }
+    m.error.dispose();
+    return { error: r.error, syntax: true };
+  }
+  return evaluateModule(state, ctx, rt);
+}
+
+function evaluateModule(state, ctx, rt) {
+  rt.setModuleLoader((name) => {
+    if (name === 'buffer' || name === 'node:buffer') return BUFFER_MODULE;
+    return { error: new Error(`module '${name}' is not available in the codec sandbox`) };
+  });
+  const r = ctx.evalCode(state.source + MODULE_SUFFIX, 'codec.mjs', { type: 'module' });
+  if (r.error) {
+    const err = errorText(ctx, r.error);
+    return { error: r.error, syntax: err.name === 'SyntaxError' };
+  }
+  let ns = r.value;
+  const promise = ctx.getPromiseState(ns);
+  if (promise.type === 'pending') {
+    rt.executePendingJobs();
+  }
+  const settled = ctx.getPromiseState(ns);
+  if (settled.type === 'rejected') {
+    ns.dispose();
+    return { error: settled.error };
+  }
+  if (settled.type === 'pending') {
+    ns.dispose();
+    return { error: ctx.newError('module evaluation did not finish (top-level await?)') };
+  }
+  if (!settled.notAPromise) {
+    ns.dispose();
+    ns = settled.value;
+  }
+  // Prefer what the module exports; fall back to module-scope functions (ChirpStack's own
+  // wrapper finds `decodeUplink` that way even when the script does not export it).
+  const inner = ctx.getProp(ns, ENTRIES_EXPORT);
+  const entries = ctx.newObject();
+  for (const name of ENTRY_NAMES) {
+    const exported = ctx.getProp(ns, name);
+    if (ctx.typeof(exported) === 'function') {
+      ctx.setProp(entries, name, exported);
+    } else if (ctx.typeof(inner) === 'object') {
+      const local = ctx.getProp(inner, name);
+      if (ctx.typeof(local) === 'function') ctx.setProp(entries, name, local);
+      local.dispose();
+    }
+    exported.dispose();
+  }
+  inner.dispose();
+  ns.dispose();
+  return { entries };
+}
+
+function detectApi(state) {
+  const has = (n) => state.functions.includes(n);
+  if (state.style === 'ttn-v2') return 'v2';
+  if (state.style === 'chirpstack-v3') return 'v3';
+  if (state.style === 'ttn' || state.style === 'chirpstack') return 'ts013';
+  if (has('decodeUplink') || has('encodeDownlink') || has('decodeDownlink')) return 'ts013';
+  if (has('Decoder') || has('Encoder')) return 'v2';
+  if (has('Decode') || has('Encode')) return 'v3';
+  return 'ts013';
+}
+
+function missingFunctions(state, fns) {
+  if (state.api === 'ts013' && !fns.decodeUplink && !fns.encodeDownlink && !fns.decodeDownlink) {
+    return state.style === 'auto'
+      ? 'script defines none of decodeUplink, encodeDownlink, decodeDownlink (TS013), Decoder/Encoder (TTN v2) or Decode/Encode (ChirpStack v3)'
+      : `script defines none of decodeUplink, encodeDownlink, decodeDownlink (style ${state.style})`;
+  }
+  if (state.api === 'v2' && !fns.Decoder && !fns.Encoder) return 'script defines neither Decoder nor Encoder (style ttn-v2)';
+  if (state.api === 'v3' && !fns.Decode && !fns.Encode) return 'script defines neither Decode nor Encode (style chirpstack-v3)';
+  return undefined;
+}
+
+function destroySlot(slot) {
+  if (!slot || slot.destroyed) return;
+  slot.destroyed = true;
+  try {
+    for (const h of slot.handles) if (h.alive) h.dispose();
+    slot.ctx?.dispose();
+    slot.rt.dispose();
+  } catch (err) {
+    // QuickJS refusing to free a runtime means its heap is inconsistent: replace the engine.
+    throw new EngineFailure(`could not release a script context: ${String(err)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// calls
+
+function call(header, input, known) {
+  const state = known ?? codecs.get(header.codec);
+  if (!state) return [{ s: 'unknown-codec' }, ''];
+  const made = getSlot(state, header.device);
+  if (made.error) return [{ s: 'E', m: made.error }, ''];
+  const slot = made.slot;
+  const caller = slot.callers.get(header.fn);
+  if (!caller) return [{ s: 'E', m: `script defines no ${header.fn}` }, ''];
+  const { ctx, rt } = slot;
+
+  slot.timedOut = false;
+  slot.deadline = performance.now() + state.timeoutMs;
+  const arg = ctx.newString(input);
+  const result = ctx.callFunction(caller, ctx.undefined, arg);
+  arg.dispose();
+
+  let reply;
+  let recycle = false;
+  let logs;
+  if (result.error) {
+    // Only what the bridge cannot catch gets here: the interrupt, or a limit hit inside it.
+    const err = errorText(ctx, result.error);
+    result.error.dispose();
+    reply = { s: 'E', m: limitError(state, slot, err) ?? `script threw: ${err.name ? `${err.name}: ` : ''}${err.message}` };
+    recycle = true;
+  } else {
+    const text = ctx.getString(result.value);
+    result.value.dispose();
+    const status = text.charAt(0);
+    const payload = text.slice(3);
+    if (header.logs && text.charAt(1) === '+') logs = takeLogs(slot);
+    // The call changed a prototype the next input would inherit from: start that device afresh.
+    if (text.charAt(2) === '!') recycle = true;
+    if (status === 'R') {
+      slot.deadline = -Infinity;
+      if (rt.hasPendingJob()) recycle = true;
+      if (recycle) retire(state, header.device, slot);
+      return [logs ? { s: 'R', l: logs } : RESULT, payload];
+    }
+    if (status === 'M') {
+      reply = { s: 'E', m: `script exceeded memory limit ${state.limitLabels.memory}` };
+      recycle = true;
+    } else if (status === 'S') {
+      reply = { s: 'E', m: 'script exceeded the stack limit (recursion too deep)' };
+      recycle = true;
+    } else if (status === 'T') {
+      reply = { s: 'E', m: `script threw: ${payload}` };
+    } else {
+      reply = { s: 'E', m: payload };
+    }
+  }
+  slot.deadline = -Infinity;
+  if (rt.hasPendingJob()) recycle = true;
+  if (recycle) retire(state, header.device, slot);
+  return [logs ? { ...reply, l: logs } : reply, ''];
+}
+
+function takeLogs(slot) {
+  const r = slot.ctx.callFunction(slot.takeLogs, slot.ctx.undefined);
+  if (r.error) {
+    r.error.dispose();
+    return undefined;
+  }
+  const text = slot.ctx.getString(r.value);
+  r.value.dispose();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Throws a context away; the next call for that device builds a fresh one. */
+function retire(state, device, slot) {
+  if (state.slots.get(device) === slot) state.slots.delete(device);
+  destroySlot(slot);
+}
+
+// ---------------------------------------------------------------------------------------------
+// start-up (last, so that every declaration above is initialized before serve() runs)
+
+let quickjs;
+try {
+  quickjs = await newQuickJSWASMModule(RELEASE_SYNC);
+  warmUp();
+  Atomics.store(ctl, CTL_READY, 1);
+} catch (err) {
+  Atomics.store(ctl, CTL_READY, 2);
+  parentPort?.postMessage({ ready: false, error: String(err) });
+}
+Atomics.notify(ctl, CTL_READY);
+if (quickjs) {
+  parentPort?.postMessage({ ready: true });
+  serve();
+}

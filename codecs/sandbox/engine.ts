@@ -1,0 +1,318 @@
+/**
+ * The sandbox engine: one worker thread per host thread that owns the QuickJS WebAssembly
+ * module and every codec context (`engine-worker.mjs`), called synchronously.
+ *
+ * Why a thread, when QuickJS already has an interrupt handler and a memory limit:
+ * - QuickJS polls its interrupt handler only while it runs bytecode. A built-in that loops in
+ *   C never polls it: `new Array(2 ** 32 - 1).indexOf(1)` ran for 250 s with a 100 ms
+ *   deadline in our measurement. Only stopping the thread bounds that, and the host can stop a
+ *   worker thread but never its own;
+ * - compiled to WebAssembly, QuickJS's native recursion (parser, JSON, regexps) runs on the
+ *   calling thread's machine stack, which its own stack limit does not measure. On the host's
+ *   stack (~1 MB) deeply nested source or data overflowed the host and left the module
+ *   unusable; the worker gets a 16 MB stack, and a failure is contained to a thread we replace.
+ *
+ * Protocol (one SharedArrayBuffer per worker; the host blocks in Atomics.wait, as Node allows):
+ *   ctl[REQ]     request sequence number, written by the host after the request bytes
+ *   ctl[RES]     set by the worker to the request's number once the reply bytes are written
+ *   ctl[REQ_LEN] / ctl[RES_LEN]  byte lengths in the data region
+ *   ctl[READY]   0 starting, 1 ready, 2 failed to start
+ *   calls (the hot path) put codec, device, function and the logs flag into ctl[REQ_*] and only
+ *   the input JSON into the data region; a successful result comes back as the bare result
+ *   JSON (ctl[RES_KIND] = 1). Everything else is `<JSON header>\n<body>` in UTF-8: JSON never
+ *   contains a raw newline, so the first newline ends the header. Devices are numbered by the
+ *   host (0 = the anonymous context).
+ *
+ * When a reply does not come within the request's hard limit (the script's own time limit plus
+ * a margin), the worker is terminated and a new one started; codecs are registered again lazily
+ * and their contexts rebuilt on next use. Device state kept in script globals is lost then,
+ * which is the same as what ChirpStack and TTN give a script on every call anyway.
+ */
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+
+const CTL_REQ = 0;
+const CTL_RES = 1;
+const CTL_REQ_LEN = 2;
+const CTL_RES_LEN = 3;
+const CTL_READY = 4;
+const CTL_REQ_OP = 5;
+const CTL_REQ_CODEC = 6;
+const CTL_REQ_DEVICE = 7;
+const CTL_REQ_FN = 8;
+const CTL_REQ_LOGS = 9;
+const CTL_RES_KIND = 10;
+const OP_CALL = 1;
+const OP_JSON = 2;
+const RES_RESULT = 1;
+const HEADER_BYTES = 64;
+/** Call operations by number (the worker has the same list). */
+const FUNCTIONS = ['decodeUplink', 'encodeDownlink', 'decodeDownlink', 'normalizeUplink'];
+
+/** The largest per-codec result cap the transfer buffer is sized for. */
+export const MAX_RESULT_BYTES_LIMIT = 4 * 1024 * 1024;
+/** UTF-8 needs up to 3 bytes per UTF-16 unit the VM measured; headers and logs are small. */
+const DATA_BYTES = 3 * MAX_RESULT_BYTES_LIMIT + 1024 * 1024;
+const WORKER_STACK_MB = 16;
+const WORKER_HEAP_MB = 256;
+const START_TIMEOUT_MS = 15_000;
+
+export interface ReplyHeader {
+  /** R ok · E error (m says why) · hung (the worker was replaced) · load-failed · unknown-codec · crash */
+  s: string;
+  m?: string;
+  /** Captured console lines. */
+  l?: string[];
+  restart?: boolean;
+  style?: string;
+  form?: string;
+  functions?: string[];
+  contexts?: number;
+}
+
+export interface Reply {
+  header: ReplyHeader;
+  body: string;
+}
+
+export interface LoadHeader {
+  op: 'load';
+  codec: number;
+  style: string;
+  timeoutMs: number;
+  loadTimeoutMs: number;
+  memoryLimitBytes: number;
+  memoryLabel: string;
+  maxStackSizeBytes: number;
+  maxResultBytes: number;
+  maxResultLabel: string;
+  maxContexts: number;
+  maxDepth: number;
+  maxLogLines: number;
+  maxLogChars: number;
+}
+
+interface WorkerHandle {
+  worker: Worker;
+  ctl: Int32Array;
+  data: Uint8Array;
+  seq: number;
+  dead: boolean;
+  startError?: string;
+  registered: Set<number>;
+}
+
+interface Registration {
+  header: LoadHeader;
+  source: string;
+  hardLimitMs: number;
+}
+
+const OK: ReplyHeader = Object.freeze({ s: 'R' });
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function spawn(keepAlive: boolean): WorkerHandle {
+  const sab = new SharedArrayBuffer(HEADER_BYTES + DATA_BYTES);
+  const worker = new Worker(new URL('./engine-worker.mjs', import.meta.url), {
+    workerData: { sab, headerBytes: HEADER_BYTES },
+    resourceLimits: { stackSizeMb: WORKER_STACK_MB, maxOldGenerationSizeMb: WORKER_HEAP_MB },
+    stdout: false,
+    stderr: false,
+  });
+  const handle: WorkerHandle = {
+    worker,
+    ctl: new Int32Array(sab, 0, HEADER_BYTES / 4),
+    data: new Uint8Array(sab, HEADER_BYTES),
+    seq: 0,
+    dead: false,
+    registered: new Set(),
+  };
+  // A worker that dies must never take the host with it: an unhandled 'error' event would.
+  worker.on('error', (err: unknown) => {
+    handle.dead = true;
+    handle.startError ??= err instanceof Error ? err.message : String(err);
+  });
+  worker.on('exit', () => {
+    handle.dead = true;
+  });
+  // The thread must not keep the process alive; only the first start is awaited (see start()).
+  if (!keepAlive) worker.unref();
+  return handle;
+}
+
+export class SandboxEngine {
+  private handle: WorkerHandle;
+  private readonly registrations = new Map<number, Registration>();
+  private nextCodecId = 1;
+  /** How many times the sandbox thread was replaced (for tests and metrics). */
+  restarts = 0;
+
+  private constructor(handle: WorkerHandle) {
+    this.handle = handle;
+  }
+
+  static async start(): Promise<SandboxEngine> {
+    const handle = spawn(true);
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (msg: unknown): void => {
+        cleanup();
+        const ready = typeof msg === 'object' && msg !== null && (msg as { ready?: unknown }).ready === true;
+        if (ready) resolve();
+        else reject(new Error(`codec sandbox failed to start: ${String((msg as { error?: unknown } | null)?.error)}`));
+      };
+      const onError = (err: unknown): void => {
+        cleanup();
+        reject(new Error(`codec sandbox failed to start: ${err instanceof Error ? err.message : String(err)}`));
+      };
+      const onExit = (code: number): void => {
+        cleanup();
+        reject(new Error(`codec sandbox thread exited during start (code ${code})`));
+      };
+      const cleanup = (): void => {
+        handle.worker.off('message', onMessage);
+        handle.worker.off('error', onError);
+        handle.worker.off('exit', onExit);
+      };
+      handle.worker.on('message', onMessage);
+      handle.worker.on('error', onError);
+      handle.worker.on('exit', onExit);
+    }).finally(() => handle.worker.unref());
+    return new SandboxEngine(handle);
+  }
+
+  /** Registers a script; the reply says which style and functions the worker found. */
+  load(source: string, header: Omit<LoadHeader, 'op' | 'codec'>, hardLimitMs: number): { id: number; reply: Reply } {
+    const id = this.nextCodecId++;
+    const full: LoadHeader = { op: 'load', codec: id, ...header };
+    const live = this.live();
+    if (typeof live === 'string') return { id, reply: { header: { s: 'E', m: live }, body: '' } };
+    const reply = this.request(live, full, source, hardLimitMs);
+    if (reply.header.s === 'R') {
+      live.registered.add(id);
+      this.registrations.set(id, { header: full, source, hardLimitMs });
+    }
+    return { id, reply };
+  }
+
+  call(codec: number, device: string | null, fn: string, input: string, logs: boolean, hardLimitMs: number): Reply {
+    const registration = this.registrations.get(codec);
+    if (!registration) return { header: { s: 'E', m: 'the script codec was disposed' }, body: '' };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const live = this.live();
+      if (typeof live === 'string') return { header: { s: 'E', m: live }, body: '' };
+      if (!live.registered.has(codec)) {
+        // A new sandbox thread after a restart: load the script into it first.
+        const loaded = this.request(live, registration.header, registration.source, registration.hardLimitMs);
+        if (loaded.header.s !== 'R') return loaded;
+        live.registered.add(codec);
+      }
+      const reply = this.call1(live, codec, this.deviceNumber(device), fn, logs, input, hardLimitMs);
+      if (reply.header.s !== 'unknown-codec') return reply;
+      live.registered.delete(codec);
+    }
+    return { header: { s: 'E', m: 'the sandbox lost the script codec' }, body: '' };
+  }
+
+  unload(codec: number): void {
+    if (!this.registrations.delete(codec)) return;
+    const live = this.handle;
+    if (live.dead || !live.registered.has(codec) || Atomics.load(live.ctl, CTL_READY) !== 1) return;
+    live.registered.delete(codec);
+    this.request(live, { op: 'unload', codec }, '', 5_000);
+  }
+
+  /** Live contexts of one codec (one per device that called recently, plus the anonymous one). */
+  contexts(codec: number): number {
+    const live = this.handle;
+    if (live.dead || !live.registered.has(codec)) return 0;
+    return this.request(live, { op: 'stats', codec }, '', 5_000).header.contexts ?? 0;
+  }
+
+  private readonly devices = new Map<string, number>();
+
+  private deviceNumber(device: string | null): number {
+    if (device === null) return 0;
+    let n = this.devices.get(device);
+    if (n === undefined) {
+      n = this.devices.size + 1;
+      this.devices.set(device, n);
+    }
+    return n;
+  }
+
+  private call1(h: WorkerHandle, codec: number, device: number, fn: string, logs: boolean, input: string, hardLimitMs: number): Reply {
+    const { read, written } = encoder.encodeInto(input, h.data);
+    if (read < input.length) return { header: { s: 'E', m: 'input too large for the codec sandbox' }, body: '' };
+    h.ctl[CTL_REQ_OP] = OP_CALL;
+    h.ctl[CTL_REQ_CODEC] = codec;
+    h.ctl[CTL_REQ_DEVICE] = device;
+    h.ctl[CTL_REQ_FN] = FUNCTIONS.indexOf(fn);
+    h.ctl[CTL_REQ_LOGS] = logs ? 1 : 0;
+    return this.exchange(h, written, hardLimitMs);
+  }
+
+  /** The current worker, started and ready, or why there is none. */
+  private live(): WorkerHandle | string {
+    if (this.handle.dead) this.replace();
+    const h = this.handle;
+    if (Atomics.load(h.ctl, CTL_READY) === 0) Atomics.wait(h.ctl, CTL_READY, 0, START_TIMEOUT_MS);
+    const ready = Atomics.load(h.ctl, CTL_READY);
+    if (ready === 1 && !h.dead) return h;
+    const why = h.startError ?? (ready === 0 ? 'it did not start in time' : 'it failed to start');
+    h.dead = true;
+    void h.worker.terminate();
+    return `the codec sandbox is not available: ${why}`;
+  }
+
+  private replace(): void {
+    const old = this.handle;
+    old.dead = true;
+    void old.worker.terminate();
+    this.handle = spawn(false);
+    this.restarts++;
+  }
+
+  private request(h: WorkerHandle, header: object, body: string, hardLimitMs: number): Reply {
+    const text = `${JSON.stringify(header)}\n${body}`;
+    const { read, written } = encoder.encodeInto(text, h.data);
+    if (read < text.length) return { header: { s: 'E', m: 'input too large for the codec sandbox' }, body: '' };
+    h.ctl[CTL_REQ_OP] = OP_JSON;
+    return this.exchange(h, written, hardLimitMs);
+  }
+
+  /** Hands the request over and waits for the reply, at most `hardLimitMs`. */
+  private exchange(h: WorkerHandle, written: number, hardLimitMs: number): Reply {
+    h.ctl[CTL_REQ_LEN] = written;
+    const seq = ++h.seq;
+    Atomics.store(h.ctl, CTL_REQ, seq);
+    Atomics.notify(h.ctl, CTL_REQ);
+    const deadline = performance.now() + hardLimitMs;
+    while (Atomics.load(h.ctl, CTL_RES) !== seq) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        // Stuck where QuickJS cannot interrupt (a built-in looping in C) or the thread died.
+        if (h === this.handle) this.replace();
+        return { header: { s: 'hung' }, body: '' };
+      }
+      Atomics.wait(h.ctl, CTL_RES, seq - 1, left);
+    }
+    const reply = decoder.decode(h.data.slice(0, Atomics.load(h.ctl, CTL_RES_LEN)));
+    if (h.ctl[CTL_RES_KIND] === RES_RESULT) return { header: OK, body: reply };
+    const nl = reply.indexOf('\n');
+    const parsed = JSON.parse(nl < 0 ? reply : reply.slice(0, nl)) as ReplyHeader;
+    if (parsed.restart && h === this.handle) this.replace();
+    return { header: parsed, body: nl < 0 ? '' : reply.slice(nl + 1) };
+  }
+}
+
+let shared: Promise<SandboxEngine> | undefined;
+
+/** The engine of this thread, started on first use. */
+export function sandboxEngine(): Promise<SandboxEngine> {
+  shared ??= SandboxEngine.start().catch((err: unknown) => {
+    shared = undefined;
+    throw err;
+  });
+  return shared;
+}
