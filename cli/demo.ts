@@ -10,7 +10,7 @@
  * collect, where the data went and how to point the gateway at a real ChirpStack and InfluxDB.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,7 +50,7 @@ async function freeLocalPort(): Promise<number> {
 async function startBroker(): Promise<{ url: string; close: () => Promise<void> }> {
   const aedes = await Aedes.createBroker();
   const server = createServer(aedes.handle);
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));

@@ -10,6 +10,9 @@
  * utcOffsetHours: 1               # local time of the city (daily profiles)
  * gateways:
  *   - {id: 0016c001f1530001, name: gw-town-hall, lat: 52.0908, lon: 5.1222, alt: 30}
+ * faults:                         # optional, probabilities per uplink (see faults.ts)
+ *   loss: 0.01
+ *   gatewayOutages: [{gateway: gw-town-hall, start: 2h, duration: 30m}]
  * devices:
  *   - device: dingtek/df703       # catalogue id
  *     count: 4
@@ -24,6 +27,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import yaml from 'js-yaml';
+import type { FaultOptions } from './faults.ts';
 
 export interface FleetGateway {
   id: string;
@@ -53,6 +57,8 @@ export interface Fleet {
   utcOffsetHours?: number;
   gateways: FleetGateway[];
   devices: FleetGroup[];
+  /** Fault injection defaults (see faults.ts); command-line flags override them. */
+  faults?: FaultOptions;
 }
 
 const EUI = '^[0-9a-fA-F]{16}$';
@@ -80,6 +86,26 @@ export const FLEET_SCHEMA = {
           lat: { type: 'number', minimum: -90, maximum: 90 },
           lon: { type: 'number', minimum: -180, maximum: 180 },
           alt: { type: 'number' },
+        },
+      },
+    },
+    faults: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        loss: { type: 'number', minimum: 0, maximum: 1 },
+        corruptMic: { type: 'number', minimum: 0, maximum: 1 },
+        duplicate: { type: 'number', minimum: 0, maximum: 1 },
+        replay: { type: 'number', minimum: 0, maximum: 1 },
+        fcntReset: { type: 'number', minimum: 0, maximum: 1 },
+        gatewayOutages: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['gateway', 'start', 'duration'],
+            properties: { gateway: { type: 'string' }, start: { type: ['string', 'number'] }, duration: { type: ['string', 'number'] } },
+          },
         },
       },
     },
@@ -143,6 +169,15 @@ export function parseFleet(text: string, file = 'fleet'): Fleet {
     doc = yaml.load(text, { filename: file });
   } catch (err) {
     throw new FleetError(file, [`invalid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`]);
+  }
+  // YAML 1.1 timestamps (`start: 2026-11-23T00:00:00Z` unquoted) load as Date objects.
+  if (doc && typeof doc === 'object') {
+    const d = doc as { start?: unknown; faults?: { gatewayOutages?: unknown } };
+    if (d.start instanceof Date) d.start = d.start.toISOString();
+    const outages = d.faults?.gatewayOutages;
+    if (Array.isArray(outages)) {
+      for (const o of outages as { start?: unknown }[]) if (o && o.start instanceof Date) o.start = o.start.toISOString();
+    }
   }
   if (!validateFleetSchema(doc)) throw new FleetError(file, (validateFleetSchema.errors ?? []).map(describeError));
   const fleet = doc as Fleet;

@@ -32,7 +32,8 @@ export class WaterMeterModel implements BehaviourModel {
   private burstUntil = 0;
   private lastFlow = 0;
   private battery: number;
-  private readonly hourly: { time: number; volume: number }[] = [];
+  /** The index at each of the last 24 full hours; `iso` kept so sampling does not format it again. */
+  private readonly hourly: { time: number; iso: string; volume: number }[] = [];
   private events: string[] = [];
 
   constructor(
@@ -77,7 +78,7 @@ export class WaterMeterModel implements BehaviourModel {
       this.battery = Math.max(0, this.battery - hours * 0.0003);
       this.t = end;
       if (end === nextHour) {
-        this.hourly.push({ time: end, volume: this.volume });
+        this.hourly.push({ time: end, iso: new Date(end).toISOString(), volume: this.volume });
         if (this.hourly.length > 24) this.hourly.shift();
       }
     }
@@ -95,7 +96,7 @@ export class WaterMeterModel implements BehaviourModel {
       battery_pct: Math.round(this.battery),
     };
     const history: Reading[] = this.hourly.map((r) => ({
-      time: new Date(r.time).toISOString(),
+      time: r.iso,
       values: { volume_m3: Math.round(r.volume * 1000) / 1000 },
     }));
     history.push({
