@@ -93,7 +93,7 @@ export function expandFleet(fleet: Fleet, options: ExpandOptions): Population {
       const rng = groupRng.fork(`dev-${n}`);
       let devEui: string;
       do {
-        const prefix = group.devEuiPrefix ?? '70b3d5e75e';
+        const prefix = group.devEuiPrefix ?? '70b3d5';
         devEui = (prefix + hex(rng.bytes(8))).slice(0, 16);
       } while (usedEui.has(devEui));
       usedEui.add(devEui);

@@ -38,7 +38,10 @@ export class RegistryError extends Error {
     readonly file: string,
     readonly problems: RegistryProblem[],
   ) {
-    super(`${file}: ${problems.map((p) => `${p.where}: ${p.message}`).join('; ')}`);
+    // The message lists the first few; `problems` has them all.
+    const shown = problems.slice(0, 10).map((p) => `${p.where}: ${p.message}`);
+    if (problems.length > 10) shown.push(`… and ${problems.length - 10} more`);
+    super(`${file}: ${shown.join('; ')}`);
   }
 }
 
