@@ -91,8 +91,9 @@ export function readDeviceFile(file: string, dir = CATALOGUE_DIR): { entry?: Dev
     return { problems: [{ file: shown, field: '(yaml)', message: (err as Error).message.split('\n')[0] ?? 'invalid YAML' }] };
   }
   if (!validateSchema(doc)) {
-    // Ajv reports both branches of a oneOf; drop the oneOf summary, keep the specific ones.
-    const errs = (validateSchema.errors ?? []).filter((e) => e.keyword !== 'oneOf');
+    // Ajv reports both branches of a oneOf, and an if/then failure twice; drop the summaries
+    // ("must match exactly one schema in oneOf", 'must match "then" schema'), keep the specific ones.
+    const errs = (validateSchema.errors ?? []).filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if');
     return { problems: errs.map((e) => ({ file: shown, field: fieldOf(e), message: messageOf(e) })) };
   }
   const entry = { ...(doc as Omit<DeviceEntry, 'file'>), file };

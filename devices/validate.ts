@@ -6,10 +6,14 @@
  *   same loader the gateway and the CLI use;
  * - category, fPorts and readings agree with the codec and the reading vocabulary (units too);
  * - every executable example of the codec passes through that loaded codec;
+ * - a script codec lists every reading its normalizeUplink gives for its examples (a script
+ *   without normalizeUplink may list none: `readings: {}`);
  * - every native codec is used by at least one catalogue entry.
  */
 import { relative, resolve } from 'node:path';
-import { runExampleFile } from '../codecs/examples.ts';
+import type { Codec } from '../codecs/api.ts';
+import { fromHex } from '../codecs/bytes.ts';
+import { runExampleFile, type ExampleFile, type ExampleOutcome } from '../codecs/examples.ts';
 import { readingField } from '../codecs/readings.ts';
 import { NATIVE_CODECS } from '../codecs/registry.ts';
 import { CATALOGUE_DIR, loadCatalogue, type CatalogueProblem, type DeviceEntry } from './catalogue.ts';
@@ -21,7 +25,33 @@ export interface ValidationReport {
   problems: CatalogueProblem[];
 }
 
-async function checkEntry(entry: DeviceEntry, shown: string): Promise<{ problems: CatalogueProblem[]; examples: number }> {
+export interface EntryCheck {
+  problems: CatalogueProblem[];
+  /** Number of example outcomes (uplink, normalize, downlink) run. */
+  examples: number;
+  /** Every example outcome, pass or fail (`lorawan-edge codec import-ttn` prints them). */
+  outcomes: ExampleOutcome[];
+}
+
+/** Reading names a codec's normalizeUplink gives for the decodable uplink examples, with the first example giving each. */
+export function readingsOfExamples(codec: Codec, file: ExampleFile): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const ex of file.examples ?? []) {
+    const bytes = ex.expected === null ? undefined : fromHex(ex.bytesHex);
+    if (!bytes) continue;
+    const recvTime = ex.recvTime ? new Date(ex.recvTime) : undefined;
+    const ctx = { ...(ex.variables ? { variables: ex.variables } : {}), ...(recvTime ? { recvTime } : {}) };
+    const r = codec.decodeUplink({ bytes, fPort: ex.fPort, ...ctx });
+    if (!r.data) continue;
+    for (const reading of codec.normalizeUplink(r.data, ctx).readings) {
+      for (const name of Object.keys(reading.values)) if (!found.has(name)) found.set(name, ex.description);
+    }
+  }
+  return found;
+}
+
+/** Checks one entry: readings, codec (loaded as production loads it), ports, every example. */
+export async function checkEntry(entry: DeviceEntry, shown: string, dir = CATALOGUE_DIR): Promise<EntryCheck> {
   const problems: CatalogueProblem[] = [];
   const problem = (field: string, message: string): void => {
     problems.push({ file: shown, field, message });
@@ -38,7 +68,7 @@ async function checkEntry(entry: DeviceEntry, shown: string): Promise<{ problems
     codec = await resolveCodec(entry);
   } catch (err) {
     problem('codec', (err as Error).message);
-    return { problems, examples: 0 };
+    return { problems, examples: 0, outcomes: [] };
   }
   if (codec.category !== 'generic' && codec.category !== entry.category) {
     problem('category', `"${entry.category}" does not match codec ${codec.id} (category ${codec.category})`);
@@ -51,13 +81,19 @@ async function checkEntry(entry: DeviceEntry, shown: string): Promise<{ problems
   const ex = examplesOf(entry);
   if (!ex) {
     problem('codec', 'no executable examples (examples.json beside the codec, or codec.examples for scripts)');
-    return { problems, examples: 0 };
+    return { problems, examples: 0, outcomes: [] };
   }
   const outcomes = runExampleFile(codec, ex.file);
   outcomes.forEach((o, i) => {
-    if (!o.pass) problem(`codec examples[${i}] (${relative(resolve(CATALOGUE_DIR, '..'), ex.path)})`, `${o.kind} "${o.description}": ${o.problem ?? 'failed'}`);
+    if (!o.pass) problem(`codec examples[${i}] (${relative(resolve(dir, '..'), ex.path)})`, `${o.kind} "${o.description}": ${o.problem ?? 'failed'}`);
   });
-  return { problems, examples: outcomes.length };
+  // A native codec's readings are reviewed with the codec; a script's are checked here.
+  if (typeof entry.codec !== 'string') {
+    for (const [name, description] of readingsOfExamples(codec, ex.file)) {
+      if (!(name in entry.readings)) problem(`readings.${name}`, `given by the script's normalizeUplink (example "${description}") but not listed`);
+    }
+  }
+  return { problems, examples: outcomes.length, outcomes };
 }
 
 export async function validateCatalogue(dir = CATALOGUE_DIR): Promise<ValidationReport> {
@@ -65,7 +101,7 @@ export async function validateCatalogue(dir = CATALOGUE_DIR): Promise<Validation
   const problems = [...catalogue.problems];
   let examples = 0;
   for (const entry of catalogue.devices) {
-    const r = await checkEntry(entry, relative(resolve(dir, '..'), entry.file));
+    const r = await checkEntry(entry, relative(resolve(dir, '..'), entry.file), dir);
     problems.push(...r.problems);
     examples += r.examples;
   }

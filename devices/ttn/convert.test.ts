@@ -1,0 +1,137 @@
+/**
+ * The pieces of `codec import-ttn` without files: codec choice per firmware and region, example
+ * conversion, the category guess. The end-to-end import is test/import-ttn.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { convertExamples, fPortsOf, guessCategory, oneLineName, readingsOfNormalized, toJson } from './convert.ts';
+import { chooseProfile, NoProfileError, regionName, TtnSourceError, type TtnCodec, type TtnDevice } from './repository.ts';
+
+function device(firmwareVersions: TtnDevice['firmwareVersions']): TtnDevice {
+  return { id: 'd', file: '/x/d.yaml', name: 'D', sensors: [], firmwareVersions };
+}
+
+describe('chooseProfile', () => {
+  const eu = (codec: string) => ({ 'EU863-870': { id: 'p', codec } });
+  it('takes the latest firmware with a codec for the region, by numeric, else by version', () => {
+    expect(chooseProfile(device([{ version: '1.0', numeric: 2, profiles: eu('a') }, { version: '2.0', numeric: 1, profiles: eu('b') }]), 'd.yaml').codecId).toBe('a');
+    expect(chooseProfile(device([{ version: '1.10', profiles: eu('a') }, { version: '1.9', profiles: eu('b') }]), 'd.yaml').codecId).toBe('a');
+    // Equal versions: the later entry.
+    expect(chooseProfile(device([{ version: '1', profiles: eu('a') }, { version: '1', profiles: eu('b') }]), 'd.yaml').codecId).toBe('b');
+    // The latest firmware has no EU profile: the latest that has one.
+    const c = chooseProfile(device([{ version: '1', profiles: eu('a') }, { version: '2', profiles: { 'US902-928': { codec: 'u' } } }]), 'd.yaml');
+    expect([c.firmware.version, c.codecId, c.regions]).toEqual(['1', 'a', ['EU863-870']]);
+  });
+
+  it('honours --firmware and --region (short region names too), and says what exists otherwise', () => {
+    const d = device([
+      { version: '1', profiles: { ...eu('a'), 'US902-928': { codec: 'a' } } },
+      { version: '2', profiles: eu('b') },
+    ]);
+    expect(chooseProfile(d, 'd.yaml', { firmware: '1' }).codecId).toBe('a');
+    expect(chooseProfile(d, 'd.yaml', { firmware: '1' }).regions).toEqual(['EU863-870', 'US902-928']);
+    expect(chooseProfile(d, 'd.yaml', { region: 'us915' }).region).toBe('US902-928');
+    expect(regionName('EU868')).toBe('EU863-870');
+    expect(() => chooseProfile(d, 'd.yaml', { firmware: '3' })).toThrow('d.yaml: no firmware version "3" (has: 1, 2)');
+    expect(() => chooseProfile(d, 'd.yaml', { region: 'AS923' })).toThrow(NoProfileError);
+    expect(() => chooseProfile(d, 'd.yaml', { region: 'AS923' })).toThrow('regions: EU863-870, US902-928');
+  });
+});
+
+describe('guessCategory', () => {
+  it('maps TTN sensors to a category, bins first, generic otherwise', () => {
+    expect(guessCategory(['Distance', 'temperature'])).toBe('bin-fill');
+    expect(guessCategory(['battery', 'pulse count'])).toBe('water-meter');
+    expect(guessCategory(['co2', 'temperature', 'humidity'])).toBe('air-quality');
+    expect(guessCategory(['pm2.5'])).toBe('air-quality');
+    expect(guessCategory(['temperature', 'humidity'])).toBe('generic');
+    expect(guessCategory([])).toBe('generic');
+  });
+});
+
+describe('readingsOfNormalized', () => {
+  it('maps TTN normalized fields that have a reading, keeps time, drops empty measurements', () => {
+    expect(
+      readingsOfNormalized({
+        data: [{ air: { temperature: 21.5, relativeHumidity: 40 } }, { time: '2024-01-01T10:00:00+01:00', air: { co2: 600 } }, { time: '2024-01-01T09:00:00Z' }],
+      }),
+    ).toEqual({
+      readings: [{ values: { temperature_c: 21.5, humidity_pct: 40 } }, { time: '2024-01-01T09:00:00.000Z', values: { co2_ppm: 600 } }],
+    });
+    // A measurement object instead of a list, as normalizeUplink may return.
+    expect(readingsOfNormalized({ data: { air: { pressure: 1013 } } })).toEqual({ readings: [{ values: { pressure_hpa: 1013 } }] });
+  });
+
+  it('says why a normalized output does not map cleanly', () => {
+    expect(readingsOfNormalized({ data: [{ air: { temperature: 20, location: 'indoor' } }] })).toEqual({
+      why: 'normalizedOutput field(s) without a lorawan-edge reading: air.location',
+    });
+    expect(readingsOfNormalized({ data: [{ soil: { moisture: 30 } }] })).toMatchObject({ why: expect.stringContaining('soil.moisture') });
+    expect(readingsOfNormalized({ errors: ['x'] })).toEqual({ why: 'normalizedOutput expects errors' });
+  });
+});
+
+describe('convertExamples', () => {
+  const codec = (over: Partial<TtnCodec>): TtnCodec => ({ id: 'c', file: '/v/c.yaml', ...over });
+  const both = { encoder: true, decoder: true };
+
+  it('keeps errors exactly and drops data next to errors, with a note', () => {
+    const r = convertExamples(
+      codec({
+        uplinkDecoder: {
+          fileName: 'c.js',
+          examples: [{ description: 'bad', input: { fPort: 9, bytes: [1] }, output: { data: { x: 1 }, errors: ['unknown FPort'], warnings: [] } }],
+        },
+      }),
+      'vendor/v/c.yaml',
+      both,
+    );
+    expect(r.file.examples).toEqual([{ description: 'bad', fPort: 9, bytesHex: '01', expected: null, errors: ['unknown FPort'], warnings: [] }]);
+    expect(r.notes).toEqual(['uplink example "bad": output.data is ignored next to errors (a result with errors has no data, as in The Things Stack)']);
+    expect(fPortsOf(r.file)).toEqual([]);
+  });
+
+  it('skips downlink examples of a codec in another file, and failing encoder examples, saying so', () => {
+    const r = convertExamples(
+      codec({
+        uplinkDecoder: { fileName: 'c.js', examples: [] },
+        downlinkEncoder: { fileName: 'enc.js', examples: [{ input: { data: {} }, output: { bytes: [1] } }] },
+        downlinkDecoder: {
+          fileName: 'c.js',
+          examples: [
+            { description: 'ok', input: { fPort: 2, bytes: [1] }, output: { data: { on: true } } },
+            { description: 'no', input: { fPort: 2, bytes: [9] }, output: { errors: ['unknown'] } },
+          ],
+        },
+      }),
+      'vendor/v/c.yaml',
+      { encoder: false, decoder: true },
+    );
+    expect(r.file.downlinkEncoderExamples).toBeUndefined();
+    expect(r.file.downlinkDecoderExamples).toEqual([
+      { description: 'ok', fPort: 2, bytesHex: '01', expected: { on: true } },
+      { description: 'no', fPort: 2, bytesHex: '09', expected: null, errors: ['unknown'] },
+    ]);
+    expect(r.notes).toEqual(['downlinkEncoder is in another file (enc.js) than the uplink decoder: its 1 example(s) are not imported']);
+  });
+
+  it('rejects malformed examples with the file and the path of the value', () => {
+    const bad = (examples: unknown[]): (() => unknown) => () => convertExamples(codec({ uplinkDecoder: { fileName: 'c.js', examples } }), 'vendor/v/c.yaml', both);
+    expect(bad([{ input: { fPort: 1, bytes: '0102' }, output: { data: {} } }])).toThrow('vendor/v/c.yaml: uplinkDecoder.examples[0].input.bytes: must be a list of bytes');
+    expect(bad([{ input: { fPort: 0, bytes: [1] }, output: { data: {} } }])).toThrow('uplinkDecoder.examples[0].input.fPort: must be an application port 1..223, got 0');
+    expect(bad([{ input: { fPort: 1, bytes: [1] }, output: {} }])).toThrow('uplinkDecoder.examples[0].output: has neither data nor errors');
+    expect(bad([{ input: { fPort: 1, bytes: [1] }, output: { data: { v: Number.NaN } } }])).toThrow('uplinkDecoder.examples[0].output.data.v: NaN is not representable in JSON');
+    expect(bad([{ input: { fPort: 1, bytes: [1] }, output: { data: {} } }, 'x'])).toThrow(TtnSourceError);
+  });
+
+  it('toJson turns YAML timestamps into ISO strings', () => {
+    expect(toJson({ t: new Date('2024-05-01T00:00:00Z'), l: [1, 'a', null] }, 'x')).toEqual({ t: '2024-05-01T00:00:00.000Z', l: [1, 'a', null] });
+  });
+});
+
+describe('oneLineName', () => {
+  it('vendor, model and the first sentence of the description, on one bounded line', () => {
+    expect(oneLineName('ACME', 'X1', 'Level sensor.\nReports distance.')).toBe('ACME X1: Level sensor');
+    expect(oneLineName('ACME', 'X1', undefined)).toBe('ACME X1');
+    expect(oneLineName('ACME', 'X1', 'a'.repeat(300)).length).toBe(120);
+  });
+});

@@ -1,0 +1,353 @@
+/**
+ * Reading one vendor folder of a checkout of The Things Network's device repository
+ * (`lorawan-devices`, see ../../../shared/reference/devices-and-payload-formats.md §3):
+ *
+ *   vendor/index.yaml                 vendors: [{id, name, …}]          (optional here: display name)
+ *   vendor/<vendor>/index.yaml        endDevices: [<device-id>, …]
+ *   vendor/<vendor>/<device-id>.yaml  name, description, firmwareVersions[].profiles.<region>.{id, codec}, sensors, …
+ *   vendor/<vendor>/<profile-id>.yaml macVersion, supportsJoin, supportsClassB/C, …
+ *   vendor/<vendor>/<codec-id>.yaml   uplinkDecoder / downlinkEncoder / downlinkDecoder: {fileName, examples}
+ *   vendor/<vendor>/**.js             the codec scripts (fileName is relative to the vendor folder)
+ *
+ * YAML is parsed as YAML 1.2 with js-yaml 4, as the TTN validator does: `00012074` is the
+ * decimal 12074 and `on` is the string "on". Every problem is a `TtnSourceError` that names the
+ * file (as a path inside the repository, e.g. `vendor/acme/x.yaml`), and the line for YAML errors.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import yaml from 'js-yaml';
+
+/** A problem with the repository's files; `where` is `file[:line:column]`, plus a field path when known. */
+export class TtnSourceError extends Error {
+  override readonly name = 'TtnSourceError';
+  constructor(
+    readonly where: string,
+    message: string,
+  ) {
+    super(`${where}: ${message}`);
+  }
+}
+
+export type Yaml = Record<string, unknown>;
+
+export function isMapping(v: unknown): v is Yaml {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+/** TTN ids (vendors, devices) and the slugs of our catalogue share this shape. */
+export const SLUG = /^[a-z0-9][a-z0-9-]*$/;
+
+export interface VendorFolder {
+  /** Absolute path of `vendor/<vendor>`. */
+  dir: string;
+  /** The vendor id: the folder's name. */
+  id: string;
+  /** Display name from `vendor/index.yaml`, when that file lists the vendor. */
+  name?: string;
+  /** `endDevices` of the vendor's index.yaml, in order. */
+  deviceIds: string[];
+  /** A file of this vendor folder as shown to humans: `vendor/<vendor>/…`. */
+  shown(file: string): string;
+}
+
+export interface FirmwareProfile {
+  /** Profile id, the name of `<id>.yaml`. */
+  id?: string;
+  /** The vendor folder the profile lives in, when it is another vendor's (TTN's `vendorID`). */
+  vendorId?: string;
+  codec?: string;
+  lorawanCertified?: boolean;
+}
+
+export interface FirmwareVersion {
+  version: string;
+  numeric?: number;
+  profiles: Record<string, FirmwareProfile>;
+}
+
+export interface TtnDevice {
+  id: string;
+  file: string;
+  name: string;
+  description?: string;
+  sensors: string[];
+  firmwareVersions: FirmwareVersion[];
+  productURL?: string;
+  dataSheetURL?: string;
+}
+
+export interface TtnExampleSection {
+  fileName: string;
+  examples: unknown[];
+}
+
+export interface TtnCodec {
+  id: string;
+  file: string;
+  uplinkDecoder?: TtnExampleSection;
+  downlinkEncoder?: TtnExampleSection;
+  downlinkDecoder?: TtnExampleSection;
+}
+
+export interface TtnProfile {
+  macVersion?: string;
+  supportsJoin?: boolean;
+  supportsClassB?: boolean;
+  supportsClassC?: boolean;
+}
+
+/** Parses a YAML file (YAML 1.2, js-yaml 4); a syntax error names the file, line and column. */
+export function readYaml(file: string, shown: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new TtnSourceError(shown, code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? (err as Error).message}`);
+  }
+  try {
+    return yaml.load(text, { filename: shown });
+  } catch (err) {
+    if (err instanceof yaml.YAMLException) {
+      const m = err.mark as { line?: number; column?: number } | undefined;
+      const at = m && typeof m.line === 'number' ? `${shown}:${m.line + 1}:${(m.column ?? 0) + 1}` : shown;
+      throw new TtnSourceError(at, `YAML error: ${err.reason}`);
+    }
+    throw err;
+  }
+}
+
+function optionalString(doc: Yaml, key: string, where: string): string | undefined {
+  const v = doc[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new TtnSourceError(where, `${key}: must be a string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/**
+ * Opens `vendor/<vendor>`. Also recognises the repository root and `vendor/` itself and says
+ * which folder to pass instead.
+ */
+export function openVendorFolder(path: string): VendorFolder {
+  const dir = resolve(path);
+  // Paths are shown inside the repository when the folder sits in a `vendor/` folder.
+  const base = basename(dirname(dir)) === 'vendor' ? dirname(dirname(dir)) : dirname(dir);
+  const shown = (file: string): string => relative(base, file).split(sep).join('/');
+  const indexFile = join(dir, 'index.yaml');
+  if (!existsSync(indexFile)) {
+    const hint = existsSync(join(dir, 'vendor', 'index.yaml'))
+      ? ' (this looks like the repository root: pass vendor/<vendor>)'
+      : existsSync(join(dir, 'index.yaml')) || basename(dir) === 'vendor'
+        ? ' (pass one vendor folder, vendor/<vendor>)'
+        : '';
+    throw new TtnSourceError(shown(indexFile), `file not found: not a vendor folder of the TTN device repository${hint}`);
+  }
+  const index = readYaml(indexFile, shown(indexFile));
+  if (!isMapping(index) || !('endDevices' in index)) {
+    const hint = isMapping(index) && 'vendors' in index ? ' (this is vendor/index.yaml: pass one vendor folder, vendor/<vendor>)' : '';
+    throw new TtnSourceError(shown(indexFile), `endDevices: is required (the vendor's list of device ids)${hint}`);
+  }
+  const list = index['endDevices'];
+  if (!Array.isArray(list)) throw new TtnSourceError(shown(indexFile), 'endDevices: must be a list of device ids');
+  const deviceIds = list.map((v, i) => {
+    if (typeof v !== 'string' || !SLUG.test(v)) throw new TtnSourceError(shown(indexFile), `endDevices[${i}]: not a device id: ${JSON.stringify(v)}`);
+    return v;
+  });
+  const id = basename(dir);
+  if (!SLUG.test(id)) throw new TtnSourceError(shown(dir), `the vendor folder's name "${id}" is not a vendor id (lowercase letters, digits, dashes)`);
+
+  let name: string | undefined;
+  const vendorsFile = join(dirname(dir), 'index.yaml');
+  if (existsSync(vendorsFile)) {
+    const vendors = readYaml(vendorsFile, shown(vendorsFile));
+    const listed = isMapping(vendors) && Array.isArray(vendors['vendors']) ? (vendors['vendors'] as unknown[]) : [];
+    const me = listed.find((v): v is Yaml => isMapping(v) && v['id'] === id);
+    if (me && typeof me['name'] === 'string') name = me['name'];
+  }
+  return { dir, id, ...(name !== undefined ? { name } : {}), deviceIds, shown };
+}
+
+function firmwareOf(v: unknown, i: number, where: string): FirmwareVersion {
+  const at = `firmwareVersions[${i}]`;
+  if (!isMapping(v)) throw new TtnSourceError(where, `${at}: must be a mapping`);
+  const version = v['version'];
+  if (typeof version !== 'string' && typeof version !== 'number') throw new TtnSourceError(where, `${at}.version: is required`);
+  const numeric = typeof v['numeric'] === 'number' ? v['numeric'] : undefined;
+  const rawProfiles = v['profiles'] ?? {};
+  if (!isMapping(rawProfiles)) throw new TtnSourceError(where, `${at}.profiles: must be a mapping region → {id, codec}`);
+  const profiles: Record<string, FirmwareProfile> = {};
+  for (const [region, p] of Object.entries(rawProfiles)) {
+    if (!isMapping(p)) throw new TtnSourceError(where, `${at}.profiles.${region}: must be a mapping {id, codec}`);
+    const profile: FirmwareProfile = {};
+    const pid = optionalString(p, 'id', where);
+    const codec = optionalString(p, 'codec', where);
+    const vendorId = optionalString(p, 'vendorID', where);
+    if (pid !== undefined) profile.id = pid;
+    if (codec !== undefined) profile.codec = codec;
+    if (vendorId !== undefined) profile.vendorId = vendorId;
+    if (typeof p['lorawanCertified'] === 'boolean') profile.lorawanCertified = p['lorawanCertified'];
+    profiles[region] = profile;
+  }
+  // An unquoted `version: 1.0` is the number 1 in YAML; String() is the best that can be done.
+  return { version: String(version), ...(numeric !== undefined ? { numeric } : {}), profiles };
+}
+
+/** Reads `<device-id>.yaml`. */
+export function readDevice(vendor: VendorFolder, deviceId: string): TtnDevice {
+  const file = join(vendor.dir, `${deviceId}.yaml`);
+  const where = vendor.shown(file);
+  const doc = readYaml(file, where);
+  if (!isMapping(doc)) throw new TtnSourceError(where, 'must be a mapping (name, description, firmwareVersions, …)');
+  const name = optionalString(doc, 'name', where);
+  if (name === undefined || name.trim() === '') throw new TtnSourceError(where, 'name: is required');
+  const fw = doc['firmwareVersions'];
+  if (!Array.isArray(fw) || fw.length === 0) throw new TtnSourceError(where, 'firmwareVersions: must be a non-empty list (each with profiles per region)');
+  const sensors = Array.isArray(doc['sensors']) ? doc['sensors'].filter((s): s is string => typeof s === 'string') : [];
+  const description = optionalString(doc, 'description', where);
+  const productURL = optionalString(doc, 'productURL', where);
+  const dataSheetURL = optionalString(doc, 'dataSheetURL', where);
+  return {
+    id: deviceId,
+    file,
+    name: name.trim(),
+    ...(description !== undefined ? { description } : {}),
+    sensors,
+    firmwareVersions: fw.map((v, i) => firmwareOf(v, i, where)),
+    ...(productURL !== undefined ? { productURL } : {}),
+    ...(dataSheetURL !== undefined ? { dataSheetURL } : {}),
+  };
+}
+
+/** Region names as TTN writes them, and the short names people type. */
+const REGION_ALIASES: Readonly<Record<string, string>> = {
+  EU868: 'EU863-870',
+  US915: 'US902-928',
+  AU915: 'AU915-928',
+  CN470: 'CN470-510',
+  CN779: 'CN779-787',
+  EU433: 'EU433',
+  IN865: 'IN865-867',
+  KR920: 'KR920-923',
+  RU864: 'RU864-870',
+  AS923: 'AS923',
+};
+
+export const DEFAULT_REGION = 'EU863-870';
+
+export function regionName(region: string): string {
+  const up = region.trim().toUpperCase();
+  return REGION_ALIASES[up] ?? up;
+}
+
+function versionKey(fw: FirmwareVersion): number[] {
+  return fw.version.split(/[^0-9]+/).filter(Boolean).map(Number);
+}
+
+function compareFirmware(a: FirmwareVersion, b: FirmwareVersion): number {
+  if (a.numeric !== undefined && b.numeric !== undefined && a.numeric !== b.numeric) return a.numeric - b.numeric;
+  const ka = versionKey(a);
+  const kb = versionKey(b);
+  for (let i = 0; i < Math.max(ka.length, kb.length); i++) {
+    const d = (ka[i] ?? 0) - (kb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+export interface ChosenProfile {
+  firmware: FirmwareVersion;
+  region: string;
+  profile: FirmwareProfile;
+  codecId: string;
+  /** Every region of that firmware whose profile uses the same codec. */
+  regions: string[];
+}
+
+/** Why a device has nothing to import for the region (not an error when a whole vendor is imported). */
+export class NoProfileError extends Error {
+  override readonly name = 'NoProfileError';
+}
+
+/**
+ * The codec for one device: the profile of `region` in the given firmware version, or by default
+ * in the latest firmware (highest `numeric`, else highest version number; the later entry on a
+ * tie) that has a profile with a codec for the region.
+ */
+export function chooseProfile(device: TtnDevice, shown: string, options: { firmware?: string; region?: string } = {}): ChosenProfile {
+  const region = regionName(options.region ?? DEFAULT_REGION);
+  let candidates = device.firmwareVersions;
+  if (options.firmware !== undefined) {
+    candidates = candidates.filter((f) => f.version === options.firmware);
+    if (candidates.length === 0) {
+      throw new TtnSourceError(shown, `no firmware version "${options.firmware}" (has: ${device.firmwareVersions.map((f) => f.version).join(', ')})`);
+    }
+  }
+  const withCodec = candidates
+    .map((firmware, order) => ({ firmware, order, profile: firmware.profiles[region] }))
+    .filter((c): c is { firmware: FirmwareVersion; order: number; profile: FirmwareProfile } => c.profile !== undefined && typeof c.profile.codec === 'string');
+  if (withCodec.length === 0) {
+    const regions = [...new Set(candidates.flatMap((f) => Object.keys(f.profiles)))];
+    const which = options.firmware !== undefined ? `firmware ${options.firmware}` : 'no firmware version';
+    throw new NoProfileError(`${which} has a ${region} profile with a codec (regions: ${regions.join(', ') || 'none'}; choose one with --region)`);
+  }
+  withCodec.sort((a, b) => compareFirmware(a.firmware, b.firmware) || a.order - b.order);
+  const best = withCodec[withCodec.length - 1] as (typeof withCodec)[number];
+  const codecId = best.profile.codec as string;
+  const regions = Object.entries(best.firmware.profiles)
+    .filter(([, p]) => p.codec === codecId)
+    .map(([r]) => r);
+  return { firmware: best.firmware, region, profile: best.profile, codecId, regions };
+}
+
+/** Reads `<profile-id>.yaml` (possibly another vendor's); undefined when the file is not there. */
+export function readProfile(vendor: VendorFolder, profile: FirmwareProfile): TtnProfile | undefined {
+  if (profile.id === undefined) return undefined;
+  const dir = profile.vendorId !== undefined && profile.vendorId !== vendor.id ? join(dirname(vendor.dir), profile.vendorId) : vendor.dir;
+  const file = join(dir, `${profile.id}.yaml`);
+  if (!existsSync(file)) return undefined;
+  const doc = readYaml(file, vendor.shown(file));
+  if (!isMapping(doc)) return undefined;
+  const out: TtnProfile = {};
+  if (doc['macVersion'] !== undefined) out.macVersion = String(doc['macVersion']);
+  for (const k of ['supportsJoin', 'supportsClassB', 'supportsClassC'] as const) if (typeof doc[k] === 'boolean') out[k] = doc[k];
+  return out;
+}
+
+function sectionOf(doc: Yaml, key: 'uplinkDecoder' | 'downlinkEncoder' | 'downlinkDecoder', where: string): TtnExampleSection | undefined {
+  const s = doc[key];
+  if (s === undefined || s === null) return undefined;
+  if (!isMapping(s)) throw new TtnSourceError(where, `${key}: must be a mapping {fileName, examples}`);
+  const fileName = s['fileName'];
+  if (typeof fileName !== 'string' || fileName.trim() === '') throw new TtnSourceError(where, `${key}.fileName: is required (the JavaScript file)`);
+  const examples = s['examples'] ?? [];
+  if (!Array.isArray(examples)) throw new TtnSourceError(where, `${key}.examples: must be a list`);
+  return { fileName, examples };
+}
+
+/** Reads `<codec-id>.yaml`. */
+export function readCodec(vendor: VendorFolder, codecId: string): TtnCodec {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(codecId) || codecId.includes('..')) {
+    throw new TtnSourceError(vendor.shown(vendor.dir), `codec id "${codecId}" is not a file name`);
+  }
+  const file = join(vendor.dir, `${codecId}.yaml`);
+  const where = vendor.shown(file);
+  const doc = readYaml(file, where);
+  if (!isMapping(doc)) throw new TtnSourceError(where, 'must be a mapping (uplinkDecoder, downlinkEncoder, downlinkDecoder)');
+  const codec: TtnCodec = { id: codecId, file };
+  const up = sectionOf(doc, 'uplinkDecoder', where);
+  const enc = sectionOf(doc, 'downlinkEncoder', where);
+  const dec = sectionOf(doc, 'downlinkDecoder', where);
+  if (up) codec.uplinkDecoder = up;
+  if (enc) codec.downlinkEncoder = enc;
+  if (dec) codec.downlinkDecoder = dec;
+  return codec;
+}
+
+/** Reads a codec script named by a codec YAML's `fileName` (relative to the vendor folder, which it may not leave). */
+export function readScript(vendor: VendorFolder, codec: TtnCodec, fileName: string, section: string): { file: string; source: string } {
+  const file = resolve(vendor.dir, fileName);
+  const where = vendor.shown(codec.file);
+  if (relative(vendor.dir, file).startsWith('..')) throw new TtnSourceError(where, `${section}.fileName: "${fileName}" is outside the vendor folder`);
+  if (!existsSync(file) || !statSync(file).isFile()) throw new TtnSourceError(where, `${section}.fileName: codec script not found: ${vendor.shown(file)}`);
+  return { file, source: readFileSync(file, 'utf8') };
+}

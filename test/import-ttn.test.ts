@@ -1,0 +1,333 @@
+/**
+ * `lorawan-edge codec import-ttn` end to end: a vendor folder laid out like The Things Network's
+ * device repository (test/fixtures/ttn-repo, written for these tests) is imported into a
+ * temporary catalogue; the written entries pass the validator, every imported example runs in
+ * the sandbox, a wrong example fails the import. And the shipped script-codec device
+ * (acme/bin-sensor) works through the real command.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import yaml from 'js-yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ExampleFile } from '../codecs/examples.ts';
+import { REPO_ROOT } from '../codecs/testing/paths.ts';
+import { main } from '../cli/main.ts';
+import { CATALOGUE_DIR, loadCatalogue } from '../devices/catalogue.ts';
+import { resolveCodec } from '../devices/resolve.ts';
+import { validateCatalogue } from '../devices/validate.ts';
+
+const BIN = join(REPO_ROOT, 'bin', 'lorawan-edge');
+const FIXTURE_REPO = join(REPO_ROOT, 'test', 'fixtures', 'ttn-repo');
+const VENDOR = join(FIXTURE_REPO, 'vendor', 'acme-city');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real command as a child process. */
+function cli(args: string[], input = ''): Run {
+  const r = spawnSync(BIN, args, { input, encoding: 'utf8', cwd: REPO_ROOT, timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The same command in-process (faster; same main(), same output). */
+async function run(args: string[]): Promise<Run> {
+  const sink = (): Writable & { text: string } => {
+    const w = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        w.text += chunk.toString();
+        cb();
+      },
+    }) as Writable & { text: string };
+    w.text = '';
+    return w;
+  };
+  const stdout = sink();
+  const stderr = sink();
+  const code = await main(args, { stdout, stderr, stdin: process.stdin });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+const temps: string[] = [];
+/** An empty catalogue folder `<tmp>/devices`. */
+function tempCatalogue(): string {
+  const root = mkdtempSync(join(tmpdir(), 'import-ttn-test-'));
+  temps.push(root);
+  return join(root, 'devices');
+}
+/** A copy of the fixture repository to spoil. */
+function fixtureCopy(): string {
+  const root = mkdtempSync(join(tmpdir(), 'ttn-repo-'));
+  temps.push(root);
+  cpSync(FIXTURE_REPO, root, { recursive: true });
+  return join(root, 'vendor', 'acme-city');
+}
+afterAll(() => {
+  for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function readYamlFile(path: string): Record<string, unknown> {
+  return yaml.load(readFileSync(path, 'utf8')) as Record<string, unknown>;
+}
+
+function readExamples(path: string): ExampleFile & { source?: string } {
+  return JSON.parse(readFileSync(path, 'utf8')) as ExampleFile & { source?: string };
+}
+
+describe('codec import-ttn: the fixture vendor folder, end to end', () => {
+  const out = tempCatalogue();
+  let result: Run;
+
+  it('imports both devices through the real command and reports PASS per example', () => {
+    result = cli(['codec', 'import-ttn', VENDOR, '--out', out]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(`import-ttn: vendor acme-city (ACME City Systems) → ${out}`);
+    expect(lines).toContain('acme-city/bs-100: firmware 2.1, EU863-870, codec bs-100-codec → bin-fill, fPorts 10,11, readings temperature_c');
+    expect(lines).toContain('acme-city/wm-20: firmware 3.0, EU863-870, codec wm-20-codec → water-meter, fPorts 1,2, readings none');
+    for (const f of ['acme-city/bs-100.yaml', 'acme-city/codecs/bs-100-codec.js', 'acme-city/codecs/bs-100-codec.examples.json', 'acme-city/wm-20.yaml']) {
+      expect(lines).toContain(`  wrote ${join(out, f)}`);
+    }
+    const verdicts = lines.filter((l) => /^(PASS|FAIL) /.test(l));
+    expect(verdicts).toEqual([
+      'PASS acme-city/bs-100 uplink "Measurement, 1234 mm, 21.5 °C"',
+      'PASS acme-city/bs-100 normalize "Measurement, 1234 mm, 21.5 °C"',
+      'PASS acme-city/bs-100 uplink "Measurement below zero, nearly empty battery"',
+      'PASS acme-city/bs-100 normalize "Measurement below zero, nearly empty battery"',
+      'PASS acme-city/bs-100 uplink "Fire event"',
+      'PASS acme-city/bs-100 uplink "Unknown FPort"',
+      'PASS acme-city/bs-100 downlink-encode "Report every 30 minutes"',
+      'PASS acme-city/bs-100 downlink-decode "Report every 30 minutes"',
+      'PASS acme-city/wm-20 uplink "Meter index and open valve"',
+      'PASS acme-city/wm-20 uplink "Leak alarm"',
+      'PASS acme-city/wm-20 uplink "Unknown FPort"',
+      'PASS acme-city/wm-20 downlink-encode "Close the valve"',
+      'PASS acme-city/wm-20 downlink-decode "Open the valve"',
+    ]);
+    // What could not be converted is said, not silently dropped.
+    expect(result.stdout).toContain('note: downlink encoder example "Interval out of range" expects errors');
+    expect(result.stdout).toContain('note: the script has no normalizeUplink');
+    expect(lines.at(-1)).toBe('summary: 2 device(s) imported, 0 skipped, 0 not imported; examples: 13 passed, 0 failed');
+  });
+
+  it('writes catalogue entries from the device, profile and codec YAML', () => {
+    const bs = readYamlFile(join(out, 'acme-city', 'bs-100.yaml'));
+    expect(bs).toMatchObject({
+      id: 'acme-city/bs-100',
+      vendor: 'acme-city',
+      vendorName: 'ACME City Systems',
+      model: 'BS-100',
+      category: 'bin-fill',
+      codec: { script: 'codecs/bs-100-codec.js', examples: 'codecs/bs-100-codec.examples.json' },
+      fPorts: [10, 11],
+      readings: { temperature_c: '°C' },
+      reportingInterval: 3600,
+      downlink: { supported: true, fPort: 20 },
+      firmware: '2.1',
+      lorawan: { macVersion: '1.0.3', regions: ['EU863-870', 'US902-928'], activation: ['OTAA'], class: 'A' },
+      links: ['https://acme-city.invalid/bs-100', 'https://acme-city.invalid/bs-100.pdf'],
+    });
+    expect(bs['name']).toBe('ACME City Systems BS-100: Ultrasonic fill-level sensor for waste bins and drop-off containers');
+    expect(bs['notes']).toContain('vendor/acme-city/bs-100.yaml, vendor/acme-city/bs-100-codec.yaml, vendor/acme-city/bs-100.js');
+    const wm = readYamlFile(join(out, 'acme-city', 'wm-20.yaml'));
+    expect(wm).toMatchObject({ category: 'water-meter', fPorts: [1, 2], readings: {}, downlink: { supported: true, fPort: 5 }, lorawan: { class: 'C' } });
+    expect(wm['notes']).toContain('vendor/acme-city/payload/wm-20.js');
+
+    // The scripts are copied byte for byte, including the one from a subfolder.
+    expect(readFileSync(join(out, 'acme-city', 'codecs', 'bs-100-codec.js'), 'utf8')).toBe(readFileSync(join(VENDOR, 'bs-100.js'), 'utf8'));
+    expect(readFileSync(join(out, 'acme-city', 'codecs', 'wm-20-codec.js'), 'utf8')).toBe(readFileSync(join(VENDOR, 'payload', 'wm-20.js'), 'utf8'));
+  });
+
+  it('converts the examples: bytes → hex, output → expected, errors and warnings kept, downlinks, normalizedOutput → expectedReadings', () => {
+    const bs = readExamples(join(out, 'acme-city', 'codecs', 'bs-100-codec.examples.json'));
+    expect(bs.source).toBe('vendor/acme-city/bs-100-codec.yaml (The Things Network device repository), converted by lorawan-edge codec import-ttn');
+    expect(bs.examples?.[0]).toEqual({
+      description: 'Measurement, 1234 mm, 21.5 °C',
+      fPort: 10,
+      bytesHex: '04d200d75a',
+      expected: { distance: 1234, temperature: 21.5, batteryLevel: 90 },
+      errors: [],
+      warnings: [],
+      expectedReadings: [{ values: { temperature_c: 21.5 } }],
+    });
+    expect(bs.examples?.[1]?.warnings).toEqual(['battery low']);
+    expect(bs.examples?.[3]).toEqual({ description: 'Unknown FPort', fPort: 42, bytesHex: '04d200d75a', expected: null, errors: ['unknown FPort'] });
+    expect(bs.downlinkEncoderExamples).toEqual([{ description: 'Report every 30 minutes', input: { data: { interval: 30 } }, expected: { bytesHex: '01001e', fPort: 20 } }]);
+    expect(bs.downlinkDecoderExamples).toEqual([{ description: 'Report every 30 minutes', fPort: 20, bytesHex: '01001e', expected: { interval: 30 } }]);
+  });
+
+  it('parses YAML 1.2 as the TTN validator does: 00012074 is decimal 12074, "on" is a string', () => {
+    const source = readFileSync(join(VENDOR, 'wm-20-codec.yaml'), 'utf8');
+    expect(source).toContain('valueCounter: 00012074');
+    expect(source).toContain('valve: on');
+    const wm = readExamples(join(out, 'acme-city', 'codecs', 'wm-20-codec.examples.json'));
+    expect(wm.examples?.[0]?.expected).toEqual({ valueCounter: 12074, valve: 'on', battery: 100 });
+    expect(wm.downlinkEncoderExamples?.[0]?.input.data).toEqual({ valve: 'off' });
+    // ...and the vendor's script agrees (the import reported PASS for both).
+    expect(result.stdout).toContain('PASS acme-city/wm-20 uplink "Meter index and open valve"');
+    expect(result.stdout).toContain('PASS acme-city/wm-20 downlink-encode "Close the valve"');
+  });
+
+  it('the written catalogue passes the validator, and its codecs load as the gateway loads them', async () => {
+    const report = await validateCatalogue(out);
+    expect(report.problems).toEqual([]);
+    expect(report.devices).toBe(2);
+    expect(report.examples).toBe(13);
+    const entry = loadCatalogue(out).byId.get('acme-city/bs-100');
+    expect(entry).toBeDefined();
+    const codec = await resolveCodec(entry as NonNullable<typeof entry>);
+    const r = codec.decodeUplink({ bytes: [0x04, 0xd2, 0x00, 0xd7, 0x5a], fPort: 10 });
+    expect(r.data).toEqual({ distance: 1234, temperature: 21.5, batteryLevel: 90 });
+    expect(codec.normalizeUplink(r.data ?? {}).readings).toEqual([{ values: { temperature_c: 21.5 } }]);
+  });
+
+  it('refuses to overwrite an entry without --force; --force overwrites', async () => {
+    const again = await run(['codec', 'import-ttn', VENDOR, '--out', out, '--device', 'wm-20']);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toContain('ERROR acme-city/wm-20: devices/acme-city/wm-20.yaml exists (use --force to overwrite)');
+    const forced = await run(['codec', 'import-ttn', VENDOR, '--out', out, '--device', 'wm-20', '--force']);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain('summary: 1 device(s) imported, 0 skipped, 0 not imported; examples: 5 passed, 0 failed');
+  });
+});
+
+describe('codec import-ttn: failing examples, options, dry run', () => {
+  it('a wrong example is reported as FAIL, with the difference, and the exit code is 1', async () => {
+    const vendor = fixtureCopy();
+    const codecFile = join(vendor, 'bs-100-codec.yaml');
+    writeFileSync(codecFile, readFileSync(codecFile, 'utf8').replace('          distance: 1234\n', '          distance: 1235\n'));
+    const out = tempCatalogue();
+    const r = await run(['codec', 'import-ttn', vendor, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('FAIL acme-city/bs-100 uplink "Measurement, 1234 mm, 21.5 °C": data.distance: got 1234, expected 1235\n');
+    expect(r.stdout).toContain('PASS acme-city/bs-100 uplink "Fire event"');
+    expect(r.stdout).toContain('examples: 12 passed, 1 failed');
+    // The entry is written (to be fixed), and the validator reports it too.
+    const report = await validateCatalogue(out);
+    expect(report.problems.map((p) => p.message)).toEqual(['uplink "Measurement, 1234 mm, 21.5 °C": data.distance: got 1234, expected 1235']);
+  });
+
+  it('--dry-run writes nothing but checks the same way', async () => {
+    const out = tempCatalogue();
+    const r = await run(['codec', 'import-ttn', VENDOR, '--out', out, '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('(dry run: nothing is written)');
+    expect(r.stdout).toContain(`  would write ${join(out, 'acme-city', 'bs-100.yaml')}`);
+    expect(r.stdout).toContain('summary: 2 device(s) would be imported, 0 skipped, 0 not imported; examples: 13 passed, 0 failed');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('--firmware, --region and --category choose the codec, profile and category', async () => {
+    const out = tempCatalogue();
+    const v1 = await run(['codec', 'import-ttn', VENDOR, '--out', out, '--device', 'bs-100', '--firmware', '1.0', '--category', 'generic']);
+    expect(v1.code).toBe(0);
+    expect(v1.stdout).toContain('acme-city/bs-100: firmware 1.0, EU863-870, codec bs-100-codec-v1 → generic, fPorts 1, readings none');
+    expect(readYamlFile(join(out, 'acme-city', 'bs-100.yaml'))).toMatchObject({ category: 'generic', codec: { script: 'codecs/bs-100-codec-v1.js' }, readings: {} });
+
+    const us = await run(['codec', 'import-ttn', VENDOR, '--out', tempCatalogue(), '--region', 'US915', '--dry-run']);
+    expect(us.code).toBe(0);
+    expect(us.stdout).toContain('acme-city/bs-100: firmware 2.1, US902-928, codec bs-100-codec');
+    // wm-20 has no US profile: skipped when the whole vendor is imported…
+    expect(us.stdout).toContain('SKIP acme-city/wm-20: no firmware version has a US902-928 profile with a codec (regions: EU863-870; choose one with --region)');
+    // …an error when asked for by name.
+    const named = await run(['codec', 'import-ttn', VENDOR, '--out', tempCatalogue(), '--region', 'US915', '--device', 'wm-20']);
+    expect(named.code).toBe(1);
+    expect(named.stdout).toContain('ERROR acme-city/wm-20: no firmware version has a US902-928 profile');
+  });
+
+  it('bad input gives clear errors: the file, the line for YAML, what to do', async () => {
+    const vendor = fixtureCopy();
+    const spoil = (file: string, from: string, to: string): void => {
+      const text = readFileSync(join(vendor, file), 'utf8');
+      expect(text).toContain(from);
+      writeFileSync(join(vendor, file), text.replace(from, to));
+    };
+    spoil('bs-100-codec.yaml', '        bytes: [0x01]\n', '        bytes: [0x01\n');
+    spoil('wm-20-codec.yaml', 'fileName: payload/wm-20.js\n  examples', 'fileName: payload/missing.js\n  examples');
+    const r = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue()]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^ERROR acme-city\/bs-100: vendor\/acme-city\/bs-100-codec\.yaml:\d+:\d+: YAML error: /m);
+    expect(r.stdout).toContain('ERROR acme-city/wm-20: vendor/acme-city/wm-20-codec.yaml: uplinkDecoder.fileName: codec script not found: vendor/acme-city/payload/missing.js');
+    expect(r.stdout).toContain('summary: 0 device(s) imported, 0 skipped, 2 not imported');
+
+    spoil('bs-100-codec.yaml', '        bytes: [0x01\n', '        bytes: [0x01, 0x100]\n');
+    const bytes = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue(), '--device', 'bs-100']);
+    expect(bytes.stdout).toContain('ERROR acme-city/bs-100: vendor/acme-city/bs-100-codec.yaml: uplinkDecoder.examples[2].input.bytes[1]: not a byte (0..255): 256');
+
+    rmSync(join(vendor, 'index.yaml'));
+    const noIndex = await run(['codec', 'import-ttn', vendor]);
+    expect(noIndex.code).toBe(1);
+    expect(noIndex.stderr).toBe('lorawan-edge codec import-ttn: vendor/acme-city/index.yaml: file not found: not a vendor folder of the TTN device repository\n');
+    const root = await run(['codec', 'import-ttn', FIXTURE_REPO]);
+    expect(root.code).toBe(1);
+    expect(root.stderr).toContain('this looks like the repository root: pass vendor/<vendor>');
+  });
+
+  it('usage errors exit 2 with one line', async () => {
+    for (const [args, text] of [
+      [[VENDOR, '--device', 'nope'], 'vendor/acme-city/index.yaml lists no device "nope" (devices: bs-100, wm-20)'],
+      [[VENDOR, '--firmware', '1.0'], '--firmware needs exactly one --device'],
+      [[VENDOR, '--category', 'trash'], '--category must be one of bin-fill, water-meter, air-quality, generic'],
+      [[join(VENDOR, 'nope')], 'not a folder'],
+      [[], 'expected exactly one vendor folder'],
+    ] as const) {
+      const r = await run(['codec', 'import-ttn', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(text);
+    }
+  });
+});
+
+describe('a script codec in the shipped catalogue: acme/bin-sensor', () => {
+  it('decode works through the real command, single payload and JSON lines', () => {
+    const r = cli(['decode', '--device', 'acme/bin-sensor', '--fport', '1', '0104d2150e1000']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      data: { distance: 1234, temperature: 21, battery: 3.6, full: false, fire: false, tilt: false },
+      errors: [],
+      warnings: [],
+      readings: [{ values: { temperature_c: 21 } }],
+    });
+    const input = [{ fPort: 2, bytesHex: '02032044' }, { fPort: 1, bytesHex: '0104d2' }].map((l) => JSON.stringify(l)).join('\n');
+    const lines = cli(['decode', '--device', 'acme/bin-sensor', '--jsonl'], `${input}\n`);
+    expect(lines.code).toBe(1);
+    const [alarm, bad] = lines.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { data: unknown; errors: string[] });
+    expect(alarm?.data).toEqual({ alarm: 'fire', distance: 800, temperature: 68 });
+    expect(bad).toMatchObject({ data: null, errors: ['expected 7 bytes on fPort 1, got 3'] });
+  });
+
+  it('codec test and devices list it', async () => {
+    const t = await run(['codec', 'test', 'acme/bin-sensor', '--verbose']);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain('PASS acme/bin-sensor downlink-encode "Report every hour"');
+    expect(t.stdout).toMatch(/^12 passed, 0 failed$/m);
+    const d = await run(['devices', '--category', 'bin-fill']);
+    expect(d.stdout).toMatch(/^acme\/bin-sensor\s+bin-fill\s+script:codecs\/bin-sensor\.js\s+1,2\s/m);
+  });
+});
+
+describe('the validator on script-codec entries', () => {
+  it('allows readings: {} only for a script codec, and wants every reading its normalizeUplink gives listed', async () => {
+    const dir = tempCatalogue();
+    mkdirSync(join(dir, 'acme', 'codecs'), { recursive: true });
+    for (const f of ['bin-sensor.js', 'bin-sensor.examples.json']) cpSync(join(CATALOGUE_DIR, 'acme', 'codecs', f), join(dir, 'acme', 'codecs', f));
+    const entry = (id: string, codec: string): string =>
+      `id: acme/${id}\nvendor: acme\nmodel: X\nname: x\ncategory: bin-fill\ncodec: ${codec}\nfPorts: [1, 2]\nreadings: {}\nreportingInterval: 3600\n`;
+    writeFileSync(join(dir, 'acme', 'script.yaml'), entry('script', '{script: codecs/bin-sensor.js, examples: codecs/bin-sensor.examples.json}'));
+    writeFileSync(join(dir, 'acme', 'native.yaml'), entry('native', 'dingtek/df703').replace('fPorts: [1, 2]', 'fPorts: [3]'));
+    const lines = (await validateCatalogue(dir)).problems.map((p) => `${p.file}: ${p.field}: ${p.message}`);
+    expect(lines).toEqual([
+      'devices/acme/native.yaml: readings: must NOT have fewer than 1 properties',
+      'devices/acme/script.yaml: readings.temperature_c: given by the script\'s normalizeUplink (example "Periodic measurement: 1234 mm to the surface, 21 °C, 3.6 V, no alarms") but not listed',
+    ]);
+  });
+});
