@@ -15,7 +15,8 @@
 // stack) is answered with `restart: true` and this thread exits; the host starts a new one.
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { TextDecoder, TextEncoder } from 'node:util';
+import { Buffer } from 'node:buffer';
+import { TextEncoder } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { newQuickJSWASMModule, RELEASE_SYNC } from 'quickjs-emscripten';
 
@@ -38,8 +39,9 @@ const FUNCTIONS = ['decodeUplink', 'encodeDownlink', 'decodeDownlink', 'normaliz
 const { sab, headerBytes } = workerData;
 const ctl = new Int32Array(sab, 0, headerBytes / 4);
 const data = new Uint8Array(sab, headerBytes);
+/** The request bytes as a Buffer: decoded in place (TextDecoder would need a copy of them). */
+const dataText = Buffer.from(sab, headerBytes);
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 const PRELUDE = readFileSync(new URL('./vm/prelude.js', import.meta.url), 'utf8');
 const BUFFER = readFileSync(new URL('./vm/buffer.js', import.meta.url), 'utf8');
@@ -106,7 +108,7 @@ function serve() {
     const seq = Atomics.load(ctl, CTL_REQ);
     if (seq === last) continue;
     last = seq;
-    const text = decoder.decode(data.slice(0, ctl[CTL_REQ_LEN]));
+    const text = dataText.toString('utf8', 0, ctl[CTL_REQ_LEN]);
     let reply;
     let restart = false;
     try {
@@ -242,10 +244,14 @@ function unload(codecId) {
 function getSlot(state, device) {
   const existing = state.slots.get(device);
   if (existing) {
-    // Least recently used order: Map keeps insertion order, so move this one to the end.
-    state.slots.delete(device);
-    state.slots.set(device, existing);
-    return { slot: existing };
+    // Least recently used order: Map keeps insertion order, so move this one to the end
+    // (unless it is already there: the same device calling again).
+    if (state.lastDevice !== device) {
+      state.slots.delete(device);
+      state.slots.set(device, existing);
+      state.lastDevice = device;
+    }
+    return existing.made;
   }
   while (state.slots.size >= state.maxContexts) {
     const oldest = state.slots.keys().next().value;
@@ -253,7 +259,10 @@ function getSlot(state, device) {
     state.slots.delete(oldest);
   }
   const made = createSlot(state, false);
-  if (made.slot) state.slots.set(device, made.slot);
+  if (made.slot) {
+    state.slots.set(device, made.slot);
+    state.lastDevice = device;
+  }
   return made;
 }
 
@@ -389,7 +398,8 @@ function createSlot(state, probe) {
   if (sealed.error) return failWith(sealed.error, 'sandbox prelude failed');
   sealed.value.dispose();
   slot.deadline = -Infinity;
-  return { slot };
+  slot.made = { slot };
+  return slot.made;
 
   function failWith(errorHandle, what, syntax) {
     const err = errorText(ctx, errorHandle);

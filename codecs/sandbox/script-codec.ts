@@ -140,6 +140,24 @@ function kindOf(v: unknown): string {
   return typeof v;
 }
 
+/**
+ * Whether a parsed JSON value nests deeper than the limit. Runs on every result, so it builds
+ * no strings; `tooDeep` says where, only when this found something.
+ */
+function nestsTooDeep(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth >= SCRIPT_DEFAULTS.maxDepth) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (nestsTooDeep(value[i], depth + 1)) return true;
+    return false;
+  }
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    if (nestsTooDeep((value as Record<string, unknown>)[keys[i] as string], depth + 1)) return true;
+  }
+  return false;
+}
+
 /** The path where a parsed JSON value nests deeper than the limit (as `findNonJson` in define.ts). */
 function tooDeep(value: unknown, path: string, depth: number): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -268,13 +286,14 @@ function buildCodec(
     }
     switch (reply.header.s) {
       case 'R': {
-        if (Buffer.byteLength(reply.body) > limits.maxResultBytes) {
+        if ((reply.bodyBytes ?? Buffer.byteLength(reply.body)) > limits.maxResultBytes) {
           return { ok: false, error: `result exceeds ${formatBytes(limits.maxResultBytes)}` };
         }
         const value: unknown = JSON.parse(reply.body);
         if (!isPlainObject(value)) return { ok: false, error: `result is not an object (got ${kindOf(value)})` };
-        const deep = tooDeep(value, '', 0);
-        if (deep !== undefined) return { ok: false, error: `result is nested deeper than ${SCRIPT_DEFAULTS.maxDepth} levels at ${deep}` };
+        if (nestsTooDeep(value, 0)) {
+          return { ok: false, error: `result is nested deeper than ${SCRIPT_DEFAULTS.maxDepth} levels at ${tooDeep(value, '', 0) ?? ''}` };
+        }
         return { ok: true, value };
       }
       case 'hung':

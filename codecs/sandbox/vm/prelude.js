@@ -192,23 +192,31 @@
     // that adds properties to these prototypes, re-links or freezes them, leaves the next input
     // looking different: the context is thrown away. Replacing an existing built-in method is
     // the script's own (per-device) state, like any global it keeps.
-    var guarded = [];
+    // Plain variables rather than a list: this runs after every call.
+    var OP = Object.prototype;
+    var AP = Array.prototype;
+    var opParent = null;
+    var apParent = null;
+    var opCount = -1;
+    var apCount = -1;
 
     function seal() {
-      var protos = [Object.prototype, Array.prototype];
-      guarded = [];
-      for (var p = 0; p < protos.length; p++) {
-        guarded[p] = { proto: protos[p], parent: getPrototypeOf(protos[p]), count: ownKeys(protos[p]).length };
-      }
+      opParent = getPrototypeOf(OP);
+      apParent = getPrototypeOf(AP);
+      opCount = ownKeys(OP).length;
+      apCount = ownKeys(AP).length;
     }
 
     function tainted() {
       try {
-        for (var p = 0; p < guarded.length; p++) {
-          var g = guarded[p];
-          if (ownKeys(g.proto).length !== g.count || getPrototypeOf(g.proto) !== g.parent || !isExtensible(g.proto)) return true;
-        }
-        return false;
+        return (
+          getPrototypeOf(OP) !== opParent ||
+          getPrototypeOf(AP) !== apParent ||
+          !isExtensible(OP) ||
+          !isExtensible(AP) ||
+          ownKeys(OP).length !== opCount ||
+          ownKeys(AP).length !== apCount
+        );
       } catch {
         return true;
       }
@@ -245,17 +253,22 @@
       return status('R', json);
     }
 
-    function run(thunk) {
-      var result;
-      logs = [];
-      logChars = 0;
-      logDropped = 0;
-      try {
-        result = thunk();
-      } catch (e) {
-        var code = fatalCode(e);
-        return code !== '' ? status(code, '') : status('T', describe(e));
+    // Per call: reset the console capture (only when the last call used it), call, check.
+    // Written without a closure per call: allocations are what costs in an interpreter.
+    function begin() {
+      if (logs.length !== 0 || logDropped !== 0) {
+        logs = [];
+        logChars = 0;
+        logDropped = 0;
       }
+    }
+
+    function threw(e) {
+      var code = fatalCode(e);
+      return code !== '' ? status(code, '') : status('T', describe(e));
+    }
+
+    function end(result) {
       try {
         return finish(result);
       } catch (e) {
@@ -274,46 +287,72 @@
     function bind(kind, a, b, c) {
       if (kind === 'ts013') {
         return function (json) {
-          return run(function () {
-            return a(toInput(json));
-          });
+          var result;
+          begin();
+          try {
+            result = a(toInput(json));
+          } catch (e) {
+            return threw(e);
+          }
+          return end(result);
         };
       }
       if (kind === 'v2-decode') {
         return function (json) {
-          return run(function () {
+          var result;
+          begin();
+          try {
             var input = toInput(json);
             var decoded = a(input.bytes, input.fPort);
             if (typeof b === 'function') decoded = b(decoded, input.fPort);
             if (typeof c === 'function' && !c(decoded, input.fPort)) {
-              return { errors: ["the script's Validator rejected the decoded payload"] };
+              result = { errors: ["the script's Validator rejected the decoded payload"] };
+            } else {
+              result = { data: decoded };
             }
-            return { data: decoded };
-          });
+          } catch (e) {
+            return threw(e);
+          }
+          return end(result);
         };
       }
       if (kind === 'v2-encode') {
         return function (json) {
-          return run(function () {
+          var result;
+          begin();
+          try {
             var input = toInput(json);
-            return { bytes: a(input.data, input.fPort), fPort: input.fPort };
-          });
+            result = { bytes: a(input.data, input.fPort), fPort: input.fPort };
+          } catch (e) {
+            return threw(e);
+          }
+          return end(result);
         };
       }
       if (kind === 'v3-decode') {
         return function (json) {
-          return run(function () {
+          var result;
+          begin();
+          try {
             var input = toInput(json);
-            return { data: a(input.fPort, input.bytes, input.variables) };
-          });
+            result = { data: a(input.fPort, input.bytes, input.variables) };
+          } catch (e) {
+            return threw(e);
+          }
+          return end(result);
         };
       }
       if (kind === 'v3-encode') {
         return function (json) {
-          return run(function () {
+          var result;
+          begin();
+          try {
             var input = toInput(json);
-            return { bytes: a(input.fPort, input.data, input.variables), fPort: input.fPort };
-          });
+            result = { bytes: a(input.fPort, input.data, input.variables), fPort: input.fPort };
+          } catch (e) {
+            return threw(e);
+          }
+          return end(result);
         };
       }
       throw new Error('unknown caller kind ' + kind);
