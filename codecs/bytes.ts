@@ -12,14 +12,20 @@ export class PayloadError extends Error {
   override readonly name = 'PayloadError';
 }
 
-export class ByteReader {
-  private pos = 0;
+/** Scratch word for reinterpreting 32 bits as a float32 (reads are synchronous, so one suffices). */
+const F32_VIEW = new DataView(new ArrayBuffer(4));
 
-  constructor(
-    readonly bytes: Uint8Array,
-    start = 0,
-    private readonly end = bytes.length,
-  ) {
+export class ByteReader {
+  // `declare`: the fields are only assigned in the constructor. As class fields (or parameter
+  // properties) they would each be defined first and assigned after, on every construction,
+  // and codecs construct readers on every decode.
+  declare readonly bytes: Uint8Array;
+  declare private readonly end: number;
+  declare private pos: number;
+
+  constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
+    this.bytes = bytes;
+    this.end = end;
     this.pos = start;
   }
 
@@ -99,34 +105,46 @@ export class ByteReader {
     return v > 0x7fffff ? v - 0x1000000 : v;
   }
 
+  // 32-bit reads assemble the bytes directly: a DataView per read would allocate on every call.
+
   u32le(what = 'u32'): number {
     const at = this.need(4, what);
-    return new DataView(this.bytes.buffer, this.bytes.byteOffset + at, 4).getUint32(0, true);
+    return this.int32le(at) >>> 0;
   }
 
   u32be(what = 'u32'): number {
     const at = this.need(4, what);
-    return new DataView(this.bytes.buffer, this.bytes.byteOffset + at, 4).getUint32(0, false);
+    return this.int32be(at) >>> 0;
   }
 
   i32le(what = 'i32'): number {
-    const at = this.need(4, what);
-    return new DataView(this.bytes.buffer, this.bytes.byteOffset + at, 4).getInt32(0, true);
+    return this.int32le(this.need(4, what));
   }
 
   i32be(what = 'i32'): number {
-    const at = this.need(4, what);
-    return new DataView(this.bytes.buffer, this.bytes.byteOffset + at, 4).getInt32(0, false);
+    return this.int32be(this.need(4, what));
   }
 
   f32le(what = 'f32'): number {
-    const at = this.need(4, what);
-    return new DataView(this.bytes.buffer, this.bytes.byteOffset + at, 4).getFloat32(0, true);
+    F32_VIEW.setInt32(0, this.int32le(this.need(4, what)), true);
+    return F32_VIEW.getFloat32(0, true);
   }
 
   f32be(what = 'f32'): number {
-    const at = this.need(4, what);
-    return new DataView(this.bytes.buffer, this.bytes.byteOffset + at, 4).getFloat32(0, false);
+    F32_VIEW.setInt32(0, this.int32be(this.need(4, what)), true);
+    return F32_VIEW.getFloat32(0, true);
+  }
+
+  /** The signed 32-bit little-endian word at `at` (bounds already checked). */
+  private int32le(at: number): number {
+    const b = this.bytes;
+    return (b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16) | ((b[at + 3] as number) << 24);
+  }
+
+  /** The signed 32-bit big-endian word at `at` (bounds already checked). */
+  private int32be(at: number): number {
+    const b = this.bytes;
+    return ((b[at] as number) << 24) | ((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number);
   }
 
   /** Unsigned little-endian integer of 1..6 bytes (exact in a double). */

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteReader, PayloadError } from './bytes.ts';
-import { defineCodec } from './define.ts';
+import { defineCodec, findNonJson } from './define.ts';
 
 const base = {
   id: 'test/codec',
@@ -55,5 +56,43 @@ describe('defineCodec', () => {
     expect(c.encodeDownlink?.({ data: { interval: 'x' } })).toEqual({ errors: ['interval must be a number'] });
     expect(c.encodeDownlink?.(null as never).errors?.[0]).toContain('input must be an object');
     expect(c.decodeDownlink?.({ bytes: [1], fPort: 1 }).errors?.[0]).toContain('truncated');
+  });
+
+  it('findNonJson gives the path of the first non-JSON value, as a plain recursive walk would', () => {
+    // The definition; findNonJson runs a faster walk first and builds paths only on failure.
+    const reference = (value: unknown, path = 'data', depth = 0): string | undefined => {
+      if (depth > 64) return `${path} (nested too deep)`;
+      if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
+      if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${path} = ${value}`;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const bad = reference(value[i], `${path}[${i}]`, depth + 1);
+          if (bad) return bad;
+        }
+        return undefined;
+      }
+      if (typeof value === 'object') {
+        const proto = Object.getPrototypeOf(value) as unknown;
+        if (proto !== Object.prototype && proto !== null) return `${path} (not a plain object)`;
+        for (const k in value) {
+          const bad = reference((value as Record<string, unknown>)[k], `${path}.${k}`, depth + 1);
+          if (bad) return bad;
+        }
+        return undefined;
+      }
+      return `${path} (${typeof value})`;
+    };
+    const values = fc.anything({ withBoxedValues: true, withMap: true, withNullPrototype: true, withDate: true, withTypedArray: true, withSparseArray: true, withBigInt: true });
+    fc.assert(
+      fc.property(values, fc.integer({ min: 0, max: 66 }), (value, depth) => {
+        expect(findNonJson(value)).toBe(reference(value));
+        expect(findNonJson(value, 'p', depth)).toBe(reference(value, 'p', depth));
+      }),
+      { numRuns: 5000 },
+    );
+    const nest = (n: number, leaf: unknown): unknown => (n === 0 ? leaf : { k: nest(n - 1, leaf) });
+    for (let n = 62; n <= 66; n++) {
+      for (const leaf of [1, 'x', null, {}, [], [1], Number.NaN]) expect(findNonJson(nest(n, leaf))).toBe(reference(nest(n, leaf)));
+    }
   });
 });

@@ -49,14 +49,73 @@ function describe(err: unknown): string {
   return `internal decoder error: ${msg}`;
 }
 
+const MAX_DEPTH = 64;
+
+/**
+ * Whether `value` (found at `depth`) is JSON-compatible, by the same rules as `findNonJson`.
+ * This runs on every decode, so it builds no strings (the path is only built by `findNonJson`
+ * once a problem is known to exist), checks the scalars of a container inline (a call per value
+ * cost more than the check), compares `typeof` directly (a `switch (typeof …)` compiles to a
+ * builtin call per value) and walks arrays and objects in separate small functions, which V8
+ * optimizes (for-in included) much better than one function doing both.
+ */
+function isJson(value: unknown, depth: number): boolean {
+  if (depth > MAX_DEPTH) return false;
+  if (typeof value === 'object') return value === null || (Array.isArray(value) ? arrayIsJson(value, depth) : objectIsJson(value, depth));
+  if (typeof value === 'number') return Number.isFinite(value);
+  return typeof value === 'string' || typeof value === 'boolean';
+}
+
+/** An array at `depth` (<= MAX_DEPTH) holds only JSON-compatible values. */
+function arrayIsJson(value: readonly unknown[], depth: number): boolean {
+  const deep = depth >= MAX_DEPTH; // then any element would be nested too deep
+  for (let i = 0; i < value.length; i++) {
+    if (deep) return false;
+    const v = value[i];
+    if (typeof v === 'object') {
+      if (v !== null && !(Array.isArray(v) ? arrayIsJson(v, depth + 1) : objectIsJson(v, depth + 1))) return false;
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return false;
+    } else if (typeof v !== 'string' && typeof v !== 'boolean') {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** A non-array object at `depth` (<= MAX_DEPTH) is plain and holds only JSON-compatible values. */
+function objectIsJson(value: object, depth: number): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  const deep = depth >= MAX_DEPTH;
+  for (const k in value) {
+    if (deep) return false;
+    const v: unknown = (value as Record<string, unknown>)[k];
+    if (typeof v === 'object') {
+      if (v !== null && !(Array.isArray(v) ? arrayIsJson(v, depth + 1) : objectIsJson(v, depth + 1))) return false;
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return false;
+    } else if (typeof v !== 'string' && typeof v !== 'boolean') {
+      return false;
+    }
+  }
+  return true;
+}
+
 /** Returns the path of the first value that is not JSON-compatible, or undefined. */
 export function findNonJson(value: unknown, path = 'data', depth = 0): string | undefined {
-  if (depth > 64) return `${path} (nested too deep)`;
+  if (isJson(value, depth)) return undefined;
+  return describeNonJson(value, path, depth);
+}
+
+/** The path-building walk behind `findNonJson`, run only when a problem exists. */
+function describeNonJson(value: unknown, path: string, depth: number): string | undefined {
+  if (depth > MAX_DEPTH) return `${path} (nested too deep)`;
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
   if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${path} = ${value}`;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const bad = findNonJson(value[i], `${path}[${i}]`, depth + 1);
+      const bad = describeNonJson(value[i], `${path}[${i}]`, depth + 1);
       if (bad) return bad;
     }
     return undefined;
@@ -65,7 +124,7 @@ export function findNonJson(value: unknown, path = 'data', depth = 0): string | 
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto !== Object.prototype && proto !== null) return `${path} (not a plain object)`;
     for (const k in value) {
-      const bad = findNonJson((value as Record<string, unknown>)[k], `${path}.${k}`, depth + 1);
+      const bad = describeNonJson((value as Record<string, unknown>)[k], `${path}.${k}`, depth + 1);
       if (bad) return bad;
     }
     return undefined;
@@ -111,9 +170,9 @@ export function defineCodec(impl: CodecImplementation): Codec {
           return { errors: ['empty payload: no application data (MAC-only uplink?)'] };
         }
         const recvTime = input.recvTime instanceof Date && !Number.isNaN(input.recvTime.getTime()) ? input.recvTime : undefined;
-        return guarded(
-          impl.decodeUplink({ bytes, fPort: input.fPort, variables: variablesOf(input.variables), ...(recvTime ? { recvTime } : {}) }),
-        );
+        const fPort = input.fPort;
+        const variables = variablesOf(input.variables);
+        return guarded(impl.decodeUplink(recvTime ? { bytes, fPort, variables, recvTime } : { bytes, fPort, variables }));
       } catch (err) {
         return { errors: [describe(err)] };
       }

@@ -2,7 +2,8 @@
  * bench/codecs: decodes per second per codec, and the cost of one decode relative to
  * `JSON.parse` of the ChirpStack v4 `up` event that would carry the same payload (the example
  * event of chirpstack-integration.md §4, with `data`/`fPort` replaced and no `object`), measured
- * in the same run so the ratio holds on any machine. Goal: every codec < 20 % of that parse.
+ * in the same run (timed windows alternating between decode and parse) so the ratio holds on any
+ * machine. Goal: every codec < 20 % of that parse.
  *
  *   node --import tsx bench/codecs/run.ts [--runs 5] [--ms 300]
  */
@@ -31,27 +32,38 @@ function referenceUpEvent(): Record<string, unknown> {
 
 let sink = 0; // keeps results alive so the JIT cannot drop the work
 
-/** Nanoseconds per call of fn, median of RUNS timed windows of about MS each. */
-function nsPerOp(fn: () => unknown): number {
+/** Calls per timed window of about MS for fn (after warming it up). */
+function batchSize(fn: () => unknown): number {
   let batch = 1;
   for (;;) {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < batch; i++) sink ^= fn() ? 1 : 0;
     const dt = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (dt > 20) {
-      batch = Math.max(1, Math.round((batch * MS) / dt));
-      break;
-    }
+    if (dt > 20) return Math.max(1, Math.round((batch * MS) / dt));
     batch *= 2;
   }
-  const samples: number[] = [];
+}
+
+/**
+ * Nanoseconds per call of each fn, median of RUNS timed windows of about MS each. The windows of
+ * the functions alternate (a, b, c, a, b, c, …), so a change in machine load between them (the
+ * machine may be shared) affects all of them alike and their ratio stays fair.
+ */
+function nsPerOp(fns: readonly (() => unknown)[]): number[] {
+  const batches = fns.map(batchSize);
+  const samples = fns.map((): number[] => []);
   for (let r = 0; r < RUNS; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < batch; i++) sink ^= fn() ? 1 : 0;
-    samples.push(Number(process.hrtime.bigint() - t0) / batch);
+    fns.forEach((fn, f) => {
+      const batch = batches[f] as number;
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < batch; i++) sink ^= fn() ? 1 : 0;
+      (samples[f] as number[]).push(Number(process.hrtime.bigint() - t0) / batch);
+    });
   }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)] as number;
+  return samples.map((list) => {
+    list.sort((a, b) => a - b);
+    return list[Math.floor(list.length / 2)] as number;
+  });
 }
 
 interface Row {
@@ -73,18 +85,22 @@ function benchCodec(codec: Codec, template: Record<string, unknown>): Row | unde
     return JSON.stringify({ ...rest, fPort: inp.fPort, data: Buffer.from(inp.bytes).toString('base64') });
   });
   let k = 0;
-  const decodeNs = nsPerOp(() => {
-    const inp = inputs[k++ % inputs.length]!;
-    return codec.decodeUplink({ bytes: inp.bytes, fPort: inp.fPort, recvTime, variables: inp.variables });
-  });
+  let p = 0;
+  const [decodeNs, parseNs] = nsPerOp([
+    () => {
+      const inp = inputs[k++ % inputs.length]!;
+      return codec.decodeUplink({ bytes: inp.bytes, fPort: inp.fPort, recvTime, variables: inp.variables });
+    },
+    () => JSON.parse(events[p++ % events.length]!) as unknown,
+  ]) as [number, number];
   k = 0;
-  const decodeNormNs = nsPerOp(() => {
-    const inp = inputs[k++ % inputs.length]!;
-    const r = codec.decodeUplink({ bytes: inp.bytes, fPort: inp.fPort, recvTime, variables: inp.variables });
-    return r.data ? codec.normalizeUplink(r.data, { variables: inp.variables, recvTime }) : r;
-  });
-  k = 0;
-  const parseNs = nsPerOp(() => JSON.parse(events[k++ % events.length]!) as unknown);
+  const [decodeNormNs] = nsPerOp([
+    () => {
+      const inp = inputs[k++ % inputs.length]!;
+      const r = codec.decodeUplink({ bytes: inp.bytes, fPort: inp.fPort, recvTime, variables: inp.variables });
+      return r.data ? codec.normalizeUplink(r.data, { variables: inp.variables, recvTime }) : r;
+    },
+  ]) as [number];
   const avgBytes = Math.round(inputs.reduce((s, i) => s + i.bytes.length, 0) / inputs.length);
   return { codec: codec.id, bytes: avgBytes, decodeNs, decodeNormNs, parseNs };
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter, PayloadError, fromHex } from '../bytes.ts';
 import {
@@ -138,6 +139,38 @@ describe('value helpers', () => {
     expect(float32Value(f32(123456.789))).toBe(123456.79);
     expect(float32Value(Number.NaN)).toBeUndefined();
     expect(float32Value(Number.POSITIVE_INFINITY)).toBeUndefined();
+  });
+
+  it('float32Value is the first toPrecision length that reads back as the same float32', () => {
+    // The definition, which float32Value computes without a bignum conversion per length.
+    const definition = (single: number): number => {
+      for (let digits = 1; digits <= 9; digits++) {
+        const candidate = Number(single.toPrecision(digits));
+        if (Math.fround(candidate) === single) return candidate;
+      }
+      return single;
+    };
+    const bits = new DataView(new ArrayBuffer(4));
+    const singles = fc.oneof(
+      fc.integer({ min: 0, max: 0xffffffff }).map((u) => {
+        bits.setUint32(0, u);
+        return bits.getFloat32(0);
+      }),
+      fc.integer({ min: -100_000_000, max: 100_000_000 }).map((k) => Math.fround(k / 1000)),
+      fc.tuple(fc.integer({ min: -45, max: 38 }), fc.integer({ min: -50, max: 50 }), fc.constantFrom(1, -1, 5, -5, 1.5, 2.5, 9.5)).map(([p, ulps, m]) => {
+        // around powers of ten and rounding midpoints, where a rounding can go either way
+        bits.setFloat32(0, Math.fround(m * 10 ** p));
+        bits.setUint32(0, (bits.getUint32(0) + ulps) >>> 0);
+        return bits.getFloat32(0);
+      }),
+    );
+    fc.assert(
+      fc.property(singles, (single) => {
+        if (!Number.isFinite(single)) return;
+        expect(Object.is(float32Value(single), definition(single))).toBe(true);
+      }),
+      { numRuns: 20_000 },
+    );
   });
 
   it('isoTime formats Unix seconds as UTC', () => {

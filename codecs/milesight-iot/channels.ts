@@ -20,6 +20,7 @@
  */
 import type { JsonObject, JsonValue, Variables } from '../api.ts';
 import { ByteReader, ByteWriter, PayloadError, toHex } from '../bytes.ts';
+import { isoTime as isoMillis } from '../time.ts';
 
 /** Milesight's default application port. */
 export const MILESIGHT_FPORT = 85;
@@ -104,6 +105,45 @@ export interface DecodeRecordsOptions {
   commands?: readonly Command[];
 }
 
+/** The record context of one decode: a class, so no closures are made per uplink. */
+class Context implements RecordContext {
+  // `declare`: assigned in the constructor only (a class field would be defined, then assigned).
+  declare readonly data: JsonObject;
+  declare readonly warnings: string[];
+  declare readonly naming: Naming;
+  declare readonly variables: Readonly<Record<string, unknown>>;
+
+  constructor(data: JsonObject, warnings: string[], naming: Naming, variables: Readonly<Record<string, unknown>>) {
+    this.data = data;
+    this.warnings = warnings;
+    this.naming = naming;
+    this.variables = variables;
+  }
+
+  set(key: string, value: JsonValue): void {
+    if (Object.prototype.hasOwnProperty.call(this.data, key)) this.warnings.push(`${key} appears twice in the frame: the later value is kept`);
+    this.data[key] = value;
+  }
+
+  push(key: string, value: JsonValue): void {
+    const list = this.data[key];
+    if (Array.isArray(list)) list.push(value);
+    else this.data[key] = [value];
+  }
+}
+
+/** Record specs by `channel << 8 | type`, built once per spec table (codecs pass module constants). */
+const SPEC_INDEX = new WeakMap<readonly RecordSpec[], Map<number, RecordSpec>>();
+
+function specIndex(specs: readonly RecordSpec[]): Map<number, RecordSpec> {
+  let index = SPEC_INDEX.get(specs);
+  if (!index) {
+    index = new Map(specs.map((s) => [(s.channel << 8) | s.type, s]));
+    SPEC_INDEX.set(specs, index);
+  }
+  return index;
+}
+
 /**
  * Reads a whole uplink. Throws `PayloadError` for a truncated record or a frame that starts with
  * an unknown record; returns what was decoded plus warnings otherwise.
@@ -112,39 +152,24 @@ export function decodeRecords(bytes: Uint8Array, specs: readonly RecordSpec[], o
   const warnings: string[] = [];
   const data: JsonObject = {};
   const naming = namingOf(options.variables, warnings);
-  const ctx: RecordContext = {
-    data,
-    warnings,
-    naming,
-    variables: options.variables,
-    set(key, value) {
-      if (Object.prototype.hasOwnProperty.call(data, key)) warnings.push(`${key} appears twice in the frame: the later value is kept`);
-      data[key] = value;
-    },
-    push(key, value) {
-      const list = data[key];
-      if (Array.isArray(list)) list.push(value);
-      else data[key] = [value];
-    },
-  };
-  const byId = new Map(specs.map((s) => [(s.channel << 8) | s.type, s]));
-  let pos = 0;
+  const ctx = new Context(data, warnings, naming, options.variables);
+  const byId = specIndex(specs);
+  // One reader walks the frame; record readers advance it (a command answer restarts it after the answer).
+  let r = new ByteReader(bytes);
   let decoded = 0;
-  while (pos < bytes.length) {
-    const at = pos;
-    const head = new ByteReader(bytes, at);
-    const channel = head.u8('record channel id');
-    if (head.done) throw new PayloadError(`truncated payload: record at offset ${at} has channel id 0x${hex2(channel)} but no type byte`);
-    const type = head.u8('record type');
+  while (!r.done) {
+    const at = r.offset;
+    const channel = r.u8('record channel id');
+    if (r.done) throw new PayloadError(`truncated payload: record at offset ${at} has channel id 0x${hex2(channel)} but no type byte`);
+    const type = r.u8('record type');
     const spec = byId.get((channel << 8) | type);
     if (spec) {
       try {
-        spec.read(head, ctx);
+        spec.read(r, ctx);
       } catch (err) {
         if (err instanceof PayloadError) throw new PayloadError(`${recordLabel(bytes, at, spec.name)}: ${err.message}`);
         throw err;
       }
-      pos = head.offset;
       decoded++;
       continue;
     }
@@ -155,7 +180,7 @@ export function decodeRecords(bytes: Uint8Array, specs: readonly RecordSpec[], o
     if (command) {
       const { value, next } = decodeCommand(bytes, at, command);
       ctx.set(command.key, value);
-      pos = next;
+      r = new ByteReader(bytes, next);
       decoded++;
       continue;
     }
@@ -215,16 +240,55 @@ export function enumText(map: Readonly<Record<number, string>>, value: number, w
 export function float32Value(f: number): number | undefined {
   if (!Number.isFinite(f)) return undefined;
   const single = Math.fround(f);
-  for (let digits = 1; digits <= 9; digits++) {
-    const candidate = Number(single.toPrecision(digits));
+  if (single === 0) return 0; // "0" at one digit (also for -0)
+  // The definition, Number(single.toPrecision(d)) for d = 1, 2, … until it reads back as
+  // `single`, costs a bignum conversion per length (see the test).
+  // Here each length is rounded in double arithmetic instead: |single| × 10^k is off by at most
+  // half an ulp (< 2^-22 for the ≤ 9-digit results), so unless it lies within 1e-6 of a rounding
+  // midpoint its rounding is the exact one; near a midpoint of an inexact product, or beyond the
+  // exact powers of ten, toPrecision decides.
+  const magnitude = Math.abs(single);
+  let e = Math.floor(Math.log10(magnitude)); // decimal exponent of the leading digit (maybe off by one)
+  for (let d = 1; d <= 9; d++) {
+    let candidate: number | undefined;
+    for (let attempt = 0; attempt < 2 && candidate === undefined; attempt++) {
+      const k = d - 1 - e;
+      if (k > 22 || k < -22) break;
+      const x = k >= 0 ? magnitude * (EXACT_POW10[k] as number) : magnitude / (EXACT_POW10[-k] as number);
+      const low = EXACT_POW10[d - 1] as number;
+      if (x < low || x >= 10 * low) {
+        e += x < low ? -1 : 1; // log10 was off by one near a power of ten: rescale and retry
+        continue;
+      }
+      const floor = Math.floor(x);
+      const fraction = x - floor;
+      // For 0 <= k <= 12 the product is exact (24-bit mantissa × 5^k of at most 28 bits), so even
+      // a midpoint is decided here: half up, as toPrecision rounds.
+      const exact = k >= 0 && k <= 12;
+      if (!exact && fraction > 0.5 - 1e-6 && fraction < 0.5 + 1e-6) break;
+      candidate = scaled(fraction >= 0.5 ? floor + 1 : floor, -k);
+    }
+    if (candidate === undefined) candidate = Math.abs(Number(single.toPrecision(d)));
+    if (single < 0) candidate = -candidate;
     if (Math.fround(candidate) === single) return candidate;
   }
   return single;
 }
 
+/** 10^k for k = 0..22: exact doubles. */
+const EXACT_POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/** n × 10^k as the nearest double (what Number(`${n}e${k}`) gives) for an integer n < 2^53. */
+function scaled(n: number, k: number): number {
+  // An exact integer times or divided by an exact power of ten rounds once: correctly.
+  if (k >= 0 && k <= 22) return n * (EXACT_POW10[k] as number);
+  if (k < 0 && k >= -22) return n / (EXACT_POW10[-k] as number);
+  return Number(`${n}e${k}`);
+}
+
 /** Unix seconds (device clock, UTC) → RFC 3339 string. */
 export function isoTime(seconds: number): string {
-  return new Date(seconds * 1000).toISOString();
+  return isoMillis(seconds * 1000);
 }
 
 /** Before 2015 a Milesight history timestamp means the device clock was never set. */

@@ -18,6 +18,7 @@
 import type { DecodeResult, JsonObject, NormalizeResult, Reading, UplinkEncodeInput, UplinkEncodeResult } from '../../api.ts';
 import { ByteReader, ByteWriter, PayloadError } from '../../bytes.ts';
 import { booleanValue, defineCodec, numberValue } from '../../define.ts';
+import { isoTime as isoMillis } from '../../time.ts';
 
 export const ENHANCED_LENGTH = 51;
 export const EXTENDED_LENGTH = 48;
@@ -34,22 +35,19 @@ const HOUR_MS = 3_600_000;
  * so every flag is tested as `(status & code) === code`, as the reference codec and the second
  * public decoder do. The mapping is unverified against an Axioma specification.
  */
-const STATUS_FLAGS = [
-  ['low_battery', 0x04],
-  ['permanent_error', 0x08],
-  ['temporary_error', 0x10],
-  ['backflow', 0x60],
-  ['burst', 0xa0],
-  ['leakage', 0x20],
-  ['low_temperature', 0x80],
-] as const;
+const STATUS = {
+  low_battery: 0x04,
+  permanent_error: 0x08,
+  temporary_error: 0x10,
+  backflow: 0x60,
+  burst: 0xa0,
+  leakage: 0x20,
+  low_temperature: 0x80,
+} as const;
 
-function statusFields(status: number): JsonObject {
-  const out: JsonObject = { status };
-  for (const [name, code] of STATUS_FLAGS) out[name] = (status & code) === code;
-  // Kept for TTN compatibility only (reference: true iff status == 0x10); never normalized.
-  out['pipe_empty'] = status === 0x10;
-  return out;
+/** Whether every bit of a STATUS code is set. */
+function hasCode(status: number, code: number): boolean {
+  return (status & code) === code;
 }
 
 function litresToM3(litres: number): number {
@@ -62,7 +60,7 @@ function m3ToLitres(m3: unknown, what: string): number {
 }
 
 function isoTime(unixSeconds: number): string {
-  return new Date(unixSeconds * 1000).toISOString();
+  return isoMillis(unixSeconds * 1000);
 }
 
 function checkLength(bytes: Uint8Array, expected: number, what: string): void {
@@ -71,6 +69,12 @@ function checkLength(bytes: Uint8Array, expected: number, what: string): void {
 
 /** An unsigned field of `bits` bits starting at bit `start` of a little-endian, LSB-first bit stream. */
 export function readBits(bytes: Uint8Array, start: number, bits: number): number {
+  if (bits <= 24) {
+    // The field lies within the 32-bit little-endian word at its first byte (bytes past the end read as 0).
+    const i = start >> 3;
+    const word = (bytes[i] ?? 0) | ((bytes[i + 1] ?? 0) << 8) | ((bytes[i + 2] ?? 0) << 16) | ((bytes[i + 3] ?? 0) << 24);
+    return (word >>> (start & 7)) & ((1 << bits) - 1);
+  }
   let v = 0;
   for (let b = 0; b < bits; b++) {
     const bit = start + b;
@@ -81,7 +85,9 @@ export function readBits(bytes: Uint8Array, start: number, bits: number): number
 
 /** `count` consecutive `bits`-bit fields from the start of `bytes`. */
 export function unpackBits(bytes: Uint8Array, count: number, bits: number): number[] {
-  return Array.from({ length: count }, (_, i) => readBits(bytes, i * bits, bits));
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) out.push(readBits(bytes, i * bits, bits));
+  return out;
 }
 
 /** The inverse of `unpackBits`: values must fit `bits` bits. */
@@ -96,6 +102,21 @@ export function packBits(values: readonly number[], bits: number, byteLength: nu
   return out;
 }
 
+// The decoders below build `data` as one object literal each, in the documented key order. Adding
+// the ~40 fields one by one under computed names (`delta_${i}_m3`) puts V8 objects into
+// dictionary mode, which made every decode (and every consumer of `data`) several times slower.
+
+/**
+ * The deltas of the frame being decoded, in litres. Decoding is synchronous and reads them all
+ * into `data` before it returns, so one scratch array serves every decode (no array per frame).
+ */
+const DELTAS = new Uint32Array(Math.max(HOURLY_DELTAS, EXTENDED_DELTAS));
+
+/** Delta `i` (0-based) of `deltas`, in m³. */
+function deltaM3(deltas: Uint32Array, i: number): number {
+  return litresToM3(deltas[i] as number);
+}
+
 function decodeEnhanced(bytes: Uint8Array): DecodeResult {
   const r = new ByteReader(bytes);
   const version = r.u8('frame version');
@@ -103,27 +124,67 @@ function decodeEnhanced(bytes: Uint8Array): DecodeResult {
   const time = r.u32le('timestamp');
   const status = r.u8('status');
   const logLitres = r.u32le('log volume');
-  const packed = r.take(41, 'hourly deltas');
-  const deltas = unpackBits(packed, HOURLY_DELTAS, DELTA_BITS);
+  const packed = r.offset; // 41 bytes of packed fields, read in place
+  r.skip(41, 'hourly deltas');
+  const d = DELTAS;
+  let total = 0;
+  for (let i = 0; i < HOURLY_DELTAS; i++) {
+    // 14-bit fields, LSB first: each lies within the 3 bytes from its first byte (offsets 10..50).
+    const bit = i * DELTA_BITS;
+    const at = packed + (bit >> 3);
+    const word = (bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16);
+    const delta = (word >>> (bit & 7)) & MAX_DELTA_L;
+    d[i] = delta;
+    total += delta;
+  }
   // The 6 bits after the 23 deltas (23 × 14 + 6 = 328 bits = 41 bytes): the "history multiplier".
-  const multiplier = readBits(packed, HOURLY_DELTAS * DELTA_BITS, 6);
-  const total = deltas.reduce((a, b) => a + b, 0);
+  const multiplier = readBits(bytes, 8 * packed + HOURLY_DELTAS * DELTA_BITS, 6);
   const data: JsonObject = {
     payload_format: 'AXIOMA_W1_ENHANCED_24H',
     frame_version: version,
     payload_bytes: bytes.length,
     timestamp_unix: time,
     timestamp_utc: isoTime(time),
-    ...statusFields(status),
+    // Status fields: the STATUS codes in their order, then pipe_empty.
+    status,
+    low_battery: hasCode(status, STATUS.low_battery),
+    permanent_error: hasCode(status, STATUS.permanent_error),
+    temporary_error: hasCode(status, STATUS.temporary_error),
+    backflow: hasCode(status, STATUS.backflow),
+    burst: hasCode(status, STATUS.burst),
+    leakage: hasCode(status, STATUS.leakage),
+    low_temperature: hasCode(status, STATUS.low_temperature),
+    // Kept for TTN compatibility only (reference: true iff status == 0x10); never normalized.
+    pipe_empty: status === 0x10,
     log_volume_m3: litresToM3(logLitres),
+    delta_1_m3: deltaM3(d, 0),
+    delta_2_m3: deltaM3(d, 1),
+    delta_3_m3: deltaM3(d, 2),
+    delta_4_m3: deltaM3(d, 3),
+    delta_5_m3: deltaM3(d, 4),
+    delta_6_m3: deltaM3(d, 5),
+    delta_7_m3: deltaM3(d, 6),
+    delta_8_m3: deltaM3(d, 7),
+    delta_9_m3: deltaM3(d, 8),
+    delta_10_m3: deltaM3(d, 9),
+    delta_11_m3: deltaM3(d, 10),
+    delta_12_m3: deltaM3(d, 11),
+    delta_13_m3: deltaM3(d, 12),
+    delta_14_m3: deltaM3(d, 13),
+    delta_15_m3: deltaM3(d, 14),
+    delta_16_m3: deltaM3(d, 15),
+    delta_17_m3: deltaM3(d, 16),
+    delta_18_m3: deltaM3(d, 17),
+    delta_19_m3: deltaM3(d, 18),
+    delta_20_m3: deltaM3(d, 19),
+    delta_21_m3: deltaM3(d, 20),
+    delta_22_m3: deltaM3(d, 21),
+    delta_23_m3: deltaM3(d, 22),
+    history_count: HOURLY_DELTAS,
+    history_total_m3: litresToM3(total),
+    current_volume_m3: litresToM3(logLitres + total),
+    history_multiplier: multiplier,
   };
-  deltas.forEach((d, i) => {
-    data[`delta_${i + 1}_m3`] = litresToM3(d);
-  });
-  data['history_count'] = HOURLY_DELTAS;
-  data['history_total_m3'] = litresToM3(total);
-  data['current_volume_m3'] = litresToM3(logLitres + total);
-  data['history_multiplier'] = multiplier;
   const warnings =
     multiplier === 0 ? [] : [`history multiplier ${multiplier} is not applied: its meaning is unverified, hourly deltas may be scaled`];
   return { data, warnings };
@@ -136,20 +197,45 @@ function decodeExtended(bytes: Uint8Array): DecodeResult {
   const current = r.u32le('current volume');
   const logTime = r.u32le('log timestamp');
   const logLitres = r.u32le('log volume');
+  // 15 × u16 deltas at offsets 17..46 (the frame is exactly 48 bytes, so they are all there).
+  const d = DELTAS;
+  for (let i = 0; i < EXTENDED_DELTAS; i++) d[i] = r.u16le('delta');
   const data: JsonObject = {
     payload_format: 'AXIOMA_W1_EXTENDED',
     payload_bytes: bytes.length,
     timestamp_unix: time,
     timestamp_utc: isoTime(time),
-    ...statusFields(status),
+    status,
+    low_battery: hasCode(status, STATUS.low_battery),
+    permanent_error: hasCode(status, STATUS.permanent_error),
+    temporary_error: hasCode(status, STATUS.temporary_error),
+    backflow: hasCode(status, STATUS.backflow),
+    burst: hasCode(status, STATUS.burst),
+    leakage: hasCode(status, STATUS.leakage),
+    low_temperature: hasCode(status, STATUS.low_temperature),
+    pipe_empty: status === 0x10,
     current_volume_m3: litresToM3(current),
     log_timestamp_unix: logTime,
     log_timestamp_utc: isoTime(logTime),
     log_volume_m3: litresToM3(logLitres),
+    delta_1_m3: deltaM3(d, 0),
+    delta_2_m3: deltaM3(d, 1),
+    delta_3_m3: deltaM3(d, 2),
+    delta_4_m3: deltaM3(d, 3),
+    delta_5_m3: deltaM3(d, 4),
+    delta_6_m3: deltaM3(d, 5),
+    delta_7_m3: deltaM3(d, 6),
+    delta_8_m3: deltaM3(d, 7),
+    delta_9_m3: deltaM3(d, 8),
+    delta_10_m3: deltaM3(d, 9),
+    delta_11_m3: deltaM3(d, 10),
+    delta_12_m3: deltaM3(d, 11),
+    delta_13_m3: deltaM3(d, 12),
+    delta_14_m3: deltaM3(d, 13),
+    delta_15_m3: deltaM3(d, 14),
+    history_count: EXTENDED_DELTAS,
+    history_interval_s: EXTENDED_INTERVAL_S,
   };
-  for (let i = 1; i <= EXTENDED_DELTAS; i++) data[`delta_${i}_m3`] = litresToM3(r.u16le(`delta ${i}`));
-  data['history_count'] = EXTENDED_DELTAS;
-  data['history_interval_s'] = EXTENDED_INTERVAL_S;
   // Byte 47 is not described by the public decoder; it is ignored.
   return { data, warnings: [] };
 }
@@ -158,7 +244,22 @@ function decodeAlarm(bytes: Uint8Array): DecodeResult {
   const r = new ByteReader(bytes);
   const time = r.u32le('timestamp');
   const status = r.u8('status');
-  return { data: { payload_format: 'AXIOMA_W1_ALARM', timestamp_unix: time, timestamp_utc: isoTime(time), ...statusFields(status) } };
+  return {
+    data: {
+      payload_format: 'AXIOMA_W1_ALARM',
+      timestamp_unix: time,
+      timestamp_utc: isoTime(time),
+      status,
+      low_battery: hasCode(status, STATUS.low_battery),
+      permanent_error: hasCode(status, STATUS.permanent_error),
+      temporary_error: hasCode(status, STATUS.temporary_error),
+      backflow: hasCode(status, STATUS.backflow),
+      burst: hasCode(status, STATUS.burst),
+      leakage: hasCode(status, STATUS.leakage),
+      low_temperature: hasCode(status, STATUS.low_temperature),
+      pipe_empty: status === 0x10,
+    },
+  };
 }
 
 function decodeUplink(bytes: Uint8Array, fPort: number): DecodeResult {
@@ -207,10 +308,16 @@ function num(data: JsonObject, key: string): number {
   return v;
 }
 
+/** `delta_1_m3` … `delta_23_m3`: index i holds the key of delta i + 1. */
+const DELTA_KEYS: readonly string[] = Array.from({ length: Math.max(HOURLY_DELTAS, EXTENDED_DELTAS) }, (_, i) => `delta_${i + 1}_m3`);
+
 /** Cumulative volumes in whole litres (never summing floats): start, start + d1, start + d1 + d2 … */
 function cumulative(startLitres: number, data: JsonObject, count: number): number[] {
   const out = [startLitres];
-  for (let i = 1; i <= count; i++) out.push((out[i - 1] as number) + m3ToLitres(data[`delta_${i}_m3`], `delta_${i}_m3`));
+  for (let i = 1; i <= count; i++) {
+    const key = DELTA_KEYS[i - 1] as string;
+    out.push((out[i - 1] as number) + m3ToLitres(data[key], key));
+  }
   return out;
 }
 
@@ -231,7 +338,7 @@ function normalizeUplink(data: JsonObject): NormalizeResult {
       };
     }
     const readings: Reading[] = volumes.map((litres, k) => ({
-      time: new Date(t - (HOURLY_DELTAS - k) * HOUR_MS).toISOString(),
+      time: isoMillis(t - (HOURLY_DELTAS - k) * HOUR_MS),
       values: { volume_m3: litresToM3(litres) },
     }));
     Object.assign((readings[HOURLY_DELTAS] as Reading).values, alarms(data));

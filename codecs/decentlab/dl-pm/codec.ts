@@ -86,6 +86,13 @@ const GROUPS: readonly { bit: number; name: string; quantities: readonly Quantit
 
 const KNOWN_FLAGS = GROUPS.reduce((m, g) => m | (1 << g.bit), 0);
 
+/** For each combination of known flags: the quantities the frame carries, in order, and its length. */
+const LAYOUTS = Array.from({ length: KNOWN_FLAGS + 1 }, (_, flags) => {
+  const present = GROUPS.filter((g) => flags & (1 << g.bit));
+  const quantities = present.flatMap((g) => g.quantities);
+  return { quantities, expected: 5 + 2 * quantities.length };
+});
+
 function hex16(v: number): string {
   return `0x${v.toString(16).padStart(4, '0')}`;
 }
@@ -111,22 +118,19 @@ function decodeUplink(bytes: Uint8Array, fPort: number, variables: Record<string
   if (flags & ~KNOWN_FLAGS) {
     throw new PayloadError(`unknown sensor flags ${hex16(flags & ~KNOWN_FLAGS)} in ${hex16(flags)} at offset 3: frame layout unknown`);
   }
-  const present = GROUPS.filter((g) => flags & (1 << g.bit));
-  const expected = 5 + 2 * present.reduce((n, g) => n + g.quantities.length, 0);
+  const { quantities, expected } = LAYOUTS[flags] as (typeof LAYOUTS)[number];
   if (bytes.length !== expected) {
     const kind = bytes.length < expected ? 'truncated' : 'over-long';
     throw new PayloadError(`${kind} payload: sensor flags ${hex16(flags)} need ${expected} bytes, got ${bytes.length}`);
   }
 
   const data: JsonObject = { device_id: deviceId, protocol_version: version };
-  for (const group of present) {
-    for (const q of group.quantities) {
-      const raw = r.u16be(q.key);
-      data[q.key] = { displayName: q.displayName, unit: q.unit, value: q.convert(raw) };
-    }
+  for (const q of quantities) {
+    const raw = r.u16be(q.key);
+    data[q.key] = { displayName: q.displayName, unit: q.unit, value: q.convert(raw) };
   }
   const warnings: string[] = [];
-  if (present.length === 0) warnings.push('sensor flags 0x0000: the frame carries no measurements');
+  if (quantities.length === 0) warnings.push('sensor flags 0x0000: the frame carries no measurements');
   const rh = valueOf(data, 'air_humidity');
   if (rh !== undefined && (rh < 0 || rh > 100)) warnings.push(`air humidity ${rh} % is outside 0..100 (condensation or sensor fault)`);
   return warnings.length ? { data, warnings } : { data };

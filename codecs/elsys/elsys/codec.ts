@@ -37,55 +37,120 @@ const OCCUPIED = 2;
 const PRESSURE_HPA = { min: 300, max: 1100 };
 
 type Fields = Record<string, JsonValue>;
-type Reader = (r: ByteReader, what: string) => Fields;
+/**
+ * Reads a value and sets its TTN-named fields on `d`, in field order. Each reader stores by
+ * name: one store site per field keeps V8's property caches small, where one shared
+ * `data[key] = value` site would be megamorphic. `w` describes the record for messages.
+ */
+type Reader = (r: ByteReader, d: Fields, w: string) => void;
+
+interface TypeSpec {
+  /** For messages. */
+  name: string;
+  /** Bytes of the value. */
+  size: number;
+  read: Reader;
+}
 
 const tenths = (v: number): number => v / 10;
 
-/** The type table: name (for messages) and how to read the value into TTN-named fields. */
-const TYPES = new Map<number, { name: string; read: Reader }>([
-  [0x01, { name: 'temperature', read: (r, w) => ({ temperature: tenths(r.i16be(w)) }) }],
-  [0x02, { name: 'humidity', read: (r, w) => ({ humidity: r.u8(w) }) }],
-  [0x03, { name: 'acceleration', read: (r, w) => ({ x: r.i8(w), y: r.i8(w), z: r.i8(w) }) }],
-  [0x04, { name: 'light', read: (r, w) => ({ light: r.u16be(w) }) }],
-  [0x05, { name: 'motion', read: (r, w) => ({ motion: r.u8(w) }) }],
-  [0x06, { name: 'co2', read: (r, w) => ({ co2: r.u16be(w) }) }],
-  [0x07, { name: 'vdd', read: (r, w) => ({ vdd: r.u16be(w) }) }],
-  [0x08, { name: 'analog1', read: (r, w) => ({ analog1: r.u16be(w) }) }],
-  [0x09, { name: 'gps', read: (r, w) => ({ lat: r.u24be(w), long: r.u24be(w) }) }],
-  [0x0a, { name: 'pulse1', read: (r, w) => ({ pulse1: r.u16be(w) }) }],
-  [0x0b, { name: 'pulse1 absolute', read: (r, w) => ({ pulseAbs: r.u32be(w) }) }],
-  [0x0c, { name: 'external temperature', read: (r, w) => ({ externalTemperature: tenths(r.i16be(w)) }) }],
-  [0x0d, { name: 'digital input', read: (r, w) => ({ digital: r.u8(w) }) }],
-  [0x0e, { name: 'distance', read: (r, w) => ({ distance: r.u16be(w) }) }],
-  [0x0f, { name: 'acceleration motion', read: (r, w) => ({ accMotion: r.u8(w) }) }],
+/** The type table: name (for messages), value size, and how to read the value into TTN-named fields. */
+const TYPES = new Map<number, TypeSpec>([
+  [0x01, { name: 'temperature', size: 2, read: (r, d, w) => { d.temperature = tenths(r.i16be(w)); } }],
+  [0x02, { name: 'humidity', size: 1, read: (r, d, w) => { d.humidity = r.u8(w); } }],
+  [
+    0x03,
+    {
+      name: 'acceleration',
+      size: 3,
+      read: (r, d, w) => {
+        const x = r.i8(w);
+        const y = r.i8(w);
+        const z = r.i8(w);
+        d.x = x;
+        d.y = y;
+        d.z = z;
+      },
+    },
+  ],
+  [0x04, { name: 'light', size: 2, read: (r, d, w) => { d.light = r.u16be(w); } }],
+  [0x05, { name: 'motion', size: 1, read: (r, d, w) => { d.motion = r.u8(w); } }],
+  [0x06, { name: 'co2', size: 2, read: (r, d, w) => { d.co2 = r.u16be(w); } }],
+  [0x07, { name: 'vdd', size: 2, read: (r, d, w) => { d.vdd = r.u16be(w); } }],
+  [0x08, { name: 'analog1', size: 2, read: (r, d, w) => { d.analog1 = r.u16be(w); } }],
+  [
+    0x09,
+    {
+      name: 'gps',
+      size: 6,
+      read: (r, d, w) => {
+        const lat = r.u24be(w);
+        const long = r.u24be(w);
+        d.lat = lat;
+        d.long = long;
+      },
+    },
+  ],
+  [0x0a, { name: 'pulse1', size: 2, read: (r, d, w) => { d.pulse1 = r.u16be(w); } }],
+  [0x0b, { name: 'pulse1 absolute', size: 4, read: (r, d, w) => { d.pulseAbs = r.u32be(w); } }],
+  [0x0c, { name: 'external temperature', size: 2, read: (r, d, w) => { d.externalTemperature = tenths(r.i16be(w)); } }],
+  [0x0d, { name: 'digital input', size: 1, read: (r, d, w) => { d.digital = r.u8(w); } }],
+  [0x0e, { name: 'distance', size: 2, read: (r, d, w) => { d.distance = r.u16be(w); } }],
+  [0x0f, { name: 'acceleration motion', size: 1, read: (r, d, w) => { d.accMotion = r.u8(w); } }],
   [
     0x10,
-    { name: 'IR temperature', read: (r, w) => ({ irInternalTemperature: tenths(r.i16be(w)), irExternalTemperature: tenths(r.i16be(w)) }) },
+    {
+      name: 'IR temperature',
+      size: 4,
+      read: (r, d, w) => {
+        const internal = tenths(r.i16be(w));
+        const external = tenths(r.i16be(w));
+        d.irInternalTemperature = internal;
+        d.irExternalTemperature = external;
+      },
+    },
   ],
-  [0x11, { name: 'occupancy', read: (r, w) => ({ occupancy: r.u8(w) }) }],
-  [0x12, { name: 'water leak', read: (r, w) => ({ waterleak: r.u8(w) }) }],
+  [0x11, { name: 'occupancy', size: 1, read: (r, d, w) => { d.occupancy = r.u8(w); } }],
+  [0x12, { name: 'water leak', size: 1, read: (r, d, w) => { d.waterleak = r.u8(w); } }],
   [
     0x13,
     {
       name: 'Grid-EYE',
-      read: (r, w) => {
+      size: 1 + GRIDEYE_PIXELS,
+      read: (r, d, w) => {
         const ref = r.u8(w);
         const pixels = Array.from(r.take(GRIDEYE_PIXELS, w), (p) => round(ref + p / 10, 1));
-        return { grideye: pixels };
+        d.grideye = pixels;
       },
     },
   ],
-  [0x14, { name: 'pressure', read: (r, w) => ({ pressure: r.u32be(w) / 1000 }) }],
-  [0x15, { name: 'sound', read: (r, w) => ({ soundPeak: r.u8(w), soundAvg: r.u8(w) }) }],
-  [0x16, { name: 'pulse2', read: (r, w) => ({ pulse2: r.u16be(w) }) }],
-  [0x17, { name: 'pulse2 absolute', read: (r, w) => ({ pulseAbs2: r.u32be(w) }) }],
-  [0x18, { name: 'analog2', read: (r, w) => ({ analog2: r.u16be(w) }) }],
-  [0x19, { name: 'external temperature 2', read: (r, w) => ({ externalTemperature2: tenths(r.i16be(w)) }) }],
-  [0x1a, { name: 'digital input 2', read: (r, w) => ({ digital2: r.u8(w) }) }],
-  [0x1b, { name: 'analog µV', read: (r, w) => ({ analogUv: r.i32be(w) }) }],
-  [0x1c, { name: 'TVOC', read: (r, w) => ({ tvoc: r.u16be(w) }) }],
-  [0x3d, { name: 'debug', read: (r, w) => ({ debug: toHex(r.take(4, w)) }) }],
+  [0x14, { name: 'pressure', size: 4, read: (r, d, w) => { d.pressure = r.u32be(w) / 1000; } }],
+  [
+    0x15,
+    {
+      name: 'sound',
+      size: 2,
+      read: (r, d, w) => {
+        const peak = r.u8(w);
+        const avg = r.u8(w);
+        d.soundPeak = peak;
+        d.soundAvg = avg;
+      },
+    },
+  ],
+  [0x16, { name: 'pulse2', size: 2, read: (r, d, w) => { d.pulse2 = r.u16be(w); } }],
+  [0x17, { name: 'pulse2 absolute', size: 4, read: (r, d, w) => { d.pulseAbs2 = r.u32be(w); } }],
+  [0x18, { name: 'analog2', size: 2, read: (r, d, w) => { d.analog2 = r.u16be(w); } }],
+  [0x19, { name: 'external temperature 2', size: 2, read: (r, d, w) => { d.externalTemperature2 = tenths(r.i16be(w)); } }],
+  [0x1a, { name: 'digital input 2', size: 1, read: (r, d, w) => { d.digital2 = r.u8(w); } }],
+  [0x1b, { name: 'analog µV', size: 4, read: (r, d, w) => { d.analogUv = r.i32be(w); } }],
+  [0x1c, { name: 'TVOC', size: 2, read: (r, d, w) => { d.tvoc = r.u16be(w); } }],
+  [0x3d, { name: 'debug', size: 4, read: (r, d, w) => { d.debug = toHex(r.take(4, w)); } }],
 ]);
+
+/** The same table by type code, for the decode loop. */
+const BY_CODE: (TypeSpec | undefined)[] = [];
+for (const [code, spec] of TYPES) BY_CODE[code] = spec;
 
 const hex2 = (v: number): string => `0x${v.toString(16).padStart(2, '0')}`;
 
@@ -93,10 +158,14 @@ function decode(bytes: Uint8Array): DecodeResult {
   const r = new ByteReader(bytes);
   const data: JsonObject = {};
   const warnings: string[] = [];
+  // Types seen so far, as bits of two words (codes 0..63). Every type has its own fields, so a
+  // field is already in `data` exactly when its type was seen.
+  let seenLow = 0;
+  let seenHigh = 0;
   while (!r.done) {
     const at = r.offset;
     const type = r.u8('type');
-    const def = TYPES.get(type);
+    const def = type < 64 ? BY_CODE[type] : undefined;
     if (!def) {
       const message = `unknown Elsys type ${hex2(type)} at offset ${at}`;
       if (at === 0) throw new PayloadError(`${message}: nothing decoded`);
@@ -104,8 +173,22 @@ function decode(bytes: Uint8Array): DecodeResult {
       warnings.push(`${message}: the remaining ${bytes.length - at} byte(s) are not decoded`);
       break;
     }
-    const fields = def.read(r, `${def.name} (type ${hex2(type)} at offset ${at})`);
-    for (const [key, value] of Object.entries(fields)) {
+    if (r.remaining < def.size) {
+      // Truncated: replay the reader with the record's description; it throws at the read that fails.
+      def.read(r, {}, `${def.name} (type ${hex2(type)} at offset ${at})`);
+    }
+    const bit = 1 << (type & 31);
+    const seen = type < 32 ? (seenLow & bit) !== 0 : (seenHigh & bit) !== 0;
+    if (!seen) {
+      if (type < 32) seenLow |= bit;
+      else seenHigh |= bit;
+      def.read(r, data, def.name);
+      continue;
+    }
+    const fields: Fields = {};
+    def.read(r, fields, def.name);
+    for (const key in fields) {
+      const value = fields[key] as JsonValue;
       const previous = data[key];
       if (key === 'externalTemperature2' && previous !== undefined) {
         // Several external probes on one device: TTN's codec turns the field into an array.

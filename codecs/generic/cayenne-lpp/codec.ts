@@ -105,7 +105,6 @@ export const LPP_TYPES: readonly LppType[] = [
   scalar(142, 'switch', 1, false, 1, 'switch_on', 'boolean'),
 ];
 
-const BY_CODE = new Map(LPP_TYPES.map((t) => [t.code, t]));
 const BY_KEY = new Map(LPP_TYPES.map((t) => [t.key, t]));
 
 const ERR_UNKNOWN_TYPE = 'cayennelpp: unknown type';
@@ -116,10 +115,43 @@ function rawRange(t: LppType): [number, number] {
   return t.signed ? [-span / 2, span / 2 - 1] : [0, span - 1];
 }
 
-function readRaw(r: ByteReader, t: LppType, what: string): number {
-  const u = r.uintBE(t.size, what);
-  const span = 256 ** t.size;
-  return t.signed && u >= span / 2 ? u - span : u;
+/** A type's decoding data: the raw value span and its `data` keys by channel (made on first use). */
+interface LppDecoder {
+  type: LppType;
+  /** 256 ** size */
+  span: number;
+  keys: (string | undefined)[];
+  /** For the three-field types: builds the value object as a literal (keyed stores are slow). */
+  object3?: (a: number, b: number, c: number) => JsonObject;
+}
+
+/** Object literals for the known three-field layouts, by their field names. */
+const OBJECT3: Record<string, (a: number, b: number, c: number) => JsonObject> = {
+  'x,y,z': (x, y, z) => ({ x, y, z }),
+  'r,g,b': (r, g, b) => ({ r, g, b }),
+  'latitude,longitude,altitude': (latitude, longitude, altitude) => ({ latitude, longitude, altitude }),
+};
+
+const DECODERS: (LppDecoder | undefined)[] = [];
+for (const t of LPP_TYPES) {
+  const object3 = OBJECT3[t.fields.map((f) => f.name).join(',')];
+  DECODERS[t.code] = { type: t, span: 256 ** t.size, keys: [], ...(object3 ? { object3 } : {}) };
+}
+
+/** `<type>_<channel>`, e.g. `temperature_7`: built once per type and channel, not per record. */
+function dataKey(d: LppDecoder, channel: number): string {
+  let key = d.keys[channel];
+  if (key === undefined) {
+    key = `${d.type.key}_${channel}`;
+    d.keys[channel] = key;
+  }
+  return key;
+}
+
+/** One field of a record whose bytes are known to be there (checked for the whole record). */
+function readRaw(r: ByteReader, d: LppDecoder): number {
+  const u = r.uintBE(d.type.size);
+  return d.type.signed && u >= d.span / 2 ? u - d.span : u;
 }
 
 /** A failure with the vector's error string plus a precise explanation (reported as a warning). */
@@ -143,26 +175,34 @@ export function decodeLpp(bytes: Uint8Array): DecodeResult {
     while (!r.done) {
       const at = r.offset;
       const channel = r.u8('channel');
-      const code = r.u8(`type of channel ${channel}`);
-      const t = BY_CODE.get(code);
-      if (!t) {
+      if (r.done) r.u8(`type of channel ${channel}`); // throws: the message names the channel
+      const code = r.u8();
+      const d = DECODERS[code];
+      if (!d) {
         const hex = code.toString(16).padStart(2, '0');
         return failure(ERR_UNKNOWN_TYPE, `unknown LPP type 0x${hex} (${code}) at offset ${at + 1} (channel ${channel})`);
       }
-      const key = `${t.key}_${channel}`;
+      const t = d.type;
+      const key = dataKey(d, channel);
       // Check the whole record first, so the detail names the record rather than one field.
       if (r.remaining < t.size * t.fields.length) {
         r.skip(t.size * t.fields.length, `${key} (type ${code})`);
       }
       let value: JsonValue;
-      if (t.fields.length === 1) {
-        value = readRaw(r, t, key) / (t.fields[0] as LppField).scale;
+      const fields = t.fields;
+      if (fields.length === 1) {
+        value = readRaw(r, d) / (fields[0] as LppField).scale;
+      } else if (d.object3) {
+        const a = readRaw(r, d) / (fields[0] as LppField).scale;
+        const b = readRaw(r, d) / (fields[1] as LppField).scale;
+        value = d.object3(a, b, readRaw(r, d) / (fields[2] as LppField).scale);
       } else {
         const obj: JsonObject = {};
-        for (const f of t.fields) obj[f.name] = readRaw(r, t, `${key}.${f.name}`) / f.scale;
+        for (const f of fields) obj[f.name] = readRaw(r, d) / f.scale;
         value = obj;
       }
-      if (key in data) warnings.push(`duplicate ${key} at offset ${at}: the later value is kept`);
+      // (values are never undefined, and a lookup is cheaper than `in`)
+      if (data[key] !== undefined) warnings.push(`duplicate ${key} at offset ${at}: the later value is kept`);
       data[key] = value;
     }
   } catch (err) {
@@ -172,30 +212,48 @@ export function decodeLpp(bytes: Uint8Array): DecodeResult {
   return warnings.length ? { data, warnings } : { data };
 }
 
+/** A parsed `data` key: its type and, per field, the normalized reading name (`<reading>_ch<N>`). */
+interface DataKey {
+  type: LppType;
+  names: readonly string[];
+}
+
+/** Parsed valid keys (a bounded set: known types × channels 0..255 written with 1–3 digits). */
+const DATA_KEYS = new Map<string, DataKey>();
+
+function dataKeyInfo(key: string): DataKey | undefined {
+  let info = DATA_KEYS.get(key);
+  if (info === undefined) {
+    const parsed = parseDataKey(key);
+    if (!parsed) return undefined;
+    const [type, ch] = parsed;
+    info = { type, names: type.fields.map((f) => `${f.reading}_ch${ch}`) };
+    if (DATA_KEYS.size < 16_384) DATA_KEYS.set(key, info);
+  }
+  return info;
+}
+
 function normalizeUplink(data: JsonObject): NormalizeResult {
   const values: Record<string, ReadingValue> = {};
   const warnings: string[] = [];
-  const put = (name: string, v: ReadingValue): void => {
-    if (name in values) warnings.push(`${name} given twice: the later value is kept`);
-    values[name] = v;
-  };
-  for (const [key, value] of Object.entries(data)) {
-    const parsed = parseDataKey(key);
-    if (!parsed) {
+  for (const key of Object.keys(data)) {
+    const value = data[key] as JsonValue;
+    const info = dataKeyInfo(key);
+    if (!info) {
       warnings.push(`${key}: not a Cayenne LPP key, not normalized`);
       continue;
     }
-    const [t, ch] = parsed;
-    for (const f of t.fields) {
+    const t = info.type;
+    for (let i = 0; i < t.fields.length; i++) {
+      const f = t.fields[i] as LppField;
       const v = f.name === '' ? value : value && typeof value === 'object' && !Array.isArray(value) ? value[f.name] : undefined;
       if (typeof v !== 'number' || !Number.isFinite(v)) {
         warnings.push(`${key}${f.name ? `.${f.name}` : ''} is not a number, not normalized`);
         continue;
       }
-      const name = `${f.reading}_ch${ch}`;
-      if (t.normalizedAs === 'boolean') put(name, v !== 0);
-      else if (t.normalizedAs === 'mm') put(name, Math.round(v * 1000));
-      else put(name, v);
+      const name = info.names[i] as string;
+      if (name in values) warnings.push(`${name} given twice: the later value is kept`);
+      values[name] = t.normalizedAs === 'boolean' ? v !== 0 : t.normalizedAs === 'mm' ? Math.round(v * 1000) : v;
     }
   }
   const readings = Object.keys(values).length ? [{ values }] : [];

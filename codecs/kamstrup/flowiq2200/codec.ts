@@ -17,20 +17,21 @@ import type { DecodeResult, JsonObject, NormalizeResult, Reading, ReadingValue, 
 import { ByteWriter, PayloadError, round, toHex } from '../../bytes.ts';
 import { booleanValue, defineCodec, numberValue } from '../../define.ts';
 import type { ReadingName } from '../../readings.ts';
+import { hasFourDigitYear, isoTime, parseIsoNoZone } from '../../time.ts';
 import {
-  bcdValue,
   encodeTypeF,
-  expandProfile,
+  expandProfileInto,
   formatLocalTime,
   isStorageTime,
   meterTimeToUtc,
   modifiers,
   parseTelegram,
   rawNumber,
+  recordBcd,
   recordQuantity,
   recordTime,
+  recordUnsigned,
   scale,
-  unsignedLE,
   utcToMeterTime,
   type DataRecord,
   type LocalTime,
@@ -65,6 +66,9 @@ function hex2(n: number): string {
 
 /** "Min Volume flow", "Volume (reverse, tariff 1)": function prefix, quantity, qualifiers. */
 function typeName(base: string, rec: DataRecord, mods: Modifiers): string {
+  if (!mods.qualifiers.length && !mods.unknown.length && !rec.manufacturerExtension && !rec.tariff && !rec.subunit) {
+    return rec.func === 'instantaneous' ? base : `${PREFIX[rec.func]}${base}`; // the common case: no qualifiers
+  }
   const extras = [...mods.qualifiers, ...mods.unknown.map((e) => `VIFE 0x${hex2(e)}`)];
   if (rec.manufacturerExtension) extras.push('manufacturer extension');
   if (rec.tariff) extras.push(`tariff ${rec.tariff}`);
@@ -74,9 +78,9 @@ function typeName(base: string, rec: DataRecord, mods: Modifiers): string {
 
 /** An integer record value without the invalid-marker rule (bit fields, identifiers). */
 function integerOf(rec: DataRecord): number | undefined {
-  if (rec.coding.kind === 'int') return unsignedLE(rec.data);
+  if (rec.coding.kind === 'int') return recordUnsigned(rec);
   if (rec.coding.kind === 'bcd') {
-    const v = bcdValue(rec.data);
+    const v = recordBcd(rec);
     return v.ok ? v.value : undefined;
   }
   return undefined;
@@ -87,19 +91,25 @@ function invalid(type: string, timestamp: string | null, warnings: string[]): Va
   return { Type: type, Value: null, Unit: 'Invalid', Timestamp: timestamp };
 }
 
-function kamstrupValues(rec: DataRecord, ts: string | null, warnings: string[]): Value[] {
+/** Appends the values of a Kamstrup manufacturer-specific record to `values`. */
+function kamstrupValues(rec: DataRecord, ts: string | null, warnings: string[], values: Value[]): void {
   const raw = integerOf(rec);
   if (rec.code === 0x25 && raw !== undefined) {
     if (raw > 0xff) warnings.push(`info code bits 0x${(raw & ~0xff).toString(16)} in the record at offset ${rec.offset} are not known`);
-    return INFO_CODE_FLAGS.map((name, bit) => ({ Type: name, Value: ((raw >> bit) & 1) === 1, Unit: 'NA', Timestamp: ts }));
+    for (let bit = 0; bit < INFO_CODE_FLAGS.length; bit++) {
+      values.push({ Type: INFO_CODE_FLAGS[bit] as string, Value: ((raw >> bit) & 1) === 1, Unit: 'NA', Timestamp: ts });
+    }
+    return;
   }
   const mods = modifiers(rec);
   if (rec.code === 0x1c && raw !== undefined) {
     const type = typeName('ALD last day', rec, mods);
-    return [raw === ALD_INVALID ? invalid(type, ts, warnings) : { Type: type, Value: raw, Unit: 'NA', Timestamp: ts }];
+    values.push(raw === ALD_INVALID ? invalid(type, ts, warnings) : { Type: type, Value: raw, Unit: 'NA', Timestamp: ts });
+    return;
   }
   if (rec.code === 0x16 && raw !== undefined) {
-    return [{ Type: typeName('Module type/config number', rec, mods), Value: raw, Unit: 'NA', Timestamp: ts }];
+    values.push({ Type: typeName('Module type/config number', rec, mods), Value: raw, Unit: 'NA', Timestamp: ts });
+    return;
   }
   const known = rec.code === 0x25 || rec.code === 0x1c || rec.code === 0x16;
   warnings.push(
@@ -108,7 +118,7 @@ function kamstrupValues(rec: DataRecord, ts: string | null, warnings: string[]):
       : `unknown Kamstrup manufacturer-specific VIF${rec.code < 0 ? '' : `E 0x${hex2(rec.code)}`} in the record at offset ${rec.offset}`,
   );
   const type = rec.code < 0 ? 'Manufacturer specific' : `Manufacturer specific 0x${hex2(rec.code)}`;
-  return [{ Type: type, Value: raw ?? toHex(rec.data), Unit: 'NA', Timestamp: ts }];
+  values.push({ Type: type, Value: raw ?? toHex(rec.data), Unit: 'NA', Timestamp: ts });
 }
 
 function standardValue(rec: DataRecord, mods: Modifiers, ts: string | null, warnings: string[]): Value {
@@ -145,76 +155,148 @@ function sameRegister(a: DataRecord, b: DataRecord): boolean {
   return a.table === b.table && a.code === b.code && a.storage === b.storage && a.tariff === b.tariff && a.subunit === b.subunit && a.func === b.func;
 }
 
-/** The history values of a compact profile, or the reason it cannot be expanded. */
-function profileValues(rec: DataRecord, mods: Modifiers, records: DataRecord[], times: Map<number, LocalTime>, warnings: string[]): Value[] | string {
+/**
+ * Appends the history values of a compact profile to `values`, or returns the reason it cannot
+ * be expanded. Returns the new latest volume otherwise.
+ */
+function profileValues(
+  rec: DataRecord,
+  mods: Modifiers,
+  records: DataRecord[],
+  baseTime: LocalTime | undefined,
+  warnings: string[],
+  values: Value[],
+  latest: LatestVolume | undefined,
+): LatestVolume | undefined | string {
   if (mods.profile === 'registers') {
     warnings.push(`compact profile with register numbers at offset ${rec.offset} is not supported`);
-    return [];
+    return latest;
   }
   if (rec.coding.kind !== 'lvar') throw new PayloadError(`compact profile at offset ${rec.offset} must have variable-length data (DIF data field 0xD)`);
-  const base = records.find((b) => b !== rec && b.coding.kind !== 'lvar' && sameRegister(b, rec) && modifiers(b).profile === undefined);
+  let base: DataRecord | undefined;
+  for (const b of records) {
+    if (b !== rec && b.coding.kind !== 'lvar' && sameRegister(b, rec) && modifiers(b).profile === undefined) {
+      base = b;
+      break;
+    }
+  }
   if (!base) return MISSING_BASE;
-  const baseTime = times.get(rec.storage);
   if (baseTime === undefined) return MISSING_BASE_TIME;
   const raw = rawNumber(base);
   const qty = recordQuantity(rec);
   if (!raw.ok || !qty || qty.kind !== 'number') {
     warnings.push(`compact profile at offset ${rec.offset} not expanded: its base value is invalid or not a number`);
-    return [];
+    return latest;
   }
-  const type = typeName(qty.name, rec, { ...mods, unknown: [] });
-  return expandProfile(rec, mods.profile === 'forward' ? 'forward' : 'inverse', raw.value, baseTime).map((p) => ({
-    Type: type,
-    Value: scale(p.raw, qty.exponent + mods.exponent, base.coding.kind === 'real'),
-    Unit: qty.unit,
-    Timestamp: formatLocalTime(p.time),
-  }));
+  const type = typeName(qty.name, rec, mods.unknown.length ? { ...mods, unknown: [] } : mods);
+  const exponent = qty.exponent + mods.exponent;
+  const isReal = base.coding.kind === 'real';
+  const raws: number[] = [];
+  const times: LocalTime[] = [];
+  expandProfileInto(rec, mods.profile === 'forward' ? 'forward' : 'inverse', raw.value, baseTime, raws, times);
+  const volume = type === 'Volume'; // only plain volumes can be the latest volume
+  for (let i = 0; i < raws.length; i++) {
+    const time = times[i] as LocalTime;
+    const v: Value = { Type: type, Value: scale(raws[i] as number, exponent, isReal), Unit: qty.unit, Timestamp: formatLocalTime(time) };
+    values.push(v);
+    if (volume) latest = considerVolume(latest, rec.storage, v, time);
+  }
+  return latest;
+}
+
+/** The current (storage 0) volume if there is one, else the newest timed volume. */
+interface LatestVolume {
+  storage: number;
+  /** The wall-clock time the value's Timestamp prints, if it has one. */
+  time: LocalTime | undefined;
+  value: number;
+}
+
+/**
+ * Whether the Timestamp printed for `a` sorts after the one printed for `b` (no time prints as
+ * ""). For four-digit years the fixed-width strings sort like the numbers, so those are compared
+ * without building (flattening) the strings.
+ */
+function printedLater(a: LocalTime | undefined, b: LocalTime | undefined): boolean {
+  if (a === undefined) return false;
+  if (b === undefined) return true;
+  if (hasFourDigitYear(a) && hasFourDigitYear(b)) return a > b;
+  return formatLocalTime(a) > formatLocalTime(b);
+}
+
+/** `latest` updated with value `v` of storage number `storage`, timed `time` (the time its Timestamp prints). */
+function considerVolume(latest: LatestVolume | undefined, storage: number, v: Value, time: LocalTime | undefined): LatestVolume | undefined {
+  if (v.Type !== 'Volume' || typeof v.Value !== 'number') return latest;
+  const better = !latest || (latest.storage !== 0 && (storage === 0 || printedLater(time, latest.time)));
+  return better ? { storage, time, value: v.Value } : latest;
+}
+
+/**
+ * The wall-clock times of the storage numbers of one uplink (from their date/time records) and
+ * their printed form, made once. An uplink times one or a few storage numbers, so plain arrays
+ * searched in order are cheaper than Maps.
+ */
+interface StorageTimes {
+  storages: number[];
+  times: LocalTime[];
+  stamps: (string | undefined)[];
+}
+
+/** The storage times of a telegram without date/time records; never written to (decodeUplink makes its own first). */
+const NO_TIMES: StorageTimes = { storages: [], times: [], stamps: [] };
+
+function timeOf(st: StorageTimes, storage: number): LocalTime | undefined {
+  const i = st.storages.indexOf(storage);
+  return i < 0 ? undefined : st.times[i];
+}
+
+/** The printed wall-clock time of a storage number, or null when it has none. */
+function stampOf(st: StorageTimes, storage: number): string | null {
+  const i = st.storages.indexOf(storage);
+  if (i < 0) return null;
+  let text = st.stamps[i];
+  if (text === undefined) {
+    text = formatLocalTime(st.times[i] as LocalTime);
+    st.stamps[i] = text;
+  }
+  return text;
 }
 
 function decodeUplink(bytes: Uint8Array): DecodeResult {
   const telegram = parseTelegram(bytes);
   const warnings: string[] = [];
-  const times = new Map<number, LocalTime>();
+  let st = NO_TIMES; // (made when the telegram has a date/time record)
   for (const rec of telegram.records) {
     if (!isStorageTime(rec)) continue;
     const t = recordTime(rec);
-    if (t === undefined) warnings.push(`invalid date/time in the record at offset ${rec.offset}: values of storage ${rec.storage} have no timestamp`);
-    else if (!times.has(rec.storage)) times.set(rec.storage, t);
+    if (t === undefined) {
+      warnings.push(`invalid date/time in the record at offset ${rec.offset}: values of storage ${rec.storage} have no timestamp`);
+    } else if (!st.storages.includes(rec.storage)) {
+      if (st === NO_TIMES) st = { storages: [], times: [], stamps: [] };
+      st.storages.push(rec.storage);
+      st.times.push(t);
+    }
   }
-  const stamp = (storage: number): string | null => {
-    const t = times.get(storage);
-    return t === undefined ? null : formatLocalTime(t);
-  };
 
   const values: Value[] = [];
-  // latestVolume: the current (storage 0) volume if there is one, else the newest timed volume.
-  let latest: { storage: number; ts: string; value: number } | undefined;
-  const consider = (storage: number, list: Value[]): void => {
-    for (const v of list) {
-      if (v.Type !== 'Volume' || typeof v.Value !== 'number') continue;
-      const ts = v.Timestamp ?? '';
-      const better = !latest || (latest.storage !== 0 && (storage === 0 || ts > latest.ts));
-      if (better) latest = { storage, ts, value: v.Value };
-    }
-  };
+  let latest: LatestVolume | undefined;
   for (const rec of telegram.records) {
     if (isStorageTime(rec)) continue; // timestamps, not values (as the reference codec)
     if (rec.coding.kind === 'none' || rec.coding.kind === 'selection') continue; // no data
     if (rec.table === 'manufacturer') {
-      values.push(...kamstrupValues(rec, stamp(rec.storage), warnings));
+      kamstrupValues(rec, stampOf(st, rec.storage), warnings, values);
       continue;
     }
     const mods = modifiers(rec);
     if (mods.profile) {
-      const history = profileValues(rec, mods, telegram.records, times, warnings);
-      if (typeof history === 'string') return { data: { values: [] }, errors: [history], warnings };
-      values.push(...history);
-      consider(rec.storage, history);
+      const next = profileValues(rec, mods, telegram.records, timeOf(st, rec.storage), warnings, values, latest);
+      if (typeof next === 'string') return { data: { values: [] }, errors: [next], warnings };
+      latest = next;
       continue;
     }
-    const v = standardValue(rec, mods, stamp(rec.storage), warnings);
+    const v = standardValue(rec, mods, stampOf(st, rec.storage), warnings);
     values.push(v);
-    consider(rec.storage, [v]);
+    latest = considerVolume(latest, rec.storage, v, timeOf(st, rec.storage));
   }
   if (telegram.manufacturerData) {
     values.push({ Type: 'Manufacturer specific data', Value: toHex(telegram.manufacturerData.data), Unit: 'NA', Timestamp: null });
@@ -271,29 +353,56 @@ function normalizeUplink(data: JsonObject, variables: Readonly<Record<string, un
   const list = data['values'];
   if (!Array.isArray(list)) return { readings: [] };
   const { zone, warning } = meterZone(variables);
-  const groups = new Map<string, Reading['values']>();
+  // One reading per instant: the values without a timestamp, and the timed ones by UTC time
+  // (a number: cheaper to hash than the RFC 3339 text, and the text is made once per instant).
+  let untimed: Reading['values'] | undefined;
+  const timed = new Map<number, Reading['values']>();
+  // Values of one record share their Timestamp: convert each text once.
+  let lastText: string | undefined;
+  let lastUtc: number | undefined;
   for (const item of list) {
     if (!item || typeof item !== 'object' || Array.isArray(item)) continue;
     const r = reading(item);
     if (!r) continue;
     const ts = item['Timestamp'];
-    let key = '';
+    let values: Reading['values'];
     if (typeof ts === 'string') {
-      const local = Date.parse(`${ts}Z`);
-      const utc = Number.isFinite(local) ? meterTimeToUtc(local, zone) : undefined;
+      if (ts !== lastText) {
+        const local = parseIsoNoZone(ts); // = Date.parse(`${ts}Z`)
+        lastUtc = Number.isFinite(local) ? meterTimeToUtc(local, zone) : undefined;
+        lastText = ts;
+      }
+      const utc = lastUtc;
       if (utc === undefined) continue;
-      key = new Date(utc).toISOString();
+      let group = timed.get(utc);
+      if (!group) {
+        group = {};
+        timed.set(utc, group);
+      }
+      values = group;
+    } else {
+      values = untimed ??= {};
     }
-    const values = groups.get(key) ?? {};
     const [name, value] = r;
     // Alarms seen in several records of one instant: any set wins; numbers: the first record wins.
     if (typeof value === 'boolean') values[name] = value || values[name] === true;
     else if (values[name] === undefined) values[name] = value;
-    groups.set(key, values);
   }
-  const keys = [...groups.keys()].sort((a, b) => (a === '' ? 1 : b === '' ? -1 : a < b ? -1 : a > b ? 1 : 0));
-  const readings = keys.map((k) => (k === '' ? { values: groups.get(k) ?? {} } : { time: k, values: groups.get(k) ?? {} }));
+  // Oldest first, untimed last. For four-digit years the times sort like their RFC 3339 texts.
+  const times = [...timed.keys()];
+  const byNumber = times.every(hasFourDigitYear);
+  const texts = new Map<number, string>();
+  for (const t of times) texts.set(t, isoTime(t));
+  if (byNumber) times.sort((a, b) => a - b);
+  else times.sort((a, b) => compareText(texts.get(a) as string, texts.get(b) as string));
+  const readings: Reading[] = [];
+  for (const t of times) readings.push({ time: texts.get(t) as string, values: timed.get(t) as Reading['values'] });
+  if (untimed) readings.push({ values: untimed });
   return { readings, ...(warning ? { warnings: [warning] } : {}) };
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteReader, fromHex } from '../../bytes.ts';
 import {
@@ -245,5 +246,30 @@ describe('meter time zone', () => {
   it('takes the summer-time instant in the repeated hour', () => {
     // 2023-10-29 02:30 happens twice in Copenhagen: 00:30Z (CEST) and 01:30Z (CET)
     expect(new Date(meterTimeToUtc(Date.UTC(2023, 9, 29, 2, 30), 'Europe/Copenhagen') as number).toISOString()).toBe('2023-10-29T00:30:00.000Z');
+  });
+
+  it('gives the result of the definition: offsets around the day, the earliest matching candidate', () => {
+    // The definition, straight from its description; meterTimeToUtc short-cuts UTC and fixed
+    // offsets and remembers IANA offsets, with the same results.
+    const definition = (local: number, zone: string): number | undefined => {
+      const here = zoneOffsetMinutes(zone, local);
+      if (here === undefined) return undefined;
+      const offsets = new Set([here, ...[-12, 12].map((h) => zoneOffsetMinutes(zone, local + h * 3_600_000) ?? here)]);
+      const valid = [...offsets].map((o) => local - o * 60_000).filter((t) => zoneOffsetMinutes(zone, t) === (local - t) / 60_000);
+      return valid.length > 0 ? Math.min(...valid) : local - here * 60_000;
+    };
+    const zones = ['UTC', 'Z', '+02:00', '-05:30', '-00:00', '+15:00', 'Europe/Copenhagen', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'Nowhere/Zone'];
+    // whole quarter hours around the 2024 summer-time changes, and anywhere in 1900..2100
+    const locals = fc.oneof(
+      fc.integer({ min: -4000, max: 4000 }).map((q) => Date.UTC(2024, 2, 31) + q * 900_000),
+      fc.integer({ min: -4000, max: 4000 }).map((q) => Date.UTC(2024, 9, 27) + q * 900_000),
+      fc.integer({ min: Date.UTC(1900, 0, 1), max: Date.UTC(2100, 0, 1) }),
+    );
+    fc.assert(
+      fc.property(locals, fc.constantFrom(...zones), (local, zone) => {
+        expect(Object.is(meterTimeToUtc(local, zone), definition(local, zone))).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

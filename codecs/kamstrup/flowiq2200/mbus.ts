@@ -22,6 +22,7 @@
  * becomes 7842.497 m³ without float noise.
  */
 import { ByteReader, PayloadError } from '../../bytes.ts';
+import { civilFromDays, daysFromCivil, daysInMonth, isoTimeNoZone, MS_PER_DAY } from '../../time.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Transport header (CI field)
@@ -42,12 +43,15 @@ export interface TplHeader {
 
 /** Three-letter manufacturer code from the 2-byte M-Bus flag (EN 13757-7 / DLMS FLAG id). */
 export function manufacturerCode(m: number): string {
-  return [10, 5, 0].map((shift) => String.fromCharCode(((m >> shift) & 0x1f) + 64)).join('');
+  return String.fromCharCode(((m >> 10) & 0x1f) + 64, ((m >> 5) & 0x1f) + 64, (m & 0x1f) + 64);
 }
 
-function bcdString(bytes: Uint8Array): string {
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** The BCD digits (as hex, most significant byte first) of `n` bytes from `start`. */
+function bcdString(bytes: Uint8Array, start: number, n: number): string {
   let s = '';
-  for (let i = bytes.length - 1; i >= 0; i--) s += (bytes[i] as number).toString(16).padStart(2, '0');
+  for (let i = start + n - 1; i >= start; i--) s += HEX_BYTE[bytes[i] as number] as string;
   return s;
 }
 
@@ -69,7 +73,9 @@ export function parseTplHeader(r: ByteReader): TplHeader {
   if (ci === 0x78) return { ci, kind: 'none' };
   if (ci === 0x7a) return readShortTail(r, { ci, kind: 'short' });
   if (ci === 0x72) {
-    const id = bcdString(r.take(4, 'identification number'));
+    const at = r.offset;
+    r.skip(4, 'identification number');
+    const id = bcdString(r.bytes, at, 4);
     const manufacturer = manufacturerCode(r.u16le('manufacturer'));
     const version = r.u8('version');
     const medium = r.u8('medium');
@@ -127,7 +133,7 @@ export interface DataRecord {
   /** Primary: VIF & 0x7F; fb/fd/manufacturer: the first VIFE & 0x7F (manufacturer: -1 if none). */
   code: number;
   /** Combinable VIFEs (& 0x7F) after the code; for manufacturer VIFs the further VIFEs. */
-  extensions: number[];
+  extensions: readonly number[];
   /** True when VIFE 0x7F said: further VIFEs and the data are manufacturer specific. */
   manufacturerExtension: boolean;
   /** Unit text of a plain-text VIF. */
@@ -135,7 +141,72 @@ export interface DataRecord {
   /** LVAR length byte, when the coding is LVAR. */
   lvar?: number;
   /** The data field (for LVAR: after the length byte). */
-  data: Uint8Array;
+  readonly data: Uint8Array;
+  /** The payload the record was read from; the data field is `dataLength` bytes from `dataStart`. */
+  frame: Uint8Array;
+  dataStart: number;
+  dataLength: number;
+}
+
+/**
+ * A parsed record. `data` is a view made on demand: the parser's hot paths read the data field
+ * in place (`frame`, `dataStart`, `dataLength`), because making a typed-array view per record
+ * cost more than parsing the record.
+ */
+class ParsedRecord implements DataRecord {
+  // `declare`: assigned in the constructor only (a class field would be defined, then assigned).
+  declare offset: number;
+  declare dif: number;
+  declare storage: number;
+  declare tariff: number;
+  declare subunit: number;
+  declare func: FunctionField;
+  declare coding: DataCoding;
+  declare table: VifTable;
+  declare code: number;
+  declare extensions: readonly number[];
+  declare manufacturerExtension: boolean;
+  declare frame: Uint8Array;
+  declare dataStart: number;
+  declare dataLength: number;
+  declare plainText?: string;
+  declare lvar?: number;
+
+  constructor(
+    offset: number,
+    dif: number,
+    storage: number,
+    tariff: number,
+    subunit: number,
+    func: FunctionField,
+    coding: DataCoding,
+    table: VifTable,
+    code: number,
+    extensions: readonly number[],
+    manufacturerExtension: boolean,
+    frame: Uint8Array,
+    dataStart: number,
+    dataLength: number,
+  ) {
+    this.offset = offset;
+    this.dif = dif;
+    this.storage = storage;
+    this.tariff = tariff;
+    this.subunit = subunit;
+    this.func = func;
+    this.coding = coding;
+    this.table = table;
+    this.code = code;
+    this.extensions = extensions;
+    this.manufacturerExtension = manufacturerExtension;
+    this.frame = frame;
+    this.dataStart = dataStart;
+    this.dataLength = dataLength;
+  }
+
+  get data(): Uint8Array {
+    return this.frame.subarray(this.dataStart, this.dataStart + this.dataLength);
+  }
 }
 
 export interface ParsedTelegram {
@@ -176,6 +247,18 @@ function fixedLength(c: DataCoding): number {
   }
 }
 
+/**
+ * Throws the reader's truncation error for `n` bytes described by `what`. Callers check
+ * `r.remaining` first, so a record's description is only built for a record that is cut short.
+ */
+function truncated(r: ByteReader, n: number, what: string): never {
+  r.skip(n, what);
+  throw new PayloadError(`truncated payload: ${what}`); // not reached: skip throws when fewer than n bytes remain
+}
+
+/** The extensions of a record without (further) VIFEs: shared, immutable. */
+const NO_EXTENSIONS: readonly number[] = Object.freeze([]);
+
 function readRecord(r: ByteReader, offset: number, dif: number): DataRecord {
   const func = FUNCTIONS[(dif >> 4) & 0x03] as FunctionField;
   const coding = CODINGS[dif & 0x0f] as DataCoding;
@@ -185,83 +268,79 @@ function readRecord(r: ByteReader, offset: number, dif: number): DataRecord {
   let ext = (dif & 0x80) !== 0;
   for (let i = 0; ext; i++) {
     if (i >= MAX_DIFE) throw new PayloadError(`record at offset ${offset}: more than ${MAX_DIFE} DIFEs`);
-    const dife = r.u8(`DIFE of the record at offset ${offset}`);
+    if (r.done) truncated(r, 1, `DIFE of the record at offset ${offset}`);
+    const dife = r.u8();
     storage += (dife & 0x0f) * 2 ** (1 + 4 * i);
     tariff += ((dife >> 4) & 0x03) * 2 ** (2 * i);
     subunit += ((dife >> 6) & 0x01) * 2 ** i;
     ext = (dife & 0x80) !== 0;
   }
 
-  const vif = r.u8(`VIF of the record at offset ${offset}`);
-  const vifes: number[] = [];
+  if (r.done) truncated(r, 1, `VIF of the record at offset ${offset}`);
+  const vif = r.u8();
+  const low = vif & 0x7f;
+  // The VIFEs without their extension bits: after 0xFB/0xFD/0xFF the first one is the code.
+  const firstIsCode = low === 0x7b || low === 0x7d || low === 0x7f;
+  let first = -1;
+  let more: number[] | undefined; // the VIFEs after the code, made only for records that have some
+  let vifes = 0;
   let vext = (vif & 0x80) !== 0;
   while (vext) {
-    if (vifes.length >= MAX_VIFE) throw new PayloadError(`record at offset ${offset}: more than ${MAX_VIFE} VIFEs`);
-    const vife = r.u8(`VIFE of the record at offset ${offset}`);
-    vifes.push(vife);
+    if (vifes >= MAX_VIFE) throw new PayloadError(`record at offset ${offset}: more than ${MAX_VIFE} VIFEs`);
+    if (r.done) truncated(r, 1, `VIFE of the record at offset ${offset}`);
+    const vife = r.u8();
+    if (firstIsCode && vifes === 0) first = vife & 0x7f;
+    else (more ??= []).push(vife & 0x7f);
+    vifes++;
     vext = (vife & 0x80) !== 0;
   }
 
-  const low = vif & 0x7f;
   let table: VifTable = 'primary';
   let code = low;
-  let rest = vifes.map((v) => v & 0x7f);
   let plainText: string | undefined;
   if (low === 0x7b || low === 0x7d) {
-    if (vifes.length === 0) throw new PayloadError(`record at offset ${offset}: VIF 0x${hex2(vif)} needs a VIFE from its extension table`);
+    if (vifes === 0) throw new PayloadError(`record at offset ${offset}: VIF 0x${hex2(vif)} needs a VIFE from its extension table`);
     table = low === 0x7b ? 'fb' : 'fd';
-    code = rest[0] as number;
-    rest = rest.slice(1);
+    code = first;
   } else if (low === 0x7f) {
     table = 'manufacturer';
-    code = rest.length > 0 ? (rest[0] as number) : -1;
-    rest = rest.slice(1);
+    code = first; // -1 without VIFEs
   } else if (low === 0x7e) {
     table = 'any';
   } else if (low === 0x7c) {
     table = 'plain';
-    const n = r.u8(`plain-text unit length of the record at offset ${offset}`);
-    plainText = Array.from(r.take(n, `plain-text unit of the record at offset ${offset}`))
+    const len = r.u8(`plain-text unit length of the record at offset ${offset}`);
+    plainText = Array.from(r.take(len, `plain-text unit of the record at offset ${offset}`))
       .reverse()
       .map((c) => String.fromCharCode(c))
       .join('');
   }
   // A combinable VIFE 0x7F: everything after it (VIFEs, meaning of the data) is manufacturer specific.
-  const mfrAt = table === 'primary' || table === 'fb' || table === 'fd' ? rest.indexOf(0x7f) : -1;
+  let rest: readonly number[] = more ?? NO_EXTENSIONS;
+  const mfrAt = rest.length > 0 && (table === 'primary' || table === 'fb' || table === 'fd') ? rest.indexOf(0x7f) : -1;
   const manufacturerExtension = mfrAt >= 0;
   if (manufacturerExtension) rest = rest.slice(0, mfrAt);
 
-  const what = `data of the record at offset ${offset} (DIF 0x${hex2(dif)}, VIF 0x${hex2(vif)})`;
   let lvar: number | undefined;
-  let data: Uint8Array;
+  let n: number;
   if (coding.kind === 'lvar') {
-    lvar = r.u8(`LVAR length of the record at offset ${offset}`);
-    let n: number;
+    if (r.done) truncated(r, 1, `LVAR length of the record at offset ${offset}`);
+    lvar = r.u8();
     try {
       n = lvarDataLength(lvar);
     } catch (err) {
       throw new PayloadError(`record at offset ${offset}: ${(err as Error).message}`);
     }
-    data = r.take(n, what);
   } else {
-    data = r.take(fixedLength(coding), what);
+    n = fixedLength(coding);
   }
-  return {
-    offset,
-    dif,
-    storage,
-    tariff,
-    subunit,
-    func,
-    coding,
-    table,
-    code,
-    extensions: rest,
-    manufacturerExtension,
-    ...(plainText !== undefined ? { plainText } : {}),
-    ...(lvar !== undefined ? { lvar } : {}),
-    data,
-  };
+  if (r.remaining < n) truncated(r, n, `data of the record at offset ${offset} (DIF 0x${hex2(dif)}, VIF 0x${hex2(vif)})`);
+  const dataStart = r.offset;
+  r.skip(n);
+  const rec = new ParsedRecord(offset, dif, storage, tariff, subunit, func, coding, table, code, rest, manufacturerExtension, r.bytes, dataStart, n);
+  if (plainText !== undefined) rec.plainText = plainText;
+  if (lvar !== undefined) rec.lvar = lvar;
+  return rec;
 }
 
 /** Splits the data records after the transport header (idle fillers skipped). */
@@ -283,7 +362,8 @@ export function parseRecords(r: ByteReader): Omit<ParsedTelegram, 'header'> {
 export function parseTelegram(bytes: Uint8Array): ParsedTelegram {
   const r = new ByteReader(bytes);
   const header = parseTplHeader(r);
-  return { header, ...parseRecords(r) };
+  const { records, manufacturerData } = parseRecords(r);
+  return manufacturerData ? { header, records, manufacturerData } : { header, records };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,10 +372,23 @@ export function parseTelegram(bytes: Uint8Array): ParsedTelegram {
 /** A decoded number, or why there is none (invalid marker, bad BCD digit, NaN …). */
 export type RawNumber = { ok: true; value: number } | { ok: false; reason: string };
 
-function signedLE(data: Uint8Array): RawNumber {
-  const n = data.length;
+// The number readers work on `n` bytes of `data` from `start`, so that profile elements are read
+// in place (a subarray per element would allocate a typed array each time).
+
+/** 2^(8n - 1) for n = 0..6: the sign bit of an n-byte integer. */
+const SIGN_BIT = [0.5, 0x80, 0x8000, 0x800000, 0x80000000, 0x8000000000, 0x800000000000];
+
+function signedLE(data: Uint8Array, start = 0, n = data.length - start): RawNumber {
+  if (n >= 1 && n <= 6) {
+    // Up to 48 bits: exact in a double, no BigInt needed.
+    let v = 0;
+    for (let i = start + n - 1; i >= start; i--) v = v * 256 + (data[i] as number);
+    const half = SIGN_BIT[n] as number;
+    if (v === half) return { ok: false, reason: 'invalid marker' }; // the most negative value
+    return { ok: true, value: v > half ? v - 2 * half : v };
+  }
   let u = 0n;
-  for (let i = n - 1; i >= 0; i--) u = (u << 8n) | BigInt(data[i] as number);
+  for (let i = start + n - 1; i >= start; i--) u = (u << 8n) | BigInt(data[i] as number);
   const bits = BigInt(8 * n);
   const min = -(1n << (bits - 1n));
   const v = u >= 1n << (bits - 1n) ? u - (1n << bits) : u;
@@ -305,22 +398,30 @@ function signedLE(data: Uint8Array): RawNumber {
   return { ok: true, value: Number(v) };
 }
 
-/** Unsigned little-endian integer (bit fields, identifiers). */
-export function unsignedLE(data: Uint8Array): number {
+function unsignedAt(data: Uint8Array, start: number, n: number): number {
   let v = 0;
-  for (let i = Math.min(data.length, 6) - 1; i >= 0; i--) v = v * 256 + (data[i] as number);
+  for (let i = start + Math.min(n, 6) - 1; i >= start; i--) v = v * 256 + (data[i] as number);
   return v;
 }
 
-/** Type A BCD, least significant byte first; a high nibble F in the top byte means negative. */
-export function bcdValue(data: Uint8Array, negative = false): RawNumber {
+/** Unsigned little-endian integer (bit fields, identifiers). */
+export function unsignedLE(data: Uint8Array): number {
+  return unsignedAt(data, 0, data.length);
+}
+
+/** `unsignedLE` of a record's data field. */
+export function recordUnsigned(rec: DataRecord): number {
+  return unsignedAt(rec.frame, rec.dataStart, rec.dataLength);
+}
+
+function bcdAt(data: Uint8Array, start: number, n: number, negative: boolean): RawNumber {
   let v = 0;
   let neg = negative;
-  for (let i = data.length - 1; i >= 0; i--) {
-    const b = data[i] as number;
+  for (let i = n - 1; i >= 0; i--) {
+    const b = data[start + i] as number;
     let hi = b >> 4;
     const lo = b & 0x0f;
-    if (i === data.length - 1 && hi === 0x0f) {
+    if (i === n - 1 && hi === 0x0f) {
       neg = true;
       hi = 0;
     }
@@ -330,11 +431,21 @@ export function bcdValue(data: Uint8Array, negative = false): RawNumber {
   return { ok: true, value: neg ? -v : v };
 }
 
+/** Type A BCD, least significant byte first; a high nibble F in the top byte means negative. */
+export function bcdValue(data: Uint8Array, negative = false): RawNumber {
+  return bcdAt(data, 0, data.length, negative);
+}
+
+/** `bcdValue` of a record's data field. */
+export function recordBcd(rec: DataRecord): RawNumber {
+  return bcdAt(rec.frame, rec.dataStart, rec.dataLength, false);
+}
+
 /** The record's data as a number (int, BCD, real32, numeric LVAR). */
 export function rawNumber(rec: DataRecord): RawNumber {
   const c = rec.coding;
-  if (c.kind === 'int') return signedLE(rec.data);
-  if (c.kind === 'bcd') return bcdValue(rec.data);
+  if (c.kind === 'int') return signedLE(rec.frame, rec.dataStart, rec.dataLength);
+  if (c.kind === 'bcd') return bcdAt(rec.frame, rec.dataStart, rec.dataLength, false);
   if (c.kind === 'real') {
     const f = new DataView(rec.data.buffer, rec.data.byteOffset, 4).getFloat32(0, true);
     return Number.isFinite(f) ? { ok: true, value: f } : { ok: false, reason: 'not a finite real' };
@@ -347,9 +458,14 @@ export function rawNumber(rec: DataRecord): RawNumber {
   return { ok: false, reason: `no number in ${c.kind} data` };
 }
 
+/** 10^k for small k, computed once (the same doubles as `10 ** k`). */
+const POW10 = Array.from({ length: 32 }, (_, k) => 10 ** k);
+
 /** raw × 10^exponent without binary noise (divide for negative exponents). */
 export function scale(raw: number, exponent: number, isReal = false): number {
-  const v = exponent < 0 ? raw / 10 ** -exponent : raw * 10 ** exponent;
+  const k = exponent < 0 ? -exponent : exponent;
+  const p = k < POW10.length ? (POW10[k] as number) : 10 ** k;
+  const v = exponent < 0 ? raw / p : raw * p;
   return isReal ? Number(v.toPrecision(7)) : v;
 }
 
@@ -367,7 +483,7 @@ export interface Quantity {
 const DURATION_UNITS = ['s', 'min', 'h', 'd'] as const;
 
 function q(name: string, unit: string, exponent = 0, kind: Quantity['kind'] = 'number'): Quantity {
-  return { name, unit, exponent, kind };
+  return Object.freeze({ name, unit, exponent, kind });
 }
 
 /** EN 13757-3 primary VIF table (VIF & 0x7F). */
@@ -404,25 +520,26 @@ function primaryQuantity(code: number): Quantity | undefined {
 }
 
 /** The FD extension table: the codes OMS water meters use. */
+const FD_NAMED: Record<number, Quantity> = {
+  0x08: q('Access number', 'NA', 0, 'bits'),
+  0x09: q('Medium', 'NA', 0, 'bits'),
+  0x0a: q('Manufacturer', 'NA', 0, 'bits'),
+  0x0b: q('Parameter set identification', 'NA', 0, 'bits'),
+  0x0c: q('Model/Version', 'NA', 0, 'bits'),
+  0x0d: q('Hardware version', 'NA', 0, 'bits'),
+  0x0e: q('Firmware version', 'NA', 0, 'bits'),
+  0x0f: q('Software version', 'NA', 0, 'bits'),
+  0x17: q('Error flags', 'NA', 0, 'bits'),
+  0x1a: q('Digital output', 'NA', 0, 'bits'),
+  0x1b: q('Digital input', 'NA', 0, 'bits'),
+  0x28: q('Storage interval', 'months'),
+  0x29: q('Storage interval', 'years'),
+  0x3a: q('Dimensionless', 'NA'),
+  0x74: q('Remaining battery lifetime', 'd'),
+};
+
 function fdQuantity(code: number): Quantity | undefined {
-  const named: Record<number, Quantity> = {
-    0x08: q('Access number', 'NA', 0, 'bits'),
-    0x09: q('Medium', 'NA', 0, 'bits'),
-    0x0a: q('Manufacturer', 'NA', 0, 'bits'),
-    0x0b: q('Parameter set identification', 'NA', 0, 'bits'),
-    0x0c: q('Model/Version', 'NA', 0, 'bits'),
-    0x0d: q('Hardware version', 'NA', 0, 'bits'),
-    0x0e: q('Firmware version', 'NA', 0, 'bits'),
-    0x0f: q('Software version', 'NA', 0, 'bits'),
-    0x17: q('Error flags', 'NA', 0, 'bits'),
-    0x1a: q('Digital output', 'NA', 0, 'bits'),
-    0x1b: q('Digital input', 'NA', 0, 'bits'),
-    0x28: q('Storage interval', 'months'),
-    0x29: q('Storage interval', 'years'),
-    0x3a: q('Dimensionless', 'NA'),
-    0x74: q('Remaining battery lifetime', 'd'),
-  };
-  if (named[code]) return named[code];
+  if (FD_NAMED[code]) return FD_NAMED[code];
   if (code >= 0x24 && code <= 0x27) return q('Storage interval', DURATION_UNITS[code & 0x03] as string);
   if (code >= 0x40 && code <= 0x4f) return q('Voltage', 'V', (code & 0x0f) - 9);
   if (code >= 0x50 && code <= 0x5f) return q('Current', 'A', (code & 0x0f) - 12);
@@ -436,15 +553,20 @@ function fbQuantity(code: number): Quantity | undefined {
   return undefined;
 }
 
+// The tables above as lookups by code (0..0x7F), built once: quantities are immutable.
+const PRIMARY_TABLE = Array.from({ length: 0x80 }, (_, code) => primaryQuantity(code));
+const FD_TABLE = Array.from({ length: 0x80 }, (_, code) => fdQuantity(code));
+const FB_TABLE = Array.from({ length: 0x80 }, (_, code) => fbQuantity(code));
+
 /** The standard quantity of a record, or undefined (manufacturer-specific or unknown code). */
 export function recordQuantity(rec: DataRecord): Quantity | undefined {
   switch (rec.table) {
     case 'primary':
-      return primaryQuantity(rec.code);
+      return PRIMARY_TABLE[rec.code];
     case 'fd':
-      return fdQuantity(rec.code);
+      return FD_TABLE[rec.code];
     case 'fb':
-      return fbQuantity(rec.code);
+      return FB_TABLE[rec.code];
     case 'plain':
       return q(rec.plainText ?? '', rec.plainText ?? 'NA');
     default:
@@ -476,26 +598,33 @@ export interface Modifiers {
   /** Set when a record-error VIFE says the value is not valid. */
   recordError?: string;
   /** Human qualifiers for the type name, e.g. ["reverse"]. */
-  qualifiers: string[];
+  qualifiers: readonly string[];
   /** Extra decimal exponent from multiplicative correction VIFEs. */
   exponent: number;
   /** VIFEs this parser does not interpret. */
-  unknown: number[];
+  unknown: readonly number[];
 }
 
+/** The modifiers of a record without combinable VIFEs (most records): one shared, immutable value. */
+const NO_MODIFIERS: Modifiers = Object.freeze({ qualifiers: Object.freeze([]), exponent: 0, unknown: Object.freeze([]) });
+
 export function modifiers(rec: DataRecord): Modifiers {
+  if (rec.table === 'manufacturer' || rec.extensions.length === 0) return NO_MODIFIERS;
   const m: Modifiers = { qualifiers: [], exponent: 0, unknown: [] };
-  if (rec.table === 'manufacturer') return m;
+  const qualifiers: string[] = [];
+  const unknown: number[] = [];
   for (const e of rec.extensions) {
     if (e === VIFE_INVERSE_COMPACT_PROFILE) m.profile = 'inverse';
     else if (e === VIFE_COMPACT_PROFILE) m.profile = 'forward';
     else if (e === VIFE_COMPACT_PROFILE_REGISTERS) m.profile = 'registers';
     else if (RECORD_ERRORS[e]) m.recordError = RECORD_ERRORS[e];
-    else if (QUALIFIERS[e]) m.qualifiers.push(QUALIFIERS[e] as string);
+    else if (QUALIFIERS[e]) qualifiers.push(QUALIFIERS[e] as string);
     else if (e >= 0x70 && e <= 0x77) m.exponent += (e & 0x07) - 6; // multiplicative correction 10^(nnn-6)
     else if (e === 0x7d) m.exponent += 3;
-    else m.unknown.push(e);
+    else unknown.push(e);
   }
+  m.qualifiers = qualifiers;
+  m.unknown = unknown;
   return m;
 }
 
@@ -512,13 +641,16 @@ function century(hundredYear: number, y: number): number {
 
 function validDate(year: number, month: number, day: number, hour = 0, minute = 0): LocalTime | undefined {
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59) return undefined;
-  const ms = Date.UTC(year, month - 1, day, hour, minute);
-  return new Date(ms).getUTCDate() === day ? ms : undefined; // rejects 31 February
+  if (day > daysInMonth(year, month)) return undefined; // rejects 31 February
+  return daysFromCivil(year, month, day) * MS_PER_DAY + hour * 3_600_000 + minute * 60_000; // = Date.UTC (year >= 1900 here)
 }
 
 /** Type F (4 bytes): minute, hour, day, month, year; bit 7 of byte 0 = invalid. */
 export function typeF(d: Uint8Array): LocalTime | undefined {
-  const [b0, b1, b2, b3] = [d[0] ?? 0, d[1] ?? 0, d[2] ?? 0, d[3] ?? 0];
+  return typeFBytes(d[0] ?? 0, d[1] ?? 0, d[2] ?? 0, d[3] ?? 0);
+}
+
+function typeFBytes(b0: number, b1: number, b2: number, b3: number): LocalTime | undefined {
   if (b0 & 0x80) return undefined;
   const y = ((b3 >> 4) << 3) | (b2 >> 5);
   if (y > 99) return undefined;
@@ -527,7 +659,10 @@ export function typeF(d: Uint8Array): LocalTime | undefined {
 
 /** Type G (2 bytes): day, month, year. */
 export function typeG(d: Uint8Array): LocalTime | undefined {
-  const [b0, b1] = [d[0] ?? 0, d[1] ?? 0];
+  return typeGBytes(d[0] ?? 0, d[1] ?? 0);
+}
+
+function typeGBytes(b0: number, b1: number): LocalTime | undefined {
   const y = ((b1 & 0xf0) >> 1) | ((b0 & 0xe0) >> 5);
   if (y > 99) return undefined;
   return validDate(century(0, y), b1 & 0x0f, b0 & 0x1f);
@@ -544,14 +679,18 @@ export function encodeTypeF(local: LocalTime): number[] {
 
 /** "YYYY-MM-DDTHH:MM:SS.sss" without a zone: how the meter's wall clock is printed. */
 export function formatLocalTime(local: LocalTime): string {
-  return new Date(local).toISOString().slice(0, 23);
+  return isoTimeNoZone(local);
 }
 
 /** The wall-clock time of a date record, or undefined when it is not a valid type F/G time. */
 export function recordTime(rec: DataRecord): LocalTime | undefined {
   if (rec.table !== 'primary') return undefined;
-  if (rec.code === 0x6d && rec.coding.kind === 'int' && rec.coding.bytes === 4) return typeF(rec.data);
-  if (rec.code === 0x6c && rec.coding.kind === 'int' && rec.coding.bytes === 2) return typeG(rec.data);
+  const f = rec.frame;
+  const at = rec.dataStart;
+  if (rec.code === 0x6d && rec.coding.kind === 'int' && rec.coding.bytes === 4) {
+    return typeFBytes(f[at] as number, f[at + 1] as number, f[at + 2] as number, f[at + 3] as number);
+  }
+  if (rec.code === 0x6c && rec.coding.kind === 'int' && rec.coding.bytes === 2) return typeGBytes(f[at] as number, f[at + 1] as number);
   return undefined;
 }
 
@@ -576,6 +715,18 @@ export interface ProfilePoint {
 }
 
 function addMonths(t: LocalTime, months: number): LocalTime {
+  const days = Math.floor(t / MS_PER_DAY);
+  const { year, month, day } = civilFromDays(days);
+  const targetMonth0 = month - 1 + months;
+  const targetYear = year + Math.floor(targetMonth0 / 12);
+  if (Number.isInteger(t) && year >= 100 && year <= 9999 && targetYear >= 100 && targetYear <= 9999) {
+    // The same result as the Date arithmetic below (where Date.UTC would read years 0..99 as 19xx).
+    const targetMonth = targetMonth0 - 12 * Math.floor(targetMonth0 / 12) + 1;
+    const last = daysInMonth(targetYear, targetMonth);
+    const endOfMonth = day === daysInMonth(year, month);
+    const minutes = Math.floor((t - days * MS_PER_DAY) / 60_000); // seconds are dropped, as Date.UTC(…, h, min) does
+    return daysFromCivil(targetYear, targetMonth, endOfMonth ? last : Math.min(day, last)) * MS_PER_DAY + minutes * 60_000;
+  }
   const d = new Date(t);
   const endOfMonth = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate() === d.getUTCDate();
   const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1, d.getUTCHours(), d.getUTCMinutes()));
@@ -595,43 +746,68 @@ const UNIT_MS = [1_000, 60_000, 3_600_000, 86_400_000] as const;
  * base value and time; a forward profile walks forward. Returns the points after the base.
  */
 export function expandProfile(rec: DataRecord, direction: 'inverse' | 'forward', baseRaw: number, baseTime: LocalTime): ProfilePoint[] {
-  const r = new ByteReader(rec.data);
-  const where = `compact profile at offset ${rec.offset}`;
-  const control = r.u8(`spacing control of the ${where}`);
-  const spacing = r.u8(`spacing value of the ${where}`);
+  const raws: number[] = [];
+  const times: LocalTime[] = [];
+  expandProfileInto(rec, direction, baseRaw, baseTime, raws, times);
+  return raws.map((raw, i) => ({ raw, time: times[i] as LocalTime }));
+}
+
+/** How messages name a compact profile record. */
+function profileWhere(rec: DataRecord): string {
+  return `compact profile at offset ${rec.offset}`;
+}
+
+/** `expandProfile` into two parallel arrays (raw values, times): no object per point. */
+export function expandProfileInto(
+  rec: DataRecord,
+  direction: 'inverse' | 'forward',
+  baseRaw: number,
+  baseTime: LocalTime,
+  raws: number[],
+  times: LocalTime[],
+): void {
+  if (rec.dataLength < 2) {
+    // Too short for the spacing bytes: the reader's error says which one is missing.
+    const r = new ByteReader(rec.data);
+    r.u8(`spacing control of the ${profileWhere(rec)}`);
+    r.u8(`spacing value of the ${profileWhere(rec)}`);
+  }
+  const frame = rec.frame;
+  const control = frame[rec.dataStart] as number;
+  const spacing = frame[rec.dataStart + 1] as number;
+  const end = rec.dataStart + rec.dataLength;
+  const elementBytes = rec.dataLength - 2;
   const coding = CODINGS[control & 0x0f];
   const size = coding ? fixedLength(coding) : 0;
   if (!coding || (coding.kind !== 'int' && coding.kind !== 'bcd')) {
-    throw new PayloadError(`${where}: unsupported element coding 0x${hex2(control & 0x0f)}`);
+    throw new PayloadError(`${profileWhere(rec)}: unsupported element coding 0x${hex2(control & 0x0f)}`);
   }
-  if (r.remaining % size !== 0) {
-    throw new PayloadError(`${where}: ${r.remaining} element bytes are not a multiple of the ${size}-byte element size`);
+  if (elementBytes % size !== 0) {
+    throw new PayloadError(`${profileWhere(rec)}: ${elementBytes} element bytes are not a multiple of the ${size}-byte element size`);
   }
   const unit = (control >> 4) & 0x03;
   const mode = (control >> 6) & 0x03;
   if (spacing === 0 || spacing === 0xff || (spacing === 0xfe && unit !== 3)) {
-    throw new PayloadError(`${where}: unsupported spacing value 0x${hex2(spacing)}`);
+    throw new PayloadError(`${profileWhere(rec)}: unsupported spacing value 0x${hex2(spacing)}`);
   }
-  const step = (t: LocalTime, sign: number): LocalTime =>
-    spacing === 0xfe ? addMonths(t, sign) : t + sign * spacing * (UNIT_MS[unit] as number);
   const sign = direction === 'inverse' ? -1 : 1;
-  const points: ProfilePoint[] = [];
+  const stepMs = sign * spacing * (UNIT_MS[unit] as number); // unless monthly (0xFE)
+  const first = raws.length;
   let value = baseRaw;
   let time = baseTime;
-  while (!r.done) {
-    const bytes = r.take(size, `element of the ${where}`);
+  for (let at = rec.dataStart + 2; at < end; at += size) {
     let element: RawNumber;
-    if (coding.kind === 'bcd') element = bcdValue(bytes);
-    else if (mode === 3) element = signedLE(bytes);
-    else element = { ok: true, value: unsignedLE(bytes) };
-    if (!element.ok) throw new PayloadError(`${where}: element ${points.length + 1} is invalid (${element.reason})`);
+    if (coding.kind === 'bcd') element = bcdAt(frame, at, size, false);
+    else if (mode === 3) element = signedLE(frame, at, size);
+    else element = { ok: true, value: unsignedAt(frame, at, size) };
+    if (!element.ok) throw new PayloadError(`${profileWhere(rec)}: element ${raws.length - first + 1} is invalid (${element.reason})`);
     if (mode === 0) value = element.value;
     else if (mode === 2) value = value - sign * element.value; // negative increments
     else value = value + sign * element.value; // positive increments / signed differences
-    time = step(time, sign);
-    points.push({ raw: value, time });
+    time = spacing === 0xfe ? addMonths(time, sign) : time + stepMs;
+    raws.push(value);
+    times.push(time);
   }
-  return points;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -639,14 +815,33 @@ export function expandProfile(rec: DataRecord, direction: 'inverse' | 'forward',
 
 const OFFSET_RE = /^([+-])(\d{2}):(\d{2})$/;
 
-const FORMATS = new Map<string, Intl.DateTimeFormat | null>();
+/** What is kept per IANA zone: its formatter and the offsets already computed. */
+interface ZoneState {
+  format: Intl.DateTimeFormat;
+  /**
+   * Whether `format()` prints exactly month/day/year, hour:minute:second (checked once with
+   * formatToParts): then its text is read, which is several times cheaper than formatToParts.
+   */
+  plainText: boolean;
+  /**
+   * Offsets (minutes) by UTC second. The offset depends only on floor(utcMs / 1000), so this memo
+   * is exact; meters of one zone report the same instants (whole hours), so it is mostly hit.
+   */
+  offsets: Map<number, number>;
+}
 
-/** A cached formatter that prints wall-clock fields in `zone`; null for an unknown zone. */
-function zoneFormat(zone: string): Intl.DateTimeFormat | null {
-  let f = FORMATS.get(zone);
-  if (f === undefined) {
+const ZONES = new Map<string, ZoneState | null>();
+const MAX_MEMO = 50_000;
+const PLAIN_PARTS = 'month/day/year, hour:minute:second';
+const PLAIN_TEXT_RE = /^(\d+)\/(\d+)\/(\d+), (\d+):(\d+):(\d+)$/;
+
+/** The cached formatter state of `zone`; null for an unknown zone. */
+function zoneState(zone: string): ZoneState | null {
+  let state = ZONES.get(zone);
+  if (state === undefined) {
+    let format: Intl.DateTimeFormat | undefined;
     try {
-      f = new Intl.DateTimeFormat('en-US', {
+      format = new Intl.DateTimeFormat('en-US', {
         timeZone: zone,
         hourCycle: 'h23',
         year: 'numeric',
@@ -657,27 +852,84 @@ function zoneFormat(zone: string): Intl.DateTimeFormat | null {
         second: 'numeric',
       });
     } catch {
-      f = null;
+      format = undefined;
     }
-    if (FORMATS.size < 64) FORMATS.set(zone, f); // bounded: zone names come from device variables
+    if (format) {
+      const layout = format
+        .formatToParts(new Date(0))
+        .map((p) => (p.type === 'literal' ? p.value : p.type))
+        .join('');
+      state = { format, plainText: layout === PLAIN_PARTS, offsets: new Map() };
+    } else {
+      state = null;
+    }
+    if (ZONES.size < 64) ZONES.set(zone, state); // bounded: zone names come from device variables
   }
-  return f;
+  return state;
+}
+
+/** The offset as the wall-clock fields of `utcMs` in the zone give it. */
+function computeOffset(state: ZoneState, utcMs: number): number {
+  const date = new Date(utcMs);
+  let year = 0;
+  let month = 0;
+  let day = 0;
+  let hour = 0;
+  let minute = 0;
+  let second = 0;
+  const m = state.plainText ? PLAIN_TEXT_RE.exec(state.format.format(date)) : null;
+  if (m) {
+    month = Number(m[1]);
+    day = Number(m[2]);
+    year = Number(m[3]);
+    hour = Number(m[4]);
+    minute = Number(m[5]);
+    second = Number(m[6]);
+  } else {
+    // The first part of each type, as Array.find would pick it; a missing part reads as 0.
+    const seen = new Set<string>();
+    for (const p of state.format.formatToParts(date)) {
+      if (seen.has(p.type)) continue;
+      seen.add(p.type);
+      const v = Number(p.value);
+      if (p.type === 'year') year = v;
+      else if (p.type === 'month') month = v;
+      else if (p.type === 'day') day = v;
+      else if (p.type === 'hour') hour = v;
+      else if (p.type === 'minute') minute = v;
+      else if (p.type === 'second') second = v;
+    }
+  }
+  const wall = Date.UTC(year, month - 1, day, hour, minute, second);
+  return Math.round((wall - Math.floor(utcMs / 1000) * 1000) / 60_000);
+}
+
+/** Offset (minutes) of a fixed ±HH:MM zone; undefined when out of range. */
+function fixedOffset(m: RegExpExecArray): number | undefined {
+  const [h, min] = [Number(m[2]), Number(m[3])];
+  return h <= 14 && min < 60 ? (m[1] === '-' ? -1 : 1) * (h * 60 + min) : undefined;
 }
 
 /** Offset (minutes) of `zone` at the UTC instant `utcMs`; undefined for an unknown zone. */
 export function zoneOffsetMinutes(zone: string, utcMs: number): number | undefined {
   if (zone === 'UTC' || zone === 'Z') return 0;
   const m = OFFSET_RE.exec(zone);
-  if (m) {
-    const [h, min] = [Number(m[2]), Number(m[3])];
-    return h <= 14 && min < 60 ? (m[1] === '-' ? -1 : 1) * (h * 60 + min) : undefined;
+  if (m) return fixedOffset(m);
+  const state = zoneState(zone);
+  if (!state) return undefined;
+  const key = Math.floor(utcMs / 1000);
+  let offset = state.offsets.get(key);
+  if (offset === undefined) {
+    offset = computeOffset(state, utcMs);
+    if (state.offsets.size >= MAX_MEMO) state.offsets.clear();
+    state.offsets.set(key, offset);
   }
-  const format = zoneFormat(zone);
-  if (!format) return undefined;
-  const parts = format.formatToParts(new Date(utcMs));
-  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return Math.round((wall - Math.floor(utcMs / 1000) * 1000) / 60_000);
+  return offset;
+}
+
+/** Equality as a Set sees it: 0 equals -0, NaN equals NaN. */
+function sameValueZero(a: number, b: number): boolean {
+  return a === b || (a !== a && b !== b);
 }
 
 /**
@@ -685,13 +937,32 @@ export function zoneOffsetMinutes(zone: string, utcMs: number): number | undefin
  * repeated hour when summer time ends the earlier (summer-time) instant is taken.
  */
 export function meterTimeToUtc(local: LocalTime, zone: string): number | undefined {
+  // UTC and fixed offsets have one offset at every instant: the general rule below reduces to this.
+  if (zone === 'UTC' || zone === 'Z') return local;
+  const fixed = OFFSET_RE.exec(zone);
+  if (fixed) {
+    const offset = fixedOffset(fixed);
+    return offset === undefined ? undefined : local - offset * 60_000;
+  }
   const here = zoneOffsetMinutes(zone, local);
   if (here === undefined) return undefined;
   // Offsets in force around that day; a candidate instant is right when its own offset matches.
-  const offsets = new Set([here, ...[-12, 12].map((h) => zoneOffsetMinutes(zone, local + h * 3_600_000) ?? here)]);
-  const valid = [...offsets].map((o) => local - o * 60_000).filter((t) => zoneOffsetMinutes(zone, t) === (local - t) / 60_000);
+  const before = zoneOffsetMinutes(zone, local - 12 * 3_600_000) ?? here;
+  const after = zoneOffsetMinutes(zone, local + 12 * 3_600_000) ?? here;
+  let earliest = Number.POSITIVE_INFINITY;
+  let found = false;
+  for (let i = 0; i < 3; i++) {
+    const o = i === 0 ? here : i === 1 ? before : after;
+    // each distinct offset once, in that order (as a Set of them would give)
+    if ((i === 1 && sameValueZero(o, here)) || (i === 2 && (sameValueZero(o, here) || sameValueZero(o, before)))) continue;
+    const t = local - o * 60_000;
+    if (zoneOffsetMinutes(zone, t) === (local - t) / 60_000) {
+      earliest = Math.min(earliest, t);
+      found = true;
+    }
+  }
   // None valid: the wall-clock time falls into the gap when summer time starts; keep the old offset.
-  return valid.length > 0 ? Math.min(...valid) : local - here * 60_000;
+  return found ? earliest : local - here * 60_000;
 }
 
 /** The meter's wall clock for a UTC instant. */
