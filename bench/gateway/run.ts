@@ -4,20 +4,27 @@
  * InfluxDB. Method and caveats: bench/gateway/README.md.
  *
  * Phases (all by default, in this order):
- *   tput     gateway throughput: N uplinks published as fast as the broker takes them; uplinks/s
- *            end to end (first publish → last point in InfluxDB) and steady state (/metrics), RSS
- *   nodered  the same load through the Node-RED flow: uplinks/s, points stored, RSS
- *   outage   both at once, a fixed rate for --outage-seconds, InfluxDB stopped for
- *            --outage-down seconds in the middle: what each stored vs what was published
+ *   tput     gateway throughput: --uplinks published as fast as the broker takes them, then
+ *            again paced by the gateway; uplinks/s end to end (first publish → last point
+ *            written) and steady state (/metrics), RSS, CPU per uplink
+ *   nodered  the same flood through the Node-RED flow: uplinks/s stored, loss, RSS, CPU
+ *   ladder   each system alone at fixed rates (--gateway-rates, --nodered-rates), --ladder-seconds
+ *            per step: kept up or not, RSS, CPU per uplink
+ *   outage   both at once on one stream, --outage-rate for --outage-seconds, InfluxDB stopped
+ *            for --outage-down seconds in the middle: what each stored vs what was published
  *   drain    InfluxDB down, --backlog uplinks into the gateway (durable log), InfluxDB back:
  *            points/s until the sink lag is 0
+ *   profile  (--profile auto: when a goal is missed; on; off) `node --cpu-prof` on the gateway
+ *            for the tput flood and for a drain-only restart; top self-time functions
  *
- *   node --import tsx bench/gateway/run.ts [--uplinks 100000] [--backlog 1000000]
- *     [--phases tput,nodered,outage,drain] [--outage-rate 500] [--outage-seconds 60]
- *     [--outage-down 30] [--inflight 2000] [--profile] [--out bench/gateway/LAST_RUN.md]
+ *   node --import tsx bench/gateway/run.ts [--uplinks 200000] [--backlog 1000000]
+ *     [--phases tput,nodered,ladder,outage,drain] [--ladder-seconds 15]
+ *     [--gateway-rates 2000,4000,6000,8000,10000] [--nodered-rates 1000,2000,3000,4000,5000]
+ *     [--outage-rate 500] [--outage-seconds 60] [--outage-down 30] [--inflight 2000]
+ *     [--window 2000] [--pace-window 5000] [--profile auto|on|off]
+ *     ['--gateway-node-flags=--max-old-space-size=128'] [--out bench/gateway/LAST_RUN.md]
  *
- * --profile runs the tput phase a second time with `node --cpu-prof` on the gateway and prints
- * the top self-time functions. The run writes its tables to --out (default LAST_RUN.md here).
+ * The run writes its tables to --out (default: LAST_RUN.md beside this file).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
