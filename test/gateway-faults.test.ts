@@ -7,7 +7,7 @@
  * "Exactly once" is checked per uplink: one point per (device, timestamp) with the right value.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -181,6 +181,31 @@ describe('gateway under faults (real daemon, Mosquitto, InfluxDB)', () => {
     });
     await expectExactlyOnce('outage', N);
     expect(await stopDaemon(gw)).toBe(0);
+  }, 180_000);
+
+  it('a broker backlog far beyond the in-flight window drains once: no keepalive timeout, no redelivery', async () => {
+    // Gateway down while 20,000 uplinks queue in Mosquitto; then it starts with a 2 s keepalive.
+    // Before the fix the PINGRESP waited behind the backlog, mqtt.js closed the connection and
+    // the broker redelivered everything unacknowledged, again and again.
+    const { start, httpPort, dir } = await setup('backlog', 'backlog');
+    const gw = await start();
+    expect(await stopDaemon(gw)).toBe(0);
+    const N = 20_000;
+    await publishAll(N, 100_000, async () => undefined);
+    const cfgPath = join(dir, 'gateway.yaml');
+    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { sources: Record<string, unknown>[] };
+    (cfg.sources[0] as Record<string, unknown>)['keepalive_s'] = 2;
+    writeFileSync(cfgPath, JSON.stringify(cfg));
+    const again = await start();
+    try {
+      await expectExactlyOnce('backlog', N);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${again.output.join('').slice(-3000)}`);
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    expect(Number(/lorawan_edge_uplinks_received_total\{source="cs"\} (\d+)/.exec(metrics)?.[1])).toBe(N);
+    expect(again.output.join('')).not.toContain('Keepalive timeout');
+    expect(await stopDaemon(again)).toBe(0);
   }, 180_000);
 
   it('Mosquitto restarted mid-run: nothing lost', async () => {

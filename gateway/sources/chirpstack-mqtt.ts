@@ -196,6 +196,9 @@ export class ChirpstackMqttSource implements Source {
       // a PINGRESP queued behind a backlog of messages would make it close a healthy
       // connection ("Keepalive timeout") — and the broker would redeliver everything unacked.
       keepalive.reschedulePing?.(true);
+      // Stopping: take nothing more and acknowledge nothing more — the broker keeps these
+      // for the next run (the pump is simply not resumed on this connection).
+      if (this.stopping) return;
       const work = this.onPublish(packet);
       if (packet.qos > 0 && packet.messageId !== undefined) this.durable.set(packet.messageId, work);
       callback();
@@ -306,9 +309,9 @@ export class ChirpstackMqttSource implements Source {
     if (!client) return;
     const timeout = (): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, deadlineMs - Date.now())).unref());
     if (client.connected) {
-      // Stop taking messages, then let the acks of what is already being stored go out. What
-      // is not acked by then is redelivered by the broker to the next run.
-      client.unsubscribe(this.config.topics);
+      // Stop taking messages (see handleMessage), then let the acks of what is already being
+      // stored go out. Never unsubscribe: the persistent session's subscription is what makes
+      // the broker queue messages while the gateway is down.
       await Promise.race([this.ackChain, timeout()]);
       await Promise.race([new Promise<void>((resolve) => client.end(false, {}, () => resolve())), timeout()]);
     }
