@@ -3,12 +3,22 @@
  * With influxd installed it uses a private InfluxDB; with --no-influxdb the file sink.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../codecs/testing/paths.ts';
 
+// The demo keeps its folder for the user to look at; the tests give it one and remove it.
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
 function demo(args: string[]): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'lorawan-edge'), 'demo', ...args], { encoding: 'utf8', timeout: 180_000 });
+  const dir = mkdtempSync(join(tmpdir(), 'demo-test-'));
+  dirs.push(dir);
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'lorawan-edge'), 'demo', '--dir', dir, ...args], { encoding: 'utf8', timeout: 180_000 });
   return { code: r.status, out: r.stdout + r.stderr };
 }
 
