@@ -120,3 +120,54 @@ export class Daemon {
 export function lostPortRace(output: string): boolean {
   return /address already in use|EADDRINUSE/i.test(output);
 }
+
+/** What every test server offers around its daemon: state, stop/start/restart, crash, cleanup. */
+export interface ServerLifecycle {
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  readonly outputTail: string;
+  /** SIGTERM and wait for exit. Data stays for `start()`. */
+  stop(): Promise<void>;
+  /** Start again on the same port and data folder. */
+  start(): Promise<void>;
+  restart(): Promise<void>;
+  /** SIGKILL: a crash. */
+  kill(): Promise<void>;
+  /** Stop and remove the temp folder. */
+  dispose(): Promise<void>;
+}
+
+/** The lifecycle shared by the test servers; `launch` starts the daemon and waits until ready. */
+export function serverLifecycle(daemon: Daemon, launch: () => Promise<void>, dir: string, removeDir: (dir: string) => Promise<void>): ServerLifecycle {
+  const life: ServerLifecycle = {
+    get pid() {
+      return daemon.pid;
+    },
+    get running() {
+      return daemon.running;
+    },
+    get outputTail() {
+      return daemon.outputTail;
+    },
+    stop: () => daemon.stop(),
+    start: async () => {
+      if (daemon.running) return;
+      try {
+        await launch();
+      } catch (err) {
+        await daemon.kill();
+        throw err;
+      }
+    },
+    restart: async () => {
+      await daemon.stop();
+      await life.start();
+    },
+    kill: () => daemon.kill(),
+    dispose: async () => {
+      await daemon.stop();
+      await removeDir(dir);
+    },
+  };
+  return life;
+}

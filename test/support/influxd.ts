@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary } from './binaries.ts';
-import { Daemon, lostPortRace } from './daemon.ts';
+import { Daemon, lostPortRace, serverLifecycle, type ServerLifecycle } from './daemon.ts';
 import { freePorts } from './free-port.ts';
 
 export interface StartInfluxdOptions {
@@ -206,44 +206,14 @@ export async function startInfluxd(opts: StartInfluxdOptions = {}): Promise<Infl
   }
   if (database !== null) await rawQuery(`CREATE DATABASE ${quoteIdent(database)}`, null, 'POST', true);
 
-  const server: InfluxdServer = {
-    get url() {
-      return url();
-    },
+  const own: Omit<InfluxdServer, keyof ServerLifecycle> = {
+    url: url(),
     port: httpPort,
     rpcPort,
     dataDir: dir,
     configPath,
     database,
     auth,
-    get pid() {
-      return daemon.pid;
-    },
-    get running() {
-      return daemon.running;
-    },
-    get outputTail() {
-      return daemon.outputTail;
-    },
-    stop: () => daemon.stop(),
-    start: async () => {
-      if (daemon.running) return;
-      try {
-        await launch();
-      } catch (err) {
-        await daemon.kill();
-        throw err;
-      }
-    },
-    restart: async () => {
-      await daemon.stop();
-      await server.start();
-    },
-    kill: () => daemon.kill(),
-    dispose: async () => {
-      await daemon.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
     query: (q, o = {}) => {
       const db = o.db === undefined ? database : o.db;
       const method = o.method ?? (/^\s*select\b|^\s*show\b/i.test(q) ? 'GET' : 'POST');
@@ -270,5 +240,6 @@ export async function startInfluxd(opts: StartInfluxdOptions = {}): Promise<Infl
     },
     ping,
   };
+  const server: InfluxdServer = Object.assign(serverLifecycle(daemon, launch, dir, (d) => rm(d, { recursive: true, force: true })), own);
   return server;
 }

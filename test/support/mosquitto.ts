@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary } from './binaries.ts';
-import { Daemon, lostPortRace } from './daemon.ts';
+import { Daemon, lostPortRace, serverLifecycle } from './daemon.ts';
 import { freePort } from './free-port.ts';
 
 export interface StartMosquittoOptions {
@@ -109,39 +109,11 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
     }
   }
 
-  const server: MosquittoServer = {
+  const server: MosquittoServer = Object.assign(serverLifecycle(daemon, launch, dir, (d) => rm(d, { recursive: true, force: true })), {
     url: `mqtt://127.0.0.1:${port}`,
     port,
     dir,
     configPath,
-    get pid() {
-      return daemon.pid;
-    },
-    get running() {
-      return daemon.running;
-    },
-    get outputTail() {
-      return daemon.outputTail;
-    },
-    stop: () => daemon.stop(),
-    start: async () => {
-      if (daemon.running) return;
-      try {
-        await launch();
-      } catch (err) {
-        await daemon.kill();
-        throw err;
-      }
-    },
-    restart: async () => {
-      await daemon.stop();
-      await server.start();
-    },
-    kill: () => daemon.kill(),
-    dispose: async () => {
-      await daemon.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  });
   return server;
 }
