@@ -199,7 +199,7 @@ export class ChirpstackMqttSource implements Source {
       // Stopping: take nothing more and acknowledge nothing more — the broker keeps these
       // for the next run (the pump is simply not resumed on this connection).
       if (this.stopping) return;
-      const work = this.onPublish(packet);
+      const work = this.safePublish(packet);
       if (packet.qos > 0 && packet.messageId !== undefined) this.durable.set(packet.messageId, work);
       callback();
     };
@@ -246,6 +246,23 @@ export class ChirpstackMqttSource implements Source {
     const waiters = this.pumpWaiters;
     this.pumpWaiters = [];
     for (const w of waiters) w();
+  }
+
+  /**
+   * `onPublish`, but a bug in parsing or decoding never escapes into mqtt.js (which would drop
+   * the connection and make the broker redeliver the same message forever): the message is
+   * kept in the rejects file with the reason and acknowledged.
+   */
+  private safePublish(packet: IPublishPacket): Promise<void> {
+    try {
+      return this.onPublish(packet);
+    } catch (err) {
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      this.deps.metrics.uplinksRejected.inc({ reason: 'internal_error' });
+      this.deps.rejects.write({ source: this.name, reason: 'internal_error', detail: (err as Error).message, topic: packet.topic, payload });
+      this.deps.logger.error({ err: (err as Error).message, topic: packet.topic }, 'message could not be processed; kept in the rejects file');
+      return Promise.resolve();
+    }
   }
 
   /** Parses, decodes and appends one message; resolves when it may be acknowledged. */
