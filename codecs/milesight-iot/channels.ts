@@ -520,3 +520,18 @@ export const BATTERY_RECORD: RecordSpec = {
 /** The common configuration commands (answers to them appear in uplinks too). */
 export const REBOOT = action('reboot', [0xff, 0x10], [0xff]);
 export const REPORT_INTERVAL = uintCommand('report_interval', [0xff, 0x03], 2, 60, 64800);
+
+/** `03 67`: temperature, i16 LE in 0.1 °C (EM300 series, AM319). */
+export const TEMPERATURE_RECORD: RecordSpec = { channel: 0x03, type: 0x67, name: 'temperature', read: (r, ctx) => ctx.set('temperature', r.i16le('temperature') / 10) };
+
+/** `04 68`: relative humidity, u8 in 0.5 %RH (EM300 series, AM319). */
+export const HUMIDITY_RECORD: RecordSpec = {
+  channel: 0x04,
+  type: 0x68,
+  name: 'humidity',
+  read(r, ctx) {
+    const v = r.u8('humidity') / 2;
+    if (v > 100) ctx.warnings.push(`humidity ${v} % is above 100 %`);
+    ctx.set('humidity', v);
+  },
+};

@@ -22,6 +22,8 @@ import { ByteWriter, PayloadError, type ByteReader } from '../../bytes.ts';
 import { defineCodec, numberValue } from '../../define.ts';
 import {
   BATTERY_RECORD,
+  HUMIDITY_RECORD,
+  TEMPERATURE_RECORD,
   DEVICE_INFO_RECORDS,
   MILESIGHT_FPORT,
   PLAUSIBLE_EPOCH_S,
@@ -87,17 +89,8 @@ function history(r: ByteReader, ctx: RecordContext, tvocKey: 'tvoc' | 'tvoc_ugm3
 const RECORDS: readonly RecordSpec[] = [
   ...DEVICE_INFO_RECORDS,
   BATTERY_RECORD,
-  { channel: 0x03, type: 0x67, name: 'temperature', read: (r, ctx) => ctx.set('temperature', r.i16le('temperature') / 10) },
-  {
-    channel: 0x04,
-    type: 0x68,
-    name: 'humidity',
-    read(r, ctx) {
-      const v = r.u8('humidity') / 2;
-      if (v > 100) ctx.warnings.push(`humidity ${v} % is above 100 %`);
-      ctx.set('humidity', v);
-    },
-  },
+  TEMPERATURE_RECORD,
+  HUMIDITY_RECORD,
   { channel: 0x05, type: 0x00, name: 'pir', read: (r, ctx) => ctx.set(pirKey(ctx), enumText(PIR, r.u8('pir'), 'pir', ctx)) },
   { channel: 0x06, type: 0xcb, name: 'light_level', read: (r, ctx) => ctx.set('light_level', r.u8('light_level')) },
   u16Record(0x07, 0x7d, 'co2'),

@@ -25,6 +25,8 @@ import { ByteWriter, PayloadError, round, type ByteReader } from '../../bytes.ts
 import { defineCodec, numberValue } from '../../define.ts';
 import {
   BATTERY_RECORD,
+  HUMIDITY_RECORD,
+  TEMPERATURE_RECORD,
   DEVICE_INFO_RECORDS,
   MILESIGHT_FPORT,
   PLAUSIBLE_EPOCH_S,
@@ -114,17 +116,8 @@ function history(r: ByteReader, ctx: RecordContext, withWater: boolean): void {
 const RECORDS: readonly RecordSpec[] = [
   ...DEVICE_INFO_RECORDS,
   BATTERY_RECORD,
-  { channel: 0x03, type: 0x67, name: 'temperature', read: (r, ctx) => ctx.set('temperature', r.i16le('temperature') / 10) },
-  {
-    channel: 0x04,
-    type: 0x68,
-    name: 'humidity',
-    read(r, ctx) {
-      const v = r.u8('humidity') / 2;
-      if (v > 100) ctx.warnings.push(`humidity ${v} % is above 100 %`);
-      ctx.set('humidity', v);
-    },
-  },
+  TEMPERATURE_RECORD,
+  HUMIDITY_RECORD,
   { channel: 0x05, type: 0x00, name: 'gpio', read: (r, ctx) => ctx.set('gpio', enumText(GPIO, r.u8('gpio'), 'gpio', ctx)) },
   { channel: 0x05, type: 0xc8, name: 'pulse', read: (r, ctx) => ctx.set('pulse', r.u32le('pulse')) },
   { channel: 0x05, type: 0xe1, name: 'water', read: (r, ctx) => readWater(r, ctx.data, ctx.warnings) },
