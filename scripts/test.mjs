@@ -63,7 +63,8 @@ let skipped = 0;
 if (existsSync(jsonFile)) {
   const report = JSON.parse(readFileSync(jsonFile, 'utf8'));
   passed = report.numPassedTests ?? 0;
-  failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+  // A failed file with no failed test (e.g. an import error) still counts once.
+  failed = (report.numFailedTests ?? 0) || (report.numFailedTestSuites ?? 0);
   skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 }
 rmSync(outDir, { recursive: true, force: true });
