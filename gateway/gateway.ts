@@ -18,6 +18,7 @@ import { createMetrics, type GatewayMetrics } from './metrics.ts';
 import type { ComponentHealth } from './pipeline/contracts.ts';
 import type { DecodeContext } from './pipeline/decode.ts';
 import type { PipelineRecord } from './pipeline/record.ts';
+import { RECORD_WIRE } from './pipeline/record-wire.ts';
 import { SinkRunner } from './pipeline/sink-runner.ts';
 import { loadRegistry, type DeviceRegistry } from './registry/devices-file.ts';
 import { RejectsFile } from './rejects.ts';
@@ -73,7 +74,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     logger.info({ devices: registry.devices.length, file: config.registry.devices_file }, 'device registry loaded');
   };
 
-  const log = new DurableLog<PipelineRecord>(config.buffer);
+  const log = new DurableLog<PipelineRecord>(config.buffer, { wire: RECORD_WIRE });
   const rejects = new RejectsFile(config.rejects.file, config.rejects.max_bytes);
   const sinkLogger = (name: string): { info(m: string, d?: object): void; warn(m: string, d?: object): void; error(m: string, d?: object): void } => {
     const child = logger.child({ sink: name });

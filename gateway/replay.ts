@@ -15,6 +15,7 @@ import { DurableLog } from './buffer/index.ts';
 import type { GatewayConfig } from './config.ts';
 import { decodeWith } from './pipeline/decode.ts';
 import type { PipelineRecord, UplinkRecord } from './pipeline/record.ts';
+import { RECORD_WIRE } from './pipeline/record-wire.ts';
 import { loadRegistry } from './registry/devices-file.ts';
 
 export interface ReplayFilter {
@@ -54,7 +55,7 @@ export async function replay(config: GatewayConfig, filter: ReplayFilter, option
     return codecCache.get(model) ?? null;
   };
 
-  const log = new DurableLog<PipelineRecord>(config.buffer);
+  const log = new DurableLog<PipelineRecord>(config.buffer, { wire: RECORD_WIRE });
   await log.open();
   const cursor = `replay-${process.pid}`;
   const report: ReplayReport = { scanned: 0, matched: 0, redecoded: 0, stillFailing: 0, appended: 0 };

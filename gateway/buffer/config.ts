@@ -25,6 +25,12 @@ export interface DurableLogConfig {
   sinks?: readonly string[];
   /** Bytes a reader fetches per read call. */
   read_chunk_bytes?: number;
+  /**
+   * Newest records kept in memory for readers that keep up with the writer (they skip reading
+   * the files back); 0 turns it off. Bounded by count and by `read_cache_bytes` (encoded size).
+   */
+  read_cache_records?: number;
+  read_cache_bytes?: number;
 }
 
 export type ResolvedConfig = Required<Omit<DurableLogConfig, 'sinks'>> & { sinks: readonly string[] };
@@ -40,6 +46,8 @@ export const DEFAULTS = {
   flush_bytes: 1 * MiB,
   max_record_bytes: 1 * MiB,
   read_chunk_bytes: 1 * MiB,
+  read_cache_records: 10_000,
+  read_cache_bytes: 8 * MiB,
 } as const satisfies Omit<ResolvedConfig, 'dir' | 'sinks'>;
 
 /** Smallest segment accepted: a header and one small frame. */
@@ -79,6 +87,8 @@ export function resolveConfig(c: DurableLogConfig): ResolvedConfig {
   const max_record_bytes = int('max_record_bytes', c.max_record_bytes ?? Math.min(DEFAULTS.max_record_bytes, roomInSegment), 1);
   if (max_record_bytes > roomInSegment) bad('max_record_bytes', `must fit in one segment (<= ${roomInSegment} with segment_bytes ${segment_bytes})`);
   const read_chunk_bytes = int('read_chunk_bytes', c.read_chunk_bytes ?? DEFAULTS.read_chunk_bytes, 4096);
+  const read_cache_records = int('read_cache_records', c.read_cache_records ?? DEFAULTS.read_cache_records, 0);
+  const read_cache_bytes = int('read_cache_bytes', c.read_cache_bytes ?? DEFAULTS.read_cache_bytes, 0);
   const sinks = c.sinks ?? [];
   if (!Array.isArray(sinks)) bad('sinks', 'must be a list of sink names');
   for (const s of sinks) checkSinkName(s);
@@ -92,6 +102,8 @@ export function resolveConfig(c: DurableLogConfig): ResolvedConfig {
     flush_bytes,
     max_record_bytes,
     read_chunk_bytes,
+    read_cache_records,
+    read_cache_bytes,
     sinks,
   };
 }

@@ -11,7 +11,9 @@
  *     restarts (u64 on disk, exact in a JS number up to 2^53 - 1). After a restart the next id is
  *     past every valid record on disk and past every sink's cursor. Only ids of records that were
  *     never durable (cut off as a torn tail) can be handed out again.
- * I3. Readers see durable records only, in id order, and only ids above their sink's cursor.
+ * I3. Readers see durable records only, in id order, and only ids above their sink's cursor —
+ *     also when a caught-up reader takes them from the in-memory tail cache (tail-cache.ts):
+ *     the cache hands out ids up to the last durable id only.
  * I4. A cursor (one per sink) is the id of the last record that sink has finished with. It is
  *     persisted atomically (temp file, fsync, rename, fsync folder) and never moves backwards.
  * I5. A segment file is deleted only when the writer has moved on to a newer segment that exists
@@ -107,7 +109,23 @@ import {
   writeFrame,
 } from './format.ts';
 import { LogReader } from './reader.ts';
+import { TailCache } from './tail-cache.ts';
 import type { ReaderHost, Segment } from './reader.ts';
+
+/**
+ * How values become CBOR and back: `encode` gives what is CBOR-encoded into the frame,
+ * `decode` turns what CBOR decoding gave back into the value (and throws on a value it does not
+ * recognise: the reader then counts the frame as damaged). Without it values are encoded as
+ * they are.
+ */
+export interface WireCodec<T> {
+  encode(value: T): unknown;
+  decode(wire: unknown): T;
+}
+
+export interface DurableLogOptions<T> {
+  wire?: WireCodec<T>;
+}
 
 export interface LogRecord<T> {
   readonly id: number;
@@ -190,8 +208,10 @@ interface PendingGroup {
 
 type Settle = (err?: Error) => void;
 
-interface Waiter {
+interface Waiter<T> {
   payloads: Uint8Array[];
+  /** What was appended (for the tail cache), index for index with payloads. */
+  values: readonly T[];
   ids: number[];
   settle: Settle;
   timer: NodeJS.Timeout | undefined;
@@ -216,6 +236,8 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
   private closing: Promise<void> | undefined;
   private unlock: (() => Promise<void>) | undefined;
 
+  private readonly wire: WireCodec<T> | undefined;
+  private readonly tail: TailCache<T>;
   private readonly encoder = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: true, pack: false });
   private readonly decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
 
@@ -231,7 +253,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
   private pendingSince = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
-  private waiting: Waiter[] = [];
+  private waiting: Waiter<T>[] = [];
 
   private readonly cursors = new Map<string, Cursor>();
   private readonly cursorWrites = new Set<Promise<unknown>>();
@@ -259,14 +281,16 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     cursor_writes: 0,
   };
 
-  constructor(config: DurableLogConfig) {
+  constructor(config: DurableLogConfig, options: DurableLogOptions<T> = {}) {
     this.config = resolveConfig(config);
     this.dir = this.config.dir;
+    this.wire = options.wire;
+    this.tail = new TailCache<T>(this.config.read_cache_records, this.config.read_cache_bytes);
   }
 
   /** Builds and opens a log in one step. */
-  static async open<T = unknown>(config: DurableLogConfig): Promise<DurableLog<T>> {
-    const log = new DurableLog<T>(config);
+  static async open<T = unknown>(config: DurableLogConfig, options: DurableLogOptions<T> = {}): Promise<DurableLog<T>> {
+    const log = new DurableLog<T>(config, options);
     await log.open();
     return log;
   }
@@ -321,6 +345,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
   private async shutdown(): Promise<void> {
     this.state = 'closing';
     const closed = new DurableLogError('LOG_CLOSED', `durable log ${this.dir} was closed`);
+    this.tail.clear();
     for (const w of this.waiting.splice(0)) {
       clearTimeout(w.timer);
       w.settle(closed);
@@ -356,13 +381,14 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     }
     if (this.waiting.length === 0 && this.makeRoom(FRAME_HEADER_BYTES + payload.length)) {
       const id = this.place(payload);
+      this.tail.add(id, value, payload.length);
       const done = new Promise<number>((resolve, reject) => {
         this.acks.push((err) => (err ? reject(err) : resolve(id)));
       });
       this.scheduleFlush();
       return done;
     }
-    return this.enqueue([payload]).then((ids) => ids[0] as number);
+    return this.enqueue([payload], [value]).then((ids) => ids[0] as number);
   }
 
   /**
@@ -381,7 +407,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     if (payloads.length === 0) return Promise.resolve([]);
-    return this.enqueue(payloads);
+    return this.enqueue(payloads, values);
   }
 
   private refusal(): DurableLogError | undefined {
@@ -396,7 +422,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
   private encode(value: T): Uint8Array {
     let payload: Uint8Array;
     try {
-      payload = this.encoder.encode(value);
+      payload = this.encoder.encode(this.wire ? this.wire.encode(value) : value);
     } catch (err) {
       throw new DurableLogError('UNENCODABLE_RECORD', `record cannot be encoded as CBOR: ${(err as Error).message}`, { cause: err });
     }
@@ -409,10 +435,11 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     return payload;
   }
 
-  private enqueue(payloads: Uint8Array[]): Promise<number[]> {
+  private enqueue(payloads: Uint8Array[], values: readonly T[]): Promise<number[]> {
     return new Promise<number[]>((resolve, reject) => {
-      const w: Waiter = {
+      const w: Waiter<T> = {
         payloads,
+        values,
         ids: [],
         settle: (err) => (err ? reject(err) : resolve(w.ids)),
         timer: undefined,
@@ -428,7 +455,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
   }
 
   /** Places as much of w as fits; true when all of it is placed (its ack then waits for the flush). */
-  private admit(w: Waiter): boolean {
+  private admit(w: Waiter<T>): boolean {
     const before = w.ids.length;
     let complete = true;
     while (w.ids.length < w.payloads.length) {
@@ -437,7 +464,9 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
         complete = false;
         break;
       }
-      w.ids.push(this.place(p));
+      const id = this.place(p);
+      this.tail.add(id, w.values[w.ids.length] as T, p.length);
+      w.ids.push(id);
     }
     if (complete) this.acks.push(w.settle);
     if (w.ids.length > before) this.scheduleFlush();
@@ -446,14 +475,14 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
 
   private admitWaiting(): void {
     while (this.waiting.length > 0) {
-      const w = this.waiting[0] as Waiter;
+      const w = this.waiting[0] as Waiter<T>;
       if (!this.admit(w)) return;
       this.waiting.shift();
       clearTimeout(w.timer);
     }
   }
 
-  private timeOut(w: Waiter): void {
+  private timeOut(w: Waiter<T>): void {
     const i = this.waiting.indexOf(w);
     if (i < 0) return;
     this.waiting.splice(i, 1);
@@ -850,7 +879,13 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
   }
 
   decodePayload(payload: Buffer): unknown {
-    return this.decoder.decode(payload) as unknown;
+    const raw = this.decoder.decode(payload) as unknown;
+    return this.wire ? this.wire.decode(raw) : raw;
+  }
+
+  /** Durable records from `from` on, straight from the tail cache; undefined if not cached. */
+  cachedFrom(from: number, max: number): LogRecord<T>[] | undefined {
+    return this.tail.take(from, this.lastDurableId, max);
   }
 
   onDurable(wake: () => void): () => void {

@@ -31,6 +31,8 @@ export interface ReaderHost<T> {
   floorOf(sink: string): number;
   noteCorruption(key: string, missing: number): void;
   decodePayload(payload: Buffer): unknown;
+  /** Durable records from id `from` on out of memory (the tail cache), or undefined. */
+  cachedFrom(from: number, max: number): LogRecord<T>[] | undefined;
   onDurable(wake: () => void): () => void;
   readerClosed(r: LogReader<T>): void;
 }
@@ -204,6 +206,15 @@ export class LogReader<T> implements AsyncIterable<LogRecord<T>> {
   private async collect(out: LogRecord<T>[], max: number): Promise<void> {
     while (out.length < max) {
       if (this.closed) return;
+      // Caught up with the writer: take the records from memory instead of the files. The file
+      // position is dropped; should this reader fall behind the cache, seek() finds it again.
+      const cached = this.host.cachedFrom(Math.max(this.position, this.host.floorOf(this.sink)) + 1, max - out.length);
+      if (cached !== undefined && cached.length > 0) {
+        for (const r of cached) out.push(r);
+        this.position = (cached[cached.length - 1] as LogRecord<T>).id;
+        if (this.seg !== undefined) await this.release();
+        continue;
+      }
       if (this.seg === undefined || this.seg.removed) {
         if (!(await this.seek())) return;
       }

@@ -10,10 +10,15 @@
  *
  * mqtt.js handles incoming packets one at a time and sends the PUBACK when its
  * `handleMessage(packet, cb)` hook calls back; waiting there for the fsync would allow only one
- * message per group commit. So `handleMessage` starts the durable append and returns at once,
- * and the PUBACK itself is held back (in arrival order, as MQTT requires) until that append has
- * resolved. If an append fails, the connection is dropped without acknowledging, and the broker
- * redelivers after reconnect.
+ * message per group commit. So `handleMessage` parses and decodes at once and adds the record
+ * to the current batch, and the PUBACK itself is held back in a queue. A batch collects what
+ * arrives in one turn of the event loop and goes to the log in one append; when that append is
+ * durable the queue releases, in arrival order (as MQTT requires), every PUBACK whose message
+ * is now durable — corked, so they leave in one socket write. If an append fails, the
+ * connection is dropped without acknowledging, and the broker redelivers after reconnect.
+ * (One promise and one metrics update per batch instead of several per message: at 10,000
+ * messages/s the per-message version spent more on promises and label lookups than on
+ * decoding.)
  *
  * Bad input never stops the source: malformed JSON/protobuf, unknown topics, oversized
  * payloads are acknowledged (redelivery would not fix them), counted under their reason and
@@ -61,38 +66,60 @@ interface Deps {
 }
 
 /**
- * Remembers recently stored events so broker redeliveries are not stored twice. A ring of ids
+ * Remembers recently stored events so broker redeliveries are not stored twice: id → the batch
+ * that stores it (DONE once that batch is durable, so the ring holds no records). A ring of ids
  * bounds it: evicting from the front of a big Map by iterating its keys is O(deleted entries)
- * in V8 and showed up as the gateway's hottest function. Once an append is durable its promise
- * is replaced by a shared resolved one, so the ring holds no records.
+ * in V8 and showed up as the gateway's hottest function.
  */
 class RecentIds {
-  private readonly map = new Map<string, Promise<void>>();
+  private readonly map = new Map<string, IngestBatch | typeof DONE>();
   private readonly ring: (string | undefined)[];
   private next = 0;
-  private static readonly DONE = Promise.resolve();
   constructor(max: number) {
     this.ring = new Array<string | undefined>(max);
   }
-  get(id: string): Promise<void> | undefined {
+  get(id: string): IngestBatch | typeof DONE | undefined {
     return this.map.get(id);
   }
-  set(id: string, p: Promise<void>): void {
+  set(id: string, v: IngestBatch | typeof DONE): void {
+    if (this.map.has(id)) {
+      this.map.set(id, v);
+      return;
+    }
     const old = this.ring[this.next];
-    if (old !== undefined && this.map.get(old) !== undefined) this.map.delete(old);
+    if (old !== undefined) this.map.delete(old);
     this.ring[this.next] = id;
     this.next = (this.next + 1) % this.ring.length;
-    this.map.set(id, p);
-    p.then(
-      () => {
-        if (this.map.get(id) === p) this.map.set(id, RecentIds.DONE);
-      },
-      () => undefined,
-    );
+    this.map.set(id, v);
   }
   delete(id: string): void {
     this.map.delete(id);
   }
+}
+
+const DONE = Symbol('durable');
+
+/** What arrived in one turn of the event loop: appended to the log together. */
+interface IngestBatch {
+  records: PipelineRecord[];
+  /** deduplication keys of those records */
+  keys: string[];
+  /** when the first message of the batch arrived (for the append latency) */
+  firstAt: bigint;
+  state: 'open' | 'appending' | 'durable' | 'failed';
+  failure?: string;
+  upCount: number;
+  kinds: Map<string, number>;
+  readings: Map<string, number>;
+}
+
+/** A PUBACK held back until its message is durable. */
+interface HeldAck {
+  packet: Packet;
+  /** the connection the message came in on: an ack never goes out on another one */
+  conn: unknown;
+  /** the batch that must be durable first; undefined = only the order holds it */
+  gate: IngestBatch | undefined;
 }
 
 /**
@@ -109,10 +136,13 @@ export class ChirpstackMqttSource implements Source {
   readonly name: string;
   private client: MqttClient | undefined;
   private state: ComponentHealth = { state: 'built' };
-  /** messageId → the durable append of that message (resolves when it may be acknowledged). */
-  private readonly durable = new Map<number, Promise<void>>();
-  /** PUBACKs leave strictly in arrival order. */
-  private ackChain: Promise<void> = Promise.resolve();
+  /** messageId → the batch its PUBACK waits for (set by handleMessage, taken by _sendPacket). */
+  private readonly gates = new Map<number, IngestBatch | undefined>();
+  /** PUBACKs not sent yet, in arrival order (they leave strictly in that order). */
+  private held: HeldAck[] = [];
+  private heldHead = 0;
+  private batch: IngestBatch | undefined;
+  private drainWaiters: (() => void)[] = [];
   private readonly recent = new RecentIds(50_000);
   private inFlight = 0;
   /** mqtt.js packet-pump continuations held while too many messages await durability. */
@@ -199,8 +229,8 @@ export class ChirpstackMqttSource implements Source {
       // Stopping: take nothing more and acknowledge nothing more — the broker keeps these
       // for the next run (the pump is simply not resumed on this connection).
       if (this.stopping) return;
-      const work = this.safePublish(packet);
-      if (packet.qos > 0 && packet.messageId !== undefined) this.durable.set(packet.messageId, work);
+      const gate = this.safePublish(packet);
+      if (packet.qos > 0 && packet.messageId !== undefined) this.gates.set(packet.messageId, gate);
       callback();
     };
     const internal = client as unknown as { _sendPacket: SendPacket };
@@ -210,34 +240,68 @@ export class ChirpstackMqttSource implements Source {
         send(packet, cb);
         return;
       }
-      const work = this.durable.get(packet.messageId) ?? Promise.resolve();
-      this.durable.delete(packet.messageId);
+      const gate = this.gates.get(packet.messageId);
+      this.gates.delete(packet.messageId);
       this.inFlight++;
+      this.held.push({ packet, conn: client.stream, gate });
       // Let mqtt.js go on with the next packet now; the ack leaves when the record is durable.
       // Above MAX_UNACKED, hold the packet pump instead: the socket stops being read and TCP
       // back-pressures the broker (Mosquitto does not enforce max_inflight_messages for a
       // queued backlog), so memory and the redelivery set stay bounded.
       if (this.inFlight < MAX_UNACKED) cb?.();
       else if (cb) this.pumpWaiters.push(cb);
-      const conn = client.stream;
-      this.ackChain = this.ackChain
-        .then(() => work)
-        .then(
-          () => {
-            this.inFlight--;
-            this.resumePump();
-            // An ack for a message of a previous connection must not go out on a new one: the
-            // broker redelivers those anyway.
-            if (client.stream === conn && client.connected) send(packet);
-          },
-          (err: unknown) => {
-            this.inFlight--;
-            this.resumePump();
-            this.deps.logger.error({ err: (err as Error).message }, 'record not durable: dropping the connection so the broker redelivers');
-            if (client.stream === conn) client.stream.destroy();
-          },
-        );
+      if (gate === undefined || gate.state === 'durable') this.releaseAcks();
     };
+    this.sendAck = send;
+  }
+
+  private sendAck: SendPacket | undefined;
+
+  /**
+   * Sends, in order, every held PUBACK whose message is durable; stops at the first that is
+   * not. A failed batch drops the connection it came in on without acknowledging (the broker
+   * redelivers after the reconnect). The acks leave corked: one socket write per release.
+   */
+  private releaseAcks(): void {
+    const client = this.client;
+    const send = this.sendAck;
+    if (!client || !send) return;
+    const stream = client.stream as (typeof client.stream & { cork?: () => void; uncork?: () => void }) | undefined;
+    let corked = false;
+    let released = 0;
+    while (this.heldHead < this.held.length) {
+      const h = this.held[this.heldHead] as HeldAck;
+      if (h.gate !== undefined && (h.gate.state === 'open' || h.gate.state === 'appending')) break;
+      this.heldHead++;
+      released++;
+      this.inFlight--;
+      if (h.gate?.state === 'failed') {
+        if (client.stream === h.conn && !client.stream.destroyed) {
+          this.deps.logger.error({ err: h.gate.failure }, 'record not durable: dropping the connection so the broker redelivers');
+          client.stream.destroy();
+        }
+        continue;
+      }
+      // An ack for a message of a previous connection must not go out on a new one: the
+      // broker redelivers those anyway.
+      if (client.stream !== h.conn || !client.connected) continue;
+      if (!corked && stream?.cork) {
+        stream.cork();
+        corked = true;
+      }
+      send(h.packet);
+    }
+    if (corked) stream?.uncork?.();
+    if (this.heldHead > 1024 && this.heldHead * 2 > this.held.length) {
+      this.held = this.held.slice(this.heldHead);
+      this.heldHead = 0;
+    }
+    if (released > 0) this.resumePump();
+    if (this.heldHead >= this.held.length && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
   }
 
   /** Lets mqtt.js read on once the unacknowledged messages are down to half the bound. */
@@ -248,12 +312,61 @@ export class ChirpstackMqttSource implements Source {
     for (const w of waiters) w();
   }
 
+  /** The batch that takes records now (a new one is sent to the log at the end of this turn). */
+  private currentBatch(): IngestBatch {
+    if (this.batch === undefined) {
+      this.batch = { records: [], keys: [], firstAt: process.hrtime.bigint(), state: 'open', upCount: 0, kinds: new Map(), readings: new Map() };
+      setImmediate(() => this.appendBatch());
+    }
+    return this.batch;
+  }
+
+  /** Appends the current batch to the log; on durability releases its acks. */
+  private appendBatch(): void {
+    const b = this.batch;
+    this.batch = undefined;
+    if (b === undefined || b.state !== 'open') return;
+    b.state = 'appending';
+    this.countBatch(b);
+    const settle = (failure: string | undefined): void => {
+      if (failure === undefined) {
+        b.state = 'durable';
+        for (const k of b.keys) this.recent.set(k, DONE);
+        this.deps.metrics.appendLatency.observe(Number(process.hrtime.bigint() - b.firstAt) / 1e9);
+      } else {
+        b.state = 'failed';
+        b.failure = failure;
+        for (const k of b.keys) this.recent.delete(k);
+      }
+      b.records = [];
+      this.releaseAcks();
+    };
+    let appended: Promise<void>;
+    try {
+      appended = this.deps.log.append(b.records);
+    } catch (err) {
+      appended = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    appended.then(
+      () => settle(undefined),
+      (err: unknown) => settle((err as Error).message),
+    );
+  }
+
+  /** Metrics of a batch, added once per batch rather than once per message. */
+  private countBatch(b: IngestBatch): void {
+    const m = this.deps.metrics;
+    for (const [kind, n] of b.kinds) m.eventsReceived.inc({ source: this.name, kind }, n);
+    if (b.upCount > 0) m.uplinksReceived.inc({ source: this.name }, b.upCount);
+    for (const [category, n] of b.readings) m.readings.inc({ category }, n);
+  }
+
   /**
    * `onPublish`, but a bug in parsing or decoding never escapes into mqtt.js (which would drop
    * the connection and make the broker redeliver the same message forever): the message is
    * kept in the rejects file with the reason and acknowledged.
    */
-  private safePublish(packet: IPublishPacket): Promise<void> {
+  private safePublish(packet: IPublishPacket): IngestBatch | undefined {
     try {
       return this.onPublish(packet);
     } catch (err) {
@@ -261,26 +374,30 @@ export class ChirpstackMqttSource implements Source {
       this.deps.metrics.uplinksRejected.inc({ reason: 'internal_error' });
       this.deps.rejects.write({ source: this.name, reason: 'internal_error', detail: (err as Error).message, topic: packet.topic, payload });
       this.deps.logger.error({ err: (err as Error).message, topic: packet.topic }, 'message could not be processed; kept in the rejects file');
-      return Promise.resolve();
+      return undefined;
     }
   }
 
-  /** Parses, decodes and appends one message; resolves when it may be acknowledged. */
-  private onPublish(packet: IPublishPacket): Promise<void> {
+  /**
+   * Parses and decodes one message and adds its record to the current batch. Returns the batch
+   * that must be durable before the message may be acknowledged (undefined: nothing to wait
+   * for — rejected, ignored, or a redelivery of something already durable).
+   */
+  private onPublish(packet: IPublishPacket): IngestBatch | undefined {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const topic = packet.topic;
-    const reject = (reason: string, detail: string): Promise<void> => {
+    const reject = (reason: string, detail: string): undefined => {
       this.deps.metrics.uplinksRejected.inc({ reason });
       this.deps.rejects.write({ source: this.name, reason, detail, topic, payload });
       this.deps.logger.warn({ reason, detail, topic }, 'message rejected');
-      return Promise.resolve();
+      return undefined;
     };
     const parsedTopic = parseEventTopic(topic);
     if (!parsedTopic) return reject('bad_topic', 'topic is not application/<app>/device/<devEUI>/event/<type>');
     const kind = parsedTopic.kind;
     if (!(this.config.events as string[]).includes(kind)) {
       this.deps.metrics.eventsReceived.inc({ source: this.name, kind });
-      return Promise.resolve();
+      return undefined;
     }
     if (payload.length > this.config.max_payload_bytes) return reject('oversized', `${payload.length} bytes > max_payload_bytes ${this.config.max_payload_bytes}`);
     const format = this.config.format === 'auto' ? (looksLikeJson(payload) ? 'json' : 'protobuf') : this.config.format;
@@ -288,36 +405,40 @@ export class ChirpstackMqttSource implements Source {
     if (!parsed.ok) return reject(format === 'json' ? 'malformed_json' : 'malformed_protobuf', parsed.error);
     const ev: IntegrationEvent = parsed.event;
     if (ev.deviceInfo.devEui !== parsedTopic.devEui) return reject('topic_mismatch', `topic DevEUI ${parsedTopic.devEui} ≠ event DevEUI ${ev.deviceInfo.devEui}`);
-    this.deps.metrics.eventsReceived.inc({ source: this.name, kind });
-    if (kind === 'up') this.deps.metrics.uplinksReceived.inc({ source: this.name });
 
-    const key = `${kind}:${ev.deduplicationId}`;
-    const seen = ev.deduplicationId ? this.recent.get(key) : undefined;
-    if (seen) {
+    const key = ev.deduplicationId ? `${kind}:${ev.deduplicationId}` : undefined;
+    const seen = key !== undefined ? this.recent.get(key) : undefined;
+    if (seen !== undefined) {
+      this.deps.metrics.eventsReceived.inc({ source: this.name, kind });
+      if (kind === 'up') this.deps.metrics.uplinksReceived.inc({ source: this.name });
       this.deps.metrics.duplicates.inc({ source: this.name });
-      return seen;
+      return seen === DONE ? undefined : seen;
     }
     const outcome = eventToRecord(ev, this.name, this.deps.decode);
-    this.account(outcome.record, outcome.undecoded, outcome.model);
-    const started = process.hrtime.bigint();
-    const done = this.deps.log.append([outcome.record]).then(() => {
-      this.deps.metrics.appendLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    });
-    if (ev.deduplicationId) {
-      this.recent.set(key, done);
-      done.catch(() => this.recent.delete(key));
+    const b = this.currentBatch();
+    b.kinds.set(kind, (b.kinds.get(kind) ?? 0) + 1);
+    if (kind === 'up') b.upCount++;
+    this.account(b, outcome.record, outcome.undecoded, outcome.model);
+    b.records.push(outcome.record);
+    if (key !== undefined) {
+      b.keys.push(key);
+      this.recent.set(key, b);
     }
-    return done;
+    return b;
   }
 
-  private account(record: PipelineRecord, undecoded: string | undefined, model: string | undefined): void {
+  private account(b: IngestBatch, record: PipelineRecord, undecoded: string | undefined, model: string | undefined): void {
     if (record.kind !== 'up') return;
     if (undecoded) this.deps.metrics.undecoded.inc({ reason: undecoded });
     if (record.decoded && record.decoded.by === 'codec' && record.decoded.errors.length > 0) {
       this.deps.metrics.decodeErrors.inc({ model: model ?? 'unknown' });
       this.deps.logger.warn({ devEui: record.devEui, model, errors: record.decoded.errors }, 'codec reported errors; raw payload kept');
     }
-    if (record.decoded?.readings.length) this.deps.metrics.readings.inc({ category: record.device.category ?? 'generic' }, record.decoded.readings.length);
+    const n = record.decoded?.readings.length ?? 0;
+    if (n > 0) {
+      const category = record.device.category ?? 'generic';
+      b.readings.set(category, (b.readings.get(category) ?? 0) + n);
+    }
   }
 
   async stop(deadlineMs = Date.now() + 10_000): Promise<void> {
@@ -329,7 +450,12 @@ export class ChirpstackMqttSource implements Source {
       // Stop taking messages (see handleMessage), then let the acks of what is already being
       // stored go out. Never unsubscribe: the persistent session's subscription is what makes
       // the broker queue messages while the gateway is down.
-      await Promise.race([this.ackChain, timeout()]);
+      this.appendBatch();
+      const drained = new Promise<void>((resolve) => {
+        if (this.heldHead >= this.held.length) resolve();
+        else this.drainWaiters.push(resolve);
+      });
+      await Promise.race([drained, timeout()]);
       await Promise.race([new Promise<void>((resolve) => client.end(false, {}, () => resolve())), timeout()]);
     }
     if (!client.disconnected) await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));

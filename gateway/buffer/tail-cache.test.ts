@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { TailCache } from './tail-cache.ts';
+
+describe('TailCache', () => {
+  it('keeps the newest records within the count bound, consecutive', () => {
+    const c = new TailCache<string>(3, 1_000);
+    for (let id = 1; id <= 5; id++) c.add(id, `v${id}`, 10);
+    expect(c.firstId).toBe(3);
+    expect(c.take(2, 5, 10)).toBeUndefined();
+    expect(c.take(3, 5, 10)).toEqual([
+      { id: 3, value: 'v3' },
+      { id: 4, value: 'v4' },
+      { id: 5, value: 'v5' },
+    ]);
+    // Never past upTo (the last durable id), never more than max.
+    expect(c.take(3, 4, 10)?.map((r) => r.id)).toEqual([3, 4]);
+    expect(c.take(4, 5, 1)?.map((r) => r.id)).toEqual([4]);
+    expect(c.take(5, 4, 10)).toBeUndefined();
+    expect(c.take(6, 9, 10)).toBeUndefined();
+  });
+
+  it('evicts by bytes, and a gap in ids starts a new run', () => {
+    const c = new TailCache<number>(100, 25);
+    c.add(1, 1, 10);
+    c.add(2, 2, 10);
+    c.add(3, 3, 10);
+    expect(c.firstId).toBe(2);
+    c.add(7, 7, 5);
+    expect(c.firstId).toBe(7);
+    expect(c.size).toBe(1);
+    c.add(8, 8, 30); // larger than the whole bound: cache emptied
+    expect(c.size).toBe(0);
+    c.add(9, 9, 1);
+    expect(c.take(9, 9, 5)).toEqual([{ id: 9, value: 9 }]);
+  });
+
+  it('stays correct across compaction', () => {
+    const c = new TailCache<number>(10, 1e9);
+    for (let id = 1; id <= 20_000; id++) c.add(id, id * 2, 1);
+    expect(c.firstId).toBe(19_991);
+    expect(c.take(19_995, 20_000, 100)?.map((r) => r.value)).toEqual([39_990, 39_992, 39_994, 39_996, 39_998, 40_000]);
+  });
+
+  it('does nothing when turned off', () => {
+    const c = new TailCache<number>(0, 1e9);
+    c.add(1, 1, 1);
+    expect(c.take(1, 1, 1)).toBeUndefined();
+  });
+});
