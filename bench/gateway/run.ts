@@ -168,6 +168,16 @@ const POINTS_PER_UPLINK = 2;
 
 // ---------------------------------------------------------------------------------------------
 
+/** What of the RSS is V8 heap and Buffer memory (from the gateway's own /metrics). */
+function heapNote(samples: readonly MetricSample[]): string {
+  const heap = samples.map((s) => s.heapUsed).filter((x) => x > 0);
+  const ext = samples.map((s) => s.external).filter((x) => x > 0);
+  if (heap.length === 0) return '';
+  const mb = (x: number): string => fmt(x / 1048576);
+  const median = (xs: number[]): number => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)] ?? NaN;
+  return `V8 heap used median ${mb(median(heap))} / max ${mb(Math.max(...heap))} MB; external (Buffers) median ${mb(median(ext))} / max ${mb(Math.max(...ext))} MB`;
+}
+
 async function phaseTput(broker: MosquittoServer, influx: InfluxdServer, devices: FleetDevice[], opts: { profileDir?: string; paced?: boolean; label: string }): Promise<void> {
   const tag = `${opts.profileDir ? '_prof' : ''}${opts.paced ? '_paced' : ''}`;
   const db = `gw_tput${tag}`;
@@ -229,7 +239,7 @@ async function phaseTput(broker: MosquittoServer, influx: InfluxdServer, devices
   add(sec, 'steady state received (10–90 %, /metrics)', `${fmt(steadyIn)} uplinks/s`);
   add(sec, 'steady state written (10–90 %, /metrics)', `${fmt(steadyOut)} uplinks/s`, `${fmt(steadyOut * POINTS_PER_UPLINK)} points/s`);
   add(sec, 'stored in InfluxDB', `${fmt(uplinkPoints)} lorawan_uplink + ${fmt(readings)} reading points`, uplinkPoints === N && readings === N ? 'complete' : `MISSING ${N - uplinkPoints} / ${N - readings}`);
-  add(sec, 'gateway RSS idle / steady (median) / peak', `${fmt(idleRss)} / ${fmt(rssSteady)} / ${fmt(rssPeak)} MB`);
+  add(sec, 'gateway RSS idle / steady (median) / peak', `${fmt(idleRss)} / ${fmt(rssSteady)} / ${fmt(rssPeak)} MB`, heapNote(metrics.samples));
   add(sec, 'gateway CPU per uplink', `${fmt((gwCpu * 1e6) / N)} µs`, `= ${fmt(N / gwCpu)} uplinks per CPU-second; CPU seconds during the run: ${cpuSplit}`);
   add(sec, 'gateway exit code on SIGTERM', String(code), `received ${fmt(metrics.last()?.received ?? NaN)} messages (${fmt(dups)} recognised as redeliveries); log: ${logNote}`);
   if (!opts.profileDir) R.gwCpuRate = N / gwCpu;
