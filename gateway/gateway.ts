@@ -106,6 +106,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     catalogue: (id) => codecs.get(id),
     deviceProfiles: {},
     now,
+    keepCodecData: config.sinks.some((s) => s.schema === 'chirpstack'),
   };
   const sources = config.sources.map(
     (s) =>

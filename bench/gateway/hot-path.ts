@@ -34,7 +34,8 @@ const codecs = new Map(catalogue.devices.flatMap((entry) => {
   const codec = typeof entry.codec === 'string' ? nativeCodec(entry.codec) : undefined;
   return codec ? [[entry.id, { entry, codec }] as const] : [];
 }));
-const ctx: DecodeContext = { registry: () => registry, catalogue: (id) => codecs.get(id), deviceProfiles: {}, now: Date.now };
+// As the gateway runs with the native schema: the codec's data object is not stored.
+const ctx: DecodeContext = { registry: () => registry, catalogue: (id) => codecs.get(id), deviceProfiles: {}, now: Date.now, keepCodecData: false };
 const make = fastMessages(devices, 'hot', Date.UTC(2026, 10, 1));
 const payloads = Array.from({ length: N }, (_, i) => Buffer.from(make(i).payload));
 

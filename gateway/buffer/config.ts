@@ -46,8 +46,8 @@ export const DEFAULTS = {
   flush_bytes: 1 * MiB,
   max_record_bytes: 1 * MiB,
   read_chunk_bytes: 1 * MiB,
-  read_cache_records: 10_000,
-  read_cache_bytes: 8 * MiB,
+  read_cache_records: 4_000,
+  read_cache_bytes: 4 * MiB,
 } as const satisfies Omit<ResolvedConfig, 'dir' | 'sinks'>;
 
 /** Smallest segment accepted: a header and one small frame. */

@@ -26,6 +26,14 @@ export interface DecodeContext {
   /** ChirpStack device-profile name → catalogue id */
   deviceProfiles: Readonly<Record<string, string>>;
   now: () => number;
+  /**
+   * Keep the codec's own `data` object in the record even when it gave readings (default true).
+   * The gateway turns it off unless a sink writes it (the ChirpStack schema): it is half of a
+   * record's bytes and of its encoding time, and it follows from the stored payload anyway
+   * (`lorawan-edge replay` and `decode` reproduce it). Uplinks without readings always keep it,
+   * for inspection.
+   */
+  keepCodecData?: boolean;
 }
 
 export interface DecodeOutcome {
@@ -70,17 +78,22 @@ function resolveDevice(ev: IntegrationEvent, ctx: DecodeContext): { snapshot: De
   return { snapshot, ...(found ? { model: found.entry.id } : {}), variables: { ...defaults, ...(reg?.variables ?? {}) } };
 }
 
-/** Decodes (again) the payload of an uplink record with a codec; used at ingest and by replay. */
-export function decodeWith(codec: Codec, model: string, payload: Uint8Array, fPort: number, time: number, variables: Record<string, unknown>): DecodedPart {
+/**
+ * Decodes (again) the payload of an uplink record with a codec; used at ingest and by replay.
+ * `keepData` false leaves the codec's `data` object out when it gave readings (see
+ * DecodeContext.keepCodecData); it is never deleted afterwards, which would put the object in
+ * V8's slow dictionary mode for everything that reads it later.
+ */
+export function decodeWith(codec: Codec, model: string, payload: Uint8Array, fPort: number, time: number, variables: Record<string, unknown>, keepData = true): DecodedPart {
   const recvTime = new Date(time);
   const r = codec.decodeUplink({ bytes: payload, fPort, recvTime, variables });
   const part: DecodedPart = { model, readings: [], warnings: [...(r.warnings ?? [])], errors: [...(r.errors ?? [])], by: 'codec' };
   if (r.data) {
-    part.data = r.data;
     const n = codec.normalizeUplink(r.data, { variables, recvTime });
     part.readings = n.readings;
     part.warnings.push(...(n.warnings ?? []));
     part.errors.push(...(n.errors ?? []));
+    if (keepData || part.readings.length === 0) part.data = r.data;
   }
   return part;
 }
@@ -105,15 +118,11 @@ function uplinkRecord(ev: UplinkEvent, src: string, ctx: DecodeContext): DecodeO
     gateways: ev.rxInfo.map((r) => ({ id: r.gatewayId, rssi: r.rssi, snr: r.snr })),
     device: snapshot,
   };
-  if (ev.txInfo) {
-    record.frequency = ev.txInfo.frequency;
-    record.sf = ev.txInfo.spreadingFactor || undefined;
-    record.bw = ev.txInfo.bandwidth || undefined;
-  } else if (SF_FROM_EU868_DR[ev.dr] !== undefined) {
-    record.sf = SF_FROM_EU868_DR[ev.dr];
-  }
-  if (record.sf === undefined) delete record.sf;
-  if (record.bw === undefined) delete record.bw;
+  // Optional fields are only ever added, never deleted (a delete sends V8 objects to slow mode).
+  const sf = ev.txInfo ? ev.txInfo.spreadingFactor || undefined : SF_FROM_EU868_DR[ev.dr];
+  if (ev.txInfo) record.frequency = ev.txInfo.frequency;
+  if (sf !== undefined) record.sf = sf;
+  if (ev.txInfo?.bandwidth) record.bw = ev.txInfo.bandwidth;
   if (ev.regionConfigId) record.region = ev.regionConfigId;
   if (ev.object) record.csObject = ev.object as JsonObject;
 
@@ -121,7 +130,7 @@ function uplinkRecord(ev: UplinkEvent, src: string, ctx: DecodeContext): DecodeO
   if (ev.fPort === 0 || ev.data.length === 0) return { record, undecoded: 'no_payload', ...(model ? { model } : {}) };
   const found = model ? ctx.catalogue(model) : undefined;
   if (found && model) {
-    record.decoded = decodeWith(perDevice(found.codec, ev.deviceInfo.devEui), model, ev.data, ev.fPort, ev.time, variables);
+    record.decoded = decodeWith(perDevice(found.codec, ev.deviceInfo.devEui), model, ev.data, ev.fPort, ev.time, variables, ctx.keepCodecData !== false);
     if (record.decoded.readings.length === 0) return { record, undecoded: 'codec_error', model };
     return { record, model };
   }

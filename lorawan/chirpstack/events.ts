@@ -271,7 +271,8 @@ function parseRxInfo(v: unknown): RxInfo | undefined {
 export function parseEventJson(kind: string, text: string | Uint8Array): ParseResult {
   let doc: unknown;
   try {
-    doc = JSON.parse(typeof text === 'string' ? text : Buffer.from(text).toString('utf8'));
+    // A view, not a copy: this runs for every MQTT message.
+    doc = JSON.parse(typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8'));
   } catch (err) {
     return { ok: false, error: `malformed JSON: ${(err as Error).message}` };
   }

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { nativeCodec } from '../../codecs/registry.ts';
+import { loadCatalogue } from '../../devices/catalogue.ts';
+import type { UplinkEvent } from '../../lorawan/chirpstack/events.ts';
+import { eventToRecord, type DecodeContext } from './decode.ts';
+import type { UplinkRecord } from './record.ts';
+
+const catalogue = loadCatalogue();
+const df703 = catalogue.byId.get('dingtek/df703');
+const codec = nativeCodec('dingtek/df703');
+if (!df703 || !codec) throw new Error('dingtek/df703 missing from the catalogue');
+
+const devEui = '70b3d50000000001';
+const ctx = (keepCodecData?: boolean): DecodeContext => ({
+  registry: () => {
+    const d = { dev_eui: devEui, name: 'bin-1', model: 'dingtek/df703', tags: { district: 'north' }, variables: {} };
+    return { devices: [d], byEui: new Map([[devEui, d]]) };
+  },
+  catalogue: (id) => (id === 'dingtek/df703' ? { entry: df703, codec } : undefined),
+  deviceProfiles: {},
+  now: () => 1_700_000_000_000,
+  ...(keepCodecData === undefined ? {} : { keepCodecData }),
+});
+
+function uplink(bytesHex: string): UplinkEvent {
+  return {
+    kind: 'up',
+    deduplicationId: 'd-1',
+    time: 1_700_000_000_000,
+    deviceInfo: { tenantId: 't', tenantName: 't', applicationId: 'a', applicationName: 'a', deviceProfileId: 'p', deviceProfileName: 'p', deviceName: 'x', devEui, deviceClassEnabled: 'CLASS_A', tags: {} },
+    devAddr: '26000001',
+    adr: true,
+    dr: 5,
+    fCnt: 1,
+    fPort: 3,
+    confirmed: false,
+    data: Buffer.from(bytesHex, 'hex'),
+    rxInfo: [],
+  };
+}
+
+describe('eventToRecord: the codec data object', () => {
+  const good = '800001011107d000190000000000010081';
+
+  it('is kept by default and when asked for', () => {
+    for (const c of [ctx(), ctx(true)]) {
+      const r = eventToRecord(uplink(good), 'cs', c).record as UplinkRecord;
+      expect(r.decoded?.data).toMatchObject({ level: 2000, temperature: 25 });
+      expect(r.decoded?.readings[0]?.values).toMatchObject({ distance_mm: 2000 });
+    }
+  });
+
+  it('is left out when no sink needs it, but the readings and the raw payload stay', () => {
+    const r = eventToRecord(uplink(good), 'cs', ctx(false)).record as UplinkRecord;
+    expect(r.decoded).toBeDefined();
+    expect(r.decoded && 'data' in r.decoded).toBe(false);
+    expect(r.decoded?.readings[0]?.values).toMatchObject({ distance_mm: 2000 });
+    expect(Buffer.from(r.payload).toString('hex')).toBe(good);
+  });
+
+  it('a frame the codec cannot read keeps its errors next to the raw payload', () => {
+    // A DF703 frame with a wrong length: the codec reports an error and no readings.
+    const out = eventToRecord(uplink('8000010111'), 'cs', ctx(false));
+    expect(out.undecoded).toBe('codec_error');
+    const r = out.record as UplinkRecord;
+    expect(r.decoded?.readings).toEqual([]);
+    expect(r.decoded?.errors.length).toBeGreaterThan(0);
+  });
+});
