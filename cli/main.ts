@@ -3,31 +3,27 @@
  * code (0 ok, 1 the operation produced errors, 2 usage error with a one-line message).
  */
 import { readFileSync } from 'node:fs';
-import { runCodec } from './codec.ts';
-import { runDecode } from './decode.ts';
-import { runDemo } from './demo.ts';
-import { runDevices } from './devices.ts';
-import { runSimulate } from './simulate.ts';
-import { runGateway } from './gateway.ts';
-import { runReplay } from './replay.ts';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../codecs/package-root.ts';
 import { EXIT_USAGE, UsageError, type Io } from './usage.ts';
-import { runValidate } from './validate.ts';
 
 type Verb = (argv: string[], io: Io) => Promise<number>;
 
-const VERBS: Record<string, { run: Verb; summary: string }> = {
-  decode: { run: runDecode, summary: 'decode an uplink payload (or a JSON-lines stream) with a device codec' },
-  devices: { run: runDevices, summary: 'list the device catalogue' },
-  codec: { run: runCodec, summary: 'codec tools: "codec test [<id>]" runs the executable examples' },
-  validate: { run: runValidate, summary: 'check the device catalogue and every codec example' },
-  gateway: { run: runGateway, summary: 'run the edge gateway daemon (ChirpStack MQTT → durable log → InfluxDB)' },
-  replay: { run: runReplay, summary: 'decode stored uplinks again (after a codec fix) and resend them' },
-  demo: { run: runDemo, summary: 'run the end-to-end demo on embedded defaults (no server needed)' },
-  simulate: { run: runSimulate, summary: 'simulate a fleet: LoRaWAN frames over Semtech UDP or ChirpStack MQTT events, with a ground-truth ledger' },
+// Each verb's module is imported only when that verb runs: `gateway` never loads the MQTT
+// broker of `demo`, the simulator or the TTN importer (less memory, faster start).
+const VERBS: Record<string, { load: () => Promise<Verb>; summary: string }> = {
+  decode: { load: async () => (await import('./decode.ts')).runDecode, summary: 'decode an uplink payload (or a JSON-lines stream) with a device codec' },
+  devices: { load: async () => (await import('./devices.ts')).runDevices, summary: 'list the device catalogue' },
+  codec: { load: async () => (await import('./codec.ts')).runCodec, summary: 'codec tools: "codec test [<id>]" runs the executable examples' },
+  validate: { load: async () => (await import('./validate.ts')).runValidate, summary: 'check the device catalogue and every codec example' },
+  gateway: { load: async () => (await import('./gateway.ts')).runGateway, summary: 'run the edge gateway daemon (ChirpStack MQTT → durable log → InfluxDB)' },
+  replay: { load: async () => (await import('./replay.ts')).runReplay, summary: 'decode stored uplinks again (after a codec fix) and resend them' },
+  demo: { load: async () => (await import('./demo.ts')).runDemo, summary: 'run the end-to-end demo on embedded defaults (no server needed)' },
+  simulate: { load: async () => (await import('./simulate.ts')).runSimulate, summary: 'simulate a fleet: LoRaWAN frames over Semtech UDP or ChirpStack MQTT events, with a ground-truth ledger' },
 };
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 
@@ -60,7 +56,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const entry = VERBS[verb];
   try {
     if (!entry) throw new UsageError(`unknown command "${verb}" (run "lorawan-edge --help")`);
-    return await entry.run(rest, io);
+    const run = await entry.load();
+    return await run(rest, io);
   } catch (err) {
     // parseArgs reports unknown options with a code; both are usage errors.
     const code = (err as { code?: string }).code ?? '';

@@ -1,5 +1,5 @@
 /** Where the codec folders live on disk (examples.json and READMEs sit beside each codec). */
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from './package-root.ts';
 
-export const CODECS_DIR = dirname(fileURLToPath(import.meta.url));
+export const CODECS_DIR = join(PACKAGE_ROOT, 'codecs');

@@ -7,13 +7,13 @@
  * `00012074` stays a decimal number and `on` stays a string.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import yaml from 'js-yaml';
 import type { Category } from '../codecs/api.ts';
+import { PACKAGE_ROOT } from '../codecs/package-root.ts';
 
-export const CATALOGUE_DIR = dirname(fileURLToPath(import.meta.url));
+export const CATALOGUE_DIR = join(PACKAGE_ROOT, 'devices');
 
 export interface ScriptCodecRef {
   script: string;

@@ -28,8 +28,10 @@
  * and their contexts rebuilt on next use. Device state kept in script globals is lost then,
  * which is the same as what ChirpStack and TTN give a script on every call anyway.
  */
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { CODECS_DIR } from '../location.ts';
 
 const CTL_REQ = 0;
 const CTL_RES = 1;
@@ -117,7 +119,8 @@ const encoder = new TextEncoder();
 
 function spawn(keepAlive: boolean): WorkerHandle {
   const sab = new SharedArrayBuffer(HEADER_BYTES + DATA_BYTES);
-  const worker = new Worker(new URL('./engine-worker.mjs', import.meta.url), {
+  // Found from the package root, not import.meta.url: this module may run inside the bundle.
+  const worker = new Worker(join(CODECS_DIR, 'sandbox', 'engine-worker.mjs'), {
     workerData: { sab, headerBytes: HEADER_BYTES },
     resourceLimits: { stackSizeMb: WORKER_STACK_MB, maxOldGenerationSizeMb: WORKER_HEAP_MB },
     stdout: false,

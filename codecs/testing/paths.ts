@@ -1,9 +1,9 @@
 /** Where the shared public test vectors live: `../shared` beside the checkout (as in CI). */
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root.ts';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const REPO_ROOT = PACKAGE_ROOT;
 
 export const SHARED_DIR = process.env['LORAWAN_EDGE_SHARED'] ?? resolve(REPO_ROOT, '../shared');
 

@@ -1,10 +1,11 @@
 /** Paths and a catalogue lookup shared by the simulator's tests. */
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../codecs/package-root.ts';
 import { lookupForFleet, type DeviceLookup } from '../lookup.ts';
 import { loadFleet, type Fleet } from '../fleet.ts';
 
-export const DEMO_FLEET = fileURLToPath(new URL('../fleets/demo.yaml', import.meta.url));
-export const CITY_FLEET = fileURLToPath(new URL('../fleets/city.yaml', import.meta.url));
+export const DEMO_FLEET = join(PACKAGE_ROOT, 'simulator', 'fleets', 'demo.yaml');
+export const CITY_FLEET = join(PACKAGE_ROOT, 'simulator', 'fleets', 'city.yaml');
 
 let demo: { fleet: Fleet; lookup: DeviceLookup } | undefined;
 
