@@ -56,11 +56,9 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
   const onTerm = (): void => stop('SIGTERM');
   const onInt = (): void => stop('SIGINT');
   const onHup = (): void => {
-    try {
-      gateway.reloadRegistry();
-    } catch (err) {
+    gateway.reloadRegistry().catch((err: unknown) => {
       gateway.logger.error({ err: (err as Error).message }, 'registry reload failed; keeping the previous one');
-    }
+    });
   };
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);

@@ -45,8 +45,12 @@ export interface Gateway {
   health(): Record<string, ComponentHealth & { kind: string }>;
   /** host:port of the HTTP endpoint once started (port 0 in the config picks a free one). */
   httpAddress(): { host: string; port: number } | undefined;
-  /** Re-reads the device registry file (SIGHUP). */
-  reloadRegistry(): void;
+  /**
+   * Re-reads the device registry file (SIGHUP) and loads the script codecs its models need
+   * before the new registry takes effect. Rejects (keeping the previous registry) when the file
+   * is invalid.
+   */
+  reloadRegistry(): Promise<void>;
   readonly log: DurableLog<PipelineRecord>;
   readonly sinks: readonly SinkRunner[];
   readonly sources: readonly ChirpstackMqttSource[];
@@ -67,10 +71,34 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     const codec = typeof entry.codec === 'string' ? nativeCodec(entry.codec) : undefined;
     if (codec) codecs.set(entry.id, { entry, codec });
   }
+  // Script codecs (vendor JavaScript in the QuickJS sandbox) are loaded only for the models the
+  // registry or a device-profile mapping uses: the sandbox worker alone is ~22 MB of RSS.
+  const scriptLoads = new Map<string, Promise<void>>();
+  const ensureCodecs = async (models: Iterable<string>): Promise<void> => {
+    const loads: Promise<void>[] = [];
+    for (const id of new Set(models)) {
+      const entry = catalogue.byId.get(id);
+      if (!entry || codecs.has(id)) continue;
+      let load = scriptLoads.get(id);
+      if (!load) {
+        load = resolveCodec(entry).then(
+          (codec) => void codecs.set(id, { entry, codec }),
+          (err: unknown) => logger.warn({ model: id, err: (err as Error).message }, 'catalogue codec not loaded; its devices stay undecoded'),
+        );
+        scriptLoads.set(id, load);
+      }
+      loads.push(load);
+    }
+    await Promise.all(loads);
+  };
+  const profileModels = config.sources.flatMap((s) => Object.values(s.device_profiles));
+
   let registry: DeviceRegistry = { devices: [], byEui: new Map() };
-  const reloadRegistry = (): void => {
+  const reloadRegistry = async (): Promise<void> => {
     if (!config.registry.devices_file) return;
-    registry = loadRegistry(config.registry.devices_file, knownModel);
+    const next = loadRegistry(config.registry.devices_file, knownModel);
+    await ensureCodecs(next.devices.map((d) => d.model));
+    registry = next;
     logger.info({ devices: registry.devices.length, file: config.registry.devices_file }, 'device registry loaded');
   };
 
@@ -154,16 +182,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     httpAddress: () => http?.address(),
     async start() {
       mkdirSync(config.data_dir, { recursive: true });
-      reloadRegistry();
-      // Script codecs (QuickJS) load asynchronously; native ones are already in the map.
-      for (const entry of catalogue.devices) {
-        if (codecs.has(entry.id)) continue;
-        try {
-          codecs.set(entry.id, { entry, codec: await resolveCodec(entry) });
-        } catch (err) {
-          logger.warn({ model: entry.id, err: (err as Error).message }, 'catalogue codec not loaded; its devices stay undecoded');
-        }
-      }
+      await reloadRegistry();
+      await ensureCodecs(profileModels);
       logState = { state: 'starting' };
       await log.open();
       logState = { state: 'running' };

@@ -180,6 +180,19 @@ describe('gateway: ChirpStack MQTT → durable log → InfluxDB', () => {
     expect(await (await fetch(`http://127.0.0.1:${address?.port}/metrics`)).text()).toContain('lorawan_edge_sink_points_written_total{sink="influx"}');
   }, 120_000);
 
+  it('loads a vendor-script codec when a registry reload first needs it, before the new registry takes effect', async () => {
+    const acme = { dev_eui: '70b3d5e75e0000a1', name: 'acme-1', model: 'acme/bin-sensor', tags: { commune: 'east' }, variables: {} };
+    writeFileSync(join(dir, 'devices.yaml'), `devices:\n${[...DEVICES, acme].map((d) => `  - ${JSON.stringify(d)}`).join('\n')}\n`);
+    await gateway.reloadRegistry();
+    const pub = await mqtt.connectAsync(broker.url, { clientId: 'e2e-publisher-acme' });
+    const ev = uplink(acme.dev_eui, 'acme-1', 1, 1, Buffer.from('0104d2150e1000', 'hex'), T0 + 5_000);
+    await pub.publishAsync(eventTopic(ev), eventToJson(ev), { qos: 1 });
+    await pub.endAsync();
+    await waitFor('the script-decoded reading', async () => (await influx.rows(`SELECT * FROM bin_fill WHERE dev_eui = '${acme.dev_eui}'`, 'lorawan')).length > 0);
+    const rows = await influx.rows(`SELECT temperature_c, model, commune FROM bin_fill WHERE dev_eui = '${acme.dev_eui}'`, 'lorawan');
+    expect(rows).toEqual([{ time: T0 + 5_000, temperature_c: 21, model: 'acme/bin-sensor', commune: 'east' }]);
+  }, 60_000);
+
   it('never logs secrets', () => {
     const all = logLines.join('');
     expect(all.length).toBeGreaterThan(0);
