@@ -3,7 +3,7 @@
  * processes, RSS sampling from /proc, Prometheus scraping, InfluxDB counting. Every wait is
  * bounded in time.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -303,6 +303,23 @@ export interface GatewayChildOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * The gateway is measured the way it is deployed: the compiled bundle (`npm run build`) with
+ * the node flags of the systemd unit's ExecStart (gateway/deploy/lorawan-edge.service).
+ */
+export function deployedGateway(): { script: string; nodeFlags: string[] } {
+  const unit = readFileSync(join(REPO_ROOT, 'gateway', 'deploy', 'lorawan-edge.service'), 'utf8');
+  const m = /^ExecStart=\S*node((?:\s+--\S+)*)\s+\S*dist\/lorawan-edge\.mjs\s+gateway/m.exec(unit);
+  if (!m) throw new Error('gateway/deploy/lorawan-edge.service: ExecStart does not run node … dist/lorawan-edge.mjs gateway');
+  return { script: join(REPO_ROOT, 'dist', 'lorawan-edge.mjs'), nodeFlags: (m[1] ?? '').trim().split(/\s+/).filter(Boolean) };
+}
+
+/** Builds the bundle from the working tree (so the bench never runs a stale one). */
+export function buildBundle(): void {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run build failed: ${r.stderr || r.stdout}`);
+}
+
 export async function startGateway(o: GatewayChildOptions): Promise<GatewayChild> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), `lorawan-edge-bench-gw-${o.name}-`));
   const httpPort = await freePort();
@@ -318,10 +335,14 @@ export async function startGateway(o: GatewayChildOptions): Promise<GatewayChild
     sinks: [{ type: 'influxdb', name: 'influx', url: o.influxUrl, version: 1, database: o.database, ...(o.sink ?? {}) }],
   };
   writeFileSync(join(dir, 'gateway.yaml'), JSON.stringify(config, null, 2));
-  const proc = spawn(process.execPath, [...(o.execArgv ?? []), join(REPO_ROOT, 'bin', 'lorawan-edge'), 'gateway', '--config', join(dir, 'gateway.yaml')], {
+  const deployed = deployedGateway();
+  // A CPU profile is only readable per source file: profiled runs use the sources (tsx).
+  const profiled = (o.execArgv ?? []).some((f) => f.startsWith('--cpu-prof'));
+  const script = profiled ? join(REPO_ROOT, 'bin', 'lorawan-edge') : deployed.script;
+  const proc = spawn(process.execPath, [...deployed.nodeFlags, ...(o.execArgv ?? []), script, 'gateway', '--config', join(dir, 'gateway.yaml')], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '', ...(o.env ?? {}) },
+    env: { ...process.env, NODE_OPTIONS: '', ...(profiled ? { LORAWAN_EDGE_FROM_SOURCE: '1' } : {}), ...(o.env ?? {}) },
   });
   const killOnExit = (): void => {
     proc.kill('SIGKILL');
