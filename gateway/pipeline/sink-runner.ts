@@ -32,9 +32,9 @@ export interface SinkRunnerOptions {
   writer: PointWriter;
   toPoints: (r: PipelineRecord) => Point[];
   metrics: GatewayMetrics;
-  /** Records per read from the log. */
+  /** Records per read from the log. Default 2,000. */
   batchRecords?: number;
-  /** Batches handed to the writer before the oldest has settled. */
+  /** Batches handed to the writer before the oldest has settled. Default 8 (see below). */
   maxInFlight?: number;
   onError?: (err: Error) => void;
 }
@@ -62,7 +62,14 @@ export class SinkRunner implements Sink {
     this.name = opts.name;
     this.type = opts.type;
     this.batchRecords = opts.batchRecords ?? 2000;
-    this.maxInFlight = opts.maxInFlight ?? 4;
+    // Reading ahead keeps both sides busy during a drain: while InfluxDB works on the requests
+    // in flight, the sink should already hold the next full batch and the runner be decoding
+    // the one after. 8 batches of 2,000 records are about 32,000 lines with the native schema:
+    // the InfluxDB sink's 4 requests of up to 5,000 lines (1 MiB) and the next ones queued.
+    // With 4 (16,000 lines) there is rarely a full batch for a fourth request, and the runner
+    // waits for a batch to settle (draining into a local influxd: event loop idle 27 → 18 %).
+    // The sink's max_buffered_lines bounds memory when a schema writes more points per record.
+    this.maxInFlight = opts.maxInFlight ?? 8;
   }
 
   pending(): number {
@@ -102,7 +109,8 @@ export class SinkRunner implements Sink {
         const records = await reader.read(this.batchRecords, 250);
         if (records.length === 0) continue;
         const points: Point[] = [];
-        for (const r of records) points.push(...this.opts.toPoints(r.value));
+        const toPoints = this.opts.toPoints;
+        for (const r of records) for (const p of toPoints(r.value)) points.push(p);
         const entry: InFlight = { lastId: (records[records.length - 1] as { id: number }).id, done: false, failed: false, promise: Promise.resolve() };
         entry.promise = this.opts.writer.write(points).then(
           (outcome) => {

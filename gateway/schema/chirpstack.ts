@@ -12,8 +12,9 @@
  *   `latitude` and `longitude` becomes `…_location` with fields latitude, longitude.
  * - `device_status_battery_level` (value float) and `device_status_margin` (value int).
  */
-import { integer, type FieldValue, type Point } from '../sinks/influxdb/line-protocol.ts';
+import { integer, type FieldValue, type Point, type Tags } from '../sinks/influxdb/line-protocol.ts';
 import type { DeviceSnapshot, PipelineRecord } from '../pipeline/record.ts';
+import { DeviceTagSets } from './device-tags.ts';
 
 export interface ChirpstackSchemaOptions {
   /** ChirpStack's application name, when the source knew it (tag application_name). */
@@ -22,6 +23,21 @@ export interface ChirpstackSchemaOptions {
 
 function baseTags(devEui: string, device: DeviceSnapshot, app: string | undefined): Record<string, string> {
   return { ...device.tags, ...(app ? { application_name: app } : {}), device_name: device.name, dev_eui: devEui };
+}
+
+// The payload points of an uplink (one per leaf) and the status points carry the same tags for
+// every record of a device: built and encoded once per device snapshot. (device_uplink's tags
+// include dr and frequency, dozens of combinations per device: those are built per point.)
+const tagSets = new DeviceTagSets();
+
+/** baseTags, plus f_port when given, shared per device, application name and f_port. */
+function sharedTags(devEui: string, device: DeviceSnapshot, app: string | undefined, fPort?: string): Tags {
+  // The application name comes last, so the variant cannot be read two ways.
+  const variant = fPort === undefined ? `s\0${app ?? ''}` : `f${fPort}\0${app ?? ''}`;
+  const tags = tagSets.get(devEui, device, variant);
+  if (tags !== undefined) return tags;
+  const built = fPort === undefined ? baseTags(devEui, device, app) : { ...baseTags(devEui, device, app), f_port: fPort };
+  return tagSets.add(devEui, device, variant, built);
 }
 
 /** Flattens decoded data into (path, value) leaves the way ChirpStack does. */
@@ -58,7 +74,7 @@ export function chirpstackPoints(r: PipelineRecord, options: ChirpstackSchemaOpt
       const points: Point[] = [];
       const data = r.decoded?.data ?? r.csObject;
       if (data) {
-        const tags = { ...baseTags(r.devEui, r.device, app), f_port: String(r.fPort) };
+        const tags = sharedTags(r.devEui, r.device, app, String(r.fPort));
         const found: Parameters<typeof leaves>[2] = [];
         leaves(data, '', found);
         for (const leaf of found) {
@@ -78,7 +94,7 @@ export function chirpstackPoints(r: PipelineRecord, options: ChirpstackSchemaOpt
       return points;
     }
     case 'status': {
-      const tags = baseTags(r.devEui, r.device, app);
+      const tags = sharedTags(r.devEui, r.device, app);
       const points: Point[] = [{ measurement: 'device_status_margin', tags, fields: { value: integer(r.margin) }, timeMs: r.time }];
       if (!r.batteryUnavailable && !r.externalPower) points.push({ measurement: 'device_status_battery_level', tags, fields: { value: r.batteryPct }, timeMs: r.time });
       return points;

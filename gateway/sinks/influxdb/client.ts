@@ -97,13 +97,17 @@ export class InfluxWriteClient {
   }
 
   /** Join lines (LF, never CRLF) and gzip when configured and large enough. */
-  async prepare(lines: readonly string[]): Promise<PreparedBody> {
-    const raw = Buffer.from(lines.join('\n'), 'utf8');
+  prepare(lines: readonly string[]): Promise<PreparedBody> {
+    return this.prepareJoined(Buffer.from(lines.join('\n'), 'utf8'), lines.length);
+  }
+
+  /** A body of `lines` lines already joined (LF) into bytes; gzipped when configured and large enough. */
+  async prepareJoined(raw: Buffer, lines: number): Promise<PreparedBody> {
     if (this.gzip && raw.length >= this.cfg.gzip_min_bytes) {
       const data = await gzipAsync(raw, { level: GZIP_LEVEL });
-      return { data, gzipped: true, rawBytes: raw.length, lines: lines.length };
+      return { data, gzipped: true, rawBytes: raw.length, lines };
     }
-    return { data: raw, gzipped: false, rawBytes: raw.length, lines: lines.length };
+    return { data: raw, gzipped: false, rawBytes: raw.length, lines };
   }
 
   /** Where writes go, without credentials (for messages). */

@@ -20,7 +20,7 @@ describe('resolveInfluxSinkConfig', () => {
     expect(cfg.batch_lines).toBe(5000);
     expect(cfg.batch_bytes).toBe(1_048_576);
     expect(cfg.flush_interval_ms).toBe(1000);
-    expect(cfg.max_in_flight).toBe(2);
+    expect(cfg.max_in_flight).toBe(4);
   });
 
   it('names the key in every error', () => {

@@ -60,7 +60,9 @@ export const INFLUX_SINK_DEFAULTS = {
   batch_lines: 5_000,
   batch_bytes: 1_048_576,
   flush_interval_ms: 1_000,
-  max_in_flight: 2,
+  // 4, not 2: InfluxDB works on one request while the next arrives; bench/influx-sink
+  // (loopback, 2 cores) drained 6–15 % faster with 4 than with 2, at the same CPU per point.
+  max_in_flight: 4,
   max_buffered_lines: 100_000,
   gzip: 'auto',
   gzip_min_bytes: 4_096,

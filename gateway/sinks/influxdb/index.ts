@@ -5,7 +5,7 @@ export { INFLUX_SINK_DEFAULTS, InfluxSinkConfigError, describeTarget, resolveInf
 export type { InfluxSinkConfig, InfluxSinkConfigInput } from './config.ts';
 export { InfluxNetworkError, InfluxWriteClient, parseRetryAfter } from './client.ts';
 export type { Credentials, PreparedBody, WriteResponse } from './client.ts';
-export { encodePoint, encodePoints, integer, normalizedName, normalizedString } from './line-protocol.ts';
-export type { EncodeResult, FieldValue, IntegerValue, Point, RejectedPoint } from './line-protocol.ts';
+export { encodePoint, encodePoints, integer, normalizedName, normalizedString, tagSet } from './line-protocol.ts';
+export type { EncodeResult, FieldValue, IntegerValue, Point, RejectedPoint, Tags } from './line-protocol.ts';
 export { analyzeRejection, classifyResponse } from './responses.ts';
 export type { DeadLetterRecord } from './dead-letter.ts';

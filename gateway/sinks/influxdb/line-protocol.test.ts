@@ -7,7 +7,9 @@ import {
   normalizedName,
   parseOwnLine,
   quoteString,
+  tagSet,
   type Point,
+  type Tags,
 } from './line-protocol.ts';
 
 const T = 1_784_538_843_512;
@@ -191,5 +193,72 @@ describe('parseOwnLine', () => {
       ['s', 'string'],
       ['b', 'boolean'],
     ]);
+  });
+});
+
+describe('shared tag sets (tagSet)', () => {
+  const awkward: Tags = { 'zone a': 'North, A=1', 'x\\': 'v\\', e: '', n: null, dev_eui: 'a84041', B: 'b', 'é': '😀', lone: 'x\ud800' };
+
+  it('encodes exactly like the plain tags, counting altered and omitted tags for every point', () => {
+    const points = (tags: Tags): Point[] => [
+      { measurement: 'm', tags, fields: { v: 1 }, timeMs: T },
+      { measurement: 'other m', tags, fields: { v: 2 }, timeMs: T + 1 },
+      { measurement: 'm', tags, fields: { v: 3 }, timeMs: T + 2 },
+      { measurement: 'm', tags, fields: { v: 4 }, timeMs: 1.5 },
+    ];
+    const plain = encodePoints(points(awkward));
+    const shared = tagSet(awkward);
+    const first = encodePoints(points(shared));
+    const again = encodePoints(points(shared));
+    expect(plain.lines[0]).toBe(`m,B=b,dev_eui=a84041,lone=x\uFFFD,x=v,zone\\ a=North\\,\\ A\\=1,é=😀 v=1 ${T}`);
+    for (const r of [first, again]) {
+      expect(r.lines).toEqual(plain.lines);
+      expect(r.rejected).toEqual(plain.rejected);
+      expect([r.altered, r.omittedTags]).toEqual([plain.altered, plain.omittedTags]);
+    }
+    // Three names altered and one tag omitted per written point; the rejected point counts none.
+    expect([plain.altered, plain.omittedTags]).toEqual([9, 3]);
+  });
+
+  it('is a frozen copy: changing the original afterwards changes nothing', () => {
+    const tags: Record<string, string> = { a: '1', b: '2' };
+    const shared = tagSet(tags);
+    tags['a'] = 'changed';
+    tags['c'] = 'new';
+    expect(Object.isFrozen(shared)).toBe(true);
+    expect(shared).toEqual({ a: '1', b: '2' });
+    expect(line({ measurement: 'm', tags: shared, fields: { v: 1 } })).toBe(`m,a=1,b=2 v=1 ${T}`);
+  });
+
+  it('gives each measurement its own prefix, also beyond the remembered few, and rejects bad ones every time', () => {
+    const shared = tagSet({ t: 'x' });
+    const names = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    for (let round = 0; round < 2; round++) {
+      for (const name of names) expect(line({ measurement: name, tags: shared, fields: { v: 1 } })).toBe(`${name},t=x v=1 ${T}`);
+      expect(line({ measurement: 'a b\\', tags: shared, fields: { v: 1 } })).toBe(`a\\ b,t=x v=1 ${T}`);
+      expect(encodePoint({ measurement: '#c', tags: shared, fields: { v: 1 }, timeMs: T })).toEqual({ reason: 'measurement "#c" starts with "#" (a comment line)' });
+      expect(encodePoint({ measurement: '', tags: shared, fields: { v: 1 }, timeMs: T })).toEqual({ reason: 'empty measurement' });
+    }
+    const counters = { skippedFields: 0, skippedDetails: [], altered: 0, omittedTags: 0 };
+    encodePoint({ measurement: 'a b\\', tags: shared, fields: { v: 1 }, timeMs: T }, counters);
+    encodePoint({ measurement: 'a b\\', tags: shared, fields: { v: 1 }, timeMs: T }, counters);
+    expect(counters.altered).toBe(2);
+  });
+
+  it('converts non-string values as the encoder would', () => {
+    const shared = tagSet({ n: 5 as unknown as string, u: undefined });
+    expect(line({ measurement: 'm', tags: shared, fields: { v: 1 } })).toBe(`m,n=5 v=1 ${T}`);
+  });
+});
+
+describe('integer()', () => {
+  it('writes small and large integers alike, and refuses what is not an int64', () => {
+    const r = encodePoints([
+      { measurement: 'm', fields: { a: integer(0), b: integer(-0), c: integer(-256), d: integer(-257), e: integer(1_023), f: integer(1_024), g: integer(2.5), h: integer(-3) }, timeMs: T },
+    ]);
+    expect(r.lines).toEqual([`m a=0i,b=0i,c=-256i,d=-257i,e=1023i,f=1024i,h=-3i ${T}`]);
+    expect(r.skippedDetails).toEqual([{ index: 0, field: 'g', reason: '2.5 is not a safe integer' }]);
+    expect(integer(7)).toEqual({ int: 7 });
+    expect(integer(7)).toEqual(integer(7));
   });
 });

@@ -30,17 +30,30 @@ export interface IntegerValue {
   readonly int: number | bigint;
 }
 
+// Small integers (counts, ports, data rates, RSSI) come up in every uplink: shared, frozen
+// wrappers instead of a new object per field.
+const SMALL_MIN = -256;
+const SMALL_MAX = 1_023;
+const SMALL_INTEGERS: readonly IntegerValue[] = Array.from({ length: SMALL_MAX - SMALL_MIN + 1 }, (_, i) => Object.freeze({ int: i + SMALL_MIN }));
+const SMALL_INTEGER_TEXT: readonly string[] = SMALL_INTEGERS.map((v) => `${v.int}i`);
+
 /** Declare an integer field: `{ count: integer(3) }` → `count=3i`. */
 export function integer(value: number | bigint): IntegerValue {
+  if (typeof value === 'number' && value >= SMALL_MIN && value <= SMALL_MAX && Number.isInteger(value)) {
+    return SMALL_INTEGERS[value - SMALL_MIN] as IntegerValue;
+  }
   return { int: value };
 }
 
 export type FieldValue = number | bigint | boolean | string | IntegerValue;
 
+/** Tag values that are empty, null or undefined are omitted. */
+export type Tags = Readonly<Record<string, string | null | undefined>>;
+
 export interface Point {
   measurement: string;
-  /** Tag values that are empty, null or undefined are omitted. */
-  tags?: Readonly<Record<string, string | null | undefined>>;
+  /** Tag values that are empty, null or undefined are omitted. `tagSet()` makes a shared one. */
+  tags?: Tags;
   /** Fields that are null or undefined are omitted; a point needs at least one field. */
   fields: Readonly<Record<string, FieldValue | null | undefined>>;
   /**
@@ -197,34 +210,43 @@ export function compareUtf8(a: string, b: string): number {
   return a.length - b.length;
 }
 
-type FieldResult = { ok: true; text: string } | { ok: false; reason: string };
+/** `<n>i`, or undefined when `v` is not an int64 (`integerProblem` says why). */
+function integerText(v: number | bigint): string | undefined {
+  if (typeof v === 'number') {
+    if (v >= SMALL_MIN && v <= SMALL_MAX && Number.isInteger(v)) return SMALL_INTEGER_TEXT[v - SMALL_MIN];
+    return Number.isSafeInteger(v) ? `${v}i` : undefined;
+  }
+  return v < INT64_MIN || v > INT64_MAX ? undefined : `${v}i`;
+}
 
-function formatField(value: FieldValue, c: Counters): FieldResult {
+function integerProblem(v: number | bigint): string {
+  return typeof v === 'number' ? `${String(v)} is not a safe integer` : `${v} is outside int64`;
+}
+
+/** The field value as written, or undefined when it cannot be written (see `fieldProblem`). */
+function fieldText(value: FieldValue, c: Counters): string | undefined {
   switch (typeof value) {
     case 'number':
-      if (!Number.isFinite(value)) return { ok: false, reason: `${String(value)} is not a finite number` };
-      return { ok: true, text: String(value) };
+      return Number.isFinite(value) ? String(value) : undefined;
     case 'bigint':
-      return formatInteger(value);
+      return integerText(value);
     case 'boolean':
-      return { ok: true, text: value ? 'true' : 'false' };
+      return value ? 'true' : 'false';
     case 'string':
-      return { ok: true, text: quoteString(value, c) };
+      return quoteString(value, c);
     default:
-      return formatInteger(value.int);
+      return integerText(value.int);
   }
 }
 
-function formatInteger(v: number | bigint): FieldResult {
-  if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v)) return { ok: false, reason: `${String(v)} is not a safe integer` };
-    return { ok: true, text: `${v}i` };
-  }
-  if (v < INT64_MIN || v > INT64_MAX) return { ok: false, reason: `${v} is outside int64` };
-  return { ok: true, text: `${v}i` };
+/** Why `fieldText` refused a value. */
+function fieldProblem(value: FieldValue): string {
+  if (typeof value === 'number') return `${String(value)} is not a finite number`;
+  // Booleans and strings are always writable: what is left is an integer.
+  return integerProblem(typeof value === 'bigint' ? value : (value as IntegerValue).int);
 }
 
-/** Mutable counters for `encodePointInto`. */
+/** Mutable counters for `encodePoint`. */
 export interface EncodeCounters {
   skippedFields: number;
   skippedDetails: SkippedField[];
@@ -236,12 +258,29 @@ export function newEncodeCounters(): EncodeCounters {
   return { skippedFields: 0, skippedDetails: [], altered: 0, omittedTags: 0 };
 }
 
-/**
- * One point → one line, or `{ reason }` when the point cannot be written at all.
- * `index` is only used for the skipped-field details.
- */
-// Any character that needs normalising or escaping in some element; most names have none.
+// Any character that needs normalising or escaping in some element; most names have none, and
+// those are used as they are (no copy, no allocation).
 const NAME_ANY_SPECIAL = /[,= \\\r\n\t\0"\uD800-\uDFFF]/;
+
+// Names seen without any special character: measurements and field keys repeat endlessly, and
+// a Map lookup is cheaper than the regular expression. Bounded, so odd names cannot grow it.
+// The value is the name as a field key, `name=` and `,name=`, ready to be put in a line.
+interface PlainName {
+  first: string;
+  next: string;
+}
+const plainNames = new Map<string, PlainName>();
+const MAX_PLAIN_NAMES = 4_096;
+
+/** The name as a field key when it is non-empty and needs no normalising or escaping anywhere. */
+function plainName(s: string): PlainName | undefined {
+  let plain = plainNames.get(s);
+  if (plain !== undefined) return plain;
+  if (s === '' || NAME_ANY_SPECIAL.test(s)) return undefined;
+  plain = { first: `${s}=`, next: `,${s}=` };
+  if (plainNames.size < MAX_PLAIN_NAMES) plainNames.set(s, plain);
+  return plain;
+}
 
 /** Normalised and escaped name; `norm` is what the server stores (for sorting/duplicates). */
 function prepareName(raw: string, c: Counters, kind: NameKind): { norm: string; text: string } {
@@ -255,115 +294,189 @@ function skipField(counters: EncodeCounters, index: number, field: string, reaso
   if (counters.skippedDetails.length < MAX_SKIPPED_DETAILS) counters.skippedDetails.push({ index, field, reason });
 }
 
-// Scratch arrays for one point's tags (encodePoint is synchronous and not re-entrant).
+// Scratch arrays for one point's tags and field keys (encoding is synchronous and not re-entrant).
 const tagNorm: string[] = [];
 const tagText: string[] = [];
+const fieldKeys: string[] = [];
+
+/** Counters that encoding a tag set adds to. */
+interface TagCounters {
+  altered: number;
+  omittedTags: number;
+}
+
+/** `,key=value…` for a tag set: normalised, escaped, sorted; empty and duplicate tags left out. */
+function encodeTags(tags: Tags, counters: TagCounters): string {
+  let n = 0;
+  let sorted = true;
+  for (const rawKey in tags) {
+    if (!Object.prototype.hasOwnProperty.call(tags, rawKey)) continue;
+    const rawValue = tags[rawKey];
+    if (rawValue === undefined || rawValue === null) continue;
+    const k = prepareName(rawKey, counters, 'tag');
+    const v = prepareName(typeof rawValue === 'string' ? rawValue : String(rawValue), counters, 'tag');
+    if (k.norm === '' || v.norm === '') {
+      counters.omittedTags++;
+      continue;
+    }
+    if (n > 0 && sorted && compareUtf8(tagNorm[n - 1] as string, k.norm) >= 0) sorted = false;
+    tagNorm[n] = k.norm;
+    tagText[n] = `${k.text}=${v.text}`;
+    n++;
+  }
+  if (!sorted) {
+    // Insertion sort: a handful of tags.
+    for (let i = 1; i < n; i++) {
+      const kn = tagNorm[i] as string;
+      const kt = tagText[i] as string;
+      let j = i - 1;
+      while (j >= 0 && compareUtf8(tagNorm[j] as string, kn) > 0) {
+        tagNorm[j + 1] = tagNorm[j] as string;
+        tagText[j + 1] = tagText[j] as string;
+        j--;
+      }
+      tagNorm[j + 1] = kn;
+      tagText[j + 1] = kt;
+    }
+  }
+  let text = '';
+  for (let i = 0; i < n; i++) {
+    if (!sorted && i > 0 && tagNorm[i] === tagNorm[i - 1]) {
+      // Two raw keys that normalise to the same key: the server would reject the line.
+      counters.omittedTags++;
+      continue;
+    }
+    text += `,${tagText[i] as string}`;
+  }
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared tag sets.
+//
+// Normalising, escaping and sorting the tags is the largest part of encoding a line, and every
+// point of a device carries the same tags. `tagSet()` returns a frozen copy that the encoder
+// recognises by identity: its `,key=value…` text, and what encoding it counted (altered names,
+// omitted tags), are computed once and replayed for every point that carries that object. The
+// copy is frozen and holds only strings, so what was encoded is what every later point has.
+// Points with an ordinary tags object are encoded afresh, as before.
+
+interface EncodedTags {
+  text: string;
+  altered: number;
+  omittedTags: number;
+  /** `measurement,tags ` (up to the fields) per plain measurement seen with this tag set. */
+  prefixes: Map<string, string> | undefined;
+}
+
+const MAX_PREFIXES = 16;
+
+const sharedTags = new WeakMap<object, EncodedTags>();
+
+/**
+ * A frozen copy of `tags` whose encoding is computed once and reused by every point that
+ * carries this object (give one to all points of a device). Non-string values are converted
+ * with String(), as the encoder would.
+ */
+export function tagSet(tags: Tags): Tags {
+  const copy = Object.freeze(
+    Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, v === undefined || v === null || typeof v === 'string' ? v : String(v)])),
+  ) as Tags;
+  const counters: TagCounters = { altered: 0, omittedTags: 0 };
+  const text = encodeTags(copy, counters);
+  sharedTags.set(copy, { text, altered: counters.altered, omittedTags: counters.omittedTags, prefixes: undefined });
+  return copy;
+}
+
+// The previous point's ` timestamp` text: the points of one uplink share their timestamp.
+let lastTime = Number.NaN;
+let lastTimeText = '';
 
 /**
  * One point → one line, or `{ reason }` when the point cannot be written at all.
  * `index` is only used for the skipped-field details.
  */
 export function encodePoint(p: Point, counters: EncodeCounters = newEncodeCounters(), index = 0): string | { reason: string } {
-  if (typeof p.measurement !== 'string') return { reason: 'measurement is not a string' };
-  const m = prepareName(p.measurement, counters, 'measurement');
-  if (m.norm === '') return { reason: 'empty measurement' };
-  if (m.norm.startsWith('#')) return { reason: `measurement ${JSON.stringify(m.norm)} starts with "#" (a comment line)` };
+  const measurement = p.measurement;
+  const tags = p.tags;
+  const shared = tags === undefined || tags === null ? undefined : sharedTags.get(tags);
+  // With a shared tag set, `measurement,tags ` was usually written before. Only plain
+  // measurements are remembered, so there is nothing to check or count for them again.
+  const known = shared?.prefixes?.get(measurement);
+  let line = known ?? '';
+  let plain = false;
+  if (known === undefined) {
+    if (typeof measurement !== 'string') return { reason: 'measurement is not a string' };
+    plain = plainName(measurement) !== undefined;
+    const m = plain ? { norm: measurement, text: measurement } : prepareName(measurement, counters, 'measurement');
+    if (m.norm === '') return { reason: 'empty measurement' };
+    if (m.norm.startsWith('#')) return { reason: `measurement ${JSON.stringify(m.norm)} starts with "#" (a comment line)` };
+    line = m.text;
+  }
   const t = p.timeMs;
   if (typeof t !== 'number' || !Number.isInteger(t)) {
     return { reason: `timeMs ${String(t)} is not an integer number of milliseconds` };
   }
   if (t > MAX_ABS_MS || t < -MAX_ABS_MS) return { reason: `timeMs ${t} is outside InfluxDB's time range` };
 
-  let line = m.text;
-
-  const tags = p.tags;
-  if (tags !== undefined && tags !== null) {
-    let n = 0;
-    let sorted = true;
-    for (const rawKey in tags) {
-      if (!Object.prototype.hasOwnProperty.call(tags, rawKey)) continue;
-      const rawValue = tags[rawKey];
-      if (rawValue === undefined || rawValue === null) continue;
-      const k = prepareName(rawKey, counters, 'tag');
-      const v = prepareName(typeof rawValue === 'string' ? rawValue : String(rawValue), counters, 'tag');
-      if (k.norm === '' || v.norm === '') {
-        counters.omittedTags++;
-        continue;
-      }
-      if (n > 0 && sorted && compareUtf8(tagNorm[n - 1] as string, k.norm) >= 0) sorted = false;
-      tagNorm[n] = k.norm;
-      tagText[n] = `${k.text}=${v.text}`;
-      n++;
-    }
-    if (!sorted) {
-      // Insertion sort: a handful of tags.
-      for (let i = 1; i < n; i++) {
-        const kn = tagNorm[i] as string;
-        const kt = tagText[i] as string;
-        let j = i - 1;
-        while (j >= 0 && compareUtf8(tagNorm[j] as string, kn) > 0) {
-          tagNorm[j + 1] = tagNorm[j] as string;
-          tagText[j + 1] = tagText[j] as string;
-          j--;
-        }
-        tagNorm[j + 1] = kn;
-        tagText[j + 1] = kt;
+  if (shared !== undefined) {
+    if (known === undefined) {
+      line += `${shared.text} `;
+      if (plain) {
+        const prefixes = (shared.prefixes ??= new Map());
+        if (prefixes.size >= MAX_PREFIXES) prefixes.clear();
+        prefixes.set(measurement, line);
       }
     }
-    for (let i = 0; i < n; i++) {
-      if (!sorted && i > 0 && tagNorm[i] === tagNorm[i - 1]) {
-        // Two raw keys that normalise to the same key: the server would reject the line.
-        counters.omittedTags++;
-        continue;
-      }
-      line += `,${tagText[i] as string}`;
-    }
+    counters.altered += shared.altered;
+    counters.omittedTags += shared.omittedTags;
+  } else {
+    line += tags === undefined || tags === null ? ' ' : `${encodeTags(tags, counters)} `;
   }
 
-  let fieldText = '';
+  let fieldsText = '';
   let seen: Set<string> | undefined; // only needed once a key was changed by normalisation
-  let written: string[] | undefined;
+  let written = 0; // keys in fieldKeys[0, written), until `seen` takes over
   const fields = p.fields;
   if (fields !== undefined && fields !== null) {
     for (const rawKey in fields) {
       if (!Object.prototype.hasOwnProperty.call(fields, rawKey)) continue;
       const value = fields[rawKey];
       if (value === undefined || value === null) continue;
-      let valueText: string;
-      if (typeof value === 'number') {
-        if (!Number.isFinite(value)) {
-          skipField(counters, index, rawKey, `${String(value)} is not a finite number`);
-          continue;
-        }
-        valueText = String(value);
-      } else {
-        const formatted = formatField(value, counters);
-        if (!formatted.ok) {
-          skipField(counters, index, rawKey, formatted.reason);
-          continue;
-        }
-        valueText = formatted.text;
-      }
-      const k = prepareName(rawKey, counters, 'field');
-      if (k.norm === '') {
-        skipField(counters, index, rawKey, 'empty field key');
+      const valueText = fieldText(value, counters);
+      if (valueText === undefined) {
+        skipField(counters, index, rawKey, fieldProblem(value));
         continue;
       }
-      if (k.norm !== rawKey || seen !== undefined) {
-        if (seen === undefined) seen = new Set(written);
-        if (seen.has(k.norm)) {
-          skipField(counters, index, rawKey, `duplicate field key ${JSON.stringify(k.norm)} after normalisation`);
+      const plain = plainName(rawKey);
+      let keyNorm = rawKey;
+      let key = plain;
+      if (key === undefined) {
+        const k = prepareName(rawKey, counters, 'field');
+        if (k.norm === '') {
+          skipField(counters, index, rawKey, 'empty field key');
           continue;
         }
-        seen.add(k.norm);
-      } else {
-        (written ??= []).push(rawKey);
+        keyNorm = k.norm;
+        key = { first: `${k.text}=`, next: `,${k.text}=` };
       }
-      fieldText += fieldText === '' ? `${k.text}=${valueText}` : `,${k.text}=${valueText}`;
+      if (keyNorm !== rawKey || seen !== undefined) {
+        seen ??= new Set(fieldKeys.slice(0, written));
+        if (seen.has(keyNorm)) {
+          skipField(counters, index, rawKey, `duplicate field key ${JSON.stringify(keyNorm)} after normalisation`);
+          continue;
+        }
+        seen.add(keyNorm);
+      } else fieldKeys[written++] = rawKey;
+      fieldsText = (fieldsText === '' ? key.first : fieldsText + key.next) + valueText;
     }
   }
-  if (fieldText === '') return { reason: 'no writable fields' };
-  return `${line} ${fieldText} ${t}`;
+  if (fieldsText === '') return { reason: 'no writable fields' };
+  if (t !== lastTime) {
+    lastTime = t;
+    lastTimeText = ` ${t}`;
+  }
+  return line + fieldsText + lastTimeText;
 }
 
 /** Encode many points; rejected points are listed, not thrown. */

@@ -98,6 +98,21 @@ describe('batching', () => {
     expect(server.requests.flatMap((r) => r.lines)).toHaveLength(300);
   });
 
+  it('writes each batch body byte for byte as the lines joined by LF, also with multi-byte characters', async () => {
+    const s = await makeSink({ batch_bytes: 1_024, gzip: false });
+    const lines = Array.from({ length: 60 }, (_, i) => `m,t=é${'😀'.repeat(i % 7)} s="ü\ud800",v=${i} ${T0 + i}`);
+    await s.writeLines(lines);
+    expect(server.requests.length).toBeGreaterThanOrEqual(3);
+    let from = 0;
+    for (const r of server.requests) {
+      const sent = lines.slice(from, from + r.lines.length);
+      expect(r.rawBody.equals(Buffer.from(sent.join('\n'), 'utf8'))).toBe(true);
+      expect(r.rawBody.length).toBeLessThanOrEqual(1_024);
+      from += r.lines.length;
+    }
+    expect(from).toBe(60);
+  });
+
   it('sends a partial batch after flush_interval_ms', async () => {
     const s = await makeSink({ flush_interval_ms: 150 });
     const started = Date.now();

@@ -125,6 +125,22 @@ interface Entry {
   ticket: Ticket;
 }
 
+/**
+ * A batch's lines joined by LF, written straight into one buffer: every entry knows its UTF-8
+ * size (counting its LF), so the joined string — a second copy of the batch — is never built.
+ */
+function joinEntries(part: readonly Entry[]): Buffer {
+  let size = -1; // the last line has no LF
+  for (const e of part) size += e.bytes;
+  const body = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (let i = 0; i < part.length; i++) {
+    if (i > 0) body[offset++] = 0x0a;
+    offset += body.write((part[i] as Entry).line, offset, 'utf8');
+  }
+  return body;
+}
+
 class Aborted extends Error {
   constructor() {
     super('aborted');
@@ -447,7 +463,6 @@ export class InfluxSink extends EventEmitter {
 
   /** Send `part` until it is settled; may push sub-parts onto `work` (processed LIFO). */
   private async sendPart(part: Entry[], work: Entry[][]): Promise<void> {
-    const lines = part.map((e) => e.line);
     let body: PreparedBody | undefined;
     let attempt = 0;
     for (;;) {
@@ -455,7 +470,7 @@ export class InfluxSink extends EventEmitter {
       // Refusing (stopped on a configuration error, also while closing): wait for resume/probe.
       if (this.stoppedReason !== null) await this.waitForResume();
       this.throwIfAborted();
-      body ??= await this.client.prepare(lines);
+      body ??= await this.client.prepareJoined(joinEntries(part), part.length);
       let res: WriteResponse;
       this.counters.requests++;
       if (attempt > 0) this.counters.retries++;
@@ -491,7 +506,7 @@ export class InfluxSink extends EventEmitter {
           return;
         }
         case 'rejected':
-          await this.handleRejection(part, lines, res, work);
+          await this.handleRejection(part, res, work);
           return;
         case 'fatal':
           this.enterStopped(verdict.reason, res.status);
@@ -510,9 +525,9 @@ export class InfluxSink extends EventEmitter {
    * A 400/422 about particular lines: dead-letter the lines the server named, keep what it wrote,
    * and narrow down rejections it did not attribute by re-sending smaller pieces.
    */
-  private async handleRejection(part: Entry[], lines: string[], res: WriteResponse, work: Entry[][]): Promise<void> {
+  private async handleRejection(part: Entry[], res: WriteResponse, work: Entry[][]): Promise<void> {
     this.counters.partialWrites++;
-    const a = analyzeRejection(lines, res);
+    const a = analyzeRejection(part.map((e) => e.line), res);
     const known: Entry[] = [];
     const reasons: string[] = [];
     const rest: Entry[] = [];

@@ -1,0 +1,75 @@
+/**
+ * The tag sets of each device, kept from one record to the next so that the line-protocol
+ * encoder escapes and sorts them once per device instead of once per point (see `tagSet()`).
+ *
+ * Records read back from the log are fresh objects, so caching by identity would never hit:
+ * entries are keyed by devEui and used only while the record's device snapshot (name, model,
+ * installation tags) is still the one they were built from. The check compares values, not a
+ * concatenated key, so two devices whose name and tags would run together (`a`+`bc` / `ab`+`c`)
+ * can never share an entry, and a device renamed or retagged in the registry gets new tag sets
+ * with its next record. A device may have several tag sets (`variant`: the ChirpStack schema
+ * adds f_port, for one). Bounded: beyond `maxDevices` the device added longest ago is dropped.
+ */
+import type { DeviceSnapshot } from '../pipeline/record.ts';
+import { tagSet, type Tags } from '../sinks/influxdb/line-protocol.ts';
+
+interface DeviceEntry {
+  name: string;
+  model: string | undefined;
+  /** The installation tags the entry was built from (null prototype: no inherited keys). */
+  tags: Record<string, string>;
+  tagCount: number;
+  variants: Map<string, Tags>;
+}
+
+/** Whether the snapshot's installation tags are exactly `copy`'s (same keys, same values). */
+function sameTags(tags: Record<string, string> | undefined, copy: Record<string, string>, count: number): boolean {
+  let n = 0;
+  for (const k in tags) {
+    if (!Object.prototype.hasOwnProperty.call(tags, k)) continue;
+    if (tags[k] !== copy[k]) return false;
+    n++;
+  }
+  return n === count;
+}
+
+export class DeviceTagSets {
+  private readonly devices = new Map<string, DeviceEntry>();
+
+  constructor(
+    private readonly maxDevices = 10_000,
+    /** Variants per device before they are forgotten all at once (a bound, not a working set). */
+    private readonly maxVariants = 32,
+  ) {}
+
+  get size(): number {
+    return this.devices.size;
+  }
+
+  /** The shared tag set built earlier for this device snapshot and variant, if any. */
+  get(devEui: string, device: DeviceSnapshot, variant = ''): Tags | undefined {
+    const e = this.devices.get(devEui);
+    return e !== undefined && this.matches(e, device) ? e.variants.get(variant) : undefined;
+  }
+
+  /** Make `tags` a shared tag set, remember it for this device snapshot and variant, return it. */
+  add(devEui: string, device: DeviceSnapshot, variant: string, tags: Tags): Tags {
+    let e = this.devices.get(devEui);
+    if (e === undefined || !this.matches(e, device)) {
+      if (e !== undefined) this.devices.delete(devEui);
+      else if (this.devices.size >= this.maxDevices) this.devices.delete(this.devices.keys().next().value as string);
+      const copy = Object.assign(Object.create(null) as Record<string, string>, device.tags);
+      e = { name: device.name, model: device.model, tags: copy, tagCount: Object.keys(copy).length, variants: new Map() };
+      this.devices.set(devEui, e);
+    } else if (e.variants.size >= this.maxVariants) {
+      e.variants.clear();
+    }
+    const shared = tagSet(tags);
+    e.variants.set(variant, shared);
+    return shared;
+  }
+
+  private matches(e: DeviceEntry, device: DeviceSnapshot): boolean {
+    return e.name === device.name && e.model === device.model && sameTags(device.tags, e.tags, e.tagCount);
+  }
+}
