@@ -189,11 +189,12 @@ describe('retries', () => {
   });
 
   it('retries 429 with an HTTP-date Retry-After', async () => {
-    server.respond = (_req, i) => (i === 0 ? { status: 429, headers: { 'retry-after': new Date(Date.now() + 1_000).toUTCString() } } : { status: 204 });
+    // HTTP dates have 1 s resolution: 2 s ahead is at least 1 s ahead once truncated.
+    server.respond = (_req, i) => (i === 0 ? { status: 429, headers: { 'retry-after': new Date(Date.now() + 2_000).toUTCString() } } : { status: 204 });
     const s = await makeSink();
     await s.write(points(3));
     const gap = (server.requests[1]?.receivedAt ?? 0) - (server.requests[0]?.receivedAt ?? 0);
-    expect(gap).toBeGreaterThanOrEqual(100); // HTTP dates have 1 s resolution
+    expect(gap).toBeGreaterThanOrEqual(900);
   });
 
   it('retries dropped connections', async () => {
@@ -353,5 +354,39 @@ describe('lifecycle', () => {
     const dl = await deadLetters();
     expect(dl[0]).toMatchObject({ reason: 'no writable fields', point: { measurement: 'm', fields: { v: null } } });
     expect(s.stats()).toMatchObject({ rejectedPoints: 1, skippedFields: 2 });
+  });
+});
+
+describe('recovery after an outage', () => {
+  it('batches in backoff retry as soon as one write succeeds, instead of sleeping out their delays', async () => {
+    // Down for the first 4 requests (dropped connections), then up. Jitter at its maximum and a
+    // 10 s cap: without the wake-up the other batches would sleep for seconds.
+    let up = false;
+    server.respond = (_req, i) => {
+      if (i >= 4) up = true;
+      return up ? { status: 204 } : { status: 204, destroy: true };
+    };
+    sink = new InfluxSink(
+      { url: server.url, database: 'd', flush_interval_ms: 0, batch_lines: 10, max_in_flight: 4, retry_min_backoff_ms: 200, retry_max_backoff_ms: 10_000 },
+      { logger: captureLogger(logs), random: (() => { let n = 0; return () => (n++ === 0 ? 0.01 : 1); })() },
+    );
+    await sink.start();
+    const started = Date.now();
+    const outcomes = await Promise.all([sink.write(points(10, 0)), sink.write(points(10, 10)), sink.write(points(10, 20)), sink.write(points(10, 30))]);
+    expect(outcomes.map((o) => o.written)).toEqual([10, 10, 10, 10]);
+    // First retry after ~2 ms succeeds; the three others are woken instead of waiting 200 ms+.
+    expect(Date.now() - started).toBeLessThan(150);
+    expect(sink.stats().recoveryWakeups).toBeGreaterThanOrEqual(3);
+  });
+
+  it('still honours Retry-After: the server asked for the wait', async () => {
+    server.respond = (_req, i) => (i === 0 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 204 });
+    const s = await makeSink({ batch_lines: 5, max_in_flight: 2, flush_interval_ms: 0 });
+    const [a, b] = await Promise.all([s.write(points(5, 0)), s.write(points(5, 5))]);
+    expect(a.written + b.written).toBe(10);
+    const first503 = server.requests[0]?.receivedAt ?? 0;
+    const retried = server.requests.filter((r) => r.receivedAt >= first503).slice(-1)[0]?.receivedAt ?? 0;
+    expect(retried - first503).toBeGreaterThanOrEqual(950);
+    expect(s.stats().recoveryWakeups).toBe(0);
   });
 });

@@ -61,6 +61,8 @@ export interface InfluxSinkStats {
   deadLetterWriteErrors: number;
   requests: number;
   retries: number;
+  /** Backoff waits cut short because another write succeeded (the server was back). */
+  recoveryWakeups: number;
   networkErrors: number;
   /** Responses by HTTP status. */
   responses: Record<string, number>;
@@ -173,6 +175,8 @@ export class InfluxSink extends EventEmitter {
   private readonly abort = new AbortController();
   private resumeWaiters: Array<() => void> = [];
   private changeWaiters: Array<() => void> = [];
+  /** Batches sleeping in backoff that a successful write may wake early. */
+  private readonly recoveryWaiters = new Set<() => void>();
   private roomWaiters: Array<{ size: number; run: () => void; fail: (e: Error) => void }> = [];
   private closing: Promise<void> | undefined;
 
@@ -186,6 +190,7 @@ export class InfluxSink extends EventEmitter {
     deadLetterWriteErrors: 0,
     requests: 0,
     retries: 0,
+    recoveryWakeups: 0,
     networkErrors: 0,
     splits: 0,
     partialWrites: 0,
@@ -573,12 +578,33 @@ export class InfluxSink extends EventEmitter {
     if (this.abort.signal.aborted) throw new Aborted();
   }
 
+  /**
+   * Waits before the next attempt: exponential backoff with full jitter, at least Retry-After
+   * when the server sent one. Without a Retry-After, a write that succeeds meanwhile (the server
+   * is back) ends the wait at once: after an outage every batch in backoff resumes with the
+   * first success instead of sleeping out its own delay (up to retry_max_backoff_ms each), which
+   * held the cursor and the drain back.
+   */
   private async backoff(attempt: number, retryAfterMs: number | undefined): Promise<void> {
     const cfg = this.config;
     const cap = Math.min(cfg.retry_max_backoff_ms, cfg.retry_min_backoff_ms * 2 ** Math.min(attempt - 1, 40));
     let delay = this.random() * cap; // full jitter
-    if (retryAfterMs !== undefined) delay = Math.max(delay, Math.min(retryAfterMs, cfg.retry_after_max_ms));
-    await sleep(Math.max(1, Math.round(delay)), undefined, { signal: this.abort.signal });
+    if (retryAfterMs !== undefined) {
+      delay = Math.max(delay, Math.min(retryAfterMs, cfg.retry_after_max_ms));
+      await sleep(Math.max(1, Math.round(delay)), undefined, { signal: this.abort.signal });
+      return;
+    }
+    const recovered = new AbortController();
+    const wake = (): void => recovered.abort();
+    this.recoveryWaiters.add(wake);
+    try {
+      await sleep(Math.max(1, Math.round(delay)), undefined, { signal: AbortSignal.any([this.abort.signal, recovered.signal]) });
+    } catch (err) {
+      if (this.abort.signal.aborted || !recovered.signal.aborted) throw err;
+      this.counters.recoveryWakeups++;
+    } finally {
+      this.recoveryWaiters.delete(wake);
+    }
   }
 
   private enterStopped(reason: string, status: number | undefined): void {
@@ -629,6 +655,7 @@ export class InfluxSink extends EventEmitter {
 
   private noteSuccess(): void {
     this.lastSuccessAt = Date.now();
+    if (this.recoveryWaiters.size > 0) for (const wake of [...this.recoveryWaiters]) wake();
     if (this.stoppedReason === null) return;
     this.stoppedReason = null;
     if (this.lifecycle === 'stopped') this.lifecycle = 'running';
