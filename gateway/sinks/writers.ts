@@ -31,13 +31,20 @@ export class InfluxWriter implements PointWriter {
     return this.sink.start();
   }
 
-  async write(points: readonly Point[]): Promise<{ written: number; deadLettered: number }> {
-    try {
-      const o = await this.sink.write(points);
-      return { written: o.written, deadLettered: o.deadLettered + o.rejectedPoints.length };
-    } finally {
-      this.updateErrorMetrics();
-    }
+  write(points: readonly Point[]): Promise<{ written: number; deadLettered: number }> {
+    // Not an async function: its suspended frame would keep every Point of the batch alive
+    // until the batch is written (tens of thousands while InfluxDB is down); the sink holds
+    // only the encoded lines.
+    return this.sink.write(points).then(
+      (o) => {
+        this.updateErrorMetrics();
+        return { written: o.written, deadLettered: o.deadLettered + o.rejectedPoints.length };
+      },
+      (err: unknown) => {
+        this.updateErrorMetrics();
+        throw err;
+      },
+    );
   }
 
   /** Mirrors the sink's error counters into `lorawan_edge_sink_errors_total{sink,kind}`. */
