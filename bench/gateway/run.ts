@@ -533,7 +533,7 @@ async function phaseDrain(broker: MosquittoServer, influx: InfluxdServer, device
   add(sec, 'drain rate steady (10–90 %)', `${fmt(steady)} points/s`, cpuNote);
   add(sec, 'drain rate from InfluxDB up to lag 0', `${fmt(fromUp)} points/s`);
   add(sec, 'stored in InfluxDB', `${fmt(stored)} lorawan_uplink + ${fmt(readings)} reading points`, stored === BACKLOG && readings === BACKLOG ? 'complete' : `MISSING ${BACKLOG - stored} / ${BACKLOG - readings}`);
-  add(sec, 'gateway RSS peak (whole phase) / while draining', `${fmt(rssPeak)} / ${fmt(rssDrain)} MB`);
+  add(sec, 'gateway RSS peak (whole phase) / while draining', `${fmt(rssPeak)} / ${fmt(rssDrain)} MB`, heapNote(metrics.samples));
   add(sec, 'messages received / records in the log', `${fmt(drained.received)} / ${fmt(ingested.lag)}`, `${fmt(dups)} recognised as redeliveries; log: ${logNote}`);
   R.drainPps = fromFirst;
   R.drainRssPeak = rssPeak;

@@ -61,15 +61,16 @@ export class SinkRunner implements Sink {
   constructor(private readonly opts: SinkRunnerOptions) {
     this.name = opts.name;
     this.type = opts.type;
-    this.batchRecords = opts.batchRecords ?? 2000;
+    this.batchRecords = opts.batchRecords ?? 1000;
     // Reading ahead keeps both sides busy during a drain: while InfluxDB works on the requests
     // in flight, the sink should already hold the next full batch and the runner be decoding
-    // the one after. 8 batches of 2,000 records are about 32,000 lines with the native schema:
-    // the InfluxDB sink's 4 requests of up to 5,000 lines (1 MiB) and the next ones queued.
-    // With 4 (16,000 lines) there is rarely a full batch for a fourth request, and the runner
-    // waits for a batch to settle (draining into a local influxd: event loop idle 27 → 18 %).
+    // the one after. 10 batches of 1,000 records are about 20,000 lines with the native schema:
+    // the InfluxDB sink's 4 requests of up to ~4,500 lines (1 MiB) and the next ones queued.
+    // With 4 × 2,000 there was rarely a full batch for a fourth request (draining into a local
+    // influxd: event loop idle 27 → 18 %); 8 × 2,000 drained no faster than 10 × 1,000 but held
+    // 60 % more decoded records in memory (bench/gateway drain phase, heap capped at 96-128 MB).
     // The sink's max_buffered_lines bounds memory when a schema writes more points per record.
-    this.maxInFlight = opts.maxInFlight ?? 8;
+    this.maxInFlight = opts.maxInFlight ?? 10;
   }
 
   pending(): number {

@@ -124,10 +124,13 @@ interface HeldAck {
 
 /**
  * Most messages received but not yet acknowledged (awaiting their group commit). With a 100 ms
- * commit window this allows ~20,000 messages/s; the dedup window (50,000) must stay larger, so
- * that everything the broker may redeliver after a reconnect is recognised.
+ * commit window this allows ~20,000 messages/s; the dedup window must stay well above it, so
+ * that everything the broker may redeliver after a reconnect (the unacknowledged messages plus
+ * what was in flight on the socket) is recognised. 10,000 ids are ~1 MB; 50,000 were ~5 MB of a
+ * daemon that should stay under 150 MB.
  */
 const MAX_UNACKED = 2000;
+const DEDUP_WINDOW = 10_000;
 
 type SendPacket = (packet: Packet, cb?: (err?: Error) => void) => void;
 
@@ -143,7 +146,7 @@ export class ChirpstackMqttSource implements Source {
   private heldHead = 0;
   private batch: IngestBatch | undefined;
   private drainWaiters: (() => void)[] = [];
-  private readonly recent = new RecentIds(50_000);
+  private readonly recent = new RecentIds(DEDUP_WINDOW);
   private inFlight = 0;
   /** mqtt.js packet-pump continuations held while too many messages await durability. */
   private pumpWaiters: (() => void)[] = [];
