@@ -19,7 +19,7 @@
  *
  *   node --import tsx bench/gateway/run.ts [--uplinks 200000] [--backlog 1000000]
  *     [--phases tput,nodered,ladder,outage,drain] [--ladder-seconds 15]
- *     [--gateway-rates 2000,4000,6000,8000,10000] [--nodered-rates 1000,2000,3000,4000,5000]
+ *     [--gateway-rates 4000,8000,10000,12000,14000,16000] [--nodered-rates 2000,4000,5000,6000,7000,8000]
  *     [--outage-rate 500] [--outage-seconds 60] [--outage-down 30] [--inflight 2000]
  *     [--window 2000] [--pace-window 5000] [--profile auto|on|off]
  *     ['--gateway-node-flags=--max-old-space-size=128'] [--out bench/gateway/LAST_RUN.md]
@@ -46,8 +46,8 @@ const { values } = parseArgs({
     backlog: { type: 'string', default: '1000000' },
     phases: { type: 'string', default: 'tput,nodered,ladder,outage,drain' },
     'ladder-seconds': { type: 'string', default: '15' },
-    'gateway-rates': { type: 'string', default: '2000,4000,6000,8000,10000' },
-    'nodered-rates': { type: 'string', default: '1000,2000,3000,4000,5000' },
+    'gateway-rates': { type: 'string', default: '4000,8000,10000,12000,14000,16000' },
+    'nodered-rates': { type: 'string', default: '2000,4000,5000,6000,7000,8000' },
     'outage-rate': { type: 'string', default: '500' },
     'outage-seconds': { type: 'string', default: '60' },
     'outage-down': { type: 'string', default: '30' },
@@ -70,7 +70,7 @@ const INFLIGHT = Number(values.inflight);
 const WINDOW = Number(values.window);
 const LADDER_SECONDS = Number(values['ladder-seconds']);
 const PACE_WINDOW = Number(values['pace-window']);
-/** extra node flags for every gateway child, e.g. "--max-old-space-size=96" */
+/** extra node flags for every gateway child, e.g. "--max-old-space-size=128" */
 const GW_FLAGS = (values['gateway-node-flags'] as string).split(' ').filter(Boolean);
 const GW_RATES = (values['gateway-rates'] as string).split(',').map(Number);
 const NR_RATES = (values['nodered-rates'] as string).split(',').map(Number);
