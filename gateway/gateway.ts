@@ -24,7 +24,7 @@ import { SinkRunner } from './pipeline/sink-runner.ts';
 import { loadRegistry, type DeviceRegistry } from './registry/devices-file.ts';
 import { RejectsFile } from './rejects.ts';
 import { chirpstackPoints } from './schema/chirpstack.ts';
-import { nativePoints } from './schema/native.ts';
+import { nativeLines, nativePoints } from './schema/native.ts';
 import { FileWriter, InfluxWriter } from './sinks/writers.ts';
 import { ChirpstackMqttSource } from './sources/chirpstack-mqtt.ts';
 
@@ -139,6 +139,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       log,
       writer,
       toPoints,
+      // The native schema also writes its lines without Point objects (the InfluxDB writer
+      // takes them; the file sink keeps the Point path).
+      toLines: s.schema === 'chirpstack' ? undefined : nativeLines,
       metrics,
       onError: (err) => logger.warn({ sink: s.name, err: err.message }, 'sink gave up on a batch; it will be delivered again'),
     });

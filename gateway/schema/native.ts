@@ -12,7 +12,22 @@
  * overwrites instead of duplicating; hourly history readings repeated in the next uplink land
  * on the same timestamps and overwrite too.
  */
-import { integer, type FieldValue, type Point, type Tags } from '../sinks/influxdb/line-protocol.ts';
+import {
+  addLine,
+  addPoint,
+  fieldKeyText,
+  fieldValueText,
+  integer,
+  integerFieldText,
+  linePrefix,
+  lineTimeText,
+  newEncodeCounters,
+  type EncodeCounters,
+  type FieldValue,
+  type LineBatch,
+  type Point,
+  type Tags,
+} from '../sinks/influxdb/line-protocol.ts';
 import type { Reading } from '../../codecs/api.ts';
 import type { DeviceSnapshot, PipelineRecord, UplinkRecord } from '../pipeline/record.ts';
 import { DeviceTagSets } from './device-tags.ts';
@@ -50,10 +65,12 @@ function readingPoint(reading: Reading, measurement: string, tags: Tags, time: n
   return { measurement, tags, fields: reading.values, timeMs: Number.isFinite(t) ? t : time };
 }
 
-function uplinkPoints(r: UplinkRecord): Point[] {
-  const { devEui, device, decoded, gateways, time, sf, frequency } = r;
-  const tags = sharedDeviceTags(devEui, device);
-  // Best gateway: the highest RSSI and the highest SNR (not necessarily the same gateway).
+// Best gateway: the highest RSSI and the highest SNR (not necessarily the same gateway).
+// Module-level results instead of an object per uplink.
+let bestRssi = 0;
+let bestSnr = 0;
+
+function findBestGateway(gateways: UplinkRecord['gateways']): void {
   let rssi = 0;
   let snr = 0;
   for (let i = 0; i < gateways.length; i++) {
@@ -61,6 +78,13 @@ function uplinkPoints(r: UplinkRecord): Point[] {
     rssi = i === 0 ? g.rssi : Math.max(rssi, g.rssi);
     snr = i === 0 ? g.snr : Math.max(snr, g.snr);
   }
+  bestRssi = rssi;
+  bestSnr = snr;
+}
+
+function radioPoint(r: UplinkRecord, tags: Tags): Point {
+  const { decoded, gateways, sf, frequency } = r;
+  findBestGateway(gateways);
   const heard = gateways.length > 0;
   // One literal (one shape) in the order the fields are written; undefined fields are left out.
   const radio: Record<string, FieldValue | undefined> = {
@@ -70,12 +94,18 @@ function uplinkPoints(r: UplinkRecord): Point[] {
     dr: integer(r.dr),
     payload_bytes: integer(r.payload.length),
     decode_errors: integer(decoded?.errors.length ?? 0),
-    rssi: heard ? integer(Math.round(rssi)) : undefined,
-    snr: heard ? snr : undefined,
+    rssi: heard ? integer(Math.round(bestRssi)) : undefined,
+    snr: heard ? bestSnr : undefined,
     sf: sf === undefined ? undefined : integer(sf),
     frequency: frequency === undefined ? undefined : integer(frequency),
   };
-  const radioPoint: Point = { measurement: 'lorawan_uplink', tags, fields: radio, timeMs: time };
+  return { measurement: 'lorawan_uplink', tags, fields: radio, timeMs: r.time };
+}
+
+function uplinkPoints(r: UplinkRecord): Point[] {
+  const { devEui, device, decoded, time } = r;
+  const tags = sharedDeviceTags(devEui, device);
+  const radio = radioPoint(r, tags);
 
   // The reading points come first. Most uplinks carry one reading: the array is then made at
   // its final size, as an array grown by push() keeps room for 17 and a batch holds thousands.
@@ -83,14 +113,14 @@ function uplinkPoints(r: UplinkRecord): Point[] {
   const measurement = CATEGORY_MEASUREMENT[device.category ?? 'generic'] ?? 'sensor';
   if (readings.length === 1) {
     const p = readingPoint(readings[0] as Reading, measurement, tags, time);
-    return p === undefined ? [radioPoint] : [p, radioPoint];
+    return p === undefined ? [radio] : [p, radio];
   }
   const points: Point[] = [];
   for (const reading of readings) {
     const p = readingPoint(reading, measurement, tags, time);
     if (p !== undefined) points.push(p);
   }
-  points.push(radioPoint);
+  points.push(radio);
   return points;
 }
 
@@ -106,4 +136,114 @@ export function nativePoints(r: PipelineRecord): Point[] {
       return [{ measurement: 'device_status', tags: sharedDeviceTags(r.devEui, r.device), fields, timeMs: r.time }];
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same lines without Point objects (`nativeLines`): what a drain into InfluxDB uses. Each
+// line is built from line-protocol.ts's pieces; whatever they cannot write directly (a name to
+// escape, NaN, an integer out of range, a time out of range) goes through the Point path for
+// that point, so the lines are byte for byte those of `encodePoints(nativePoints(r))`.
+
+function pointTime(reading: Reading, time: number): number {
+  const t = reading.time ? Date.parse(reading.time) : time;
+  return Number.isFinite(t) ? t : time;
+}
+
+/** The fields of a reading as written, or undefined when one needs the Point path (or none is writable). */
+function readingFieldsText(values: Readonly<Record<string, unknown>>, counters: EncodeCounters): string | undefined {
+  let text = '';
+  for (const k in values) {
+    if (!Object.prototype.hasOwnProperty.call(values, k)) continue;
+    const value = values[k] as FieldValue | null | undefined;
+    if (value === undefined || value === null) continue;
+    const key = fieldKeyText(k, text === '');
+    const v = key === undefined ? undefined : fieldValueText(value, counters);
+    if (v === undefined) return undefined;
+    text += (key as string) + v;
+  }
+  return text === '' ? undefined : text;
+}
+
+function addReadingLine(batch: LineBatch, reading: Reading, measurement: string, tags: Tags, time: number): void {
+  if (!hasValues(reading.values)) return;
+  const t = pointTime(reading, time);
+  const prefix = linePrefix(measurement, tags);
+  scratch.altered = 0;
+  const fields = prefix === undefined ? undefined : readingFieldsText(reading.values, scratch);
+  const timeText = fields === undefined ? undefined : lineTimeText(t);
+  if (timeText === undefined) {
+    addPoint(batch, { measurement, tags, fields: reading.values, timeMs: t });
+    return;
+  }
+  batch.counters.altered += scratch.altered; // string values changed to stay writable
+  addLine(batch, tags, (prefix as string) + (fields as string) + timeText);
+}
+
+// What building a line counted, added to the batch only if the line is kept (a point that falls
+// back to addPoint is counted there).
+const scratch: EncodeCounters = newEncodeCounters();
+
+// The radio fields' keys as written (first one without the comma).
+const K_GATEWAY_COUNT = fieldKeyText('gateway_count', true) as string;
+const K_FCNT = fieldKeyText('fcnt', false) as string;
+const K_FPORT = fieldKeyText('fport', false) as string;
+const K_DR = fieldKeyText('dr', false) as string;
+const K_PAYLOAD_BYTES = fieldKeyText('payload_bytes', false) as string;
+const K_DECODE_ERRORS = fieldKeyText('decode_errors', false) as string;
+const K_RSSI = fieldKeyText('rssi', false) as string;
+const K_SNR = fieldKeyText('snr', false) as string;
+const K_SF = fieldKeyText('sf', false) as string;
+const K_FREQUENCY = fieldKeyText('frequency', false) as string;
+
+/** The `lorawan_uplink` line's fields (see `radioPoint`), or undefined when one needs the Point path. */
+function radioFieldsText(r: UplinkRecord): string | undefined {
+  const { decoded, gateways, sf, frequency } = r;
+  const count = integerFieldText(gateways.length);
+  const fCnt = integerFieldText(r.fCnt);
+  const fPort = integerFieldText(r.fPort);
+  const dr = integerFieldText(r.dr);
+  const bytes = integerFieldText(r.payload.length);
+  const errors = integerFieldText(decoded?.errors.length ?? 0);
+  if (count === undefined || fCnt === undefined || fPort === undefined || dr === undefined || bytes === undefined || errors === undefined) return undefined;
+  let text = K_GATEWAY_COUNT + count + K_FCNT + fCnt + K_FPORT + fPort + K_DR + dr + K_PAYLOAD_BYTES + bytes + K_DECODE_ERRORS + errors;
+  if (gateways.length > 0) {
+    findBestGateway(gateways);
+    const rssi = integerFieldText(Math.round(bestRssi));
+    const snr = fieldValueText(bestSnr, scratch);
+    if (rssi === undefined || snr === undefined) return undefined;
+    text += K_RSSI + rssi + K_SNR + snr;
+  }
+  if (sf !== undefined) {
+    const v = integerFieldText(sf);
+    if (v === undefined) return undefined;
+    text += K_SF + v;
+  }
+  if (frequency !== undefined) {
+    const v = integerFieldText(frequency);
+    if (v === undefined) return undefined;
+    text += K_FREQUENCY + v;
+  }
+  return text;
+}
+
+function addUplinkLines(batch: LineBatch, r: UplinkRecord): void {
+  const { devEui, device, decoded, time } = r;
+  const tags = sharedDeviceTags(devEui, device);
+  const readings = decoded?.readings ?? [];
+  const measurement = CATEGORY_MEASUREMENT[device.category ?? 'generic'] ?? 'sensor';
+  for (let i = 0; i < readings.length; i++) addReadingLine(batch, readings[i] as Reading, measurement, tags, time);
+  const prefix = linePrefix('lorawan_uplink', tags);
+  const fields = prefix === undefined ? undefined : radioFieldsText(r);
+  const timeText = fields === undefined ? undefined : lineTimeText(time);
+  if (timeText === undefined) addPoint(batch, radioPoint(r, tags));
+  else addLine(batch, tags, (prefix as string) + (fields as string) + timeText);
+}
+
+/**
+ * The lines of `nativePoints(r)` added to `batch`, as `encodePoints` would write them, without
+ * making the points (see above).
+ */
+export function nativeLines(r: PipelineRecord, batch: LineBatch): void {
+  if (r.kind === 'up') addUplinkLines(batch, r);
+  else for (const p of nativePoints(r)) addPoint(batch, p);
 }

@@ -6,8 +6,8 @@ import type { ComponentHealth } from '../pipeline/contracts.ts';
 import type { PointWriter } from '../pipeline/sink-runner.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { LineProtocolFiles, type FileSinkOptions } from './file/file-sink.ts';
-import type { Point } from './influxdb/line-protocol.ts';
-import { InfluxSink, type SinkLogger } from './influxdb/sink.ts';
+import type { LineBatch, Point } from './influxdb/line-protocol.ts';
+import { InfluxSink, type SinkLogger, type WriteOutcome } from './influxdb/sink.ts';
 import type { InfluxSinkConfigInput } from './influxdb/config.ts';
 
 export class InfluxWriter implements PointWriter {
@@ -35,7 +35,16 @@ export class InfluxWriter implements PointWriter {
     // Not an async function: its suspended frame would keep every Point of the batch alive
     // until the batch is written (tens of thousands while InfluxDB is down); the sink holds
     // only the encoded lines.
-    return this.sink.write(points).then(
+    return this.settled(this.sink.write(points));
+  }
+
+  /** Lines a schema built directly (no Point objects), queued as they are. */
+  writeBatch(batch: LineBatch): Promise<{ written: number; deadLettered: number }> {
+    return this.settled(this.sink.writeBatch(batch));
+  }
+
+  private settled(written: Promise<WriteOutcome>): Promise<{ written: number; deadLettered: number }> {
+    return written.then(
       (o) => {
         this.updateErrorMetrics();
         return { written: o.written, deadLettered: o.deadLettered + o.rejectedPoints.length };

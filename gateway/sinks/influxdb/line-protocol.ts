@@ -422,11 +422,7 @@ export function encodePoint(p: Point, counters: EncodeCounters = newEncodeCounte
   if (shared !== undefined) {
     if (known === undefined) {
       line += `${shared.text} `;
-      if (plain) {
-        const prefixes = (shared.prefixes ??= new Map());
-        if (prefixes.size >= MAX_PREFIXES) prefixes.clear();
-        prefixes.set(measurement, line);
-      }
+      if (plain) rememberPrefix(shared, measurement, line);
     }
     counters.altered += shared.altered;
     counters.omittedTags += shared.omittedTags;
@@ -472,11 +468,22 @@ export function encodePoint(p: Point, counters: EncodeCounters = newEncodeCounte
     }
   }
   if (fieldsText === '') return { reason: 'no writable fields' };
+  return line + fieldsText + timeText(t);
+}
+
+function rememberPrefix(shared: EncodedTags, measurement: string, prefix: string): void {
+  const prefixes = (shared.prefixes ??= new Map());
+  if (prefixes.size >= MAX_PREFIXES) prefixes.clear();
+  prefixes.set(measurement, prefix);
+}
+
+/** ` timestamp` of a time already checked to be an integer in range. */
+function timeText(t: number): string {
   if (t !== lastTime) {
     lastTime = t;
     lastTimeText = ` ${t}`;
   }
-  return line + fieldsText + lastTimeText;
+  return lastTimeText;
 }
 
 /** Encode many points; rejected points are listed, not thrown. */
@@ -508,6 +515,120 @@ export function encodePoints(points: readonly Point[]): EncodeResult {
     altered: counters.altered,
     omittedTags: counters.omittedTags,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lines built by a schema without Point objects.
+//
+// A schema that writes many points (a drain of the durable log) can build each line from the
+// pieces below instead of making a Point per line: the prefix of a shared tag set, field keys
+// that need no escaping, field values and the timestamp. Every piece comes from the same
+// functions `encodePoint` uses, and a piece that is not available (a name needing escaping,
+// a value InfluxDB cannot store, a time out of range) is `undefined`: the schema then gives
+// that point to `addPoint`, which encodes it as `encodePoints` would. Either way the lines are
+// byte for byte those of the Point path.
+
+/**
+ * Lines for one write, with what encoding them counted; `points` counts lines and rejects.
+ * The lines are kept as UTF-8 bytes, each followed by LF, in `buf[0, size)` (line i ends at
+ * `ends[i]`, its LF excluded), not as strings: a batch waits in the sink until InfluxDB took it,
+ * and bytes outside the JS heap are not copied from one garbage collection to the next.
+ */
+export interface LineBatch {
+  buf: Buffer;
+  size: number;
+  ends: number[];
+  points: number;
+  counters: EncodeCounters;
+  /** Points that could not be encoded (`index` counts points in this batch), with the point. */
+  rejected: Array<RejectedPoint & { point: Point }>;
+}
+
+const LINE_BATCH_BYTES = 64 * 1024;
+
+export function newLineBatch(): LineBatch {
+  return { buf: Buffer.allocUnsafe(LINE_BATCH_BYTES), size: 0, ends: [], points: 0, counters: newEncodeCounters(), rejected: [] };
+}
+
+/** The batch's lines as strings (tests, error paths). */
+export function batchLines(batch: LineBatch): string[] {
+  const lines: string[] = [];
+  let start = 0;
+  for (const end of batch.ends) {
+    lines.push(batch.buf.toString('utf8', start, end));
+    start = end + 1;
+  }
+  return lines;
+}
+
+function appendLine(batch: LineBatch, line: string): void {
+  // At most 3 bytes per UTF-16 unit, plus the LF: never truncated by write().
+  const room = line.length * 3 + 1;
+  if (batch.buf.length - batch.size < room) {
+    const bigger = Buffer.allocUnsafe(Math.max(batch.buf.length * 2, batch.size + room));
+    batch.buf.copy(bigger, 0, 0, batch.size);
+    batch.buf = bigger;
+  }
+  const end = batch.size + batch.buf.write(line, batch.size, 'utf8');
+  batch.buf[end] = 0x0a;
+  batch.ends.push(end);
+  batch.size = end + 1;
+}
+
+/** Encode one point into the batch as `encodePoints` would (the fallback of the direct path). */
+export function addPoint(batch: LineBatch, p: Point): void {
+  const out = encodePoint(p, batch.counters, batch.points);
+  if (typeof out === 'string') appendLine(batch, out);
+  else batch.rejected.push({ index: batch.points, reason: out.reason, point: p });
+  batch.points++;
+}
+
+/**
+ * Add a line made of the pieces below (one point) whose prefix `linePrefix` gave for `tags`:
+ * counts what encoding the tag set counted, as `encodePoint` does for every point carrying it.
+ */
+export function addLine(batch: LineBatch, tags: Tags, line: string): void {
+  const shared = sharedTags.get(tags);
+  if (shared !== undefined) {
+    batch.counters.altered += shared.altered;
+    batch.counters.omittedTags += shared.omittedTags;
+  }
+  appendLine(batch, line);
+  batch.points++;
+}
+
+/** `measurement,tags ` for a tag set from `tagSet()` and a measurement that needs no escaping, else undefined (use `addPoint`). */
+export function linePrefix(measurement: string, tags: Tags): string | undefined {
+  const shared = sharedTags.get(tags);
+  if (shared === undefined) return undefined;
+  let prefix = shared.prefixes?.get(measurement);
+  if (prefix === undefined) {
+    if (plainName(measurement) === undefined || measurement.startsWith('#')) return undefined;
+    prefix = `${measurement}${shared.text} `;
+    rememberPrefix(shared, measurement, prefix);
+  }
+  return prefix;
+}
+
+/** `key=` (first field) or `,key=` for a key that needs no escaping or normalising, else undefined. */
+export function fieldKeyText(key: string, first: boolean): string | undefined {
+  const plain = plainName(key);
+  return plain === undefined ? undefined : first ? plain.first : plain.next;
+}
+
+/** A field value as written, or undefined when InfluxDB cannot store it (see `encodePoint`). */
+export function fieldValueText(value: FieldValue, counters: EncodeCounters): string | undefined {
+  return fieldText(value, counters);
+}
+
+/** `<n>i` for an int64 field, or undefined (not a safe integer). */
+export function integerFieldText(n: number): string | undefined {
+  return integerText(n);
+}
+
+/** ` timestamp` ending a line, or undefined when `timeMs` cannot be written (see `encodePoint`). */
+export function lineTimeText(timeMs: number): string | undefined {
+  return Number.isInteger(timeMs) && timeMs <= MAX_ABS_MS && timeMs >= -MAX_ABS_MS ? timeText(timeMs) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startRecordingServer, type RecordingServer } from '../../../test/support/recording-server.ts';
 import type { InfluxSinkConfigInput } from './config.ts';
-import type { Point } from './line-protocol.ts';
+import { addPoint, batchLines, encodePoints, newLineBatch, type Point } from './line-protocol.ts';
 import { InfluxSink, InfluxSinkStoppedError, SinkClosedError, type SinkLogger } from './sink.ts';
 
 const T0 = 1_750_000_000_000;
@@ -75,6 +75,16 @@ async function deadLetters(): Promise<Array<Record<string, unknown>>> {
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** A v2 sink whose server refuses every request holding lines with "bad", naming those lines. */
+function makeV2SinkRefusingBadLines(): Promise<InfluxSink> {
+  server.respond = (req) => {
+    const bad = req.lines.filter((l) => l.includes('bad'));
+    if (bad.length === 0) return { status: 204 };
+    return { status: 400, body: JSON.stringify({ code: 'invalid', message: bad.map((l) => `unable to parse '${l}': invalid field format`).join('\n') }) };
+  };
+  return makeSink({ version: 2, database: undefined, org: 'o', bucket: 'b' });
 }
 
 describe('batching', () => {
@@ -230,12 +240,7 @@ describe('retries', () => {
 
 describe('rejected lines (fake v2 server)', () => {
   it('a v2 400 refusing the whole batch: the named lines are dead-lettered, the others sent again', async () => {
-    server.respond = (req) => {
-      const bad = req.lines.filter((l) => l.includes('bad'));
-      if (bad.length === 0) return { status: 204 };
-      return { status: 400, body: JSON.stringify({ code: 'invalid', message: bad.map((l) => `unable to parse '${l}': invalid field format`).join('\n') }) };
-    };
-    const s = await makeSink({ version: 2, database: undefined, org: 'o', bucket: 'b' });
+    const s = await makeV2SinkRefusingBadLines();
     const outcome = await s.writeLines(['m v=1 1', 'bad line', 'm v=2 2']);
     expect(outcome).toMatchObject({ written: 2, deadLettered: 1 });
     expect(server.requests.map((r) => r.lines)).toEqual([['m v=1 1', 'bad line', 'm v=2 2'], ['m v=1 1', 'm v=2 2']]);
@@ -354,6 +359,51 @@ describe('lifecycle', () => {
     const dl = await deadLetters();
     expect(dl[0]).toMatchObject({ reason: 'no writable fields', point: { measurement: 'm', fields: { v: null } } });
     expect(s.stats()).toMatchObject({ rejectedPoints: 1, skippedFields: 2 });
+  });
+
+  it('writeBatch() queues lines a schema encoded as they are, and dead-letters the batch’s rejected points', async () => {
+    const s = await makeSink();
+    const batch = newLineBatch();
+    addPoint(batch, { measurement: 'm', fields: { v: Number.NaN }, timeMs: T0 });
+    addPoint(batch, { measurement: 'm', tags: { t: 'a b' }, fields: { v: 1, w: Infinity }, timeMs: T0 });
+    const outcome = await s.writeBatch(batch);
+    expect(server.requests.flatMap((r) => r.lines)).toEqual([`m,t=a\\ b v=1 ${T0}`]);
+    expect(outcome).toMatchObject({ points: 2, lines: 1, written: 1, skippedFields: 2, rejectedPoints: [{ index: 0, reason: 'no writable fields' }] });
+    const dl = await deadLetters();
+    expect(dl[0]).toMatchObject({ reason: 'no writable fields', point: { measurement: 'm', fields: { v: null } } });
+    expect(s.stats()).toMatchObject({ acceptedPoints: 1, rejectedPoints: 1, skippedFields: 2 });
+  });
+
+  it('writeBatch(): bodies byte for byte as the lines joined by LF, mixed with write() lines, multi-byte characters, cut and split', async () => {
+    const limit = 1_000;
+    server.respond = (req) => (req.rawBody.length > limit ? { status: 413, body: '{"error":"Request Entity Too Large"}' } : { status: 204 });
+    const s = await makeSink({ batch_bytes: 2_500, gzip: false, flush_interval_ms: 60_000 });
+    const batch = newLineBatch();
+    const mk = (i: number): Point => ({ measurement: 'm', tags: { t: `é${'😀'.repeat(i % 7)}` }, fields: { s: `ü\ud800"`, v: i }, timeMs: T0 + i });
+    for (let i = 0; i < 60; i++) addPoint(batch, mk(i));
+    const first = s.writeBatch(batch);
+    const second = s.write([mk(60), mk(61)]);
+    await s.flush();
+    expect(await first).toMatchObject({ points: 60, lines: 60, written: 60 });
+    expect(await second).toMatchObject({ written: 2 });
+    const expected = encodePoints(Array.from({ length: 62 }, (_, i) => mk(i))).lines;
+    expect(batchLines(batch)).toEqual(expected.slice(0, 60));
+    const accepted = server.requests.filter((r) => r.rawBody.length <= limit);
+    expect(s.stats().splits).toBeGreaterThan(0);
+    expect(accepted.flatMap((r) => r.lines).sort()).toEqual([...expected].sort());
+    for (const r of accepted) expect(r.rawBody.equals(Buffer.from(r.lines.join('\n'), 'utf8'))).toBe(true);
+  });
+
+  it('writeBatch(): lines the server names are dead-lettered as text', async () => {
+    const s = await makeV2SinkRefusingBadLines();
+    const batch = newLineBatch();
+    addPoint(batch, { measurement: 'm', fields: { v: 1 }, timeMs: 1 });
+    addPoint(batch, { measurement: 'bad', fields: { v: 'ü' }, timeMs: 2 });
+    addPoint(batch, { measurement: 'm', fields: { v: 2 }, timeMs: 2 });
+    const outcome = await s.writeBatch(batch);
+    expect(outcome).toMatchObject({ written: 2, deadLettered: 1 });
+    expect(server.requests.map((r) => r.lines)).toEqual([['m v=1 1', 'bad v="ü" 2', 'm v=2 2'], ['m v=1 1', 'm v=2 2']]);
+    expect((await deadLetters())[0]).toMatchObject({ line: 'bad v="ü" 2', status: 400 });
   });
 });
 

@@ -22,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InfluxNetworkError, InfluxWriteClient, type Credentials, type PreparedBody, type WriteResponse } from './client.ts';
 import { describeTarget, resolveInfluxSinkConfig, type InfluxSinkConfig, type InfluxSinkConfigInput } from './config.ts';
 import { DeadLetterFile, type DeadLetterRecord } from './dead-letter.ts';
-import { encodePoints, type Point, type RejectedPoint } from './line-protocol.ts';
+import { encodePoints, type LineBatch, type Point, type RejectedPoint, type SkippedField } from './line-protocol.ts';
 import { analyzeRejection, classifyResponse, conflictSuspects } from './responses.ts';
 
 export type SinkState = 'created' | 'running' | 'stopped' | 'closing' | 'closed';
@@ -122,9 +122,18 @@ interface Ticket {
 }
 
 interface Entry {
+  /** The line; '' when it is in `chunk`. */
   line: string;
+  /** UTF-8 size, counting the LF that follows the line. */
   bytes: number;
   ticket: Ticket;
+  /** A `LineBatch` buffer holding the line at `start` (followed by its LF), if not `line`. */
+  chunk: Buffer | undefined;
+  start: number;
+}
+
+function lineOf(e: Entry): string {
+  return e.chunk === undefined ? e.line : e.chunk.toString('utf8', e.start, e.start + e.bytes - 1);
 }
 
 /**
@@ -136,9 +145,19 @@ function joinEntries(part: readonly Entry[]): Buffer {
   for (const e of part) size += e.bytes;
   const body = Buffer.allocUnsafe(size);
   let offset = 0;
-  for (let i = 0; i < part.length; i++) {
+  let i = 0;
+  while (i < part.length) {
     if (i > 0) body[offset++] = 0x0a;
-    offset += body.write((part[i] as Entry).line, offset, 'utf8');
+    const e = part[i] as Entry;
+    i++;
+    if (e.chunk === undefined) {
+      offset += body.write(e.line, offset, 'utf8');
+      continue;
+    }
+    // Lines that follow each other in one LineBatch buffer are copied at once, LFs included.
+    let end = e.start + e.bytes;
+    for (let n = part[i]; n !== undefined && n.chunk === e.chunk && n.start === end; n = part[++i]) end += n.bytes;
+    offset += e.chunk.copy(body, offset, e.start, end - 1);
   }
   return body;
 }
@@ -265,27 +284,52 @@ export class InfluxSink extends EventEmitter {
     }
   }
 
+  /**
+   * Queue lines encoded by line-protocol.ts's own builders (`LineBatch`): they are trusted as
+   * they are (one line each, no LF, no comment), unlike `writeLines`, which splits and checks.
+   * Resolves like `write()`; the batch's rejected points go to the dead-letter file.
+   */
+  writeBatch(batch: LineBatch): Promise<WriteOutcome> {
+    return this.admit(batch.ends.length, () => {
+      const c = batch.counters;
+      return this.acceptEncoded(batch.points, batch, batch.rejected, c.skippedFields, c.skippedDetails, c.altered, (r) => (r as LineBatch['rejected'][number]).point);
+    });
+  }
+
   private acceptPoints(points: readonly Point[]): Promise<WriteOutcome> {
     const enc = encodePoints(points);
-    this.counters.acceptedPoints += enc.lines.length;
-    this.counters.rejectedPoints += enc.rejected.length;
-    this.counters.skippedFields += enc.skippedFields;
-    this.counters.alteredNames += enc.altered;
-    if (enc.skippedFields > 0) {
-      this.log('warn', `left out ${enc.skippedFields} field(s) InfluxDB cannot store`, { examples: enc.skippedDetails.slice(0, 3) });
+    return this.acceptEncoded(points.length, enc.lines, enc.rejected, enc.skippedFields, enc.skippedDetails, enc.altered, (r) => points[r.index]);
+  }
+
+  private acceptEncoded(
+    points: number,
+    lines: readonly string[] | LineBatch,
+    rejected: RejectedPoint[],
+    skippedFields: number,
+    skippedDetails: readonly SkippedField[],
+    altered: number,
+    pointOf: (r: RejectedPoint) => Point | undefined,
+  ): Promise<WriteOutcome> {
+    const count = Array.isArray(lines) ? lines.length : (lines as LineBatch).ends.length;
+    this.counters.acceptedPoints += count;
+    this.counters.rejectedPoints += rejected.length;
+    this.counters.skippedFields += skippedFields;
+    this.counters.alteredNames += altered;
+    if (skippedFields > 0) {
+      this.log('warn', `left out ${skippedFields} field(s) InfluxDB cannot store`, { examples: skippedDetails.slice(0, 3) });
     }
     const outcome: WriteOutcome = {
-      points: points.length,
-      lines: enc.lines.length,
+      points,
+      lines: count,
       written: 0,
       deadLettered: 0,
-      rejectedPoints: enc.rejected,
-      skippedFields: enc.skippedFields,
+      rejectedPoints: rejected,
+      skippedFields,
     };
-    const queued = this.enqueue(enc.lines, outcome);
-    if (enc.rejected.length === 0) return queued;
-    this.log('warn', `${enc.rejected.length} point(s) cannot be written as line protocol`, { examples: enc.rejected.slice(0, 3) });
-    const recorded = this.writeDeadLetters(enc.rejected.map((r) => ({ point: points[r.index], reason: r.reason })));
+    const queued = Array.isArray(lines) ? this.enqueue(lines as readonly string[], outcome) : this.enqueueBatch(lines as LineBatch, outcome);
+    if (rejected.length === 0) return queued;
+    this.log('warn', `${rejected.length} point(s) cannot be written as line protocol`, { examples: rejected.slice(0, 3).map((r) => ({ index: r.index, reason: r.reason })) });
+    const recorded = this.writeDeadLetters(rejected.map((r) => ({ point: pointOf(r), reason: r.reason })));
     return Promise.all([queued, recorded]).then(([o]) => o);
   }
 
@@ -371,8 +415,24 @@ export class InfluxSink extends EventEmitter {
       const ticket: Ticket = { pending: lines.length, outcome, enqueuedAt: Date.now(), done: false, resolve, reject };
       for (const line of lines) {
         const bytes = Buffer.byteLength(line, 'utf8') + 1;
-        this.queue.push({ line, bytes, ticket });
+        this.queue.push({ line, bytes, ticket, chunk: undefined, start: 0 });
         this.queuedBytes += bytes;
+      }
+      this.pump();
+    });
+  }
+
+  private enqueueBatch(batch: LineBatch, outcome: WriteOutcome): Promise<WriteOutcome> {
+    const { buf, ends } = batch;
+    if (ends.length === 0) return Promise.resolve(outcome);
+    return new Promise<WriteOutcome>((resolve, reject) => {
+      const ticket: Ticket = { pending: ends.length, outcome, enqueuedAt: Date.now(), done: false, resolve, reject };
+      let start = 0;
+      for (const end of ends) {
+        const bytes = end + 1 - start;
+        this.queue.push({ line: '', bytes, ticket, chunk: buf, start });
+        this.queuedBytes += bytes;
+        start = end + 1;
       }
       this.pump();
     });
@@ -532,7 +592,7 @@ export class InfluxSink extends EventEmitter {
    */
   private async handleRejection(part: Entry[], res: WriteResponse, work: Entry[][]): Promise<void> {
     this.counters.partialWrites++;
-    const a = analyzeRejection(part.map((e) => e.line), res);
+    const a = analyzeRejection(part.map(lineOf), res);
     const known: Entry[] = [];
     const reasons: string[] = [];
     const rest: Entry[] = [];
@@ -562,7 +622,7 @@ export class InfluxSink extends EventEmitter {
     }
     // The server named a field type conflict: send the lines carrying it apart from the others.
     if (a.conflict) {
-      const suspectIdx = new Set(conflictSuspects(rest.map((e) => e.line), a.conflict));
+      const suspectIdx = new Set(conflictSuspects(rest.map(lineOf), a.conflict));
       if (suspectIdx.size > 0 && suspectIdx.size < rest.length) {
         const suspects = rest.filter((_, i) => suspectIdx.has(i));
         const others = rest.filter((_, i) => !suspectIdx.has(i));
@@ -689,7 +749,7 @@ export class InfluxSink extends EventEmitter {
       reason: safeReasons[0],
       deadLetterFile: this.config.dead_letter_file ?? null,
     });
-    await this.writeDeadLetters(entries.map((e, i) => ({ line: e.line, reason: safeReasons[i] ?? '', status })));
+    await this.writeDeadLetters(entries.map((e, i) => ({ line: lineOf(e), reason: safeReasons[i] ?? '', status })));
     this.counters.deadLetteredLines += entries.length;
     this.emit('deadLetter', { lines: entries.length, status, reason: safeReasons[0] });
     for (const e of entries) {
