@@ -209,7 +209,16 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       if (st.corrupt_records || st.truncated_bytes) {
         logger.warn({ corrupt_records: st.corrupt_records, truncated_bytes: st.truncated_bytes }, 'durable log recovered from damage');
       }
-      logger.info({ dir: config.buffer.dir, records: st.records, sinks: st.sinks }, 'durable log open');
+      // A cursor whose sink is no longer configured (renamed or removed, or a replay that
+      // crashed) would hold every segment from its position on: the log would fill up and, with
+      // when_full: block, stop ingestion. Such cursors are removed, loudly.
+      const configured = new Set(config.sinks.map((s) => s.name));
+      for (const name of log.sinks) {
+        if (configured.has(name)) continue;
+        logger.warn({ sink: name, lag: st.sinks[name]?.lag ?? 0 }, 'durable log: removing the cursor of a sink that is not configured any more; its unsent records are released');
+        await log.removeSink(name);
+      }
+      logger.info({ dir: config.buffer.dir, records: st.records, sinks: Object.keys(log.stats().sinks) }, 'durable log open');
       for (const s of sinks) await s.start();
       for (const s of sources) await s.start();
       if (config.http.listen !== false) {
