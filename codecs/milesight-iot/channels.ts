@@ -18,6 +18,7 @@
  * Field names: `naming` selects TTN's names (default, the public vectors) or Milesight's own
  * decoder names (device variable `naming: milesight`), where the two differ.
  */
+import { variable } from '../variables.ts';
 import type { JsonObject, JsonValue, Variables } from '../api.ts';
 import { ByteReader, ByteWriter, PayloadError, toHex } from '../bytes.ts';
 import { isoTime as isoMillis } from '../time.ts';
@@ -299,7 +300,7 @@ export const PLAUSIBLE_EPOCH_S = 1_420_070_400;
  * An unusable value throws, or becomes a warning and undefined when `warnings` is given.
  */
 export function numberVariable(variables: Variables | undefined, name: string, warnings?: string[]): number | undefined {
-  const raw = variables?.[name];
+  const raw = variable(variables, name);
   if (raw === undefined || raw === '') return undefined;
   const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
   if (typeof n === 'number' && Number.isFinite(n) && n >= 0) return n;

@@ -20,6 +20,7 @@
  * History entries leave `gpio_type` out (as the TTN codec and Milesight's README do): an entry
  * has `pulse`/`water` in counter mode and `gpio` in digital mode.
  */
+import { variable } from '../../variables.ts';
 import type { JsonObject, Reading, ReadingValue, UplinkEncodeInput, Variables } from '../../api.ts';
 import { ByteWriter, PayloadError, round, type ByteReader } from '../../bytes.ts';
 import { defineCodec, numberValue } from '../../define.ts';
@@ -280,7 +281,7 @@ function normalizeValues(d: JsonObject, variables: Variables | undefined, warnin
     values['pulse_count'] = pulse;
     const volume = volumeFromPulses(pulse, variables, warnings);
     if (volume !== undefined) values['volume_m3'] = volume;
-    else if (!variables?.['liters_per_pulse']) addOnce(warnings, 'no volume_m3 from pulse: device variable liters_per_pulse is not set');
+    else if (!variable(variables, 'liters_per_pulse')) addOnce(warnings, 'no volume_m3 from pulse: device variable liters_per_pulse is not set');
   }
   const water = numberField(d, 'water');
   if (water !== undefined) {
@@ -363,7 +364,7 @@ function writeHistory(w: ByteWriter, reading: Reading, variables: Variables | un
   const v = reading.values;
   const ms = reading.time === undefined ? NaN : Date.parse(reading.time);
   const digital = v['pulse_count'] === undefined && v['volume_m3'] === undefined && typeof v['digital_input'] === 'boolean';
-  const counted = factor === undefined ? v['pulse_count'] !== undefined || (v['volume_m3'] !== undefined && variables?.['liters_per_pulse'] !== undefined) : v['volume_m3'] !== undefined;
+  const counted = factor === undefined ? v['pulse_count'] !== undefined || (v['volume_m3'] !== undefined && variable(variables, 'liters_per_pulse') !== undefined) : v['volume_m3'] !== undefined;
   if (!Number.isFinite(ms) || v['temperature_c'] === undefined || v['humidity_pct'] === undefined || !(digital || counted)) return false;
   w.u8(factor === undefined ? 0x20 : 0x21).u8(0xce).u32le(Math.round(ms / 1000), 'time');
   w.i16le(quantize(numberValue(v, 'temperature_c'), 0.1), 'temperature_c').u8(quantize(numberValue(v, 'humidity_pct'), 0.5), 'humidity_pct');

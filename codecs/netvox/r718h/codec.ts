@@ -7,6 +7,7 @@
  * (`Volt`, `PulseCount`, `Cmd`, …) are in README.md; the reference codec's one bug (a low-battery
  * `Volt` becomes a string) is fixed here: `Volt` stays a number and `LowBattery: true` is added.
  */
+import { variable } from '../../variables.ts';
 import type { DecodeResult, JsonObject, NormalizeResult, Reading, UplinkEncodeResult } from '../../api.ts';
 import { ByteReader, ByteWriter, PayloadError, round, toHex } from '../../bytes.ts';
 import { booleanValue, defineCodec, firstReading, numberValue } from '../../define.ts';
@@ -163,7 +164,7 @@ function encodeDownlink(data: JsonObject): UplinkEncodeResult {
 
 /** `litres_per_pulse` as a positive number (ChirpStack passes variables as strings). */
 function litresPerPulse(variables: Readonly<Record<string, unknown>> | undefined): { value?: number; warning?: string } {
-  const raw = variables?.['litres_per_pulse'];
+  const raw = variable(variables, 'litres_per_pulse');
   if (raw === undefined) return {};
   const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
   if (typeof n === 'number' && Number.isFinite(n) && n > 0) return { value: n };
