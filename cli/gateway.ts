@@ -4,11 +4,22 @@
  * (EX_CONFIG, so systemd does not restart-loop on it) after printing every problem by key.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../gateway/config.ts';
+import { ConfigError, loadConfig, type GatewayConfig } from '../gateway/config.ts';
 import { createGateway } from '../gateway/gateway.ts';
 import { EXIT_OK, UsageError, type Io } from './usage.ts';
 
 export const EXIT_CONFIG = 78;
+
+/** The gateway config, or undefined once every problem has been printed (exit with EXIT_CONFIG). */
+export function loadConfigOrReport(file: string, io: Io): GatewayConfig | undefined {
+  try {
+    return loadConfig(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.stderr.write(`${err.message}\n`);
+    return undefined;
+  }
+}
 
 export const GATEWAY_HELP = `Usage: lorawan-edge gateway --config <gateway.yaml> [--check]
 
@@ -32,16 +43,8 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
   }
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (!values.config) throw new UsageError('--config <gateway.yaml> is required (sample: gateway/gateway.sample.yaml)');
-  let config;
-  try {
-    config = loadConfig(values.config);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.stderr.write(`${err.message}\n`);
-      return EXIT_CONFIG;
-    }
-    throw err;
-  }
+  const config = loadConfigOrReport(values.config, io);
+  if (!config) return EXIT_CONFIG;
   if (values.check) {
     io.stdout.write(`config ok: ${config.sources.length} source(s), ${config.sinks.length} sink(s), buffer in ${config.buffer.dir}\n`);
     return EXIT_OK;

@@ -4,10 +4,9 @@
  * stopped). InfluxDB points keep their timestamps, so the new values replace the old ones.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../gateway/config.ts';
 import { normalizeEui } from '../gateway/registry/devices-file.ts';
 import { replay } from '../gateway/replay.ts';
-import { EXIT_CONFIG } from './gateway.ts';
+import { EXIT_CONFIG, loadConfigOrReport } from './gateway.ts';
 import { EXIT_OK, UsageError, type Io } from './usage.ts';
 
 export const REPLAY_HELP = `Usage: lorawan-edge replay --config <gateway.yaml> [--dev-eui <eui>] [--model <catalogue-id>]
@@ -50,16 +49,8 @@ export async function runReplay(argv: string[], io: Io): Promise<number> {
     devEui = normalizeEui(values['dev-eui']);
     if (!devEui) throw new UsageError(`--dev-eui is not a 16-hex-digit EUI: "${values['dev-eui']}"`);
   }
-  let config;
-  try {
-    config = loadConfig(values.config);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.stderr.write(`${err.message}\n`);
-      return EXIT_CONFIG;
-    }
-    throw err;
-  }
+  const config = loadConfigOrReport(values.config, io);
+  if (!config) return EXIT_CONFIG;
   const sinceMs = time(values.since, '--since');
   const untilMs = time(values.until, '--until');
   const report = await replay(

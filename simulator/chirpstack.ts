@@ -18,7 +18,7 @@
  * same for the protobuf encoding (simulator/protobuf.ts), equal byte for byte to
  * `eventToProtobuf`.
  */
-import { type DeviceInfo, type JoinEvent, type RxInfo, type UplinkEvent } from '../lorawan/chirpstack/events.ts';
+import { deviceInfoJson, type DeviceInfo, type JoinEvent, type RxInfo, type UplinkEvent } from '../lorawan/chirpstack/events.ts';
 import type { FleetGateway } from './fleet.ts';
 import type { GatewayReception, SimJoin, SimUplink } from './frames.ts';
 import type { SimDevice } from './population.ts';
@@ -139,18 +139,7 @@ export class ChirpstackEvents {
     let info = this.infoJson.get(u.device);
     if (info === undefined) {
       const d = this.deviceInfo(u.device);
-      info = JSON.stringify({
-        tenantId: d.tenantId,
-        tenantName: d.tenantName,
-        applicationId: d.applicationId,
-        applicationName: d.applicationName,
-        deviceProfileId: d.deviceProfileId,
-        deviceProfileName: d.deviceProfileName,
-        deviceName: d.deviceName,
-        devEui: d.devEui,
-        deviceClassEnabled: d.deviceClassEnabled,
-        tags: d.tags,
-      });
+      info = JSON.stringify(deviceInfoJson(d));
       this.infoJson.set(u.device, info);
     }
     const gwTime = rfc3339Ms(u.timeMs);

@@ -133,7 +133,8 @@ function parseTime(v: unknown): number | undefined {
 // ---------------------------------------------------------------------------------------------
 // JSON encoding (what ChirpStack publishes)
 
-function deviceInfoJson(d: DeviceInfo): Record<string, unknown> {
+/** `deviceInfo` as ChirpStack renders it in JSON events (field order included). */
+export function deviceInfoJson(d: DeviceInfo): Record<string, unknown> {
   return {
     tenantId: d.tenantId,
     tenantName: d.tenantName,

@@ -27,7 +27,8 @@ export interface InfluxSeries {
   values: unknown[][];
 }
 
-export interface InfluxdServer {
+/** stop() waits for exit (SIGKILL after 10 s); start() waits for /ping. */
+export interface InfluxdServer extends ServerLifecycle {
   /** http://127.0.0.1:<port> */
   readonly url: string;
   readonly port: number;
@@ -38,19 +39,6 @@ export interface InfluxdServer {
   readonly configPath: string;
   readonly database: string | null;
   readonly auth: { username: string; password: string } | undefined;
-  readonly pid: number | undefined;
-  readonly running: boolean;
-  /** What influxd printed last (for failure messages). */
-  readonly outputTail: string;
-  /** SIGTERM and wait for exit (SIGKILL after 10 s). Data stays for `start()`. */
-  stop(): Promise<void>;
-  /** Start again on the same port and data folder; waits for /ping. */
-  start(): Promise<void>;
-  restart(): Promise<void>;
-  /** SIGKILL: a crash. */
-  kill(): Promise<void>;
-  /** Stop and remove the temp folder. */
-  dispose(): Promise<void>;
   /** GET /query?db=…&q=…&epoch=ms (POST for statements that change things). Throws on errors. */
   query(q: string, opts?: { db?: string | null; method?: 'GET' | 'POST' }): Promise<InfluxSeries[]>;
   /** SELECT results as objects (column → value), over all series. */

@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary } from './binaries.ts';
-import { Daemon, lostPortRace, serverLifecycle } from './daemon.ts';
+import { Daemon, lostPortRace, serverLifecycle, type ServerLifecycle } from './daemon.ts';
 import { freePort } from './free-port.ts';
 
 export interface StartMosquittoOptions {
@@ -27,24 +27,16 @@ export interface StartMosquittoOptions {
   startTimeoutMs?: number;
 }
 
-export interface MosquittoServer {
+/**
+ * stop() is SIGTERM, on which Mosquitto saves its persistence file; kill() is a crash: nothing
+ * saved since the last autosave.
+ */
+export interface MosquittoServer extends ServerLifecycle {
   /** mqtt://127.0.0.1:<port> */
   readonly url: string;
   readonly port: number;
   readonly dir: string;
   readonly configPath: string;
-  readonly pid: number | undefined;
-  readonly running: boolean;
-  readonly outputTail: string;
-  /** SIGTERM (Mosquitto saves its persistence file on the way out) and wait for exit. */
-  stop(): Promise<void>;
-  /** Start again on the same port and persistence folder. */
-  start(): Promise<void>;
-  restart(): Promise<void>;
-  /** SIGKILL: a crash, nothing saved since the last autosave. */
-  kill(): Promise<void>;
-  /** Stop and remove the temp folder. */
-  dispose(): Promise<void>;
 }
 
 function accepts(port: number): Promise<boolean> {
