@@ -20,8 +20,8 @@ import { checkConfig } from '../gateway/config.ts';
 import { createGateway } from '../gateway/gateway.ts';
 import { renderRegistry } from '../gateway/registry/devices-file.ts';
 import { createSimulation, parseDuration } from '../simulator/index.ts';
-import { which } from '../test/support/binaries.ts';
-import { startInfluxd, type InfluxdServer } from '../test/support/influxd.ts';
+import { which } from '../support/binaries.ts';
+import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
 import { EXIT_ERRORS, EXIT_OK, UsageError, type Io } from './usage.ts';
 
 export const DEMO_HELP = `Usage: lorawan-edge demo [--duration 2d] [--speed 20000] [--dir <folder>] [--no-influxdb]

@@ -14,8 +14,8 @@ import { createGateway, type Gateway } from '../gateway/gateway.ts';
 import { renderRegistry } from '../gateway/registry/devices-file.ts';
 import { CATEGORY_MEASUREMENT } from '../gateway/schema/native.ts';
 import { createSimulation, type LedgerEntry } from '../simulator/index.ts';
-import { startInfluxd, type InfluxdServer } from './support/influxd.ts';
-import { startMosquitto, type MosquittoServer } from './support/mosquitto.ts';
+import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
+import { startMosquitto, type MosquittoServer } from '../support/mosquitto.ts';
 
 const CITY = join(REPO_ROOT, 'simulator', 'fleets', 'city.yaml');
 let broker: MosquittoServer;

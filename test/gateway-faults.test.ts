@@ -15,9 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeCodec } from '../codecs/registry.ts';
 import { REPO_ROOT } from '../codecs/testing/paths.ts';
 import { eventToJson, eventTopic, type UplinkEvent } from '../lorawan/chirpstack/events.ts';
-import { freePort } from './support/free-port.ts';
-import { startInfluxd, type InfluxdServer } from './support/influxd.ts';
-import { startMosquitto, type MosquittoServer } from './support/mosquitto.ts';
+import { freePort } from '../support/free-port.ts';
+import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
+import { startMosquitto, type MosquittoServer } from '../support/mosquitto.ts';
 
 const BIN = join(REPO_ROOT, 'bin', 'lorawan-edge');
 const DEVICES = Array.from({ length: 20 }, (_, i) => ({ dev_eui: `70b3d5e75e10${String(i).padStart(4, '0')}`, name: `bin-${i}`, model: 'dingtek/df703', tags: { commune: i % 2 ? 'east' : 'west' } }));

@@ -13,8 +13,8 @@ import { nativeCodec } from '../codecs/registry.ts';
 import { checkConfig } from '../gateway/config.ts';
 import { createGateway, type Gateway } from '../gateway/gateway.ts';
 import { eventToJson, eventToProtobuf, eventTopic, type UplinkEvent } from '../lorawan/chirpstack/events.ts';
-import { startInfluxd, type InfluxdServer } from './support/influxd.ts';
-import { startMosquitto, type MosquittoServer } from './support/mosquitto.ts';
+import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
+import { startMosquitto, type MosquittoServer } from '../support/mosquitto.ts';
 
 let broker: MosquittoServer;
 let influx: InfluxdServer;

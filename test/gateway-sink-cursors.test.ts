@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DurableLog } from '../gateway/buffer/index.ts';
 import { checkConfig } from '../gateway/config.ts';
 import { createGateway } from '../gateway/gateway.ts';
-import { freePort } from './support/free-port.ts';
+import { freePort } from '../support/free-port.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-cursors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

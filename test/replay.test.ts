@@ -12,7 +12,7 @@ import { checkConfig } from '../gateway/config.ts';
 import { createGateway } from '../gateway/gateway.ts';
 import type { PipelineRecord } from '../gateway/pipeline/record.ts';
 import { replay } from '../gateway/replay.ts';
-import { freePort } from './support/free-port.ts';
+import { freePort } from '../support/free-port.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'replay-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

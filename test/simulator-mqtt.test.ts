@@ -10,7 +10,7 @@ import { parseEventJson, parseEventProtobuf, parseEventTopic, type JoinEvent, ty
 import type { LedgerEntry } from '../simulator/ledger.ts';
 import { createSimulation } from '../simulator/simulation.ts';
 import { demoFleet } from '../simulator/testing/fleets.ts';
-import { startMosquitto, type MosquittoServer } from './support/mosquitto.ts';
+import { startMosquitto, type MosquittoServer } from '../support/mosquitto.ts';
 
 let broker: MosquittoServer;
 beforeAll(async () => {

@@ -17,8 +17,8 @@
  * than uplinks published.
  */
 import { parseArgs } from 'node:util';
-import { startInfluxd } from '../../test/support/influxd.ts';
-import { startMosquitto } from '../../test/support/mosquitto.ts';
+import { startInfluxd } from '../../support/influxd.ts';
+import { startMosquitto } from '../../support/mosquitto.ts';
 import { buildFleet } from './fleet.ts';
 import { Publisher, scrape, sleep, startGateway } from './procs.ts';
 

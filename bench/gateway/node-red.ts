@@ -21,7 +21,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../codecs/testing/paths.ts';
-import { freePort } from '../../test/support/free-port.ts';
+import { freePort } from '../../support/free-port.ts';
 import type { FleetDevice } from './fleet.ts';
 import { nodeRedDevices } from './fleet.ts';
 

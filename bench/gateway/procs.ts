@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../codecs/testing/paths.ts';
-import { freePort } from '../../test/support/free-port.ts';
-import { quoteIdent, type InfluxdServer } from '../../test/support/influxd.ts';
+import { freePort } from '../../support/free-port.ts';
+import { quoteIdent, type InfluxdServer } from '../../support/influxd.ts';
 import { COUNT_FIELDS, registryYaml, type FleetDevice } from './fleet.ts';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

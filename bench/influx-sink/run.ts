@@ -26,7 +26,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { InfluxSink, type InfluxSinkConfigInput, type Point } from '../../gateway/sinks/influxdb/index.ts';
 import { encodePoints } from '../../gateway/sinks/influxdb/line-protocol.ts';
-import { quoteIdent, startInfluxd, type InfluxdServer } from '../../test/support/influxd.ts';
+import { quoteIdent, startInfluxd, type InfluxdServer } from '../../support/influxd.ts';
 
 const { values } = parseArgs({
   options: {

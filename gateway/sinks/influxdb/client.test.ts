@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRecordingServer, type RecordingServer } from '../../../test/support/recording-server.ts';
+import { startRecordingServer, type RecordingServer } from '../../../support/recording-server.ts';
 import { InfluxNetworkError, InfluxWriteClient, parseRetryAfter } from './client.ts';
 import { resolveInfluxSinkConfig, type InfluxSinkConfigInput } from './config.ts';
 

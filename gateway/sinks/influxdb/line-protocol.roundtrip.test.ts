@@ -3,7 +3,7 @@
 // → space, backslashes touching a separator dropped, lone surrogates → U+FFFD).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quoteIdent, startInfluxd, type InfluxSeries, type InfluxdServer } from '../../../test/support/influxd.ts';
+import { quoteIdent, startInfluxd, type InfluxSeries, type InfluxdServer } from '../../../support/influxd.ts';
 import { integer, normalizedName, normalizedString, type FieldValue, type Point } from './line-protocol.ts';
 import { InfluxSink } from './sink.ts';
 

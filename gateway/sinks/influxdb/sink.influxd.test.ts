@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quoteIdent, startInfluxd, type InfluxdServer } from '../../../test/support/influxd.ts';
+import { quoteIdent, startInfluxd, type InfluxdServer } from '../../../support/influxd.ts';
 import type { InfluxSinkConfigInput } from './config.ts';
 import { integer, type Point } from './line-protocol.ts';
 import { InfluxSink, type SinkLogger } from './sink.ts';

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startRecordingServer, type RecordingServer } from '../../../test/support/recording-server.ts';
+import { startRecordingServer, type RecordingServer } from '../../../support/recording-server.ts';
 import type { InfluxSinkConfigInput } from './config.ts';
 import { addPoint, batchLines, encodePoints, newLineBatch, type Point } from './line-protocol.ts';
 import { InfluxSink, InfluxSinkStoppedError, SinkClosedError, type SinkLogger } from './sink.ts';
