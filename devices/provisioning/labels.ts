@@ -71,27 +71,36 @@ export async function labelSheetPdf(devices: readonly LabelDevice[], title = 'lo
     const x0 = marginX + col * SHEET.labelW;
     const yTop = pageH - marginY - row * SHEET.labelH;
     const m = qrMatrix(d.qr);
-    const qrSide = SHEET.labelH - 6 * MM;
+    // A quiet zone of about four modules on every side (5 mm), as scanners need.
+    const qrSide = SHEET.labelH - 10 * MM;
     const cell = qrSide / m.size;
-    const qx = x0 + 3 * MM;
-    const qy = yTop - 3 * MM - qrSide;
+    const qx = x0 + 5 * MM;
+    const qy = yTop - 5 * MM - qrSide;
     for (let y = 0; y < m.size; y++) {
       for (let x = 0; x < m.size; x++) {
         if (m.dark(x, y)) page.drawRectangle({ x: qx + x * cell, y: qy + (m.size - 1 - y) * cell, width: cell, height: cell, color: rgb(0, 0, 0) });
       }
     }
-    const tx = qx + qrSide + 3 * MM;
-    const maxW = x0 + SHEET.labelW - 2 * MM - tx;
-    const fit = (s: string, f: typeof font, size: number): string => {
+    const tx = qx + qrSide + 4 * MM;
+    const maxW = x0 + SHEET.labelW - 3 * MM - tx;
+    // Shrink the text to fit (down to 6 pt); past that, cut the middle, never the end: the end
+    // of a name (bin-centre-12) is what tells two labels apart.
+    const draw = (s: string, f: typeof font, size: number, y: number): void => {
       let t = printable(s);
-      while (t.length > 1 && f.widthOfTextAtSize(t, size) > maxW) t = t.slice(0, -1);
-      return t;
+      let sz = size;
+      while (sz > 6 && f.widthOfTextAtSize(t, sz) > maxW) sz -= 0.5;
+      while (t.length > 4 && f.widthOfTextAtSize(t, sz) > maxW) {
+        const half = Math.floor(t.replace('...', '').length / 2);
+        const plain = t.replace('...', '');
+        t = `${plain.slice(0, half - 1)}...${plain.slice(half + 1)}`;
+      }
+      page.drawText(t, { x: tx, y, size: sz, font: f });
     };
-    page.drawText(fit(d.name, bold, 10), { x: tx, y: yTop - 9 * MM, size: 10, font: bold });
+    draw(d.name, bold, 10, yTop - 9 * MM);
     const eui = d.devEui.toUpperCase();
-    page.drawText(fit(eui.slice(0, 8), font, 9), { x: tx, y: yTop - 15 * MM, size: 9, font });
-    page.drawText(fit(eui.slice(8), font, 9), { x: tx, y: yTop - 19 * MM, size: 9, font });
-    if (d.site) page.drawText(fit(d.site, font, 8), { x: tx, y: yTop - 25 * MM, size: 8, font });
+    draw(eui.slice(0, 8), font, 9, yTop - 15 * MM);
+    draw(eui.slice(8), font, 9, yTop - 19 * MM);
+    if (d.site) draw(d.site, font, 7, yTop - 25 * MM);
   });
   // The device list in the document's keywords: a reader (and the test) can tell which labels
   // the sheet holds without rendering it.
