@@ -16,7 +16,8 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCatalogue } from '../devices/catalogue.ts';
-import { ChirpStackClient, ChirpStackError, type DeviceOutcome } from '../devices/provisioning/chirpstack.ts';
+import { ChirpStackClient, ChirpStackError, type DeviceOutcome, MILESIGHT_DEFAULT_APP_KEY } from '../devices/provisioning/chirpstack.ts';
+import { parseDuration } from '../simulator/duration.ts';
 import { DIALECT_IDS, type DialectId } from '../devices/provisioning/dialects.ts';
 import { maskKey, ProvisionError } from '../devices/provisioning/errors.ts';
 import { labelSheetPdf, labelSvg } from '../devices/provisioning/labels.ts';
@@ -37,10 +38,11 @@ export const PROVISION_HELP = `Usage: lorawan-edge provision <serial|chirpstack|
       Reads the DevEUI and firmware, writes JoinEUI/AppKey/region/class/OTAA, reads every value
       back and compares, optionally tests a join; then writes the device where asked.
   provision chirpstack --server <host:port> --tenant <tenant id> --application <name> --csv <file>
-                   [--profile-name <name>] [--region EU868] [--dry-run] [--timeout 10]
+                   [--profile-name <name>] [--region EU868] [--dry-run] [--timeout 10] [--watch 10m]
       Creates (or updates, when it differs) the device profile, the application and every device
       with its keys (AppKey of a 1.0.x device in nwkKey). A rerun changes nothing. API token from
-      the CHIRPSTACK_API_TOKEN environment variable.
+      the CHIRPSTACK_API_TOKEN environment variable. --watch follows each device's events until
+      it has joined and sent a first uplink (exit 1 naming the devices not heard by the deadline).
   provision labels --csv <file> --out <dir> [--profile-id <8 hex>]
       A TR005 QR code per device (<dev_eui>.svg) and an A4 sheet of 3 x 7 labels (labels.pdf).
   provision scan <scanned text> [--registry devices.yaml --model <id> --name <name>] [--keys keys.json]
@@ -194,6 +196,7 @@ async function runChirpStack(argv: string[], io: Io): Promise<number> {
       region: { type: 'string', default: 'EU868' },
       'dry-run': { type: 'boolean', default: false },
       timeout: { type: 'string', default: '10' },
+      watch: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -201,6 +204,8 @@ async function runChirpStack(argv: string[], io: Io): Promise<number> {
     io.stdout.write(`${PROVISION_HELP}\n`);
     return EXIT_OK;
   }
+  const watchMs = values.watch === undefined ? undefined : parseDuration(values.watch);
+  if (values.watch !== undefined && (watchMs === undefined || watchMs <= 0)) throw new UsageError(`--watch takes a duration such as 90s, 10m or 1h, got "${values.watch}"`);
   for (const k of ['server', 'tenant', 'application', 'csv'] as const) if (!values[k]) throw new UsageError(`--${k} is required`);
   const token = process.env['CHIRPSTACK_API_TOKEN'];
   if (!token) throw new UsageError('set CHIRPSTACK_API_TOKEN to a ChirpStack API key (tenant or admin)');
@@ -209,6 +214,10 @@ async function runChirpStack(argv: string[], io: Io): Promise<number> {
   const catalogue = loadCatalogue();
   const client = new ChirpStackClient({ server: values.server as string, token, tenantId: values.tenant as string, timeoutMs: Number(values.timeout) * 1000 || 10_000 });
   const counts: Record<DeviceOutcome['outcome'], number> = { created: 0, updated: 0, unchanged: 0, failed: 0 };
+  const provisioned: { devEui: string; name: string }[] = [];
+  for (const row of batch.rows) {
+    if (row.appKey === MILESIGHT_DEFAULT_APP_KEY) io.stderr.write(`warning: line ${row.line}: ${row.device.dev_eui} uses Milesight's published default AppKey: anyone can decrypt its traffic; set a key of its own with the ToolBox app\n`);
+  }
   try {
     const app = values['dry-run'] ? { id: '(dry run)', outcome: 'unchanged' as const } : await client.ensureApplication(values.application as string);
     io.stdout.write(`application "${values.application}": ${app.outcome}\n`);
@@ -233,7 +242,24 @@ async function runChirpStack(argv: string[], io: Io): Promise<number> {
         values['dry-run'],
       );
       counts[r.outcome]++;
+      if (r.outcome !== 'failed') provisioned.push({ devEui: r.devEui, name: r.name });
       io.stdout.write(`${r.devEui} ${r.name}: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}\n`);
+    }
+    io.stdout.write(`${values['dry-run'] ? 'dry run: would be ' : ''}created ${counts.created}, updated ${counts.updated}, unchanged ${counts.unchanged}, failed ${counts.failed}\n`);
+    if (watchMs !== undefined && !values['dry-run'] && provisioned.length > 0) {
+      io.stdout.write(`watching ${provisioned.length} device(s) for a join and a first uplink, for at most ${values.watch}\n`);
+      const deadline = Date.now() + watchMs;
+      const results = await Promise.all(
+        provisioned.map((d) =>
+          client.watchDevice(d.devEui, deadline, (r, kind) => {
+            if (kind === 'join') io.stdout.write(`${d.devEui} ${d.name}: joined\n`);
+            else if (r.uplink) io.stdout.write(`${d.devEui} ${d.name}: first uplink fCnt ${r.uplink.fCnt}, heard by ${r.uplink.gateways} gateway(s)${r.uplink.bestRssi !== undefined ? `, best RSSI ${r.uplink.bestRssi} dBm` : ''}${r.uplink.bestSnr !== undefined ? `, SNR ${r.uplink.bestSnr} dB` : ''}\n`);
+          }),
+        ),
+      );
+      const silent = results.filter((r) => !r.uplink);
+      io.stdout.write(`watch: ${results.length - silent.length} of ${results.length} joined and sent an uplink${silent.length ? `; not heard: ${silent.map((r) => provisioned.find((p) => p.devEui === r.devEui)?.name ?? r.devEui).join(', ')}` : ''}\n`);
+      if (silent.length) return EXIT_ERRORS;
     }
   } catch (err) {
     if (err instanceof ChirpStackError) {
@@ -244,7 +270,6 @@ async function runChirpStack(argv: string[], io: Io): Promise<number> {
   } finally {
     client.close();
   }
-  io.stdout.write(`${values['dry-run'] ? 'dry run: would be ' : ''}created ${counts.created}, updated ${counts.updated}, unchanged ${counts.unchanged}, failed ${counts.failed}\n`);
   return counts.failed > 0 ? EXIT_ERRORS : EXIT_OK;
 }
 

@@ -157,6 +157,32 @@ describe('provision chirpstack', () => {
     expect(bad.stderr).not.toContain('wrong-token');
   });
 
+  it('--watch reports the join and first uplink of each device and names the one never heard', async () => {
+    const file = csv([`a840410000000601;bin-601;dingtek/df703;70b3d57ed0000001;${KEY_A};Cabestany;1200`, `a840410000000602;bin-602;dingtek/df703;70b3d57ed0000001;${KEY_B};Cabestany;1200`]);
+    const run = cli(['provision', 'chirpstack', '--server', `127.0.0.1:${cs.port}`, '--tenant', cs.tenantId, '--application', 'waste-bins', '--csv', file, '--watch', '15s'], { CHIRPSTACK_API_TOKEN: cs.token });
+    // Once both streams are open, the first device joins and sends an uplink; the second is silent.
+    const until = Date.now() + 60_000;
+    while (cs.watchers('a840410000000601') === 0 || cs.watchers('a840410000000602') === 0) {
+      if (Date.now() > until) throw new Error('the CLI never opened the event streams');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    cs.emitEvent('a840410000000601', 'join', { devAddr: '01020304' });
+    cs.emitEvent('a840410000000601', 'up', { fCnt: 0, rxInfo: [{ rssi: -97, snr: 4.5 }, { rssi: -88, snr: 7 }] });
+    const r = await run;
+    expect(r.stdout).toMatch(/a840410000000601 bin-601: joined/);
+    expect(r.stdout).toMatch(/a840410000000601 bin-601: first uplink fCnt 0, heard by 2 gateway\(s\), best RSSI -88 dBm, SNR 7 dB/);
+    expect(r.stdout).toMatch(/watch: 1 of 2 joined and sent an uplink; not heard: bin-602/);
+    expect(r.code).toBe(1);
+  });
+
+  it('warns when a device keeps Milesight\'s published default AppKey', async () => {
+    const file = csv(['24e124136b316787;am319-1;milesight-iot/am319;24e124c0002a0001;5572404c696e6b4c6f52613230313823;Perpignan;']);
+    const r = await cli(['provision', 'chirpstack', '--server', `127.0.0.1:${cs.port}`, '--tenant', cs.tenantId, '--application', 'air', '--csv', file], { CHIRPSTACK_API_TOKEN: cs.token });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: line 2: 24e124136b316787 uses Milesight's published default AppKey/);
+    expect(r.stderr).not.toContain('5572404c');
+  });
+
   it('a batch with problems is refused whole, every problem listed with line and column', async () => {
     const file = csv([`a840410000000401;bin-401;dingtek/df703;70b3d57ed0000001;${KEY_A};Cabestany;1200`, 'a84041000000040;bin-402;dingtek/nope;70b3d57ed000000;abc;Cabestany;1100', `a840410000000401;bin-403;dingtek/df703;70b3d57ed0000001;${KEY_A};Cabestany;1100`]);
     const calls = cs.calls.length;

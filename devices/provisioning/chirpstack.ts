@@ -19,6 +19,8 @@ import type * as ProfileGrpc from '@chirpstack/chirpstack-api/api/device_profile
 import type * as ApplicationPb from '@chirpstack/chirpstack-api/api/application_pb.js';
 import type * as ApplicationGrpc from '@chirpstack/chirpstack-api/api/application_grpc_pb.js';
 import type * as CommonPb from '@chirpstack/chirpstack-api/common/common_pb.js';
+import type * as InternalPb from '@chirpstack/chirpstack-api/api/internal_pb.js';
+import type * as InternalGrpc from '@chirpstack/chirpstack-api/api/internal_grpc_pb.js';
 
 // The generated modules are CommonJS; load them as such.
 const require = createRequire(import.meta.url);
@@ -30,6 +32,18 @@ export const profileGrpc = require('@chirpstack/chirpstack-api/api/device_profil
 export const applicationPb = require('@chirpstack/chirpstack-api/api/application_pb.js') as typeof ApplicationPb;
 export const applicationGrpc = require('@chirpstack/chirpstack-api/api/application_grpc_pb.js') as typeof ApplicationGrpc;
 export const commonPb = require('@chirpstack/chirpstack-api/common/common_pb.js') as typeof CommonPb;
+export const internalPb = require('@chirpstack/chirpstack-api/api/internal_pb.js') as typeof InternalPb;
+export const internalGrpc = require('@chirpstack/chirpstack-api/api/internal_grpc_pb.js') as typeof InternalGrpc;
+
+/** What a technician wants to know from a device's first events after provisioning. */
+export interface WatchResult {
+  devEui: string;
+  joined: boolean;
+  uplink?: { fCnt: number; gateways: number; bestRssi?: number; bestSnr?: number };
+}
+
+/** Milesight ships every device with this published AppKey ("Ur@LinkLoRa2018#"): anyone can derive its session keys. */
+export const MILESIGHT_DEFAULT_APP_KEY = '5572404c696e6b4c6f52613230313823';
 
 type Region = CommonPb.RegionMap[keyof CommonPb.RegionMap];
 type MacVersion = CommonPb.MacVersionMap[keyof CommonPb.MacVersionMap];
@@ -120,6 +134,7 @@ export class ChirpStackClient {
   private readonly devices: InstanceType<typeof deviceGrpc.DeviceServiceClient>;
   private readonly profiles: InstanceType<typeof profileGrpc.DeviceProfileServiceClient>;
   private readonly applications: InstanceType<typeof applicationGrpc.ApplicationServiceClient>;
+  private internal: InstanceType<typeof internalGrpc.InternalServiceClient> | undefined;
   readonly calls: CallLog = { reads: 0, writes: 0 };
 
   constructor(private readonly target: ChirpStackTarget) {
@@ -129,7 +144,59 @@ export class ChirpStackClient {
     this.applications = new applicationGrpc.ApplicationServiceClient(target.server, creds);
   }
 
+  /**
+   * Follows one device's event stream (InternalService.StreamDeviceEvents) until it has joined
+   * and sent a first uplink, or until `deadline` (epoch ms). `onEvent` sees each join/up as it
+   * arrives. A device that was joined before the watch started shows only its uplink: the uplink
+   * counts as proof of a join.
+   */
+  watchDevice(devEui: string, deadline: number, onEvent: (r: WatchResult, kind: 'join' | 'up') => void): Promise<WatchResult> {
+    const client = (this.internal ??= new internalGrpc.InternalServiceClient(this.target.server, this.target.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure()));
+    const req = new internalPb.StreamDeviceEventsRequest();
+    req.setDevEui(devEui);
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${this.target.token}`);
+    const result: WatchResult = { devEui, joined: false };
+    return new Promise((resolve, reject) => {
+      const stream = client.streamDeviceEvents(req, md, { deadline });
+      let settled = false;
+      const finish = (err?: Error): void => {
+        if (settled) return;
+        settled = true;
+        stream.cancel();
+        if (err) reject(err);
+        else resolve(result);
+      };
+      stream.on('data', (item: InternalPb.LogItem) => {
+        const kind = item.getDescription();
+        if (kind === 'join') {
+          result.joined = true;
+          onEvent(result, 'join');
+        } else if (kind === 'up' && !result.uplink) {
+          let body: { fCnt?: number; rxInfo?: { rssi?: number; snr?: number }[] } = {};
+          try {
+            body = JSON.parse(item.getBody()) as typeof body;
+          } catch {
+            // A body that is not JSON still proves the uplink.
+          }
+          const rx = Array.isArray(body.rxInfo) ? body.rxInfo : [];
+          const best = rx.reduce<{ rssi?: number; snr?: number } | undefined>((b, r) => (b === undefined || (r.rssi ?? -999) > (b.rssi ?? -999) ? r : b), undefined);
+          result.joined = true;
+          result.uplink = { fCnt: typeof body.fCnt === 'number' ? body.fCnt : 0, gateways: rx.length, bestRssi: best?.rssi, bestSnr: best?.snr };
+          onEvent(result, 'up');
+        }
+        if (result.joined && result.uplink) finish();
+      });
+      stream.on('error', (err: GrpcJs.ServiceError) => {
+        if (err.code === grpc.status.DEADLINE_EXCEEDED || err.code === grpc.status.CANCELLED) finish();
+        else finish(new ChirpStackError(err.code, describeGrpcError(err).text));
+      });
+      stream.on('end', () => finish());
+    });
+  }
+
   close(): void {
+    this.internal?.close();
     this.devices.close();
     this.profiles.close();
     this.applications.close();

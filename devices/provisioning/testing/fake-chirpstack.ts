@@ -13,7 +13,8 @@ import type * as GrpcJs from '@grpc/grpc-js';
 import type * as DevicePb from '@chirpstack/chirpstack-api/api/device_pb.js';
 import type * as ProfilePb from '@chirpstack/chirpstack-api/api/device_profile_pb.js';
 import type * as ApplicationPb from '@chirpstack/chirpstack-api/api/application_pb.js';
-import { applicationGrpc, applicationPb, deviceGrpc, devicePb, grpc, profileGrpc, profilePb } from '../chirpstack.ts';
+import type * as InternalPb from '@chirpstack/chirpstack-api/api/internal_pb.js';
+import { applicationGrpc, applicationPb, deviceGrpc, devicePb, grpc, internalGrpc, internalPb, profileGrpc, profilePb } from '../chirpstack.ts';
 
 // google.protobuf.Empty, what the generated services return for writes.
 const { Empty } = createRequire(import.meta.url)('google-protobuf/google/protobuf/empty_pb.js') as { Empty: new () => unknown };
@@ -35,6 +36,10 @@ export interface FakeChirpStack {
   keys: Map<string, DevicePb.DeviceKeys>;
   profiles: Map<string, ProfilePb.DeviceProfile>;
   applications: Map<string, ApplicationPb.Application>;
+  /** Sends a device event (`join`, `up`, …) to every open StreamDeviceEvents stream of that device. */
+  emitEvent(devEui: string, description: string, body: object): void;
+  /** Open event streams per DevEUI. */
+  watchers(devEui: string): number;
   stop(): Promise<void>;
 }
 
@@ -204,6 +209,23 @@ export async function startFakeChirpStack(opts: { token?: string; tenantId?: str
     }),
   } as unknown as GrpcJs.UntypedServiceImplementation);
 
+  const streams = new Map<string, Set<GrpcJs.ServerWritableStream<InternalPb.StreamDeviceEventsRequest, InternalPb.LogItem>>>();
+  server.addService(internalGrpc.InternalServiceService, {
+    streamDeviceEvents: (call: GrpcJs.ServerWritableStream<InternalPb.StreamDeviceEventsRequest, InternalPb.LogItem>) => {
+      calls.push({ method: 'InternalService/StreamDeviceEvents', write: false, request: call.request.toObject() as Record<string, unknown>, code: 0 });
+      if (call.metadata.get('authorization')[0] !== `Bearer ${token}`) {
+        call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'Unauthenticated: invalid or missing API token' });
+        return;
+      }
+      const eui = call.request.getDevEui();
+      const set = streams.get(eui) ?? new Set();
+      streams.set(eui, set);
+      set.add(call);
+      call.on('cancelled', () => set.delete(call));
+      call.on('close', () => set.delete(call));
+    },
+  } as unknown as GrpcJs.UntypedServiceImplementation);
+
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
@@ -216,8 +238,19 @@ export async function startFakeChirpStack(opts: { token?: string; tenantId?: str
     keys,
     profiles,
     applications,
+    emitEvent(devEui, description, body) {
+      for (const call of streams.get(devEui) ?? []) {
+        const item = new internalPb.LogItem();
+        item.setId(randomUUID());
+        item.setDescription(description);
+        item.setBody(JSON.stringify(body));
+        call.write(item);
+      }
+    },
+    watchers: (devEui) => streams.get(devEui)?.size ?? 0,
     stop: () =>
       new Promise<void>((resolve) => {
+        for (const set of streams.values()) for (const call of set) call.end();
         server.tryShutdown(() => resolve());
       }),
   };
