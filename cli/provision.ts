@@ -23,18 +23,20 @@ import { maskKey, ProvisionError } from '../devices/provisioning/errors.ts';
 import { labelSheetPdf, labelSvg } from '../devices/provisioning/labels.ts';
 import { provisionSerial } from '../devices/provisioning/provision-serial.ts';
 import { parseScan, ScanError, tr005String } from '../devices/provisioning/tr005.ts';
-import { checkDevice, normalizeEui, RegistryError } from '../gateway/registry/devices-file.ts';
+import { checkDevice, normalizeEui, type RegisteredDevice, RegistryError } from '../gateway/registry/devices-file.ts';
 import { formatProblem, readBatchCsv } from './provision/bulk-csv.ts';
-import { appendRecord, keyFingerprint, writeKeysEntry, writeRegistryEntry } from './provision/destinations.ts';
+import { appendRecord, countOutcomes, DestinationError, keyFingerprint, writeKeysEntries, writeKeysEntry, writeRegistryEntries, writeRegistryEntry } from './provision/destinations.ts';
+import { KeysFileError } from '../simulator/keys-file.ts';
 import { EXIT_ERRORS, EXIT_OK, parseVariables, UsageError, type Io } from './usage.ts';
 
-export const PROVISION_HELP = `Usage: lorawan-edge provision <serial|chirpstack|labels|scan> [options]
+export const PROVISION_HELP = `Usage: lorawan-edge provision <serial|chirpstack|batch|labels|scan> [options]
 
   provision serial --port <tty> --model <catalogue-id> [--dialect ${DIALECT_IDS.join('|')}]
                    [--app-key generate|<32 hex>] [--join-eui <16 hex>] [--region EU868] [--class A]
                    [--join-test] [--join-timeout 60] [--password <dragino password>] [--timeout 3]
                    [--name <name>] [--tag k=v]… [--var k=v]…
                    [--registry devices.yaml] [--keys keys.json] [--record provisioned.csv] [--operator <who>]
+                   [--server <host:port> --tenant <id> --application <name> [--watch 10m]]
       Reads the DevEUI and firmware, writes JoinEUI/AppKey/region/class/OTAA, reads every value
       back and compares, optionally tests a join; then writes the device where asked.
   provision chirpstack --server <host:port> --tenant <tenant id> --application <name> --csv <file>
@@ -43,6 +45,9 @@ export const PROVISION_HELP = `Usage: lorawan-edge provision <serial|chirpstack|
       with its keys (AppKey of a 1.0.x device in nwkKey). A rerun changes nothing. API token from
       the CHIRPSTACK_API_TOKEN environment variable. --watch follows each device's events until
       it has joined and sent a first uplink (exit 1 naming the devices not heard by the deadline).
+      Also --registry devices.yaml and --keys keys.json: the same batch into the gateway's files.
+  provision batch --csv <file> [--registry devices.yaml] [--keys keys.json] [--server … --tenant … --application …]
+      The same CSV into any of the destinations, in one run (the keys file needs join_eui and app_key).
   provision labels --csv <file> --out <dir> [--profile-id <8 hex>]
       A TR005 QR code per device (<dev_eui>.svg) and an A4 sheet of 3 x 7 labels (labels.pdf).
   provision scan <scanned text> [--registry devices.yaml --model <id> --name <name>] [--keys keys.json]
@@ -106,6 +111,11 @@ async function runSerial(argv: string[], io: Io): Promise<number> {
       keys: { type: 'string' },
       record: { type: 'string' },
       operator: { type: 'string' },
+      server: { type: 'string' },
+      tenant: { type: 'string' },
+      application: { type: 'string' },
+      'profile-name': { type: 'string' },
+      watch: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -113,6 +123,13 @@ async function runSerial(argv: string[], io: Io): Promise<number> {
     io.stdout.write(`${PROVISION_HELP}\n`);
     return EXIT_OK;
   }
+  const token = process.env['CHIRPSTACK_API_TOKEN'];
+  if (values.server !== undefined) {
+    for (const k of ['tenant', 'application'] as const) if (!values[k]) throw new UsageError(`--${k} is required with --server`);
+    if (!token) throw new UsageError('set CHIRPSTACK_API_TOKEN to a ChirpStack API key (tenant or admin)');
+  }
+  const watchMs = values.watch === undefined ? undefined : parseDuration(values.watch);
+  if (values.watch !== undefined && (watchMs === undefined || watchMs <= 0)) throw new UsageError(`--watch takes a duration such as 90s, 10m or 1h, got "${values.watch}"`);
   if (!values.port) throw new UsageError('--port <tty> is required (e.g. --port /dev/ttyUSB0)');
   if (!values.model) throw new UsageError('--model <catalogue-id> is required (see "lorawan-edge devices")');
   const catalogue = loadCatalogue();
@@ -152,14 +169,12 @@ async function runSerial(argv: string[], io: Io): Promise<number> {
     throw err;
   }
   const name = values.name ?? `${values.model.split('/').pop() ?? 'device'}-${result.devEui.slice(-6)}`;
-  if (values.registry) {
-    const checked = checkDevice({ dev_eui: result.devEui, name, model: values.model, tags, variables }, 'device', (id) => catalogue.byId.has(id));
-    if (!checked.device) {
-      io.stderr.write(`provision serial: ${checked.problems.map((p) => `${p.where}: ${p.message}`).join('; ')}\n`);
-      return EXIT_ERRORS;
-    }
-    step(`registry ${values.registry}: ${writeRegistryEntry(values.registry, checked.device, (id) => catalogue.byId.has(id))}`);
+  const checked = checkDevice({ dev_eui: result.devEui, name, model: values.model, tags, variables }, 'device', (id) => catalogue.byId.has(id));
+  if (!checked.device) {
+    io.stderr.write(`provision serial: ${checked.problems.map((p) => `${p.where}: ${p.message}`).join('; ')}\n`);
+    return EXIT_ERRORS;
   }
+  if (values.registry) step(`registry ${values.registry}: ${writeRegistryEntry(values.registry, checked.device, (id) => catalogue.byId.has(id))}`);
   if (values.keys) {
     const outcome = writeKeysEntry(values.keys, { devEui: result.devEui, name, catalogueId: values.model, activation: 'OTAA', joinEui: result.joinEui, appKey: result.appKey, variables, tags });
     step(`keys ${values.keys} (0600): ${outcome}, AppKey ${maskKey(result.appKey)}`);
@@ -179,12 +194,19 @@ async function runSerial(argv: string[], io: Io): Promise<number> {
     });
     step(`record ${values.record}: appended`);
   }
-  if (!values.keys && values['app-key'] === 'generate') step('note: the generated AppKey was not saved anywhere; pass --keys <file> to keep it');
+  if (values.server !== undefined) {
+    const code = await toChirpStack(io, { server: values.server, token: token as string, tenant: values.tenant as string, application: values.application as string, profileName: values['profile-name'], region: values.region, dryRun: false, timeoutMs: 10_000, watchMs, watchText: values.watch }, [{ device: checked.device, joinEui: result.joinEui, appKey: result.appKey }]);
+    if (code !== EXIT_OK) return code;
+  }
+  if (!values.keys && !values.server && values['app-key'] === 'generate') step('note: the generated AppKey was not saved anywhere; pass --keys <file> to keep it');
   step(`done: ${result.devEui} provisioned${result.joined ? ' and joined' : ''}`);
   return EXIT_OK;
 }
 
-async function runChirpStack(argv: string[], io: Io): Promise<number> {
+/** `chirpstack` needs a server; `batch` writes wherever it is told (registry, keys file, ChirpStack). */
+const runChirpStack = (argv: string[], io: Io): Promise<number> => runBatch(argv, io, true);
+
+async function runBatch(argv: string[], io: Io, needServer = false): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -197,6 +219,8 @@ async function runChirpStack(argv: string[], io: Io): Promise<number> {
       'dry-run': { type: 'boolean', default: false },
       timeout: { type: 'string', default: '10' },
       watch: { type: 'string' },
+      registry: { type: 'string' },
+      keys: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -206,30 +230,66 @@ async function runChirpStack(argv: string[], io: Io): Promise<number> {
   }
   const watchMs = values.watch === undefined ? undefined : parseDuration(values.watch);
   if (values.watch !== undefined && (watchMs === undefined || watchMs <= 0)) throw new UsageError(`--watch takes a duration such as 90s, 10m or 1h, got "${values.watch}"`);
-  for (const k of ['server', 'tenant', 'application', 'csv'] as const) if (!values[k]) throw new UsageError(`--${k} is required`);
+  if (!values.csv) throw new UsageError('--csv <file> is required');
+  const toServer = needServer || values.server !== undefined;
+  if (toServer) for (const k of ['server', 'tenant', 'application'] as const) if (!values[k]) throw new UsageError(`--${k} is required`);
+  if (!toServer && !values.registry && !values.keys) throw new UsageError('say where the devices go: --registry, --keys and/or --server/--tenant/--application');
   const token = process.env['CHIRPSTACK_API_TOKEN'];
-  if (!token) throw new UsageError('set CHIRPSTACK_API_TOKEN to a ChirpStack API key (tenant or admin)');
-  const batch = readBatch(values.csv as string, true, io);
+  if (toServer && !token) throw new UsageError('set CHIRPSTACK_API_TOKEN to a ChirpStack API key (tenant or admin)');
+  const batch = readBatch(values.csv, toServer || values.keys !== undefined, io);
   if (!batch) return EXIT_ERRORS;
   const catalogue = loadCatalogue();
-  const client = new ChirpStackClient({ server: values.server as string, token, tenantId: values.tenant as string, timeoutMs: Number(values.timeout) * 1000 || 10_000 });
-  const counts: Record<DeviceOutcome['outcome'], number> = { created: 0, updated: 0, unchanged: 0, failed: 0 };
-  const provisioned: { devEui: string; name: string }[] = [];
   for (const row of batch.rows) {
     if (row.appKey === MILESIGHT_DEFAULT_APP_KEY) io.stderr.write(`warning: line ${row.line}: ${row.device.dev_eui} uses Milesight's published default AppKey: anyone can decrypt its traffic; set a key of its own with the ToolBox app\n`);
   }
   try {
-    const app = values['dry-run'] ? { id: '(dry run)', outcome: 'unchanged' as const } : await client.ensureApplication(values.application as string);
-    io.stdout.write(`application "${values.application}": ${app.outcome}\n`);
+    if (values.registry && !values['dry-run']) io.stdout.write(`registry ${values.registry}: ${countOutcomes(writeRegistryEntries(values.registry, batch.rows.map((r) => r.device), (id) => catalogue.byId.has(id)))}\n`);
+    if (values.keys && !values['dry-run']) {
+      const entries = batch.rows.map((r) => ({ devEui: r.device.dev_eui, name: r.device.name, catalogueId: r.device.model, activation: 'OTAA' as const, joinEui: r.joinEui as string, appKey: r.appKey as string, variables: r.device.variables, tags: r.device.tags }));
+      io.stdout.write(`keys ${values.keys} (0600): ${countOutcomes(writeKeysEntries(values.keys, entries))}\n`);
+    }
+  } catch (err) {
+    if (err instanceof DestinationError || err instanceof RegistryError || err instanceof KeysFileError) {
+      io.stderr.write(`provision: ${err.message.split('\n')[0]}\n`);
+      return EXIT_ERRORS;
+    }
+    throw err;
+  }
+  if (!toServer) return EXIT_OK;
+  return toChirpStack(io, { server: values.server as string, token: token as string, tenant: values.tenant as string, application: values.application as string, profileName: values['profile-name'], region: values.region, dryRun: values['dry-run'], timeoutMs: Number(values.timeout) * 1000 || 10_000, watchMs, watchText: values.watch }, batch.rows);
+}
+
+interface ChirpStackRun {
+  server: string;
+  token: string;
+  tenant: string;
+  application: string;
+  profileName: string | undefined;
+  region: string;
+  dryRun: boolean;
+  timeoutMs: number;
+  watchMs: number | undefined;
+  watchText: string | undefined;
+}
+
+/** Registers rows on ChirpStack (profile, application, devices, keys), then optionally watches them join. */
+async function toChirpStack(io: Io, o: ChirpStackRun, rows: readonly { device: RegisteredDevice; joinEui?: string; appKey?: string; description?: string }[]): Promise<number> {
+  const catalogue = loadCatalogue();
+  const client = new ChirpStackClient({ server: o.server, token: o.token, tenantId: o.tenant, timeoutMs: o.timeoutMs });
+  const counts: Record<DeviceOutcome['outcome'], number> = { created: 0, updated: 0, unchanged: 0, failed: 0 };
+  const provisioned: { devEui: string; name: string }[] = [];
+  try {
+    const app = o.dryRun ? { id: '(dry run)', outcome: 'unchanged' as const } : await client.ensureApplication(o.application);
+    io.stdout.write(`application "${o.application}": ${app.outcome}\n`);
     const profiles = new Map<string, string>();
-    for (const row of batch.rows) {
+    for (const row of rows) {
       const entry = catalogue.byId.get(row.device.model);
       if (!entry) continue; // checked by readBatchCsv
       let profileId = profiles.get(entry.id);
       if (profileId === undefined) {
-        const name = values['profile-name'] ?? `lorawan-edge ${entry.id}`;
+        const name = o.profileName ?? `lorawan-edge ${entry.id}`;
         const codecScript = typeof entry.codec === 'object' ? readFileSync(join(entry.file, '..', entry.codec.script), 'utf8') : undefined;
-        const p = values['dry-run'] ? { id: '(dry run)', outcome: 'unchanged' as const } : await client.ensureProfile({ name, region: values.region, macVersion: '1.0.3', uplintIntervalS: entry.reportingInterval, codecScript });
+        const p = o.dryRun ? { id: '(dry run)', outcome: 'unchanged' as const } : await client.ensureProfile({ name, region: o.region, macVersion: '1.0.3', uplintIntervalS: entry.reportingInterval, codecScript });
         io.stdout.write(`device profile "${name}": ${p.outcome}\n`);
         profileId = p.id;
         profiles.set(entry.id, profileId);
@@ -239,16 +299,16 @@ async function runChirpStack(argv: string[], io: Io): Promise<number> {
         { devEui: row.device.dev_eui, name: row.device.name, joinEui: row.joinEui as string, appKey: row.appKey as string, description: row.description, tags: row.device.tags, variables },
         app.id,
         profileId,
-        values['dry-run'],
+        o.dryRun,
       );
       counts[r.outcome]++;
       if (r.outcome !== 'failed') provisioned.push({ devEui: r.devEui, name: r.name });
       io.stdout.write(`${r.devEui} ${r.name}: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}\n`);
     }
-    io.stdout.write(`${values['dry-run'] ? 'dry run: would be ' : ''}created ${counts.created}, updated ${counts.updated}, unchanged ${counts.unchanged}, failed ${counts.failed}\n`);
-    if (watchMs !== undefined && !values['dry-run'] && provisioned.length > 0) {
-      io.stdout.write(`watching ${provisioned.length} device(s) for a join and a first uplink, for at most ${values.watch}\n`);
-      const deadline = Date.now() + watchMs;
+    io.stdout.write(`${o.dryRun ? 'dry run: would be ' : ''}created ${counts.created}, updated ${counts.updated}, unchanged ${counts.unchanged}, failed ${counts.failed}\n`);
+    if (o.watchMs !== undefined && !o.dryRun && provisioned.length > 0) {
+      io.stdout.write(`watching ${provisioned.length} device(s) for a join and a first uplink, for at most ${o.watchText}\n`);
+      const deadline = Date.now() + o.watchMs;
       const results = await Promise.all(
         provisioned.map((d) =>
           client.watchDevice(d.devEui, deadline, (r, kind) => {
@@ -263,7 +323,7 @@ async function runChirpStack(argv: string[], io: Io): Promise<number> {
     }
   } catch (err) {
     if (err instanceof ChirpStackError) {
-      io.stderr.write(`provision chirpstack: ${values.server}: ${err.message}${err.code === 16 ? ' (check CHIRPSTACK_API_TOKEN)' : ''}\n`);
+      io.stderr.write(`provision chirpstack: ${o.server}: ${err.message}${err.code === 16 ? ' (check CHIRPSTACK_API_TOKEN)' : ''}\n`);
       return EXIT_ERRORS;
     }
     throw err;
@@ -354,7 +414,7 @@ async function runScan(argv: string[], io: Io): Promise<number> {
   return EXIT_OK;
 }
 
-const SUBVERBS: Record<string, (argv: string[], io: Io) => Promise<number>> = { serial: runSerial, chirpstack: runChirpStack, labels: runLabels, scan: runScan };
+const SUBVERBS: Record<string, (argv: string[], io: Io) => Promise<number>> = { serial: runSerial, chirpstack: runChirpStack, batch: (a, io) => runBatch(a, io), labels: runLabels, scan: runScan };
 
 export async function runProvision(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
@@ -363,6 +423,6 @@ export async function runProvision(argv: string[], io: Io): Promise<number> {
     return sub === undefined ? 2 : EXIT_OK;
   }
   const run = SUBVERBS[sub];
-  if (!run) throw new UsageError(`unknown subcommand "${sub}" (serial, chirpstack, labels, scan)`);
+  if (!run) throw new UsageError(`unknown subcommand "${sub}" (serial, chirpstack, batch, labels, scan)`);
   return run(rest, io);
 }

@@ -183,6 +183,40 @@ describe('provision chirpstack', () => {
     expect(r.stderr).not.toContain('5572404c');
   });
 
+  it('serial provisioning can register the device on ChirpStack in the same run', async () => {
+    const pty = await startPtyPair();
+    const device = await startEmulator(pty.device, { dialect: 'e5', state: { devEui: '2CF7F12000000701' } });
+    try {
+      const r = await cli(['provision', 'serial', '--port', pty.host, '--model', 'dingtek/df703', '--join-eui', '70b3d57ed0000001', '--app-key', 'generate', '--name', 'bin-701', '--server', `127.0.0.1:${cs.port}`, '--tenant', cs.tenantId, '--application', 'waste-bins'], { CHIRPSTACK_API_TOKEN: cs.token });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/detected e5/);
+      expect(r.stdout).toMatch(/2cf7f12000000701 bin-701: created/);
+      // The generated key is on the device and on ChirpStack, and nowhere in the output.
+      const key = device.state.appKey.toLowerCase();
+      expect(cs.keys.get('2cf7f12000000701')?.getNwkKey()).toBe(key);
+      noKeys(r, key);
+    } finally {
+      await device.close();
+      await pty.dispose();
+    }
+  });
+
+  it('batch puts the same CSV into the registry and the keys file in one run, idempotently', async () => {
+    const file = csv([`a840410000000801;bin-801;dingtek/df703;70b3d57ed0000001;${KEY_A};Cabestany;1200`, `a840410000000802;bin-802;dingtek/df703;70b3d57ed0000001;${KEY_B};Cabestany;1100`]);
+    const registry = join(dir, 'batch-devices.yaml');
+    const keys = join(dir, 'batch-keys.json');
+    const first = await cli(['provision', 'batch', '--csv', file, '--registry', registry, '--keys', keys]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/registry .*: created 2, updated 0, unchanged 0/);
+    expect(first.stdout).toMatch(/keys .*\(0600\): created 2, updated 0, unchanged 0/);
+    noKeys(first, KEY_A, KEY_B);
+    expect(statSync(keys).mode & 0o777).toBe(0o600);
+    const again = await cli(['provision', 'batch', '--csv', file, '--registry', registry, '--keys', keys]);
+    expect(again.stdout).toMatch(/registry .*: created 0, updated 0, unchanged 2/);
+    expect(again.stdout).toMatch(/keys .*: created 0, updated 0, unchanged 2/);
+  });
+
   it('a batch with problems is refused whole, every problem listed with line and column', async () => {
     const file = csv([`a840410000000401;bin-401;dingtek/df703;70b3d57ed0000001;${KEY_A};Cabestany;1200`, 'a84041000000040;bin-402;dingtek/nope;70b3d57ed000000;abc;Cabestany;1100', `a840410000000401;bin-403;dingtek/df703;70b3d57ed0000001;${KEY_A};Cabestany;1100`]);
     const calls = cs.calls.length;

@@ -19,24 +19,50 @@ export function keyFingerprint(hexKey: string): string {
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-export function writeRegistryEntry(file: string, device: RegisteredDevice, knownModel: (id: string) => boolean): WriteOutcome {
+export class DestinationError extends Error {
+  override readonly name = 'DestinationError';
+}
+
+/** Adds or replaces devices in the registry file in one atomic write; identical entries are left alone. */
+export function writeRegistryEntries(file: string, devices: readonly RegisteredDevice[], knownModel: (id: string) => boolean): WriteOutcome[] {
   const current = loadRegistry(file, knownModel);
-  const existing = current.byEui.get(device.dev_eui);
-  if (existing && same(existing, device)) return 'unchanged';
-  const merged = mergeDevices(current, [device], { replace: true, where: () => device.dev_eui });
-  if (merged.problems.length) throw new Error(`${file}: ${merged.problems.map((p) => `${p.where}: ${p.message}`).join('; ')}`);
+  const outcomes = devices.map((d): WriteOutcome => {
+    const existing = current.byEui.get(d.dev_eui);
+    return existing ? (same(existing, d) ? 'unchanged' : 'updated') : 'created';
+  });
+  if (outcomes.every((o) => o === 'unchanged')) return outcomes;
+  const merged = mergeDevices(current, [...devices], { replace: true, where: (i) => devices[i]?.dev_eui ?? '?' });
+  if (merged.problems.length) throw new DestinationError(`${file}: ${merged.problems.map((p) => `${p.where}: ${p.message}`).join('; ')}`);
   saveRegistry(file, merged.devices);
-  return existing ? 'updated' : 'created';
+  return outcomes;
+}
+
+export function writeRegistryEntry(file: string, device: RegisteredDevice, knownModel: (id: string) => boolean): WriteOutcome {
+  return writeRegistryEntries(file, [device], knownModel)[0] as WriteOutcome;
+}
+
+/** Adds or replaces entries of the keys file (0600) in one write; refuses a file others can read. */
+export function writeKeysEntries(file: string, entries: readonly KeysEntry[]): WriteOutcome[] {
+  const doc: KeysFile = existsSync(file) ? readKeysFile(file, { requirePrivateMode: true }) : { version: KEYS_FILE_VERSION, devices: [] };
+  const outcomes = entries.map((entry): WriteOutcome => {
+    const at = doc.devices.findIndex((d) => d.devEui === entry.devEui);
+    if (at >= 0 && same(doc.devices[at], entry)) return 'unchanged';
+    if (at >= 0) doc.devices[at] = entry;
+    else doc.devices.push(entry);
+    return at >= 0 ? 'updated' : 'created';
+  });
+  if (outcomes.some((o) => o !== 'unchanged')) writeKeysFile(file, doc);
+  return outcomes;
 }
 
 export function writeKeysEntry(file: string, entry: KeysEntry): WriteOutcome {
-  const doc: KeysFile = existsSync(file) ? readKeysFile(file, { requirePrivateMode: true }) : { version: KEYS_FILE_VERSION, devices: [] };
-  const at = doc.devices.findIndex((d) => d.devEui === entry.devEui);
-  if (at >= 0 && same(doc.devices[at], entry)) return 'unchanged';
-  if (at >= 0) doc.devices[at] = entry;
-  else doc.devices.push(entry);
-  writeKeysFile(file, doc);
-  return at >= 0 ? 'updated' : 'created';
+  return writeKeysEntries(file, [entry])[0] as WriteOutcome;
+}
+
+/** `created 2, updated 0, unchanged 5`. */
+export function countOutcomes(outcomes: readonly WriteOutcome[]): string {
+  const n = (o: WriteOutcome): number => outcomes.filter((x) => x === o).length;
+  return `created ${n('created')}, updated ${n('updated')}, unchanged ${n('unchanged')}`;
 }
 
 export interface ProvisionRecord {

@@ -58,6 +58,21 @@ const clean = (v: string): string => v.replace(/[\s:"]/g, '').toUpperCase();
 
 type Reply = string[];
 
+/** `AT+NJM=<0|1>` and `AT+CLASS=<A|B|C>`, which RUI3 and Dragino write alike. */
+function writeJoinModeOrClass(state: EmulatedState, name: string, arg: string): Reply | undefined {
+  if (name === 'NJM') {
+    if (arg !== '0' && arg !== '1') return ['AT_PARAM_ERROR'];
+    state.otaa = arg === '1';
+    return ['OK'];
+  }
+  if (name === 'CLASS') {
+    if (!/^[ABC]$/.test(arg)) return ['AT_PARAM_ERROR'];
+    state.deviceClass = arg;
+    return ['OK'];
+  }
+  return undefined;
+}
+
 function rui3(state: EmulatedState, line: string, opts: EmulatorOptions, later: (lines: string[], ms: number) => void): Reply {
   const m = /^AT\+([A-Z]+)(=\?|=(.*))?$/.exec(line);
   if (line === 'AT') return ['OK'];
@@ -83,16 +98,8 @@ function rui3(state: EmulatedState, line: string, opts: EmulatorOptions, later: 
     state.band = b;
     return ['OK'];
   }
-  if (name === 'NJM') {
-    if (arg !== '0' && arg !== '1') return ['AT_PARAM_ERROR'];
-    state.otaa = arg === '1';
-    return ['OK'];
-  }
-  if (name === 'CLASS') {
-    if (!/^[ABC]$/.test(arg)) return ['AT_PARAM_ERROR'];
-    state.deviceClass = arg;
-    return ['OK'];
-  }
+  const common = writeJoinModeOrClass(state, name as string, arg);
+  if (common) return common;
   const f = field[name as string];
   if (!f || f === 'version') return ['AT_ERROR'];
   const want = f === 'appKey' ? 32 : 16;
@@ -121,16 +128,8 @@ function dragino(state: EmulatedState, line: string, opts: EmulatorOptions): Rep
     return ['OK'];
   }
   if (arg === undefined) return ['AT_ERROR'];
-  if (name === 'NJM') {
-    if (arg !== '0' && arg !== '1') return ['AT_PARAM_ERROR'];
-    state.otaa = arg === '1';
-    return ['OK'];
-  }
-  if (name === 'CLASS') {
-    if (!/^[ABC]$/.test(arg)) return ['AT_PARAM_ERROR'];
-    state.deviceClass = arg;
-    return ['OK'];
-  }
+  const common = writeJoinModeOrClass(state, name as string, arg);
+  if (common) return common;
   const f = field[name as string];
   if (!f) return ['AT_ERROR'];
   const v = clean(arg);
