@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteWriter, PayloadError, fromHex } from '../bytes.ts';
+import { ByteWriter, fromHex } from '../bytes.ts';
 import {
   BATTERY_RECORD,
   DEVICE_INFO_RECORDS,
@@ -15,6 +15,7 @@ import {
   isoTime,
   namingOf,
   numberVariable,
+  recordsResult,
   timeZoneCommand,
   uintCommand,
   type RecordSpec,
@@ -38,28 +39,47 @@ function decode(hex: string, variables: Record<string, unknown> = {}) {
 
 describe('decodeRecords', () => {
   it('reads a chain of records', () => {
-    expect(decode('01755c03824408')).toEqual({ data: { battery: 92, distance: 2116 }, warnings: [] });
+    expect(decode('01755c03824408')).toEqual({ data: { battery: 92, distance: 2116 }, warnings: [], errors: [] });
   });
 
-  it('stops at an unknown record with a warning naming channel, type and offset', () => {
+  // TS013: a frame that cannot be decoded whole has errors; what came before it stays.
+  it('stops at an unknown record with an error naming channel, type and offset, keeping what came before', () => {
     expect(decode('01755c7701020304')).toEqual({
       data: { battery: 92 },
-      warnings: ['unknown record: channel 0x77 type 0x01 at offset 3: the remaining 5 byte(s) were not decoded'],
+      warnings: [],
+      errors: ['unknown record: channel 0x77 type 0x01 at offset 3: the remaining 5 byte(s) were not decoded'],
     });
   });
 
-  it('rejects a frame whose first record is unknown', () => {
-    expect(() => decode('7701')).toThrow(new PayloadError('unknown record: channel 0x77 type 0x01 at offset 0: nothing decoded (not a Milesight frame?)'));
+  it('a frame whose first record is unknown has errors and nothing decoded', () => {
+    expect(decode('7701')).toEqual({ data: {}, warnings: [], errors: ['unknown record: channel 0x77 type 0x01 at offset 0: nothing decoded (not a Milesight frame?)'] });
+    expect(recordsResult(decode('7701'))).toEqual({ errors: ['unknown record: channel 0x77 type 0x01 at offset 0: nothing decoded (not a Milesight frame?)'] });
   });
 
-  it('names the record, offset and missing bytes of a truncated record', () => {
-    expect(() => decode('01755c0382ff')).toThrow('record 03 82 (distance) at offset 3: truncated payload: distance needs 2 byte(s) at offset 5, 1 left');
-    expect(() => decode('01755c03')).toThrow('truncated payload: record at offset 3 has channel id 0x03 but no type byte');
-    expect(() => decode('0175')).toThrow('record 01 75 (battery) at offset 0: truncated payload: battery needs 1 byte(s) at offset 2, 0 left');
+  it('names the record, offset and missing bytes of a truncated record, keeping the records before it', () => {
+    expect(decode('01755c0382ff')).toEqual({ data: { battery: 92 }, warnings: [], errors: ['record 03 82 (distance) at offset 3: truncated payload: distance needs 2 byte(s) at offset 5, 1 left'] });
+    expect(decode('01755c03').errors).toEqual(['truncated payload: record at offset 3 has channel id 0x03 but no type byte']);
+    expect(decode('01755c03').data).toEqual({ battery: 92 });
+    expect(recordsResult(decode('0175'))).toEqual({ errors: ['record 01 75 (battery) at offset 0: truncated payload: battery needs 1 byte(s) at offset 2, 0 left'] });
+  });
+
+  it('takes back the fields a cut-short record had already set', () => {
+    const TWO: RecordSpec = {
+      channel: 0x09,
+      type: 0x01,
+      name: 'pair',
+      read(r, ctx) {
+        ctx.set('first', r.u8('first'));
+        ctx.set('second', r.u8('second'));
+      },
+    };
+    const r = decodeRecords(fromHex('01755c090107') as Uint8Array, [...SPECS, TWO], { variables: {} });
+    expect(r.data).toEqual({ battery: 92 });
+    expect(r.errors).toEqual(['record 09 01 (pair) at offset 3: truncated payload: second needs 1 byte(s) at offset 6, 0 left']);
   });
 
   it('warns about a field sent twice and keeps the later value', () => {
-    expect(decode('0175100175200382e803')).toEqual({ data: { battery: 32, distance: 1000 }, warnings: ['battery appears twice in the frame: the later value is kept'] });
+    expect(decode('0175100175200382e803')).toEqual({ data: { battery: 32, distance: 1000 }, warnings: ['battery appears twice in the frame: the later value is kept'], errors: [] });
   });
 
   it('warns about a battery level above 100 %', () => {
@@ -80,7 +100,7 @@ describe('decodeRecords', () => {
   });
 
   it('an unlisted enumerated value becomes "unknown" with the raw value in a warning', () => {
-    expect(decode('ff0f09')).toEqual({ data: { lorawan_class: 'unknown' }, warnings: ['lorawan_class: unknown value 9 (0x09)'] });
+    expect(decode('ff0f09')).toEqual({ data: { lorawan_class: 'unknown' }, warnings: ['lorawan_class: unknown value 9 (0x09)'], errors: [] });
   });
 
   it('decodes answers to configuration commands, also on channel 0xFE', () => {

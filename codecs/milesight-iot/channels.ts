@@ -5,9 +5,12 @@
  *   payload = record*      record = [channel id: u8][channel type: u8][value: n bytes, LE]
  *
  * There is no length byte: the value's length follows from (channel, type). So an unknown record
- * cannot be skipped — decoding stops there with a warning that names it (the vendor decoders stop
- * silently), and a frame whose very first record is unknown is an error. A record cut short is an
- * error naming the record, the offset and the bytes missing: a truncated frame gives no data.
+ * cannot be skipped — decoding stops there with an error that names it (the vendor decoders stop
+ * silently). A record cut short is an error naming the record, the offset and the bytes missing.
+ * Either way the records decoded before it stay in `data` (the TS013 rule: a frame that cannot be
+ * decoded completely has errors, and nothing decoded is hidden); the fields a cut-short record
+ * had already set are taken back, so nothing half-read is reported. A frame of which nothing could
+ * be decoded has errors and no data.
  *
  * Channel 0xFF carries device information (versions, serial, power-on and reset events) and the
  * device's answers to configuration downlinks, which use the same bytes as the downlink
@@ -15,11 +18,12 @@
  * downlink commands once (`Command`) and gets `encodeDownlink`, `decodeDownlink` and the decoding
  * of configuration answers inside uplinks from the same table.
  *
- * Field names: `naming` selects TTN's names (default, the public vectors) or Milesight's own
- * decoder names (device variable `naming: milesight`), where the two differ.
+ * Field names: `naming` selects TTN's names, types and scales (default: exactly what the TTN
+ * Device Repository codec returns) or Milesight's own current decoder's (device variable
+ * `naming: milesight`), where the two differ. Normalized readings are the same for both.
  */
 import { variable } from '../variables.ts';
-import type { JsonObject, JsonValue, Variables } from '../api.ts';
+import type { DecodeResult, JsonObject, JsonValue, Variables } from '../api.ts';
 import { ByteReader, ByteWriter, PayloadError, toHex } from '../bytes.ts';
 import { isoTime as isoMillis } from '../time.ts';
 
@@ -121,15 +125,27 @@ class Context implements RecordContext {
     this.variables = variables;
   }
 
+  /** Keys this decode added to `data`, in order: what a cut-short record is rolled back by. */
+  readonly added: string[] = [];
+
   set(key: string, value: JsonValue): void {
     if (Object.prototype.hasOwnProperty.call(this.data, key)) this.warnings.push(`${key} appears twice in the frame: the later value is kept`);
+    else this.added.push(key);
     this.data[key] = value;
   }
 
   push(key: string, value: JsonValue): void {
     const list = this.data[key];
     if (Array.isArray(list)) list.push(value);
-    else this.data[key] = [value];
+    else {
+      this.data[key] = [value];
+      this.added.push(key);
+    }
+  }
+
+  /** Removes the keys added since `mark` (the fields of a record that could not be read whole). */
+  rollback(mark: number): void {
+    while (this.added.length > mark) delete this.data[this.added.pop() as string];
   }
 }
 
@@ -145,33 +161,46 @@ function specIndex(specs: readonly RecordSpec[]): Map<number, RecordSpec> {
   return index;
 }
 
+/** What `decodeRecords` found: `errors` is non-empty when the frame could not be decoded whole. */
+export interface RecordsResult {
+  data: JsonObject;
+  warnings: string[];
+  errors: string[];
+}
+
 /**
- * Reads a whole uplink. Throws `PayloadError` for a truncated record or a frame that starts with
- * an unknown record; returns what was decoded plus warnings otherwise.
+ * Reads a whole uplink. Never throws for bad bytes: an unknown record or a record cut short ends
+ * decoding with an error; the records before it stay in `data`.
  */
-export function decodeRecords(bytes: Uint8Array, specs: readonly RecordSpec[], options: DecodeRecordsOptions): { data: JsonObject; warnings: string[] } {
+export function decodeRecords(bytes: Uint8Array, specs: readonly RecordSpec[], options: DecodeRecordsOptions): RecordsResult {
   const warnings: string[] = [];
+  const errors: string[] = [];
   const data: JsonObject = {};
   const naming = namingOf(options.variables, warnings);
   const ctx = new Context(data, warnings, naming, options.variables);
   const byId = specIndex(specs);
   // One reader walks the frame; record readers advance it (a command answer restarts it after the answer).
   let r = new ByteReader(bytes);
-  let decoded = 0;
   while (!r.done) {
     const at = r.offset;
-    const channel = r.u8('record channel id');
-    if (r.done) throw new PayloadError(`truncated payload: record at offset ${at} has channel id 0x${hex2(channel)} but no type byte`);
-    const type = r.u8('record type');
+    const channel = bytes[at] as number;
+    if (at + 1 >= bytes.length) {
+      errors.push(`truncated payload: record at offset ${at} has channel id 0x${hex2(channel)} but no type byte`);
+      break;
+    }
+    const type = bytes[at + 1] as number;
+    r.skip(2, 'record id');
     const spec = byId.get((channel << 8) | type);
     if (spec) {
+      const mark = ctx.added.length;
       try {
         spec.read(r, ctx);
       } catch (err) {
-        if (err instanceof PayloadError) throw new PayloadError(`${recordLabel(bytes, at, spec.name)}: ${err.message}`);
-        throw err;
+        if (!(err instanceof PayloadError)) throw err;
+        ctx.rollback(mark);
+        errors.push(`${recordLabel(bytes, at, spec.name)}: ${err.message}`);
+        break;
       }
-      decoded++;
       continue;
     }
     const command =
@@ -179,18 +208,40 @@ export function decodeRecords(bytes: Uint8Array, specs: readonly RecordSpec[], o
         ? matchCommand(bytes, at, options.commands, channel === 0xfe ? 0xfe : undefined)
         : undefined;
     if (command) {
-      const { value, next } = decodeCommand(bytes, at, command);
-      ctx.set(command.key, value);
-      r = new ByteReader(bytes, next);
-      decoded++;
+      let answer: { value: JsonValue; next: number };
+      try {
+        answer = decodeCommand(bytes, at, command);
+      } catch (err) {
+        if (!(err instanceof PayloadError)) throw err;
+        errors.push(err.message);
+        break;
+      }
+      ctx.set(command.key, answer.value);
+      r = new ByteReader(bytes, answer.next);
       continue;
     }
     const message = `unknown record: channel 0x${hex2(channel)} type 0x${hex2(type)} at offset ${at}`;
-    if (decoded === 0) throw new PayloadError(`${message}: nothing decoded (not a Milesight frame?)`);
-    warnings.push(`${message}: the remaining ${bytes.length - at} byte(s) were not decoded`);
+    errors.push(at === 0 ? `${message}: nothing decoded (not a Milesight frame?)` : `${message}: the remaining ${bytes.length - at} byte(s) were not decoded`);
     break;
   }
-  return { data, warnings };
+  return { data, warnings, errors };
+}
+
+/**
+ * The TS013 result of `decodeRecords`: data when something was decoded (also beside errors),
+ * warnings and errors when there are any.
+ */
+export function recordsResult(result: RecordsResult): DecodeResult {
+  const { data, warnings, errors } = result;
+  const out: DecodeResult = {};
+  for (const _ in data) {
+    out.data = data;
+    break;
+  }
+  if (errors.length) out.errors = errors;
+  else out.data = data; // a frame decoded whole is data, even when it set nothing
+  if (warnings.length) out.warnings = warnings;
+  return out;
 }
 
 /** Builds a downlink from `data` (keys of `commands`); unknown keys and bad values are errors. */

@@ -11,7 +11,7 @@ const decode = (hex: string, fPort = 2) => codec.decodeUplink({ bytes: fromHex(h
 // The firmware 1.1.4 codec's naming is the data format of this codec: every example must match.
 describeVectorFile(codec, 'dragino/ldds75-114.json');
 // The firmware 1.2 codec is buggy for 8-byte frames, but its two examples (a 4-byte frame and an
-// unknown port) are reproduced: the 4-byte frame is reported as "No Sensor" with a warning.
+// unknown port) are reproduced: the 4-byte frame is reported as "No Sensor", with an error.
 describeVectorFile(codec, 'dragino/ldds75.json');
 
 describe('dragino/ldds75 uplink', () => {
@@ -50,7 +50,8 @@ describe('dragino/ldds75 uplink', () => {
   it('reports the 4-byte frame as "No Sensor" and says why', () => {
     const r = decode('0e1c0b05');
     expect(r.data).toEqual({ distance: 'No Sensor' });
-    expect(r.warnings?.[0]).toMatch(/^4-byte frame is no documented LDDS75 layout/);
+    expect(r.errors?.[0]).toMatch(/^4-byte frame is no documented LDDS75 layout/);
+    expect(r.warnings).toBeUndefined();
   });
 });
 

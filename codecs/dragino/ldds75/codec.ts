@@ -15,7 +15,7 @@
  * `data` keeps the field names of TTN's firmware 1.1.4 codec (`Bat` in V, `Distance` as
  * "<n> mm", `TempC_DS18B20` as a 2-decimal string) so existing dashboards keep working; the
  * normalized readings are numbers. A 4-byte frame is no documented layout: like TTN's fw 1.2
- * codec it is reported as `{distance: "No Sensor"}`, with a warning saying nothing was decoded.
+ * codec it is reported as `{distance: "No Sensor"}`, with an error saying nothing was decoded.
  *
  * Downlinks (Dragino's common commands, not in the TTN codec): `01 <u24 seconds>` transmit
  * interval, `04 FF` reset.
@@ -48,7 +48,8 @@ function distanceText(mm: number, warnings: string[]): string {
 }
 
 function decodeUplink(bytes: Uint8Array): DecodeResult {
-  if (bytes.length === 4) return { data: { distance: NO_SENSOR }, warnings: [WARN_FOUR_BYTES] };
+  // TTN's data for it, and an error: a length no layout has is a frame not decoded (TS013).
+  if (bytes.length === 4) return { data: { distance: NO_SENSOR }, errors: [WARN_FOUR_BYTES] };
   if (bytes.length !== 8 && bytes.length !== 5) {
     throw new PayloadError(`unexpected frame length ${bytes.length}: LDDS75 frames are 8 bytes (current firmware) or 5 bytes (legacy)`);
   }

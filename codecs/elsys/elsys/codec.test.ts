@@ -58,16 +58,19 @@ describe('elsys/elsys uplink', () => {
     ]);
   });
 
-  it('keeps the fields before an unknown type and names it (never loops)', () => {
+  it('keeps the fields before an unknown type and names it in errors (never loops)', () => {
     expect(decode('0e0bb8' + '20' + '0102')).toEqual({
       data: { distance: 3000 },
-      warnings: ['unknown Elsys type 0x20 at offset 3: the remaining 3 byte(s) are not decoded'],
+      errors: ['unknown Elsys type 0x20 at offset 3: the remaining 3 byte(s) are not decoded'],
     });
     expect(decode('fe0102').errors).toEqual(['unknown Elsys type 0xfe at offset 0: nothing decoded']);
   });
 
   it('reports a truncated record as an error naming type and offset', () => {
-    expect(decode('0100e2' + '14000f76').errors).toEqual(['truncated payload: pressure (type 0x14 at offset 3) needs 4 byte(s) at offset 4, 3 left']);
+    expect(decode('0100e2' + '14000f76')).toEqual({
+      data: { temperature: 22.6 },
+      errors: ['truncated payload: pressure (type 0x14 at offset 3) needs 4 byte(s) at offset 4, 3 left'],
+    });
     expect(decode('01').errors).toEqual(['truncated payload: temperature (type 0x01 at offset 0) needs 2 byte(s) at offset 1, 0 left']);
   });
 

@@ -19,7 +19,7 @@
  *                              14 pressure u32/1000 hPa
  *
  * Field names are those of TTN's elsys.js. Because lengths are implicit, an unknown type ends
- * decoding: the fields before it are kept with a warning naming the type and offset (an error
+ * decoding: the fields before it are kept with an error naming the type and offset (an error
  * when it is the first byte). A truncated record is an error.
  */
 import type { DecodeResult, JsonObject, JsonValue, NormalizeResult, Reading, UplinkEncodeInput, UplinkEncodeResult } from '../../api.ts';
@@ -154,6 +154,17 @@ for (const [code, spec] of TYPES) BY_CODE[code] = spec;
 
 const hex2 = (v: number): string => `0x${v.toString(16).padStart(2, '0')}`;
 
+/** The message of the read that fails on a record cut short. */
+function truncationMessage(r: ByteReader, def: TypeSpec, label: string): string {
+  try {
+    def.read(r, {}, label);
+  } catch (err) {
+    if (err instanceof PayloadError) return err.message;
+    throw err;
+  }
+  return `truncated payload: ${label} needs ${def.size} byte(s), ${r.remaining} left`;
+}
+
 function decode(bytes: Uint8Array): DecodeResult {
   const r = new ByteReader(bytes);
   const data: JsonObject = {};
@@ -169,13 +180,16 @@ function decode(bytes: Uint8Array): DecodeResult {
     if (!def) {
       const message = `unknown Elsys type ${hex2(type)} at offset ${at}`;
       if (at === 0) throw new PayloadError(`${message}: nothing decoded`);
-      // Value sizes are implicit, so nothing after an unknown type can be located.
-      warnings.push(`${message}: the remaining ${bytes.length - at} byte(s) are not decoded`);
-      break;
+      // Value sizes are implicit, so nothing after an unknown type can be located: the frame is
+      // not decoded whole (an error, TS013), and what came before it stays.
+      return { data, errors: [`${message}: the remaining ${bytes.length - at} byte(s) are not decoded`], ...(warnings.length ? { warnings } : {}) };
     }
     if (r.remaining < def.size) {
-      // Truncated: replay the reader with the record's description; it throws at the read that fails.
-      def.read(r, {}, `${def.name} (type ${hex2(type)} at offset ${at})`);
+      // Truncated: replay the reader with the record's description to get the message of the
+      // read that fails; the fields before this record stay.
+      const message = truncationMessage(r, def, `${def.name} (type ${hex2(type)} at offset ${at})`);
+      if (at === 0) throw new PayloadError(message);
+      return { data, errors: [message], ...(warnings.length ? { warnings } : {}) };
     }
     const bit = 1 << (type & 31);
     const seen = type < 32 ? (seenLow & bit) !== 0 : (seenHigh & bit) !== 0;

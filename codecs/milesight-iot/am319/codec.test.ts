@@ -6,25 +6,19 @@ import { codec } from './codec.ts';
 
 const TTN_EXAMPLE = 'Ambience Monitoring Sensors (example 1) - Milesight IoT';
 
-describeVectorFile(codec, 'milesight-iot/am319.json', {
-  deviations: {
-    [TTN_EXAMPLE]:
-      "TTN's codec returns the raw 37 for the TVOC IAQ index of record 08 7D (the vendor's scale is /100: 0.37) and names PM2.5 'pm2.5' (a dot breaks dotted-path tools); we give tvoc 0.37 and pm2_5 (examples.json has the corrected expectation)",
-  },
-});
+// Default naming is TTN's: the public vector passes unchanged (activity, pm2.5, tvoc raw).
+describeVectorFile(codec, 'milesight-iot/am319.json');
 
-describe('public vectors, corrected and vendor naming', () => {
+describe('public vectors in both namings', () => {
   const file = loadVectorFile('milesight-iot/am319.json');
 
-  it('the TTN example differs only in tvoc scale and the pm2_5 key', () => {
+  it('the TTN example gives tvoc_iaq 0.37 and pm2_5_ugm3 32 in the readings', () => {
     const ex = (file.examples ?? []).find((e) => e.description === TTN_EXAMPLE);
-    const expected = { ...(ex?.expected as Record<string, unknown>) };
-    expect(expected['tvoc']).toBe(37);
-    expected['tvoc'] = 0.37;
-    expected['pm2_5'] = expected['pm2.5'];
-    delete expected['pm2.5'];
     const r = codec.decodeUplink({ bytes: fromHex(ex?.bytesHex ?? '') as Uint8Array, fPort: 85 });
-    expect(r).toEqual({ data: expected });
+    expect(r).toEqual({ data: ex?.expected });
+    const values = codec.normalizeUplink(r.data ?? {}, {}).readings[0]?.values;
+    expect(values?.['tvoc_iaq']).toBe(0.37);
+    expect(values?.['pm2_5_ugm3']).toBe(32);
   });
 
   it("Milesight's README example passes with variables.naming = milesight", () => {
@@ -44,18 +38,30 @@ describe('decodeUplink', () => {
     });
   });
 
-  it('keeps TVOC as IAQ index (08 7D) and in µg/m³ (08 E6) under different keys', () => {
-    expect(decode('087d6400' + '08e66400').data).toEqual({ tvoc: 1, tvoc_ugm3: 100 });
+  it('keeps TVOC as IAQ index (08 7D, raw as TTN; /100 with naming milesight) and in µg/m³ (08 E6) under different keys', () => {
+    expect(decode('087d6400' + '08e66400').data).toEqual({ tvoc: 100, tvoc_ugm3: 100 });
+    expect(decode('087d6400' + '08e66400', { naming: 'milesight' }).data).toEqual({ tvoc: 1, tvoc_ugm3: 100 });
+  });
+
+  it("names the buzzer record as TTN does (beep yes/no), or Milesight's buzzer_status on/off", () => {
+    expect(decode('0e0101' + '0b7d2000').data).toEqual({ beep: 'yes', 'pm2.5': 32 });
+    expect(decode('0e0100').data).toEqual({ beep: 'no' });
+    expect(decode('0e0101' + '0b7d2000', { naming: 'milesight' }).data).toEqual({ buzzer_status: 'on', pm2_5: 32 });
+  });
+
+  it('an unknown record after valid ones is an error; the records before it stay', () => {
+    expect(decode('077da803' + '5501ff')).toEqual({ data: { co2: 936 }, errors: ['unknown record: channel 0x55 type 0x01 at offset 4: the remaining 3 byte(s) were not decoded'] });
   });
 
   it('decodes history (20 CE: 22 bytes, humidity as u16 / 2)', () => {
     expect(decode('20ce' + '00000000' + '0000' + 'c800' + '00' + '05' + 'ffff' + 'ffff' + 'ffff' + 'ffff' + 'ffff' + 'ffff').data).toEqual({
-      history: [{ timestamp: 0, temperature: 0, humidity: 100, activity: 'idle', light_level: 5, co2: 65535, tvoc: 655.35, pressure: 6553.5, pm2_5: 65535, pm10: 65535, hcho: 655.35 }],
+      history: [{ timestamp: 0, temperature: 0, humidity: 100, activity: 'idle', light_level: 5, co2: 65535, tvoc: 65535, pressure: 6553.5, 'pm2.5': 65535, pm10: 65535, hcho: 655.35 }],
     });
   });
 
   it('gives errors for truncated frames and other ports', () => {
     expect(decode('0b7d20')).toEqual({ errors: ['record 0b 7d (pm2_5) at offset 0: truncated payload: pm2_5 needs 2 byte(s) at offset 2, 1 left'] });
+    expect(decode('077da803' + '0b7d20')).toEqual({ data: { co2: 936 }, errors: ['record 0b 7d (pm2_5) at offset 4: truncated payload: pm2_5 needs 2 byte(s) at offset 6, 1 left'] });
     expect(decode('0b7d2000', undefined, 86)).toEqual({ errors: ['unknown FPort 86 (AM319 uplinks use 85)'] });
   });
 
@@ -67,7 +73,7 @@ describe('decodeUplink', () => {
 describe('normalizeUplink', () => {
   it('maps every field to its normalized reading', () => {
     const data = { battery: 99, temperature: 21, humidity: 40, pir: 'idle', light_level: 4, co2: 700, tvoc: 1.2, tvoc_ugm3: 300, pressure: 990.5, hcho: 0.03, o3: 0.02, pm2_5: 7, pm10: 11, buzzer_status: 'on' };
-    expect(codec.normalizeUplink(data, {})).toEqual({
+    expect(codec.normalizeUplink(data, { variables: { naming: 'milesight' } })).toEqual({
       readings: [
         {
           values: {
@@ -90,8 +96,8 @@ describe('normalizeUplink', () => {
     });
   });
 
-  it("accepts data decoded by TTN's codec ('activity', 'pm2.5')", () => {
-    expect(codec.normalizeUplink({ activity: 'trigger', 'pm2.5': 32 }, {}).readings).toEqual([{ values: { occupied: true, pm2_5_ugm3: 32 } }]);
+  it("reads TTN's naming by default ('activity', 'pm2.5', tvoc raw × 100)", () => {
+    expect(codec.normalizeUplink({ activity: 'trigger', 'pm2.5': 32, tvoc: 37 }, {}).readings).toEqual([{ values: { occupied: true, pm2_5_ugm3: 32, tvoc_iaq: 0.37 } }]);
   });
 });
 
@@ -115,7 +121,7 @@ describe('encodeUplink', () => {
   });
 
   it('explains bad input', () => {
-    expect(codec.encodeUplink({ readings: [{ values: { flow_m3h: 1 } }] }).errors).toEqual(['encodeUplink: no AM319 reading given (co2_ppm, temperature_c, pm2_5_ugm3, …)']);
+    expect(codec.encodeUplink({ readings: [{ values: { flow_m3h: 1 } }] }).errors).toEqual(['encodeUplink: no AM319 reading given (co2_ppm, temperature_c, tvoc_iaq, …)']);
     expect(codec.encodeUplink({ readings: [{ values: { occupied: 'yes' } }] }).errors).toEqual(['encodeUplink: reading occupied must be a boolean']);
     expect(codec.encodeUplink({ readings: [{ values: { co2_ppm: 70000 } }] }).errors).toEqual(['co2_ppm out of range: 70000 (allowed 0..65535)']);
   });

@@ -27,7 +27,10 @@ describe('decodeUplink', () => {
   });
 
   it('reports alarms', () => {
-    expect(decode('85000100').data).toEqual({ gpio: 'high', gpio_alarm: 'gpio alarm release' });
+    // TTN's codec gives the GPIO level as the raw byte; Milesight's decoder as "high"/"low".
+    expect(decode('85000100').data).toEqual({ gpio: 1, gpio_alarm: 'gpio alarm release' });
+    expect(decode('85000100', { naming: 'milesight' }).data).toEqual({ gpio: 'high', gpio_alarm: 'gpio alarm release' });
+    expect(decode('050000').data).toEqual({ gpio: 0 });
     expect(decode('85e10a000a000000000001').data).toEqual({ water_conv: 1, pulse_conv: 1, water: 0, water_alarm: 'water outage timeout alarm' });
     expect(decode('85e10a000a000000000009')).toEqual({
       data: { water_conv: 1, pulse_conv: 1, water: 0, water_alarm: 'unknown' },
@@ -37,6 +40,9 @@ describe('decodeUplink', () => {
 
   it('decodes a digital-mode history entry (gpio instead of pulse) and warns about an unknown gpio_type', () => {
     expect(decode('20ce' + '80009265' + '6400' + '64' + '01' + '01' + '00000000').data).toEqual({
+      history: [{ timestamp: 1704067200, temperature: 10, humidity: 50, gpio: 1 }],
+    });
+    expect(decode('20ce' + '80009265' + '6400' + '64' + '01' + '01' + '00000000', { naming: 'milesight' }).data).toEqual({
       history: [{ timestamp: 1704067200, temperature: 10, humidity: 50, gpio: 'high' }],
     });
     expect(decode('20ce' + '80009265' + '6400' + '64' + '07' + '01' + '00000000')).toEqual({
@@ -52,6 +58,11 @@ describe('decodeUplink', () => {
     expect(decode('05e10a000a00')).toEqual({ errors: ['record 05 e1 (water) at offset 0: truncated payload: water needs 4 byte(s) at offset 6, 0 left'] });
     expect(decode('01755c05c800010000', undefined, 1)).toEqual({ errors: ['unknown FPort 1 (EM300-DI uplinks use 85)'] });
     expect(decode('6601').errors?.[0]).toContain('nothing decoded');
+    // A record cut short after whole ones: the whole ones stay, the cut one is taken back entirely.
+    expect(decode('01755c' + '85e10a000a0000000000')).toEqual({
+      data: { battery: 92 },
+      errors: ['record 85 e1 (water alarm) at offset 3: truncated payload: water_alarm needs 1 byte(s) at offset 13, 0 left'],
+    });
   });
 
   it('decodes answers to configuration commands', () => {

@@ -5,7 +5,7 @@
  *   01 75  battery      u8 %
  *   03 67  temperature  i16 LE / 10 °C
  *   04 68  humidity     u8 / 2 %
- *   05 00  gpio         u8: 0 low, 1 high                      (input in digital mode)
+ *   05 00  gpio         u8: 1/0 (TTN), "high"/"low" (naming: milesight) (digital mode)
  *   05 C8  pulse        u32 LE                                 (counter mode, firmware < 1.3)
  *   05 E1  water        water_conv u16/10, pulse_conv u16/10, water f32 LE (firmware ≥ 1.3:
  *                       water = pulses × water_conv / pulse_conv, in the unit set on the device)
@@ -21,7 +21,7 @@
  * has `pulse`/`water` in counter mode and `gpio` in digital mode.
  */
 import { variable } from '../../variables.ts';
-import type { JsonObject, Reading, ReadingValue, UplinkEncodeInput, Variables } from '../../api.ts';
+import type { JsonObject, JsonValue, Reading, ReadingValue, UplinkEncodeInput, Variables } from '../../api.ts';
 import { ByteWriter, PayloadError, round, type ByteReader } from '../../bytes.ts';
 import { defineCodec, numberValue } from '../../define.ts';
 import {
@@ -39,6 +39,7 @@ import {
   asObject,
   decodeCommands,
   decodeRecords,
+  recordsResult,
   encodeCommands,
   enumText,
   flagCommand,
@@ -94,6 +95,22 @@ function readWater(r: ByteReader, out: JsonObject, warnings: string[]): void {
   else out['water'] = water;
 }
 
+function readWaterFields(r: ByteReader, warnings: string[]): JsonObject {
+  const out: JsonObject = {};
+  readWater(r, out, warnings);
+  return out;
+}
+
+/** Sets each field through the context (so a record cut short later is taken back whole). */
+function setAll(ctx: RecordContext, fields: JsonObject): void {
+  for (const key in fields) ctx.set(key, fields[key] as JsonValue);
+}
+
+/** GPIO level: TTN's codec gives the raw byte (1/0), Milesight's decoder "high"/"low". */
+function gpioValue(v: number, what: string, ctx: RecordContext): JsonValue {
+  return ctx.naming === 'milesight' ? enumText(GPIO, v, what, ctx) : v;
+}
+
 function history(r: ByteReader, ctx: RecordContext, withWater: boolean): void {
   const entry: JsonObject = { timestamp: r.u32le('timestamp') };
   entry['temperature'] = r.i16le('temperature') / 10;
@@ -109,7 +126,7 @@ function history(r: ByteReader, ctx: RecordContext, withWater: boolean): void {
     const pulse = r.u32le('pulse');
     if (gpioType === GPIO_TYPE_COUNTER) entry['pulse'] = pulse;
   }
-  if (gpioType === GPIO_TYPE_DIGITAL) entry['gpio'] = enumText(GPIO, gpio, 'history gpio', ctx);
+  if (gpioType === GPIO_TYPE_DIGITAL) entry['gpio'] = gpioValue(gpio, 'history gpio', ctx);
   else if (gpioType !== GPIO_TYPE_COUNTER) ctx.warnings.push(`history gpio_type ${gpioType} is neither 1 (gpio) nor 2 (counter): input value left out`);
   ctx.push('history', entry);
 }
@@ -119,15 +136,15 @@ const RECORDS: readonly RecordSpec[] = [
   BATTERY_RECORD,
   TEMPERATURE_RECORD,
   HUMIDITY_RECORD,
-  { channel: 0x05, type: 0x00, name: 'gpio', read: (r, ctx) => ctx.set('gpio', enumText(GPIO, r.u8('gpio'), 'gpio', ctx)) },
+  { channel: 0x05, type: 0x00, name: 'gpio', read: (r, ctx) => ctx.set('gpio', gpioValue(r.u8('gpio'), 'gpio', ctx)) },
   { channel: 0x05, type: 0xc8, name: 'pulse', read: (r, ctx) => ctx.set('pulse', r.u32le('pulse')) },
-  { channel: 0x05, type: 0xe1, name: 'water', read: (r, ctx) => readWater(r, ctx.data, ctx.warnings) },
+  { channel: 0x05, type: 0xe1, name: 'water', read: (r, ctx) => setAll(ctx, readWaterFields(r, ctx.warnings)) },
   {
     channel: 0x85,
     type: 0x00,
     name: 'gpio alarm',
     read(r, ctx) {
-      ctx.set('gpio', enumText(GPIO, r.u8('gpio'), 'gpio', ctx));
+      ctx.set('gpio', gpioValue(r.u8('gpio'), 'gpio', ctx));
       ctx.set('gpio_alarm', enumText(GPIO_ALARM, r.u8('gpio_alarm'), 'gpio_alarm', ctx));
     },
   },
@@ -136,7 +153,7 @@ const RECORDS: readonly RecordSpec[] = [
     type: 0xe1,
     name: 'water alarm',
     read(r, ctx) {
-      readWater(r, ctx.data, ctx.warnings);
+      setAll(ctx, readWaterFields(r, ctx.warnings));
       const code = r.u8('water_alarm');
       ctx.set('water_alarm', code >= 1 && code <= 4 ? (WATER_ALARM[code] as string) : enumText({}, code, 'water_alarm', ctx));
     },
@@ -273,8 +290,10 @@ function normalizeValues(d: JsonObject, variables: Variables | undefined, warnin
   if (temperature !== undefined) values['temperature_c'] = temperature;
   const humidity = numberField(d, 'humidity');
   if (humidity !== undefined) values['humidity_pct'] = humidity;
-  const gpio = stringField(d, 'gpio');
+  // TTN's naming gives the level as 1/0, Milesight's as "high"/"low".
+  const gpio = d['gpio'];
   if (gpio === 'high' || gpio === 'low') values['digital_input'] = gpio === 'high';
+  else if (gpio === 1 || gpio === 0) values['digital_input'] = gpio === 1;
 
   const pulse = numberField(d, 'pulse');
   if (pulse !== undefined) {
@@ -409,8 +428,7 @@ export const codec = defineCodec({
 
   decodeUplink({ bytes, fPort, variables }) {
     if (fPort !== MILESIGHT_FPORT) return { errors: [`unknown FPort ${fPort} (EM300-DI uplinks use ${MILESIGHT_FPORT})`] };
-    const { data, warnings } = decodeRecords(bytes, RECORDS, { variables, commands: COMMANDS });
-    return warnings.length ? { data, warnings } : { data };
+    return recordsResult(decodeRecords(bytes, RECORDS, { variables, commands: COMMANDS }));
   },
 
   /** History entries first (one timed reading each, in frame order), then the current values. */

@@ -28,17 +28,20 @@ describe('decodeUplink', () => {
     expect(decode('0382ffff01750a')).toEqual({ data: { distance: 65535, battery: 10 } });
   });
 
-  it('reports an unknown record instead of stopping silently (reference-codec bug)', () => {
+  it('reports an unknown record as an error instead of stopping silently (reference-codec bug)', () => {
     // The vendor decoder `break`s out of its loop and returns what it had, without a word.
     expect(decode('01755c' + '050001' + '03824408')).toEqual({
       data: { battery: 92 },
-      warnings: ['unknown record: channel 0x05 type 0x00 at offset 3: the remaining 7 byte(s) were not decoded'],
+      errors: ['unknown record: channel 0x05 type 0x00 at offset 3: the remaining 7 byte(s) were not decoded'],
     });
   });
 
-  it('gives errors, never data, for truncated frames', () => {
-    expect(decode('01755c0382')).toEqual({ errors: ['record 03 82 (distance) at offset 3: truncated payload: distance needs 2 byte(s) at offset 5, 0 left'] });
-    expect(decode('01755c03824408040001ff')).toEqual({ errors: ['truncated payload: record at offset 10 has channel id 0xff but no type byte'] });
+  it('gives errors for truncated frames, keeping the whole records before the cut', () => {
+    expect(decode('01755c0382')).toEqual({ data: { battery: 92 }, errors: ['record 03 82 (distance) at offset 3: truncated payload: distance needs 2 byte(s) at offset 5, 0 left'] });
+    expect(decode('01755c03824408040001ff')).toEqual({
+      data: { battery: 92, distance: 2116, tilt: 'tilt' },
+      errors: ['truncated payload: record at offset 10 has channel id 0xff but no type byte'],
+    });
     expect(decode('0400')).toEqual({ errors: ['record 04 00 (tilt) at offset 0: truncated payload: tilt needs 1 byte(s) at offset 2, 0 left'] });
   });
 

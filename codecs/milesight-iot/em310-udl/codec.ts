@@ -25,6 +25,7 @@ import {
   asObject,
   decodeCommands,
   decodeRecords,
+  recordsResult,
   encodeCommands,
   enumText,
   numberField,
@@ -117,8 +118,7 @@ export const codec = defineCodec({
 
   decodeUplink({ bytes, fPort, variables }) {
     if (fPort !== MILESIGHT_FPORT) return { errors: [`unknown FPort ${fPort} (EM310-UDL uplinks use ${MILESIGHT_FPORT})`] };
-    const { data, warnings } = decodeRecords(bytes, RECORDS, { variables, commands: COMMANDS });
-    return warnings.length ? { data, warnings } : { data };
+    return recordsResult(decodeRecords(bytes, RECORDS, { variables, commands: COMMANDS }));
   },
 
   normalizeUplink(data, { variables }) {
