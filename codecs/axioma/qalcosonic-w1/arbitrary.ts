@@ -7,13 +7,12 @@ const HOUR_MS = 3_600_000;
 const MAX_DELTA = (1 << 14) - 1;
 
 /**
- * Alarm sets the status byte can carry unambiguously: the upper bits hold one code (leak 0x20,
- * backflow 0x60, burst 0xA0, freeze 0x80) or backflow + burst (0xE0); low battery and device
- * error are independent bits.
+ * Alarm sets the status byte can carry: bits 5–7 hold one event code (leak 0x20, backflow 0x60,
+ * burst 0xA0, freeze 0x80) or none; low battery and device error are independent bits.
  */
 const alarmSet = fc
   .record({
-    code: fc.constantFrom('none', 'leak', 'backflow', 'burst', 'freeze', 'backflow+burst'),
+    code: fc.constantFrom('none', 'leak', 'backflow', 'burst', 'freeze'),
     lowBattery: fc.boolean(),
     deviceError: fc.boolean(),
   })
@@ -21,8 +20,8 @@ const alarmSet = fc
     alarm_low_battery: lowBattery,
     alarm_device_error: deviceError,
     alarm_leak: code === 'leak',
-    alarm_backflow: code === 'backflow' || code === 'backflow+burst',
-    alarm_burst: code === 'burst' || code === 'backflow+burst',
+    alarm_backflow: code === 'backflow',
+    alarm_burst: code === 'burst',
     alarm_low_temperature: code === 'freeze',
   }));
 

@@ -40,7 +40,7 @@ describe('axioma/qalcosonic-w1 decoding', () => {
       timestamp_unix: T,
       status: 0x60,
       backflow: true,
-      leakage: true,
+      leakage: false, // 0x60 is the backflow code, not backflow plus leakage
       burst: false,
       current_volume_m3: 6.054,
       log_timestamp_unix: T - 5 * 3600,
@@ -81,7 +81,7 @@ describe('axioma/qalcosonic-w1 normalization', () => {
 
   it('reports burst once, not also as leak and freeze', () => {
     const data = decode('aeac986aa0', 103).data ?? {};
-    expect(data).toMatchObject({ burst: true, leakage: true, low_temperature: true });
+    expect(data).toMatchObject({ burst: true, leakage: false, low_temperature: false, backflow: false });
     expect(codec.normalizeUplink(data, {}).readings[0]?.values).toEqual({
       alarm_low_battery: false,
       alarm_device_error: false,
@@ -90,6 +90,35 @@ describe('axioma/qalcosonic-w1 normalization', () => {
       alarm_burst: true,
       alarm_low_temperature: false,
     });
+  });
+
+  // Defect class: event flags set where the status byte does not set them. Bits 2-4 are flags,
+  // bits 5-7 one event code; every status byte is checked against that reading.
+  it('every status byte: independent flags in bits 2-4, exactly one event from the code in bits 5-7', () => {
+    const events: Record<number, string> = { 1: 'leakage', 3: 'backflow', 4: 'low_temperature', 5: 'burst' };
+    for (let status = 0; status < 256; status++) {
+      const r = decode(`aeac986a${status.toString(16).padStart(2, '0')}`, 103);
+      const d = r.data ?? {};
+      expect(d['low_battery'], `status ${status}`).toBe((status & 0x04) !== 0);
+      expect(d['permanent_error'], `status ${status}`).toBe((status & 0x08) !== 0);
+      expect(d['temporary_error'], `status ${status}`).toBe((status & 0x10) !== 0);
+      const event = events[status >> 5];
+      for (const flag of ['leakage', 'backflow', 'low_temperature', 'burst']) expect(d[flag], `status ${status} ${flag}`).toBe(flag === event);
+      if (status >> 5 !== 0 && !event) expect(r.warnings?.[0], `status ${status}`).toMatch(/is not a known event/);
+      else expect(r.warnings, `status ${status}`).toBeUndefined();
+    }
+  });
+
+  it('the leakage and freeze codes alone: 0x20 and 0x80 (and 0x30 = leakage during a temporary error)', () => {
+    expect(decode('aeac986a20', 103).data).toMatchObject({ leakage: true, low_temperature: false, burst: false, backflow: false });
+    expect(decode('aeac986a80', 103).data).toMatchObject({ leakage: false, low_temperature: true, burst: false, backflow: false });
+    expect(decode('aeac986a30', 103).data).toMatchObject({ leakage: true, temporary_error: true, pipe_empty: false });
+  });
+
+  it('encodes at most one event into the status byte: the most severe, with a warning', () => {
+    const r = codec.encodeUplink({ readings: [{ values: { alarm_leak: true, alarm_burst: true } }], time: new Date(T * 1000), fPort: 103 });
+    expect(r.bytes?.[4]).toBe(0xa0);
+    expect(r.warnings).toEqual(['the status byte carries one event: alarm_burst, alarm_leak given, alarm_burst sent']);
   });
 });
 

@@ -31,23 +31,48 @@ const MAX_DELTA_L = (1 << DELTA_BITS) - 1;
 const HOUR_MS = 3_600_000;
 
 /**
- * Status byte. 0x60 (backflow) and 0xA0 (burst) are two-bit codes that contain 0x20 (leakage),
- * so every flag is tested as `(status & code) === code`, as the reference codec and the second
- * public decoder do. The mapping is unverified against an Axioma specification.
+ * Status byte. Bits 2, 3 and 4 are independent flags (low battery, permanent error, temporary
+ * error). Bits 5–7 are ONE 3-bit event code, not three flags: 0x20 leakage, 0x60 backflow,
+ * 0xA0 burst, 0x80 low temperature (freeze) — Axioma's alarm list names them as separate,
+ * exclusive alarm types, and 0x60/0xA0 only make sense as codes (as flags they would "contain"
+ * leakage and freeze). So a burst frame is not also a leakage and a freeze, which the TTN codec's
+ * mask tests `(status & code) == code` report (README: the TTN deviation and its evidence).
  */
-const STATUS = {
-  low_battery: 0x04,
-  permanent_error: 0x08,
-  temporary_error: 0x10,
-  backflow: 0x60,
-  burst: 0xa0,
-  leakage: 0x20,
-  low_temperature: 0x80,
-} as const;
+const LOW_BATTERY = 0x04;
+const PERMANENT_ERROR = 0x08;
+const TEMPORARY_ERROR = 0x10;
+const EVENT_SHIFT = 5;
+/** Event code (bits 5–7) → its flag in `data`. */
+const EVENT_FLAG: Readonly<Record<number, 'leakage' | 'backflow' | 'burst' | 'low_temperature'>> = {
+  1: 'leakage', // 0x20
+  3: 'backflow', // 0x60
+  4: 'low_temperature', // 0x80
+  5: 'burst', // 0xA0
+};
+const EVENT_CODE = { leakage: 1, backflow: 3, low_temperature: 4, burst: 5 } as const;
 
-/** Whether every bit of a STATUS code is set. */
-function hasCode(status: number, code: number): boolean {
-  return (status & code) === code;
+/**
+ * The status fields of every frame, in the order of TTN's keys; an event code no document names
+ * (0x40, 0xC0, 0xE0) sets no event flag and gives a warning with the raw byte.
+ */
+function statusFields(status: number, warnings: string[]): JsonObject {
+  const code = status >> EVENT_SHIFT;
+  const event = EVENT_FLAG[code];
+  if (code !== 0 && event === undefined) {
+    warnings.push(`status 0x${status.toString(16).padStart(2, '0')}: event code 0x${(code << EVENT_SHIFT).toString(16)} (bits 5-7) is not a known event (0x20 leakage, 0x60 backflow, 0x80 low temperature, 0xA0 burst): no event flag set`);
+  }
+  return {
+    status,
+    low_battery: (status & LOW_BATTERY) !== 0,
+    permanent_error: (status & PERMANENT_ERROR) !== 0,
+    temporary_error: (status & TEMPORARY_ERROR) !== 0,
+    backflow: event === 'backflow',
+    burst: event === 'burst',
+    leakage: event === 'leakage',
+    low_temperature: event === 'low_temperature',
+    // Kept for TTN compatibility only (reference: true iff status == 0x10); never normalized.
+    pipe_empty: status === 0x10,
+  };
 }
 
 function litresToM3(litres: number): number {
@@ -118,6 +143,7 @@ function deltaM3(deltas: Uint32Array, i: number): number {
 }
 
 function decodeEnhanced(bytes: Uint8Array): DecodeResult {
+  const warnings: string[] = [];
   const r = new ByteReader(bytes);
   const version = r.u8('frame version');
   if (version !== 0x01) throw new PayloadError(`unsupported 51-byte frame version 0x${version.toString(16).padStart(2, '0')} at offset 0 (only 0x01, enhanced 24h, is known)`);
@@ -145,17 +171,7 @@ function decodeEnhanced(bytes: Uint8Array): DecodeResult {
     payload_bytes: bytes.length,
     timestamp_unix: time,
     timestamp_utc: isoTime(time),
-    // Status fields: the STATUS codes in their order, then pipe_empty.
-    status,
-    low_battery: hasCode(status, STATUS.low_battery),
-    permanent_error: hasCode(status, STATUS.permanent_error),
-    temporary_error: hasCode(status, STATUS.temporary_error),
-    backflow: hasCode(status, STATUS.backflow),
-    burst: hasCode(status, STATUS.burst),
-    leakage: hasCode(status, STATUS.leakage),
-    low_temperature: hasCode(status, STATUS.low_temperature),
-    // Kept for TTN compatibility only (reference: true iff status == 0x10); never normalized.
-    pipe_empty: status === 0x10,
+    ...statusFields(status, warnings),
     log_volume_m3: litresToM3(logLitres),
     delta_1_m3: deltaM3(d, 0),
     delta_2_m3: deltaM3(d, 1),
@@ -185,12 +201,12 @@ function decodeEnhanced(bytes: Uint8Array): DecodeResult {
     current_volume_m3: litresToM3(logLitres + total),
     history_multiplier: multiplier,
   };
-  const warnings =
-    multiplier === 0 ? [] : [`history multiplier ${multiplier} is not applied: its meaning is unverified, hourly deltas may be scaled`];
+  if (multiplier !== 0) warnings.push(`history multiplier ${multiplier} is not applied: its meaning is unverified, hourly deltas may be scaled`);
   return { data, warnings };
 }
 
 function decodeExtended(bytes: Uint8Array): DecodeResult {
+  const warnings: string[] = [];
   const r = new ByteReader(bytes);
   const time = r.u32le('current timestamp');
   const status = r.u8('status');
@@ -205,15 +221,7 @@ function decodeExtended(bytes: Uint8Array): DecodeResult {
     payload_bytes: bytes.length,
     timestamp_unix: time,
     timestamp_utc: isoTime(time),
-    status,
-    low_battery: hasCode(status, STATUS.low_battery),
-    permanent_error: hasCode(status, STATUS.permanent_error),
-    temporary_error: hasCode(status, STATUS.temporary_error),
-    backflow: hasCode(status, STATUS.backflow),
-    burst: hasCode(status, STATUS.burst),
-    leakage: hasCode(status, STATUS.leakage),
-    low_temperature: hasCode(status, STATUS.low_temperature),
-    pipe_empty: status === 0x10,
+    ...statusFields(status, warnings),
     current_volume_m3: litresToM3(current),
     log_timestamp_unix: logTime,
     log_timestamp_utc: isoTime(logTime),
@@ -237,10 +245,11 @@ function decodeExtended(bytes: Uint8Array): DecodeResult {
     history_interval_s: EXTENDED_INTERVAL_S,
   };
   // Byte 47 is not described by the public decoder; it is ignored.
-  return { data, warnings: [] };
+  return { data, warnings };
 }
 
 function decodeAlarm(bytes: Uint8Array): DecodeResult {
+  const warnings: string[] = [];
   const r = new ByteReader(bytes);
   const time = r.u32le('timestamp');
   const status = r.u8('status');
@@ -249,16 +258,9 @@ function decodeAlarm(bytes: Uint8Array): DecodeResult {
       payload_format: 'AXIOMA_W1_ALARM',
       timestamp_unix: time,
       timestamp_utc: isoTime(time),
-      status,
-      low_battery: hasCode(status, STATUS.low_battery),
-      permanent_error: hasCode(status, STATUS.permanent_error),
-      temporary_error: hasCode(status, STATUS.temporary_error),
-      backflow: hasCode(status, STATUS.backflow),
-      burst: hasCode(status, STATUS.burst),
-      leakage: hasCode(status, STATUS.leakage),
-      low_temperature: hasCode(status, STATUS.low_temperature),
-      pipe_empty: status === 0x10,
+      ...statusFields(status, warnings),
     },
+    ...(warnings.length ? { warnings } : {}),
   };
 }
 
@@ -286,8 +288,9 @@ function flag(data: JsonObject, key: string): boolean {
 }
 
 /**
- * Alarm readings. A bit that belongs to a fully set two-bit code is not reported again on its
- * own: backflow (0x60) or burst (0xA0) is not also a leak, burst is not also a freeze.
+ * Alarm readings. `data` of this codec sets at most one event flag; data decoded by TTN's codec
+ * (mask tests) also says leakage for backflow/burst and low temperature for burst, which is not
+ * reported again here: backflow or burst is not also a leak, burst is not also a freeze.
  */
 function alarms(data: JsonObject): Reading['values'] {
   const backflow = flag(data, 'backflow');
@@ -363,15 +366,26 @@ function normalizeUplink(data: JsonObject): NormalizeResult {
 // ---------------------------------------------------------------------------------------------
 // Device side
 
-/** Status byte from alarm readings (the inverse of `alarms`); device errors become "permanent". */
-function statusByte(values: Record<string, unknown>): number {
+/**
+ * Status byte from alarm readings (the inverse of `alarms`); device errors become "permanent".
+ * Bits 5–7 hold one event: when several are true the most severe is sent (burst, backflow,
+ * leak, low temperature), as a meter can only report one, with a warning.
+ */
+function statusByte(values: Record<string, unknown>, warnings: string[]): number {
   let s = 0;
-  if (booleanValue(values, 'alarm_low_battery')) s |= 0x04;
-  if (booleanValue(values, 'alarm_device_error')) s |= 0x08;
-  if (booleanValue(values, 'alarm_leak')) s |= 0x20;
-  if (booleanValue(values, 'alarm_backflow')) s |= 0x60;
-  if (booleanValue(values, 'alarm_burst')) s |= 0xa0;
-  if (booleanValue(values, 'alarm_low_temperature')) s |= 0x80;
+  if (booleanValue(values, 'alarm_low_battery')) s |= LOW_BATTERY;
+  if (booleanValue(values, 'alarm_device_error')) s |= PERMANENT_ERROR;
+  const events = (
+    [
+      ['alarm_burst', EVENT_CODE.burst],
+      ['alarm_backflow', EVENT_CODE.backflow],
+      ['alarm_leak', EVENT_CODE.leakage],
+      ['alarm_low_temperature', EVENT_CODE.low_temperature],
+    ] as const
+  ).filter(([name]) => booleanValue(values, name));
+  const event = events[0];
+  if (events.length > 1) warnings.push(`the status byte carries one event: ${events.map(([name]) => name).join(', ')} given, ${event?.[0]} sent`);
+  if (event) s |= event[1] << EVENT_SHIFT;
   return s;
 }
 
@@ -411,7 +425,7 @@ function encodeEnhanced(input: UplinkEncodeInput): UplinkEncodeResult {
   const w = new ByteWriter()
     .u8(0x01)
     .u32le(t, 'frame time (unix s)')
-    .u8(statusByte(last.values))
+    .u8(statusByte(last.values, warnings))
     .u32le(litres[0] as number, 'log volume (L)')
     .bytes(packBits(deltas, DELTA_BITS, 41)); // multiplier 0
   return { bytes: w.toArray(), fPort: 100, ...(warnings.length ? { warnings } : {}) };
@@ -422,8 +436,9 @@ function encodeAlarm(input: UplinkEncodeInput): UplinkEncodeResult {
   if (!r) throw new PayloadError('encodeUplink needs at least one reading {values: {...}}');
   const ms = r.time !== undefined ? Date.parse(r.time) : input.time?.getTime();
   if (ms === undefined || !Number.isFinite(ms)) throw new PayloadError('encodeUplink: the alarm reading needs a time (or pass input.time)');
-  const w = new ByteWriter().u32le(unixSeconds(ms), 'alarm time (unix s)').u8(statusByte(r.values));
-  return { bytes: w.toArray(), fPort: 103 };
+  const warnings: string[] = [];
+  const w = new ByteWriter().u32le(unixSeconds(ms), 'alarm time (unix s)').u8(statusByte(r.values, warnings));
+  return { bytes: w.toArray(), fPort: 103, ...(warnings.length ? { warnings } : {}) };
 }
 
 export const codec = defineCodec({
