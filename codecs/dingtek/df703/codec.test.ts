@@ -61,6 +61,24 @@ describe('dingtek/df703 uplink', () => {
     expect(r.warnings).toEqual(['GPS position at offsets 8-15 is not a valid longitude/latitude (float32 LE); omitted']);
   });
 
+  // Defect class: a parameter field constant instead of read from its byte (workMode was always 0).
+  // Each field of the parameter frame is read from its own byte: distinct values in each.
+  it('reads every parameter field from its own byte, workMode from byte 13', () => {
+    for (const mode of [0, 1, 2, 0xff]) {
+      const hex = '8000010319' + '0205' + '0c' + '0a' + '28' + '46' + '2d' + '01' + mode.toString(16).padStart(2, '0') + '00'.repeat(10) + '81';
+      expect(decode(hex).data).toEqual({
+        firmware: '2.5',
+        uploadInterval: 12,
+        detectInterval: 10,
+        levelThreshold: 40,
+        fireThreshold: 70,
+        fallThreshold: 45,
+        fallEnable: true,
+        workMode: mode,
+      });
+    }
+  });
+
   it('reports malformed frames precisely', () => {
     expect(decode('8000').errors).toEqual(['truncated payload: 2 byte(s), a DF703 frame header needs 5']);
     expect(decode('800001011907d000190000000000010081').errors).toEqual([

@@ -13,9 +13,33 @@ function decode(hex: string, fPort = 6, variables?: Record<string, unknown>) {
 }
 
 describe('netvox/r718h uplinks', () => {
-  it('decodes a hand-built status report: 0x9f = low battery + 3.1 V, 0x1234 pulses', () => {
+  // Defect class: low-battery voltage rendering. TTN's codec gives "3.1(low battery)"; the
+  // readings keep the number and the flag.
+  it('decodes a hand-built status report: 0x9f = low battery + 3.1 V, 0x1234 pulses, Volt as TTN renders it', () => {
     const r = decode('011f019f123400000000ff');
-    expect(r.data).toEqual({ Device: 'R718H', Volt: 3.1, PulseCount: 0x1234, LowBattery: true });
+    expect(r.data).toEqual({ Device: 'R718H', Volt: '3.1(low battery)', PulseCount: 0x1234 });
+    expect(codec.normalizeUplink(r.data ?? {}, {}).readings).toEqual([{ values: { battery_v: 3.1, alarm_low_battery: true, pulse_count: 0x1234 } }]);
+    expect(decode('011f0124123400000000ff').data).toEqual({ Device: 'R718H', Volt: 3.6, PulseCount: 0x1234 });
+  });
+
+  // Defect class: the two-counter R718H2 (device type 0x3F) was refused.
+  it('decodes the R718H2 (device type 0x3F): two counters, per-channel readings', () => {
+    const r = decode('013f0121000a0bb8000000');
+    expect(r.data).toEqual({ Device: 'R718H2', Volt: 3.3, PulseCount1: 10, PulseCount2: 3000 });
+    expect(codec.normalizeUplink(r.data ?? {}, { variables: { litres_per_pulse: 10 } }).readings).toEqual([
+      { values: { battery_v: 3.3, alarm_low_battery: false, pulse_count_ch1: 10, volume_m3_ch1: 0.1, pulse_count_ch2: 3000, volume_m3_ch2: 30 } },
+    ]);
+    expect(decode('013f006503201912310000').data).toEqual({ Device: 'R718H2', SWver: 10.1, HWver: 3, Datecode: '20191231' });
+    expect(decode('863f0001000000000000', 7).errors).toBeDefined();
+    expect(decode('863f0100000000000000' + '00', 7).data).toEqual({ Cmd: 'GetPulseCounterClearModeRsp', Device: 'R718H2', PulseCounterClearMode: 'Clear when Roll-Over' });
+    const enc = codec.encodeUplink({ readings: [{ values: { pulse_count_ch1: 10, pulse_count_ch2: 3000, battery_v: 3.3 } }] });
+    expect(toHex(enc.bytes ?? [])).toBe('013f0121000a0bb8000000');
+  });
+
+  // Defect class: PulseCounterClearMode strings in TTN's case.
+  it('spells the clear modes as TTN does', () => {
+    expect(decode('861f0000000000000000' + '00', 7).data?.['PulseCounterClearMode']).toBe('Clear when send');
+    expect(decode('861f0100000000000000' + '00', 7).data?.['PulseCounterClearMode']).toBe('Clear when Roll-Over');
   });
 
   it('ignores the reserved tail bytes but insists on 11 bytes', () => {
@@ -96,7 +120,7 @@ describe('netvox/r718h downlinks', () => {
     expect(codec.encodeDownlink?.({ data: { Cmd: 'ConfigReportReq', MinTime: -1, MaxTime: 1, BatteryChange: 0.1 } }).errors).toEqual([
       'MinTime must be an integer 0..65535, got -1',
     ]);
-    expect(codec.encodeDownlink?.({ data: { Cmd: 'GetFiltertimeReq', Device: 'R718A' } }).errors).toEqual(['Device must be "R718H", got "R718A"']);
+    expect(codec.encodeDownlink?.({ data: { Cmd: 'GetFiltertimeReq', Device: 'R718A' } }).errors).toEqual(['Device must be "R718H" or "R718H2", got "R718A"']);
     expect(codec.decodeDownlink?.({ bytes: fromHex('011f038407080100000000') ?? [], fPort: 6 }).errors?.[0]).toMatch(/fPort 7/);
     expect(codec.decodeDownlink?.({ bytes: fromHex('811f000000000000000000') ?? [], fPort: 7 }).errors).toEqual([
       'unknown R718H request command 0x81 at offset 0',
