@@ -92,6 +92,34 @@ describe('kamstrup/flowiq2200 decoding', () => {
   });
 });
 
+// Defect class: units and value-type names differing from TTN's mbusparser, and invalid
+// profile values kept where TTN's codec warns and leaves them out.
+describe('kamstrup/flowiq2200 names, units and profiles as TTN', () => {
+  it('spells temperature units "C" and qualified types with TTN\'s prefix ("Reverse Volume", "Max …")', () => {
+    // 01 5B flow temperature int8 1 °C; 01 67 external temperature; 84 3C volume with VIFE 3C;
+    // 12 3B max volume flow int16
+    const r = decode('78' + '015b0c' + '0167fb' + '04933c10270000' + '123b2c01');
+    expect(r.data?.['values']).toEqual([
+      { Type: 'Flow temperature', Value: 12, Unit: 'C', Timestamp: null },
+      { Type: 'External temperature', Value: -5, Unit: 'C', Timestamp: null },
+      { Type: 'Reverse Volume', Value: 10, Unit: 'm3', Timestamp: null },
+      { Type: 'Max Volume flow', Value: 0.3, Unit: 'm3/h', Timestamp: null },
+    ]);
+    expect(codec.normalizeUplink(r.data ?? {}, {}).readings[0]?.values).toMatchObject({ water_temperature_c: 12, temperature_c: -5, volume_reverse_m3: 10 });
+  });
+
+  it('stops a profile at an invalid element with TTN\'s warning, keeping the points before it', () => {
+    // date 2024-01-01 00:00 (type F), volume 1000 L, inverse profile hourly, 1-byte increments 5, 0xFF, 7
+    const r = decode('78' + '446d00200131' + '4413e8030000' + '4d931305610105ff07');
+    const volumes = (r.data?.['values'] as { Type: string; Value: unknown; Timestamp: string | null }[]).filter((v) => v.Type === 'Volume');
+    expect(volumes.map((v) => [v.Value, v.Timestamp])).toEqual([
+      [1, '2024-01-01T00:00:00.000'],
+      [0.995, '2023-12-31T23:00:00.000'],
+    ]);
+    expect(r.warnings).toEqual(['Invalid value among profile values or timestamps for profile values']);
+  });
+});
+
 describe('kamstrup/flowiq2200 normalization', () => {
   it('gives one timed reading per history value, oldest first, in UTC', () => {
     const { readings } = codec.normalizeUplink(decode(GUIDE).data ?? {}, {});

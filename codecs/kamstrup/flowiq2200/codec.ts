@@ -39,6 +39,8 @@ import {
 } from './mbus.ts';
 
 const INVALID = 'Invalid value among data';
+/** TTN's warning when a profile element or its time is invalid (it and the rest are left out). */
+export const PROFILE_INVALID = 'Invalid value among profile values or timestamps for profile values';
 export const MISSING_BASE = 'Invalid uplink payload: Could not find base value for profile data';
 export const MISSING_BASE_TIME = 'Invalid uplink payload: Could not find base time for profile data';
 
@@ -58,22 +60,29 @@ const ALD_INVALID = 0xfff;
 
 type Value = { Type: string; Value: number | boolean | string | null; Unit: string; Timestamp: string | null };
 
-const PREFIX: Record<DataRecord['func'], string> = { instantaneous: '', maximum: 'Max ', minimum: 'Min ', error: 'Value during error ' };
+/** The function field as TTN's codec prefixes it to the type ("Max Volume flow"). */
+const PREFIX: Record<DataRecord['func'], string> = { instantaneous: '', maximum: 'Max ', minimum: 'Min ', error: 'Error state ' };
 
 function hex2(n: number): string {
   return n.toString(16).padStart(2, '0').toUpperCase();
 }
 
-/** "Min Volume flow", "Volume (reverse, tariff 1)": function prefix, quantity, qualifiers. */
+/**
+ * "Min Volume flow", "Reverse Volume", "Max Reverse Volume (tariff 1)": as TTN's codec, the
+ * function prefix, then the combinable VIFE's text (EN 13757-3 table 15, TTN's wording), then
+ * the quantity; what TTN's codec does not name (tariff, subunit, VIFEs it refuses) follows in
+ * parentheses.
+ */
 function typeName(base: string, rec: DataRecord, mods: Modifiers): string {
   if (!mods.qualifiers.length && !mods.unknown.length && !rec.manufacturerExtension && !rec.tariff && !rec.subunit) {
     return rec.func === 'instantaneous' ? base : `${PREFIX[rec.func]}${base}`; // the common case: no qualifiers
   }
-  const extras = [...mods.qualifiers, ...mods.unknown.map((e) => `VIFE 0x${hex2(e)}`)];
+  const qualified = mods.qualifiers.length ? `${mods.qualifiers.join(' ')} ${base}` : base;
+  const extras = mods.unknown.map((e) => `VIFE 0x${hex2(e)}`);
   if (rec.manufacturerExtension) extras.push('manufacturer extension');
   if (rec.tariff) extras.push(`tariff ${rec.tariff}`);
   if (rec.subunit) extras.push(`subunit ${rec.subunit}`);
-  return `${PREFIX[rec.func]}${base}${extras.length ? ` (${extras.join(', ')})` : ''}`;
+  return `${PREFIX[rec.func]}${qualified}${extras.length ? ` (${extras.join(', ')})` : ''}`;
 }
 
 /** An integer record value without the invalid-marker rule (bit fields, identifiers). */
@@ -193,7 +202,8 @@ function profileValues(
   const isReal = base.coding.kind === 'real';
   const raws: number[] = [];
   const times: LocalTime[] = [];
-  expandProfileInto(rec, mods.profile === 'forward' ? 'forward' : 'inverse', raw.value, baseTime, raws, times);
+  const complete = expandProfileInto(rec, mods.profile === 'forward' ? 'forward' : 'inverse', raw.value, baseTime, raws, times);
+  if (!complete) warnings.push(PROFILE_INVALID);
   const volume = type === 'Volume'; // only plain volumes can be the latest volume
   for (let i = 0; i < raws.length; i++) {
     const time = times[i] as LocalTime;
@@ -312,7 +322,8 @@ function decodeUplink(bytes: Uint8Array): DecodeResult {
 
 const READING_OF_TYPE: Record<string, ReadingName> = {
   Volume: 'volume_m3',
-  'Volume (reverse)': 'volume_reverse_m3',
+  'Reverse Volume': 'volume_reverse_m3',
+  'Volume (reverse)': 'volume_reverse_m3', // data decoded by earlier versions of this codec
   'Flow temperature': 'water_temperature_c',
   'External temperature': 'temperature_c',
   Dry: 'alarm_dry',
@@ -330,7 +341,7 @@ const FLOW_FACTOR: Record<string, number> = { 'm3/h': 1, 'm3/min': 60, 'm3/s': 3
 function reading(v: Record<string, unknown>): [ReadingName, ReadingValue] | undefined {
   const { Type: type, Value: value, Unit: unit } = v;
   if (typeof type !== 'string' || value === null || value === undefined) return undefined;
-  if (type === 'Volume flow' && typeof value === 'number' && typeof unit === 'string' && FLOW_FACTOR[unit]) {
+  if ((type === 'Volume flow' || type === 'Volume flow (ext.)') && typeof value === 'number' && typeof unit === 'string' && FLOW_FACTOR[unit]) {
     return ['flow_m3h', round(value * (FLOW_FACTOR[unit] as number), 9)];
   }
   if (type === 'Error flags' && typeof value === 'number') return ['alarm_device_error', value !== 0];
@@ -414,8 +425,9 @@ function signedBytes(maxAbs: number): number {
   return maxAbs < 0x80 ? 1 : maxAbs < 0x8000 ? 2 : 4;
 }
 
+/** Element size of an unsigned profile: all ones is the invalid marker, so it is never a value. */
 function unsignedBytes(max: number): number {
-  return max <= 0xff ? 1 : max <= 0xffff ? 2 : 4;
+  return max < 0xff ? 1 : max < 0xffff ? 2 : 4;
 }
 
 function littleEndian(v: number, n: number): number[] {
@@ -463,7 +475,7 @@ function encodeUplink(input: UplinkEncodeInput): UplinkEncodeResult {
     const signed = deltas.some((d) => d < 0);
     const size = signed ? signedBytes(Math.max(...deltas.map(Math.abs))) : unsignedBytes(Math.max(...deltas));
     const control = (signed ? 0xc0 : 0x40) | 0x20 | size; // increment mode, hours, element coding = int size
-    if (!signed && Math.max(...deltas) > 0xffffffff) throw new PayloadError('encodeUplink: an hourly consumption exceeds 32 bits');
+    if (!signed && Math.max(...deltas) >= 0xffffffff) throw new PayloadError('encodeUplink: an hourly consumption exceeds 32 bits (all ones is the invalid marker)');
     const elements = deltas.flatMap((d) => littleEndian(d, size));
     if (elements.length + 2 > 0xbf) throw new PayloadError(`encodeUplink: ${readings.length} readings do not fit one compact profile`);
     w.u8(0x4d).u8(0x93).u8(0x13).u8(elements.length + 2).u8(control).u8(1).bytes(elements);

@@ -5,6 +5,7 @@ import {
   bcdValue,
   encodeTypeF,
   expandProfile,
+  expandProfileInto,
   formatLocalTime,
   lvarDataLength,
   manufacturerCode,
@@ -104,10 +105,10 @@ describe('value information block', () => {
   it('maps the primary table with its exponents', () => {
     expect(recordQuantity(only('780413' + '00000000'))).toEqual({ name: 'Volume', unit: 'm3', exponent: -3, kind: 'number' });
     expect(recordQuantity(only('78023b0000'))).toMatchObject({ name: 'Volume flow', unit: 'm3/h', exponent: -3 });
-    expect(recordQuantity(only('78025a0000'))).toMatchObject({ name: 'Flow temperature', unit: '°C', exponent: -1 });
+    expect(recordQuantity(only('78025a0000'))).toMatchObject({ name: 'Flow temperature', unit: 'C', exponent: -1 });
     expect(recordQuantity(only('780167' + '00'))).toMatchObject({ name: 'External temperature', exponent: 0 });
     expect(recordQuantity(only('780422' + '00000000'))).toMatchObject({ name: 'On time', unit: 'h' });
-    expect(recordQuantity(only('78046d00000000'))).toMatchObject({ name: 'Date and time', kind: 'datetime' });
+    expect(recordQuantity(only('78046d00000000'))).toMatchObject({ name: 'Date/time', kind: 'datetime' });
   });
 
   it('maps the FD and FB extension tables and plain-text units', () => {
@@ -127,7 +128,7 @@ describe('value information block', () => {
   });
 
   it('interprets combinable VIFEs', () => {
-    expect(modifiers(only('7804933c00000000'))).toMatchObject({ qualifiers: ['reverse'] });
+    expect(modifiers(only('7804933c00000000'))).toMatchObject({ qualifiers: ['Reverse'] });
     expect(modifiers(only('7804931500000000'))).toMatchObject({ recordError: 'no data available' });
     expect(modifiers(only('7804937400000000'))).toMatchObject({ exponent: -2 });
     expect(modifiers(only('7804932000000000'))).toMatchObject({ unknown: [0x20] });
@@ -221,9 +222,15 @@ describe('compact profiles', () => {
 
   it('rejects element sizes that do not divide the data and unsupported spacings', () => {
     expect(() => expandProfile(profile('056201010203'), 'inverse', 0, t0)).toThrow('3 element bytes are not a multiple of the 2-byte element size');
-    expect(() => expandProfile(profile('03610000'), 'inverse', 0, t0)).toThrow('unsupported spacing value 0x00');
+    // As TTN's codec: a spacing no time step has, or an invalid element, ends the profile (the
+    // caller warns); the points before an invalid element stay.
+    const raws: number[] = [];
+    expect(expandProfileInto(profile('03610000'), 'inverse', 0, t0, raws, [])).toBe(false);
+    expect(raws).toEqual([]);
+    expect(expandProfileInto(profile('0661010100ffff'), 'inverse', 10, t0, raws, [])).toBe(false);
+    expect(raws).toEqual([9, 9]); // elements 1, 0, then 0xFF (invalid): 10 - 1, 9 - 0, stop
     expect(() => expandProfile(profile('03650100'), 'inverse', 0, t0)).toThrow('unsupported element coding 0x05');
-    expect(() => expandProfile(profile('03690aff'), 'inverse', 0, t0)).toThrow('element 1 is invalid (non-decimal BCD digit)');
+    expect(expandProfileInto(profile('03690aff'), 'inverse', 0, t0, [], [])).toBe(false);
   });
 });
 

@@ -481,6 +481,8 @@ export interface Quantity {
 }
 
 const DURATION_UNITS = ['s', 'min', 'h', 'd'] as const;
+/** TTN's units of the averaging/actuality durations. */
+const DURATION_WORDS = ['seconds', 'minutes', 'hours', 'days'] as const;
 
 function q(name: string, unit: string, exponent = 0, kind: Quantity['kind'] = 'number'): Quantity {
   return Object.freeze({ name, unit, exponent, kind });
@@ -499,23 +501,24 @@ function primaryQuantity(code: number): Quantity | undefined {
   if (code <= 0x2f) return q('Power', 'W', n3 - 3);
   if (code <= 0x37) return q('Power', 'J/h', n3);
   if (code <= 0x3f) return q('Volume flow', 'm3/h', n3 - 6);
-  if (code <= 0x47) return q('Volume flow', 'm3/min', n3 - 7);
-  if (code <= 0x4f) return q('Volume flow', 'm3/s', n3 - 9);
+  if (code <= 0x47) return q('Volume flow (ext.)', 'm3/min', n3 - 7);
+  if (code <= 0x4f) return q('Volume flow (ext.)', 'm3/s', n3 - 9);
   if (code <= 0x57) return q('Mass flow', 'kg/h', n3 - 3);
-  if (code <= 0x5b) return q('Flow temperature', '°C', n2 - 3);
-  if (code <= 0x5f) return q('Return temperature', '°C', n2 - 3);
+  // Units as TTN's codec spells them ("C", not "°C": plain ASCII).
+  if (code <= 0x5b) return q('Flow temperature', 'C', n2 - 3);
+  if (code <= 0x5f) return q('Return temperature', 'C', n2 - 3);
   if (code <= 0x63) return q('Temperature difference', 'K', n2 - 3);
-  if (code <= 0x67) return q('External temperature', '°C', n2 - 3);
+  if (code <= 0x67) return q('External temperature', 'C', n2 - 3);
   if (code <= 0x6b) return q('Pressure', 'bar', n2 - 3);
-  if (code === 0x6c) return q('Date', 'NA', 0, 'date');
-  if (code === 0x6d) return q('Date and time', 'NA', 0, 'datetime');
-  if (code === 0x6e) return q('Units for H.C.A.', 'NA');
+  if (code === 0x6c) return q('Date/time', 'NA', 0, 'date');
+  if (code === 0x6d) return q('Date/time', 'NA', 0, 'datetime');
+  if (code === 0x6e) return q('Units for HCA', 'H.C.A.');
   if (code === 0x6f) return undefined;
-  if (code <= 0x73) return q('Averaging duration', DURATION_UNITS[n2] as string);
-  if (code <= 0x77) return q('Actuality duration', DURATION_UNITS[n2] as string);
-  if (code === 0x78) return q('Fabrication number', 'NA', 0, 'bits');
+  if (code <= 0x73) return q('Averaging duration', DURATION_WORDS[n2] as string);
+  if (code <= 0x77) return q('Actuality duration', DURATION_WORDS[n2] as string);
+  if (code === 0x78) return q('Fabrication no', 'NA', 0, 'bits');
   if (code === 0x79) return q('Enhanced identification', 'NA', 0, 'bits');
-  if (code === 0x7a) return q('Bus address', 'NA', 0, 'bits');
+  if (code === 0x7a) return q('Address', 'NA', 0, 'bits');
   return undefined;
 }
 
@@ -585,19 +588,20 @@ const RECORD_ERRORS: Record<number, string> = {
   0x18: 'data error',
   0x1c: 'premature end of record',
 };
+/** The combinable VIFEs that qualify a value, in TTN's reference codec's wording (prefixed to the type). */
 const QUALIFIERS: Record<number, string> = {
-  0x12: 'average',
-  0x3b: 'forward',
-  0x3c: 'reverse',
-  0x3e: 'at base conditions',
-  0x7e: 'future value',
+  0x12: 'Averaged value',
+  0x3b: 'accumulation only if positive contributions (forward flow contribution)',
+  0x3c: 'Reverse',
+  0x3e: 'Value at base conditions',
+  0x7e: 'Future value',
 };
 
 export interface Modifiers {
   profile?: 'inverse' | 'forward' | 'registers';
   /** Set when a record-error VIFE says the value is not valid. */
   recordError?: string;
-  /** Human qualifiers for the type name, e.g. ["reverse"]. */
+  /** Qualifiers for the type name, e.g. ["Reverse"]. */
   qualifiers: readonly string[];
   /** Extra decimal exponent from multiplicative correction VIFEs. */
   exponent: number;
@@ -757,7 +761,13 @@ function profileWhere(rec: DataRecord): string {
   return `compact profile at offset ${rec.offset}`;
 }
 
-/** `expandProfile` into two parallel arrays (raw values, times): no object per point. */
+/**
+ * `expandProfile` into two parallel arrays (raw values, times): no object per point. Returns
+ * false when the profile stopped early: an element with the invalid marker (all ones unsigned,
+ * the most negative signed value, a non-decimal BCD digit) or a spacing value no time step has
+ * (0, 0xFF, 0xFB–0xFD, 0xFE other than monthly) — as TTN's reference codec, which warns and
+ * leaves that point and the ones after it out. The points before it are kept.
+ */
 export function expandProfileInto(
   rec: DataRecord,
   direction: 'inverse' | 'forward',
@@ -765,7 +775,7 @@ export function expandProfileInto(
   baseTime: LocalTime,
   raws: number[],
   times: LocalTime[],
-): void {
+): boolean {
   if (rec.dataLength < 2) {
     // Too short for the spacing bytes: the reader's error says which one is missing.
     const r = new ByteReader(rec.data);
@@ -787,20 +797,22 @@ export function expandProfileInto(
   }
   const unit = (control >> 4) & 0x03;
   const mode = (control >> 6) & 0x03;
-  if (spacing === 0 || spacing === 0xff || (spacing === 0xfe && unit !== 3)) {
-    throw new PayloadError(`${profileWhere(rec)}: unsupported spacing value 0x${hex2(spacing)}`);
-  }
+  if (spacing === 0 || spacing > 0xfe || (spacing > 250 && spacing !== 0xfe) || (spacing === 0xfe && unit !== 3)) return false;
+  // The invalid marker of an unsigned element: all bits set.
+  const allOnes = 2 ** (8 * size) - 1;
   const sign = direction === 'inverse' ? -1 : 1;
   const stepMs = sign * spacing * (UNIT_MS[unit] as number); // unless monthly (0xFE)
-  const first = raws.length;
   let value = baseRaw;
   let time = baseTime;
   for (let at = rec.dataStart + 2; at < end; at += size) {
     let element: RawNumber;
     if (coding.kind === 'bcd') element = bcdAt(frame, at, size, false);
     else if (mode === 3) element = signedLE(frame, at, size);
-    else element = { ok: true, value: unsignedAt(frame, at, size) };
-    if (!element.ok) throw new PayloadError(`${profileWhere(rec)}: element ${raws.length - first + 1} is invalid (${element.reason})`);
+    else {
+      const v = unsignedAt(frame, at, size);
+      element = v === allOnes ? { ok: false, reason: 'invalid marker' } : { ok: true, value: v };
+    }
+    if (!element.ok) return false;
     if (mode === 0) value = element.value;
     else if (mode === 2) value = value - sign * element.value; // negative increments
     else value = value + sign * element.value; // positive increments / signed differences
@@ -808,6 +820,7 @@ export function expandProfileInto(
     raws.push(value);
     times.push(time);
   }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
