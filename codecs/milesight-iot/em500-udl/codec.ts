@@ -1,0 +1,110 @@
+/**
+ * Milesight EM500-UDL ultrasonic distance sensor (river level stations, tanks, wells), fPort 85.
+ *
+ * Uplink records (see ../channels.ts for the record format):
+ *   01 75  battery   u8 %
+ *   03 82  distance  u16 LE mm (Milesight's EM500-UDL documentation)
+ *   FF ..  device information and answers to configuration commands
+ *
+ * `data.distance` is what TTN's em500-udl.js returns: metres (raw / 1000); the device variable
+ * `naming: milesight` gives Milesight's decoder's millimetres. The reading is `distance_mm`
+ * either way. TTN's codec reads the u16 as signed (65 535 mm → −0.001 m); here it is unsigned,
+ * as the vendor documents.
+ */
+import type { JsonObject, Reading, ReadingValue } from '../../api.ts';
+import { ByteWriter, PayloadError } from '../../bytes.ts';
+import { defineCodec, firstReading, numberValue } from '../../define.ts';
+import { distanceForFill, fillPercent } from '../../readings.ts';
+import {
+  BATTERY_RECORD,
+  DEVICE_INFO_RECORDS,
+  MILESIGHT_FPORT,
+  REBOOT,
+  REPORT_INTERVAL,
+  decodeCommands,
+  decodeRecords,
+  encodeCommands,
+  namingOf,
+  numberField,
+  recordsResult,
+  type Command,
+  type RecordSpec,
+} from '../channels.ts';
+
+export const COMMANDS: readonly Command[] = [REBOOT, REPORT_INTERVAL];
+
+const RECORDS: readonly RecordSpec[] = [
+  ...DEVICE_INFO_RECORDS,
+  BATTERY_RECORD,
+  {
+    channel: 0x03,
+    type: 0x82,
+    name: 'distance',
+    read(r, ctx) {
+      const mm = r.u16le('distance');
+      ctx.set('distance', ctx.naming === 'milesight' ? mm : mm / 1000);
+    },
+  },
+];
+
+/** distance_mm of decoded data: TTN's naming gives metres, Milesight's millimetres. */
+function distanceMm(data: JsonObject, variables: Readonly<Record<string, unknown>>, warnings: string[]): number | undefined {
+  const d = numberField(data, 'distance');
+  if (d === undefined) return undefined;
+  return namingOf(variables, warnings) === 'milesight' ? d : Math.round(d * 1000);
+}
+
+export const codec = defineCodec({
+  id: 'milesight-iot/em500-udl',
+  name: 'Milesight EM500-UDL',
+  category: 'bin-fill',
+  fPorts: [MILESIGHT_FPORT],
+
+  decodeUplink({ bytes, fPort, variables }) {
+    if (fPort !== MILESIGHT_FPORT) return { errors: [`unknown FPort ${fPort} (EM500-UDL uplinks use ${MILESIGHT_FPORT})`] };
+    return recordsResult(decodeRecords(bytes, RECORDS, { variables, commands: COMMANDS }));
+  },
+
+  normalizeUplink(data, { variables }) {
+    const values: Record<string, ReadingValue> = {};
+    const warnings: string[] = [];
+    const distance = distanceMm(data, variables ?? {}, warnings);
+    if (distance !== undefined) {
+      values['distance_mm'] = distance;
+      const fill = fillPercent(distance, variables);
+      if (fill.fill_pct !== undefined) values['fill_pct'] = fill.fill_pct;
+      if (fill.warning) warnings.push(fill.warning);
+    }
+    const battery = numberField(data, 'battery');
+    if (battery !== undefined) values['battery_pct'] = battery;
+    const readings: Reading[] = Object.keys(values).length ? [{ values }] : [];
+    return warnings.length ? { readings, warnings } : { readings };
+  },
+
+  /**
+   * The periodic report `01 75 <battery> 03 82 <distance>`. distance_mm is required (or fill_pct
+   * with container_depth_mm); battery_pct defaults to 100. Rounded to 1 mm and 1 %.
+   */
+  encodeUplink(input) {
+    const values = firstReading(input);
+    let distance = values['distance_mm'];
+    if (distance === undefined && typeof values['fill_pct'] === 'number') {
+      distance = distanceForFill(values['fill_pct'], input.variables);
+      if (distance === undefined) throw new PayloadError('encodeUplink: fill_pct needs device variable container_depth_mm to derive distance_mm');
+    }
+    const mm = Math.round(numberValue({ distance_mm: distance }, 'distance_mm'));
+    const battery = Math.round(numberValue(values, 'battery_pct', 100));
+    if (battery < 0 || battery > 100) throw new PayloadError(`encodeUplink: battery_pct ${battery} is outside 0..100`);
+    const w = new ByteWriter().u8(0x01).u8(0x75).u8(battery, 'battery_pct').u8(0x03).u8(0x82).u16le(mm, 'distance_mm');
+    return { bytes: w.toArray(), fPort: MILESIGHT_FPORT };
+  },
+
+  encodeDownlink({ data }) {
+    return { bytes: encodeCommands(data, COMMANDS), fPort: MILESIGHT_FPORT };
+  },
+
+  decodeDownlink({ bytes, fPort }) {
+    if (fPort !== MILESIGHT_FPORT) return { errors: [`unknown FPort ${fPort} (EM500-UDL downlinks use ${MILESIGHT_FPORT})`] };
+    return { data: decodeCommands(bytes, COMMANDS) };
+  },
+});
