@@ -11,6 +11,7 @@ import { codec as draginoLdds75 } from './dragino/ldds75/codec.ts';
 import { codec as elsys } from './elsys/elsys/codec.ts';
 import { codec as cayenneLpp } from './generic/cayenne-lpp/codec.ts';
 import { codec as kamstrupFlowiq2200 } from './kamstrup/flowiq2200/codec.ts';
+import { codec as milesightAm307 } from './milesight-iot/am307/codec.ts';
 import { codec as milesightAm319 } from './milesight-iot/am319/codec.ts';
 import { codec as milesightEm300Di } from './milesight-iot/em300-di/codec.ts';
 import { codec as milesightEm310Udl } from './milesight-iot/em310-udl/codec.ts';
@@ -25,6 +26,7 @@ export const NATIVE_CODECS: readonly Codec[] = [
   draginoLdds75,
   elsys,
   kamstrupFlowiq2200,
+  milesightAm307,
   milesightAm319,
   milesightEm300Di,
   milesightEm310Udl,

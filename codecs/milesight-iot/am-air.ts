@@ -63,6 +63,16 @@ export interface AmProfile {
   ttnPirKey: 'activity' | 'pir';
   /** TTN's key of record 0B 7D: am319.js says `pm2.5`, am307.js `pm2_5`. */
   ttnPm25Key: 'pm2.5' | 'pm2_5';
+  /**
+   * Readings the device measures (the device side sends only these); undefined = all of the
+   * family's. The decoder reads every record of the family, as TTN's does.
+   */
+  readings?: readonly string[];
+  /**
+   * Whether the device's history records are the AM319's 22-byte `20 CE`/`21 CE` layout. Other
+   * devices' history layouts are not decoded (an unknown record: an error, never a misreading).
+   */
+  am319History: boolean;
 }
 
 const PIR: Record<number, string> = { 0: 'idle', 1: 'trigger' };
@@ -140,8 +150,12 @@ function recordTable(p: AmProfile): readonly RecordSpec[] {
   u16Record(0x0c, 0x7d, 'pm10'),
   u16Record(0x0d, 0x7d, 'o3', 100),
   { channel: 0x0e, type: 0x01, name: 'buzzer', read: readBuzzer },
-  { channel: 0x20, type: 0xce, name: 'history', read: (r, ctx) => history(r, ctx, p, 'tvoc') },
-  { channel: 0x21, type: 0xce, name: 'history (TVOC µg/m³)', read: (r, ctx) => history(r, ctx, p, 'tvoc_ugm3') },
+  ...(p.am319History
+    ? [
+        { channel: 0x20, type: 0xce, name: 'history', read: (r: ByteReader, ctx: RecordContext) => history(r, ctx, p, 'tvoc') },
+        { channel: 0x21, type: 0xce, name: 'history (TVOC µg/m³)', read: (r: ByteReader, ctx: RecordContext) => history(r, ctx, p, 'tvoc_ugm3') },
+      ]
+    : []),
   ];
 }
 
@@ -244,20 +258,27 @@ function writeHistory(w: ByteWriter, reading: Reading): boolean {
  * the O3 variant, tvoc_ugm3 instead of tvoc_iaq selects 21 CE) become history records; others
  * are skipped with one warning.
  */
-function encodeFrame(input: UplinkEncodeInput, model: string): { bytes: number[]; warnings: string[] } {
+function encodeFrame(input: UplinkEncodeInput, p: AmProfile): { bytes: number[]; warnings: string[] } {
   const readings = input?.readings;
   const last = Array.isArray(readings) ? readings[readings.length - 1] : undefined;
   if (!last?.values || typeof last.values !== 'object') throw new PayloadError('encodeUplink needs at least one reading {values: {...}}');
   const w = new ByteWriter();
   for (const f of REPORT) {
-    if (last.values[f.reading] === undefined) continue;
+    if (last.values[f.reading] === undefined || (p.readings && !p.readings.includes(f.reading))) continue;
     w.u8(f.channel).u8(f.type);
     writeValue(w, last.values, f.reading, f.size, f.step);
   }
   const warnings: string[] = [];
-  const skipped = readings.slice(0, -1).filter((r) => !writeHistory(w, r)).length;
-  if (skipped) warnings.push(`${skipped} earlier reading(s) not sent: a history record needs time and every value of the record`);
-  if (w.length === 0) throw new PayloadError(`encodeUplink: no ${model} reading given (co2_ppm, temperature_c, tvoc_iaq, …)`);
+  const earlier = readings.slice(0, -1);
+  const skipped = p.am319History ? earlier.filter((r) => !writeHistory(w, r)).length : earlier.length;
+  if (skipped) {
+    warnings.push(
+      p.am319History
+        ? `${skipped} earlier reading(s) not sent: a history record needs time and every value of the record`
+        : `${skipped} earlier reading(s) not sent: ${p.model} history records are not implemented`,
+    );
+  }
+  if (w.length === 0) throw new PayloadError(`encodeUplink: no ${p.model} reading given (co2_ppm, temperature_c, tvoc_iaq, …)`);
   return { bytes: w.toArray(), warnings };
 }
 
@@ -293,7 +314,7 @@ export function amAirCodec(p: AmProfile): Codec {
   },
 
   encodeUplink(input) {
-    const { bytes, warnings } = encodeFrame(input, p.model);
+    const { bytes, warnings } = encodeFrame(input, p);
     return warnings.length ? { bytes, fPort: MILESIGHT_FPORT, warnings } : { bytes, fPort: MILESIGHT_FPORT };
   },
 

@@ -10,4 +10,5 @@ export const codec = amAirCodec({
   model: 'AM319',
   ttnPirKey: 'activity',
   ttnPm25Key: 'pm2.5',
+  am319History: true,
 });
