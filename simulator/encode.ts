@@ -9,15 +9,19 @@
  * views of the same readings, in this order, and remembers per codec which one worked:
  *
  * 1. the readings as the model gave them;
- * 2. the timed records strictly before the hour the send instant falls in, then the current one;
+ * 2. the timed records strictly before the hour the send instant falls in, then the current one
+ *    with the index of that hour (the device labels it with the hour);
  * 3. the records resampled (linear in time, numeric fields) to exactly 1, 2, … h before the send
- *    instant, then the current one;
+ *    instant, then the current one — on the model's known points (`KNOWN_POINTS`: full hours and
+ *    earlier send instants) when it gives them, so an instant restated by a later uplink keeps
+ *    the value the earlier uplink sent;
  * 4. the current reading alone.
  *
  * The ledger is built from what the bytes decode to, so whichever view was used, the ground
  * truth and the payload agree.
  */
 import type { Codec, Reading, ReadingValue } from '../codecs/api.ts';
+import { KNOWN_POINTS, type SampledReadings } from './models/model.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -48,7 +52,12 @@ const hourGrid: View = (readings, timeMs) => {
   const hourStartIso = new Date(hourStart).toISOString();
   // toISOString() forms compare as text in time order: no parsing for the usual case.
   const before = (time: string): boolean => (ISO_UTC.test(time) ? time < hourStartIso : Date.parse(time) < hourStart);
-  return [...t.history.filter((r) => before(r.time as string)), t.current];
+  // A device that labels its report with the hour (Kamstrup floors the send time) reports the
+  // index of that hour: the model's value at the hour start replaces the send-instant one, so a
+  // later uplink restating that hour agrees with this one.
+  const atHour = t.history.find((r) => r.time === hourStartIso);
+  const current = atHour ? { ...t.current, values: { ...t.current.values, ...atHour.values } } : t.current;
+  return [...t.history.filter((r) => before(r.time as string)), current];
 };
 
 function interpolate(a: Reading['values'], b: Reading['values'], f: number): Reading['values'] {
@@ -63,7 +72,8 @@ function interpolate(a: Reading['values'], b: Reading['values'], f: number): Rea
 const sendTimeGrid: View = (readings, timeMs) => {
   const t = timed(readings);
   if (!t || t.history.length === 0) return undefined;
-  const points = [...t.history.map((r) => ({ ms: Date.parse(r.time as string), values: r.values })), { ms: timeMs, values: t.current.values }];
+  const known = (readings as SampledReadings)[KNOWN_POINTS];
+  const points = known ?? [...t.history.map((r) => ({ ms: Date.parse(r.time as string), values: r.values })), { ms: timeMs, values: t.current.values }];
   const first = points[0] as { ms: number };
   const out: Reading[] = [];
   for (let k = points.length - 1; k >= 1; k--) {

@@ -14,6 +14,21 @@ export interface BehaviourModel {
 
 export const HOUR_MS = 3_600_000;
 
+/**
+ * Every instant at which a model knows its index exactly (full hours and earlier send instants),
+ * attached to the readings array `sample()` returns under this key (codecs never see it). The
+ * encoder resamples history on these points, so a later uplink that restates an earlier instant
+ * gives the value the earlier uplink sent for it: readings of one device at one timestamp agree.
+ */
+export const KNOWN_POINTS = Symbol('known points');
+
+export interface KnownPoint {
+  ms: number;
+  values: Reading['values'];
+}
+
+export type SampledReadings = Reading[] & { [KNOWN_POINTS]?: readonly KnownPoint[] };
+
 /** Rounds to a grid so values are what a device could report (the codec quantizes further). */
 export function q(value: number, step: number): number {
   return Math.round(value / step) * step;

@@ -8,11 +8,12 @@
  * - Backflow: rare short reverse flow, counted in volume_reverse_m3 with an alarm.
  * - Burst: very rare, a large flow for an hour.
  * - Hourly history: the meter keeps the index at each full hour (the last 24) for devices
- *   that report history.
+ *   that report history, and remembers the index it reported at each send instant of the last
+ *   day, so history resampled at those instants repeats what was sent (`KNOWN_POINTS`).
  */
 import type { Reading } from '../../codecs/api.ts';
 import type { Rng } from '../rng.ts';
-import { HOUR_MS, type BehaviourModel } from './model.ts';
+import { HOUR_MS, KNOWN_POINTS, type BehaviourModel, type KnownPoint, type SampledReadings } from './model.ts';
 import { localHour, waterProfile } from './profiles.ts';
 
 export interface WaterOptions {
@@ -34,6 +35,8 @@ export class WaterMeterModel implements BehaviourModel {
   private battery: number;
   /** The index at each of the last 24 full hours; `iso` kept so sampling does not format it again. */
   private readonly hourly: { time: number; iso: string; volume: number }[] = [];
+  /** The index reported at each send instant of the last 25 h (rounded as reported), oldest first. */
+  private readonly sent: { time: number; volume: number }[] = [];
   private events: string[] = [];
 
   constructor(
@@ -44,6 +47,11 @@ export class WaterMeterModel implements BehaviourModel {
     this.volume = Math.round(rng.uniform(5, 900) * 1000) / 1000;
     this.daily = opts.dailyUseM3 ?? rng.uniform(0.08, 0.6);
     this.battery = rng.uniform(70, 100);
+    // The meter has been running before the simulation starts: a day of history, so the first
+    // uplink's hourly history is real consumption, not padding that later uplinks contradict.
+    this.t = opts.startMs - 24 * HOUR_MS;
+    this.stepTo(opts.startMs);
+    this.events = [];
   }
 
   private stepTo(target: number): void {
@@ -95,13 +103,15 @@ export class WaterMeterModel implements BehaviourModel {
       alarm_tamper: false,
       battery_pct: Math.round(this.battery),
     };
-    const history: Reading[] = this.hourly.map((r) => ({
+    const history: SampledReadings = this.hourly.map((r) => ({
       time: r.iso,
       values: { volume_m3: Math.round(r.volume * 1000) / 1000 },
     }));
+    const current = Math.round(this.volume * 1000) / 1000;
+    history[KNOWN_POINTS] = this.knownPoints(timeMs, current);
     history.push({
       values: {
-        volume_m3: Math.round(this.volume * 1000) / 1000,
+        volume_m3: current,
         volume_reverse_m3: Math.round(this.reverse * 1000) / 1000,
         flow_m3h: Math.round(this.lastFlow * 1000) / 1000,
         pulse_count: Math.round(this.volume * 1000),
@@ -109,6 +119,31 @@ export class WaterMeterModel implements BehaviourModel {
       },
     });
     return history;
+  }
+
+  /**
+   * The full hours and earlier send instants (with the index as it was reported), then now; in
+   * time order. Kept to the last 25 h: history never reaches further back than 24 h.
+   */
+  private knownPoints(timeMs: number, current: number): KnownPoint[] {
+    while (this.sent.length > 0 && (this.sent[0] as { time: number }).time < timeMs - 25 * HOUR_MS) this.sent.shift();
+    const points: KnownPoint[] = [];
+    let i = 0;
+    for (const h of this.hourly) {
+      while (i < this.sent.length && (this.sent[i] as { time: number }).time < h.time) {
+        const p = this.sent[i++] as { time: number; volume: number };
+        points.push({ ms: p.time, values: { volume_m3: p.volume } });
+      }
+      if (i < this.sent.length && (this.sent[i] as { time: number }).time === h.time) i++; // a send on the hour: the hour's value is the same
+      points.push({ ms: h.time, values: { volume_m3: Math.round(h.volume * 1000) / 1000 } });
+    }
+    for (; i < this.sent.length; i++) {
+      const p = this.sent[i] as { time: number; volume: number };
+      if (p.time < timeMs) points.push({ ms: p.time, values: { volume_m3: p.volume } });
+    }
+    points.push({ ms: timeMs, values: { volume_m3: current } });
+    if (this.sent.length === 0 || (this.sent[this.sent.length - 1] as { time: number }).time < timeMs) this.sent.push({ time: timeMs, volume: current });
+    return points;
   }
 
   drainEvents(): string[] {
