@@ -11,6 +11,7 @@ import { BinFillModel } from './models/bin-fill.ts';
 import type { BehaviourModel } from './models/model.ts';
 import { WaterMeterModel } from './models/water-meter.ts';
 import { chooseSpreadingFactor, distanceM, randomPosition, type Position } from './radio.ts';
+import { devEuiCollisionRisk, simulatedDevEui } from './dev-eui.ts';
 import { Rng } from './rng.ts';
 
 export interface OtaaKeys {
@@ -50,6 +51,8 @@ export interface Population {
   devices: SimDevice[];
   gateways: FleetGateway[];
   startMs: number;
+  /** Why this fleet's DevEUIs could collide with another seed's (or repeat), one line each. */
+  warnings: string[];
 }
 
 export type CodecResolver = (entry: DeviceEntry) => Codec;
@@ -74,6 +77,8 @@ export interface ExpandOptions {
   lookup: (id: string) => { entry: DeviceEntry; codec: Codec } | undefined;
 }
 
+const DEFAULT_EUI_PREFIX = '70b3d5';
+
 export function expandFleet(fleet: Fleet, options: ExpandOptions): Population {
   const seed = options.seed ?? fleet.seed ?? 1;
   const root = new Rng(seed);
@@ -91,11 +96,12 @@ export function expandFleet(fleet: Fleet, options: ExpandOptions): Population {
     const centre = group.area ?? { lat: fleet.gateways[0]?.lat ?? 0, lon: fleet.gateways[0]?.lon ?? 0, radiusM: 1000 };
     for (let n = 1; n <= group.count; n++) {
       const rng = groupRng.fork(`dev-${n}`);
-      let devEui: string;
-      do {
-        const prefix = group.devEuiPrefix ?? '70b3d5';
-        devEui = (prefix + hex(rng.bytes(8))).slice(0, 16);
-      } while (usedEui.has(devEui));
+      // Derived from (seed, index), not drawn: other seeds of this fleet never share it.
+      const prefix = group.devEuiPrefix ?? DEFAULT_EUI_PREFIX;
+      let devEui = simulatedDevEui(prefix, seed, devices.length);
+      // Only when the prefix leaves too few bits (warned below): draw until unused.
+      for (let tries = 0; usedEui.has(devEui) && tries < 1000; tries++) devEui = (prefix + hex(rng.bytes(8))).slice(0, 16);
+      if (usedEui.has(devEui)) throw new Error(`devices[${gi}]: no unused DevEUI left under prefix ${prefix}`);
       usedEui.add(devEui);
       const activation = group.activation ?? 'OTAA';
       let keys: OtaaKeys | AbpKeys;
@@ -131,7 +137,13 @@ export function expandFleet(fleet: Fleet, options: ExpandOptions): Population {
       });
     }
   });
-  return { devices, gateways: fleet.gateways, startMs };
+  const warnings: string[] = [];
+  const total = fleet.devices.reduce((n, g) => n + g.count, 0);
+  for (const prefix of new Set(fleet.devices.map((g) => g.devEuiPrefix ?? DEFAULT_EUI_PREFIX))) {
+    const risk = devEuiCollisionRisk(prefix, seed, total);
+    if (risk) warnings.push(risk);
+  }
+  return { devices, gateways: fleet.gateways, startMs, warnings };
 }
 
 function defaultsOf(entry: DeviceEntry): Record<string, unknown> {

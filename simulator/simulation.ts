@@ -238,6 +238,7 @@ export async function createSimulation(options: SimulationOptions): Promise<Simu
   }
   const seed = options.seed ?? fleet.seed ?? 1;
   const population = expandFleet(fleet, { seed, lookup });
+  warnings.push(...population.warnings);
   const faults = mergeFaults(fleet.faults, options.faults);
   for (const [k, v] of Object.entries(faults)) {
     if (typeof v === 'number' && !(v >= 0 && v <= 1)) throw new RangeError(`fault ${k} must be a probability 0..1, got ${v}`);
