@@ -11,6 +11,7 @@ import { codec as draginoLdds75 } from './dragino/ldds75/codec.ts';
 import { codec as elsys } from './elsys/elsys/codec.ts';
 import { codec as cayenneLpp } from './generic/cayenne-lpp/codec.ts';
 import { codec as kamstrupFlowiq2200 } from './kamstrup/flowiq2200/codec.ts';
+import { codec as milesightAm103 } from './milesight-iot/am103/codec.ts';
 import { codec as milesightAm307 } from './milesight-iot/am307/codec.ts';
 import { codec as milesightAm319 } from './milesight-iot/am319/codec.ts';
 import { codec as milesightEm300Di } from './milesight-iot/em300-di/codec.ts';
@@ -26,6 +27,7 @@ export const NATIVE_CODECS: readonly Codec[] = [
   draginoLdds75,
   elsys,
   kamstrupFlowiq2200,
+  milesightAm103,
   milesightAm307,
   milesightAm319,
   milesightEm300Di,
