@@ -21,6 +21,18 @@ export interface DurableLogConfig {
   flush_bytes?: number;
   /** Largest encoded record accepted (CBOR payload bytes). */
   max_record_bytes?: number;
+  /**
+   * Deepest nesting of arrays and maps a record may hold (the record itself is level 1),
+   * checked before encoding: CBOR encoding recurses, and a hostile `object` nested thousands
+   * deep would otherwise overflow the stack.
+   */
+  max_record_depth?: number;
+  /**
+   * Disk full (ENOSPC/EDQUOT): the first retry of the failed write waits this long; each further
+   * retry doubles it, up to `disk_full_retry_max_ms`.
+   */
+  disk_full_retry_ms?: number;
+  disk_full_retry_max_ms?: number;
   /** Sinks whose cursors exist from the start, so no segment is deleted before they first read. */
   sinks?: readonly string[];
   /** Bytes a reader fetches per read call. */
@@ -45,6 +57,9 @@ export const DEFAULTS = {
   fsync_interval_ms: 100,
   flush_bytes: 1 * MiB,
   max_record_bytes: 1 * MiB,
+  max_record_depth: 64,
+  disk_full_retry_ms: 100,
+  disk_full_retry_max_ms: 5_000,
   read_chunk_bytes: 1 * MiB,
   read_cache_records: 4_000,
   read_cache_bytes: 4 * MiB,
@@ -86,6 +101,10 @@ export function resolveConfig(c: DurableLogConfig): ResolvedConfig {
   const roomInSegment = segment_bytes - SEGMENT_HEADER_BYTES - FRAME_HEADER_BYTES;
   const max_record_bytes = int('max_record_bytes', c.max_record_bytes ?? Math.min(DEFAULTS.max_record_bytes, roomInSegment), 1);
   if (max_record_bytes > roomInSegment) bad('max_record_bytes', `must fit in one segment (<= ${roomInSegment} with segment_bytes ${segment_bytes})`);
+  const max_record_depth = int('max_record_depth', c.max_record_depth ?? DEFAULTS.max_record_depth, 4);
+  if (max_record_depth > 1000) bad('max_record_depth', `must be at most 1000 (deeper nesting overflows the encoder's stack), got ${max_record_depth}`);
+  const disk_full_retry_ms = int('disk_full_retry_ms', c.disk_full_retry_ms ?? DEFAULTS.disk_full_retry_ms, 1);
+  const disk_full_retry_max_ms = int('disk_full_retry_max_ms', c.disk_full_retry_max_ms ?? DEFAULTS.disk_full_retry_max_ms, disk_full_retry_ms);
   const read_chunk_bytes = int('read_chunk_bytes', c.read_chunk_bytes ?? DEFAULTS.read_chunk_bytes, 4096);
   const read_cache_records = int('read_cache_records', c.read_cache_records ?? DEFAULTS.read_cache_records, 0);
   const read_cache_bytes = int('read_cache_bytes', c.read_cache_bytes ?? DEFAULTS.read_cache_bytes, 0);
@@ -101,6 +120,9 @@ export function resolveConfig(c: DurableLogConfig): ResolvedConfig {
     fsync_interval_ms,
     flush_bytes,
     max_record_bytes,
+    max_record_depth,
+    disk_full_retry_ms,
+    disk_full_retry_max_ms,
     read_chunk_bytes,
     read_cache_records,
     read_cache_bytes,

@@ -10,6 +10,7 @@ export type DurableLogErrorCode =
   | 'LOG_FULL'
   | 'RECORD_TOO_LARGE'
   | 'UNENCODABLE_RECORD'
+  | 'RECORD_TOO_DEEP'
   | 'COMMIT_OUT_OF_RANGE'
   | 'UNSUPPORTED_FORMAT';
 

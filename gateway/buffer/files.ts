@@ -1,6 +1,7 @@
 /** Small crash-safe file operations the durable log is built from. */
 import type { FileHandle } from 'node:fs/promises';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import Database from 'better-sqlite3';
+import { open, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DurableLogError } from './errors.ts';
 
@@ -47,44 +48,75 @@ export async function writeFileAtomic(dir: string, name: string, data: string): 
 /** Folders opened by this process, so a second open in the same process fails too. */
 const openedHere = new Set<string>();
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errno(err) === 'EPERM';
-  }
-}
+const LOCK_FILE = 'LOCK';
 
 /**
- * One writer per folder: `LOCK` holds the owner's pid. A lock left by a process that no longer
- * runs (a crash, a SIGKILL) is taken over.
+ * One writer per folder, by an OS file lock that the kernel releases when the process dies —
+ * however it dies (SIGKILL, power cut) — so there is no stale lock to take over and no PID to
+ * guess about (after a reboot a recorded PID may belong to any other process).
+ *
+ * Node has no flock(2); SQLite takes fcntl(2) locks, and better-sqlite3 (already a dependency,
+ * for the local store) is a well-kept binding. `LOCK` is a tiny SQLite database opened with
+ * `locking_mode=EXCLUSIVE`: after its first write the connection keeps the exclusive lock until
+ * it is closed or the process ends. A second process gets SQLITE_BUSY at once (busy timeout 0).
+ * The file is never deleted (deleting it while another process has it open would let two
+ * processes lock two different files). A `LOCK` left by an older version (a text file with a
+ * PID) is not a database: it is replaced.
  */
 export async function acquireLock(dir: string): Promise<() => Promise<void>> {
   const key = resolve(dir);
   if (openedHere.has(key)) throw new DurableLogError('LOG_LOCKED', `durable log ${dir} is already open in this process`);
-  const path = join(dir, 'LOCK');
-  for (let attempt = 0; ; attempt++) {
+  const path = join(dir, LOCK_FILE);
+  let db: Database.Database;
+  try {
+    db = lockDatabase(path);
+  } catch (err) {
+    if (sqliteCode(err) !== 'SQLITE_NOTADB') throw lockError(dir, err);
+    await unlink(path).catch(() => undefined);
     try {
-      const fh = await open(path, 'wx');
-      try {
-        await fh.writeFile(`${process.pid}\n`);
-      } finally {
-        await fh.close();
-      }
-      break;
-    } catch (err) {
-      if (errno(err) !== 'EEXIST' || attempt > 0) throw err;
-      const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
-        throw new DurableLogError('LOG_LOCKED', `durable log ${dir} is in use by process ${owner} (${path})`);
-      }
-      await unlink(path).catch(() => undefined);
+      db = lockDatabase(path);
+    } catch (again) {
+      throw lockError(dir, again);
     }
   }
   openedHere.add(key);
-  return async () => {
+  return () => {
     openedHere.delete(key);
-    await unlink(path).catch(() => undefined);
+    db.close();
+    return Promise.resolve();
   };
+}
+
+function lockDatabase(path: string): Database.Database {
+  const db = new Database(path, { timeout: 0 });
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = MEMORY');
+    db.pragma('synchronous = OFF');
+    db.exec('CREATE TABLE IF NOT EXISTS owner (pid INTEGER NOT NULL, since TEXT NOT NULL)');
+    // The write is what takes the exclusive lock (and keeps it, in EXCLUSIVE locking mode).
+    db.transaction(() => {
+      db.exec('DELETE FROM owner');
+      db.prepare('INSERT INTO owner (pid, since) VALUES (?, ?)').run(process.pid, new Date().toISOString());
+    }).immediate();
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function sqliteCode(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+function lockError(dir: string, err: unknown): Error {
+  const code = sqliteCode(err);
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new DurableLogError(
+      'LOG_LOCKED',
+      `durable log ${dir} is in use by another process (a running gateway, or "lorawan-edge replay"); stop it first, or give this one another data_dir`,
+    );
+  }
+  return err instanceof Error ? err : new Error(String(err));
 }

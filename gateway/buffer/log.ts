@@ -90,13 +90,15 @@
  */
 import { Decoder, Encoder } from 'cbor-x';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { checkSinkName, resolveConfig } from './config.ts';
 import type { DurableLogConfig, ResolvedConfig } from './config.ts';
 import { DurableLogError, LogFullError } from './errors.ts';
+import { nestsDeeperThan } from './depth.ts';
 import { acquireLock, errno, fsyncDir, writeAll, writeFileAtomic } from './files.ts';
+import { SyncedMark, readSynced, type SyncedState } from './synced-mark.ts';
 import {
   FRAME_HEADER_BYTES,
   FrameScanner,
@@ -158,12 +160,31 @@ export interface LogStats {
   sinks: Record<string, SinkStats>;
   /** Records skipped because their frame was damaged (bad marker, length, CRC or id order). */
   corrupt_records: number;
-  /** Bytes cut off the end of the last segment at open (torn tail). */
+  /**
+   * Bytes cut off the end of the last segment at open that were never acknowledged (a torn
+   * tail: the append's promise had not resolved, so the source had not acked it upstream).
+   */
   truncated_bytes: number;
+  /**
+   * Records (and bytes) that were acknowledged — fdatasync'ed, per the SYNCED mark — but were
+   * not found at open: damage to data the writer had made durable (a lying disk, a file
+   * truncated by something else). 0 after any clean or crash-only history.
+   */
+  lost_acknowledged_records: number;
+  lost_acknowledged_bytes: number;
   /** Damaged segment headers rewritten at open. */
   header_repairs: number;
-  /** Cursor files that could not be read at open (that sink restarted at 0). */
+  /**
+   * Cursor files that could not be read at open: that sink restarts at the oldest retained
+   * record (re-delivery, never loss); the file is kept as `sink-<name>.cursor.corrupt`.
+   */
   cursor_resets: number;
+  /** Records rejected by appendEach because they could not be encoded, were too deep or too large. */
+  rejected_records: number;
+  /** Writes that failed with ENOSPC/EDQUOT and were retried (disk full). */
+  disk_full_retries: number;
+  /** Since when (ms since epoch) writing has been failing for lack of space; 0 when writing works. */
+  disk_full_since: number;
   /** Records deleted by `drop_oldest` before every sink had committed them. */
   records_dropped: number;
   /** Segments deleted by `drop_oldest`. */
@@ -219,6 +240,27 @@ interface Waiter<T> {
 
 type State = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
+/** Something recovery found and the operator should hear about (the gateway logs each). */
+export type RecoveryNote =
+  | { kind: 'cursor_reset'; sink: string; file: string; reason: string; restart_after: number }
+  | { kind: 'torn_tail'; segment: string; bytes: number }
+  | { kind: 'lost_acknowledged'; segment: string; records: number; bytes: number; synced_last_id: number; found_last_id: number };
+
+/** A record appendEach refused (the others of the batch are stored). */
+export interface RejectedValue {
+  index: number;
+  error: DurableLogError;
+}
+
+/** Why the log cannot write right now (disk full), while it retries. */
+export interface WriteStall {
+  reason: string;
+  since: number;
+  retries: number;
+}
+
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+
 const CURSOR_FILE = /^sink-(.+)\.cursor$/;
 const cursorFileName = (sink: string) => `sink-${sink}.cursor`;
 
@@ -262,12 +304,23 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
   private readonly durableWaiters = new Set<() => void>();
   private readonly readers = new Set<LogReader<T>>();
   private readonly corruptSeen = new Set<string>();
+  private readonly notes: RecoveryNote[] = [];
+  private synced: SyncedMark | undefined;
+  /** Set while writes fail with ENOSPC; the pending batch is kept and retried. */
+  private stall: WriteStall | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** A segment file was created and the folder not fsync'ed since (kept across a retried flush). */
+  private dirDirty = false;
 
   private readonly counters = {
     corrupt_records: 0,
     truncated_bytes: 0,
+    lost_acknowledged_records: 0,
+    lost_acknowledged_bytes: 0,
     header_repairs: 0,
     cursor_resets: 0,
+    rejected_records: 0,
+    disk_full_retries: 0,
     records_dropped: 0,
     segments_dropped: 0,
     segments_deleted: 0,
@@ -317,6 +370,8 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
       } catch (err) {
         await this.fh?.close().catch(() => undefined);
         this.fh = undefined;
+        await this.synced?.close();
+        this.synced = undefined;
         await this.unlock?.();
         this.unlock = undefined;
         this.state = 'closed';
@@ -355,6 +410,8 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
       await this.flushing;
     }
     this.clearTimer();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     await Promise.allSettled([...this.cursorWrites]);
     await this.unlinking;
     this.state = 'closed';
@@ -363,6 +420,8 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     await this.fh?.close().catch(() => undefined);
     this.fh = undefined;
     this.fhSeg = undefined;
+    await this.synced?.close();
+    this.synced = undefined;
     await this.unlock?.();
     this.unlock = undefined;
   }
@@ -410,6 +469,34 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     return this.enqueue(payloads, values);
   }
 
+  /**
+   * Appends the records that can be stored, in order with consecutive ids, and reports at once
+   * the ones that cannot (not encodable, nested deeper than max_record_depth, larger than
+   * max_record_bytes): one bad record never fails its batch. `durable` resolves with the ids of
+   * the stored ones (index for index with the values minus the rejected) once all are durable;
+   * it rejects only for the log as a whole (closed, failed, full with `block`).
+   */
+  appendEach(values: readonly T[]): { rejected: RejectedValue[]; durable: Promise<number[]> } {
+    const refused = this.refusal();
+    if (refused) return { rejected: [], durable: Promise.reject(refused) };
+    const payloads: Uint8Array[] = [];
+    const kept: T[] = [];
+    const rejected: RejectedValue[] = [];
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as T;
+      try {
+        payloads.push(this.encode(v));
+        kept.push(v);
+      } catch (err) {
+        const e = err instanceof DurableLogError ? err : new DurableLogError('UNENCODABLE_RECORD', String(err));
+        rejected.push({ index: i, error: e });
+      }
+    }
+    this.counters.rejected_records += rejected.length;
+    if (payloads.length === 0) return { rejected, durable: Promise.resolve([]) };
+    return { rejected, durable: this.enqueue(payloads, kept) };
+  }
+
   private refusal(): DurableLogError | undefined {
     if (this.failed) return this.failed;
     if (this.state === 'open') return undefined;
@@ -422,8 +509,13 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
   private encode(value: T): Uint8Array {
     let payload: Uint8Array;
     try {
-      payload = this.encoder.encode(this.wire ? this.wire.encode(value) : value);
+      const wire = this.wire ? this.wire.encode(value) : value;
+      if (nestsDeeperThan(wire, this.config.max_record_depth)) {
+        throw new DurableLogError('RECORD_TOO_DEEP', `record nests arrays/maps deeper than buffer.max_record_depth (${this.config.max_record_depth})`);
+      }
+      payload = this.encoder.encode(wire);
     } catch (err) {
+      if (err instanceof DurableLogError) throw err;
       throw new DurableLogError('UNENCODABLE_RECORD', `record cannot be encoded as CBOR: ${(err as Error).message}`, { cause: err });
     }
     if (payload.length > this.config.max_record_bytes) {
@@ -487,6 +579,11 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     if (i < 0) return;
     this.waiting.splice(i, 1);
     this.counters.block_timeouts++;
+    if (this.stall) {
+      w.settle(new LogFullError(`durable log ${this.dir}: ${this.stall.reason}; no space was freed within buffer.block_timeout_ms (${this.config.block_timeout_ms} ms) with when_full "block"`));
+      this.admitWaiting();
+      return;
+    }
     const behind = [...this.cursors.values()]
       .map((c) => `${c.name} (committed ${c.durable}, lag ${this.lagOf(c)})`)
       .join(', ');
@@ -502,6 +599,8 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
 
   /** Whether a frame of frameLen bytes fits under max_bytes, dropping old segments if allowed. */
   private makeRoom(frameLen: number): boolean {
+    // Disk full: nothing new is placed until the kept batch is written (see stallOn).
+    if (this.stall) return false;
     const active = this.segments[this.segments.length - 1] as Segment;
     const rotates = active.size > SEGMENT_HEADER_BYTES && active.size + frameLen > this.config.segment_bytes;
     const need = frameLen + (rotates ? SEGMENT_HEADER_BYTES : 0);
@@ -579,7 +678,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
   }
 
   private scheduleFlush(): void {
-    if (this.flushing || this.pendingCount === 0) return; // a running flush looks again when it ends
+    if (this.flushing || this.pendingCount === 0 || this.stall) return; // a running flush (or the disk-full retry) looks again when it ends
     if (this.pendingBytes >= this.config.flush_bytes) {
       this.startFlush();
       return;
@@ -598,18 +697,25 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     if (this.flushing) return;
     this.flushing = this.flush().finally(() => {
       this.flushing = undefined;
-      if (this.pendingCount === 0 || this.failed) return;
+      if (this.pendingCount === 0 || this.failed || this.stall) return;
       const due = this.pendingSince + this.config.fsync_interval_ms <= performance.now();
       if (this.state === 'closing' || due) this.startFlush();
       else this.scheduleFlush();
     });
   }
 
-  /** Writes the pending batch, fdatasyncs it, then resolves its appends. Never rejects. */
+  /**
+   * Writes the pending batch, fdatasyncs it, then resolves its appends. Never rejects. A write
+   * that fails for lack of space (ENOSPC/EDQUOT) keeps the batch and retries it (see stallOn);
+   * any other failure fails the log.
+   */
   private async flush(): Promise<void> {
     const groups = this.groups;
     const acks = this.acks;
     const lastId = this.nextIdValue - 1;
+    const count = this.pendingCount;
+    const bytes = this.pendingBytes;
+    const since = this.pendingSince;
     this.groups = [];
     this.acks = [];
     this.pendingBytes = 0;
@@ -618,28 +724,29 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
       for (const settle of acks) settle(this.failed);
       return;
     }
-    let created = false;
+    let created: boolean;
     try {
-      for (const g of groups) {
-        if (g.seg !== this.fhSeg) {
-          if (this.fh) {
-            await this.sync(this.fh);
-            await this.fh.close();
-            this.fh = undefined;
-          }
-          this.fh = await open(g.seg.file, 'wx');
-          this.fhSeg = g.seg;
-          await writeAll(this.fh, encodeSegmentHeader(g.seg.baseId), SEGMENT_HEADER_BYTES, 0);
-          created = true;
-        }
-        await writeAll(this.fh as FileHandle, g.buf, g.len, g.start);
-      }
-      if (this.fh) await this.sync(this.fh);
-      if (created) await this.syncDir();
+      created = await this.writeGroups(groups);
     } catch (err) {
+      if (NO_SPACE.has(errno(err) ?? '') && this.state === 'open') {
+        // Put the batch back in front of what arrived meanwhile: positional writes make the
+        // retry rewrite exactly the same bytes at the same offsets.
+        this.groups = [...groups, ...this.groups];
+        this.acks = [...acks, ...this.acks];
+        this.pendingCount += count;
+        this.pendingBytes += bytes;
+        if (count > 0) this.pendingSince = since;
+        this.stallOn(err);
+        return;
+      }
       this.fail(err);
       for (const settle of acks) settle(this.failed);
       return;
+    }
+    if (this.stall) {
+      this.stall = undefined;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
     }
     for (const g of groups) {
       g.seg.durableSize = g.start + g.len;
@@ -648,9 +755,96 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     if (lastId > this.lastDurableId) this.lastDurableId = lastId;
     for (const settle of acks) settle();
     for (const wake of [...this.durableWaiters]) wake();
+    // What is durable now is what the SYNCED mark records (advisory: recovery uses it to tell a
+    // torn tail from lost acknowledged records; a failed mark write only makes it older).
+    const active = this.fhSeg;
+    if (active && groups.length > 0) await this.synced?.write(active.baseId, active.durableSize, this.lastDurableId).catch(() => undefined);
     // A segment sealed by this flush may already be behind every cursor.
     if (created) this.collectGarbage();
     if (this.waiting.length > 0) this.admitWaiting();
+  }
+
+  /**
+   * Writes each group at its offset, opening (or creating) its segment file as needed; then
+   * fdatasyncs the last file and, if a file was created, the folder. Safe to repeat after a
+   * failure: a segment is created with O_EXCL the first time and reopened after that.
+   */
+  private async writeGroups(groups: PendingGroup[]): Promise<boolean> {
+    for (const g of groups) {
+      if (g.seg !== this.fhSeg) {
+        if (this.fh) {
+          await this.sync(this.fh);
+          await this.fh.close();
+          this.fh = undefined;
+          this.fhSeg = undefined;
+        }
+        this.fh = await this.openSegment(g.seg);
+        this.fhSeg = g.seg;
+      }
+      const fh = this.fh as FileHandle;
+      if (!g.seg.created) await writeAll(fh, encodeSegmentHeader(g.seg.baseId), SEGMENT_HEADER_BYTES, 0);
+      await writeAll(fh, g.buf, g.len, g.start);
+    }
+    if (this.fh) await this.sync(this.fh);
+    if (!this.dirDirty) return false;
+    await this.syncDir();
+    this.dirDirty = false;
+    return true;
+  }
+
+  private async openSegment(seg: Segment): Promise<FileHandle> {
+    if (seg.created) return open(seg.file, 'r+');
+    try {
+      const fh = await open(seg.file, 'wx');
+      this.dirDirty = true;
+      return fh;
+    } catch (err) {
+      // Created by an earlier attempt of this flush that then ran out of space: ours (the lock
+      // guarantees one writer), and its header is written again.
+      if (errno(err) !== 'EEXIST') throw err;
+      return open(seg.file, 'r+');
+    }
+  }
+
+  /**
+   * Disk full: keep the batch, report the stall (stats, health), apply `when_full` and retry
+   * with a doubling delay (disk_full_retry_ms … disk_full_retry_max_ms). With `drop_oldest` the
+   * oldest sealed segment is deleted to make room (counted per sink like a size-cap drop), and
+   * the retry comes at once; with `block` new appends wait for the space (and reject with
+   * LOG_FULL after block_timeout_ms), and the retry waits for space to return.
+   */
+  private stallOn(err: unknown): void {
+    const reason = `disk full writing ${this.dir}: ${(err as Error).message}`;
+    this.stall ??= { reason, since: Date.now(), retries: 0 };
+    this.stall.reason = reason;
+    this.stall.retries++;
+    this.counters.disk_full_retries++;
+    let delay = Math.min(this.config.disk_full_retry_max_ms, this.config.disk_full_retry_ms * 2 ** Math.min(20, this.stall.retries - 1));
+    if (this.config.when_full === 'drop_oldest' && this.oldestIsSealed()) {
+      this.dropOldest();
+      delay = this.config.disk_full_retry_ms;
+    }
+    // Appends that arrive meanwhile wait (makeRoom refuses while stalled), so the memory held
+    // is bounded by what the sources keep unacknowledged.
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      const retry = async (): Promise<void> => {
+        await this.unlinking;
+        if (this.state === 'open' && !this.failed) this.startFlush();
+      };
+      void retry();
+    }, delay);
+  }
+
+  /** Why the log cannot write now (disk full, retrying), or undefined. */
+  writeStall(): Readonly<WriteStall> | undefined {
+    return this.stall;
+  }
+
+  /** What recovery found that the operator should hear about (torn tail, lost records, reset cursors). */
+  recoveryNotes(): readonly RecoveryNote[] {
+    return this.notes;
   }
 
   private async sync(fh: FileHandle): Promise<void> {
@@ -682,6 +876,9 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
       { cause: err },
     );
     this.clearTimer();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.stall = undefined;
     for (const w of this.waiting.splice(0)) {
       clearTimeout(w.timer);
       w.settle(this.failed);
@@ -913,6 +1110,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
       next_id: this.nextIdValue,
       sinks,
       blocked_appends: this.waiting.reduce((n, w) => n + w.payloads.length - w.ids.length, 0),
+      disk_full_since: this.stall?.since ?? 0,
       ...this.counters,
     };
   }
@@ -929,6 +1127,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
       }
     }
     this.unlock = await acquireLock(this.dir);
+    const mark = await readSynced(this.dir);
     // Only regular files count: a folder or socket that happens to match a name is left alone.
     const names = (await readdir(this.dir, { withFileTypes: true }))
       .filter((e) => e.isFile())
@@ -995,7 +1194,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
           };
           this.segments.push(seg);
           if (isLast) {
-            lastGood = await this.recoverLast(fh, seg, headerOk);
+            lastGood = await this.recoverLast(fh, seg, headerOk, mark);
             this.fh = fh;
             this.fhSeg = seg;
             keep = true;
@@ -1008,7 +1207,21 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     }
 
     const active = this.segments[this.segments.length - 1] as Segment;
-    this.nextIdValue = Math.max(lastGood + 1, active.baseId, maxCursor + 1);
+    let acked = 0;
+    if (mark && found.length > 0 && mark.baseId >= active.baseId) {
+      // Records the writer had made durable (and so acknowledged) but that are not there now.
+      const foundLast = Math.max(lastGood, active.baseId - 1);
+      if (mark.lastId > foundLast) {
+        const records = mark.lastId - foundLast;
+        const bytes = mark.baseId === active.baseId ? Math.max(0, mark.size - active.size) : mark.size;
+        this.counters.lost_acknowledged_records += records;
+        this.counters.lost_acknowledged_bytes += bytes;
+        this.notes.push({ kind: 'lost_acknowledged', segment: active.file, records, bytes, synced_last_id: mark.lastId, found_last_id: foundLast });
+      }
+      // Their ids are not handed out again: upstream, they were acknowledged.
+      acked = mark.lastId;
+    }
+    this.nextIdValue = Math.max(lastGood + 1, active.baseId, maxCursor + 1, acked + 1);
     this.lastDurableId = this.nextIdValue - 1;
 
     for (const sink of this.config.sinks) {
@@ -1018,6 +1231,8 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
         await this.persistCursor(c, 0);
       }
     }
+    this.synced = await SyncedMark.open(this.dir);
+    if (active.created) await this.synced.write(active.baseId, active.durableSize, this.lastDurableId);
     this.state = 'open';
     this.collectGarbage();
   }
@@ -1028,23 +1243,34 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     } catch {
       return undefined; // not one of ours
     }
+    let reason: string;
     try {
-      const parsed = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as unknown;
+      const text = await readFile(join(this.dir, name), 'utf8');
+      if (text.length > 4096) throw new Error(`${text.length} bytes, a cursor is < 100`);
+      const parsed = JSON.parse(text) as unknown;
       if (typeof parsed === 'object' && parsed !== null) {
         const { format, sink: s, committed } = parsed as Record<string, unknown>;
         if (format === 1 && s === sink && typeof committed === 'number' && Number.isSafeInteger(committed) && committed >= 0) {
           return committed;
         }
       }
-    } catch {
-      // unreadable: fall through
+      reason = 'not a cursor of this sink in format 1';
+    } catch (err) {
+      reason = (err as Error).message;
     }
+    // Unreadable: the safest position is the oldest retained record (0): a segment is deleted
+    // only when every cursor, this one included, had passed it, so everything this sink may not
+    // have delivered is still after it. That re-delivers (InfluxDB overwrites: points carry their
+    // own time) and never loses. The damaged file is kept aside for inspection.
     this.counters.cursor_resets++;
+    const file = join(this.dir, name);
+    await rename(file, `${file}.corrupt`).catch(() => undefined);
+    this.notes.push({ kind: 'cursor_reset', sink, file, reason: reason.slice(0, 200), restart_after: 0 });
     return 0;
   }
 
   /** Scans the last segment, cuts its torn tail, repairs its header; returns the last valid id. */
-  private async recoverLast(fh: FileHandle, seg: Segment, headerOk: boolean): Promise<number> {
+  private async recoverLast(fh: FileHandle, seg: Segment, headerOk: boolean, mark: SyncedState | undefined): Promise<number> {
     let size = seg.size;
     let changed = false;
     if (!headerOk) {
@@ -1076,7 +1302,12 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
         await sc.fill();
       } else {
         if (r === Scan.Tail) {
-          this.counters.truncated_bytes += size - sc.tailStart;
+          // Bytes past the SYNCED mark were never acknowledged (torn tail); bytes below it were
+          // (counted as lost by recover()).
+          const ackedEnd = mark?.baseId === seg.baseId ? Math.min(size, Math.max(sc.tailStart, mark.size)) : sc.tailStart;
+          const torn = size - ackedEnd;
+          this.counters.truncated_bytes += torn;
+          if (torn > 0) this.notes.push({ kind: 'torn_tail', segment: seg.file, bytes: torn });
           await fh.truncate(sc.tailStart);
           size = sc.tailStart;
           changed = true;

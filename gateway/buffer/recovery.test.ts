@@ -88,24 +88,62 @@ describe('segment header', () => {
 });
 
 describe('recovery on open', () => {
-  it('cuts a torn tail back to the last whole record', async () => {
+  it('cuts a torn tail (bytes never acknowledged) back to the last whole record', async () => {
     const dir = await logWith(20);
+    const [seg] = await segments(dir);
+    const path = join(dir, seg as string);
+    const before = await readFile(path);
+    // What a crash in the middle of a write leaves: part of a frame past the last fsync.
+    const torn = before.subarray(SEGMENT_HEADER_BYTES, SEGMENT_HEADER_BYTES + 30);
+    await writeFile(path, Buffer.concat([before, torn]));
+    const log = await open(dir);
+    const s = log.stats();
+    expect(s.truncated_bytes).toBe(30);
+    expect(s.lost_acknowledged_records).toBe(0);
+    expect(s.corrupt_records).toBe(0);
+    expect(log.recoveryNotes()).toEqual([{ kind: 'torn_tail', segment: path, bytes: 30 }]);
+    expect(log.nextId).toBe(21);
+    expect((await readFile(path)).length).toBe(before.length);
+    const recs = await readAll(log);
+    expect(ids(recs)).toEqual(range(1, 20));
+    expect(recs.every((r) => isUplinkFor(r.id, r.value))).toBe(true);
+    expect(await log.append(uplinkFor(21))).toBe(21);
+  });
+
+  it('tells acknowledged records cut off the last segment apart from a torn tail (the SYNCED mark)', async () => {
+    const dir = await logWith(20);
+    const [seg] = await segments(dir);
+    const path = join(dir, seg as string);
+    const before = await readFile(path);
+    const offs = frameOffsets(before);
+    // Records 19 and 20 were fsync'ed and acknowledged; then the file lost its end (damage).
+    await truncate(path, (offs[18] as number) + 7);
+    const log = await open(dir);
+    const s = log.stats();
+    expect(s.truncated_bytes).toBe(0);
+    expect(s.lost_acknowledged_records).toBe(2);
+    expect(s.lost_acknowledged_bytes).toBe(before.length - (offs[18] as number));
+    expect(log.recoveryNotes()).toEqual([
+      { kind: 'lost_acknowledged', segment: path, records: 2, bytes: before.length - (offs[18] as number), synced_last_id: 20, found_last_id: 18 },
+    ]);
+    expect(ids(await readAll(log))).toEqual(range(1, 18));
+    // Their ids were acknowledged upstream: never handed out again.
+    expect(log.nextId).toBe(21);
+    expect(await log.append(uplinkFor(21))).toBe(21);
+  });
+
+  it('without a SYNCED mark (a log written before it existed) every cut byte counts as torn tail', async () => {
+    const dir = await logWith(20);
+    await rm(join(dir, 'SYNCED'));
     const [seg] = await segments(dir);
     const path = join(dir, seg as string);
     const before = await readFile(path);
     const offs = frameOffsets(before);
     await truncate(path, before.length - 7);
     const log = await open(dir);
-    const s = log.stats();
-    expect(s.truncated_bytes).toBe(before.length - 7 - (offs[19] as number));
-    expect(s.corrupt_records).toBe(0);
+    expect(log.stats().truncated_bytes).toBe(before.length - 7 - (offs[19] as number));
+    expect(log.stats().lost_acknowledged_records).toBe(0);
     expect(log.nextId).toBe(20);
-    expect((await readFile(path)).length).toBe(offs[19]);
-    const recs = await readAll(log);
-    expect(ids(recs)).toEqual(range(1, 19));
-    expect(recs.every((r) => isUplinkFor(r.id, r.value))).toBe(true);
-    // Appending after the cut goes on from the cut.
-    expect(await log.append(uplinkFor(20))).toBe(20);
   });
 
   it('cuts zeros and garbage past the last record (a file extended but not written)', async () => {
@@ -184,9 +222,11 @@ describe('recovery on open', () => {
     const base = Number(last.slice(0, 20));
     await truncate(join(dir, last), 5);
     const log = await open(dir, 2048);
-    expect(log.nextId).toBe(base);
+    // The records of that segment had been acknowledged: counted as lost, their ids not reused.
+    expect(log.stats().lost_acknowledged_records).toBe(40 - base + 1);
+    expect(log.nextId).toBe(41);
     expect(ids(await readAll(log))).toEqual(range(1, base - 1));
-    expect(await log.append(uplinkFor(base))).toBe(base);
+    expect(await log.append(uplinkFor(41))).toBe(41);
   });
 
   it('counts the records of a sealed segment that disappeared, and goes on', async () => {
