@@ -1,7 +1,8 @@
 /**
  * `lorawan-edge gateway --config <file>`: runs the daemon in the foreground.
  * SIGTERM/SIGINT drain and exit 0; SIGHUP re-reads the device registry; a bad config exits 78
- * (EX_CONFIG, so systemd does not restart-loop on it) after printing every problem by key.
+ * (EX_CONFIG, so systemd does not restart-loop on it) after printing every problem by key; a
+ * data_dir already in use by another lorawan-edge process exits 75 (EX_TEMPFAIL) with one line.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type GatewayConfig } from '../gateway/config.ts';
@@ -9,6 +10,21 @@ import { createGateway } from '../gateway/gateway.ts';
 import { EXIT_OK, UsageError, type Io } from './usage.ts';
 
 export const EXIT_CONFIG = 78;
+/** The data_dir's durable log is locked by another lorawan-edge process (sysexits EX_TEMPFAIL). */
+export const EXIT_LOCKED = 75;
+
+/**
+ * Whether `err` is the durable log's "in use" refusal; if so, prints the one line that says
+ * what to do (no stack trace).
+ */
+export function reportLocked(err: unknown, config: GatewayConfig, io: Io): boolean {
+  if ((err as { code?: unknown } | undefined)?.code !== 'LOG_LOCKED') return false;
+  io.stderr.write(
+    `lorawan-edge: data_dir ${config.data_dir} is in use: its durable log ${config.buffer.dir} is locked by another lorawan-edge process ` +
+      `(a running gateway, or "lorawan-edge replay"); stop that one first (e.g. systemctl stop lorawan-edge) or give this one another data_dir\n`,
+  );
+  return true;
+}
 
 /** The gateway config, or undefined once every problem has been printed (exit with EXIT_CONFIG). */
 export function loadConfigOrReport(file: string, io: Io): GatewayConfig | undefined {
@@ -26,6 +42,9 @@ export const GATEWAY_HELP = `Usage: lorawan-edge gateway --config <gateway.yaml>
 Runs the edge gateway: ChirpStack MQTT → decode → durable log → InfluxDB / files.
   --config <file>   the YAML config (sample: gateway/gateway.sample.yaml)
   --check           validate the config and exit (0 ok, 78 invalid)
+
+Exit codes: 0 stopped by a signal, 2 usage error, 78 invalid config, 75 data_dir in use by
+another lorawan-edge process (a running gateway or replay).
 
 Signals: SIGTERM/SIGINT stop (sources, then sinks drain, then the log closes) and exit 0;
 SIGHUP re-reads the device registry file. Health: GET /healthz, metrics: GET /metrics on the
@@ -67,7 +86,12 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
   process.on('SIGINT', onInt);
   process.on('SIGHUP', onHup);
   try {
-    await gateway.start();
+    try {
+      await gateway.start();
+    } catch (err) {
+      if (!reportLocked(err, config, io)) throw err;
+      return EXIT_LOCKED;
+    }
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {
         if (stopping) {

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { normalizeEui } from '../gateway/registry/devices-file.ts';
 import { replay } from '../gateway/replay.ts';
-import { EXIT_CONFIG, loadConfigOrReport } from './gateway.ts';
+import { EXIT_CONFIG, EXIT_LOCKED, loadConfigOrReport, reportLocked } from './gateway.ts';
 import { EXIT_OK, UsageError, type Io } from './usage.ts';
 
 export const REPLAY_HELP = `Usage: lorawan-edge replay --config <gateway.yaml> [--dev-eui <eui>] [--model <catalogue-id>]
@@ -14,7 +14,8 @@ export const REPLAY_HELP = `Usage: lorawan-edge replay --config <gateway.yaml> [
 
 Decodes the uplinks kept in the durable log again (e.g. after a codec fix or a corrected bin
 geometry) and sends the new readings to every sink; InfluxDB overwrites the old points because
-they keep the uplink's timestamp. Stop the gateway first: the log is used by one process at a time.`;
+they keep the uplink's timestamp. Stop the gateway first: the log is used by one process at a time
+(exit code 75 when the gateway still runs on this data_dir).`;
 
 function time(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
@@ -53,17 +54,23 @@ export async function runReplay(argv: string[], io: Io): Promise<number> {
   if (!config) return EXIT_CONFIG;
   const sinceMs = time(values.since, '--since');
   const untilMs = time(values.until, '--until');
-  const report = await replay(
-    config,
-    {
-      ...(devEui ? { devEui } : {}),
-      ...(values.model ? { model: values.model } : {}),
-      ...(sinceMs !== undefined ? { sinceMs } : {}),
-      ...(untilMs !== undefined ? { untilMs } : {}),
-      failedOnly: values['failed-only'],
-    },
-    { dryRun: values['dry-run'] },
-  );
+  let report: Awaited<ReturnType<typeof replay>>;
+  try {
+    report = await replay(
+      config,
+      {
+        ...(devEui ? { devEui } : {}),
+        ...(values.model ? { model: values.model } : {}),
+        ...(sinceMs !== undefined ? { sinceMs } : {}),
+        ...(untilMs !== undefined ? { untilMs } : {}),
+        failedOnly: values['failed-only'],
+      },
+      { dryRun: values['dry-run'] },
+    );
+  } catch (err) {
+    if (!reportLocked(err, config, io)) throw err;
+    return EXIT_LOCKED;
+  }
   io.stdout.write(
     `${values['dry-run'] ? 'dry run: ' : ''}scanned ${report.scanned} record(s), matched ${report.matched}, decoded again ${report.redecoded} (${report.stillFailing} still failing), appended ${report.appended} for delivery\n`,
   );

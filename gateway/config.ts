@@ -51,7 +51,7 @@ export interface GatewayConfig {
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   registry: { devices_file?: string };
   buffer: DurableLogConfig;
-  rejects: { file: string; max_bytes: number };
+  rejects: { file: string; max_bytes: number; max_entry_bytes: number };
   sources: SourceConfig[];
   sinks: SinkConfig[];
 }
@@ -250,8 +250,13 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   const devicesFile = c.str(regRaw, 'devices_file', 'registry.');
 
   const rejRaw = isObj(raw['rejects']) ? raw['rejects'] : {};
-  c.known(rejRaw, 'rejects.', ['file', 'max_bytes']);
-  const rejects = { file: at(c.str(rejRaw, 'file', 'rejects.', resolve(dataDir, 'rejects.jsonl')) as string), max_bytes: c.int(rejRaw, 'max_bytes', 'rejects.', 64 * 1024 * 1024, 0) };
+  c.known(rejRaw, 'rejects.', ['file', 'max_bytes', 'max_entry_bytes']);
+  const rejects = {
+    file: at(c.str(rejRaw, 'file', 'rejects.', resolve(dataDir, 'rejects.jsonl')) as string),
+    max_bytes: c.int(rejRaw, 'max_bytes', 'rejects.', 64 * 1024 * 1024, 0),
+    // One entry (its payload kept as a prefix plus the full size): a huge message must not take the file's budget.
+    max_entry_bytes: c.int(rejRaw, 'max_entry_bytes', 'rejects.', 64 * 1024, 4096, 16 * 1024 * 1024),
+  };
 
   const sources: SourceConfig[] = [];
   const sourcesRaw = raw['sources'];

@@ -69,6 +69,19 @@ export function heapAdvice(devices: number, heapLimitBytes: number): { devices: 
   return { devices, heapLimitMb: Math.round(limitMb), suggestedMb: Math.ceil((needMb * 2) / 32) * 32 };
 }
 
+/** One log line per thing the durable log's recovery found, saying what it means. */
+function logRecoveryNotes(logger: Logger, notes: ReturnType<DurableLog<PipelineRecord>['recoveryNotes']>): void {
+  for (const n of notes) {
+    if (n.kind === 'cursor_reset') {
+      logger.warn(n, `durable log: the cursor of sink "${n.sink}" could not be read (${n.reason}); that sink re-delivers from the oldest retained record (the safest position: nothing is lost, InfluxDB overwrites the repeats); the file is kept as ${n.file}.corrupt`);
+    } else if (n.kind === 'torn_tail') {
+      logger.warn(n, `durable log: cut a torn tail of ${n.bytes} bytes off ${n.segment}: a write interrupted by a crash, never acknowledged (the broker redelivers it)`);
+    } else {
+      logger.error(n, `durable log: ${n.records} acknowledged record(s) (ids ${n.found_last_id + 1}..${n.synced_last_id}) are missing from ${n.segment}: they had been fsynced, so the storage lost them (a failing SD card, or the file was cut by something else)`);
+    }
+  }
+}
+
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
   const logger = pino(
     { level: config.log.level, base: { gateway: config.name }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
@@ -118,7 +131,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   };
 
   const log = new DurableLog<PipelineRecord>(config.buffer, { wire: RECORD_WIRE });
-  const rejects = new RejectsFile(config.rejects.file, config.rejects.max_bytes);
+  const rejects = new RejectsFile(config.rejects.file, config.rejects.max_bytes, config.rejects.max_entry_bytes);
   const sinkLogger = (name: string): { info(m: string, d?: object): void; warn(m: string, d?: object): void; error(m: string, d?: object): void } => {
     const child = logger.child({ sink: name });
     return { info: (m, d) => child.info(d ?? {}, m), warn: (m, d) => child.warn(d ?? {}, m), error: (m, d) => child.error(d ?? {}, m) };
@@ -157,7 +170,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const sources = config.sources.map(
     (s) =>
       new ChirpstackMqttSource(s, {
-        log: { append: async (records) => void (await log.appendBatch(records)) },
+        log: {
+          append: (records) => {
+            const r = log.appendEach(records);
+            return { rejected: r.rejected.map((x) => ({ index: x.index, code: x.error.code, message: x.error.message })), durable: r.durable.then(() => undefined) };
+          },
+        },
         decode: { ...decode, deviceProfiles: s.device_profiles },
         metrics,
         rejects,
@@ -170,7 +188,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let logState: ComponentHealth = { state: 'built' };
 
   const health = (): Record<string, ComponentHealth & { kind: string }> => {
-    const out: Record<string, ComponentHealth & { kind: string }> = { buffer: { kind: 'buffer', ...logState } };
+    const stall = logState.state === 'running' ? log.writeStall() : undefined;
+    const bufferHealth: ComponentHealth = stall ? { state: 'degraded', detail: `${stall.reason}; retrying (when_full: ${log.config.when_full})` } : logState;
+    const out: Record<string, ComponentHealth & { kind: string }> = { buffer: { kind: 'buffer', ...bufferHealth } };
     for (const s of sources) out[`source:${s.name}`] = { kind: s.type, ...s.health() };
     for (const s of sinks) out[`sink:${s.name}`] = { kind: s.type, ...s.health() };
     return out;
@@ -182,6 +202,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     metrics.bufferRecords.set(Math.max(0, ...Object.values(st.sinks).map((x) => x.lag), 0));
     metrics.bufferBytes.set(st.bytes);
     metrics.bufferCorrupt.set(st.corrupt_records);
+    metrics.bufferCursorResets.set(st.cursor_resets);
+    metrics.bufferTornTailBytes.set(st.truncated_bytes);
+    metrics.bufferLostAcknowledged.set(st.lost_acknowledged_records);
+    metrics.bufferDiskFull.set(st.disk_full_since > 0 ? 1 : 0);
+    metrics.rejectsDropped.set(rejects.dropped);
     for (const [name, s] of Object.entries(st.sinks)) {
       metrics.sinkLag.set({ sink: name }, s.lag);
       metrics.bufferDropped.set({ sink: name }, s.dropped_records);
@@ -206,9 +231,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await log.open();
       logState = { state: 'running' };
       const st = log.stats();
-      if (st.corrupt_records || st.truncated_bytes) {
-        logger.warn({ corrupt_records: st.corrupt_records, truncated_bytes: st.truncated_bytes }, 'durable log recovered from damage');
+      if (st.corrupt_records || st.truncated_bytes || st.lost_acknowledged_records) {
+        logger.warn({ corrupt_records: st.corrupt_records, truncated_bytes: st.truncated_bytes, lost_acknowledged_records: st.lost_acknowledged_records }, 'durable log recovered from damage');
       }
+      logRecoveryNotes(logger, log.recoveryNotes());
       // A cursor whose sink is no longer configured (renamed or removed, or a replay that
       // crashed) would hold every segment from its position on: the log would fill up and, with
       // when_full: block, stop ingestion. Such cursors are removed, loudly.

@@ -22,6 +22,11 @@ export interface GatewayMetrics {
   sinkLag: Gauge<'sink'>;
   sinkDeadLettered: Counter<'sink'>;
   appendLatency: Histogram;
+  rejectsDropped: Gauge;
+  bufferCursorResets: Gauge;
+  bufferTornTailBytes: Gauge;
+  bufferLostAcknowledged: Gauge;
+  bufferDiskFull: Gauge;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -51,5 +56,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Gatew
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
       registers: r,
     }),
+    rejectsDropped: new Gauge({ name: 'lorawan_edge_rejects_dropped', help: 'Rejected messages counted but not written to the rejects file (it reached rejects.max_bytes, or it cannot be written)', registers: r }),
+    bufferCursorResets: new Gauge({ name: 'lorawan_edge_buffer_cursor_resets', help: 'Sink cursor files unreadable at open (that sink re-delivers from the oldest retained record)', registers: r }),
+    bufferTornTailBytes: new Gauge({ name: 'lorawan_edge_buffer_torn_tail_bytes', help: 'Bytes cut off the last segment at open that were never acknowledged (torn tail after a crash)', registers: r }),
+    bufferLostAcknowledged: new Gauge({ name: 'lorawan_edge_buffer_lost_acknowledged_records', help: 'Acknowledged (fsynced) records missing at open: damage, not a crash', registers: r }),
+    bufferDiskFull: new Gauge({ name: 'lorawan_edge_buffer_disk_full', help: '1 while the durable log cannot write for lack of space (it retries), else 0', registers: r }),
   };
 }

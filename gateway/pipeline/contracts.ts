@@ -25,10 +25,24 @@ export interface Component {
   health(): ComponentHealth;
 }
 
-/** Where a source hands records; resolves when the records are durable (fsynced). */
+/** A record the log refused on its own (the rest of its batch is stored). */
+export interface RecordRejection {
+  /** index in the appended array */
+  index: number;
+  /** the durable log's error code: RECORD_TOO_DEEP, RECORD_TOO_LARGE, UNENCODABLE_RECORD */
+  code: string;
+  message: string;
+}
+
+/** Where a source hands records. */
 export interface RecordSink {
-  /** Appends records; resolves after the fsync that covers them. Rejects when the log is closed or full (when_full: block with timeout). */
-  append(records: PipelineRecord[]): Promise<void>;
+  /**
+   * Appends records. Those that cannot be stored are returned at once in `rejected` (one bad
+   * record never fails its batch); `durable` resolves after the fsync that covers the others,
+   * and rejects only when the log as a whole cannot take them (closed, failed, full with
+   * when_full: block and a timeout).
+   */
+  append(records: PipelineRecord[]): { rejected: RecordRejection[]; durable: Promise<void> };
 }
 
 export interface Source extends Component {

@@ -99,9 +99,18 @@ class RecentIds {
 
 const DONE = Symbol('durable');
 
+/** Metric reason (and rejects-file reason) for the log's per-record refusals. */
+const STORE_REJECT_REASON: Record<string, string> = {
+  RECORD_TOO_DEEP: 'too_deep',
+  RECORD_TOO_LARGE: 'record_too_large',
+  UNENCODABLE_RECORD: 'unencodable',
+};
+
 /** What arrived in one turn of the event loop: appended to the log together. */
 interface IngestBatch {
   records: PipelineRecord[];
+  /** the message each record came from, index for index (kept for the rejects file) */
+  raw: { topic: string; payload: Uint8Array }[];
   /** deduplication keys of those records */
   keys: string[];
   /** when the first message of the batch arrived (for the append latency) */
@@ -321,7 +330,7 @@ export class ChirpstackMqttSource implements Source {
   /** The batch that takes records now (a new one is sent to the log at the end of this turn). */
   private currentBatch(): IngestBatch {
     if (this.batch === undefined) {
-      this.batch = { records: [], keys: [], firstAt: process.hrtime.bigint(), state: 'open', upCount: 0, kinds: new Map(), readings: new Map() };
+      this.batch = { records: [], raw: [], keys: [], firstAt: process.hrtime.bigint(), state: 'open', upCount: 0, kinds: new Map(), readings: new Map() };
       setImmediate(() => this.appendBatch());
     }
     return this.batch;
@@ -345,11 +354,23 @@ export class ChirpstackMqttSource implements Source {
         for (const k of b.keys) this.recent.delete(k);
       }
       b.records = [];
+      b.raw = [];
       this.releaseAcks();
     };
     let appended: Promise<void>;
     try {
-      appended = this.deps.log.append(b.records);
+      const outcome = this.deps.log.append(b.records);
+      // A record the log cannot store (too deep, too large, not encodable) is rejected alone: it
+      // is kept in the rejects file, counted, and acknowledged with its batch; the others of the
+      // batch are stored.
+      for (const r of outcome.rejected) {
+        const raw = b.raw[r.index];
+        const reason = STORE_REJECT_REASON[r.code] ?? 'unstorable';
+        this.deps.metrics.uplinksRejected.inc({ reason });
+        this.deps.rejects.write({ source: this.name, reason, detail: r.message, ...(raw ? { topic: raw.topic, payload: raw.payload } : {}) });
+        this.deps.logger.warn({ reason, detail: r.message, topic: raw?.topic }, 'record cannot be stored; kept in the rejects file');
+      }
+      appended = outcome.durable;
     } catch (err) {
       appended = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
@@ -426,6 +447,7 @@ export class ChirpstackMqttSource implements Source {
     if (kind === 'up') b.upCount++;
     this.account(b, outcome.record, outcome.undecoded, outcome.model);
     b.records.push(outcome.record);
+    b.raw.push({ topic, payload });
     if (key !== undefined) {
       b.keys.push(key);
       this.recent.set(key, b);
@@ -476,8 +498,10 @@ export class ChirpstackMqttSource implements Source {
   }
 }
 
-function looksLikeJson(b: Uint8Array): boolean {
-  for (const c of b) {
+/** JSON starts with `{` after optional whitespace and an optional UTF-8 byte-order mark. */
+export function looksLikeJson(b: Uint8Array): boolean {
+  const bom = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
+  for (const c of bom ? b.subarray(3) : b) {
     if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
     return c === 0x7b; // '{'
   }

@@ -273,7 +273,9 @@ export function parseEventJson(kind: string, text: string | Uint8Array): ParseRe
   let doc: unknown;
   try {
     // A view, not a copy: this runs for every MQTT message.
-    doc = JSON.parse(typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8'));
+    const t = typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
+    // A UTF-8 byte-order mark (some publishers write one) is not part of the JSON text (RFC 8259 §8.1).
+    doc = JSON.parse(t.charCodeAt(0) === 0xfeff ? t.slice(1) : t);
   } catch (err) {
     return { ok: false, error: `malformed JSON: ${(err as Error).message}` };
   }
@@ -572,8 +574,23 @@ export function parseEventProtobuf(kind: string, bytes: Uint8Array): ParseResult
         return { ok: false, error: `unsupported event type "${kind}"` };
     }
   } catch (err) {
-    return { ok: false, error: `malformed protobuf: ${(err as Error).message}` };
+    return { ok: false, error: `malformed protobuf: ${protobufErrorText(err)}` };
   }
+}
+
+/**
+ * google-protobuf throws `Error("Failure: Invalid wire type: %s (at position %s)")` and passes
+ * the values as an ignored second argument, so the message holds literal `%s` placeholders:
+ * drop them (and the "Failure: " prefix) instead of showing them.
+ */
+export function protobufErrorText(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const clean = msg
+    .replace(/^Failure: /, '')
+    .replace(/\s*\([^()]*%s[^()]*\)/g, '')
+    .replace(/:?\s*%s/g, '')
+    .trim();
+  return (clean || 'not a protobuf message').slice(0, 200);
 }
 
 /** `application/<appId>/device/<devEui>/event/<kind>` */
