@@ -67,3 +67,43 @@ describe('eventToRecord: the codec data object', () => {
     expect(r.decoded?.errors.length).toBeGreaterThan(0);
   });
 });
+
+describe('a codec that throws', () => {
+  const throwing = (where: 'decode' | 'normalize'): DecodeContext => ({
+    ...ctx(),
+    catalogue: (id) =>
+      id === 'dingtek/df703'
+        ? {
+            entry: df703,
+            codec: {
+              ...codec,
+              decodeUplink: (input) => {
+                if (where === 'decode') throw new RangeError('Maximum call stack size exceeded');
+                return codec.decodeUplink(input);
+              },
+              normalizeUplink: (data, opts) => {
+                if (where === 'normalize') throw new TypeError("Cannot read properties of undefined (reading 'x')");
+                return codec.normalizeUplink(data, opts);
+              },
+            },
+          }
+        : undefined,
+  });
+
+  it('in decodeUplink: the record keeps its raw payload and the error, and is stored as codec_error', () => {
+    const out = eventToRecord(uplink('0012345600000000000000'.slice(0, 16)), 'cs', throwing('decode'));
+    const r = out.record as UplinkRecord;
+    expect(out.undecoded).toBe('codec_error');
+    expect(r.payload.length).toBeGreaterThan(0);
+    expect(r.decoded?.errors).toEqual(['decoder threw: Maximum call stack size exceeded']);
+  });
+
+  it('in normalizeUplink: the decoded data is kept with the error', () => {
+    const enc = codec.encodeUplink({ readings: [{ values: { distance_mm: 500, temperature_c: 10 } }] });
+    const out = eventToRecord(uplink(Buffer.from(enc.bytes ?? []).toString('hex')), 'cs', throwing('normalize'));
+    const r = out.record as UplinkRecord;
+    expect(out.undecoded).toBe('codec_error');
+    expect(r.decoded?.errors[0]).toMatch(/^normalizer threw: Cannot read properties/);
+    expect(r.decoded?.data).toBeDefined();
+  });
+});

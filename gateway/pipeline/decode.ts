@@ -86,16 +86,33 @@ function resolveDevice(ev: IntegrationEvent, ctx: DecodeContext): { snapshot: De
  */
 export function decodeWith(codec: Codec, model: string, payload: Uint8Array, fPort: number, time: number, variables: Record<string, unknown>, keepData = true): DecodedPart {
   const recvTime = new Date(time);
-  const r = codec.decodeUplink({ bytes: payload, fPort, recvTime, variables });
+  // A codec that throws (a bug, or a vendor script) fails that uplink's decoding only: the
+  // record keeps its raw payload with the error, so it is stored, counted and can be decoded
+  // again after a fix — it never becomes a message that cannot be processed.
+  let r: ReturnType<Codec['decodeUplink']>;
+  try {
+    r = codec.decodeUplink({ bytes: payload, fPort, recvTime, variables });
+  } catch (err) {
+    return { model, readings: [], warnings: [], errors: [`decoder threw: ${thrownText(err)}`], by: 'codec' };
+  }
   const part: DecodedPart = { model, readings: [], warnings: [...(r.warnings ?? [])], errors: [...(r.errors ?? [])], by: 'codec' };
   if (r.data) {
-    const n = codec.normalizeUplink(r.data, { variables, recvTime });
-    part.readings = n.readings;
-    part.warnings.push(...(n.warnings ?? []));
-    part.errors.push(...(n.errors ?? []));
+    try {
+      const n = codec.normalizeUplink(r.data, { variables, recvTime });
+      part.readings = n.readings;
+      part.warnings.push(...(n.warnings ?? []));
+      part.errors.push(...(n.errors ?? []));
+    } catch (err) {
+      part.readings = [];
+      part.errors.push(`normalizer threw: ${thrownText(err)}`);
+    }
     if (keepData || part.readings.length === 0) part.data = r.data;
   }
   return part;
+}
+
+function thrownText(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 300);
 }
 
 function uplinkRecord(ev: UplinkEvent, src: string, ctx: DecodeContext): DecodeOutcome {
