@@ -1232,7 +1232,8 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
       }
     }
     this.synced = await SyncedMark.open(this.dir);
-    if (active.created) await this.synced.write(active.baseId, active.durableSize, this.lastDurableId);
+    // Advisory (see synced-mark.ts): a full disk must not stop the open.
+    if (active.created) await this.synced.write(active.baseId, active.durableSize, this.lastDurableId).catch(() => undefined);
     this.state = 'open';
     this.collectGarbage();
   }
