@@ -167,6 +167,8 @@ describe('durable log: segments', () => {
     await log.commit('a', 60);
     expect(await segmentFiles(dir)).toEqual(before);
     await log.commit('b', 30);
+    // The commit queued the deletion; the unlink itself completes a moment later (bounded poll).
+    for (let i = 0; i < 500 && (await segmentFiles(dir)).length >= before.length; i++) await new Promise((r) => setTimeout(r, 10));
     const middle = await segmentFiles(dir);
     expect(middle.length).toBeLessThan(before.length);
     // What is left still holds everything b has not committed.
