@@ -1158,7 +1158,22 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
 
     let lastGood = 0;
     if (found.length === 0) {
-      const seg = this.addSegment(Math.max(1, maxCursor + 1), false);
+      // No segment at all, yet the SYNCED mark says records were acknowledged: every segment
+      // file is gone (the newest is never deleted by the log). What no sink had delivered is
+      // lost; the ids are not handed out again.
+      let base = Math.max(1, maxCursor + 1);
+      if (mark && mark.lastId > 0) {
+        let minCursor = Infinity;
+        for (const c of this.cursors.values()) minCursor = Math.min(minCursor, c.durable);
+        const records = Math.max(0, mark.lastId - (minCursor === Infinity ? 0 : minCursor));
+        if (records > 0) {
+          this.counters.lost_acknowledged_records += records;
+          this.counters.lost_acknowledged_bytes += mark.size;
+          this.notes.push({ kind: 'lost_acknowledged', segment: join(this.dir, segmentFileName(mark.baseId)), records, bytes: mark.size, synced_last_id: mark.lastId, found_last_id: mark.lastId - records });
+        }
+        base = Math.max(base, mark.lastId + 1);
+      }
+      const seg = this.addSegment(base, false);
       this.fh = await open(seg.file, 'wx');
       await writeAll(this.fh, encodeSegmentHeader(seg.baseId), SEGMENT_HEADER_BYTES, 0);
       await this.sync(this.fh);
