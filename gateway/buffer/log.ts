@@ -9,8 +9,9 @@
  *     (MQTT PUBACK) only then; a power cut loses only records whose promise had not resolved.
  * I2. Ids are 1, 2, 3, … in call order, strictly increasing within and across segments and across
  *     restarts (u64 on disk, exact in a JS number up to 2^53 - 1). After a restart the next id is
- *     past every valid record on disk and past every sink's cursor. Only ids of records that were
- *     never durable (cut off as a torn tail) can be handed out again.
+ *     past every valid record on disk, past every sink's cursor and past the last id the SYNCED
+ *     mark saw durable. Only ids of records that were never durable (cut off as a torn tail) can
+ *     be handed out again.
  * I3. Readers see durable records only, in id order, and only ids above their sink's cursor —
  *     also when a caught-up reader takes them from the in-memory tail cache (tail-cache.ts):
  *     the cache hands out ids up to the last durable id only.
@@ -27,12 +28,26 @@
  * I7. Damaged data never stops `open()`: it cuts, skips and counts. Only a segment written by a
  *     newer format version (a downgrade) is refused, loudly, instead of being dropped.
  * I8. After `close()` no timer, file handle or pending promise of the log remains.
+ * I9. One bad record never fails its neighbours: `appendEach()` checks every record on its own
+ *     (nesting depth first — without recursion, since CBOR encoding recurses and a record nested
+ *     thousands deep would overflow the stack — then encoding, then size) and reports the ones
+ *     it refuses, storing the others.
+ * I10. A full disk is not a failure: a write or fsync that fails with ENOSPC/EDQUOT keeps its
+ *     batch (in memory, unacknowledged) and retries it with a bounded backoff until it succeeds;
+ *     meanwhile `writeStall()` says why, and `when_full` applies (see "fsync policy").
+ * I11. One process per folder, by an OS lock the kernel releases when the process dies (no
+ *     stale lock, no PID guessing).
  *
  * ## On-disk format (version 1; little-endian on every machine, so files are portable)
  *
  *   <dir>/00000000000000000001.seg   segment files, named by base id (20 digits: name order = id order)
  *   <dir>/sink-<name>.cursor         one per sink: {"format":1,"sink":"<name>","committed":<id>}
- *   <dir>/LOCK                       pid of the process that has the log open
+ *   <dir>/sink-<name>.cursor.corrupt a cursor file that could not be read at open, kept aside
+ *   <dir>/SYNCED                     32 bytes: how far the active segment was durable at the last
+ *                                    flush (format in synced-mark.ts); advisory, never fsync'ed
+ *   <dir>/LOCK                       a small SQLite database the open log holds an exclusive fcntl
+ *                                    lock on (files.ts; never deleted). A LOCK holding a PID (the
+ *                                    format before) is replaced.
  *   Any other file is ignored and left alone.
  *
  *   Segment header, 20 bytes:
@@ -59,16 +74,26 @@
  * `flush_bytes` (default 1 MiB), whichever comes first; only then do the batch's promises resolve.
  * One flush runs at a time; records arriving meanwhile form the next batch. On rotation the old
  * segment is fdatasync'ed and closed, the new file is created with O_EXCL, and the folder is
- * fsync'ed before any record in the new file is acknowledged. A failed write or fsync puts the log
- * in a failed state: pending and later appends reject (the bytes on disk are no longer known), the
- * log must be reopened, and reads of durable data keep working.
+ * fsync'ed before any record in the new file is acknowledged. After the fdatasync the SYNCED mark
+ * is rewritten (one positional write, no fsync). A write or fsync failing for lack of space
+ * (ENOSPC, EDQUOT) keeps the batch and retries it after `disk_full_retry_ms`, doubling up to
+ * `disk_full_retry_max_ms`: positional writes rewrite exactly the same bytes at the same offsets,
+ * and a segment created by a failed attempt is reopened, its header written again. While it
+ * fails nothing new is placed: appends wait (with `block` they reject with LOG_FULL after
+ * `block_timeout_ms`); with `drop_oldest` the oldest sealed segment is deleted to make room (and
+ * counted like a size-cap drop) before the next attempt. Any other failed write or fsync puts the
+ * log in a failed state: pending and later appends reject (the bytes on disk are no longer known),
+ * the log must be reopened, and reads of durable data keep working.
  *
  * ## Recovery (open)
  *
  * 1. Create the folder if needed (and fsync its parent, so a new folder survives a power cut).
- *    Take the LOCK (a lock of a process that no longer runs is taken over); delete leftover
- *    `*.cursor.tmp` files; read the cursors (an unreadable cursor restarts that sink at 0 and is
- *    counted: re-delivery, never loss).
+ *    Take the LOCK (refused at once with LOG_LOCKED while another process holds it); read the
+ *    SYNCED mark; delete leftover `*.cursor.tmp` files; read the cursors. An unreadable cursor
+ *    restarts that sink at 0 — the safest position: a segment is deleted only once every cursor
+ *    had passed it, so all this sink may not have delivered is still after 0; re-delivery, never
+ *    loss — is counted (`cursor_resets`), noted (`recoveryNotes()`, which the gateway logs) and
+ *    the file is kept as `sink-<name>.cursor.corrupt`.
  * 2. List the segment files (regular files only); check each header (a bad header falls back
  *    to the base id in the file name; a header of another format version stops the open with
  *    UNSUPPORTED_FORMAT).
@@ -76,8 +101,13 @@
  *    synced before the next is created) frame by frame: an invalid region followed by a valid
  *    frame is corruption, skipped and counted; an invalid region with no valid frame after it is
  *    the torn tail: the file is truncated to the end of the last valid frame and fsync'ed. A
- *    header that is missing or damaged is rewritten.
- * 4. Next id = max(last valid id + 1, the last segment's base id, highest cursor + 1).
+ *    header that is missing or damaged is rewritten. The SYNCED mark tells what was cut apart:
+ *    bytes past the mark were never acknowledged (`truncated_bytes`, a torn tail: expected after
+ *    a crash); records up to the mark's last id that are not there had been fsync'ed and
+ *    acknowledged (`lost_acknowledged_records`/`_bytes`: damage, not a crash). Both are noted.
+ *    (No mark — a log written before it existed — counts every cut byte as torn tail.)
+ * 4. Next id = max(last valid id + 1, the last segment's base id, highest cursor + 1, the mark's
+ *    last id + 1).
  * 5. Delete segments every cursor has passed (a crash between a cursor write and an unlink
  *    leaves them; a segment deleted before the cursor that allowed it was durable cannot exist,
  *    because deletion waits for the cursor's fsync).
