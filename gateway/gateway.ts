@@ -157,6 +157,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       toLines: s.schema === 'chirpstack' ? undefined : nativeLines,
       metrics,
       onError: (err) => logger.warn({ sink: s.name, err: err.message }, 'sink gave up on a batch; it will be delivered again'),
+      onRecordSkipped: (id, err) => logger.error({ sink: s.name, id, err: err.message }, 'the schema cannot map this record: left out for this sink (still in the log)'),
     });
   });
 

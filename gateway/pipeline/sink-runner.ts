@@ -44,6 +44,12 @@ export interface SinkRunnerOptions {
   /** Batches handed to the writer before the oldest has settled. Default 8 (see below). */
   maxInFlight?: number;
   onError?: (err: Error) => void;
+  /**
+   * A record the schema could not map (it threw) is left out for this sink — counted as
+   * `sink_errors_total{kind="schema"}` and reported here — instead of stopping the sink: a
+   * record that fails every time would otherwise block the cursor forever.
+   */
+  onRecordSkipped?: (id: number, err: Error) => void;
 }
 
 /** Records per read from the log when the schema writes lines directly (see readBatch). */
@@ -154,7 +160,16 @@ export class SinkRunner implements Sink {
       const last = records[records.length - 1];
       if (last === undefined) return undefined;
       const points: Point[] = [];
-      for (const r of records) for (const p of toPoints(r.value)) points.push(p);
+      for (const r of records) {
+        let ps: Point[];
+        try {
+          ps = toPoints(r.value);
+        } catch (err) {
+          this.skipRecord(r.id, err);
+          continue;
+        }
+        for (const p of ps) points.push(p);
+      }
       return { lastId: last.id, write: () => writer.write(points) };
     }
     // Lines straight from the records, read a few hundred at a time: decoded records are dropped
@@ -169,7 +184,7 @@ export class SinkRunner implements Sink {
     for (;;) {
       const last = records[records.length - 1];
       if (last === undefined) break;
-      for (let i = 0; i < records.length; i++) toLines((records[i] as LogRecord<PipelineRecord>).value, batch);
+      for (let i = 0; i < records.length; i++) this.linesOf(records[i] as LogRecord<PipelineRecord>, toLines, batch);
       count += records.length;
       lastId = last.id;
       // A short read: nothing more is there now; send what there is.
@@ -180,6 +195,29 @@ export class SinkRunner implements Sink {
     if (count === 0) return undefined;
     const writeBatch = writer.writeBatch.bind(writer);
     return { lastId, write: () => writeBatch(batch) };
+  }
+
+  /** toLines for one record; if it throws, what it had added is taken out again and the record skipped. */
+  private linesOf(r: LogRecord<PipelineRecord>, toLines: (r: PipelineRecord, batch: LineBatch) => void, batch: LineBatch): void {
+    const size = batch.size;
+    const ends = batch.ends.length;
+    const points = batch.points;
+    const rejected = batch.rejected.length;
+    try {
+      toLines(r.value, batch);
+    } catch (err) {
+      batch.size = size;
+      batch.ends.length = ends;
+      batch.points = points;
+      batch.rejected.length = rejected;
+      this.skipRecord(r.id, err);
+    }
+  }
+
+  private skipRecord(id: number, err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.opts.metrics.sinkErrors.inc({ sink: this.name, kind: 'schema' });
+    this.opts.onRecordSkipped?.(id, e);
   }
 
   /** Commits the cursor over the completed prefix of in-flight batches. */
