@@ -8,7 +8,7 @@
  * unexpected exception: a bug); every message is either stored, or rejected under a known
  * reason and kept in the rejects file; a protobuf error never shows a literal `%s`.
  *
- * Seeded and bounded for CI. Longer run: FUZZ_RUNS=20000 npx vitest run gateway/sources/chirpstack-input.fuzz.test.ts
+ * Seeded and bounded for CI. Longer run: FUZZ_RUNS=5000 FUZZ_SEED=<n> npx vitest run gateway/sources/chirpstack-input.fuzz.test.ts
  * (test/README.md).
  */
 import { readFileSync } from 'node:fs';
