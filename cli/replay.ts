@@ -4,6 +4,8 @@
  * stopped). InfluxDB points keep their timestamps, so the new values replace the old ones.
  */
 import { parseArgs } from 'node:util';
+import { loadCatalogue } from '../devices/catalogue.ts';
+import { didYouMean } from '../devices/did-you-mean.ts';
 import { normalizeEui } from '../gateway/registry/devices-file.ts';
 import { replay } from '../gateway/replay.ts';
 import { EXIT_CONFIG, loadConfigOrReport } from './gateway.ts';
@@ -49,10 +51,16 @@ export async function runReplay(argv: string[], io: Io): Promise<number> {
     devEui = normalizeEui(values['dev-eui']);
     if (!devEui) throw new UsageError(`--dev-eui is not a 16-hex-digit EUI: "${values['dev-eui']}"`);
   }
-  const config = loadConfigOrReport(values.config, io);
-  if (!config) return EXIT_CONFIG;
   const sinceMs = time(values.since, '--since');
   const untilMs = time(values.until, '--until');
+  // Either would silently match nothing ("matched 0"), which reads as "nothing to replay".
+  if (sinceMs !== undefined && untilMs !== undefined && sinceMs > untilMs) throw new UsageError(`--since (${values.since}) is after --until (${values.until}): nothing could match`);
+  if (values.model !== undefined) {
+    const ids = [...loadCatalogue().byId.keys()];
+    if (!ids.includes(values.model)) throw new UsageError(`--model: unknown catalogue id "${values.model}"${didYouMean(values.model, ids)} (see "lorawan-edge devices")`);
+  }
+  const config = loadConfigOrReport(values.config, io);
+  if (!config) return EXIT_CONFIG;
   const report = await replay(
     config,
     {

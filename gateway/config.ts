@@ -4,9 +4,8 @@
  * environment as `${NAME}` (or `${NAME:-default}`) anywhere a string is expected, and are never
  * echoed in an error. See gateway/gateway.sample.yaml for every key with its default.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import yaml from 'js-yaml';
+import { readYamlFile, YamlError } from '../devices/safe-yaml.ts';
 import { resolveConfig as resolveBufferConfig, type DurableLogConfig } from './buffer/config.ts';
 import { resolveInfluxSinkConfig, type InfluxSinkConfig } from './sinks/influxdb/config.ts';
 import type { ChirpstackMqttConfig } from './sources/chirpstack-mqtt.ts';
@@ -25,7 +24,13 @@ export class ConfigError extends Error {
     readonly file: string,
     readonly problems: ConfigProblem[],
   ) {
-    super(`${file}: invalid configuration:\n${problems.map((p) => `  ${p.key}: ${p.message} [${p.code}]`).join('\n')}`);
+    // One problem (a refused YAML file, typically) is one line: file, key, cause.
+    const only = problems.length === 1 ? problems[0] : undefined;
+    super(
+      only
+        ? `${file}: ${only.key}: ${only.message} [${only.code}]`
+        : `${file}: invalid configuration:\n${problems.map((p) => `  ${p.key}: ${p.message} [${p.code}]`).join('\n')}`,
+    );
   }
 }
 
@@ -91,7 +96,15 @@ class Checker {
     if (Array.isArray(v)) return v.map((x, i) => this.expand(x, `${key}[${i}]`));
     if (isObj(v)) {
       const o: Obj = {};
-      for (const [k, x] of Object.entries(v)) o[k] = this.expand(x, key ? `${key}.${k}` : k);
+      for (const [k, x] of Object.entries(v)) {
+        const at = key ? `${key}.${k}` : k;
+        // Also for documents that did not come through the YAML reader (JSON, a caller's object).
+        if (k === '__proto__' || k === 'constructor' || k === 'prototype') {
+          this.add(at, 'E_CONFIG_UNKNOWN_KEY', 'is not allowed (__proto__, constructor and prototype are reserved)');
+          continue;
+        }
+        o[k] = this.expand(x, at);
+      }
       return o;
     }
     return v;
@@ -307,17 +320,15 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, [{ key: '(file)', code: 'E_CONFIG_READ', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
-  }
   let doc: unknown;
   try {
-    doc = yaml.load(text, { filename: file });
+    // Bounded: an alias bomb or a __proto__ key is refused here, before validation walks it.
+    doc = readYamlFile(file, { maxBytes: 1024 * 1024 });
   } catch (err) {
-    throw new ConfigError(file, [{ key: '(yaml)', code: 'E_CONFIG_YAML', message: (err as Error).message.split('\n')[0] ?? 'invalid YAML' }]);
+    if (!(err instanceof YamlError)) throw err;
+    const code: ConfigErrorCode = err.code === 'YAML_UNREADABLE' ? 'E_CONFIG_READ' : 'E_CONFIG_YAML';
+    const key = err.path ?? (err.code === 'YAML_UNREADABLE' ? '(file)' : '(yaml)');
+    throw new ConfigError(file, [{ key, code, message: err.detail }]);
   }
   return checkConfig(doc, file, env);
 }
