@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { loadCatalogue } from '../devices/catalogue.ts';
 import { didYouMean } from '../devices/did-you-mean.ts';
-import { normalizeEui } from '../gateway/registry/devices-file.ts';
+import { normalizeEui, problemText, RegistryError } from '../gateway/registry/devices-file.ts';
 import { replay } from '../gateway/replay.ts';
 import { EXIT_CONFIG, loadConfigOrReport } from './gateway.ts';
 import { EXIT_OK, UsageError, type Io } from './usage.ts';
@@ -61,17 +61,24 @@ export async function runReplay(argv: string[], io: Io): Promise<number> {
   }
   const config = loadConfigOrReport(values.config, io);
   if (!config) return EXIT_CONFIG;
-  const report = await replay(
-    config,
-    {
-      ...(devEui ? { devEui } : {}),
-      ...(values.model ? { model: values.model } : {}),
-      ...(sinceMs !== undefined ? { sinceMs } : {}),
-      ...(untilMs !== undefined ? { untilMs } : {}),
-      failedOnly: values['failed-only'],
-    },
-    { dryRun: values['dry-run'] },
-  );
+  let report: Awaited<ReturnType<typeof replay>>;
+  try {
+    report = await replay(
+      config,
+      {
+        ...(devEui ? { devEui } : {}),
+        ...(values.model ? { model: values.model } : {}),
+        ...(sinceMs !== undefined ? { sinceMs } : {}),
+        ...(untilMs !== undefined ? { untilMs } : {}),
+        failedOnly: values['failed-only'],
+      },
+      { dryRun: values['dry-run'] },
+    );
+  } catch (err) {
+    if (!(err instanceof RegistryError)) throw err;
+    for (const p of err.problems) io.stderr.write(`${err.file}: ${problemText(p)}\n`);
+    return EXIT_CONFIG;
+  }
   io.stdout.write(
     `${values['dry-run'] ? 'dry run: ' : ''}scanned ${report.scanned} record(s), matched ${report.matched}, decoded again ${report.redecoded} (${report.stillFailing} still failing), appended ${report.appended} for delivery\n`,
   );
