@@ -115,4 +115,12 @@ describe('gateway config', () => {
     const doc = JSON.parse(`{"sources":[{"type":"chirpstack_mqtt","url":"mqtt://127.0.0.1:1883"}],"__proto__":{"data_dir":"/tmp/hijacked"}}`) as unknown;
     expect(problems(doc as Record<string, unknown>, {})).toEqual([expect.stringMatching(/^__proto__: is not allowed/)]);
   });
+
+  it('a path key of the wrong type is a problem, not a TypeError (found by config.fuzz.test.ts)', () => {
+    expect(problems({ ...minimal, data_dir: { a: 1 } })).toEqual([expect.stringMatching(/^data_dir: must be a non-empty string/)]);
+    expect(problems({ ...minimal, buffer: { dir: 5 } })).toEqual([expect.stringMatching(/^buffer\.dir: must be a non-empty string/)]);
+    expect(problems({ ...minimal, rejects: { file: [] } })).toEqual([expect.stringMatching(/^rejects\.file: must be a non-empty string/)]);
+    expect(problems({ ...minimal, sinks: [{ type: 'file', dir: true }] })).toEqual([expect.stringMatching(/^sinks\[0\]\.dir: must be a non-empty string/)]);
+  });
 });
+

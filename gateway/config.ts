@@ -163,7 +163,7 @@ function checkSource(c: Checker, raw: unknown, i: number, gatewayName: string): 
     'max_payload_bytes',
     'device_profiles',
   ]);
-  const name = c.str(raw, 'name', p, 'chirpstack') as string;
+  const name = c.str(raw, 'name', p, 'chirpstack') ?? 'chirpstack';
   if (!NAME_RE.test(name)) c.add(`${p}name`, 'E_CONFIG_VALUE', 'must be 1-64 characters of A-Z a-z 0-9 _ . -');
   const url = c.str(raw, 'url', p);
   if (url === undefined) c.add(`${p}url`, 'E_CONFIG_REQUIRED', 'required (e.g. mqtt://127.0.0.1:1883)');
@@ -183,7 +183,7 @@ function checkSource(c: Checker, raw: unknown, i: number, gatewayName: string): 
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
     // A fixed client id is what makes the broker keep the session across restarts.
-    client_id: c.str(raw, 'client_id', p, `lorawan-edge-${gatewayName}-${name}`) as string,
+    client_id: c.str(raw, 'client_id', p, `lorawan-edge-${gatewayName}-${name}`) ?? `lorawan-edge-${gatewayName}-${name}`,
     topics: topics as string[],
     format: c.oneOf(raw, 'format', p, ['auto', 'json', 'protobuf'] as const, 'auto'),
     events: events as ('up' | 'join' | 'status')[],
@@ -216,7 +216,7 @@ function checkSink(c: Checker, raw: unknown, i: number, dataDir: string, base: s
   }
   if (type === 'file') {
     c.known(raw, p, ['type', 'name', 'schema', 'dir', 'rotate_bytes', 'keep_files']);
-    const dir = c.str(raw, 'dir', p, resolve(dataDir, 'points')) as string;
+    const dir = c.str(raw, 'dir', p, resolve(dataDir, 'points')) ?? resolve(dataDir, 'points');
     return {
       type: 'file',
       name,
@@ -237,9 +237,9 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   c.known(raw, '', ['name', 'data_dir', 'http', 'log', 'registry', 'buffer', 'rejects', 'sources', 'sinks']);
   const base = dirname(resolve(file));
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
-  const name = c.str(raw, 'name', '', 'gateway') as string;
+  const name = c.str(raw, 'name', '', 'gateway') ?? 'gateway';
   if (!NAME_RE.test(name)) c.add('name', 'E_CONFIG_VALUE', 'must be 1-64 characters of A-Z a-z 0-9 _ . -');
-  const dataDir = at(c.str(raw, 'data_dir', '', './data') as string);
+  const dataDir = at(c.str(raw, 'data_dir', '', './data') ?? './data');
 
   const httpRaw = raw['http'] ?? {};
   let listen: string | false = '127.0.0.1:9108';
@@ -264,7 +264,7 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
 
   const rejRaw = isObj(raw['rejects']) ? raw['rejects'] : {};
   c.known(rejRaw, 'rejects.', ['file', 'max_bytes']);
-  const rejects = { file: at(c.str(rejRaw, 'file', 'rejects.', resolve(dataDir, 'rejects.jsonl')) as string), max_bytes: c.int(rejRaw, 'max_bytes', 'rejects.', 64 * 1024 * 1024, 0) };
+  const rejects = { file: at(c.str(rejRaw, 'file', 'rejects.', resolve(dataDir, 'rejects.jsonl')) ?? resolve(dataDir, 'rejects.jsonl')), max_bytes: c.int(rejRaw, 'max_bytes', 'rejects.', 64 * 1024 * 1024, 0) };
 
   const sources: SourceConfig[] = [];
   const sourcesRaw = raw['sources'];
@@ -295,7 +295,7 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   let buffer: DurableLogConfig = { dir: resolve(dataDir, 'buffer'), sinks: [...names] };
   if (!isObj(bufRaw)) c.add('buffer', 'E_CONFIG_TYPE', 'must be a mapping');
   else {
-    buffer = { ...(bufRaw as Partial<DurableLogConfig>), dir: at((bufRaw['dir'] as string | undefined) ?? resolve(dataDir, 'buffer')), sinks: [...names] };
+    buffer = { ...(bufRaw as Partial<DurableLogConfig>), dir: at(c.str(bufRaw, 'dir', 'buffer.', resolve(dataDir, 'buffer')) ?? resolve(dataDir, 'buffer')), sinks: [...names] };
     try {
       resolveBufferConfig(buffer);
     } catch (err) {

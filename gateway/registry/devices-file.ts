@@ -173,7 +173,9 @@ export function parseRegistry(text: string, file: string, knownModel: KnownModel
     doc = parseYaml(text, file, { maxBytes: REGISTRY_MAX_BYTES });
   } catch (err) {
     if (!(err instanceof YamlError)) throw err;
-    const line = err.line ?? (err.path ? lineOf(text, err.path) : undefined);
+    // js-yaml puts an error at the end of input one line past the last one: clamp it.
+    const raw = err.line ?? (err.path ? lineOf(text, err.path) : undefined);
+    const line = raw === undefined ? undefined : Math.min(raw, text.split('\n').length);
     throw new RegistryError(file, [{ where: err.path ?? '(yaml)', message: err.detail, ...(line !== undefined ? { line } : {}) }]);
   }
   if (doc === undefined || doc === null) return { devices: [], byEui: new Map(), warnings: [{ where: '(file)', message: 'the registry is empty: no device is decoded by the registry' }] };
