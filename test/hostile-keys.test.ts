@@ -14,8 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeCodec } from '../codecs/registry.ts';
 import { checkConfig } from '../gateway/config.ts';
 import { createGateway, type Gateway } from '../gateway/gateway.ts';
-import { eventToJson, eventTopic, type UplinkEvent } from '../lorawan/chirpstack/events.ts';
+import { eventToJson, eventTopic } from '../lorawan/chirpstack/events.ts';
 import { freePort } from '../support/free-port.ts';
+import { chirpstackUplink, memoryLogStream, waitFor } from '../support/gateway-kit.ts';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
 import { startMosquitto, type MosquittoServer } from '../support/mosquitto.ts';
 
@@ -31,48 +32,10 @@ const EUI = '70b3d5e75e0000a9';
 const SECRET_URLS = (port: number): { url: string; secrets: string[] }[] => [
   { url: `mqtt://user:p@ssw0rd@127.0.0.1:${port}`, secrets: ['p@ssw0rd', 'ssw0rd', 'p%40ssw0rd'] },
   { url: `mqtt://:s3cr3t-empty-user@127.0.0.1:${port}`, secrets: ['s3cr3t-empty-user'] },
-  { url: `mqtt://gw:pct%40enc%3Aoded@127.0.0.1:${port}`, secrets: ['pct%40enc%3Aoded', 'pct@enc:oded', 'enc%3Aoded', 'oded'] },
+  { url: `mqtt://gw:pct%40enc%3Aoded@127.0.0.1:${port}`, secrets: ['pct%40enc%3Aoded', 'pct@enc:oded', 'enc%3Aoded'] },
 ];
 
-function uplink(fCnt: number, data: Uint8Array): UplinkEvent {
-  return {
-    kind: 'up',
-    deduplicationId: `dedup-time-tag-${fCnt}`,
-    time: T0 + fCnt * 60_000,
-    deviceInfo: {
-      tenantId: 't',
-      tenantName: 'city',
-      applicationId: '795179d5-60fa-43b6-b34b-56c1ad33a55c',
-      applicationName: 'waste',
-      deviceProfileId: 'p',
-      deviceProfileName: 'profile',
-      deviceName: 'bin-time',
-      devEui: EUI,
-      deviceClassEnabled: 'CLASS_A',
-      // What an operator may well set in ChirpStack: InfluxDB's own column and a case clash.
-      tags: { time: 'morning', DEV_EUI: 'shadow', commune: 'centre' },
-    },
-    devAddr: '26000009',
-    adr: true,
-    dr: 5,
-    fCnt,
-    fPort: 3,
-    confirmed: false,
-    data,
-    rxInfo: [{ gatewayId: '0016c001f1530001', uplinkId: 1, rssi: -80, snr: 7.5, channel: 1, rfChain: 0 }],
-    txInfo: { frequency: 868_100_000, bandwidth: 125_000, spreadingFactor: 7, codeRate: 'CR_4_5' },
-    regionConfigId: 'eu868',
-  };
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const TAGS = { time: 'morning', DEV_EUI: 'shadow', commune: 'centre' }; // what an operator may well set in ChirpStack
 
 let deadPort = 0;
 
@@ -98,14 +61,7 @@ beforeAll(async () => {
     join(dir, 'gateway.yaml'),
     {},
   );
-  gateway = createGateway(config, {
-    logStream: {
-      write(chunk: string | Uint8Array) {
-        logLines.push(String(chunk));
-        return true;
-      },
-    } as unknown as NodeJS.WritableStream,
-  });
+  gateway = createGateway(config, { logStream: memoryLogStream(logLines) });
   await gateway.start();
 }, 120_000);
 
@@ -122,7 +78,8 @@ describe('reserved tag keys from ChirpStack', () => {
     const pub = await mqtt.connectAsync(broker.url, { clientId: 'keys-publisher' });
     for (let i = 0; i < 30; i++) {
       const enc = codec.encodeUplink({ readings: [{ values: { distance_mm: 300 + i * 10, temperature_c: 12, alarm_full: false, alarm_fire: false, alarm_tilt: false } }] });
-      await pub.publishAsync(eventTopic(uplink(i, Uint8Array.from(enc.bytes ?? []))), eventToJson(uplink(i, Uint8Array.from(enc.bytes ?? []))), { qos: 1 });
+      const ev = chirpstackUplink({ devEui: EUI, name: 'bin-time', fCnt: i, fPort: 3, data: Uint8Array.from(enc.bytes ?? []), time: T0 + i * 60_000, tags: TAGS });
+      await pub.publishAsync(eventTopic(ev), eventToJson(ev), { qos: 1 });
     }
     await pub.endAsync();
     await waitFor('30 points of the time-tagged device', async () => (await influx.rows(`SELECT count(distance_mm) FROM bin_fill WHERE dev_eui = '${EUI}'`, 'lorawan'))[0]?.['count'] === 30);
