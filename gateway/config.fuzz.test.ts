@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import yaml from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fuzzParams } from '../support/fuzz.ts';
+import { fuzzParams, fuzzTimeoutMs } from '../support/fuzz.ts';
 import { ConfigError, loadConfig } from './config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'config-fuzz-'));
@@ -54,5 +54,5 @@ describe('fuzz: gateway config YAML', () => {
       }),
       fuzzParams(300),
     );
-  }, 120_000);
+  }, fuzzTimeoutMs(300));
 });

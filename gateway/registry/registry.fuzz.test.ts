@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../devices/catalogue.ts';
-import { fuzzParams } from '../../support/fuzz.ts';
+import { fuzzParams, fuzzTimeoutMs } from '../../support/fuzz.ts';
 import { devicesFromCsv } from './csv.ts';
 import { parseRegistry, RegistryError } from './devices-file.ts';
 
@@ -58,7 +58,7 @@ describe('fuzz: registry YAML', () => {
       }),
       fuzzParams(300),
     );
-  }, 120_000);
+  }, fuzzTimeoutMs(300));
 });
 
 describe('fuzz: CSV import', () => {
@@ -76,5 +76,5 @@ describe('fuzz: CSV import', () => {
       }),
       fuzzParams(500),
     );
-  }, 120_000);
+  }, fuzzTimeoutMs(500));
 });
