@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import type { Codec, JsonObject, Reading } from '../codecs/api.ts';
 import { fromBase64, fromHex } from '../codecs/bytes.ts';
 import type { DeviceEntry } from '../devices/catalogue.ts';
-import { checkVariables } from '../devices/variables.ts';
+import { checkVariables, declaredVariables } from '../devices/variables.ts';
 import { lookupCodec } from './codec-lookup.ts';
 import { EXIT_ERRORS, EXIT_OK, parseVariables, UsageError, type Io } from './usage.ts';
 
@@ -51,9 +51,8 @@ function variablesFor(entry: DeviceEntry | undefined, overrides: Record<string, 
  * against: only non-finite numbers are refused). `fail` turns the problems into the error thrown.
  */
 function checkedVariables(entry: DeviceEntry | undefined, values: Record<string, unknown>, fail: (problems: string) => Error): Record<string, unknown> {
-  const r = checkVariables(values, entry ? entry.variables : {}, 'write', entry?.id);
-  const problems = r.problems.filter((p) => entry || !p.message.startsWith('unknown variable'));
-  if (problems.length) throw fail(problems.map((p) => `${p.name}: ${p.message}`).join('; '));
+  const r = checkVariables(values, entry ? declaredVariables(entry) : undefined, 'write', entry?.id);
+  if (r.problems.length) throw fail(r.problems.map((p) => `${p.name}: ${p.message}`).join('; '));
   return r.values;
 }
 

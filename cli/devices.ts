@@ -84,7 +84,9 @@ async function runAdd(argv: string[], io: Io): Promise<number> {
   const known = knownModels();
   const checked = checkDevice({ dev_eui: values['dev-eui'], model: values.model, name: values.name, tags, variables: parseVariables(values.var) }, 'device', known);
   if (!checked.device) return report(io, file, checked.problems);
-  const current = loadOrReport(file, io, { mode: 'write' });
+  // The entries already there are read (a stale variable is a warning); the new ones are written.
+  const current = loadOrReport(file, io, { mode: 'read' });
+  if (typeof current !== 'number') warn(io, file, current.warnings);
   if (typeof current === 'number') return current;
   const merged = mergeDevices(current, [checked.device], { replace: values.replace, where: () => 'device' });
   if (merged.problems.length) return report(io, file, merged.problems);
@@ -109,7 +111,9 @@ async function runImport(argv: string[], io: Io): Promise<number> {
     throw new UsageError(`cannot read ${csvFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const { devices, lines, problems } = devicesFromCsv(text, knownModels());
-  const current = loadOrReport(file, io, { mode: 'write' });
+  // The entries already there are read (a stale variable is a warning); the new ones are written.
+  const current = loadOrReport(file, io, { mode: 'read' });
+  if (typeof current !== 'number') warn(io, file, current.warnings);
   if (typeof current === 'number') return current;
   // Merged even when rows have problems, so clashes with the registry come in the same report.
   const merged = mergeDevices(current, devices, { replace: values.replace, where: (i) => `line ${lines[i] ?? '?'}` });

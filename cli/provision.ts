@@ -23,7 +23,8 @@ import { maskKey, ProvisionError } from '../devices/provisioning/errors.ts';
 import { labelSheetPdf, labelSvg } from '../devices/provisioning/labels.ts';
 import { provisionSerial } from '../devices/provisioning/provision-serial.ts';
 import { parseScan, ScanError, tr005String } from '../devices/provisioning/tr005.ts';
-import { checkDevice, normalizeEui, type RegisteredDevice, RegistryError } from '../gateway/registry/devices-file.ts';
+import { didYouMean } from '../devices/did-you-mean.ts';
+import { checkDevice, type KnownModels, normalizeEui, type RegisteredDevice, RegistryError } from '../gateway/registry/devices-file.ts';
 import { formatProblem, readBatchCsv } from './provision/bulk-csv.ts';
 import { appendRecord, countOutcomes, DestinationError, keyFingerprint, writeKeysEntries, writeKeysEntry, writeRegistryEntries, writeRegistryEntry } from './provision/destinations.ts';
 import { KeysFileError } from '../simulator/keys-file.ts';
@@ -58,9 +59,9 @@ CSV columns (comma or semicolon, header names in any case): dev_eui, name, model
 app_key, description, tag:<key>…, var:<key>…  Every problem is reported before anything is written.
 Exit codes: 0 ok, 1 a device or server failed (one line saying why), 2 usage error.`;
 
-function knownModels(): (id: string) => boolean {
-  const catalogue = loadCatalogue();
-  return (id) => catalogue.byId.has(id);
+/** The catalogue as the registry checks it: model ids and each model's declared variables. */
+function knownModels(): KnownModels {
+  return loadCatalogue();
 }
 
 function readBatch(file: string, needKeys: boolean, io: Io): ReturnType<typeof readBatchCsv> | undefined {
@@ -133,8 +134,8 @@ async function runSerial(argv: string[], io: Io): Promise<number> {
   if (!values.port) throw new UsageError('--port <tty> is required (e.g. --port /dev/ttyUSB0)');
   if (!values.model) throw new UsageError('--model <catalogue-id> is required (see "lorawan-edge devices")');
   const catalogue = loadCatalogue();
-  if (!catalogue.byId.has(values.model)) throw new UsageError(`unknown model "${values.model}" (see "lorawan-edge devices")`);
-  if (values.dialect !== undefined && !DIALECT_IDS.includes(values.dialect as DialectId)) throw new UsageError(`unknown dialect "${values.dialect}" (known: ${DIALECT_IDS.join(', ')})`);
+  if (!catalogue.byId.has(values.model)) throw new UsageError(`unknown model "${values.model}"${didYouMean(values.model, catalogue.byId.keys())} (see "lorawan-edge devices")`);
+  if (values.dialect !== undefined && !DIALECT_IDS.includes(values.dialect as DialectId)) throw new UsageError(`unknown dialect "${values.dialect}"${didYouMean(values.dialect, DIALECT_IDS)} (known: ${DIALECT_IDS.join(', ')})`);
   if (!/^[ABC]$/.test(values.class)) throw new UsageError('--class must be A, B or C');
   const seconds = (name: string, v: string): number => {
     const n = Number(v);
@@ -169,7 +170,7 @@ async function runSerial(argv: string[], io: Io): Promise<number> {
     throw err;
   }
   const name = values.name ?? `${values.model.split('/').pop() ?? 'device'}-${result.devEui.slice(-6)}`;
-  const checked = checkDevice({ dev_eui: result.devEui, name, model: values.model, tags, variables }, 'device', (id) => catalogue.byId.has(id));
+  const checked = checkDevice({ dev_eui: result.devEui, name, model: values.model, tags, variables }, 'device', catalogue);
   if (!checked.device) {
     io.stderr.write(`provision serial: ${checked.problems.map((p) => `${p.where}: ${p.message}`).join('; ')}\n`);
     return EXIT_ERRORS;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCatalogue } from './catalogue.ts';
 import { closest, didYouMean } from './did-you-mean.ts';
-import { checkVariables } from './variables.ts';
+import { checkVariables, declaredVariables } from './variables.ts';
 
 const catalogue = loadCatalogue();
 const specs = (id: string) => catalogue.byId.get(id)?.variables;
@@ -24,7 +24,11 @@ describe('checkVariables against the catalogue declarations', () => {
     const w = checkVariables({ container_dept_mm: 1200 }, specs('dingtek/df703'), 'write', 'dingtek/df703');
     expect(w.problems).toEqual([{ name: 'container_dept_mm', severity: 'error', message: 'unknown variable (did you mean "container_depth_mm"?); dingtek/df703 declares container_depth_mm, sensor_offset_mm' }]);
     expect(checkVariables({ container_dept_mm: 1200 }, specs('dingtek/df703'), 'read').problems[0]?.severity).toBe('warning');
-    expect(checkVariables({ anything: 1 }, specs('acme/bin-sensor'), 'write', 'acme/bin-sensor').problems[0]?.message).toBe('unknown variable; acme/bin-sensor declares no variables');
+    const native = catalogue.byId.get('elsys/ers-co2');
+    expect(checkVariables({ anything: 1 }, native && declaredVariables(native), 'write', 'elsys/ers-co2').problems[0]?.message).toBe('unknown variable; elsys/ers-co2 declares no variables');
+    // A vendor script without declarations may read any variable: only values are checked.
+    const script = catalogue.byId.get('acme/bin-sensor');
+    expect(checkVariables({ anything: 1, bad: Infinity }, script && declaredVariables(script), 'write').problems.map((p) => p.name)).toEqual(['bad']);
   });
 });
 

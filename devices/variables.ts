@@ -92,12 +92,23 @@ export function checkValue(spec: VariableSpec, value: unknown): { value: unknown
 }
 
 /**
- * Checks variables against a model's declared ones. `specs` undefined means the model declares
- * none (every name is unknown). Returns the converted values (unknown names kept as given, so a
- * read never loses data) and every problem found.
+ * What a catalogue entry lets us check variables against: its declarations; none (`{}`) for a
+ * native codec without a `variables` section (it reads none); undefined for a script codec
+ * without one — a vendor's script may read any variable, so only the values are checked.
+ */
+export function declaredVariables(entry: { variables?: VariableSpecs; codec?: unknown }): VariableSpecs | undefined {
+  if (entry.variables) return entry.variables;
+  return typeof entry.codec === 'string' ? {} : undefined;
+}
+
+/**
+ * Checks variables against a model's declared ones (see declaredVariables; undefined checks the
+ * values only). Returns the converted values (unknown names kept as given, so a read never loses
+ * data) and every problem found.
  */
 export function checkVariables(values: Record<string, unknown>, specs: VariableSpecs | undefined, mode: VariableMode, model = 'this model'): { values: Record<string, unknown>; problems: VariableProblem[] } {
   const declared = specs ?? {};
+  const checkNames = specs !== undefined;
   const names = Object.keys(declared);
   const out: Record<string, unknown> = {};
   const problems: VariableProblem[] = [];
@@ -106,6 +117,10 @@ export function checkVariables(values: Record<string, unknown>, specs: VariableS
     if (typeof value === 'number' && !Number.isFinite(value)) {
       // `1e999` and YAML's `.inf`/`.nan`: no codec can use them, whatever the declaration.
       problems.push({ name, severity: 'error', message: `must be a finite number, got ${String(value)}` });
+      continue;
+    }
+    if (!hit && !checkNames) {
+      out[name] = value;
       continue;
     }
     if (!hit) {

@@ -19,7 +19,7 @@ import { dirname } from 'node:path';
 import yaml from 'js-yaml';
 import { didYouMean } from '../../devices/did-you-mean.ts';
 import { parseYaml, YamlError } from '../../devices/safe-yaml.ts';
-import { checkVariables, type VariableMode, type VariableSpecs } from '../../devices/variables.ts';
+import { checkVariables, declaredVariables, type VariableMode, type VariableSpecs } from '../../devices/variables.ts';
 import { lineOf } from './locate.ts';
 import { reservedTagReason } from './reserved-keys.ts';
 
@@ -48,12 +48,14 @@ export function problemText(p: RegistryProblem): string {
  * Which catalogue ids exist: a predicate, or the catalogue itself — then each device's variables
  * are checked against what its model declares (names, types, ranges).
  */
-export type KnownModels = ((id: string) => boolean) | { byId: ReadonlyMap<string, { variables?: VariableSpecs }> };
+export type KnownModels = ((id: string) => boolean) | { byId: ReadonlyMap<string, { variables?: VariableSpecs; codec?: unknown }> };
 
-function modelOf(known: KnownModels, id: string): { exists: boolean; specs?: VariableSpecs; checkNames: boolean } {
-  if (typeof known === 'function') return { exists: known(id), checkNames: false };
+function modelOf(known: KnownModels, id: string): { exists: boolean; specs?: VariableSpecs } {
+  if (typeof known === 'function') return { exists: known(id) };
   const entry = known.byId.get(id);
-  return entry ? { exists: true, ...(entry.variables ? { specs: entry.variables } : {}), checkNames: true } : { exists: false, checkNames: false };
+  if (!entry) return { exists: false };
+  const specs = declaredVariables(entry);
+  return specs ? { exists: true, specs } : { exists: true };
 }
 
 /** A registry file larger than this is refused before it is read (about 20,000 devices). */
@@ -130,14 +132,11 @@ export function checkDevice(
   if (o['variables'] !== undefined) {
     if (!o['variables'] || typeof o['variables'] !== 'object' || Array.isArray(o['variables'])) p('variables', 'must be a mapping of name: value');
     else {
-      // Without the catalogue (a predicate) only what is wrong for any variable is refused:
-      // NaN and infinities (`1e999`, `.inf`), which no codec can use.
-      const checked = checkVariables(o['variables'] as Record<string, unknown>, found?.checkNames ? found.specs : {}, found?.checkNames ? mode : 'read', model);
+      // Without declarations (a predicate, a script codec) only what is wrong for any variable
+      // is refused: NaN and infinities (`1e999`, `.inf`), which no codec can use.
+      const checked = checkVariables(o['variables'] as Record<string, unknown>, found?.specs, mode, model);
       variables = checked.values;
-      for (const vp of checked.problems) {
-        if (vp.message.startsWith('unknown variable') && !found?.checkNames) continue;
-        (vp.severity === 'error' ? problems : warnings).push({ where: `${where}.variables.${vp.name}`, message: vp.message });
-      }
+      for (const vp of checked.problems) (vp.severity === 'error' ? problems : warnings).push({ where: `${where}.variables.${vp.name}`, message: vp.message });
     }
   }
   if (problems.length) return { problems, warnings };
