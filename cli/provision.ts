@@ -24,6 +24,7 @@ import { labelSheetPdf, labelSvg } from '../devices/provisioning/labels.ts';
 import { provisionSerial } from '../devices/provisioning/provision-serial.ts';
 import { parseScan, ScanError, tr005String } from '../devices/provisioning/tr005.ts';
 import { didYouMean } from '../devices/did-you-mean.ts';
+import { checkVariables, declaredVariables } from '../devices/variables.ts';
 import { checkDevice, type KnownModels, normalizeEui, type RegisteredDevice, RegistryError } from '../gateway/registry/devices-file.ts';
 import { formatProblem, readBatchCsv } from './provision/bulk-csv.ts';
 import { appendRecord, countOutcomes, DestinationError, keyFingerprint, writeKeysEntries, writeKeysEntry, writeRegistryEntries, writeRegistryEntry } from './provision/destinations.ts';
@@ -144,6 +145,10 @@ async function runSerial(argv: string[], io: Io): Promise<number> {
   };
   const tags = parseTags(values.tag);
   const variables = parseVariables(values.var);
+  // Checked before the device is touched: a typo found after provisioning would waste the visit.
+  const entry = catalogue.byId.get(values.model);
+  const varCheck = checkVariables(variables, entry ? declaredVariables(entry) : undefined, 'write', values.model);
+  if (varCheck.problems.length) throw new UsageError(`--var ${varCheck.problems.map((p) => `${p.name}: ${p.message}`).join('; ')}`);
   const step = (line: string): void => {
     io.stdout.write(`${line}\n`);
   };

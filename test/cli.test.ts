@@ -224,6 +224,9 @@ describe('lorawan-edge CLI: hostile files and operator mistakes', () => {
     const add = cli(['devices', 'add', '--registry', join(dir, 'new.yaml'), '--dev-eui', 'a84041000181c9e2', '--model', 'dingtek/df703', '--name', 'b', '--var', 'container_depth_mm=1e999']);
     expect(add.code).toBe(1);
     expect(add.stderr).toContain('device.variables.container_depth_mm: must be a finite number');
+    const serial = cli(['provision', 'serial', '--port', join(dir, 'no-such-tty'), '--model', 'dingtek/df703', '--var', 'container_dept_mm=1200']);
+    expect(serial.code).toBe(2);
+    expect(serial.stderr).toContain('container_dept_mm: unknown variable (did you mean "container_depth_mm"?)');
     writeFileSync(join(dir, 'gw-replay.yaml'), gatewayYaml('data_dir: ./replay-data\n'));
     const model = cli(['replay', '--config', join(dir, 'gw-replay.yaml'), '--model', 'dingtek/df730']);
     expect(model.code).toBe(2);
