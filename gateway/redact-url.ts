@@ -15,8 +15,10 @@ export function redactUrl(url: string): string {
   } catch {
     return '(unparseable URL)';
   }
+  const secretParams = [...u.searchParams.keys()].filter((name) => SECRET_PARAM.test(name));
+  // Nothing to hide: the URL as written (href would add a `/` to `http://h:8086`).
+  if (u.password === '' && secretParams.length === 0) return url;
   if (u.password !== '') u.password = '***';
-  for (const name of [...u.searchParams.keys()]) if (SECRET_PARAM.test(name)) u.searchParams.set(name, '***');
-  // URL keeps `mqtt://host` without a trailing slash for non-special schemes; nothing else changes.
+  for (const name of secretParams) u.searchParams.set(name, '***');
   return u.href;
 }
