@@ -5,6 +5,7 @@
 import type { Codec } from '../codecs/api.ts';
 import { nativeCodec } from '../codecs/registry.ts';
 import { loadCatalogue, type DeviceEntry } from '../devices/catalogue.ts';
+import { didYouMean } from '../devices/did-you-mean.ts';
 import { resolveCodec } from '../devices/resolve.ts';
 import { UsageError } from './usage.ts';
 
@@ -20,5 +21,5 @@ export async function lookupCodec(id: string): Promise<LookedUp> {
   const codec = nativeCodec(id);
   if (codec) return { codec };
   const known = catalogue.devices.map((d) => d.id).join(', ');
-  throw new UsageError(`unknown device "${id}" (known: ${known}; run "lorawan-edge devices")`);
+  throw new UsageError(`unknown device "${id}"${didYouMean(id, catalogue.byId.keys())} (known: ${known}; run "lorawan-edge devices")`);
 }

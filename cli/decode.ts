@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import type { Codec, JsonObject, Reading } from '../codecs/api.ts';
 import { fromBase64, fromHex } from '../codecs/bytes.ts';
 import type { DeviceEntry } from '../devices/catalogue.ts';
+import { checkVariables, declaredVariables } from '../devices/variables.ts';
 import { lookupCodec } from './codec-lookup.ts';
 import { EXIT_ERRORS, EXIT_OK, parseVariables, UsageError, type Io } from './usage.ts';
 
@@ -42,7 +43,17 @@ export interface DecodeOutput {
 function variablesFor(entry: DeviceEntry | undefined, overrides: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(entry?.variables ?? {})) if (v.default !== undefined) out[k] = v.default;
-  return { ...out, ...overrides };
+  return { ...out, ...checkedVariables(entry, overrides, (problems) => new UsageError(`--var ${problems}`)) };
+}
+
+/**
+ * Variables checked against the catalogue entry's declaration (a bare codec id has none to check
+ * against: only non-finite numbers are refused). `fail` turns the problems into the error thrown.
+ */
+function checkedVariables(entry: DeviceEntry | undefined, values: Record<string, unknown>, fail: (problems: string) => Error): Record<string, unknown> {
+  const r = checkVariables(values, entry ? declaredVariables(entry) : undefined, 'write', entry?.id);
+  if (r.problems.length) throw fail(r.problems.map((p) => `${p.name}: ${p.message}`).join('; '));
+  return r.values;
 }
 
 export function decodeOne(codec: Codec, bytes: Uint8Array, fPort: number, variables: Record<string, unknown>, recvTime: Date): DecodeOutput {
@@ -88,7 +99,7 @@ function parseTime(text: string | undefined): Date {
 }
 
 /** One --jsonl input line → result; problems with the line itself become errors. */
-function decodeLine(codec: Codec, line: string, baseVariables: Record<string, unknown>, defaultTime: Date): DecodeOutput {
+function decodeLine(codec: Codec, entry: DeviceEntry | undefined, line: string, baseVariables: Record<string, unknown>, defaultTime: Date): DecodeOutput {
   const fail = (message: string): DecodeOutput => ({ data: null, errors: [message], warnings: [], readings: [] });
   let obj: unknown;
   try {
@@ -116,7 +127,13 @@ function decodeLine(codec: Codec, line: string, baseVariables: Record<string, un
     recvTime = new Date(String(o['recvTime']));
     if (Number.isNaN(recvTime.getTime())) return fail('"recvTime" is not an ISO 8601 time');
   }
-  return decodeOne(codec, bytes, o['fPort'], { ...baseVariables, ...((vars as Record<string, unknown>) ?? {}) }, recvTime);
+  let lineVars: Record<string, unknown>;
+  try {
+    lineVars = checkedVariables(entry, (vars as Record<string, unknown> | undefined) ?? {}, (problems) => new Error(`"variables": ${problems}`));
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  return decodeOne(codec, bytes, o['fPort'], { ...baseVariables, ...lineVars }, recvTime);
 }
 
 export async function runDecode(argv: string[], io: Io): Promise<number> {
@@ -151,7 +168,7 @@ export async function runDecode(argv: string[], io: Io): Promise<number> {
     let anyErrors = false;
     const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
     for await (const line of rl) {
-      const out = decodeLine(codec, line, base, recvTime);
+      const out = decodeLine(codec, entry, line, base, recvTime);
       if (out.errors.length > 0) anyErrors = true;
       io.stdout.write(`${JSON.stringify(out, null, indent)}\n`);
     }

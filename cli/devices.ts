@@ -9,9 +9,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { CATEGORIES } from '../codecs/api.ts';
 import { loadCatalogue } from '../devices/catalogue.ts';
 import { devicesFromCsv } from '../gateway/registry/csv.ts';
-import { checkDevice, loadRegistry, mergeDevices, RegistryError, saveRegistry, type RegistryProblem } from '../gateway/registry/devices-file.ts';
+import { didYouMean } from '../devices/did-you-mean.ts';
+import { checkDevice, loadRegistry, mergeDevices, problemText, RegistryError, saveRegistry, type LoadRegistryOptions, type RegistryProblem } from '../gateway/registry/devices-file.ts';
 import { EXIT_ERRORS, EXIT_OK, parseVariables, UsageError, type Io } from './usage.ts';
 
 export const DEVICES_HELP = `Usage: lorawan-edge devices [--json] [--category <bin-fill|water-meter|air-quality|generic>]
@@ -32,22 +34,26 @@ function registryPath(value: string | undefined): string {
   return file;
 }
 
-function report(io: Io, file: string, problems: RegistryProblem[]): number {
-  for (const p of problems) io.stderr.write(`${file}: ${p.where}: ${p.message}\n`);
-  io.stderr.write(`nothing written: ${problems.length} problem(s)\n`);
+function report(io: Io, file: string, problems: RegistryProblem[], written = false): number {
+  for (const p of problems) io.stderr.write(`${file}: ${problemText(p)}\n`);
+  if (!written) io.stderr.write(`nothing written: ${problems.length} problem(s)\n`);
   return EXIT_ERRORS;
 }
 
-function knownModels(): (id: string) => boolean {
-  const catalogue = loadCatalogue();
-  return (id) => catalogue.byId.has(id);
+function warn(io: Io, file: string, warnings: RegistryProblem[] | undefined): void {
+  for (const p of warnings ?? []) io.stderr.write(`warning: ${file}: ${problemText(p)}\n`);
 }
 
-function loadOrReport(file: string, io: Io): ReturnType<typeof loadRegistry> | number {
+/** The catalogue as the registry checks it: model ids and each model's declared variables. */
+function knownModels(): ReturnType<typeof loadCatalogue> {
+  return loadCatalogue();
+}
+
+function loadOrReport(file: string, io: Io, options: LoadRegistryOptions = {}): ReturnType<typeof loadRegistry> | number {
   try {
-    return loadRegistry(file, knownModels());
+    return loadRegistry(file, knownModels(), options);
   } catch (err) {
-    if (err instanceof RegistryError) return report(io, file, err.problems);
+    if (err instanceof RegistryError) return report(io, file, err.problems, true);
     throw err;
   }
 }
@@ -78,7 +84,9 @@ async function runAdd(argv: string[], io: Io): Promise<number> {
   const known = knownModels();
   const checked = checkDevice({ dev_eui: values['dev-eui'], model: values.model, name: values.name, tags, variables: parseVariables(values.var) }, 'device', known);
   if (!checked.device) return report(io, file, checked.problems);
-  const current = loadOrReport(file, io);
+  // The entries already there are read (a stale variable is a warning); the new ones are written.
+  const current = loadOrReport(file, io, { mode: 'read' });
+  if (typeof current !== 'number') warn(io, file, current.warnings);
   if (typeof current === 'number') return current;
   const merged = mergeDevices(current, [checked.device], { replace: values.replace, where: () => 'device' });
   if (merged.problems.length) return report(io, file, merged.problems);
@@ -102,22 +110,33 @@ async function runImport(argv: string[], io: Io): Promise<number> {
   } catch (err) {
     throw new UsageError(`cannot read ${csvFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const { devices, problems } = devicesFromCsv(text, knownModels());
-  if (problems.length) return report(io, csvFile, problems);
-  const current = loadOrReport(file, io);
+  const { devices, lines, problems } = devicesFromCsv(text, knownModels());
+  // The entries already there are read (a stale variable is a warning); the new ones are written.
+  const current = loadOrReport(file, io, { mode: 'read' });
+  if (typeof current !== 'number') warn(io, file, current.warnings);
   if (typeof current === 'number') return current;
-  const merged = mergeDevices(current, devices, { replace: values.replace, where: (i) => `row ${i + 1}` });
-  if (merged.problems.length) return report(io, csvFile, merged.problems);
+  // Merged even when rows have problems, so clashes with the registry come in the same report.
+  const merged = mergeDevices(current, devices, { replace: values.replace, where: (i) => `line ${lines[i] ?? '?'}` });
+  const all = [...problems, ...merged.problems.map((p) => ({ ...p, where: p.where.replace(/^(line \d+)\.(.+)$/, '$1, column $2') }))];
+  all.sort((a, b) => lineNumber(a.where) - lineNumber(b.where));
+  if (all.length) return report(io, csvFile, all);
   if (!values['dry-run']) saveRegistry(file, merged.devices);
   io.stdout.write(`${values['dry-run'] ? 'would import' : 'imported'} ${devices.length} device(s); registry ${file} holds ${merged.devices.length}\n`);
   return EXIT_OK;
 }
 
+function lineNumber(where: string): number {
+  const m = /^line (\d+)/.exec(where);
+  return m ? Number(m[1]) : 0;
+}
+
 async function runRegistered(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { registry: { type: 'string' }, json: { type: 'boolean', default: false } } });
   const file = registryPath(values.registry);
-  const current = loadOrReport(file, io);
+  // Listing a registry that does not exist is a mistake (a typo in the path), not an empty list.
+  const current = loadOrReport(file, io, { mustExist: true });
   if (typeof current === 'number') return current;
+  warn(io, file, current.warnings);
   if (values.json) io.stdout.write(`${JSON.stringify(current.devices, null, 2)}\n`);
   else {
     const rows = [['DEV_EUI', 'NAME', 'MODEL', 'TAGS']];
@@ -149,6 +168,9 @@ export async function runDevices(argv: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unknown devices subcommand "${positionals[0]}" (expected add, import or registered)`);
   const catalogue = loadCatalogue();
   for (const p of catalogue.problems) io.stderr.write(`warning: ${p.file}: ${p.field}: ${p.message}\n`);
+  if (values.category !== undefined && !(CATEGORIES as readonly string[]).includes(values.category)) {
+    throw new UsageError(`unknown category "${values.category}"${didYouMean(values.category, CATEGORIES)}; expected one of ${CATEGORIES.join(', ')}`);
+  }
   const devices = catalogue.devices.filter((d) => !values.category || d.category === values.category);
   if (values.json) {
     io.stdout.write(

@@ -7,6 +7,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type GatewayConfig } from '../gateway/config.ts';
 import { createGateway } from '../gateway/gateway.ts';
+import { preflight } from '../gateway/preflight.ts';
+import { problemText, RegistryError } from '../gateway/registry/devices-file.ts';
 import { EXIT_OK, UsageError, type Io } from './usage.ts';
 
 export const EXIT_CONFIG = 78;
@@ -64,8 +66,15 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
   if (!values.config) throw new UsageError('--config <gateway.yaml> is required (sample: gateway/gateway.sample.yaml)');
   const config = loadConfigOrReport(values.config, io);
   if (!config) return EXIT_CONFIG;
+  // What start() loads besides the config (registry, catalogue references), checked first.
+  const pre = preflight(config);
+  for (const w of pre.warnings) io.stderr.write(`warning: ${w}\n`);
+  if (pre.problems.length) {
+    for (const p of pre.problems) io.stderr.write(`${p}\n`);
+    return EXIT_CONFIG;
+  }
   if (values.check) {
-    io.stdout.write(`config ok: ${config.sources.length} source(s), ${config.sinks.length} sink(s), buffer in ${config.buffer.dir}\n`);
+    io.stdout.write(`config ok: ${config.sources.length} source(s), ${config.sinks.length} sink(s), ${pre.devices} registered device(s), buffer in ${config.buffer.dir}\n`);
     return EXIT_OK;
   }
   const gateway = createGateway(config, { logStream: io.stdout });
@@ -89,8 +98,12 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
     try {
       await gateway.start();
     } catch (err) {
-      if (!reportLocked(err, config, io)) throw err;
-      return EXIT_LOCKED;
+      if (reportLocked(err, config, io)) return EXIT_LOCKED;
+      // The registry changed between the preflight and the start: still a config error.
+      if (!(err instanceof RegistryError)) throw err;
+      for (const p of err.problems) io.stderr.write(`${err.file}: ${problemText(p)}\n`);
+      await gateway.stop().catch(() => undefined);
+      return EXIT_CONFIG;
     }
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {

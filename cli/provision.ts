@@ -23,7 +23,9 @@ import { maskKey, ProvisionError } from '../devices/provisioning/errors.ts';
 import { labelSheetPdf, labelSvg } from '../devices/provisioning/labels.ts';
 import { provisionSerial } from '../devices/provisioning/provision-serial.ts';
 import { parseScan, ScanError, tr005String } from '../devices/provisioning/tr005.ts';
-import { checkDevice, normalizeEui, type RegisteredDevice, RegistryError } from '../gateway/registry/devices-file.ts';
+import { didYouMean } from '../devices/did-you-mean.ts';
+import { checkVariables, declaredVariables } from '../devices/variables.ts';
+import { checkDevice, type KnownModels, normalizeEui, type RegisteredDevice, RegistryError } from '../gateway/registry/devices-file.ts';
 import { formatProblem, readBatchCsv } from './provision/bulk-csv.ts';
 import { appendRecord, countOutcomes, DestinationError, keyFingerprint, writeKeysEntries, writeKeysEntry, writeRegistryEntries, writeRegistryEntry } from './provision/destinations.ts';
 import { KeysFileError } from '../simulator/keys-file.ts';
@@ -58,9 +60,9 @@ CSV columns (comma or semicolon, header names in any case): dev_eui, name, model
 app_key, description, tag:<key>…, var:<key>…  Every problem is reported before anything is written.
 Exit codes: 0 ok, 1 a device or server failed (one line saying why), 2 usage error.`;
 
-function knownModels(): (id: string) => boolean {
-  const catalogue = loadCatalogue();
-  return (id) => catalogue.byId.has(id);
+/** The catalogue as the registry checks it: model ids and each model's declared variables. */
+function knownModels(): KnownModels {
+  return loadCatalogue();
 }
 
 function readBatch(file: string, needKeys: boolean, io: Io): ReturnType<typeof readBatchCsv> | undefined {
@@ -133,8 +135,8 @@ async function runSerial(argv: string[], io: Io): Promise<number> {
   if (!values.port) throw new UsageError('--port <tty> is required (e.g. --port /dev/ttyUSB0)');
   if (!values.model) throw new UsageError('--model <catalogue-id> is required (see "lorawan-edge devices")');
   const catalogue = loadCatalogue();
-  if (!catalogue.byId.has(values.model)) throw new UsageError(`unknown model "${values.model}" (see "lorawan-edge devices")`);
-  if (values.dialect !== undefined && !DIALECT_IDS.includes(values.dialect as DialectId)) throw new UsageError(`unknown dialect "${values.dialect}" (known: ${DIALECT_IDS.join(', ')})`);
+  if (!catalogue.byId.has(values.model)) throw new UsageError(`unknown model "${values.model}"${didYouMean(values.model, catalogue.byId.keys())} (see "lorawan-edge devices")`);
+  if (values.dialect !== undefined && !DIALECT_IDS.includes(values.dialect as DialectId)) throw new UsageError(`unknown dialect "${values.dialect}"${didYouMean(values.dialect, DIALECT_IDS)} (known: ${DIALECT_IDS.join(', ')})`);
   if (!/^[ABC]$/.test(values.class)) throw new UsageError('--class must be A, B or C');
   const seconds = (name: string, v: string): number => {
     const n = Number(v);
@@ -143,6 +145,10 @@ async function runSerial(argv: string[], io: Io): Promise<number> {
   };
   const tags = parseTags(values.tag);
   const variables = parseVariables(values.var);
+  // Checked before the device is touched: a typo found after provisioning would waste the visit.
+  const entry = catalogue.byId.get(values.model);
+  const varCheck = checkVariables(variables, entry ? declaredVariables(entry) : undefined, 'write', values.model);
+  if (varCheck.problems.length) throw new UsageError(`--var ${varCheck.problems.map((p) => `${p.name}: ${p.message}`).join('; ')}`);
   const step = (line: string): void => {
     io.stdout.write(`${line}\n`);
   };
@@ -169,7 +175,7 @@ async function runSerial(argv: string[], io: Io): Promise<number> {
     throw err;
   }
   const name = values.name ?? `${values.model.split('/').pop() ?? 'device'}-${result.devEui.slice(-6)}`;
-  const checked = checkDevice({ dev_eui: result.devEui, name, model: values.model, tags, variables }, 'device', (id) => catalogue.byId.has(id));
+  const checked = checkDevice({ dev_eui: result.devEui, name, model: values.model, tags, variables }, 'device', catalogue);
   if (!checked.device) {
     io.stderr.write(`provision serial: ${checked.problems.map((p) => `${p.where}: ${p.message}`).join('; ')}\n`);
     return EXIT_ERRORS;

@@ -4,7 +4,9 @@
  * stopped). InfluxDB points keep their timestamps, so the new values replace the old ones.
  */
 import { parseArgs } from 'node:util';
-import { normalizeEui } from '../gateway/registry/devices-file.ts';
+import { loadCatalogue } from '../devices/catalogue.ts';
+import { didYouMean } from '../devices/did-you-mean.ts';
+import { normalizeEui, problemText, RegistryError } from '../gateway/registry/devices-file.ts';
 import { replay } from '../gateway/replay.ts';
 import { EXIT_CONFIG, EXIT_LOCKED, loadConfigOrReport, reportLocked } from './gateway.ts';
 import { EXIT_OK, UsageError, type Io } from './usage.ts';
@@ -50,10 +52,16 @@ export async function runReplay(argv: string[], io: Io): Promise<number> {
     devEui = normalizeEui(values['dev-eui']);
     if (!devEui) throw new UsageError(`--dev-eui is not a 16-hex-digit EUI: "${values['dev-eui']}"`);
   }
-  const config = loadConfigOrReport(values.config, io);
-  if (!config) return EXIT_CONFIG;
   const sinceMs = time(values.since, '--since');
   const untilMs = time(values.until, '--until');
+  // Either would silently match nothing ("matched 0"), which reads as "nothing to replay".
+  if (sinceMs !== undefined && untilMs !== undefined && sinceMs > untilMs) throw new UsageError(`--since (${values.since}) is after --until (${values.until}): nothing could match`);
+  if (values.model !== undefined) {
+    const ids = [...loadCatalogue().byId.keys()];
+    if (!ids.includes(values.model)) throw new UsageError(`--model: unknown catalogue id "${values.model}"${didYouMean(values.model, ids)} (see "lorawan-edge devices")`);
+  }
+  const config = loadConfigOrReport(values.config, io);
+  if (!config) return EXIT_CONFIG;
   let report: Awaited<ReturnType<typeof replay>>;
   try {
     report = await replay(
@@ -68,8 +76,10 @@ export async function runReplay(argv: string[], io: Io): Promise<number> {
       { dryRun: values['dry-run'] },
     );
   } catch (err) {
-    if (!reportLocked(err, config, io)) throw err;
-    return EXIT_LOCKED;
+    if (reportLocked(err, config, io)) return EXIT_LOCKED;
+    if (!(err instanceof RegistryError)) throw err;
+    for (const p of err.problems) io.stderr.write(`${err.file}: ${problemText(p)}\n`);
+    return EXIT_CONFIG;
   }
   io.stdout.write(
     `${values['dry-run'] ? 'dry run: ' : ''}scanned ${report.scanned} record(s), matched ${report.matched}, decoded again ${report.redecoded} (${report.stillFailing} still failing), appended ${report.appended} for delivery\n`,

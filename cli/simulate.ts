@@ -6,6 +6,7 @@
  * and the keys a gateway needs. Live progress on stderr when it is a terminal, a summary on
  * stdout at the end. Ctrl-C stops cleanly (drains, closes the ledger).
  */
+import { didYouMean } from '../devices/did-you-mean.ts';
 import type { WriteStream } from 'node:tty';
 import { parseArgs } from 'node:util';
 import { createSimulation, type OutputSpec, type SimulationOptions } from '../simulator/index.ts';
@@ -157,7 +158,7 @@ export async function runSimulate(argv: string[], io: Io): Promise<number> {
   if (outputs !== 1) throw new UsageError('choose exactly one output: --udp <host:port>, --mqtt <url> or --dry-run');
   if (values.format !== undefined && values.mqtt === undefined) throw new UsageError('--format applies to --mqtt only');
   if (values.format !== undefined && values.format !== 'chirpstack-json' && values.format !== 'chirpstack-protobuf') {
-    throw new UsageError(`--format must be chirpstack-json or chirpstack-protobuf, not "${values.format}"`);
+    throw new UsageError(`--format must be chirpstack-json or chirpstack-protobuf, not "${values.format}"${didYouMean(values.format, ['chirpstack-json', 'chirpstack-protobuf'])}`);
   }
   if (values['application-id'] !== undefined && values.mqtt === undefined) throw new UsageError('--application-id applies to --mqtt only');
   if (values.seed !== undefined && !/^\d+$/.test(values.seed)) throw new UsageError(`--seed must be a non-negative integer, not "${values.seed}"`);

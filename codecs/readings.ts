@@ -110,12 +110,19 @@ function positiveNumber(v: unknown): number | undefined {
 }
 
 /**
- * Fill level of a container from a distance measured downwards by a sensor under the lid.
+ * Fill level of a container from a distance measured downwards by a sensor under the lid. The
+ * geometry (also drawn in devices/README.md and the root README):
  *
- * `container_depth_mm`: from the sensor's zero point (sensor_offset_mm below the sensor face) to
- * the bottom; `sensor_offset_mm`: distance the sensor sees when the container is full to the
- * brim (dead zone / mounting height above the brim), default 0. fill = 1 − (distance − offset) /
- * depth, clamped to 0..100 and rounded to 0.1 %.
+ *     ┌──[ sensor face ]──┐  distance 0
+ *     │        ↓          │  sensor_offset_mm: face → full line (dead zone, height above the brim; default 0)
+ *     │ - - full line - - │  distance = sensor_offset_mm   → 100 %
+ *     │                   │
+ *     │                   │  container_depth_mm: face → bottom (what an empty bin measures)
+ *     └──── bottom ───────┘  distance = container_depth_mm → 0 %
+ *
+ * fill = (depth − distance) / (depth − offset), clamped to 0..100 and rounded to 0.1 %. Both
+ * lengths are measured from the sensor face, the way a technician measures with a tape, so an
+ * empty bin reads 0 % and a full one 100 %.
  */
 export function fillPercent(distanceMm: number, variables: Variables | undefined): FillResult {
   const depth = positiveNumber(variables?.['container_depth_mm']);
@@ -127,7 +134,10 @@ export function fillPercent(distanceMm: number, variables: Variables | undefined
   if (offset === undefined) {
     return { warning: 'no fill_pct: device variable sensor_offset_mm is not a non-negative number' };
   }
-  const pct = (1 - (distanceMm - offset) / depth) * 100;
+  if (offset >= depth) {
+    return { warning: `no fill_pct: sensor_offset_mm (${offset}) must be less than container_depth_mm (${depth}), both measured from the sensor face` };
+  }
+  const pct = ((depth - distanceMm) / (depth - offset)) * 100;
   const clamped = Math.min(100, Math.max(0, pct));
   return { fill_pct: Math.round(clamped * 10) / 10 };
 }
@@ -137,5 +147,6 @@ export function distanceForFill(fillPct: number, variables: Variables | undefine
   const depth = positiveNumber(variables?.['container_depth_mm']);
   if (depth === undefined || depth === 0) return undefined;
   const offset = positiveNumber(variables?.['sensor_offset_mm']) ?? 0;
-  return Math.round(offset + depth * (1 - fillPct / 100));
+  if (offset >= depth) return undefined;
+  return Math.round(depth - (depth - offset) * (fillPct / 100));
 }

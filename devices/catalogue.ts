@@ -9,9 +9,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import yaml from 'js-yaml';
 import type { Category } from '../codecs/api.ts';
 import { PACKAGE_ROOT } from '../codecs/package-root.ts';
+import { readYamlFile } from './safe-yaml.ts';
+import type { VariableSpecs } from './variables.ts';
 
 export const CATALOGUE_DIR = join(PACKAGE_ROOT, 'devices');
 
@@ -34,7 +35,7 @@ export interface DeviceEntry {
   readings: Record<string, string>;
   reportingInterval: number;
   downlink?: { supported: boolean; fPort?: number; commands?: { name: string; description: string }[] };
-  variables?: Record<string, { description: string; unit?: string; required?: boolean; default?: unknown }>;
+  variables?: VariableSpecs;
   firmware?: string;
   notes?: string;
   /** Absolute path of the YAML file the entry came from. */
@@ -86,9 +87,11 @@ export function readDeviceFile(file: string, dir = CATALOGUE_DIR): { entry?: Dev
   const shown = relative(resolve(dir, '..'), file);
   let doc: unknown;
   try {
-    doc = yaml.load(readFileSync(file, 'utf8'), { filename: file });
+    // A catalogue entry is a few KB; the bounds refuse an alias bomb or __proto__ before Ajv walks it.
+    doc = readYamlFile(file, { maxBytes: 256 * 1024, maxNodes: 100_000 });
   } catch (err) {
-    return { problems: [{ file: shown, field: '(yaml)', message: (err as Error).message.split('\n')[0] ?? 'invalid YAML' }] };
+    const e = err as { detail?: string; path?: string; message: string };
+    return { problems: [{ file: shown, field: e.path ?? '(yaml)', message: e.detail ?? e.message.split('\n')[0] ?? 'invalid YAML' }] };
   }
   if (!validateSchema(doc)) {
     // Ajv reports both branches of a oneOf, and an if/then failure twice; drop the summaries

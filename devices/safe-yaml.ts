@@ -42,12 +42,18 @@ export class YamlError extends Error {
   readonly source: string;
   /** 1-based line of a syntax error, when js-yaml reports one. */
   readonly line: number | undefined;
-  constructor(code: YamlErrorCode, source: string, detail: string, line?: number) {
+  /** The cause without the source, for callers that print the source themselves. */
+  readonly detail: string;
+  /** Where in the document the problem is (`sinks[0].constructor`), when it is at a key. */
+  readonly path: string | undefined;
+  constructor(code: YamlErrorCode, source: string, detail: string, line?: number, path?: string) {
     super(`${source}: ${detail}`);
     this.name = 'YamlError';
     this.code = code;
     this.source = source;
     this.line = line;
+    this.detail = detail;
+    this.path = path;
   }
 }
 
@@ -108,7 +114,7 @@ function copyBounded(root: unknown, source: string, lim: Required<YamlLimits>): 
     if (value === null || typeof value !== 'object') return value;
     if (value instanceof Date) return new Date(value.getTime());
     if (depth >= lim.maxDepth) {
-      throw new YamlError('YAML_TOO_DEEP', source, `${path || 'the document'} nests deeper than ${lim.maxDepth} levels`);
+      throw new YamlError('YAML_TOO_DEEP', source, `${path || 'the document'} nests deeper than ${lim.maxDepth} levels`, undefined, path || undefined);
     }
     if (Array.isArray(value)) {
       const out: unknown[] = new Array<unknown>(value.length);
@@ -120,7 +126,7 @@ function copyBounded(root: unknown, source: string, lim: Required<YamlLimits>): 
     for (const key of Object.keys(value)) {
       const keyPath = path ? `${path}.${key}` : key;
       if (FORBIDDEN_KEYS.has(key)) {
-        throw new YamlError('YAML_FORBIDDEN_KEY', source, `key "${keyPath}" is not allowed (__proto__, constructor and prototype are reserved)`);
+        throw new YamlError('YAML_FORBIDDEN_KEY', source, `key "${keyPath}" is not allowed (__proto__, constructor and prototype are reserved)`, undefined, keyPath);
       }
       out[key] = visit((value as Record<string, unknown>)[key], depth + 1, keyPath);
     }

@@ -10,6 +10,7 @@
  *   without normalizeUplink may list none: `readings: {}`);
  * - every native codec is used by at least one catalogue entry.
  */
+import { checkValue } from './variables.ts';
 import { relative, resolve } from 'node:path';
 import type { Codec } from '../codecs/api.ts';
 import { fromHex } from '../codecs/bytes.ts';
@@ -61,6 +62,16 @@ export async function checkEntry(entry: DeviceEntry, shown: string, dir = CATALO
     const field = readingField(name);
     if (!field) problem(`readings.${name}`, 'unknown reading name (see codecs/readings.ts)');
     else if ((field.unit ?? '') !== unit) problem(`readings.${name}`, `unit must be "${field.unit ?? ''}", not "${unit}"`);
+  }
+
+  // Declared variables must make sense themselves: the default passes the declaration, `below`
+  // names another declared variable (variables.ts checks every value set against them).
+  for (const [name, spec] of Object.entries(entry.variables ?? {})) {
+    if (spec.default !== undefined) {
+      const r = checkValue(spec, spec.default);
+      if ('error' in r) problem(`variables.${name}.default`, r.error);
+    }
+    if (spec.below !== undefined && !(entry.variables && Object.hasOwn(entry.variables, spec.below))) problem(`variables.${name}.below`, `"${spec.below}" is not a declared variable`);
   }
 
   let codec;

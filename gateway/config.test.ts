@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BILLION_LAUGHS } from '../support/hostile-yaml.ts';
 import { checkConfig, ConfigError, loadConfig } from './config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'config-'));
@@ -80,10 +81,46 @@ describe('gateway config', () => {
   });
 
   it('reports unreadable files and bad YAML as config errors', () => {
-    expect(() => loadConfig(join(dir, 'missing.yaml'))).toThrow(/cannot read: ENOENT/);
+    expect(() => loadConfig(join(dir, 'missing.yaml'))).toThrow(/missing\.yaml: \(file\): file does not exist/);
     writeFileSync(join(dir, 'bad.yaml'), 'sources: [unclosed\n');
     expect(() => loadConfig(join(dir, 'bad.yaml'))).toThrow(ConfigError);
     writeFileSync(join(dir, 'ok.yaml'), yaml.dump(minimal));
     expect(loadConfig(join(dir, 'ok.yaml')).sources).toHaveLength(1);
   });
+
+  it('refuses a 600-byte alias bomb fast, in one line naming the file', () => {
+    const file = join(dir, 'bomb.yaml');
+    writeFileSync(file, BILLION_LAUGHS);
+    expect(statSync(file).size).toBeLessThan(700);
+    const t0 = Date.now();
+    let message = '';
+    try {
+      loadConfig(file);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^.*bomb\.yaml: \(yaml\): the document expands to more than \d+ nodes/);
+    expect(message.split('\n')).toHaveLength(1);
+    // Not a timing assertion of speed, only "it did not walk 10^9 nodes" (that took minutes).
+    expect(Date.now() - t0).toBeLessThan(60_000);
+  });
+
+  it('refuses __proto__ (and constructor/prototype) in the YAML and in a parsed document, naming the key', () => {
+    const file = join(dir, 'proto.yaml');
+    writeFileSync(file, `${yaml.dump(minimal)}__proto__:\n  data_dir: /tmp/hijacked\n`);
+    expect(() => loadConfig(file)).toThrow(/proto\.yaml: __proto__: key "__proto__" is not allowed/);
+    writeFileSync(file, `${yaml.dump(minimal)}http:\n  constructor: {listen: 1}\n`);
+    expect(() => loadConfig(file)).toThrow(/http\.constructor/);
+    const doc = JSON.parse(`{"sources":[{"type":"chirpstack_mqtt","url":"mqtt://127.0.0.1:1883"}],"__proto__":{"data_dir":"/tmp/hijacked"}}`) as unknown;
+    expect(problems(doc as Record<string, unknown>, {})).toEqual([expect.stringMatching(/^__proto__: is not allowed/)]);
+  });
+
+  it('a path key of the wrong type is a problem, not a TypeError (found by config.fuzz.test.ts)', () => {
+    expect(problems({ ...minimal, data_dir: { a: 1 } })).toEqual([expect.stringMatching(/^data_dir: must be a non-empty string/)]);
+    expect(problems({ ...minimal, buffer: { dir: 5 } })).toEqual([expect.stringMatching(/^buffer\.dir: must be a non-empty string/)]);
+    expect(problems({ ...minimal, rejects: { file: [] } })).toEqual([expect.stringMatching(/^rejects\.file: must be a non-empty string/)]);
+    expect(problems({ ...minimal, sinks: [{ type: 'file', dir: true }] })).toEqual([expect.stringMatching(/^sinks\[0\]\.dir: must be a non-empty string/)]);
+  });
 });
+

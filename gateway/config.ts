@@ -4,9 +4,8 @@
  * environment as `${NAME}` (or `${NAME:-default}`) anywhere a string is expected, and are never
  * echoed in an error. See gateway/gateway.sample.yaml for every key with its default.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import yaml from 'js-yaml';
+import { readYamlFile, YamlError } from '../devices/safe-yaml.ts';
 import { resolveConfig as resolveBufferConfig, type DurableLogConfig } from './buffer/config.ts';
 import { resolveInfluxSinkConfig, type InfluxSinkConfig } from './sinks/influxdb/config.ts';
 import type { ChirpstackMqttConfig } from './sources/chirpstack-mqtt.ts';
@@ -25,7 +24,13 @@ export class ConfigError extends Error {
     readonly file: string,
     readonly problems: ConfigProblem[],
   ) {
-    super(`${file}: invalid configuration:\n${problems.map((p) => `  ${p.key}: ${p.message} [${p.code}]`).join('\n')}`);
+    // One problem (a refused YAML file, typically) is one line: file, key, cause.
+    const only = problems.length === 1 ? problems[0] : undefined;
+    super(
+      only
+        ? `${file}: ${only.key}: ${only.message} [${only.code}]`
+        : `${file}: invalid configuration:\n${problems.map((p) => `  ${p.key}: ${p.message} [${p.code}]`).join('\n')}`,
+    );
   }
 }
 
@@ -91,7 +96,15 @@ class Checker {
     if (Array.isArray(v)) return v.map((x, i) => this.expand(x, `${key}[${i}]`));
     if (isObj(v)) {
       const o: Obj = {};
-      for (const [k, x] of Object.entries(v)) o[k] = this.expand(x, key ? `${key}.${k}` : k);
+      for (const [k, x] of Object.entries(v)) {
+        const at = key ? `${key}.${k}` : k;
+        // Also for documents that did not come through the YAML reader (JSON, a caller's object).
+        if (k === '__proto__' || k === 'constructor' || k === 'prototype') {
+          this.add(at, 'E_CONFIG_UNKNOWN_KEY', 'is not allowed (__proto__, constructor and prototype are reserved)');
+          continue;
+        }
+        o[k] = this.expand(x, at);
+      }
       return o;
     }
     return v;
@@ -150,7 +163,7 @@ function checkSource(c: Checker, raw: unknown, i: number, gatewayName: string): 
     'max_payload_bytes',
     'device_profiles',
   ]);
-  const name = c.str(raw, 'name', p, 'chirpstack') as string;
+  const name = c.str(raw, 'name', p, 'chirpstack') ?? 'chirpstack';
   if (!NAME_RE.test(name)) c.add(`${p}name`, 'E_CONFIG_VALUE', 'must be 1-64 characters of A-Z a-z 0-9 _ . -');
   const url = c.str(raw, 'url', p);
   if (url === undefined) c.add(`${p}url`, 'E_CONFIG_REQUIRED', 'required (e.g. mqtt://127.0.0.1:1883)');
@@ -170,7 +183,7 @@ function checkSource(c: Checker, raw: unknown, i: number, gatewayName: string): 
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
     // A fixed client id is what makes the broker keep the session across restarts.
-    client_id: c.str(raw, 'client_id', p, `lorawan-edge-${gatewayName}-${name}`) as string,
+    client_id: c.str(raw, 'client_id', p, `lorawan-edge-${gatewayName}-${name}`) ?? `lorawan-edge-${gatewayName}-${name}`,
     topics: topics as string[],
     format: c.oneOf(raw, 'format', p, ['auto', 'json', 'protobuf'] as const, 'auto'),
     events: events as ('up' | 'join' | 'status')[],
@@ -203,7 +216,7 @@ function checkSink(c: Checker, raw: unknown, i: number, dataDir: string, base: s
   }
   if (type === 'file') {
     c.known(raw, p, ['type', 'name', 'schema', 'dir', 'rotate_bytes', 'keep_files']);
-    const dir = c.str(raw, 'dir', p, resolve(dataDir, 'points')) as string;
+    const dir = c.str(raw, 'dir', p, resolve(dataDir, 'points')) ?? resolve(dataDir, 'points');
     return {
       type: 'file',
       name,
@@ -224,9 +237,9 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   c.known(raw, '', ['name', 'data_dir', 'http', 'log', 'registry', 'buffer', 'rejects', 'sources', 'sinks']);
   const base = dirname(resolve(file));
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
-  const name = c.str(raw, 'name', '', 'gateway') as string;
+  const name = c.str(raw, 'name', '', 'gateway') ?? 'gateway';
   if (!NAME_RE.test(name)) c.add('name', 'E_CONFIG_VALUE', 'must be 1-64 characters of A-Z a-z 0-9 _ . -');
-  const dataDir = at(c.str(raw, 'data_dir', '', './data') as string);
+  const dataDir = at(c.str(raw, 'data_dir', '', './data') ?? './data');
 
   const httpRaw = raw['http'] ?? {};
   let listen: string | false = '127.0.0.1:9108';
@@ -252,7 +265,7 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   const rejRaw = isObj(raw['rejects']) ? raw['rejects'] : {};
   c.known(rejRaw, 'rejects.', ['file', 'max_bytes', 'max_entry_bytes']);
   const rejects = {
-    file: at(c.str(rejRaw, 'file', 'rejects.', resolve(dataDir, 'rejects.jsonl')) as string),
+    file: at(c.str(rejRaw, 'file', 'rejects.', resolve(dataDir, 'rejects.jsonl')) ?? resolve(dataDir, 'rejects.jsonl')),
     max_bytes: c.int(rejRaw, 'max_bytes', 'rejects.', 64 * 1024 * 1024, 0),
     // One entry (its payload kept as a prefix plus the full size): a huge message must not take the file's budget.
     max_entry_bytes: c.int(rejRaw, 'max_entry_bytes', 'rejects.', 64 * 1024, 4096, 16 * 1024 * 1024),
@@ -287,7 +300,7 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   let buffer: DurableLogConfig = { dir: resolve(dataDir, 'buffer'), sinks: [...names] };
   if (!isObj(bufRaw)) c.add('buffer', 'E_CONFIG_TYPE', 'must be a mapping');
   else {
-    buffer = { ...(bufRaw as Partial<DurableLogConfig>), dir: at((bufRaw['dir'] as string | undefined) ?? resolve(dataDir, 'buffer')), sinks: [...names] };
+    buffer = { ...(bufRaw as Partial<DurableLogConfig>), dir: at(c.str(bufRaw, 'dir', 'buffer.', resolve(dataDir, 'buffer')) ?? resolve(dataDir, 'buffer')), sinks: [...names] };
     try {
       resolveBufferConfig(buffer);
     } catch (err) {
@@ -312,17 +325,15 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, [{ key: '(file)', code: 'E_CONFIG_READ', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
-  }
   let doc: unknown;
   try {
-    doc = yaml.load(text, { filename: file });
+    // Bounded: an alias bomb or a __proto__ key is refused here, before validation walks it.
+    doc = readYamlFile(file, { maxBytes: 1024 * 1024 });
   } catch (err) {
-    throw new ConfigError(file, [{ key: '(yaml)', code: 'E_CONFIG_YAML', message: (err as Error).message.split('\n')[0] ?? 'invalid YAML' }]);
+    if (!(err instanceof YamlError)) throw err;
+    const code: ConfigErrorCode = err.code === 'YAML_UNREADABLE' ? 'E_CONFIG_READ' : 'E_CONFIG_YAML';
+    const key = err.path ?? (err.code === 'YAML_UNREADABLE' ? '(file)' : '(yaml)');
+    throw new ConfigError(file, [{ key, code, message: err.detail }]);
   }
   return checkConfig(doc, file, env);
 }

@@ -91,7 +91,6 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const now = options.now ?? Date.now;
 
   const catalogue = loadCatalogue();
-  const knownModel = (id: string): boolean => catalogue.byId.has(id);
   const codecs = new Map<string, { entry: DeviceEntry; codec: Codec }>();
   for (const entry of catalogue.devices) {
     const codec = typeof entry.codec === 'string' ? nativeCodec(entry.codec) : undefined;
@@ -122,7 +121,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let registry: DeviceRegistry = { devices: [], byEui: new Map() };
   const reloadRegistry = async (): Promise<void> => {
     if (!config.registry.devices_file) return;
-    const next = loadRegistry(config.registry.devices_file, knownModel);
+    // A configured file that does not exist is an error, not "devices: 0".
+    const next = loadRegistry(config.registry.devices_file, catalogue, { mustExist: true, mode: 'read' });
+    for (const w of next.warnings ?? []) logger.warn({ file: config.registry.devices_file, where: w.where, line: w.line }, `device registry: ${w.message}`);
     await ensureCodecs(next.devices.map((d) => d.model));
     registry = next;
     logger.info({ devices: registry.devices.length, file: config.registry.devices_file }, 'device registry loaded');

@@ -45,7 +45,7 @@ function matches(r: UplinkRecord, f: ReplayFilter): boolean {
 
 export async function replay(config: GatewayConfig, filter: ReplayFilter, options: { dryRun?: boolean; onProgress?: (r: ReplayReport) => void } = {}): Promise<ReplayReport> {
   const catalogue = loadCatalogue();
-  const registry = config.registry.devices_file ? loadRegistry(config.registry.devices_file, (id) => catalogue.byId.has(id)) : { devices: [], byEui: new Map() };
+  const registry = config.registry.devices_file ? loadRegistry(config.registry.devices_file, catalogue, { mustExist: true, mode: 'read' }) : { devices: [], byEui: new Map() };
   const codecCache = new Map<string, { entry: DeviceEntry; codec: Codec } | null>();
   const codecOf = async (model: string): Promise<{ entry: DeviceEntry; codec: Codec } | null> => {
     if (!codecCache.has(model)) {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nativeCodec } from '../codecs/registry.ts';
 import { loadCatalogue } from '../devices/catalogue.ts';
+import { billionLaughs } from '../support/hostile-yaml.ts';
 import { FleetError, loadFleet, parseFleet } from './fleet.ts';
 import { expandFleet } from './population.ts';
 
@@ -63,4 +64,17 @@ devices:
       'devices[0].device: unknown catalogue id "acme/nope"',
     );
   });
+
+  it('refuses an alias bomb and __proto__ in the fleet YAML with one line naming the file', () => {
+    expect(() => parseFleet(`${billionLaughs('x_')}name: bomb\n`, 'bomb.yaml')).toThrow(/^bomb\.yaml: the document expands to more than \d+ nodes/);
+    expect(() => parseFleet('name: p\n__proto__: {devices: []}\n', 'p.yaml')).toThrow(/p\.yaml: key "__proto__" is not allowed/);
+  });
+
+  it('checks each group\'s variables against the catalogue entry (typo, bad value)', () => {
+    const fleet = (vars: string): string => `name: t\ngateways: [{id: 0016c001f1530001, lat: 52, lon: 5}]\ndevices:\n  - {device: dingtek/df703, count: 1, variables: ${vars}}\n`;
+    expect(() => expandFleet(parseFleet(fleet('{container_dept_mm: 1200}'), 'f.yaml'), { lookup })).toThrow(/devices\[0\]\.variables\.container_dept_mm: unknown variable \(did you mean "container_depth_mm"\?\)/);
+    expect(() => expandFleet(parseFleet(fleet('{container_depth_mm: .inf}'), 'f.yaml'), { lookup })).toThrow(/must be a finite number/);
+    expect(expandFleet(parseFleet(fleet('{container_depth_mm: "1250"}'), 'f.yaml'), { lookup }).devices[0]?.variables['container_depth_mm']).toBe(1250);
+  });
 });
+

@@ -24,9 +24,8 @@
  *     area: {lat: 52.09, lon: 5.12, radiusM: 800}
  * ```
  */
-import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
-import yaml from 'js-yaml';
+import { parseYaml, readYamlFile, YamlError } from '../devices/safe-yaml.ts';
 import type { FaultOptions } from './faults.ts';
 
 export interface FleetGateway {
@@ -166,10 +165,18 @@ function describeError(e: ErrorObject): string {
 export function parseFleet(text: string, file = 'fleet'): Fleet {
   let doc: unknown;
   try {
-    doc = yaml.load(text, { filename: file });
+    doc = parseYaml(text, file, FLEET_LIMITS);
   } catch (err) {
-    throw new FleetError(file, [`invalid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`]);
+    if (!(err instanceof YamlError)) throw err;
+    throw new FleetError(file, [err.detail]);
   }
+  return checkFleet(doc, file);
+}
+
+/** A fleet of a few hundred groups is a few tens of KB; an alias bomb is refused before Ajv walks it. */
+const FLEET_LIMITS = { maxBytes: 4 * 1024 * 1024, maxNodes: 200_000 };
+
+function checkFleet(doc: unknown, file: string): Fleet {
   // YAML 1.1 timestamps (`start: 2026-11-23T00:00:00Z` unquoted) load as Date objects.
   if (doc && typeof doc === 'object') {
     const d = doc as { start?: unknown; faults?: { gatewayOutages?: unknown } };
@@ -192,11 +199,12 @@ export function parseFleet(text: string, file = 'fleet'): Fleet {
 }
 
 export function loadFleet(path: string): Fleet {
-  let text: string;
+  let doc: unknown;
   try {
-    text = readFileSync(path, 'utf8');
+    doc = readYamlFile(path, FLEET_LIMITS);
   } catch (err) {
-    throw new FleetError(path, [`cannot read: ${(err as Error).message}`]);
+    if (!(err instanceof YamlError)) throw err;
+    throw new FleetError(path, [err.code === 'YAML_UNREADABLE' ? `cannot read: ${err.detail}` : err.detail]);
   }
-  return parseFleet(text, path);
+  return checkFleet(doc, path);
 }

@@ -51,4 +51,13 @@ describe('keys file', () => {
     expect(readKeysFile(path).devices).toHaveLength(2);
     expect(() => readKeysFile(join(dir, 'missing.json'))).toThrow(/cannot read/);
   });
+
+  it('refuses __proto__ / constructor keys in the JSON, naming the path', () => {
+    const path = join(dir, 'proto.json');
+    writeFileSync(path, JSON.stringify(DOC).replace('"devices":[', '"__proto__":{"polluted":true},"devices":['), { mode: 0o600 });
+    expect(() => readKeysFile(path)).toThrow(/key "__proto__" is not allowed/);
+    writeFileSync(path, JSON.stringify(DOC).replace('"variables":{', '"variables":{"constructor":{"x":1},'), { mode: 0o600 });
+    expect(() => readKeysFile(path)).toThrow(/devices\[0\]\.variables\.constructor/);
+  });
 });
+

@@ -17,6 +17,8 @@
  */
 import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { parseJsonSafe } from '../devices/safe-json.ts';
+import { YamlError } from '../devices/safe-yaml.ts';
 import type { SimDevice } from './population.ts';
 
 export const KEYS_FILE_VERSION = 1;
@@ -181,8 +183,9 @@ export function readKeysFile(path: string, options: ReadKeysOptions = {}): KeysF
   }
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = parseJsonSafe(text, path);
   } catch (err) {
+    if (err instanceof YamlError) throw new KeysFileError(path, [err.detail]);
     throw new KeysFileError(path, [`not JSON: ${(err as Error).message}`]);
   }
   const problems = validateKeysFile(doc);

@@ -3,6 +3,7 @@
  * positions, installation variables, tags, the catalogue entry and codec, the behaviour model of
  * its category, and the gateways that can hear it (with the spreading factor ADR would pick).
  */
+import { checkVariables, declaredVariables } from '../devices/variables.ts';
 import type { Category, Codec } from '../codecs/api.ts';
 import type { DeviceEntry } from '../devices/catalogue.ts';
 import type { Fleet, FleetGateway } from './fleet.ts';
@@ -91,6 +92,9 @@ export function expandFleet(fleet: Fleet, options: ExpandOptions): Population {
     const found = options.lookup(group.device);
     if (!found) throw new Error(`devices[${gi}].device: unknown catalogue id "${group.device}" (run "lorawan-edge devices")`);
     const { entry, codec } = found;
+    // A fleet is written by a person: an unknown or mistyped variable is an error, like `--var`.
+    const checked = checkVariables(group.variables ?? {}, declaredVariables(entry), 'write', entry.id);
+    if (checked.problems.length) throw new Error(checked.problems.map((p) => `devices[${gi}].variables.${p.name}: ${p.message}`).join('; '));
     const fPort = group.fPort ?? entry.fPorts[0] ?? 1;
     const groupRng = root.fork(`group-${gi}`);
     const centre = group.area ?? { lat: fleet.gateways[0]?.lat ?? 0, lon: fleet.gateways[0]?.lon ?? 0, radiusM: 1000 };
@@ -116,7 +120,7 @@ export function expandFleet(fleet: Fleet, options: ExpandOptions): Population {
       }
       const position = randomPosition(rng, centre, 'radiusM' in centre ? centre.radiusM : 1000);
       const gatewayDistances = fleet.gateways.map((g) => Math.round(distanceM(position, g)));
-      const variables = { ...defaultsOf(entry), ...(group.variables ?? {}) };
+      const variables = { ...defaultsOf(entry), ...checked.values };
       devices.push({
         index: devices.length,
         devEui,

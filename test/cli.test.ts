@@ -3,11 +3,12 @@
  * codes 0 / 1 / 2 as documented.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../codecs/testing/paths.ts';
+import { billionLaughs } from '../support/hostile-yaml.ts';
 
 const BIN = join(REPO_ROOT, 'bin', 'lorawan-edge');
 
@@ -149,5 +150,90 @@ describe('lorawan-edge CLI', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('lorawan-edge CLI: hostile files and operator mistakes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-hostile-'));
+  const gatewayYaml = (extra = ''): string => `sources:\n  - {type: chirpstack_mqtt, url: "mqtt://127.0.0.1:1"}\nhttp: {listen: false}\n${extra}`;
+  const noStack = (text: string): void => expect(text).not.toMatch(/^\s+at /m);
+
+  it('gateway --check: an alias bomb or __proto__ in gateway.yaml exits 78 with one line naming file and key', () => {
+    try {
+      writeFileSync(join(dir, 'bomb.yaml'), `${gatewayYaml()}${billionLaughs('x_')}`);
+      const bomb = cli(['gateway', '--check', '--config', join(dir, 'bomb.yaml')]);
+      expect(bomb.code).toBe(78);
+      expect(bomb.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bomb.stderr).toMatch(/bomb\.yaml: \(yaml\): the document expands to more than \d+ nodes/);
+      writeFileSync(join(dir, 'proto.yaml'), `${gatewayYaml()}__proto__:\n  data_dir: /tmp/hijacked\n`);
+      const proto = cli(['gateway', '--check', '--config', join(dir, 'proto.yaml')]);
+      expect(proto.code).toBe(78);
+      expect(proto.stderr).toMatch(/proto\.yaml: __proto__: key "__proto__" is not allowed/);
+      expect(proto.stdout).not.toContain('config ok');
+    } finally {
+      rmSync(join(dir, 'bomb.yaml'), { force: true });
+    }
+  });
+
+  it('devices add into a registry holding an alias bomb fails fast, clearly, and leaves no temp file', () => {
+    const reg = join(dir, 'bomb-devices.yaml');
+    writeFileSync(reg, `${billionLaughs()}devices: []\n`);
+    const r = cli(['devices', 'add', '--registry', reg, '--dev-eui', 'a84041000181c9e2', '--model', 'dingtek/df703', '--name', 'bin-1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bomb-devices\.yaml: \(yaml\): the document expands to more than \d+ nodes/);
+    noStack(r.stderr);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('gateway --check and start load the registry: a bad one exits 78 with file, line and field; a missing one too; an empty one warns', () => {
+    writeFileSync(join(dir, 'devices.yaml'), 'devices:\n  - dev_eui: a84041000181c9e2\n    name: bin-1\n    model: dingtek/df703\n    tags: {time: morning}\n');
+    writeFileSync(join(dir, 'gw.yaml'), gatewayYaml('data_dir: ./data\nregistry: {devices_file: devices.yaml}\n'));
+    for (const args of [['--check'], []]) {
+      const r = cli(['gateway', ...args, '--config', join(dir, 'gw.yaml')]);
+      expect(r.code).toBe(78);
+      expect(r.stderr).toMatch(/devices\.yaml: line 5, devices\[0\]\.tags\.time: "time" is InfluxDB's timestamp/);
+      noStack(r.stderr);
+    }
+    writeFileSync(join(dir, 'gw-typo.yaml'), gatewayYaml('registry: {devices_file: devcies.yaml}\n'));
+    const missing = cli(['gateway', '--check', '--config', join(dir, 'gw-typo.yaml')]);
+    expect(missing.code).toBe(78);
+    expect(missing.stderr).toMatch(/devcies\.yaml: \(file\): the registry file does not exist/);
+    writeFileSync(join(dir, 'empty.yaml'), '');
+    writeFileSync(join(dir, 'gw-empty.yaml'), gatewayYaml('registry: {devices_file: empty.yaml}\n'));
+    const empty = cli(['gateway', '--check', '--config', join(dir, 'gw-empty.yaml')]);
+    expect(empty.code).toBe(0);
+    expect(empty.stderr).toMatch(/warning: .*empty\.yaml: \(file\): the registry is empty/);
+  });
+
+  it('devices registered with a misspelt registry is an error, not an empty table', () => {
+    const r = cli(['devices', 'registered', '--registry', join(dir, 'typo.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/typo\.yaml: \(file\): the registry file does not exist/);
+  });
+
+  it('unknown values are usage errors listing the valid ones with "did you mean"', () => {
+    const cat = cli(['devices', '--category', 'bins']);
+    expect(cat.code).toBe(2);
+    expect(cat.stderr).toContain('unknown category "bins" (did you mean "bin-fill"?); expected one of bin-fill, water-meter, air-quality, generic');
+    const typo = cli(['decode', '--device', 'dingtek/df703', '--fport', '3', '--var', 'container_dept_mm=1200', '800001011107d000190000000000010081']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('container_dept_mm: unknown variable (did you mean "container_depth_mm"?)');
+    const abc = cli(['decode', '--device', 'dingtek/df703', '--fport', '3', '--var', 'container_depth_mm=abc', '--var', 'sensor_offset_mm=-5', '800001011107d000190000000000010081']);
+    expect(abc.code).toBe(2);
+    expect(abc.stderr).toContain('container_depth_mm: must be a number, got "abc"; sensor_offset_mm: must be at least 0');
+    const add = cli(['devices', 'add', '--registry', join(dir, 'new.yaml'), '--dev-eui', 'a84041000181c9e2', '--model', 'dingtek/df703', '--name', 'b', '--var', 'container_depth_mm=1e999']);
+    expect(add.code).toBe(1);
+    expect(add.stderr).toContain('device.variables.container_depth_mm: must be a finite number');
+    const serial = cli(['provision', 'serial', '--port', join(dir, 'no-such-tty'), '--model', 'dingtek/df703', '--var', 'container_dept_mm=1200']);
+    expect(serial.code).toBe(2);
+    expect(serial.stderr).toContain('container_dept_mm: unknown variable (did you mean "container_depth_mm"?)');
+    writeFileSync(join(dir, 'gw-replay.yaml'), gatewayYaml('data_dir: ./replay-data\n'));
+    const model = cli(['replay', '--config', join(dir, 'gw-replay.yaml'), '--model', 'dingtek/df730']);
+    expect(model.code).toBe(2);
+    expect(model.stderr).toContain('unknown catalogue id "dingtek/df730" (did you mean "dingtek/df703"?)');
+    const range = cli(['replay', '--config', join(dir, 'gw-replay.yaml'), '--since', '2026-06-02T00:00:00Z', '--until', '2026-06-01T00:00:00Z']);
+    expect(range.code).toBe(2);
+    expect(range.stderr).toContain('--since (2026-06-02T00:00:00Z) is after --until');
+    rmSync(dir, { recursive: true, force: true });
   });
 });

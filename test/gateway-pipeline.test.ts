@@ -143,7 +143,7 @@ describe('gateway: ChirpStack MQTT → durable log → InfluxDB', () => {
       const row = rows.find((r) => r['time'] === e.time);
       expect(row, `reading at ${new Date(e.time).toISOString()}`).toBeDefined();
       expect(row?.['distance_mm']).toBe(e.distance);
-      expect(row?.['fill_pct']).toBeCloseTo(Math.min(100, Math.max(0, (1 - (e.distance - 50) / 1200) * 100)), 1);
+      expect(row?.['fill_pct']).toBeCloseTo(Math.min(100, Math.max(0, ((1200 - e.distance) / (1200 - 50)) * 100)), 1);
       expect(row?.['device']).toBe('bin-1');
       expect(row?.['model']).toBe('dingtek/df703');
       expect(row?.['commune']).toBe('centre');

@@ -9,7 +9,7 @@
  * case. The whole file is checked before anything is written, and every problem is reported at
  * once as `line N, column c: …`.
  */
-import { checkDevice, type RegisteredDevice } from '../../gateway/registry/devices-file.ts';
+import { checkDevice, type RegisteredDevice, type KnownModels } from '../../gateway/registry/devices-file.ts';
 import { parseCsv } from '../../gateway/registry/csv.ts';
 
 export interface BatchRow {
@@ -56,7 +56,7 @@ function toCommas(text: string): string {
   return out;
 }
 
-export function readBatchCsv(text: string, knownModel: (id: string) => boolean, need: { keys: boolean }): { rows: BatchRow[]; problems: BatchProblem[] } {
+export function readBatchCsv(text: string, knownModel: KnownModels, need: { keys: boolean }): { rows: BatchRow[]; problems: BatchProblem[] } {
   const problems: BatchProblem[] = [];
   if (text.length > MAX_BATCH_BYTES) return { rows: [], problems: [{ line: 1, message: `the file has ${text.length} bytes; a batch may have at most ${MAX_BATCH_BYTES}` }] };
   const sep = separatorOf(text);

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { loadRegistry, mergeDevices, type RegisteredDevice, saveRegistry } from '../../gateway/registry/devices-file.ts';
+import { loadRegistry, mergeDevices, type RegisteredDevice, saveRegistry, type KnownModels } from '../../gateway/registry/devices-file.ts';
 import { type KeysEntry, type KeysFile, KEYS_FILE_VERSION, readKeysFile, writeKeysFile } from '../../simulator/keys-file.ts';
 
 export type WriteOutcome = 'created' | 'updated' | 'unchanged';
@@ -24,7 +24,7 @@ export class DestinationError extends Error {
 }
 
 /** Adds or replaces devices in the registry file in one atomic write; identical entries are left alone. */
-export function writeRegistryEntries(file: string, devices: readonly RegisteredDevice[], knownModel: (id: string) => boolean): WriteOutcome[] {
+export function writeRegistryEntries(file: string, devices: readonly RegisteredDevice[], knownModel: KnownModels): WriteOutcome[] {
   const current = loadRegistry(file, knownModel);
   const outcomes = devices.map((d): WriteOutcome => {
     const existing = current.byEui.get(d.dev_eui);
@@ -37,7 +37,7 @@ export function writeRegistryEntries(file: string, devices: readonly RegisteredD
   return outcomes;
 }
 
-export function writeRegistryEntry(file: string, device: RegisteredDevice, knownModel: (id: string) => boolean): WriteOutcome {
+export function writeRegistryEntry(file: string, device: RegisteredDevice, knownModel: KnownModels): WriteOutcome {
   return writeRegistryEntries(file, [device], knownModel)[0] as WriteOutcome;
 }
 

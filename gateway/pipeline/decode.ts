@@ -14,7 +14,7 @@ import type { Codec, JsonObject } from '../../codecs/api.ts';
 import type { DeviceEntry } from '../../devices/catalogue.ts';
 import type { IntegrationEvent, UplinkEvent } from '../../lorawan/chirpstack/events.ts';
 import type { DeviceRegistry } from '../registry/devices-file.ts';
-import { RESERVED_TAGS } from '../registry/devices-file.ts';
+import { chirpstackTagKey } from '../registry/reserved-keys.ts';
 import { RECORD_VERSION, type DecodedPart, type DeviceSnapshot, type PipelineRecord, type UplinkRecord } from './record.ts';
 
 /** Why an uplink has no normalized readings (metric label `reason`). */
@@ -55,9 +55,15 @@ function perDevice(codec: Codec, devEui: string): Codec {
   return typeof c.forDevice === 'function' ? c.forDevice(devEui) : codec;
 }
 
-function cleanTags(tags: Record<string, string>): Record<string, string> {
+/**
+ * ChirpStack's device tags, renamed where they would clash with the gateway's own keys (`time`
+ * would make InfluxDB refuse every point: see registry/reserved-keys.ts), then the registry's
+ * (checked when they were written) on top.
+ */
+function cleanTags(chirpstack: Record<string, string>, registry: Record<string, string> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(tags)) if (!RESERVED_TAGS.has(k) && v !== '') out[k] = v;
+  for (const [k, v] of Object.entries(chirpstack)) if (v !== '' && typeof v === 'string') out[chirpstackTagKey(k)] = v;
+  for (const [k, v] of Object.entries(registry ?? {})) if (v !== '') out[k] = v;
   return out;
 }
 
@@ -69,7 +75,7 @@ function resolveDevice(ev: IntegrationEvent, ctx: DecodeContext): { snapshot: De
   for (const [k, v] of Object.entries(found?.entry.variables ?? {})) if (v.default !== undefined) defaults[k] = v.default;
   const snapshot: DeviceSnapshot = {
     name: reg?.name || ev.deviceInfo.deviceName || ev.deviceInfo.devEui,
-    tags: cleanTags({ ...ev.deviceInfo.tags, ...(reg?.tags ?? {}) }),
+    tags: cleanTags(ev.deviceInfo.tags, reg?.tags),
   };
   if (found) {
     snapshot.model = found.entry.id;

@@ -14,9 +14,14 @@
  * Every change is validated as a whole and written atomically (temp file, fsync, rename), so a
  * crash or a bad import never leaves a half-written registry. Errors name the entry and field.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import yaml from 'js-yaml';
+import { didYouMean } from '../../devices/did-you-mean.ts';
+import { parseYaml, YamlError } from '../../devices/safe-yaml.ts';
+import { checkVariables, declaredVariables, type VariableMode, type VariableSpecs } from '../../devices/variables.ts';
+import { lineOf } from './locate.ts';
+import { reservedTagReason } from './reserved-keys.ts';
 
 export interface RegisteredDevice {
   dev_eui: string;
@@ -30,7 +35,31 @@ export interface RegistryProblem {
   /** e.g. `devices[3].dev_eui` or `line 5, column dev_eui` */
   where: string;
   message: string;
+  /** 1-based line in the registry file, when known */
+  line?: number;
 }
+
+/** `devices[3].dev_eui: …`, or `line 12, devices[3].dev_eui: …` when the line is known. */
+export function problemText(p: RegistryProblem): string {
+  return `${p.line !== undefined ? `line ${p.line}, ` : ''}${p.where}: ${p.message}`;
+}
+
+/**
+ * Which catalogue ids exist: a predicate, or the catalogue itself — then each device's variables
+ * are checked against what its model declares (names, types, ranges).
+ */
+export type KnownModels = ((id: string) => boolean) | { byId: ReadonlyMap<string, { variables?: VariableSpecs; codec?: unknown }> };
+
+function modelOf(known: KnownModels, id: string): { exists: boolean; specs?: VariableSpecs } {
+  if (typeof known === 'function') return { exists: known(id) };
+  const entry = known.byId.get(id);
+  if (!entry) return { exists: false };
+  const specs = declaredVariables(entry);
+  return specs ? { exists: true, specs } : { exists: true };
+}
+
+/** A registry file larger than this is refused before it is read (about 20,000 devices). */
+export const REGISTRY_MAX_BYTES = 16 * 1024 * 1024;
 
 export class RegistryError extends Error {
   override readonly name = 'RegistryError';
@@ -39,7 +68,7 @@ export class RegistryError extends Error {
     readonly problems: RegistryProblem[],
   ) {
     // The message lists the first few; `problems` has them all.
-    const shown = problems.slice(0, 10).map((p) => `${p.where}: ${p.message}`);
+    const shown = problems.slice(0, 10).map(problemText);
     if (problems.length > 10) shown.push(`… and ${problems.length - 10} more`);
     super(`${file}: ${shown.join('; ')}`);
   }
@@ -47,8 +76,8 @@ export class RegistryError extends Error {
 
 const EUI_RE = /^[0-9a-f]{16}$/;
 const TAG_KEY_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-/** Tag keys the gateway itself sets on every point; an installation tag may not shadow them. */
-export const RESERVED_TAGS = new Set(['dev_eui', 'device', 'model']);
+/** Tag keys the gateway itself sets on every point (the full rule: reserved-keys.ts). */
+export const RESERVED_TAGS = new Set(['dev_eui', 'device', 'model', 'time']);
 
 /** Normalizes an EUI written with separators or upper case; undefined when it is not an EUI. */
 export function normalizeEui(text: unknown): string | undefined {
@@ -61,12 +90,18 @@ export function normalizeEui(text: unknown): string | undefined {
  * Checks one entry; `knownModel` says whether a catalogue id exists. Returns the normalized
  * device or the problems found (all of them).
  */
-export function checkDevice(raw: unknown, where: string, knownModel: (id: string) => boolean): { device?: RegisteredDevice; problems: RegistryProblem[] } {
+export function checkDevice(
+  raw: unknown,
+  where: string,
+  knownModel: KnownModels,
+  mode: VariableMode = 'write',
+): { device?: RegisteredDevice; problems: RegistryProblem[]; warnings: RegistryProblem[] } {
   const problems: RegistryProblem[] = [];
+  const warnings: RegistryProblem[] = [];
   const p = (field: string, message: string): void => {
     problems.push({ where: `${where}.${field}`, message });
   };
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { problems: [{ where, message: 'must be a mapping' }] };
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { problems: [{ where, message: 'must be a mapping' }], warnings };
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!['dev_eui', 'name', 'model', 'tags', 'variables'].includes(k)) p(k, 'unknown field');
   const devEui = normalizeEui(o['dev_eui']);
@@ -78,14 +113,15 @@ export function checkDevice(raw: unknown, where: string, knownModel: (id: string
   if (!name) p('name', 'is required (a non-empty string)');
   const model = typeof o['model'] === 'string' ? o['model'] : '';
   if (!model) p('model', 'is required (a catalogue id, see "lorawan-edge devices")');
-  else if (!knownModel(model)) p('model', `unknown catalogue id "${model}" (see "lorawan-edge devices")`);
+  const found = model ? modelOf(knownModel, model) : undefined;
+  if (found && !found.exists) p('model', `unknown catalogue id "${model}"${typeof knownModel === 'function' ? '' : didYouMean(model, knownModel.byId.keys())} (see "lorawan-edge devices")`);
   const tags: Record<string, string> = {};
   if (o['tags'] !== undefined) {
     if (!o['tags'] || typeof o['tags'] !== 'object' || Array.isArray(o['tags'])) p('tags', 'must be a mapping of tag: value');
     else {
       for (const [k, v] of Object.entries(o['tags'])) {
         if (!TAG_KEY_RE.test(k)) p(`tags.${k}`, 'tag key must be letters, digits, _ . - (starting with a letter or _)');
-        else if (RESERVED_TAGS.has(k)) p(`tags.${k}`, 'is set by the gateway itself; choose another tag name');
+        else if (reservedTagReason(k) !== undefined) p(`tags.${k}`, reservedTagReason(k) as string);
         else if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') p(`tags.${k}`, 'must be a string');
         else if (String(v) === '') p(`tags.${k}`, 'must not be empty (InfluxDB drops empty tags)');
         else tags[k] = String(v);
@@ -95,15 +131,23 @@ export function checkDevice(raw: unknown, where: string, knownModel: (id: string
   let variables: Record<string, unknown> = {};
   if (o['variables'] !== undefined) {
     if (!o['variables'] || typeof o['variables'] !== 'object' || Array.isArray(o['variables'])) p('variables', 'must be a mapping of name: value');
-    else variables = { ...(o['variables'] as Record<string, unknown>) };
+    else {
+      // Without declarations (a predicate, a script codec) only what is wrong for any variable
+      // is refused: NaN and infinities (`1e999`, `.inf`), which no codec can use.
+      const checked = checkVariables(o['variables'] as Record<string, unknown>, found?.specs, mode, model);
+      variables = checked.values;
+      for (const vp of checked.problems) (vp.severity === 'error' ? problems : warnings).push({ where: `${where}.variables.${vp.name}`, message: vp.message });
+    }
   }
-  if (problems.length) return { problems };
-  return { device: { dev_eui: devEui as string, name, model, tags, variables }, problems };
+  if (problems.length) return { problems, warnings };
+  return { device: { dev_eui: devEui as string, name, model, tags, variables }, problems, warnings };
 }
 
 export interface DeviceRegistry {
   devices: RegisteredDevice[];
   byEui: Map<string, RegisteredDevice>;
+  /** What was accepted but looks wrong (an unknown variable, an empty file), with where it is. */
+  warnings?: RegistryProblem[];
 }
 
 function index(devices: RegisteredDevice[], where: (i: number) => string): { registry: DeviceRegistry; problems: RegistryProblem[] } {
@@ -120,34 +164,65 @@ function index(devices: RegisteredDevice[], where: (i: number) => string): { reg
   return { registry: { devices, byEui }, problems };
 }
 
-/** Parses registry YAML text; throws RegistryError listing every problem. */
-export function parseRegistry(text: string, file: string, knownModel: (id: string) => boolean): DeviceRegistry {
+/** Parses registry YAML text; throws RegistryError listing every problem (with its line). */
+export function parseRegistry(text: string, file: string, knownModel: KnownModels, mode: VariableMode = 'read'): DeviceRegistry {
   let doc: unknown;
   try {
-    doc = yaml.load(text, { filename: file });
+    // Bounded: an alias bomb or a __proto__ key is refused before anything walks the document.
+    doc = parseYaml(text, file, { maxBytes: REGISTRY_MAX_BYTES });
   } catch (err) {
-    throw new RegistryError(file, [{ where: '(yaml)', message: (err as Error).message.split('\n')[0] ?? 'invalid YAML' }]);
+    if (!(err instanceof YamlError)) throw err;
+    // js-yaml puts an error at the end of input one line past the last one: clamp it.
+    const raw = err.line ?? (err.path ? lineOf(text, err.path) : undefined);
+    const line = raw === undefined ? undefined : Math.min(raw, text.split('\n').length);
+    throw new RegistryError(file, [{ where: err.path ?? '(yaml)', message: err.detail, ...(line !== undefined ? { line } : {}) }]);
   }
-  if (doc === undefined || doc === null) return { devices: [], byEui: new Map() };
+  if (doc === undefined || doc === null) return { devices: [], byEui: new Map(), warnings: [{ where: '(file)', message: 'the registry is empty: no device is decoded by the registry' }] };
   if (typeof doc !== 'object' || Array.isArray(doc) || !Array.isArray((doc as Record<string, unknown>)['devices'])) {
     throw new RegistryError(file, [{ where: 'devices', message: 'the file must hold a "devices:" list' }]);
   }
   const problems: RegistryProblem[] = [];
+  const warnings: RegistryProblem[] = [];
   const devices: RegisteredDevice[] = [];
   ((doc as Record<string, unknown>)['devices'] as unknown[]).forEach((raw, i) => {
-    const r = checkDevice(raw, `devices[${i}]`, knownModel);
+    const r = checkDevice(raw, `devices[${i}]`, knownModel, mode);
     problems.push(...r.problems);
+    warnings.push(...r.warnings);
     if (r.device) devices.push(r.device);
   });
   const { registry, problems: dup } = index(devices, (i) => `devices[${i}]`);
   problems.push(...dup);
-  if (problems.length) throw new RegistryError(file, problems);
-  return registry;
+  const located = (p: RegistryProblem): RegistryProblem => {
+    const line = lineOf(text, p.where);
+    return line !== undefined ? { ...p, line } : p;
+  };
+  if (problems.length) throw new RegistryError(file, problems.map(located));
+  if (devices.length === 0) warnings.push({ where: 'devices', message: 'the registry lists no devices' });
+  return { ...registry, warnings: warnings.map(located) };
 }
 
-export function loadRegistry(file: string, knownModel: (id: string) => boolean): DeviceRegistry {
-  if (!existsSync(file)) return { devices: [], byEui: new Map() };
-  return parseRegistry(readFileSync(file, 'utf8'), file, knownModel);
+export interface LoadRegistryOptions {
+  /** A missing file is an error (the gateway, `devices registered`); `devices add` creates it. */
+  mustExist?: boolean;
+  /** 'read' (the gateway): an unknown variable is a warning; 'write': an error. */
+  mode?: VariableMode;
+}
+
+export function loadRegistry(file: string, knownModel: KnownModels, options: LoadRegistryOptions = {}): DeviceRegistry {
+  if (!existsSync(file)) {
+    if (options.mustExist) throw new RegistryError(file, [{ where: '(file)', message: 'the registry file does not exist (check registry.devices_file / --registry)' }]);
+    return { devices: [], byEui: new Map() };
+  }
+  let text: string;
+  try {
+    const size = statSync(file).size;
+    if (size > REGISTRY_MAX_BYTES) throw new RegistryError(file, [{ where: '(file)', message: `${size} bytes is more than the ${REGISTRY_MAX_BYTES} bytes a registry may have` }]);
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof RegistryError) throw err;
+    throw new RegistryError(file, [{ where: '(file)', message: `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` }]);
+  }
+  return parseRegistry(text, file, knownModel, options.mode ?? 'read');
 }
 
 export function renderRegistry(devices: readonly RegisteredDevice[]): string {
@@ -162,15 +237,27 @@ export function renderRegistry(devices: readonly RegisteredDevice[]): string {
 
 /** Writes the registry atomically: temp file + fsync + rename + fsync of the folder. */
 export function saveRegistry(file: string, devices: readonly RegisteredDevice[]): void {
+  // Rendered before the temp file exists, so a render failure leaves nothing behind; a write
+  // failure (disk full) removes the temp file.
+  const text = renderRegistry(devices);
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o644);
   try {
-    writeSync(fd, renderRegistry(devices));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+    throw err;
   }
-  renameSync(tmp, file);
   const dfd = openSync(dirname(file), 'r');
   try {
     fsyncSync(dfd);

@@ -31,6 +31,7 @@ import type { GatewayMetrics } from '../metrics.ts';
 import type { ComponentHealth, RecordSink, Source } from '../pipeline/contracts.ts';
 import { eventToRecord, type DecodeContext } from '../pipeline/decode.ts';
 import type { PipelineRecord } from '../pipeline/record.ts';
+import { redactUrl } from '../redact-url.ts';
 import type { RejectsFile } from '../rejects.ts';
 
 export interface ChirpstackMqttConfig {
@@ -508,7 +509,5 @@ export function looksLikeJson(b: Uint8Array): boolean {
   return false;
 }
 
-/** mqtt://user:secret@host → mqtt://user:***@host */
-export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
-}
+// mqtt://user:secret@host → mqtt://user:***@host (a URL parser, see redact-url.ts).
+export { redactUrl };

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../rng.ts';
 import { AirQualityModel } from './air-quality.ts';
+import { fillPercent } from '../../codecs/readings.ts';
 import { BinFillModel } from './bin-fill.ts';
 import { HOUR_MS } from './model.ts';
 import { WaterMeterModel } from './water-meter.ts';
@@ -32,6 +33,26 @@ describe('BinFillModel', () => {
     // Emptying shows as jumps of the distance back up.
     const jumps = distances.filter((d, i) => i > 0 && d - (distances[i - 1] as number) > 300).length;
     expect(jumps).toBeGreaterThanOrEqual(3);
+  });
+
+  it('follows the fill geometry: an emptied bin measures about container_depth_mm (≈ 0 %), never past the bottom', () => {
+    // Both lengths from the sensor face (devices/README.md, Fill geometry).
+    const m = new BinFillModel(new Rng(1), { variables: vars, utcOffsetHours: 1, startMs: START, fillRatePerHour: 0.015, collectionEveryDays: 4 });
+    let checkedEmpty = 0;
+    let nearFull = 0;
+    for (let h = 0; h < 24 * 21; h++) {
+      const d = m.sample(START + h * HOUR_MS)[0]?.values['distance_mm'] as number;
+      // Noise is σ = 6 mm: 5σ past the bottom would be a geometry error, not noise.
+      expect(d).toBeLessThanOrEqual(vars.container_depth_mm + 30);
+      const pct = fillPercent(d, vars).fill_pct as number;
+      if (m.drainEvents().includes('collected')) {
+        expect(pct).toBeLessThanOrEqual(5);
+        checkedEmpty++;
+      }
+      if (pct >= 95) nearFull++;
+    }
+    expect(checkedEmpty).toBeGreaterThan(0);
+    expect(nearFull).toBeGreaterThan(0);
   });
 
   it('is reproducible per seed', () => {

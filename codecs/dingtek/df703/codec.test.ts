@@ -137,9 +137,9 @@ describe('dingtek/df703 encodeUplink', () => {
   it('derives the distance from fill_pct and the geometry', () => {
     const r = codec.encodeUplink({
       readings: [{ values: { fill_pct: 75, temperature_c: -7.4, tilt_deg: -12, alarm_full: true } }],
-      variables: { container_depth_mm: 1000, sensor_offset_mm: 100 },
+      variables: { container_depth_mm: 1100, sensor_offset_mm: 100 },
     });
-    // distance = 100 + 1000 * 0.25 = 350 = 0x015e; -7.4 °C rounds to -7 = 0xf9
+    // distance = 1100 − (1100 − 100) × 0.75 = 350 = 0x015e; -7.4 °C rounds to -7 = 0xf9
     expect(toHex(r.bytes ?? [])).toBe('8000010111015e00f9010c1000000000' + '81');
   });
 

@@ -82,7 +82,7 @@ describe('elsys/elsys uplink', () => {
 describe('elsys/elsys normalize', () => {
   it('bin-fill: distance with fill_pct when the geometry is set, a warning otherwise', () => {
     const data = decode('0e0190' + '070dac').data!; // 400 mm, 3.5 V
-    expect(codec.normalizeUplink(data, { variables: { container_depth_mm: 1000, sensor_offset_mm: 200 } })).toEqual({
+    expect(codec.normalizeUplink(data, { variables: { container_depth_mm: 1200, sensor_offset_mm: 200 } })).toEqual({
       readings: [{ values: { distance_mm: 400, fill_pct: 80, battery_v: 3.5 } }],
     });
     expect(codec.normalizeUplink(data, {}).warnings).toEqual(['no fill_pct: device variable container_depth_mm is not set (or not a positive number)']);

@@ -60,7 +60,7 @@ describe('decodeUplink', () => {
 
 describe('normalizeUplink', () => {
   it('gives distance, battery and the tilt alarm; fill_pct with geometry', () => {
-    expect(codec.normalizeUplink({ battery: 92, distance: 2116, tilt: 'tilt' }, { variables: { container_depth_mm: 3000, sensor_offset_mm: 100 } })).toEqual({
+    expect(codec.normalizeUplink({ battery: 92, distance: 2116, tilt: 'tilt' }, { variables: { container_depth_mm: 3100, sensor_offset_mm: 100 } })).toEqual({
       readings: [{ values: { distance_mm: 2116, fill_pct: 32.8, battery_pct: 92, alarm_tilt: true } }],
     });
   });
@@ -91,8 +91,8 @@ describe('encodeUplink', () => {
   });
 
   it('derives the distance from fill_pct and the geometry', () => {
-    const r = codec.encodeUplink({ readings: [{ values: { fill_pct: 75 } }], variables: { container_depth_mm: 1000, sensor_offset_mm: 200 } });
-    expect(toHex(r.bytes ?? [])).toBe('0175640382c201040000'); // 200 + 1000 × 0.25 = 450 mm
+    const r = codec.encodeUplink({ readings: [{ values: { fill_pct: 75 } }], variables: { container_depth_mm: 1200, sensor_offset_mm: 200 } });
+    expect(toHex(r.bytes ?? [])).toBe('0175640382c201040000'); // 1200 − (1200 − 200) × 0.75 = 450 mm
   });
 
   it('explains what is missing or out of range', () => {

@@ -1,6 +1,8 @@
 // Configuration of the InfluxDB sink: the YAML keys (snake_case, as documented in README.md),
 // their defaults, and validation whose errors name the key. Credentials are validated but never
 // echoed back in an error.
+import { redactUrl } from '../../redact-url.ts';
+
 
 export interface InfluxSinkConfigInput {
   /** http(s)://host:port, optionally with a path prefix (reverse proxy). No credentials here. */
@@ -223,7 +225,7 @@ export function gzipEnabled(cfg: Pick<InfluxSinkConfig, 'gzip' | 'url'>): boolea
 /** Where the sink writes, for logs and stats: no credentials. */
 export function describeTarget(cfg: InfluxSinkConfig): string {
   if (cfg.version === 1) {
-    return `${cfg.url} (v1, db ${JSON.stringify(cfg.database)}${cfg.retention_policy ? `, rp ${JSON.stringify(cfg.retention_policy)}` : ''})`;
+    return `${redactUrl(cfg.url)} (v1, db ${JSON.stringify(cfg.database)}${cfg.retention_policy ? `, rp ${JSON.stringify(cfg.retention_policy)}` : ''})`;
   }
-  return `${cfg.url} (v2, ${cfg.org ? `org ${JSON.stringify(cfg.org)}, ` : ''}bucket ${JSON.stringify(cfg.bucket)})`;
+  return `${redactUrl(cfg.url)} (v2, ${cfg.org ? `org ${JSON.stringify(cfg.org)}, ` : ''}bucket ${JSON.stringify(cfg.bucket)})`;
 }
