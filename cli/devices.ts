@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { loadCatalogue } from '../devices/catalogue.ts';
 import { devicesFromCsv } from '../gateway/registry/csv.ts';
 import { checkDevice, loadRegistry, mergeDevices, RegistryError, saveRegistry, type RegistryProblem } from '../gateway/registry/devices-file.ts';
+import { checkOutputFile } from './errors.ts';
 import { EXIT_ERRORS, EXIT_OK, parseVariables, UsageError, type Io } from './usage.ts';
 
 export const DEVICES_HELP = `Usage: lorawan-edge devices [--json] [--category <bin-fill|water-meter|air-quality|generic>]
@@ -78,6 +79,7 @@ async function runAdd(argv: string[], io: Io): Promise<number> {
   const known = knownModels();
   const checked = checkDevice({ dev_eui: values['dev-eui'], model: values.model, name: values.name, tags, variables: parseVariables(values.var) }, 'device', known);
   if (!checked.device) return report(io, file, checked.problems);
+  checkOutputFile(file, '--registry');
   const current = loadOrReport(file, io);
   if (typeof current === 'number') return current;
   const merged = mergeDevices(current, [checked.device], { replace: values.replace, where: () => 'device' });
@@ -104,6 +106,7 @@ async function runImport(argv: string[], io: Io): Promise<number> {
   }
   const { devices, problems } = devicesFromCsv(text, knownModels());
   if (problems.length) return report(io, csvFile, problems);
+  if (!values['dry-run']) checkOutputFile(file, '--registry');
   const current = loadOrReport(file, io);
   if (typeof current === 'number') return current;
   const merged = mergeDevices(current, devices, { replace: values.replace, where: (i) => `row ${i + 1}` });

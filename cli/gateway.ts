@@ -67,7 +67,14 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
   process.on('SIGINT', onInt);
   process.on('SIGHUP', onHup);
   try {
-    await gateway.start();
+    try {
+      await gateway.start();
+    } catch (err) {
+      // A start that fails half-way (the HTTP port in use…) must not leave the MQTT client and
+      // the log open, or the process would hang instead of exiting with main()'s one line.
+      await gateway.stop({ deadlineMs: Date.now() + 5_000 }).catch(() => undefined);
+      throw err;
+    }
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {
         if (stopping) {
