@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import yaml from 'js-yaml';
-import { resolveConfig as resolveBufferConfig, type DurableLogConfig } from './buffer/config.ts';
+import { DEFAULTS as BUFFER_DEFAULTS, resolveConfig as resolveBufferConfig, type DurableLogConfig } from './buffer/config.ts';
 import { resolveInfluxSinkConfig, type InfluxSinkConfig } from './sinks/influxdb/config.ts';
 import type { ChirpstackMqttConfig } from './sources/chirpstack-mqtt.ts';
 
@@ -226,7 +226,8 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
   const name = c.str(raw, 'name', '', 'gateway') as string;
   if (!NAME_RE.test(name)) c.add('name', 'E_CONFIG_VALUE', 'must be 1-64 characters of A-Z a-z 0-9 _ . -');
-  const dataDir = at(c.str(raw, 'data_dir', '', './data') as string);
+  // A wrong type is reported by str(); the default keeps the rest of the check going.
+  const dataDir = at(c.str(raw, 'data_dir', '', './data') ?? './data');
 
   const httpRaw = raw['http'] ?? {};
   let listen: string | false = '127.0.0.1:9108';
@@ -251,7 +252,7 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
 
   const rejRaw = isObj(raw['rejects']) ? raw['rejects'] : {};
   c.known(rejRaw, 'rejects.', ['file', 'max_bytes']);
-  const rejects = { file: at(c.str(rejRaw, 'file', 'rejects.', resolve(dataDir, 'rejects.jsonl')) as string), max_bytes: c.int(rejRaw, 'max_bytes', 'rejects.', 64 * 1024 * 1024, 0) };
+  const rejects = { file: at(c.str(rejRaw, 'file', 'rejects.', resolve(dataDir, 'rejects.jsonl')) ?? resolve(dataDir, 'rejects.jsonl')), max_bytes: c.int(rejRaw, 'max_bytes', 'rejects.', 64 * 1024 * 1024, 0) };
 
   const sources: SourceConfig[] = [];
   const sourcesRaw = raw['sources'];
@@ -282,7 +283,9 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   let buffer: DurableLogConfig = { dir: resolve(dataDir, 'buffer'), sinks: [...names] };
   if (!isObj(bufRaw)) c.add('buffer', 'E_CONFIG_TYPE', 'must be a mapping');
   else {
-    buffer = { ...(bufRaw as Partial<DurableLogConfig>), dir: at((bufRaw['dir'] as string | undefined) ?? resolve(dataDir, 'buffer')), sinks: [...names] };
+    // `sinks` is derived from the configured sinks, never written by hand.
+    c.known(bufRaw, 'buffer.', ['dir', ...Object.keys(BUFFER_DEFAULTS)]);
+    buffer = { ...(bufRaw as Partial<DurableLogConfig>), dir: at(c.str(bufRaw, 'dir', 'buffer.') ?? resolve(dataDir, 'buffer')), sinks: [...names] };
     try {
       resolveBufferConfig(buffer);
     } catch (err) {
