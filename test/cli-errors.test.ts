@@ -4,7 +4,7 @@
  * Each case runs the real command as a child process, as a technician would.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +93,12 @@ describe('errors a person can cause: one line, a documented exit code', () => {
     expect(line).toContain('cannot be created');
     // No private InfluxDB folder (lorawan-edge-influxd-*) or demo folder left behind.
     expect(readdirSync(tmp).filter((f) => f.startsWith('lorawan-edge-'))).toEqual([]);
+  }, 120_000);
+
+  it.runIf(existsSync('/proc/self'))('demo --dir where mkdir says ENOENT under an existing folder (/proc) answers instead of spinning', async () => {
+    // Node 20's recursive mkdirSync loops forever there; the demo creates its folders itself.
+    const line = oneLine(await cli(['demo', '--dir', '/proc/lorawan-edge-demo/x']), EXIT.cantCreate);
+    expect(line).toContain('cannot be created');
   }, 120_000);
 
   it('an unknown option names the option and the --help to read, without Node\'s positional-argument advice', async () => {
