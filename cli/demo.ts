@@ -285,14 +285,16 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     if (received === 0) code = EXIT_ERRORS;
 
     if (values.keep && influx) {
+      await gateway.stop();
+      gateway = undefined;
+      // Listen for Ctrl-C before saying so: a Ctrl-C right after the hint must stop cleanly.
+      const interrupted = untilInterrupted();
       say('');
       say('The private InfluxDB keeps running until Ctrl-C. Try:');
       const q = 'SELECT * FROM bin_fill LIMIT 5';
       say(`  curl -sG ${influx.url}/query --data-urlencode db=lorawan --data-urlencode "q=${q}"`);
       if (which('influx')) say(`  influx -port ${influx.port} -database lorawan -execute '${q}'`);
-      await gateway.stop();
-      gateway = undefined;
-      await untilInterrupted();
+      await interrupted;
       say('stopped');
     }
   } finally {
