@@ -42,7 +42,17 @@ export const VERBS: Record<string, VerbEntry> = {
   gateway: { load: async () => (await import('./gateway.ts')).runGateway, summary: 'run the edge gateway daemon (ChirpStack MQTT → durable log → InfluxDB)' },
   replay: { load: async () => (await import('./replay.ts')).runReplay, summary: 'decode stored uplinks again (after a codec fix) and resend them' },
   demo: { load: async () => (await import('./demo.ts')).runDemo, summary: 'run the end-to-end demo on embedded defaults (no server needed)' },
-  provision: { load: async () => (await import('./provision.ts')).runProvision, summary: 'provision devices: serial console (RUI3, Dragino, LoRa-E5), ChirpStack API, TR005 QR labels, scanned codes' },
+  provision: {
+    load: async () => (await import('./provision.ts')).runProvision,
+    summary: 'provision devices: serial console (RUI3, Dragino, LoRa-E5), ChirpStack API, TR005 QR labels, scanned codes',
+    subcommands: {
+      serial: 'set up a device over its serial console, read back and compare',
+      chirpstack: 'create the devices of a CSV in ChirpStack (profile, application, keys)',
+      batch: 'one CSV into the registry, the keys file and ChirpStack',
+      labels: 'TR005 QR labels for the devices of a CSV',
+      scan: 'read a scanned QR code or sticker (and add the device)',
+    },
+  },
   simulate: { load: async () => (await import('./simulate.ts')).runSimulate, summary: 'simulate a fleet: LoRaWAN frames over Semtech UDP or ChirpStack MQTT events, with a ground-truth ledger' },
 };
 
