@@ -21,8 +21,12 @@ function run(label, cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   process.stdout.write(`── ${label}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${secs}s\n`);
+  lastExit = r.status ?? r.signal;
   return r.status === 0;
 }
+
+/** How the last step ended (exit code or signal), for the summary when vitest wrote no report. */
+let lastExit = 0;
 
 function ensureDebianPackages() {
   const missing = Object.entries(DEBIAN_PACKAGES)
@@ -72,6 +76,13 @@ if (existsSync(jsonFile)) {
   skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 }
 rmSync(outDir, { recursive: true, force: true });
+const vitestExit = lastExit;
+if (!existsSync(jsonFile) && !results.find((r) => r.name === 'vitest')?.ok) {
+  // Killed or crashed before its report: say so instead of "no test ran"; the × lines above
+  // (default reporter) show what had failed by then.
+  failedLines.push(`FAILED vitest: ended (${vitestExit}) before writing its report; the × lines above show what failed until then`);
+  failed = 1;
+}
 
 const badSteps = results.filter((r) => !r.ok).map((r) => r.name);
 process.stdout.write(`\nsteps: ${results.map((r) => `${r.name} ${r.ok ? 'ok' : 'FAILED'}`).join(', ')}\n`);
