@@ -23,7 +23,8 @@ Decodes an uplink payload with the device's codec and prints one JSON object
 
 Options:
   --device <id>          catalogue device id (see "lorawan-edge devices") or codec id
-  --fport <n>            LoRaWAN FPort of the uplink (1..223)
+  --fport <n>            LoRaWAN FPort of the uplink, 0..223 (application data: 1..223;
+                         0 carries MAC commands); a catalogue device accepts its own ports
   --encoding <hex|base64> how to read the payload (default: hex when it is valid hex, else base64)
   --var <key=value>      device variable, repeatable (e.g. --var container_depth_mm=1200)
   --recv-time <iso>      receive time (default: now); history records are timed from it
@@ -77,6 +78,11 @@ function parsePayload(text: string, encoding: string | undefined): Uint8Array {
   if (encoding !== 'base64') {
     const hex = fromHex(text);
     if (hex) return hex;
+    // All hex digits but one short: a digit was lost in copying. Guessing base64 here would
+    // decode garbage without a word.
+    if (/^(0x)?[0-9a-fA-F]+$/.test(text) && text.replace(/^0x/, '').length % 2 === 1) {
+      throw new UsageError(`payload has an odd number of hex digits (${text.replace(/^0x/, '').length}): each byte is two digits, one is missing or extra (use --encoding base64 if it is base64)`);
+    }
     if (encoding === 'hex') throw new UsageError(`payload is not valid hex: "${text}"`);
   }
   const b64 = fromBase64(text);
@@ -84,11 +90,21 @@ function parsePayload(text: string, encoding: string | undefined): Uint8Array {
   throw new UsageError(`payload is neither hex nor base64: "${text}"`);
 }
 
+/** The FPorts --fport accepts: 0 (MAC commands, the codec says so) and the application ports. */
+export const FPORT_MIN = 0;
+export const FPORT_MAX = 223;
+
 function parsePort(text: string | undefined): number {
-  if (text === undefined) throw new UsageError('--fport is required (the uplink FPort, 1..223)');
+  if (text === undefined) throw new UsageError(`--fport is required (the uplink FPort, ${FPORT_MIN}..${FPORT_MAX})`);
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 255) throw new UsageError(`--fport must be an integer 0..255, not "${text}"`);
+  if (!/^\d+$/.test(text) || n < FPORT_MIN || n > FPORT_MAX) throw new UsageError(`--fport must be an integer ${FPORT_MIN}..${FPORT_MAX}, not "${text}"`);
   return n;
+}
+
+/** A port the catalogue entry does not list is a typo more often than a new firmware. */
+function unknownPortMessage(entry: DeviceEntry | undefined, fPort: number): string | undefined {
+  if (!entry || entry.fPorts.length === 0 || fPort === 0 || entry.fPorts.includes(fPort)) return undefined;
+  return `fPort ${fPort} is not an uplink port of ${entry.id}: it uses ${entry.fPorts.join(', ')}`;
 }
 
 function parseTime(text: string | undefined): Date {
@@ -127,6 +143,8 @@ function decodeLine(codec: Codec, entry: DeviceEntry | undefined, line: string, 
     recvTime = new Date(String(o['recvTime']));
     if (Number.isNaN(recvTime.getTime())) return fail('"recvTime" is not an ISO 8601 time');
   }
+  const portProblem = unknownPortMessage(entry, o['fPort']);
+  if (portProblem) return fail(portProblem);
   let lineVars: Record<string, unknown>;
   try {
     lineVars = checkedVariables(entry, (vars as Record<string, unknown> | undefined) ?? {}, (problems) => new Error(`"variables": ${problems}`));
@@ -179,6 +197,8 @@ export async function runDecode(argv: string[], io: Io): Promise<number> {
   const fPort = parsePort(values.fport);
   const bytes = parsePayload(positionals[0] as string, values.encoding);
   const { codec, entry } = await lookupCodec(values.device);
+  const portProblem = unknownPortMessage(entry, fPort);
+  if (portProblem) throw new UsageError(`${portProblem} (see "lorawan-edge devices")`);
   const out = decodeOne(codec, bytes, fPort, variablesFor(entry, cliVars), recvTime);
   io.stdout.write(`${JSON.stringify(out, null, indent)}\n`);
   return out.errors.length > 0 ? EXIT_ERRORS : EXIT_OK;

@@ -9,10 +9,10 @@
  * It ends with a summary: uplinks, readings per category, example readings, the bins to
  * collect, where the data went and how to point the gateway at a real ChirpStack and InfluxDB.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Aedes } from 'aedes';
 import { CODECS_DIR } from '../codecs/location.ts';
@@ -22,19 +22,26 @@ import { renderRegistry } from '../gateway/registry/devices-file.ts';
 import { createSimulation, parseDuration } from '../simulator/index.ts';
 import { which } from '../support/binaries.ts';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
+import { latestFromLines, progressText, summaryLines, type LatestPoint } from './demo-summary.ts';
+import { EXIT, OperatorError } from './errors.ts';
 import { EXIT_ERRORS, EXIT_OK, UsageError, type Io } from './usage.ts';
 
-export const DEMO_HELP = `Usage: lorawan-edge demo [--duration 2d] [--speed 20000] [--dir <folder>] [--no-influxdb]
+export const DEMO_HELP = `Usage: lorawan-edge demo [--duration 2d] [--speed 20000] [--dir <folder>] [--no-influxdb] [--keep]
 
 Runs simulator → MQTT broker (in-process) → gateway → InfluxDB (private, if influxd is
 installed) or line-protocol files, on the demo fleet (simulator/fleets/demo.yaml: bins, water
 meters, air probes), then prints what arrived. No server or radio needed.
   --duration <d>   simulated time to run (default 2d)
   --speed <x>      simulated seconds per real second (default 20000)
-  --dir <folder>   where the gateway keeps its data (default: a new temporary folder)
-  --no-influxdb    use the file sink even when influxd is installed`;
+  --dir <folder>   where the gateway keeps its data, created if missing and kept afterwards
+                   (default: a temporary folder, removed at the end unless --keep)
+  --no-influxdb    use the file sink even when influxd is installed
+  --keep           keep the temporary folder, and the private InfluxDB running until Ctrl-C
+                   so the printed query can be run`;
 
 const FLEET = resolve(CODECS_DIR, '..', 'simulator', 'fleets', 'demo.yaml');
+/** The registry CSV the next steps point at (same columns as the user's own). */
+export const SAMPLE_CSV = resolve(CODECS_DIR, '..', 'gateway', 'registry', 'devices.sample.csv');
 
 async function freeLocalPort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -67,11 +74,71 @@ async function startBroker(): Promise<{ url: string; close: () => Promise<void> 
   };
 }
 
-function fmtValues(values: Record<string, unknown>, keys: string[]): string {
-  return keys
-    .filter((k) => values[k] !== undefined && values[k] !== null)
-    .map((k) => `${k}=${String(values[k])}`)
-    .join(' ');
+/** A path as the user can type it from where they are. */
+function shown(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
+}
+
+/** A program path a shell runs: `bin/x` would be looked up in $PATH, `./bin/x` is not. */
+const runnable = (p: string): string => (isAbsolute(p) ? p : `./${p}`);
+
+/**
+ * `mkdir -p`, one level at a time from the nearest existing folder. Node 20's
+ * mkdirSync(…, { recursive: true }) spins forever where mkdir(2) says ENOENT under an existing
+ * parent (/proc/x): this stops at the first error instead.
+ */
+function makeFolders(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d) && missing.length < 256; d = dirname(d)) missing.unshift(d);
+  for (const d of missing) mkdirSync(d);
+}
+
+/** The demo's folder: the user's (created when missing) or a new temporary one. */
+function demoDir(asked: string | undefined): { dir: string; temporary: boolean } {
+  if (!asked) return { dir: mkdtempSync(join(tmpdir(), 'lorawan-edge-demo-')), temporary: true };
+  const dir = resolve(asked);
+  try {
+    makeFolders(dir);
+    accessSync(dir, constants.W_OK); // an existing folder we may not write to
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'ENOTDIR' || e.code === 'EEXIST' ? 'a part of the path is a file' : e.code === 'EROFS' ? 'read-only file system' : (e.code ?? e.message);
+    throw new OperatorError(`--dir ${asked} cannot be created (${why}): choose a folder you can write, or leave --dir out for a temporary one`, EXIT.cantCreate);
+  }
+  return { dir, temporary: false };
+}
+
+/** The latest points of the bin, meter and air measurements, from the private InfluxDB. */
+async function latestFromInflux(influx: InfluxdServer): Promise<LatestPoint[]> {
+  const out: LatestPoint[] = [];
+  for (const measurement of ['bin_fill', 'water_meter', 'air_quality']) {
+    const rows = await influx.rows(`SELECT * FROM ${measurement} GROUP BY device ORDER BY time DESC LIMIT 1`, 'lorawan');
+    for (const r of rows) {
+      const tags: Record<string, string> = {};
+      const fields: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(r)) {
+        if (k === 'time') continue;
+        if (typeof v === 'string' && k !== 'device') tags[k] = v;
+        fields[k] = v;
+      }
+      out.push({ measurement, device: String(r['device'] ?? ''), tags, fields, timeMs: Number(r['time'] ?? 0) });
+    }
+  }
+  return out;
+}
+
+/** Waits for Ctrl-C (or SIGTERM). */
+function untilInterrupted(): Promise<void> {
+  return new Promise((ok) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      ok();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
 }
 
 export async function runDemo(argv: string[], io: Io): Promise<number> {
@@ -82,6 +149,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       speed: { type: 'string', default: '20000' },
       dir: { type: 'string' },
       'no-influxdb': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -93,78 +161,78 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
   if (durationMs === undefined) throw new UsageError(`--duration is not a duration (e.g. 6h, 2d): "${values.duration}"`);
   const speed = Number(values.speed);
   if (!Number.isFinite(speed) || speed <= 0) throw new UsageError(`--speed must be a positive number, got "${values.speed}"`);
-  const dir = values.dir ? resolve(values.dir) : mkdtempSync(join(tmpdir(), 'lorawan-edge-demo-'));
+  // The folder first: nothing (no InfluxDB, no broker) is started for a folder that cannot exist.
+  const { dir, temporary } = demoDir(values.dir);
+  const keepDir = !temporary || values.keep;
   const say = (s = ''): void => void io.stdout.write(`${s}\n`);
 
-  say('lorawan-edge demo: simulator → MQTT (in-process broker) → gateway → storage');
-  const broker = await startBroker();
-  say(`  broker   ${broker.url} (aedes, in-process)`);
+  let broker: Awaited<ReturnType<typeof startBroker>> | undefined;
   let influx: InfluxdServer | undefined;
-  if (!values['no-influxdb'] && which('influxd')) {
-    influx = await startInfluxd({ database: 'lorawan' });
-    say(`  influxdb ${influx.url} (private influxd, data in ${influx.dataDir})`);
-  } else {
-    say('  influxdb not installed: writing line-protocol files instead (apt-get install influxdb to see InfluxDB)');
-  }
-
-  const sim = await createSimulation({ fleet: FLEET, speed, output: { type: 'mqtt', url: broker.url, format: 'chirpstack-json' }, ledger: join(dir, 'ledger.jsonl') });
-  // The gateway's registry: the fleet's devices with their models, installation tags and variables.
-  writeFileSync(
-    join(dir, 'devices.yaml'),
-    renderRegistry(sim.devices.map((d) => ({ dev_eui: d.devEui, name: d.name, model: d.catalogueId, tags: d.tags, variables: d.variables }))),
-  );
-  const config = checkConfig(
-    {
-      name: 'demo',
-      data_dir: './data',
-      http: { listen: `127.0.0.1:${await freeLocalPort()}` },
-      log: { level: 'warn' },
-      registry: { devices_file: 'devices.yaml' },
-      buffer: { fsync_interval_ms: 50 },
-      sources: [{ type: 'chirpstack_mqtt', name: 'chirpstack', url: broker.url }],
-      sinks: influx
-        ? [{ type: 'influxdb', name: 'influx', url: influx.url, database: 'lorawan', flush_interval_ms: 200 }]
-        : [{ type: 'file', name: 'file' }],
-    },
-    join(dir, 'gateway.yaml'),
-    {},
-  );
-  writeFileSync(join(dir, 'gateway.yaml'), `${JSON.stringify({ ...config, file: undefined }, null, 2)}\n`);
+  let gateway: ReturnType<typeof createGateway> | undefined;
   const logFile = join(dir, 'gateway.log');
-  const logLines: string[] = [];
-  const gateway = createGateway(config, {
-    logStream: {
-      write(chunk: string | Uint8Array) {
-        logLines.push(String(chunk));
-        return true;
-      },
-    } as unknown as NodeJS.WritableStream,
-  });
-  await gateway.start();
-  say(`  gateway  data in ${config.data_dir}, health http://${config.http.listen}/healthz`);
-  say(`  fleet    ${sim.devices.length} devices (${FLEET}), ${values.duration} of simulated time at ${speed}× speed`);
-  say('');
-
+  const logOut = createWriteStream(logFile);
   let code = EXIT_OK;
   try {
-    // A live progress line on a terminal; a line every few seconds in a log.
-    const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
-    const progress = setInterval(
-      () => {
-        const s = sim.stats();
-        io.stderr.write(`${tty ? '\r' : ''}  simulated ${s.simNow.slice(0, 16)}  uplinks sent ${s.uplinks}   ${tty ? '' : '\n'}`);
-      },
-      tty ? 500 : 5000,
+    say('lorawan-edge demo: simulator → MQTT (in-process broker) → gateway → storage');
+    broker = await startBroker();
+    say(`  broker   ${broker.url} (aedes, in-process)`);
+    const influxd = which('influxd');
+    if (!values['no-influxdb'] && influxd) {
+      influx = await startInfluxd({ database: 'lorawan' });
+      say(`  influxdb ${influx.url} (private influxd, data in ${influx.dataDir})`);
+    } else if (values['no-influxdb']) {
+      say('  storage  line-protocol files (--no-influxdb)');
+    } else {
+      say('  storage  line-protocol files: influxd is not installed (apt-get install influxdb to see InfluxDB)');
+    }
+
+    const sim = await createSimulation({ fleet: FLEET, speed, output: { type: 'mqtt', url: broker.url, format: 'chirpstack-json' }, ledger: join(dir, 'ledger.jsonl') });
+    // The gateway's registry: the fleet's devices with their models, installation tags and variables.
+    writeFileSync(
+      join(dir, 'devices.yaml'),
+      renderRegistry(sim.devices.map((d) => ({ dev_eui: d.devEui, name: d.name, model: d.catalogueId, tags: d.tags, variables: d.variables }))),
     );
+    const config = checkConfig(
+      {
+        name: 'demo',
+        data_dir: './data',
+        http: { listen: `127.0.0.1:${await freeLocalPort()}` },
+        // info: gateway.log tells what the gateway did (start, log open, sinks, stop).
+        log: { level: 'info' },
+        registry: { devices_file: 'devices.yaml' },
+        buffer: { fsync_interval_ms: 50 },
+        sources: [{ type: 'chirpstack_mqtt', name: 'chirpstack', url: broker.url }],
+        sinks: influx
+          ? [{ type: 'influxdb', name: 'influx', url: influx.url, database: 'lorawan', flush_interval_ms: 200 }]
+          : [{ type: 'file', name: 'file' }],
+      },
+      join(dir, 'gateway.yaml'),
+      {},
+    );
+    writeFileSync(join(dir, 'gateway.yaml'), `${JSON.stringify({ ...config, file: undefined }, null, 2)}\n`);
+    gateway = createGateway(config, { logStream: logOut });
+    await gateway.start();
+    say(`  gateway  data in ${config.data_dir}, health http://${config.http.listen}/healthz`);
+    say(`  fleet    ${sim.devices.length} devices (${shown(FLEET)}), ${values.duration} of simulated time at ${speed}× speed`);
+    say('');
+
+    // Progress: rewritten in place on a terminal; in a log, a line every few seconds and a last one.
+    const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
+    const showProgress = (): void => {
+      const s = sim.stats();
+      io.stderr.write(`${tty ? '\r' : ''}  ${progressText(s.simElapsedMs, durationMs, s.realElapsedMs, s.uplinks)}${tty ? '\x1b[K' : '\n'}`);
+    };
+    const progress = setInterval(showProgress, tty ? 500 : 5000);
     const stats = await sim.run({ durationMs, realTimeMs: 10 * 60_000 });
     clearInterval(progress);
+    showProgress();
     if (tty) io.stderr.write('\n');
     await sim.stop();
 
     // Wait until every heard uplink is in the log and every sink has caught up.
     const until = Date.now() + 60_000;
     const metric = async (name: string): Promise<number> => {
-      const m = await gateway.metrics.registry.getSingleMetric(name)?.get();
+      const m = await gateway!.metrics.registry.getSingleMetric(name)?.get();
       return (m?.values ?? []).reduce((a, v) => a + v.value, 0);
     };
     for (;;) {
@@ -184,57 +252,57 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     say(`  uplinks received by the gateway   ${received}   rejected ${rejected}   decode errors ${decodeErrors}`);
     for (const v of readingsMetric?.values ?? []) say(`  readings ${String(v.labels['category']).padEnd(12)}            ${v.value}`);
     say(`  points written                    ${written}`);
+    say('');
 
+    const pointsDir = join(config.data_dir, 'points');
     if (influx) {
-      const last = async (measurement: string, fields: string[]): Promise<void> => {
-        const rows = await influx!.rows(`SELECT last(*) FROM ${measurement} GROUP BY device`, 'lorawan');
-        for (const r of rows.slice(0, 3)) {
-          const vals: Record<string, unknown> = {};
-          for (const f of fields) vals[f] = r[`last_${f}`];
-          say(`    ${String(r['device'] ?? '').padEnd(18)} ${fmtValues(vals, fields)}`);
-        }
-      };
-      say('');
-      say('Example readings (latest per device, from InfluxDB):');
-      await last('bin_fill', ['fill_pct', 'distance_mm', 'temperature_c', 'alarm_full']);
-      await last('water_meter', ['volume_m3', 'flow_m3h', 'alarm_leak']);
-      await last('air_quality', ['co2_ppm', 'pm2_5_ugm3', 'pm10_ugm3', 'temperature_c', 'humidity_pct']);
-      const full = await influx.rows('SELECT last(fill_pct) AS fill_pct FROM bin_fill GROUP BY device, commune', 'lorawan');
-      const toCollect = full.filter((r) => Number(r['fill_pct']) >= 75).sort((a, b) => Number(b['fill_pct']) - Number(a['fill_pct']));
-      say('');
-      say(`Bins to collect (fill ≥ 75 %): ${toCollect.length === 0 ? 'none right now' : ''}`);
-      for (const r of toCollect) say(`    ${String(r['device']).padEnd(18)} ${String(r['commune'] ?? '').padEnd(8)} ${Number(r['fill_pct']).toFixed(1)} %`);
-      say('');
-      say(`Data went to InfluxDB ${influx.url}, database "lorawan" (measurements bin_fill, water_meter, air_quality, lorawan_uplink, device_status).`);
-      say(`  e.g.  influx -port ${influx.port} -database lorawan -execute 'SELECT * FROM bin_fill LIMIT 5'`);
-      say('  (this private InfluxDB stops with the demo; its folder is removed)');
+      for (const l of summaryLines(await latestFromInflux(influx), 'InfluxDB')) say(l);
     } else {
-      const pointsDir = join(config.data_dir, 'points');
       const files = existsSync(pointsDir) ? readdirSync(pointsDir).sort() : [];
-      const lines = files.flatMap((f) => readFileSync(join(pointsDir, f), 'utf8').trim().split('\n'));
+      const lines = files.flatMap((f) => readFileSync(join(pointsDir, f), 'utf8').split('\n'));
+      for (const l of summaryLines(latestFromLines(lines), 'the line-protocol files')) say(l);
       say('');
-      say('Example points (line protocol):');
-      for (const m of ['bin_fill', 'water_meter', 'air_quality']) {
-        const line = lines.filter((l) => l.startsWith(`${m},`)).pop();
-        if (line) say(`    ${line.length > 160 ? `${line.slice(0, 160)}…` : line}`);
-      }
-      say('');
-      say(`Data went to ${pointsDir} (${files.length} file(s), ${lines.length} points, InfluxDB line protocol, ms precision).`);
+      const count = lines.filter((l) => l.trim() !== '').length;
+      say(`Data went to ${keepDir ? shown(pointsDir) : 'line-protocol files'} (${files.length} file(s), ${count} points, InfluxDB line protocol, ms precision).`);
     }
     say('');
-    say(`Ground truth of every uplink sent: ${join(dir, 'ledger.jsonl')}`);
-    say(`Gateway config used: ${join(dir, 'gateway.yaml')}   log: ${logFile}`);
+    if (influx) {
+      say(`Data went to a private InfluxDB ${influx.url}, database "lorawan" (measurements bin_fill, water_meter, air_quality, lorawan_uplink, device_status).`);
+      if (!values.keep) say('  It stops with the demo; run with --keep to query it while it keeps running.');
+    }
+    if (keepDir) {
+      say(`Ground truth of every uplink sent: ${shown(join(dir, 'ledger.jsonl'))}`);
+      say(`Gateway config used: ${shown(join(dir, 'gateway.yaml'))}   log: ${shown(logFile)}`);
+    } else {
+      say('The demo folder is removed at the end; run with --keep or --dir <folder> to keep the ledger, config and log.');
+    }
     say('');
+    const bin = runnable(shown(resolve(CODECS_DIR, '..', 'bin', 'lorawan-edge')));
     say('Next: point it at your own ChirpStack and InfluxDB —');
-    say('  cp gateway/gateway.sample.yaml gateway.yaml   # set sources[0].url (your broker, ChirpStack qos=1) and sinks[0] (InfluxDB)');
-    say('  ./bin/lorawan-edge devices import my-devices.csv --registry devices.yaml');
-    say('  ./bin/lorawan-edge gateway --config gateway.yaml');
+    say(`  cp ${shown(resolve(CODECS_DIR, '..', 'gateway', 'gateway.sample.yaml'))} gateway.yaml   # set sources[0].url (your broker, ChirpStack qos=1) and sinks[0] (InfluxDB)`);
+    say(`  ${bin} devices import ${shown(SAMPLE_CSV)} --registry devices.yaml   # then your own CSV, same columns`);
+    say(`  ${bin} gateway --config gateway.yaml`);
     if (received === 0) code = EXIT_ERRORS;
+
+    if (values.keep && influx) {
+      await gateway.stop();
+      gateway = undefined;
+      // Listen for Ctrl-C before saying so: a Ctrl-C right after the hint must stop cleanly.
+      const interrupted = untilInterrupted();
+      say('');
+      say('The private InfluxDB keeps running until Ctrl-C. Try:');
+      const q = 'SELECT * FROM bin_fill LIMIT 5';
+      say(`  curl -sG ${influx.url}/query --data-urlencode db=lorawan --data-urlencode "q=${q}"`);
+      if (which('influx')) say(`  influx -port ${influx.port} -database lorawan -execute '${q}'`);
+      await interrupted;
+      say('stopped');
+    }
   } finally {
-    await gateway.stop();
-    writeFileSync(logFile, logLines.join(''));
-    await broker.close();
+    await gateway?.stop();
+    await new Promise<void>((ok) => logOut.end(ok));
+    await broker?.close();
     await influx?.dispose();
+    if (!keepDir) rmSync(dir, { recursive: true, force: true });
   }
   return code;
 }

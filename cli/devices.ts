@@ -14,6 +14,7 @@ import { loadCatalogue } from '../devices/catalogue.ts';
 import { devicesFromCsv } from '../gateway/registry/csv.ts';
 import { didYouMean } from '../devices/did-you-mean.ts';
 import { checkDevice, loadRegistry, mergeDevices, problemText, RegistryError, saveRegistry, type LoadRegistryOptions, type RegistryProblem } from '../gateway/registry/devices-file.ts';
+import { checkOutputFile } from './errors.ts';
 import { EXIT_ERRORS, EXIT_OK, parseVariables, UsageError, type Io } from './usage.ts';
 
 export const DEVICES_HELP = `Usage: lorawan-edge devices [--json] [--category <bin-fill|water-meter|air-quality|generic>]
@@ -84,6 +85,7 @@ async function runAdd(argv: string[], io: Io): Promise<number> {
   const known = knownModels();
   const checked = checkDevice({ dev_eui: values['dev-eui'], model: values.model, name: values.name, tags, variables: parseVariables(values.var) }, 'device', known);
   if (!checked.device) return report(io, file, checked.problems);
+  checkOutputFile(file, '--registry');
   // The entries already there are read (a stale variable is a warning); the new ones are written.
   const current = loadOrReport(file, io, { mode: 'read' });
   if (typeof current !== 'number') warn(io, file, current.warnings);
@@ -111,6 +113,7 @@ async function runImport(argv: string[], io: Io): Promise<number> {
     throw new UsageError(`cannot read ${csvFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const { devices, lines, problems } = devicesFromCsv(text, knownModels());
+  if (!values['dry-run']) checkOutputFile(file, '--registry');
   // The entries already there are read (a stale variable is a warning); the new ones are written.
   const current = loadOrReport(file, io, { mode: 'read' });
   if (typeof current !== 'number') warn(io, file, current.warnings);

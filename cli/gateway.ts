@@ -98,12 +98,16 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
     try {
       await gateway.start();
     } catch (err) {
+      // A start that fails half-way (the HTTP port in use, the data_dir locked, a registry changed
+      // since the preflight) must not leave the MQTT client and the log open, or the process
+      // would hang instead of exiting with its one line.
+      await gateway.stop({ deadlineMs: Date.now() + 5_000 }).catch(() => undefined);
       if (reportLocked(err, config, io)) return EXIT_LOCKED;
-      // The registry changed between the preflight and the start: still a config error.
-      if (!(err instanceof RegistryError)) throw err;
-      for (const p of err.problems) io.stderr.write(`${err.file}: ${problemText(p)}\n`);
-      await gateway.stop().catch(() => undefined);
-      return EXIT_CONFIG;
+      if (err instanceof RegistryError) {
+        for (const p of err.problems) io.stderr.write(`${err.file}: ${problemText(p)}\n`);
+        return EXIT_CONFIG;
+      }
+      throw err;
     }
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {

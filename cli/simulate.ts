@@ -14,6 +14,7 @@ import { FaultSpecError, parseOutageSpec, parseProbability, type FaultOptions } 
 import { parseDuration } from '../simulator/duration.ts';
 import { FleetError } from '../simulator/fleet.ts';
 import { formatSummary, progressLine } from '../simulator/summary.ts';
+import { checkOutputFile } from './errors.ts';
 import { EXIT_ERRORS, EXIT_OK, UsageError, type Io } from './usage.ts';
 
 export const SIMULATE_HELP = `Usage: lorawan-edge simulate --fleet <file> (--udp <host:port> | --mqtt <url> | --dry-run) [options]
@@ -216,6 +217,9 @@ export async function runSimulate(argv: string[], io: Io): Promise<number> {
   if (options.start !== undefined && options.start !== 'now' && Number.isNaN(Date.parse(options.start as string))) {
     throw new UsageError(`--start must be an ISO time or "now", not "${String(options.start)}"`);
   }
+  // Before any frame is sent: a run that cannot write its ground truth is not worth starting.
+  if (values.ledger !== undefined) checkOutputFile(values.ledger, '--ledger');
+  if (values.keys !== undefined) checkOutputFile(values.keys, '--keys');
   const count = values.count !== undefined ? parseCount(values.count) : undefined;
   const durationMs = values.duration !== undefined ? parseDurationOpt('duration', values.duration) : undefined;
 

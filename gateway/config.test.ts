@@ -122,5 +122,17 @@ describe('gateway config', () => {
     expect(problems({ ...minimal, rejects: { file: [] } })).toEqual([expect.stringMatching(/^rejects\.file: must be a non-empty string/)]);
     expect(problems({ ...minimal, sinks: [{ type: 'file', dir: true }] })).toEqual([expect.stringMatching(/^sinks\[0\]\.dir: must be a non-empty string/)]);
   });
+
+  it('a path key of the wrong type is a config error naming the key, not a crash', () => {
+    expect(problems({ ...minimal, data_dir: 5, rejects: { file: [] }, buffer: { dir: {} } })).toEqual([
+      'data_dir: must be a non-empty string, got 5 [E_CONFIG_TYPE]',
+      'rejects.file: must be a non-empty string, got [] [E_CONFIG_TYPE]',
+      'buffer.dir: must be a non-empty string, got {} [E_CONFIG_TYPE]',
+    ]);
+  });
+
+  it('an unknown buffer key is named with the keys it could be', () => {
+    expect(problems({ ...minimal, buffer: { fsync_interval: 10 } })).toEqual([expect.stringMatching(/^buffer\.fsync_interval: unknown key \(expected one of: dir, segment_bytes, .*fsync_interval_ms/)]);
+  });
 });
 

@@ -6,7 +6,7 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { readYamlFile, YamlError } from '../devices/safe-yaml.ts';
-import { resolveConfig as resolveBufferConfig, type DurableLogConfig } from './buffer/config.ts';
+import { DEFAULTS as BUFFER_DEFAULTS, resolveConfig as resolveBufferConfig, type DurableLogConfig } from './buffer/config.ts';
 import { resolveInfluxSinkConfig, type InfluxSinkConfig } from './sinks/influxdb/config.ts';
 import type { ChirpstackMqttConfig } from './sources/chirpstack-mqtt.ts';
 
@@ -300,6 +300,8 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   let buffer: DurableLogConfig = { dir: resolve(dataDir, 'buffer'), sinks: [...names] };
   if (!isObj(bufRaw)) c.add('buffer', 'E_CONFIG_TYPE', 'must be a mapping');
   else {
+    // `sinks` is derived from the configured sinks, never written by hand.
+    c.known(bufRaw, 'buffer.', ['dir', ...Object.keys(BUFFER_DEFAULTS)]);
     buffer = { ...(bufRaw as Partial<DurableLogConfig>), dir: at(c.str(bufRaw, 'dir', 'buffer.', resolve(dataDir, 'buffer')) ?? resolve(dataDir, 'buffer')), sinks: [...names] };
     try {
       resolveBufferConfig(buffer);

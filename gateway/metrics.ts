@@ -29,9 +29,14 @@ export interface GatewayMetrics {
   bufferDiskFull: Gauge;
 }
 
+/** The prefix of every metric the gateway exports, its own and prom-client's defaults. */
+export const METRIC_PREFIX = 'lorawan_edge_';
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'lorawan_edge_process_' });
+  // prom-client's default names (process_cpu_seconds_total, nodejs_heap_size_used_bytes…) under
+  // our one prefix: lorawan_edge_process_cpu_seconds_total, not …_process_process_….
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
   const r = [registry];
   return {
     registry,

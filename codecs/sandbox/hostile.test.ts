@@ -12,8 +12,17 @@ function timed<T>(f: () => T): { value: T; ms: number } {
   return { value, ms: performance.now() - t };
 }
 
+/**
+ * Time limits are wall-clock: on a loaded machine (CI with other jobs) a starved sandbox thread
+ * can miss a 100 ms limit, or the hard limit (2 × limit + 500 ms) after which the thread is
+ * restarted. Tests about something else get a limit they cannot hit by accident; tests about
+ * the limit use one long enough that "interrupted" and "restarted" cannot be confused.
+ */
+const RELAXED_MS = 10_000;
+const LIMIT_MS = 1_000;
+
 async function load(file: string, extra = {}): Promise<ScriptCodec> {
-  return loadScriptCodec(fixture(`hostile/${file}`), options(file, extra));
+  return loadScriptCodec(fixture(`hostile/${file}`), options(file, { timeoutMs: RELAXED_MS, ...extra }));
 }
 
 describe('hostile scripts are contained and reported, and the next call works', () => {
@@ -25,42 +34,43 @@ describe('hostile scripts are contained and reported, and the next call works', 
   });
 
   it('an infinite loop times out after the limit; the host stays responsive', async () => {
-    const codec = await load('infinite-loop.js');
+    const codec = await load('infinite-loop.js', { timeoutMs: LIMIT_MS });
     const bad = timed(() => codec.decodeUplink({ bytes: [0xff], fPort: 1 }));
-    expect(bad.value).toEqual({ errors: ['script timed out after 100 ms'] });
-    expect(bad.ms).toBeGreaterThanOrEqual(95);
-    expect(bad.ms).toBeLessThan(1000);
+    expect(bad.value).toEqual({ errors: [`script timed out after ${LIMIT_MS} ms`] });
+    expect(bad.ms).toBeGreaterThanOrEqual(LIMIT_MS - 5);
+    expect(bad.ms).toBeLessThan(30_000);
+    // The context is rebuilt (script evaluated again) and answers: a few ms on a quiet machine;
+    // the bounds only say "promptly", loosely enough for a loaded one.
     const next = timed(() => codec.decodeUplink(GOOD));
     expect(next.value).toEqual({ data: { ok: true, first: 1 } });
-    // The context is rebuilt (script evaluated again): a few ms, generous on a shared machine.
-    expect(next.ms).toBeLessThan(250);
+    expect(next.ms).toBeLessThan(LIMIT_MS);
     const steady = timed(() => codec.decodeUplink(GOOD));
     expect(steady.value).toEqual({ data: { ok: true, first: 1 } });
-    expect(steady.ms).toBeLessThan(50);
+    expect(steady.ms).toBeLessThan(LIMIT_MS);
     codec.dispose();
   });
 
   it('the time limit is per codec', async () => {
-    const codec = await load('infinite-loop.js', { timeoutMs: 30 });
+    const codec = await load('infinite-loop.js', { timeoutMs: 400 });
     const bad = timed(() => codec.decodeUplink({ bytes: [0xff], fPort: 1 }));
-    expect(bad.value).toEqual({ errors: ['script timed out after 30 ms'] });
-    expect(bad.ms).toBeLessThan(500);
+    expect(bad.value).toEqual({ errors: ['script timed out after 400 ms'] });
+    expect(bad.ms).toBeLessThan(RELAXED_MS);
     codec.dispose();
   });
 
   it('a loop inside a built-in (which QuickJS cannot interrupt) is stopped by restarting the sandbox thread', async () => {
     const engine = await sandboxEngine();
     const restarts = engine.restarts;
-    const codec = await load('native-hang.js');
-    const other = await loadScriptCodec(fixture('ttn-es5.js'), options('bystander'));
+    const codec = await load('native-hang.js', { timeoutMs: 100 });
+    const other = await loadScriptCodec(fixture('ttn-es5.js'), options('bystander', { timeoutMs: RELAXED_MS }));
     const bad = timed(() => codec.decodeUplink({ bytes: [0xff], fPort: 1 }));
     expect(bad.value).toEqual({ errors: ['script timed out after 100 ms (stuck in a built-in function; the sandbox thread was restarted)'] });
-    expect(bad.ms).toBeLessThan(2000);
+    expect(bad.ms).toBeLessThan(30_000);
     expect(engine.restarts).toBe(restarts + 1);
     // The same codec and every other codec keep working in the new thread.
     const next = timed(() => codec.decodeUplink(GOOD));
     expect(next.value).toEqual({ data: { ok: true, first: 1 } });
-    expect(next.ms).toBeLessThan(5000);
+    expect(next.ms).toBeLessThan(30_000);
     expect(other.decodeUplink({ bytes: [1, 0, 10, 0, 100, 80, 14, 16, 0, 0], fPort: 1 }).data).toMatchObject({ distance: 10, temperature: 10 });
     codec.dispose();
     other.dispose();
@@ -69,14 +79,14 @@ describe('hostile scripts are contained and reported, and the next call works', 
   it('unbounded allocation hits the memory limit (array and string doubling)', async () => {
     // Copying arrays of a million elements happens inside Array.prototype.concat, where QuickJS
     // does not poll its interrupt; a generous time limit lets the memory limit speak first.
-    const codec = await load('memory-bomb.js', { timeoutMs: 2000 });
+    const codec = await load('memory-bomb.js', { timeoutMs: 20_000 });
     for (const trigger of [0xff, 0xfe]) {
       const bad = timed(() => codec.decodeUplink({ bytes: [trigger], fPort: 1 }));
       expect(bad.value).toEqual({ errors: ['script exceeded memory limit 16 MiB'] });
-      expect(bad.ms).toBeLessThan(4500);
+      expect(bad.ms).toBeLessThan(40_000);
       expect(codec.decodeUplink(GOOD)).toEqual({ data: { ok: true, first: 1 } });
     }
-    const small = await load('memory-bomb.js', { memoryLimitBytes: 4 * 1024 * 1024 });
+    const small = await load('memory-bomb.js', { memoryLimitBytes: 4 * 1024 * 1024, timeoutMs: 20_000 });
     expect(small.decodeUplink({ bytes: [0xfe], fPort: 1 })).toEqual({ errors: ['script exceeded memory limit 4 MiB'] });
     expect(small.decodeUplink(GOOD)).toEqual({ data: { ok: true, first: 1 } });
     codec.dispose();
@@ -226,10 +236,10 @@ describe('isolation between devices', () => {
   });
 
   it('a fatal error resets only the failing device', async () => {
-    const loop = await load('infinite-loop.js');
+    const loop = await load('infinite-loop.js', { timeoutMs: LIMIT_MS });
     const counter = await load('global-counter.js');
     counter.forDevice('X').decodeUplink({ bytes: [1], fPort: 1 });
-    expect(loop.forDevice('X').decodeUplink({ bytes: [0xff], fPort: 1 }).errors).toEqual(['script timed out after 100 ms']);
+    expect(loop.forDevice('X').decodeUplink({ bytes: [0xff], fPort: 1 }).errors).toEqual([`script timed out after ${LIMIT_MS} ms`]);
     expect(counter.forDevice('X').decodeUplink({ bytes: [2], fPort: 1 })).toEqual({ data: { calls: 2, previous: 1 } });
     loop.dispose();
     counter.dispose();

@@ -109,7 +109,9 @@ describe('durable log: append, read, commit', () => {
 describe('durable log: group commit', () => {
   it('resolves appends only after the fdatasync, one fsync for a whole batch', async () => {
     const dir = await freshDir();
-    const log = await openLog({ dir, fsync_interval_ms: 150, sinks: ['a'] });
+    // A window far longer than the 50 ms look below, so a loaded machine's late timer cannot
+    // let the fsync happen first.
+    const log = await openLog({ dir, fsync_interval_ms: 2_000, sinks: ['a'] });
     const before = log.stats().fsyncs;
     let resolved = 0;
     const all = Array.from({ length: 500 }, (_, i) => log.append(uplinkFor(i + 1)).then((id) => (resolved++, id)));
@@ -131,7 +133,7 @@ describe('durable log: group commit', () => {
     const log = await openLog({ dir, fsync_interval_ms: 60_000, flush_bytes: 4096 });
     const t0 = Date.now();
     await appendRange(log, 1, 40); // ~14 KiB
-    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(Date.now() - t0).toBeLessThan(30_000); // well below the 60 s interval, even loaded
     expect(log.stats().fsyncs).toBeGreaterThanOrEqual(3);
   });
 
@@ -140,7 +142,7 @@ describe('durable log: group commit', () => {
     const log = await openLog({ dir, fsync_interval_ms: 30 });
     const t0 = performance.now();
     await log.append(uplinkFor(1));
-    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect(performance.now() - t0).toBeLessThan(15_000); // not waiting for a next record forever
   });
 });
 
@@ -339,10 +341,11 @@ describe('durable log: readers wait for data', () => {
     const log = await openLog({ dir, sinks: ['a'] });
     const r = log.reader('a');
     const t0 = Date.now();
-    const got = r.read(10, 5_000);
+    const got = r.read(10, 60_000);
     setTimeout(() => void log.append(uplinkFor(1)), 30);
     expect((await got).map((x) => x.id)).toEqual([1]);
-    expect(Date.now() - t0).toBeLessThan(2_000);
+    // Woken by the append, not by the end of its 60 s wait (a wide gap, even on a loaded machine).
+    expect(Date.now() - t0).toBeLessThan(30_000);
     expect(await r.read(10, 50)).toEqual([]);
     await r.close();
   });

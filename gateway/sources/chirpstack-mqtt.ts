@@ -494,6 +494,10 @@ export class ChirpstackMqttSource implements Source {
   async close(): Promise<void> {
     const client = this.client;
     this.client = undefined;
+    // With manualConnect, mqtt.js clears `disconnecting` once end() is done, so a connection
+    // attempt still in progress (broker down) schedules a reconnect after it: the client would
+    // retry forever and keep a stopped gateway's process alive. No reconnect after close.
+    if (client) client.options.reconnectPeriod = 0;
     if (client && !client.disconnected) await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
     this.state = { state: 'stopped' };
   }

@@ -104,7 +104,9 @@ describe('InfluxWriteClient', () => {
     c.close();
     expect(err).toBeInstanceOf(InfluxNetworkError);
     expect((err as InfluxNetworkError).timedOut).toBe(true);
-    expect(Date.now() - started).toBeLessThan(1_500);
+    // The timeout, not the server's 2 s answer, ended it: timedOut says so; the clock is only a
+    // loose check (a loaded machine may take seconds).
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it('connection refused is an InfluxNetworkError', async () => {

@@ -133,7 +133,7 @@ export function resolveInfluxSinkConfig(input: unknown): InfluxSinkConfig {
   }
   const raw = input as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
-    if (!KNOWN_KEYS.has(key)) throw new InfluxSinkConfigError(key, 'unknown key');
+    if (!KNOWN_KEYS.has(key)) throw new InfluxSinkConfigError(key, `unknown key (expected one of: ${INFLUX_SINK_CONFIG_KEYS.join(', ')})`);
   }
   const url = str(raw, 'url');
   if (url === undefined || url === '') throw new InfluxSinkConfigError('url', 'required');

@@ -1,0 +1,121 @@
+/**
+ * Every mistake a person can make answers with one line on stderr (the cause and what to do),
+ * a documented exit code (cli/errors.ts EXIT, README "Exit codes") and never a stack trace.
+ * Each case runs the real command as a child process, as a technician would.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../cli/errors.ts';
+import { REPO_ROOT } from '../codecs/testing/paths.ts';
+import { freePort } from '../support/free-port.ts';
+
+const BIN = join(REPO_ROOT, 'bin', 'lorawan-edge');
+const work = mkdtempSync(join(tmpdir(), 'cli-errors-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the command; `env` extends the environment (e.g. a private TMPDIR to look for leftovers). */
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // A hung command is a failure too (e.g. a half-started gateway that never exits).
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** One line on stderr, no stack frame, the documented code; returns the line. */
+function oneLine(r: Run, code: number): string {
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(r.stderr).not.toMatch(/^\s+at |Error:|node:internal/m);
+  expect(r.code, r.stderr).toBe(code);
+  return lines[0] as string;
+}
+
+describe('errors a person can cause: one line, a documented exit code', () => {
+  it('gateway: the HTTP port is already in use → busy (75), names the address and http.listen', async () => {
+    const taken: Server = createServer();
+    const port = await freePort();
+    await new Promise<void>((ok) => taken.listen(port, '127.0.0.1', ok));
+    try {
+      const dir = mkdtempSync(join(work, 'gw-'));
+      const config = join(dir, 'gateway.yaml');
+      const mqttPort = await freePort(); // nothing listens: the source reconnects in the background
+      writeFileSync(config, `data_dir: ./data\nhttp:\n  listen: 127.0.0.1:${port}\nsources:\n  - type: chirpstack_mqtt\n    url: mqtt://127.0.0.1:${mqttPort}\n`);
+      const line = oneLine(await cli(['gateway', '--config', config]), EXIT.busy);
+      expect(line).toContain(`127.0.0.1:${port} is already in use`);
+      expect(line).toContain('http.listen');
+    } finally {
+      await new Promise<void>((ok) => taken.close(() => ok()));
+    }
+  }, 120_000);
+
+  it('devices add --registry into a folder that does not exist → cannot create (73)', async () => {
+    const registry = join(work, 'no-such-folder', 'devices.yaml');
+    const line = oneLine(await cli(['devices', 'add', '--registry', registry, '--dev-eui', '70b3d57ed0001001', '--model', 'dingtek/df703', '--name', 'bin-1', '--var', 'container_depth_mm=1200']), EXIT.cantCreate);
+    expect(line).toContain(`the folder ${join(work, 'no-such-folder')} does not exist`);
+    expect(line).toContain('mkdir -p');
+  }, 120_000);
+
+  it('simulate --ledger / --keys into a missing folder → cannot create (73) before anything runs', async () => {
+    for (const flag of ['--ledger', '--keys']) {
+      const target = join(work, 'missing', flag === '--ledger' ? 'ledger.jsonl' : 'keys.json');
+      const line = oneLine(await cli(['simulate', '--fleet', 'simulator/fleets/demo.yaml', '--dry-run', '--count', '5', flag, target]), EXIT.cantCreate);
+      expect(line).toContain(`${flag} ${target}`);
+      expect(line).toContain('does not exist');
+    }
+  }, 120_000);
+
+  it('demo --dir that cannot be created → cannot create (73), and nothing is left in the temporary folder', async () => {
+    const tmp = mkdtempSync(join(work, 'tmp-'));
+    const file = join(work, 'a-file');
+    writeFileSync(file, 'not a folder\n');
+    const line = oneLine(await cli(['demo', '--dir', join(file, 'demo'), '--duration', '1h'], { TMPDIR: tmp }), EXIT.cantCreate);
+    expect(line).toContain('--dir');
+    expect(line).toContain('cannot be created');
+    // No private InfluxDB folder (lorawan-edge-influxd-*) or demo folder left behind.
+    expect(readdirSync(tmp).filter((f) => f.startsWith('lorawan-edge-'))).toEqual([]);
+  }, 120_000);
+
+  it.runIf(existsSync('/proc/self'))('demo --dir where mkdir says ENOENT under an existing folder (/proc) answers instead of spinning', async () => {
+    // Node 20's recursive mkdirSync loops forever there; the demo creates its folders itself.
+    const line = oneLine(await cli(['demo', '--dir', '/proc/lorawan-edge-demo/x']), EXIT.cantCreate);
+    expect(line).toContain('cannot be created');
+  }, 120_000);
+
+  it('an unknown option names the option and the --help to read, without Node\'s positional-argument advice', async () => {
+    for (const [args, help] of [
+      [['devices', 'add', '--bogus'], 'devices add --help'],
+      [['decode', '--devce', 'x'], 'decode --help'],
+      [['gateway', '--conifg', 'x'], 'gateway --help'],
+    ] as const) {
+      const line = oneLine(await cli([...args]), EXIT.usage);
+      expect(line).toContain(`unknown option ${args.at(-1) === 'x' ? args.at(-2) : args.at(-1)}`);
+      expect(line).toContain(help);
+      expect(line).not.toContain('positional');
+    }
+  }, 120_000);
+
+  it('an option without its value says which one', async () => {
+    const line = oneLine(await cli(['decode', '--device']), EXIT.usage);
+    expect(line).toContain('--device needs a value');
+  }, 120_000);
+});
