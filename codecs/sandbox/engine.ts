@@ -70,6 +70,10 @@ export interface ReplyHeader {
   form?: string;
   functions?: string[];
   contexts?: number;
+  /** Size of the sandbox thread's WebAssembly memory (it grows, never shrinks). */
+  wasmBytes?: number;
+  /** Codecs loaded in the thread. */
+  codecs?: number;
 }
 
 export interface Reply {
@@ -87,10 +91,11 @@ export interface LoadHeader {
   loadTimeoutMs: number;
   memoryLimitBytes: number;
   memoryLabel: string;
+  callMemoryLimitBytes: number;
+  callMemoryLabel: string;
   maxStackSizeBytes: number;
   maxResultBytes: number;
   maxResultLabel: string;
-  maxContexts: number;
   maxDepth: number;
   maxLogLines: number;
   maxLogChars: number;
@@ -106,6 +111,8 @@ interface WorkerHandle {
   dead: boolean;
   startError?: string;
   registered: Set<number>;
+  /** Whether this thread was told the configured memory budget. */
+  budgetSent: boolean;
 }
 
 interface Registration {
@@ -134,6 +141,7 @@ function spawn(keepAlive: boolean): WorkerHandle {
     seq: 0,
     dead: false,
     registered: new Set(),
+    budgetSent: false,
   };
   // A worker that dies must never take the host with it: an unhandled 'error' event would.
   worker.on('error', (err: unknown) => {
@@ -148,10 +156,22 @@ function spawn(keepAlive: boolean): WorkerHandle {
   return handle;
 }
 
+/** Below this much WebAssembly memory a thread is never replaced only to return memory. */
+const RELEASE_FLOOR_BYTES = 32 * 1024 * 1024;
+
+/** The default total memory budget of the sandbox: see `setMemoryBudget`. */
+export const DEFAULT_SANDBOX_BUDGET_BYTES = 64 * 1024 * 1024;
+
 export class SandboxEngine {
   private handle: WorkerHandle;
   private readonly registrations = new Map<number, Registration>();
   private nextCodecId = 1;
+  private budget = { totalBytes: DEFAULT_SANDBOX_BUDGET_BYTES, label: '64 MiB' };
+  /**
+   * The longest top-level evaluation a request may find running: after each call the worker
+   * prepares that codec's next context before it reads the next request.
+   */
+  private prepareMarginMs = 0;
   /** How many times the sandbox thread was replaced (for tests and metrics). */
   restarts = 0;
 
@@ -188,6 +208,24 @@ export class SandboxEngine {
     return new SandboxEngine(handle);
   }
 
+  /**
+   * The total memory budget of every script context together (the thread's WebAssembly memory
+   * grows to about this and no further). Takes effect for later loads and calls.
+   */
+  setMemoryBudget(totalBytes: number, label: string): void {
+    this.budget = { totalBytes, label };
+    const live = this.live();
+    if (typeof live !== 'string') this.request(live, { op: 'budget', ...this.budget }, '', 5_000);
+  }
+
+  /** The thread's WebAssembly memory and how many codecs it holds (for tests and metrics). */
+  memory(): { wasmBytes: number; codecs: number } {
+    const live = this.live();
+    if (typeof live === 'string') return { wasmBytes: 0, codecs: 0 };
+    const h = this.request(live, { op: 'budget', ...this.budget }, '', 5_000).header;
+    return { wasmBytes: h.wasmBytes ?? 0, codecs: h.codecs ?? 0 };
+  }
+
   /** Registers a script; the reply says which style and functions the worker found. */
   load(source: string, header: Omit<LoadHeader, 'op' | 'codec'>, hardLimitMs: number): { id: number; reply: Reply } {
     const id = this.nextCodecId++;
@@ -198,6 +236,7 @@ export class SandboxEngine {
     if (reply.header.s === 'R') {
       live.registered.add(id);
       this.registrations.set(id, { header: full, source, hardLimitMs });
+      this.prepareMarginMs = Math.max(this.prepareMarginMs, header.timeoutMs + 50);
     }
     return { id, reply };
   }
@@ -214,7 +253,7 @@ export class SandboxEngine {
         if (loaded.header.s !== 'R') return loaded;
         live.registered.add(codec);
       }
-      const reply = this.call1(live, codec, this.deviceNumber(device), fn, logs, input, hardLimitMs);
+      const reply = this.call1(live, codec, this.deviceNumber(device), fn, logs, input, hardLimitMs + this.prepareMarginMs);
       if (reply.header.s !== 'unknown-codec') return reply;
       live.registered.delete(codec);
     }
@@ -227,9 +266,21 @@ export class SandboxEngine {
     if (live.dead || !live.registered.has(codec) || Atomics.load(live.ctl, CTL_READY) !== 1) return;
     live.registered.delete(codec);
     this.request(live, { op: 'unload', codec }, '', 5_000);
+    this.releaseMemory(live);
   }
 
-  /** Live contexts of one codec (one per device that called recently, plus the anonymous one). */
+  /**
+   * WebAssembly memory only grows: what disposed contexts freed is reused by later ones but
+   * never returned to the OS. When the thread holds more than half the budget after a codec
+   * was disposed, it is replaced (at no cost to scripts: no state survives a call anyway), which
+   * returns the memory; the codecs still loaded are registered again on their next call.
+   */
+  private releaseMemory(live: WorkerHandle): void {
+    const wasm = this.request(live, { op: 'budget', ...this.budget }, '', 5_000).header.wasmBytes ?? 0;
+    if (wasm > Math.max(RELEASE_FLOOR_BYTES, this.budget.totalBytes / 2) && live === this.handle) this.replace();
+  }
+
+  /** Prepared contexts of one codec: 1 between calls, 0 when the last preparation failed. */
   contexts(codec: number): number {
     const live = this.handle;
     if (live.dead || !live.registered.has(codec)) return 0;
@@ -265,7 +316,13 @@ export class SandboxEngine {
     const h = this.handle;
     if (Atomics.load(h.ctl, CTL_READY) === 0) Atomics.wait(h.ctl, CTL_READY, 0, START_TIMEOUT_MS);
     const ready = Atomics.load(h.ctl, CTL_READY);
-    if (ready === 1 && !h.dead) return h;
+    if (ready === 1 && !h.dead) {
+      if (!h.budgetSent) {
+        h.budgetSent = true;
+        this.request(h, { op: 'budget', ...this.budget }, '', 5_000);
+      }
+      return h;
+    }
     const why = h.startError ?? (ready === 0 ? 'it did not start in time' : 'it failed to start');
     h.dead = true;
     void h.worker.terminate();

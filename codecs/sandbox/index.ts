@@ -5,6 +5,7 @@ export {
   codecForDevice,
   formatBytes,
   loadScriptCodec,
+  setSandboxMemoryBudget,
   SCRIPT_DEFAULTS,
   ScriptLoadError,
   type ScriptCodec,

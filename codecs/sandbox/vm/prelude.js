@@ -5,13 +5,15 @@
 // reachable from the script except the `console` object it installs.
 //
 // Protocol: a bound caller takes the input as a JSON string and returns a string
-//   <status><logs><taint><payload>
+//   <status><logs><reserved><payload>
 // status: R = ok (payload is the result JSON), T = the script threw (payload describes it),
 //         E = the result is unusable (payload says why), M = out of memory, S = stack overflow;
 // logs:   '+' when console output was captured during the call, '-' otherwise;
-// taint:  '!' when the call added to Object.prototype or Array.prototype (what every input
-//         value but recvTime inherits from), so the next call in this context would not see a
-//         clean input: the worker throws the context away. '.' otherwise.
+// third:  always '.' (kept so the protocol's offsets stay put).
+// A context serves one call only (engine-worker.mjs), so nothing here has to undo what a call
+// did. But the call's own result is checked after the script ran in the same context, where it
+// may have replaced any built-in (`String.prototype.indexOf`, `Array.prototype.join`…): the
+// checks below call only functions captured here, before the script, through `apply`.
 (function () {
   'use strict';
   var G = globalThis;
@@ -20,10 +22,13 @@
   var objectKeys = Object.keys;
   var isArray = Array.isArray;
   var getPrototypeOf = Object.getPrototypeOf;
-  var ownKeys = Reflect.ownKeys;
-  var isExtensible = Object.isExtensible;
   var defineProperty = Object.defineProperty;
   var StringOf = String;
+  var apply = Reflect.apply;
+  var strIndexOf = String.prototype.indexOf;
+  var strSlice = String.prototype.slice;
+  var strReplace = String.prototype.replace;
+  var arrJoin = Array.prototype.join;
   var DateCtor = Date;
   var InternalErrorProto = typeof G.InternalError === 'function' ? G.InternalError.prototype : undefined;
   var SyntaxErrorProto = SyntaxError.prototype;
@@ -41,7 +46,7 @@
     var logDropped = 0;
 
     function clip(text, max) {
-      return text.length > max ? text.slice(0, max) + '…' : text;
+      return text.length > max ? apply(strSlice, text, [0, max]) + '…' : text;
     }
 
     function show(value) {
@@ -67,7 +72,7 @@
         }
         var parts = [];
         for (var i = 0; i < arguments.length; i++) parts[i] = show(arguments[i]);
-        var line = clip((level === 'log' ? '' : level + ': ') + parts.join(' '), maxLogChars - logChars);
+        var line = clip((level === 'log' ? '' : level + ': ') + apply(arrJoin, parts, [' ']), maxLogChars - logChars);
         logs[logs.length] = line;
         logChars += line.length;
       };
@@ -184,46 +189,18 @@
       if (bad === '') return '';
       var path = '';
       for (var i = where.length - 1; i >= 0; i--) path += where[i];
-      return bad.replace('{}', path);
-    }
-
-    // What the input's objects and arrays inherit from, as it was once the script's top-level
-    // code ran (seal(), so polyfills installed at load time are part of the baseline). A call
-    // that adds properties to these prototypes, re-links or freezes them, leaves the next input
-    // looking different: the context is thrown away. Replacing an existing built-in method is
-    // the script's own (per-device) state, like any global it keeps.
-    // Plain variables rather than a list: this runs after every call.
-    var OP = Object.prototype;
-    var AP = Array.prototype;
-    var opParent = null;
-    var apParent = null;
-    var opCount = -1;
-    var apCount = -1;
-
-    function seal() {
-      opParent = getPrototypeOf(OP);
-      apParent = getPrototypeOf(AP);
-      opCount = ownKeys(OP).length;
-      apCount = ownKeys(AP).length;
-    }
-
-    function tainted() {
-      try {
-        return (
-          getPrototypeOf(OP) !== opParent ||
-          getPrototypeOf(AP) !== apParent ||
-          !isExtensible(OP) ||
-          !isExtensible(AP) ||
-          ownKeys(OP).length !== opCount ||
-          ownKeys(AP).length !== apCount
-        );
-      } catch {
-        return true;
-      }
+      return apply(strReplace, bad, ['{}', path]);
     }
 
     function status(code, payload) {
-      return code + (logs.length > 0 || logDropped > 0 ? '+' : '-') + (tainted() ? '!' : '.') + payload;
+      return code + (logs.length > 0 || logDropped > 0 ? '+' : '-') + '.' + payload;
+    }
+
+    // The Things Stack exports a script's result from its VM value by value: a property whose
+    // value is `undefined` arrives as `null` (its key kept), where JSON.stringify would drop it.
+    // The replacer does what TTS does; functions and symbols still disappear.
+    function undefinedAsNull(key, value) {
+      return value === undefined ? null : value;
     }
 
     function finish(result) {
@@ -235,7 +212,7 @@
       }
       var json;
       try {
-        json = stringify(result);
+        json = stringify(result, undefinedAsNull);
       } catch (e) {
         // A cycle, a BigInt or nesting too deep for the stack: say where.
         var where = problemOf(result);
@@ -245,7 +222,7 @@
       }
       // NaN and Infinity serialize as null: only when there is a null can there be one, so the
       // common result is never walked.
-      if (json.indexOf('null') >= 0) {
+      if (apply(strIndexOf, json, ['null']) >= 0) {
         var bad = problemOf(result);
         if (bad !== '') return status('E', bad);
       }
@@ -357,6 +334,9 @@
       }
       throw new Error('unknown caller kind ' + kind);
     }
+
+    // Kept for the worker, which calls it once the script is loaded: nothing to record now.
+    function seal() {}
 
     return { bind: bind, takeLogs: takeLogs, seal: seal };
   };
