@@ -292,10 +292,10 @@ function load(header, source) {
   const made = createSlot(state, true);
   if (made.error) return [{ s: 'load-failed', m: made.error }, ''];
   if (overBudget()) {
-    // This script's context does not fit beside the others: refuse it, and replace this thread
-    // (the memory it grew by is returned; the other codecs are registered again on next use).
+    // This script's context does not fit beside the others: refuse it. The memory it grew by
+    // stays with this thread; the host replaces the thread and registers the others again.
     destroySlot(made.slot);
-    return [{ s: 'load-failed', m: `${totalBudgetText()}: no room for this script's context`, restart: true }, ''];
+    return [{ s: 'load-failed', m: `${totalBudgetText()}: no room for this script's context`, budget: true }, ''];
   }
   codecs.set(state.id, state);
   state.ready = made.slot;

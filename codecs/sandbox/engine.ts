@@ -74,6 +74,8 @@ export interface ReplyHeader {
   wasmBytes?: number;
   /** Codecs loaded in the thread. */
   codecs?: number;
+  /** A load refused because it does not fit the total memory budget. */
+  budget?: boolean;
 }
 
 export interface Reply {
@@ -119,6 +121,8 @@ interface Registration {
   header: LoadHeader;
   source: string;
   hardLimitMs: number;
+  /** Why the script no longer fits a new thread's budget, once that happened. */
+  refused?: string;
 }
 
 const OK: ReplyHeader = Object.freeze({ s: 'R' });
@@ -172,6 +176,8 @@ export class SandboxEngine {
    * prepares that codec's next context before it reads the next request.
    */
   private prepareMarginMs = 0;
+  /** Set when the thread was replaced: every loaded codec is registered again, in load order. */
+  private reregister = false;
   /** How many times the sandbox thread was replaced (for tests and metrics). */
   restarts = 0;
 
@@ -233,6 +239,12 @@ export class SandboxEngine {
     const live = this.live();
     if (typeof live === 'string') return { id, reply: { header: { s: 'E', m: live }, body: '' } };
     const reply = this.request(live, full, source, hardLimitMs);
+    if (reply.header.budget) {
+      // The refused context's memory stays with the thread: replace it (which returns the
+      // memory) and put every codec that was loaded back, so the budget keeps counting them.
+      this.replace();
+      this.live();
+    }
     if (reply.header.s === 'R') {
       live.registered.add(id);
       this.registrations.set(id, { header: full, source, hardLimitMs });
@@ -247,8 +259,9 @@ export class SandboxEngine {
     for (let attempt = 0; attempt < 2; attempt++) {
       const live = this.live();
       if (typeof live === 'string') return { header: { s: 'E', m: live }, body: '' };
+      if (registration.refused !== undefined) return { header: { s: 'E', m: registration.refused }, body: '' };
       if (!live.registered.has(codec)) {
-        // A new sandbox thread after a restart: load the script into it first.
+        // Not (yet) in this thread: load the script into it first.
         const loaded = this.request(live, registration.header, registration.source, registration.hardLimitMs);
         if (loaded.header.s !== 'R') return loaded;
         live.registered.add(codec);
@@ -321,6 +334,7 @@ export class SandboxEngine {
         h.budgetSent = true;
         this.request(h, { op: 'budget', ...this.budget }, '', 5_000);
       }
+      if (this.reregister) this.registerAll(h);
       return h;
     }
     const why = h.startError ?? (ready === 0 ? 'it did not start in time' : 'it failed to start');
@@ -329,7 +343,30 @@ export class SandboxEngine {
     return `the codec sandbox is not available: ${why}`;
   }
 
+  /**
+   * Loads every registered codec into a new thread, in load order, so that the memory budget
+   * counts them all again. One that no longer fits is refused for good (its calls say why);
+   * a thread that fails meanwhile is left for the next call to replace.
+   */
+  private registerAll(h: WorkerHandle): void {
+    this.reregister = false;
+    for (const [id, registration] of this.registrations) {
+      if (registration.refused !== undefined || h.registered.has(id)) continue;
+      const loaded = this.request(h, registration.header, registration.source, registration.hardLimitMs);
+      if (loaded.header.s === 'R') h.registered.add(id);
+      else if (loaded.header.budget) {
+        // Its attempt grew this thread past the budget: start over without it (each round
+        // refuses one more, so this ends).
+        registration.refused = loaded.header.m ?? 'the sandbox memory budget is exhausted';
+        if (h === this.handle) this.replace();
+        return;
+      }
+      if (h.dead || h !== this.handle) return;
+    }
+  }
+
   private replace(): void {
+    this.reregister = true;
     const old = this.handle;
     old.dead = true;
     void old.worker.terminate();
