@@ -252,7 +252,7 @@ describe('codec import-ttn: failing examples, options, dry run', () => {
     spoil('wm-20-codec.yaml', 'fileName: payload/wm-20.js\n  examples', 'fileName: payload/missing.js\n  examples');
     const r = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue()]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^ERROR acme-city\/bs-100: vendor\/acme-city\/bs-100-codec\.yaml:\d+:\d+: YAML error: /m);
+    expect(r.stdout).toMatch(/^ERROR acme-city\/bs-100: vendor\/acme-city\/bs-100-codec\.yaml:\d+: YAML error: /m);
     expect(r.stdout).toContain('ERROR acme-city/wm-20: vendor/acme-city/wm-20-codec.yaml: uplinkDecoder.fileName: codec script not found: vendor/acme-city/payload/missing.js');
     expect(r.stdout).toContain('summary: 0 device(s) imported, 0 skipped, 2 not imported');
 

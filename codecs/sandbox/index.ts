@@ -3,6 +3,7 @@
  */
 export {
   codecForDevice,
+  combineScriptCodecs,
   formatBytes,
   loadScriptCodec,
   setSandboxMemoryBudget,

@@ -476,6 +476,35 @@ function buildCodec(
 }
 
 /**
+ * One codec from two scripts, as a TTN codec YAML may name them: the uplink script's
+ * `decodeUplink`/`normalizeUplink`, and `encodeDownlink`/`decodeDownlink` from the downlink
+ * script (from the uplink script where the downlink script lacks one). Disposing it disposes
+ * both.
+ */
+export function combineScriptCodecs(uplink: ScriptCodec, downlink: ScriptCodec): ScriptCodec {
+  const combine = (up: Codec, down: Codec): Codec => {
+    const codec: Codec = { ...up };
+    const encode = down.encodeDownlink ?? up.encodeDownlink;
+    const decode = down.decodeDownlink ?? up.decodeDownlink;
+    if (encode) codec.encodeDownlink = encode;
+    if (decode) codec.decodeDownlink = decode;
+    return codec;
+  };
+  const combined: ScriptCodec = {
+    ...combine(uplink, downlink),
+    style: uplink.style,
+    functions: Object.freeze([...new Set([...uplink.functions, ...downlink.functions])]),
+    forDevice: (deviceId: string) => Object.freeze(combine(uplink.forDevice(deviceId), downlink.forDevice(deviceId))),
+    contextCount: () => uplink.contextCount() + downlink.contextCount(),
+    dispose(): void {
+      uplink.dispose();
+      downlink.dispose();
+    },
+  };
+  return Object.freeze(combined);
+}
+
+/**
  * The codec to use for one device: a script codec's per-device view, any other codec as is
  * (native codecs keep no state). The gateway calls this once per device.
  */
