@@ -48,8 +48,21 @@ const data = new Uint8Array(sab, headerBytes);
 const dataText = Buffer.from(sab, headerBytes);
 const encoder = new TextEncoder();
 
-const PRELUDE = readFileSync(new URL('./vm/prelude.js', import.meta.url), 'utf8');
+/**
+ * The bridge is parsed once per call (every call gets a fresh context), so it is handed to
+ * QuickJS without its comment lines and indentation: parsing is most of what a context costs.
+ */
+function compact(source) {
+  return source
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('//'))
+    .join('\n');
+}
+
+const PRELUDE = compact(readFileSync(new URL('./vm/prelude.js', import.meta.url), 'utf8'));
 const BUFFER = readFileSync(new URL('./vm/buffer.js', import.meta.url), 'utf8');
+const RESULT_CHECK = readFileSync(new URL('./vm/result-check.js', import.meta.url), 'utf8');
 
 const ENTRY_NAMES = [
   'decodeUplink',
@@ -399,6 +412,7 @@ function createSlot(state, probe) {
     timedOut: false,
     callers: new Map(),
     takeLogs: undefined,
+    check: undefined,
     handles: [],
     limitBytes: -1,
     limitKind: 'context',
@@ -443,8 +457,9 @@ function createSlot(state, probe) {
   const bindHandle = ctx.getProp(apiResult.value, 'bind');
   const sealHandle = ctx.getProp(apiResult.value, 'seal');
   slot.takeLogs = ctx.getProp(apiResult.value, 'takeLogs');
+  slot.check = ctx.getProp(apiResult.value, 'check');
   apiResult.value.dispose();
-  slot.handles.push(slot.takeLogs, sealHandle);
+  slot.handles.push(slot.takeLogs, sealHandle, slot.check);
 
   // 2. Buffer for ChirpStack-style scripts
   if (state.buffer) {
@@ -682,8 +697,9 @@ function call(header, input, known) {
     result.error.dispose();
     reply = { s: 'E', m: limitError(state, slot, err) ?? `script threw: ${err.name ? `${err.name}: ` : ''}${err.message}` };
   } else {
-    const text = ctx.getString(result.value);
+    let text = ctx.getString(result.value);
     result.value.dispose();
+    if (text.charAt(0) === 'C') text = slowCheck(slot, text);
     const status = text.charAt(0);
     const payload = text.slice(3);
     if (header.logs && text.charAt(1) === '+') logs = takeLogs(slot);
@@ -706,6 +722,21 @@ function call(header, input, known) {
   slot.deadline = -Infinity;
   if (overBudget()) reply.restart = true;
   return [logs ? { ...reply, l: logs } : reply, ''];
+}
+
+/** The bridge's slow path for a result it could not pass (see vm/result-check.js). */
+function slowCheck(slot, text) {
+  const { ctx } = slot;
+  const source = ctx.newString(RESULT_CHECK);
+  const r = ctx.callFunction(slot.check, ctx.undefined, source);
+  source.dispose();
+  if (r.error) {
+    r.error.dispose();
+    return `E${text.charAt(1)}.result cannot be serialized`;
+  }
+  const checked = ctx.getString(r.value);
+  r.value.dispose();
+  return checked;
 }
 
 function takeLogs(slot) {
