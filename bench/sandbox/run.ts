@@ -151,10 +151,10 @@ async function main(): Promise<void> {
     row('fresh runtime + context per call, Buffer + script evaluated per call (as ChirpStack v4)', 'freshBuffer'),
     row('native TypeScript decoder (for scale)', 'native'),
     '',
-    `Goals: ≥ 20× the fresh-context baseline — ${speedWall.toFixed(1)}× by wall clock, ${speedCpu.toFixed(1)}× by CPU time ` +
+    `Against the fresh-context baseline: ${speedWall.toFixed(1)}× by wall clock, ${speedCpu.toFixed(1)}× by CPU time ` +
       `(against fresh context + Buffer, ChirpStack v4's actual per-call work: ` +
       `${(sandboxWall / med('freshBuffer', 'wall')).toFixed(0)}× / ${(sandboxCpu / med('freshBuffer', 'cpu')).toFixed(0)}×); ` +
-      `≥ 20,000 decodes/s on one core — ${fmt(sandboxWall)}/s by wall clock, ${fmt(sandboxCpu)} per CPU-second.`,
+      `sandbox ${fmt(sandboxWall)}/s by wall clock, ${fmt(sandboxCpu)} per CPU-second.`,
   ];
   process.stdout.write(`${lines.join('\n')}\n\n`);
   process.stdout.write(

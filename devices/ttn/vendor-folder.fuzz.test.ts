@@ -5,7 +5,7 @@
  * the vendor folder. Whatever the folder holds, an import ends with a report or one of the
  * import's own errors (never another exception), writes only under its output folder and never
  * copies the secret. Seeded and bounded, so CI runs the same cases every time; a longer run:
- * `TTN_FUZZ_RUNS=2000 npx vitest run devices/ttn/vendor-folder.fuzz.test.ts` (test/README.md).
+ * `TTN_FUZZ_RUNS=2000 npx vitest run devices/ttn/vendor-folder.fuzz.test.ts` (devices/ttn/README.md).
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
