@@ -44,7 +44,7 @@
     var pending;
 
     function clip(text, max) {
-      return text.length > max ? apply(strSlice, text, [0, max]) + '…' : text;
+      return text.length > max ? apply(strSlice, text, [0, max]) + '\u2026' : text;
     }
 
     function describe(e) {
@@ -90,7 +90,7 @@
 
     function takeLogs() {
       var out = logs;
-      if (logDropped > 0) out[out.length] = '… ' + logDropped + ' more console line(s) dropped';
+      if (logDropped > 0) out[out.length] = '\u2026 ' + logDropped + ' more console line(s) dropped';
       return stringify(out);
     }
 
