@@ -291,6 +291,20 @@ describe('every call sees the script as freshly loaded', () => {
   });
 });
 
+describe('console output', () => {
+  it("what the top-level code logs while a context is prepared is not reported as a call's output", async () => {
+    const seen: string[][] = [];
+    const codec = await loadScriptCodec(
+      'console.log("loading"); function decodeUplink(input) { console.log("call", input.bytes[0]); return { data: {} }; }',
+      options('top-level-log', { onLog: (e) => seen.push(e.lines) }),
+    );
+    codec.decodeUplink({ bytes: [1], fPort: 1 });
+    codec.decodeUplink({ bytes: [2], fPort: 1 });
+    expect(seen).toEqual([['call 1'], ['call 2']]);
+    codec.dispose();
+  });
+});
+
 describe('result conversion', () => {
   it('NaN and Infinity are errors even when the script replaced String.prototype.indexOf and Array.prototype.join', async () => {
     const codec = await load('indexof-override.js');

@@ -208,6 +208,12 @@
       if (adapter === undefined) throw new Error('unknown caller kind ' + kind);
       return function (json) {
         var result;
+        // What the top-level code logged while the context was prepared is not this call's.
+        if (logs.length !== 0 || logDropped !== 0) {
+          logs = [];
+          logChars = 0;
+          logDropped = 0;
+        }
         try {
           result = adapter(a, b, c, toInput(json));
         } catch (e) {
