@@ -505,8 +505,9 @@ export function combineScriptCodecs(uplink: ScriptCodec, downlink: ScriptCodec):
 }
 
 /**
- * The codec to use for one device: a script codec's per-device view, any other codec as is
- * (native codecs keep no state). The gateway calls this once per device.
+ * The codec to use for one device: a script codec's view that names the device in its console
+ * logs (every call still starts from the script's post-load state), any other codec as is.
+ * The gateway calls this once per device.
  */
 export function codecForDevice(codec: Codec, deviceId: string): Codec {
   const maybe = codec as Partial<ScriptCodec>;
