@@ -14,6 +14,8 @@ import { fixture, options } from '../codecs/sandbox/test-support.ts';
 const MB = 1e6;
 const MiB = 1024 * 1024;
 const BIG = fixture('hostile/big-global.js');
+/** Its top-level code builds 11 MiB for every call's context: generous on a loaded machine. */
+const SLOW_OK = { timeoutMs: 2000 };
 
 function rss(): number {
   return process.memoryUsage().rss;
@@ -21,7 +23,7 @@ function rss(): number {
 
 describe('sandbox memory stays bounded', () => {
   it('60 devices of a script keeping 11 MiB in a global, then 185: one context, RSS bounded', async () => {
-    const codec = await loadScriptCodec(BIG, options('big-global'));
+    const codec = await loadScriptCodec(BIG, options('big-global', SLOW_OK));
     codec.decodeUplink({ bytes: [1], fPort: 1 });
     const before = rss();
     for (let i = 0; i < 60; i++) {
@@ -47,7 +49,7 @@ describe('sandbox memory stays bounded', () => {
     // others again: a second or two each on this machine, hence 12 rather than 185.
     for (let i = 0; i < 12; i++) {
       try {
-        loaded.push(await loadScriptCodec(BIG, options(`big-${i}`)));
+        loaded.push(await loadScriptCodec(BIG, options(`big-${i}`, SLOW_OK)));
       } catch (err) {
         refusals.add(String(err).replace(/\d+\.\d MiB|big-\d+|\d+ script/g, '#'));
       }
