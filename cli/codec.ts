@@ -131,6 +131,7 @@ async function runImportTtn(argv: string[], io: Io): Promise<number> {
   out.write(
     `import-ttn: vendor ${report.vendor}${report.vendorName ? ` (${report.vendorName})` : ''} → ${shownPath(report.outDir)}${report.dryRun ? ' (dry run: nothing is written)' : ''}\n`,
   );
+  for (const note of report.notes) out.write(`NOTE ${note}\n`);
   let imported = 0;
   let skipped = 0;
   let errors = 0;

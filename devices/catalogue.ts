@@ -18,6 +18,8 @@ export const CATALOGUE_DIR = join(PACKAGE_ROOT, 'devices');
 
 export interface ScriptCodecRef {
   script: string;
+  /** A separate script with the downlink encoder/decoder (TTN's `downlinkEncoder.fileName`). */
+  downlinkScript?: string;
   examples?: string;
   timeoutMs?: number;
   memoryLimitBytes?: number;

@@ -27,16 +27,26 @@ export async function resolveCodec(entry: DeviceEntry): Promise<Codec> {
   }
   const path = scriptPath(entry) as string;
   if (!existsSync(path)) throw new CodecResolveError(`codec script not found: ${path}`);
+  const downPath = entry.codec.downlinkScript !== undefined ? resolve(dirname(entry.file), entry.codec.downlinkScript) : undefined;
+  if (downPath !== undefined && !existsSync(downPath)) throw new CodecResolveError(`downlink codec script not found: ${downPath}`);
   // The sandbox (QuickJS/WebAssembly) is loaded only when a catalogue entry needs it.
-  const { loadScriptCodec } = await import('../codecs/sandbox/index.ts');
-  return loadScriptCodec(readFileSync(path, 'utf8'), {
+  const { combineScriptCodecs, loadScriptCodec } = await import('../codecs/sandbox/index.ts');
+  const options = {
     id: entry.id,
     name: entry.name,
     category: entry.category,
     fPorts: entry.fPorts,
     ...(entry.codec.timeoutMs !== undefined ? { timeoutMs: entry.codec.timeoutMs } : {}),
     ...(entry.codec.memoryLimitBytes !== undefined ? { memoryLimitBytes: entry.codec.memoryLimitBytes } : {}),
-  });
+  };
+  const uplink = await loadScriptCodec(readFileSync(path, 'utf8'), options);
+  if (downPath === undefined) return uplink;
+  try {
+    return combineScriptCodecs(uplink, await loadScriptCodec(readFileSync(downPath, 'utf8'), options));
+  } catch (err) {
+    uplink.dispose();
+    throw err;
+  }
 }
 
 /** The executable examples of an entry's codec: the native codec's examples.json or the script's. */

@@ -38,6 +38,13 @@ describe('gateway config', () => {
     expect(cfg.sources[0]?.topics).toEqual(['application/+/device/+/event/+']);
   });
 
+  it('sandbox.memory_budget_mb: 64 by default, bounded, and a bad value names the key', () => {
+    expect(checkConfig(minimal, join(dir, 'gateway.yaml'), {}).sandbox).toEqual({ memory_budget_mb: 64 });
+    expect(checkConfig({ ...minimal, sandbox: { memory_budget_mb: 128 } }, join(dir, 'gateway.yaml'), {}).sandbox.memory_budget_mb).toBe(128);
+    expect(problems({ ...minimal, sandbox: { memory_budget_mb: 2 } })).toEqual(['sandbox.memory_budget_mb: must be an integer 4..3072, got 2 [E_CONFIG_VALUE]']);
+    expect(problems({ ...minimal, sandbox: { budget: 1 } })[0]).toMatch(/^sandbox\.budget: unknown key/);
+  });
+
   it('names every bad key at once, with stable codes', () => {
     const got = problems({
       colour: 'red',

@@ -57,6 +57,8 @@ export interface GatewayConfig {
   registry: { devices_file?: string };
   buffer: DurableLogConfig;
   rejects: { file: string; max_bytes: number; max_entry_bytes: number };
+  /** The QuickJS sandbox of script codecs: its total memory budget (codecs/sandbox/README.md). */
+  sandbox: { memory_budget_mb: number };
   sources: SourceConfig[];
   sinks: SinkConfig[];
 }
@@ -234,7 +236,7 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   const c = new Checker(env);
   if (!isObj(doc)) throw new ConfigError(file, [{ key: '(root)', code: 'E_CONFIG_TYPE', message: 'the file must hold a YAML mapping' }]);
   const raw = c.expand(doc, '') as Obj;
-  c.known(raw, '', ['name', 'data_dir', 'http', 'log', 'registry', 'buffer', 'rejects', 'sources', 'sinks']);
+  c.known(raw, '', ['name', 'data_dir', 'http', 'log', 'registry', 'buffer', 'rejects', 'sandbox', 'sources', 'sinks']);
   const base = dirname(resolve(file));
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
   const name = c.str(raw, 'name', '', 'gateway') ?? 'gateway';
@@ -270,6 +272,10 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
     // One entry (its payload kept as a prefix plus the full size): a huge message must not take the file's budget.
     max_entry_bytes: c.int(rejRaw, 'max_entry_bytes', 'rejects.', 64 * 1024, 4096, 16 * 1024 * 1024),
   };
+  const sandboxRaw = isObj(raw['sandbox']) ? raw['sandbox'] : {};
+  c.known(sandboxRaw, 'sandbox.', ['memory_budget_mb']);
+  // 64 MiB fits the systemd unit's MemoryMax=300M beside the 80 MB V8 heap and Node's own ~100 MB.
+  const sandbox = { memory_budget_mb: c.int(sandboxRaw, 'memory_budget_mb', 'sandbox.', 64, 4, 3072) };
 
   const sources: SourceConfig[] = [];
   const sourcesRaw = raw['sources'];
@@ -321,6 +327,7 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
     registry: devicesFile ? { devices_file: at(devicesFile) } : {},
     buffer,
     rejects,
+    sandbox,
     sources,
     sinks,
   };

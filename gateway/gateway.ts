@@ -99,6 +99,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   // Script codecs (vendor JavaScript in the QuickJS sandbox) are loaded only for the models the
   // registry or a device-profile mapping uses: the sandbox worker alone is ~22 MB of RSS.
   const scriptLoads = new Map<string, Promise<void>>();
+  let sandboxConfigured: Promise<void> | undefined;
+  const configureSandbox = (entry: DeviceEntry): Promise<void> => {
+    if (typeof entry.codec === 'string') return Promise.resolve();
+    sandboxConfigured ??= import('../codecs/sandbox/index.ts').then((m) => m.setSandboxMemoryBudget(config.sandbox.memory_budget_mb * 1024 * 1024));
+    return sandboxConfigured;
+  };
   const ensureCodecs = async (models: Iterable<string>): Promise<void> => {
     const loads: Promise<void>[] = [];
     for (const id of new Set(models)) {
@@ -106,7 +112,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       if (!entry || codecs.has(id)) continue;
       let load = scriptLoads.get(id);
       if (!load) {
-        load = resolveCodec(entry).then(
+        load = configureSandbox(entry).then(() => resolveCodec(entry)).then(
           (codec) => void codecs.set(id, { entry, codec }),
           (err: unknown) => logger.warn({ model: id, err: (err as Error).message }, 'catalogue codec not loaded; its devices stay undecoded'),
         );

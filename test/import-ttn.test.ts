@@ -6,7 +6,7 @@
  * (acme/bin-sensor) works through the real command.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -252,7 +252,7 @@ describe('codec import-ttn: failing examples, options, dry run', () => {
     spoil('wm-20-codec.yaml', 'fileName: payload/wm-20.js\n  examples', 'fileName: payload/missing.js\n  examples');
     const r = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue()]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^ERROR acme-city\/bs-100: vendor\/acme-city\/bs-100-codec\.yaml:\d+:\d+: YAML error: /m);
+    expect(r.stdout).toMatch(/^ERROR acme-city\/bs-100: vendor\/acme-city\/bs-100-codec\.yaml:\d+: YAML error: /m);
     expect(r.stdout).toContain('ERROR acme-city/wm-20: vendor/acme-city/wm-20-codec.yaml: uplinkDecoder.fileName: codec script not found: vendor/acme-city/payload/missing.js');
     expect(r.stdout).toContain('summary: 0 device(s) imported, 0 skipped, 2 not imported');
 
@@ -283,6 +283,139 @@ describe('codec import-ttn: failing examples, options, dry run', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toContain(text);
     }
+  });
+});
+
+describe('codec import-ttn: what The Things Stack does with a vendor folder', () => {
+  const RIVER = join(FIXTURE_REPO, 'vendor', 'acme-river');
+
+  it('a device listed twice is imported once, and the output says so', async () => {
+    const r = await run(['codec', 'import-ttn', RIVER, '--out', tempCatalogue()]);
+    expect(r.stdout).toContain('NOTE vendor/acme-river/index.yaml lists "rl-10" more than once: imported once');
+    expect(r.stdout.match(/^acme-river\/rl-10: /gm)).toHaveLength(1);
+    expect(r.stdout).toMatch(/summary: 1 device\(s\) imported, 0 skipped, 0 not imported/);
+  });
+
+  it('a downlink codec in its own file is imported as the entry\'s downlinkScript, and its examples run', async () => {
+    const out = tempCatalogue();
+    const r = await run(['codec', 'import-ttn', RIVER, '--out', out]);
+    expect(r.code).toBe(0);
+    const entry = readYamlFile(join(out, 'acme-river', 'rl-10.yaml'));
+    expect(entry['codec']).toEqual({ script: 'codecs/rl-10-codec.js', downlinkScript: 'codecs/rl-10-codec.downlink.js', examples: 'codecs/rl-10-codec.examples.json' });
+    expect(entry['downlink']).toEqual({ supported: true, fPort: 10 });
+    expect(readFileSync(join(out, 'acme-river', 'codecs', 'rl-10-codec.downlink.js'), 'utf8')).toBe(readFileSync(join(RIVER, 'rl-10-downlink.js'), 'utf8'));
+    const verdicts = r.stdout.split('\n').filter((l) => /^(PASS|FAIL) /.test(l));
+    expect(verdicts).toEqual([
+      'PASS acme-river/rl-10 uplink "Low water"',
+      // The decoder's global `var pointer = 0` is never reset: this passes only because every
+      // call sees the script freshly loaded (it failed when contexts lived per device).
+      'PASS acme-river/rl-10 uplink "Flood"',
+      'PASS acme-river/rl-10 downlink-encode "Measure every 10 minutes"',
+      'PASS acme-river/rl-10 downlink-decode "Measure every 10 minutes"',
+    ]);
+    // The gateway's loader gives the same codec: uplink from one script, downlink from the other.
+    const catalogue = loadCatalogue(out);
+    const loaded = catalogue.byId.get('acme-river/rl-10');
+    expect(loaded).toBeDefined();
+    const codec = await resolveCodec(loaded as NonNullable<typeof loaded>);
+    expect(codec.decodeUplink({ bytes: [0x01, 0xf4, 0x5a], fPort: 1 })).toEqual({ data: { distance: 500, battery: 90 } });
+    expect(codec.encodeDownlink?.({ data: { interval: 600 } })).toEqual({ bytes: [0x02, 0x02, 0x58], fPort: 10 });
+    (codec as { dispose?: () => void }).dispose?.();
+  });
+});
+
+describe('codec import-ttn: hostile vendor folders', () => {
+  /** A secret outside the repository, valid as a codec script (so only the path check stops it). */
+  function outsideFile(name: string, text: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'outside-'));
+    temps.push(dir);
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  }
+  const SECRET = 'function decodeUplink(input) { return { data: { secret: "s3cr3t-token" } }; }\n';
+
+  /** Every file under a folder, as text. */
+  function allText(dir: string): string {
+    if (!existsSync(dir)) return '';
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'))
+      .join('\n');
+  }
+
+  it('a codec script that is a symbolic link out of the vendor folder is refused, and nothing of it is copied', async () => {
+    const vendor = fixtureCopy();
+    const secret = outsideFile('secret.js', SECRET);
+    rmSync(join(vendor, 'payload', 'wm-20.js'));
+    symlinkSync(secret, join(vendor, 'payload', 'wm-20.js'));
+    const out = tempCatalogue();
+    const r = await run(['codec', 'import-ttn', vendor, '--out', out, '--device', 'wm-20']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      `ERROR acme-city/wm-20: vendor/acme-city/wm-20-codec.yaml: uplinkDecoder.fileName: vendor/acme-city/payload/wm-20.js: resolves to ${secret}, outside the vendor folder vendor/acme-city (a symbolic link?): refused`,
+    );
+    expect(allText(out)).not.toContain('s3cr3t-token');
+  });
+
+  it('YAML files that are symbolic links out of the vendor folder are refused too', async () => {
+    const vendor = fixtureCopy();
+    const codecYaml = readFileSync(join(vendor, 'wm-20-codec.yaml'), 'utf8');
+    const outside = outsideFile('wm-20-codec.yaml', codecYaml);
+    rmSync(join(vendor, 'wm-20-codec.yaml'));
+    symlinkSync(outside, join(vendor, 'wm-20-codec.yaml'));
+    const r = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue(), '--device', 'wm-20']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`ERROR acme-city/wm-20: vendor/acme-city/wm-20-codec.yaml: resolves to ${outside}, outside the vendor folder vendor/acme-city (a symbolic link?): refused`);
+    // A link that stays inside the vendor folder is fine.
+    rmSync(join(vendor, 'wm-20-codec.yaml'));
+    writeFileSync(join(vendor, 'payload', 'real-codec.yaml'), codecYaml);
+    symlinkSync(join(vendor, 'payload', 'real-codec.yaml'), join(vendor, 'wm-20-codec.yaml'));
+    const ok = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue(), '--device', 'wm-20']);
+    expect(ok.stdout).toMatch(/summary: 1 device\(s\) imported/);
+  });
+
+  it('a profile vendorID that is a path (../../…) is refused; another vendor folder of the repository is allowed', async () => {
+    const vendor = fixtureCopy();
+    outsideFile('evil-profile.yaml', 'macVersion: 9.9.9\n');
+    const device = readFileSync(join(vendor, 'wm-20.yaml'), 'utf8');
+    writeFileSync(join(vendor, 'wm-20.yaml'), device.replace('id: wm-20-profile', 'id: evil-profile\n        vendorID: ../../../../../../../../tmp'));
+    const r = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue(), '--device', 'wm-20']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('ERROR acme-city/wm-20: vendor/acme-city/wm-20.yaml: firmwareVersions[0].profiles.EU863-870.vendorID: not a vendor id: "../../../../../../../../tmp"');
+    // A symbolic link posing as another vendor's folder cannot lead out either.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'elsewhere-'));
+    temps.push(elsewhere);
+    writeFileSync(join(elsewhere, 'wm-20-profile.yaml'), 'macVersion: 9.9.9\n');
+    symlinkSync(elsewhere, join(vendor, '..', 'other-vendor'));
+    writeFileSync(join(vendor, 'wm-20.yaml'), device.replace('id: wm-20-profile', 'id: wm-20-profile\n        vendorID: other-vendor'));
+    const linked = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue(), '--device', 'wm-20']);
+    expect(linked.stdout).toContain("vendor/other-vendor/wm-20-profile.yaml: resolves to");
+    expect(linked.stdout).toContain("outside the repository's vendor folder vendor (a symbolic link?): refused");
+    // A real other vendor folder works.
+    rmSync(join(vendor, '..', 'other-vendor'));
+    mkdirSync(join(vendor, '..', 'other-vendor'));
+    writeFileSync(join(vendor, '..', 'other-vendor', 'wm-20-profile.yaml'), "macVersion: '1.0.4'\nsupportsJoin: true\n");
+    const out = tempCatalogue();
+    const fine = await run(['codec', 'import-ttn', vendor, '--out', out, '--device', 'wm-20']);
+    expect(fine.stdout).toMatch(/summary: 1 device\(s\) imported/);
+    expect(readYamlFile(join(out, 'acme-city', 'wm-20.yaml'))['lorawan']).toMatchObject({ macVersion: '1.0.4' });
+  });
+
+  it('a YAML alias bomb in a codec YAML is refused quickly with a clear message', async () => {
+    const vendor = fixtureCopy();
+    const bomb = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      bomb.push(`${name}: &${name} [*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev}]`);
+    }
+    const text = readFileSync(join(vendor, 'wm-20-codec.yaml'), 'utf8');
+    writeFileSync(join(vendor, 'wm-20-codec.yaml'), `${bomb.join('\n')}\n${text}`);
+    const started = Date.now();
+    const r = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue(), '--device', 'wm-20']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('ERROR acme-city/wm-20: vendor/acme-city/wm-20-codec.yaml: the document expands to more than 1000000 nodes (an alias bomb?)');
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 });
 

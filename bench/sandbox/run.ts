@@ -5,14 +5,20 @@
  * codecs/sandbox/fixtures/ttn-es5.js), measured in the same process, interleaved run by run so
  * load on a shared machine hits every mode alike:
  *
- * - sandbox: `loadScriptCodec` + `forDevice` — the script evaluated once per device context
- *   in the sandbox thread, each call passes only the JSON input (what the gateway does);
+ * - sandbox: `loadScriptCodec` + `forDevice` — what the gateway does: each call runs in a
+ *   context holding the script as freshly loaded, in the sandbox thread, and passes only the
+ *   JSON input;
  * - fresh context (ChirpStack's approach): a new QuickJS runtime and context per call, the
  *   script evaluated on every call, with the same memory and stack limits and an interrupt
  *   deadline, on the calling thread (no thread hop, so the most favourable form of it);
  * - fresh context + Buffer: the same, also evaluating the sandbox's Buffer per call, as
  *   ChirpStack v4 imports its Buffer library for every invocation;
  * - native: the same decoder in TypeScript, for scale.
+ *
+ * Since every call gets the script in its post-load state (a fresh context, prepared by the
+ * sandbox thread after the previous reply), back-to-back calls pay for that preparation; calls
+ * that come a few milliseconds apart, as uplinks do, find it done. The latency part measures
+ * how long the host waits per call in both patterns.
  *
  * Rates are given by wall clock and per CPU-second of the process (all threads; the host thread
  * sleeps while the sandbox thread works): on a shared machine the second is what one idle core
@@ -140,15 +146,15 @@ async function main(): Promise<void> {
     '',
     '| mode | decodes/s (wall clock) | vs fresh | decodes per CPU-second (all threads) | vs fresh |',
     '|---|---:|---:|---:|---:|',
-    row('sandbox: context per device, script evaluated once (lorawan-edge)', 'sandbox'),
+    row('sandbox: post-load state for every call (lorawan-edge: fresh context prepared after each reply)', 'sandbox'),
     row("fresh runtime + context per call, script evaluated per call (ChirpStack's approach)", 'fresh'),
     row('fresh runtime + context per call, Buffer + script evaluated per call (as ChirpStack v4)', 'freshBuffer'),
     row('native TypeScript decoder (for scale)', 'native'),
     '',
-    `Goals: ≥ 20× the fresh-context baseline — ${speedWall.toFixed(1)}× by wall clock, ${speedCpu.toFixed(1)}× by CPU time ` +
+    `Against the fresh-context baseline: ${speedWall.toFixed(1)}× by wall clock, ${speedCpu.toFixed(1)}× by CPU time ` +
       `(against fresh context + Buffer, ChirpStack v4's actual per-call work: ` +
       `${(sandboxWall / med('freshBuffer', 'wall')).toFixed(0)}× / ${(sandboxCpu / med('freshBuffer', 'cpu')).toFixed(0)}×); ` +
-      `≥ 20,000 decodes/s on one core — ${fmt(sandboxWall)}/s by wall clock, ${fmt(sandboxCpu)} per CPU-second.`,
+      `sandbox ${fmt(sandboxWall)}/s by wall clock, ${fmt(sandboxCpu)} per CPU-second.`,
   ];
   process.stdout.write(`${lines.join('\n')}\n\n`);
   process.stdout.write(
@@ -168,6 +174,27 @@ async function main(): Promise<void> {
         cpu: Number((sandboxCpu / med('freshBuffer', 'cpu')).toFixed(1)),
       },
     })}\n`,
+  );
+  // Latency as the gateway sees it: uplinks arrive milliseconds apart, so the sandbox thread has
+  // prepared the next context before the next call. Host-blocked time per call, median and p95.
+  const gap = new Int32Array(new SharedArrayBuffer(4));
+  const latency = (gapMs: number): { median: number; p95: number } => {
+    const times: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      if (gapMs > 0) Atomics.wait(gap, 0, 0, gapMs);
+      const t = performance.now();
+      device.decodeUplink({ bytes: FRAMES[i & 63] as number[], fPort: 1 });
+      times.push((performance.now() - t) * 1000);
+    }
+    times.sort((a, b) => a - b);
+    return { median: median(times), p95: times[Math.floor(times.length * 0.95)] as number };
+  };
+  const spaced = latency(5);
+  const backToBack = latency(0);
+  process.stdout.write(
+    `Host-blocked time per sandboxed call: ${spaced.median.toFixed(0)} µs median, ${spaced.p95.toFixed(0)} µs p95 with calls 5 ms apart; ` +
+      `${backToBack.median.toFixed(0)} µs median, ${backToBack.p95.toFixed(0)} µs p95 back to back.\n` +
+      `${JSON.stringify({ bench: 'sandbox-latency', spacedUs: spaced, backToBackUs: backToBack })}\n`,
   );
   codec.dispose();
 }

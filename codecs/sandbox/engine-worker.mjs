@@ -5,12 +5,17 @@
 // gateway, under tsx, and under vitest alike). Everything it returns is checked again by the
 // TypeScript host, so a bug here cannot hand the host anything but a string.
 //
-// Per context (one QuickJS runtime + context per codec script and device):
-//   - memory limit (runtime malloc limit), max stack size, interrupt handler with a deadline;
+// Per codec script: one QuickJS runtime + context at a time, used for ONE call only.
+//   - memory limit (runtime malloc limit: the smallest of the per-call, per-context and what the
+//     sandbox's total budget leaves), max stack size, interrupt handler with a deadline;
 //   - the bridge (vm/prelude.js) is evaluated first, then the optional Buffer (vm/buffer.js),
-//     then the codec script once; per call only the JSON input goes in and a string comes out;
-//   - after a timeout, out-of-memory or stack overflow the context is thrown away and rebuilt
-//     on the next call, so a half-finished call can never leave state behind.
+//     then the codec script; per call only the JSON input goes in and a string comes out;
+//   - every call gets a context in its post-load state, as The Things Stack and ChirpStack give
+//     a script a fresh VM per call: the context that served a call is thrown away after the
+//     reply is sent, and the next one is prepared then, before this thread waits for the next
+//     request (the host is not kept waiting for it unless calls come back to back). Nothing a
+//     call does - globals, intrinsics, prototypes, getters on Object.prototype - can reach the
+//     next call, and since no state survives a call, devices share their codec's context.
 // A failure of the engine itself (the WebAssembly module trapping or exhausting this thread's
 // stack) is answered with `restart: true` and this thread exits; the host starts a new one.
 import { readFileSync } from 'node:fs';
@@ -43,8 +48,21 @@ const data = new Uint8Array(sab, headerBytes);
 const dataText = Buffer.from(sab, headerBytes);
 const encoder = new TextEncoder();
 
-const PRELUDE = readFileSync(new URL('./vm/prelude.js', import.meta.url), 'utf8');
+/**
+ * The bridge is parsed once per call (every call gets a fresh context), so it is handed to
+ * QuickJS without its comment lines and indentation: parsing is most of what a context costs.
+ */
+function compact(source) {
+  return source
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('//'))
+    .join('\n');
+}
+
+const PRELUDE = compact(readFileSync(new URL('./vm/prelude.js', import.meta.url), 'utf8'));
 const BUFFER = readFileSync(new URL('./vm/buffer.js', import.meta.url), 'utf8');
+const RESULT_CHECK = readFileSync(new URL('./vm/result-check.js', import.meta.url), 'utf8');
 
 const ENTRY_NAMES = [
   'decodeUplink',
@@ -66,6 +84,29 @@ const BUFFER_MODULE = 'const B = globalThis.Buffer; export { B as Buffer }; expo
 /** codec id → codec state */
 const codecs = new Map();
 
+/**
+ * The sandbox's total memory budget, enforced on what it really costs: the size of this
+ * thread's WebAssembly memory, which holds every codec's prepared context and the running call,
+ * and which grows but never shrinks. QuickJS's own malloc limit cannot do this here: this build
+ * has no malloc_usable_size, so QuickJS counts each allocation's size only when it is made and
+ * then 8 bytes per block (measured: 90 strings of 128 KiB pass a 4 MiB limit); that limit only
+ * stops single allocations larger than it. So the interrupt handler stops a call once the
+ * memory has grown past the budget, a load that takes it past the budget is refused, and
+ * whenever it ends up past the budget this thread is replaced, which returns the memory.
+ */
+const budget = { total: 64 * 1024 * 1024, label: '64 MiB' };
+
+/** Whether the WebAssembly memory grew past the budget (the thread must then be replaced). */
+function overBudget() {
+  return wasmBytes() > budget.total;
+}
+
+/** Codecs whose context served a call: thrown away and prepared anew after the reply. */
+const used = [];
+
+/** Set when the memory grew past the budget between requests. */
+let mustRestart = false;
+
 /** Raised for failures of the engine (not of a script): the thread must be replaced. */
 class EngineFailure extends Error {}
 
@@ -85,19 +126,23 @@ function warmUp() {
     timeoutMs: 5_000,
     loadTimeoutMs: 5_000,
     memoryLimitBytes: 16 * 1024 * 1024,
+    callMemoryLimitBytes: 16 * 1024 * 1024,
     maxStackSizeBytes: 256 * 1024,
-    maxContexts: 1,
     config: JSON.stringify({ maxDepth: 64, maxResultBytes: 1024, maxResultLabel: '1 KiB', maxLogLines: 1, maxLogChars: 100 }),
-    limitLabels: { time: '5000 ms', load: '5000 ms', memory: '16 MiB' },
-    slots: new Map(),
+    limitLabels: { time: '5000 ms', load: '5000 ms', memory: '16 MiB', callMemory: '16 MiB' },
+    ready: undefined,
+    warm: true,
   };
   for (let i = 0; i < 3; i++) {
     const made = createSlot(state, true);
     if (made.error) throw new Error(`sandbox warm-up failed: ${made.error}`);
-    state.slots.set(0, made.slot);
-    for (let k = 0; k < 20; k++) call({ codec: 0, device: 0, fn: 'decodeUplink', logs: false }, '{"bytes":[1,2],"fPort":1}', state);
-    destroySlot(made.slot);
-    state.slots.clear();
+    state.ready = made.slot;
+    for (let k = 0; k < 20; k++) {
+      call({ codec: 0, device: 0, fn: 'decodeUplink', logs: false }, '{"bytes":[1,2],"fPort":1}', state);
+      afterReply();
+    }
+    destroySlot(state.ready);
+    state.ready = undefined;
   }
 }
 
@@ -114,9 +159,11 @@ function serve() {
     try {
       if (ctl[CTL_REQ_OP] === OP_CALL) {
         const header = { codec: ctl[CTL_REQ_CODEC], device: ctl[CTL_REQ_DEVICE], fn: FUNCTIONS[ctl[CTL_REQ_FN]], logs: ctl[CTL_REQ_LOGS] === 1 };
-        reply = call(header, text);
+        // The host registers the codec in a new thread and calls again there.
+        reply = mustRestart ? [{ s: 'unknown-codec', restart: true }, ''] : call(header, text);
       } else {
         reply = handle(text);
+        if (mustRestart) reply = [{ ...reply[0], restart: true }, reply[1]];
       }
     } catch (err) {
       restart = true;
@@ -132,6 +179,32 @@ function serve() {
     Atomics.store(ctl, CTL_RES, seq);
     Atomics.notify(ctl, CTL_RES);
     if (restart) process.exit(1);
+    try {
+      afterReply();
+    } catch {
+      // The engine itself failed while preparing: the next request finds this thread gone.
+      process.exit(1);
+    }
+  }
+}
+
+/**
+ * Work left after a reply, done while the host goes on: throw away the contexts that served
+ * calls and prepare each codec's next post-load context. A preparation that fails (the
+ * script's top-level code timed out or threw this time) leaves none; the next call then builds
+ * one itself and reports why it could not.
+ */
+function afterReply() {
+  while (used.length > 0) {
+    const { state, slot } = used.pop();
+    destroySlot(slot);
+    if (state.ready === undefined && (state.warm || codecs.get(state.id) === state)) {
+      const made = createSlot(state, false);
+      if (made.slot) state.ready = made.slot;
+      // Preparing took the memory past the budget: this thread goes (with the memory) once it
+      // has answered the next request, which the host then repeats in a new thread.
+      if (overBudget()) mustRestart = true;
+    }
   }
 }
 
@@ -185,8 +258,12 @@ function handle(text) {
       return [{ s: 'R' }, ''];
     case 'stats': {
       const state = codecs.get(header.codec);
-      return [{ s: 'R', contexts: state ? state.slots.size : 0 }, ''];
+      return [{ s: 'R', contexts: state && state.ready ? 1 : 0, wasmBytes: wasmBytes(), codecs: codecs.size }, ''];
     }
+    case 'budget':
+      budget.total = header.totalBytes;
+      budget.label = header.label;
+      return [{ s: 'R', wasmBytes: wasmBytes(), codecs: codecs.size }, ''];
     default:
       return [{ s: 'E', m: `unknown op ${String(header.op)}` }, ''];
   }
@@ -208,8 +285,9 @@ function load(header, source) {
     timeoutMs: header.timeoutMs,
     loadTimeoutMs: header.loadTimeoutMs,
     memoryLimitBytes: header.memoryLimitBytes,
+    callMemoryLimitBytes: header.callMemoryLimitBytes,
     maxStackSizeBytes: header.maxStackSizeBytes,
-    maxContexts: header.maxContexts,
+    ready: undefined,
     config: JSON.stringify({
       maxDepth: header.maxDepth,
       maxResultBytes: header.maxResultBytes,
@@ -217,13 +295,23 @@ function load(header, source) {
       maxLogLines: header.maxLogLines,
       maxLogChars: header.maxLogChars,
     }),
-    limitLabels: { time: `${header.timeoutMs} ms`, load: `${header.loadTimeoutMs} ms`, memory: header.memoryLabel },
-    slots: new Map(),
+    limitLabels: {
+      time: `${header.timeoutMs} ms`,
+      load: `${header.loadTimeoutMs} ms`,
+      memory: header.memoryLabel,
+      callMemory: header.callMemoryLabel,
+    },
   };
   const made = createSlot(state, true);
   if (made.error) return [{ s: 'load-failed', m: made.error }, ''];
+  if (overBudget()) {
+    // This script's context does not fit beside the others: refuse it. The memory it grew by
+    // stays with this thread; the host replaces the thread and registers the others again.
+    destroySlot(made.slot);
+    return [{ s: 'load-failed', m: `${totalBudgetText()}: no room for this script's context`, budget: true }, ''];
+  }
   codecs.set(state.id, state);
-  state.slots.set(0, made.slot);
+  state.ready = made.slot;
   return [{ s: 'R', style: resolvedStyle(state), form: state.form, functions: state.functions }, ''];
 }
 
@@ -237,33 +325,57 @@ function unload(codecId) {
   const state = codecs.get(codecId);
   if (!state) return;
   codecs.delete(codecId);
-  for (const slot of state.slots.values()) destroySlot(slot);
-  state.slots.clear();
+  destroySlot(state.ready);
+  state.ready = undefined;
 }
 
-function getSlot(state, device) {
-  const existing = state.slots.get(device);
-  if (existing) {
-    // Least recently used order: Map keeps insertion order, so move this one to the end
-    // (unless it is already there: the same device calling again).
-    if (state.lastDevice !== device) {
-      state.slots.delete(device);
-      state.slots.set(device, existing);
-      state.lastDevice = device;
-    }
-    return existing.made;
+/** The codec's post-load context for this call: the prepared one, or one built now. */
+function takeSlot(state) {
+  const slot = state.ready;
+  if (slot) {
+    state.ready = undefined;
+    return { slot };
   }
-  while (state.slots.size >= state.maxContexts) {
-    const oldest = state.slots.keys().next().value;
-    destroySlot(state.slots.get(oldest));
-    state.slots.delete(oldest);
+  return createSlot(state, false);
+}
+
+function wasmBytes() {
+  return quickjs?.module?.HEAPU8?.byteLength ?? 0;
+}
+
+function mib(n) {
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+function totalBudgetText() {
+  return `the sandbox's total memory budget ${budget.label} is exhausted (${mib(wasmBytes())} of WebAssembly memory, ${codecs.size} script(s) loaded)`;
+}
+
+/**
+ * Sets the runtime's malloc limit for the phase ('load': the top-level code, per-context
+ * limit; 'call': also the per-call limit) and remembers which one applies, so that running out
+ * of memory names the limit that was hit. (QuickJS applies it to single allocations, see
+ * `budget`; the total is watched by the interrupt handler.)
+ */
+function applyMemoryLimit(state, slot, phase) {
+  let limit = state.memoryLimitBytes;
+  let kind = 'context';
+  if (phase === 'call' && state.callMemoryLimitBytes < limit) {
+    limit = state.callMemoryLimitBytes;
+    kind = 'call';
   }
-  const made = createSlot(state, false);
-  if (made.slot) {
-    state.slots.set(device, made.slot);
-    state.lastDevice = device;
+  slot.limitKind = kind;
+  if (slot.limitBytes !== limit) {
+    slot.limitBytes = limit;
+    slot.rt.setMemoryLimit(limit);
   }
-  return made;
+}
+
+function memoryError(state, slot) {
+  if (slot.overBudget || overBudget()) return `script ran out of memory: ${totalBudgetText()}`;
+  if (slot.limitKind === 'call') return `script exceeded the per-call memory limit ${state.limitLabels.callMemory}`;
+  if (slot.limitKind === 'total') return `script ran out of memory: ${totalBudgetText()}`;
+  return `script exceeded the per-context memory limit ${state.limitLabels.memory}`;
 }
 
 /** Describes a QuickJS error handle (under the slot's deadline) without throwing. */
@@ -280,8 +392,9 @@ function errorText(ctx, handle) {
 }
 
 function limitError(state, slot, err) {
+  if (slot.overBudget) return `script ran out of memory: ${totalBudgetText()}`;
   if (slot.timedOut) return `script timed out after ${state.limitLabels.time}`;
-  if (err.message === 'out of memory') return `script exceeded memory limit ${state.limitLabels.memory}`;
+  if (err.message === 'out of memory') return memoryError(state, slot);
   if (err.message === 'stack overflow') return 'script exceeded the stack limit (recursion too deep)';
   return undefined;
 }
@@ -292,16 +405,32 @@ function limitError(state, slot, err) {
  */
 function createSlot(state, probe) {
   const rt = quickjs.newRuntime();
-  const slot = { rt, ctx: undefined, deadline: -Infinity, timedOut: false, callers: new Map(), takeLogs: undefined, handles: [] };
+  const slot = {
+    rt,
+    ctx: undefined,
+    deadline: -Infinity,
+    timedOut: false,
+    callers: new Map(),
+    takeLogs: undefined,
+    check: undefined,
+    handles: [],
+    limitBytes: -1,
+    limitKind: 'context',
+    overBudget: false,
+  };
   const fail = (error) => {
     destroySlot(slot);
     return { error };
   };
-  rt.setMemoryLimit(state.memoryLimitBytes);
+  applyMemoryLimit(state, slot, 'load');
   rt.setMaxStackSize(state.maxStackSizeBytes);
   rt.setInterruptHandler(() => {
     if (performance.now() > slot.deadline) {
       slot.timedOut = true;
+      return true;
+    }
+    if (overBudget()) {
+      slot.overBudget = true;
       return true;
     }
     return false;
@@ -328,8 +457,9 @@ function createSlot(state, probe) {
   const bindHandle = ctx.getProp(apiResult.value, 'bind');
   const sealHandle = ctx.getProp(apiResult.value, 'seal');
   slot.takeLogs = ctx.getProp(apiResult.value, 'takeLogs');
+  slot.check = ctx.getProp(apiResult.value, 'check');
   apiResult.value.dispose();
-  slot.handles.push(slot.takeLogs, sealHandle);
+  slot.handles.push(slot.takeLogs, sealHandle, slot.check);
 
   // 2. Buffer for ChirpStack-style scripts
   if (state.buffer) {
@@ -543,13 +673,16 @@ function destroySlot(slot) {
 function call(header, input, known) {
   const state = known ?? codecs.get(header.codec);
   if (!state) return [{ s: 'unknown-codec' }, ''];
-  const made = getSlot(state, header.device);
-  if (made.error) return [{ s: 'E', m: made.error }, ''];
+  const made = takeSlot(state);
+  if (made.error) return [{ s: 'E', m: made.error, ...(overBudget() ? { restart: true } : {}) }, ''];
   const slot = made.slot;
+  // Whatever happens below, this context serves no other call.
+  used.push({ state, slot });
   const caller = slot.callers.get(header.fn);
   if (!caller) return [{ s: 'E', m: `script defines no ${header.fn}` }, ''];
-  const { ctx, rt } = slot;
+  const { ctx } = slot;
 
+  applyMemoryLimit(state, slot, 'call');
   slot.timedOut = false;
   slot.deadline = performance.now() + state.timeoutMs;
   const arg = ctx.newString(input);
@@ -557,34 +690,29 @@ function call(header, input, known) {
   arg.dispose();
 
   let reply;
-  let recycle = false;
   let logs;
   if (result.error) {
     // Only what the bridge cannot catch gets here: the interrupt, or a limit hit inside it.
     const err = errorText(ctx, result.error);
     result.error.dispose();
     reply = { s: 'E', m: limitError(state, slot, err) ?? `script threw: ${err.name ? `${err.name}: ` : ''}${err.message}` };
-    recycle = true;
   } else {
-    const text = ctx.getString(result.value);
+    let text = ctx.getString(result.value);
     result.value.dispose();
+    if (text.charAt(0) === 'C') text = slowCheck(slot, text);
     const status = text.charAt(0);
     const payload = text.slice(3);
     if (header.logs && text.charAt(1) === '+') logs = takeLogs(slot);
-    // The call changed a prototype the next input would inherit from: start that device afresh.
-    if (text.charAt(2) === '!') recycle = true;
+    slot.deadline = -Infinity;
     if (status === 'R') {
-      slot.deadline = -Infinity;
-      if (rt.hasPendingJob()) recycle = true;
-      if (recycle) retire(state, header.device, slot);
+      // Grown past the budget inside a built-in (no interrupt poll there): answer, then go.
+      if (overBudget()) return [{ s: 'R', l: logs, restart: true }, payload];
       return [logs ? { s: 'R', l: logs } : RESULT, payload];
     }
     if (status === 'M') {
-      reply = { s: 'E', m: `script exceeded memory limit ${state.limitLabels.memory}` };
-      recycle = true;
+      reply = { s: 'E', m: memoryError(state, slot) };
     } else if (status === 'S') {
       reply = { s: 'E', m: 'script exceeded the stack limit (recursion too deep)' };
-      recycle = true;
     } else if (status === 'T') {
       reply = { s: 'E', m: `script threw: ${payload}` };
     } else {
@@ -592,9 +720,23 @@ function call(header, input, known) {
     }
   }
   slot.deadline = -Infinity;
-  if (rt.hasPendingJob()) recycle = true;
-  if (recycle) retire(state, header.device, slot);
+  if (overBudget()) reply.restart = true;
   return [logs ? { ...reply, l: logs } : reply, ''];
+}
+
+/** The bridge's slow path for a result it could not pass (see vm/result-check.js). */
+function slowCheck(slot, text) {
+  const { ctx } = slot;
+  const source = ctx.newString(RESULT_CHECK);
+  const r = ctx.callFunction(slot.check, ctx.undefined, source);
+  source.dispose();
+  if (r.error) {
+    r.error.dispose();
+    return `E${text.charAt(1)}.result cannot be serialized`;
+  }
+  const checked = ctx.getString(r.value);
+  r.value.dispose();
+  return checked;
 }
 
 function takeLogs(slot) {
@@ -612,11 +754,6 @@ function takeLogs(slot) {
   }
 }
 
-/** Throws a context away; the next call for that device builds a fresh one. */
-function retire(state, device, slot) {
-  if (state.slots.get(device) === slot) state.slots.delete(device);
-  destroySlot(slot);
-}
 
 // ---------------------------------------------------------------------------------------------
 // start-up (last, so that every declaration above is initialized before serve() runs)

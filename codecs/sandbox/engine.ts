@@ -70,6 +70,12 @@ export interface ReplyHeader {
   form?: string;
   functions?: string[];
   contexts?: number;
+  /** Size of the sandbox thread's WebAssembly memory (it grows, never shrinks). */
+  wasmBytes?: number;
+  /** Codecs loaded in the thread. */
+  codecs?: number;
+  /** A load refused because it does not fit the total memory budget. */
+  budget?: boolean;
 }
 
 export interface Reply {
@@ -87,10 +93,11 @@ export interface LoadHeader {
   loadTimeoutMs: number;
   memoryLimitBytes: number;
   memoryLabel: string;
+  callMemoryLimitBytes: number;
+  callMemoryLabel: string;
   maxStackSizeBytes: number;
   maxResultBytes: number;
   maxResultLabel: string;
-  maxContexts: number;
   maxDepth: number;
   maxLogLines: number;
   maxLogChars: number;
@@ -106,12 +113,16 @@ interface WorkerHandle {
   dead: boolean;
   startError?: string;
   registered: Set<number>;
+  /** Whether this thread was told the configured memory budget. */
+  budgetSent: boolean;
 }
 
 interface Registration {
   header: LoadHeader;
   source: string;
   hardLimitMs: number;
+  /** Why the script no longer fits a new thread's budget, once that happened. */
+  refused?: string;
 }
 
 const OK: ReplyHeader = Object.freeze({ s: 'R' });
@@ -134,6 +145,7 @@ function spawn(keepAlive: boolean): WorkerHandle {
     seq: 0,
     dead: false,
     registered: new Set(),
+    budgetSent: false,
   };
   // A worker that dies must never take the host with it: an unhandled 'error' event would.
   worker.on('error', (err: unknown) => {
@@ -148,10 +160,24 @@ function spawn(keepAlive: boolean): WorkerHandle {
   return handle;
 }
 
+/** Below this much WebAssembly memory a thread is never replaced only to return memory. */
+const RELEASE_FLOOR_BYTES = 32 * 1024 * 1024;
+
+/** The default total memory budget of the sandbox: see `setMemoryBudget`. */
+export const DEFAULT_SANDBOX_BUDGET_BYTES = 64 * 1024 * 1024;
+
 export class SandboxEngine {
   private handle: WorkerHandle;
   private readonly registrations = new Map<number, Registration>();
   private nextCodecId = 1;
+  private budget = { totalBytes: DEFAULT_SANDBOX_BUDGET_BYTES, label: '64 MiB' };
+  /**
+   * The longest top-level evaluation a request may find running: after each call the worker
+   * prepares that codec's next context before it reads the next request.
+   */
+  private prepareMarginMs = 0;
+  /** Set when the thread was replaced: every loaded codec is registered again, in load order. */
+  private reregister = false;
   /** How many times the sandbox thread was replaced (for tests and metrics). */
   restarts = 0;
 
@@ -188,6 +214,24 @@ export class SandboxEngine {
     return new SandboxEngine(handle);
   }
 
+  /**
+   * The total memory budget of every script context together (the thread's WebAssembly memory
+   * grows to about this and no further). Takes effect for later loads and calls.
+   */
+  setMemoryBudget(totalBytes: number, label: string): void {
+    this.budget = { totalBytes, label };
+    const live = this.live();
+    if (typeof live !== 'string') this.request(live, { op: 'budget', ...this.budget }, '', 5_000);
+  }
+
+  /** The thread's WebAssembly memory and how many codecs it holds (for tests and metrics). */
+  memory(): { wasmBytes: number; codecs: number } {
+    const live = this.live();
+    if (typeof live === 'string') return { wasmBytes: 0, codecs: 0 };
+    const h = this.request(live, { op: 'budget', ...this.budget }, '', 5_000).header;
+    return { wasmBytes: h.wasmBytes ?? 0, codecs: h.codecs ?? 0 };
+  }
+
   /** Registers a script; the reply says which style and functions the worker found. */
   load(source: string, header: Omit<LoadHeader, 'op' | 'codec'>, hardLimitMs: number): { id: number; reply: Reply } {
     const id = this.nextCodecId++;
@@ -195,9 +239,16 @@ export class SandboxEngine {
     const live = this.live();
     if (typeof live === 'string') return { id, reply: { header: { s: 'E', m: live }, body: '' } };
     const reply = this.request(live, full, source, hardLimitMs);
+    if (reply.header.budget) {
+      // The refused context's memory stays with the thread: replace it (which returns the
+      // memory) and put every codec that was loaded back, so the budget keeps counting them.
+      this.replace();
+      this.live();
+    }
     if (reply.header.s === 'R') {
       live.registered.add(id);
       this.registrations.set(id, { header: full, source, hardLimitMs });
+      this.prepareMarginMs = Math.max(this.prepareMarginMs, header.timeoutMs + 50);
     }
     return { id, reply };
   }
@@ -208,13 +259,14 @@ export class SandboxEngine {
     for (let attempt = 0; attempt < 2; attempt++) {
       const live = this.live();
       if (typeof live === 'string') return { header: { s: 'E', m: live }, body: '' };
+      if (registration.refused !== undefined) return { header: { s: 'E', m: registration.refused }, body: '' };
       if (!live.registered.has(codec)) {
-        // A new sandbox thread after a restart: load the script into it first.
+        // Not (yet) in this thread: load the script into it first.
         const loaded = this.request(live, registration.header, registration.source, registration.hardLimitMs);
         if (loaded.header.s !== 'R') return loaded;
         live.registered.add(codec);
       }
-      const reply = this.call1(live, codec, this.deviceNumber(device), fn, logs, input, hardLimitMs);
+      const reply = this.call1(live, codec, this.deviceNumber(device), fn, logs, input, hardLimitMs + this.prepareMarginMs);
       if (reply.header.s !== 'unknown-codec') return reply;
       live.registered.delete(codec);
     }
@@ -227,9 +279,21 @@ export class SandboxEngine {
     if (live.dead || !live.registered.has(codec) || Atomics.load(live.ctl, CTL_READY) !== 1) return;
     live.registered.delete(codec);
     this.request(live, { op: 'unload', codec }, '', 5_000);
+    this.releaseMemory(live);
   }
 
-  /** Live contexts of one codec (one per device that called recently, plus the anonymous one). */
+  /**
+   * WebAssembly memory only grows: what disposed contexts freed is reused by later ones but
+   * never returned to the OS. When the thread holds more than half the budget after a codec
+   * was disposed, it is replaced (at no cost to scripts: no state survives a call anyway), which
+   * returns the memory; the codecs still loaded are registered again on their next call.
+   */
+  private releaseMemory(live: WorkerHandle): void {
+    const wasm = this.request(live, { op: 'budget', ...this.budget }, '', 5_000).header.wasmBytes ?? 0;
+    if (wasm > Math.max(RELEASE_FLOOR_BYTES, this.budget.totalBytes / 2) && live === this.handle) this.replace();
+  }
+
+  /** Prepared contexts of one codec: 1 between calls, 0 when the last preparation failed. */
   contexts(codec: number): number {
     const live = this.handle;
     if (live.dead || !live.registered.has(codec)) return 0;
@@ -265,14 +329,44 @@ export class SandboxEngine {
     const h = this.handle;
     if (Atomics.load(h.ctl, CTL_READY) === 0) Atomics.wait(h.ctl, CTL_READY, 0, START_TIMEOUT_MS);
     const ready = Atomics.load(h.ctl, CTL_READY);
-    if (ready === 1 && !h.dead) return h;
+    if (ready === 1 && !h.dead) {
+      if (!h.budgetSent) {
+        h.budgetSent = true;
+        this.request(h, { op: 'budget', ...this.budget }, '', 5_000);
+      }
+      if (this.reregister) this.registerAll(h);
+      return h;
+    }
     const why = h.startError ?? (ready === 0 ? 'it did not start in time' : 'it failed to start');
     h.dead = true;
     void h.worker.terminate();
     return `the codec sandbox is not available: ${why}`;
   }
 
+  /**
+   * Loads every registered codec into a new thread, in load order, so that the memory budget
+   * counts them all again. One that no longer fits is refused for good (its calls say why);
+   * a thread that fails meanwhile is left for the next call to replace.
+   */
+  private registerAll(h: WorkerHandle): void {
+    this.reregister = false;
+    for (const [id, registration] of this.registrations) {
+      if (registration.refused !== undefined || h.registered.has(id)) continue;
+      const loaded = this.request(h, registration.header, registration.source, registration.hardLimitMs);
+      if (loaded.header.s === 'R') h.registered.add(id);
+      else if (loaded.header.budget) {
+        // Its attempt grew this thread past the budget: start over without it (each round
+        // refuses one more, so this ends).
+        registration.refused = loaded.header.m ?? 'the sandbox memory budget is exhausted';
+        if (h === this.handle) this.replace();
+        return;
+      }
+      if (h.dead || h !== this.handle) return;
+    }
+  }
+
   private replace(): void {
+    this.reregister = true;
     const old = this.handle;
     old.dead = true;
     void old.worker.terminate();

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadScriptCodec, type ScriptCodec } from './index.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadScriptCodec, setSandboxMemoryBudget, type ScriptCodec } from './index.ts';
 import { sandboxEngine } from './engine.ts';
 import { fixture, options } from './test-support.ts';
 
@@ -80,17 +80,58 @@ describe('hostile scripts are contained and reported, and the next call works', 
     // Copying arrays of a million elements happens inside Array.prototype.concat, where QuickJS
     // does not poll its interrupt; a generous time limit lets the memory limit speak first.
     const codec = await load('memory-bomb.js', { timeoutMs: 20_000 });
+    // By default what one call may allocate (8 MiB) is the smallest limit, and the error says so.
     for (const trigger of [0xff, 0xfe]) {
       const bad = timed(() => codec.decodeUplink({ bytes: [trigger], fPort: 1 }));
-      expect(bad.value).toEqual({ errors: ['script exceeded memory limit 16 MiB'] });
+      expect(bad.value).toEqual({ errors: ['script exceeded the per-call memory limit 8 MiB'] });
       expect(bad.ms).toBeLessThan(40_000);
       expect(codec.decodeUplink(GOOD)).toEqual({ data: { ok: true, first: 1 } });
     }
     const small = await load('memory-bomb.js', { memoryLimitBytes: 4 * 1024 * 1024, timeoutMs: 20_000 });
-    expect(small.decodeUplink({ bytes: [0xfe], fPort: 1 })).toEqual({ errors: ['script exceeded memory limit 4 MiB'] });
+    expect(small.decodeUplink({ bytes: [0xfe], fPort: 1 })).toEqual({ errors: ['script exceeded the per-context memory limit 4 MiB'] });
     expect(small.decodeUplink(GOOD)).toEqual({ data: { ok: true, first: 1 } });
     codec.dispose();
     small.dispose();
+  });
+
+  it('the total budget of the sandbox is a limit of its own, named when it is hit, and its memory is returned', async () => {
+    const engine = await sandboxEngine();
+    const MiB = 1024 * 1024;
+    await setSandboxMemoryBudget(48 * MiB);
+    const loaded: ScriptCodec[] = [];
+    try {
+      // A call allocating in many small pieces, each under QuickJS's own limit: the budget stops it.
+      const roomy = { memoryLimitBytes: 256 * MiB, callMemoryLimitBytes: 256 * MiB, timeoutMs: 5000 };
+      const hog = await loadScriptCodec(
+        'var keep = []; function decodeUplink(input) { for (;;) keep.push("y".repeat(65536) + keep.length); }',
+        options('hog', roomy),
+      );
+      expect(hog.decodeUplink(GOOD).errors?.[0]).toMatch(
+        /^script ran out of memory: the sandbox's total memory budget 48 MiB is exhausted \(\d+\.\d MiB of WebAssembly memory, \d+ script\(s\) loaded\)$/,
+      );
+      hog.dispose();
+      // Scripts keeping ~11 MiB each after loading: loads are refused once they no longer fit.
+      let refusal = '';
+      for (let i = 0; i < 8 && refusal === ''; i++) {
+        try {
+          loaded.push(await load('big-global.js', roomy));
+        } catch (err) {
+          refusal = String(err);
+        }
+      }
+      expect(refusal).toMatch(/total memory budget 48 MiB is exhausted .*: no room for this script's context/);
+      expect(loaded.length).toBeGreaterThan(0);
+      expect(loaded.length).toBeLessThan(4);
+      expect(engine.memory().wasmBytes).toBeLessThanOrEqual(48 * MiB);
+      // Those loaded still work (in the new thread), and the memory stays within the budget.
+      for (const c of loaded) expect(c.decodeUplink(GOOD)).toEqual({ data: { entries: 90, first: 1 } });
+      expect(engine.memory().wasmBytes).toBeLessThanOrEqual(48 * MiB);
+    } finally {
+      for (const c of loaded) c.dispose();
+      await setSandboxMemoryBudget(64 * MiB);
+    }
+    // Disposed: the memory is returned (the thread is replaced once it holds more than half the budget).
+    expect(engine.memory().wasmBytes).toBeLessThanOrEqual(32 * MiB);
   });
 
   it('infinite recursion and absurdly nested source hit the stack limit', async () => {
@@ -183,8 +224,9 @@ describe('hostile scripts are contained and reported, and the next call works', 
       expect(codec.decodeUplink({ bytes: [200], fPort: 1 })).toEqual({ data: { ok: true, first: 200 } });
     }
     expect(codec.decodeUplink({ bytes: [14], fPort: 1 }).errors?.[0]).toMatch(/^result is nested deeper than 64 levels at data\.next\.next/);
-    // JSON semantics otherwise, as in V8: Dates become strings, undefined and functions vanish.
-    expect(codec.decodeUplink({ bytes: [12], fPort: 1 })).toEqual({ data: { when: '2024-01-02T03:04:05.000Z' } });
+    // JSON semantics otherwise, with The Things Stack's export: Dates become strings,
+    // functions vanish, an undefined value is null.
+    expect(codec.decodeUplink({ bytes: [12], fPort: 1 })).toEqual({ data: { when: '2024-01-02T03:04:05.000Z', skip: null } });
     // Messages built from what the script controls stay short.
     const noisy = await loadScriptCodec(
       `function decodeUplink(input) {
@@ -206,42 +248,84 @@ describe('hostile scripts are contained and reported, and the next call works', 
   });
 });
 
-describe('isolation between devices', () => {
-  let codec: ScriptCodec;
-  beforeAll(async () => {
-    codec = await load('global-counter.js', { maxContexts: 3 });
+describe('every call sees the script as freshly loaded', () => {
+  it("globals do not leak between calls: a codec's `var pointer = 0` is 0 on every call", async () => {
+    const codec = await load('global-pointer.js');
+    for (let i = 1; i <= 3; i++) {
+      expect(codec.decodeUplink({ bytes: [i, 9], fPort: 1 })).toEqual({ data: { first: i, pointer: 1, calls: 1 } });
+    }
+    codec.dispose();
   });
-  afterAll(() => codec.dispose());
 
-  it("a script's globals are per device: device A's count is not visible to device B", () => {
+  it('nor between devices, and devices share one prepared context per script', async () => {
+    const codec = await load('global-counter.js');
     const a = codec.forDevice('A');
     const b = codec.forDevice('B');
     expect(a.decodeUplink({ bytes: [10], fPort: 1 })).toEqual({ data: { calls: 1, previous: null } });
-    expect(a.decodeUplink({ bytes: [11], fPort: 1 })).toEqual({ data: { calls: 2, previous: 10 } });
-    expect(a.decodeUplink({ bytes: [12], fPort: 1 })).toEqual({ data: { calls: 3, previous: 11 } });
+    expect(a.decodeUplink({ bytes: [11], fPort: 1 })).toEqual({ data: { calls: 1, previous: null } });
     expect(b.decodeUplink({ bytes: [20], fPort: 1 })).toEqual({ data: { calls: 1, previous: null } });
-    expect(a.decodeUplink({ bytes: [13], fPort: 1 })).toEqual({ data: { calls: 4, previous: 12 } });
-    expect(b.decodeUplink({ bytes: [21], fPort: 1 })).toEqual({ data: { calls: 2, previous: 20 } });
-    // Calls without a device have their own context too.
     expect(codec.decodeUplink({ bytes: [30], fPort: 1 })).toEqual({ data: { calls: 1, previous: null } });
+    for (let i = 0; i < 185; i++) codec.forDevice(`dev-${i}`).decodeUplink({ bytes: [i], fPort: 1 });
+    expect(codec.contextCount()).toBe(1);
+    codec.dispose();
+    expect(codec.contextCount()).toBe(0);
   });
 
-  it('contexts are bounded: the least recently used device starts afresh', () => {
-    const c = codec.forDevice('C');
-    expect(c.decodeUplink({ bytes: [1], fPort: 1 })).toEqual({ data: { calls: 1, previous: null } });
-    expect(codec.contextCount()).toBe(3);
-    // A (used before B and the anonymous context, then C) was the least recently used one.
-    expect(codec.forDevice('A').decodeUplink({ bytes: [1], fPort: 1 })).toEqual({ data: { calls: 1, previous: null } });
-    expect(codec.contextCount()).toBe(3);
+  it('intrinsics are restored: a deleted Array.prototype.at and an added key (same key count) are gone next call', async () => {
+    const codec = await load('intrinsics-pollution.js');
+    const device = codec.forDevice('polluter');
+    const clean = { data: { atIsFunction: true, polluted: null, mathMax: 2 } };
+    expect(device.decodeUplink({ bytes: [0xff], fPort: 1 })).toEqual(clean);
+    expect(device.decodeUplink({ bytes: [1], fPort: 1 })).toEqual(clean);
+    expect(codec.forDevice('neighbour').decodeUplink({ bytes: [1], fPort: 1 })).toEqual(clean);
+    codec.dispose();
   });
 
-  it('a fatal error resets only the failing device', async () => {
+  it('a getter for `variables` planted on Object.prototype cannot feed the next call a fake container depth', async () => {
+    const codec = await load('variables-getter.js');
+    const device = codec.forDevice('bin-1');
+    expect(device.decodeUplink({ bytes: [0xff], fPort: 1 })).toEqual({ data: { container_depth_mm: null } });
+    expect(device.decodeUplink({ bytes: [1], fPort: 1 })).toEqual({ data: { container_depth_mm: null } });
+    expect(device.decodeUplink({ bytes: [1], fPort: 1, variables: { container_depth_mm: 1200 } })).toEqual({ data: { container_depth_mm: 1200 } });
+    codec.dispose();
+  });
+
+  it('a fatal error (timeout) in one script leaves every other script as loaded', async () => {
     const loop = await load('infinite-loop.js', { timeoutMs: LIMIT_MS });
     const counter = await load('global-counter.js');
-    counter.forDevice('X').decodeUplink({ bytes: [1], fPort: 1 });
     expect(loop.forDevice('X').decodeUplink({ bytes: [0xff], fPort: 1 }).errors).toEqual([`script timed out after ${LIMIT_MS} ms`]);
-    expect(counter.forDevice('X').decodeUplink({ bytes: [2], fPort: 1 })).toEqual({ data: { calls: 2, previous: 1 } });
+    expect(counter.forDevice('X').decodeUplink({ bytes: [2], fPort: 1 })).toEqual({ data: { calls: 1, previous: null } });
+    expect(loop.decodeUplink(GOOD)).toEqual({ data: { ok: true, first: 1 } });
     loop.dispose();
     counter.dispose();
+  });
+});
+
+describe('console output', () => {
+  it("what the top-level code logs while a context is prepared is not reported as a call's output", async () => {
+    const seen: string[][] = [];
+    const codec = await loadScriptCodec(
+      'console.log("loading"); function decodeUplink(input) { console.log("call", input.bytes[0]); return { data: {} }; }',
+      options('top-level-log', { onLog: (e) => seen.push(e.lines) }),
+    );
+    codec.decodeUplink({ bytes: [1], fPort: 1 });
+    codec.decodeUplink({ bytes: [2], fPort: 1 });
+    expect(seen).toEqual([['call 1'], ['call 2']]);
+    codec.dispose();
+  });
+});
+
+describe('result conversion', () => {
+  it('NaN and Infinity are errors even when the script replaced String.prototype.indexOf and Array.prototype.join', async () => {
+    const codec = await load('indexof-override.js');
+    expect(codec.decodeUplink({ bytes: [1], fPort: 1 })).toEqual({ errors: ['result contains a non-finite number at data.level (NaN)'] });
+    expect(codec.decodeUplink({ bytes: [2], fPort: 1 })).toEqual({ errors: ['result contains a non-finite number at data.level (Infinity)'] });
+    codec.dispose();
+  });
+
+  it('undefined values become null, key kept, as The Things Stack exports them', async () => {
+    const codec = await load('undefined-values.js');
+    expect(codec.decodeUplink({ bytes: [7], fPort: 1 })).toEqual({ data: { present: 7, absent: null, list: [1, null], nested: { absent: null } } });
+    codec.dispose();
   });
 });

@@ -3,8 +3,10 @@
  */
 export {
   codecForDevice,
+  combineScriptCodecs,
   formatBytes,
   loadScriptCodec,
+  setSandboxMemoryBudget,
   SCRIPT_DEFAULTS,
   ScriptLoadError,
   type ScriptCodec,

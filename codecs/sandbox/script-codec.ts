@@ -53,12 +53,12 @@ export interface ScriptCodecOptions {
   loadTimeoutMs?: number;
   /** Heap limit of one context (script, its globals and one call); default 16 MiB. */
   memoryLimitBytes?: number;
+  /** What one call may allocate beyond the script's post-load state; default 8 MiB. */
+  callMemoryLimitBytes?: number;
   /** QuickJS stack limit; default 256 KiB (about 1,300 nested calls). */
   maxStackSizeBytes?: number;
   /** Largest result, as UTF-8 JSON; default 1 MiB, at most 4 MiB. */
   maxResultBytes?: number;
-  /** Most device contexts kept per script (least recently used are dropped); default 256. */
-  maxContexts?: number;
   /** fPort given to legacy `Encoder(object, port)` / `Encode(fPort, object, variables)`; default 1. */
   downlinkFPort?: number;
   /** Whether an empty FRMPayload is passed to the script (default: rejected like native codecs). */
@@ -72,11 +72,11 @@ export interface ScriptCodec extends Codec {
   /** The script's own functions the sandbox found (e.g. `decodeUplink`, `Decoder`). */
   readonly functions: readonly string[];
   /**
-   * The same codec bound to one device's own context: what the script keeps in its globals is
-   * seen by that device's later calls only. The gateway decodes through this.
+   * The same codec, with the device named in console logs. Every call starts from the script's
+   * post-load state whichever view makes it, so devices share one context per script.
    */
   forDevice(deviceId: string): Codec;
-  /** Live contexts of this script in the sandbox (for tests and metrics). */
+  /** Prepared contexts of this script in the sandbox: 1, or 0 after a failed preparation. */
   contextCount(): number;
   /** Frees the script's contexts; later calls return errors. */
   dispose(): void;
@@ -94,9 +94,9 @@ export const SCRIPT_DEFAULTS = {
   timeoutMs: 100,
   loadTimeoutMs: 1000,
   memoryLimitBytes: 16 * MiB,
+  callMemoryLimitBytes: 8 * MiB,
   maxStackSizeBytes: 256 * KiB,
   maxResultBytes: 1 * MiB,
-  maxContexts: 256,
   downlinkFPort: 1,
   /** Result nesting limit, the same as `findNonJson` in define.ts. */
   maxDepth: 64,
@@ -200,6 +200,19 @@ function operationsOf(style: ScriptStyle, functions: readonly string[]): Set<Scr
 }
 
 /**
+ * The total memory budget of every script context of this process together (config key
+ * `sandbox.memory_budget_mb`); default 64 MiB, which fits the systemd unit's MemoryMax=300M
+ * beside the gateway's 80 MB V8 heap. A load that would not fit fails; a call that would not
+ * fit fails with an error naming the total budget.
+ */
+export async function setSandboxMemoryBudget(totalBytes: number): Promise<void> {
+  if (!Number.isInteger(totalBytes) || totalBytes < 4 * MiB || totalBytes > 3 * 1024 * MiB) {
+    throw new TypeError(`setSandboxMemoryBudget: must be an integer ${4 * MiB}..${3 * 1024 * MiB} bytes, got ${String(totalBytes)}`);
+  }
+  (await sandboxEngine()).setMemoryBudget(totalBytes, formatBytes(totalBytes));
+}
+
+/**
  * Loads a vendor's codec script into the sandbox. Rejects with `ScriptLoadError` when the
  * script cannot work at all; everything that goes wrong later is reported per call in `errors`.
  */
@@ -215,7 +228,13 @@ export async function loadScriptCodec(source: string, options: ScriptCodecOption
     memoryLimitBytes: positiveInteger('memoryLimitBytes', options.memoryLimitBytes, SCRIPT_DEFAULTS.memoryLimitBytes, MiB, 1024 * MiB),
     maxStackSizeBytes: positiveInteger('maxStackSizeBytes', options.maxStackSizeBytes, SCRIPT_DEFAULTS.maxStackSizeBytes, 16 * KiB, 4 * MiB),
     maxResultBytes: positiveInteger('maxResultBytes', options.maxResultBytes, SCRIPT_DEFAULTS.maxResultBytes, KiB, MAX_RESULT_BYTES_LIMIT),
-    maxContexts: positiveInteger('maxContexts', options.maxContexts, SCRIPT_DEFAULTS.maxContexts, 1, 100_000),
+    callMemoryLimitBytes: positiveInteger(
+      'callMemoryLimitBytes',
+      options.callMemoryLimitBytes,
+      SCRIPT_DEFAULTS.callMemoryLimitBytes,
+      64 * KiB,
+      1024 * MiB,
+    ),
     downlinkFPort: positiveInteger('downlinkFPort', options.downlinkFPort, SCRIPT_DEFAULTS.downlinkFPort, 1, 223),
   };
   const engine = await sandboxEngine();
@@ -227,10 +246,11 @@ export async function loadScriptCodec(source: string, options: ScriptCodecOption
       loadTimeoutMs: limits.loadTimeoutMs,
       memoryLimitBytes: limits.memoryLimitBytes,
       memoryLabel: formatBytes(limits.memoryLimitBytes),
+      callMemoryLimitBytes: limits.callMemoryLimitBytes,
+      callMemoryLabel: formatBytes(limits.callMemoryLimitBytes),
       maxStackSizeBytes: limits.maxStackSizeBytes,
       maxResultBytes: limits.maxResultBytes,
       maxResultLabel: formatBytes(limits.maxResultBytes),
-      maxContexts: limits.maxContexts,
       maxDepth: SCRIPT_DEFAULTS.maxDepth,
       maxLogLines: SCRIPT_DEFAULTS.maxLogLines,
       maxLogChars: SCRIPT_DEFAULTS.maxLogChars,
@@ -456,8 +476,38 @@ function buildCodec(
 }
 
 /**
- * The codec to use for one device: a script codec's per-device view, any other codec as is
- * (native codecs keep no state). The gateway calls this once per device.
+ * One codec from two scripts, as a TTN codec YAML may name them: the uplink script's
+ * `decodeUplink`/`normalizeUplink`, and `encodeDownlink`/`decodeDownlink` from the downlink
+ * script (from the uplink script where the downlink script lacks one). Disposing it disposes
+ * both.
+ */
+export function combineScriptCodecs(uplink: ScriptCodec, downlink: ScriptCodec): ScriptCodec {
+  const combine = (up: Codec, down: Codec): Codec => {
+    const codec: Codec = { ...up };
+    const encode = down.encodeDownlink ?? up.encodeDownlink;
+    const decode = down.decodeDownlink ?? up.decodeDownlink;
+    if (encode) codec.encodeDownlink = encode;
+    if (decode) codec.decodeDownlink = decode;
+    return codec;
+  };
+  const combined: ScriptCodec = {
+    ...combine(uplink, downlink),
+    style: uplink.style,
+    functions: Object.freeze([...new Set([...uplink.functions, ...downlink.functions])]),
+    forDevice: (deviceId: string) => Object.freeze(combine(uplink.forDevice(deviceId), downlink.forDevice(deviceId))),
+    contextCount: () => uplink.contextCount() + downlink.contextCount(),
+    dispose(): void {
+      uplink.dispose();
+      downlink.dispose();
+    },
+  };
+  return Object.freeze(combined);
+}
+
+/**
+ * The codec to use for one device: a script codec's view that names the device in its console
+ * logs (every call still starts from the script's post-load state), any other codec as is.
+ * The gateway calls this once per device.
  */
 export function codecForDevice(codec: Codec, deviceId: string): Codec {
   const maybe = codec as Partial<ScriptCodec>;

@@ -90,7 +90,7 @@ describe('convertExamples', () => {
     expect(fPortsOf(r.file)).toEqual([]);
   });
 
-  it('skips downlink examples of a codec in another file, and failing encoder examples, saying so', () => {
+  it('skips downlink examples of a codec in a file the entry does not have, and failing encoder examples, saying so', () => {
     const r = convertExamples(
       codec({
         uplinkDecoder: { fileName: 'c.js', examples: [] },
@@ -111,7 +111,7 @@ describe('convertExamples', () => {
       { description: 'ok', fPort: 2, bytesHex: '01', expected: { on: true } },
       { description: 'no', fPort: 2, bytesHex: '09', expected: null, errors: ['unknown'] },
     ]);
-    expect(r.notes).toEqual(['downlinkEncoder is in another file (enc.js) than the uplink decoder: its 1 example(s) are not imported']);
+    expect(r.notes).toEqual(['downlinkEncoder is in a third file (enc.js), besides the uplink decoder\'s and the downlink script: its 1 example(s) are not imported']);
   });
 
   it('rejects malformed examples with the file and the path of the value', () => {

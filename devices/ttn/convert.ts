@@ -133,9 +133,9 @@ export interface ConvertedExamples {
 }
 
 /**
- * Converts the examples of a codec YAML. `downlinkInScript` says whether the downlink sections
- * name the same script as the uplink decoder (a catalogue entry has one script; examples of a
- * downlink codec in another file are not imported). Throws `TtnSourceError` for a malformed
+ * Converts the examples of a codec YAML. `downlinkInScript` says whether each downlink section
+ * names a script the entry has (the uplink script or its one downlinkScript; examples of a
+ * downlink codec in a third file are not imported). Throws `TtnSourceError` for a malformed
  * example, naming the codec file and the example's path.
  */
 export function convertExamples(codec: TtnCodec, shownFile: string, downlinkInScript: { encoder: boolean; decoder: boolean }): ConvertedExamples {
@@ -203,7 +203,7 @@ export function convertExamples(codec: TtnCodec, shownFile: string, downlinkInSc
   const encoders: DownlinkEncoderExample[] = [];
   const encSection = codec.downlinkEncoder;
   if (encSection && !downlinkInScript.encoder && encSection.examples.length > 0) {
-    notes.push(`downlinkEncoder is in another file (${encSection.fileName}) than the uplink decoder: its ${encSection.examples.length} example(s) are not imported`);
+    notes.push(`downlinkEncoder is in a third file (${encSection.fileName}), besides the uplink decoder's and the downlink script: its ${encSection.examples.length} example(s) are not imported`);
   } else if (encSection) {
     encSection.examples.forEach((raw, i) => {
       guard('downlinkEncoder', i, () => {
@@ -232,7 +232,7 @@ export function convertExamples(codec: TtnCodec, shownFile: string, downlinkInSc
   const decoders: DownlinkDecoderExample[] = [];
   const decSection = codec.downlinkDecoder;
   if (decSection && !downlinkInScript.decoder && decSection.examples.length > 0) {
-    notes.push(`downlinkDecoder is in another file (${decSection.fileName}) than the uplink decoder: its ${decSection.examples.length} example(s) are not imported`);
+    notes.push(`downlinkDecoder is in a third file (${decSection.fileName}), besides the uplink decoder's and the downlink script: its ${decSection.examples.length} example(s) are not imported`);
   } else if (decSection) {
     decSection.examples.forEach((raw, i) => {
       decoders.push(

@@ -9,7 +9,8 @@
  *    examples, load the script once in the sandbox to learn which readings its normalizeUplink
  *    gives, and build the entry. Nothing is written for a device with any problem.
  * 2. write — `<out>/<vendor>/<device>.yaml`, `<out>/<vendor>/codecs/<codec-id>.js` (the script,
- *    byte for byte) and `<out>/<vendor>/codecs/<codec-id>.examples.json`. An existing entry is
+ *    byte for byte), `<codec-id>.downlink.js` when the downlink encoder (or decoder) is in a
+ *    file of its own, and `<out>/<vendor>/codecs/<codec-id>.examples.json`. An existing entry is
  *    kept unless `force`; a codec file shared with devices imported earlier is reused when it is
  *    identical. `dryRun` writes into a temporary catalogue instead, so the check below is the same.
  * 3. check — each written entry goes through `checkEntry` of validate.ts: the schema, the codec
@@ -22,7 +23,7 @@ import yaml from 'js-yaml';
 import type { Category } from '../../codecs/api.ts';
 import type { ExampleFile, ExampleOutcome } from '../../codecs/examples.ts';
 import { readingField } from '../../codecs/readings.ts';
-import { loadScriptCodec, ScriptLoadError } from '../../codecs/sandbox/index.ts';
+import { combineScriptCodecs, loadScriptCodec, ScriptLoadError, type ScriptCodec } from '../../codecs/sandbox/index.ts';
 import { CATALOGUE_DIR, readDeviceFile, type CatalogueProblem } from '../catalogue.ts';
 import { checkEntry, readingsOfExamples } from '../validate.ts';
 import { convertExamples, downlinkPortOf, fPortsOf, guessCategory, oneLineName } from './convert.ts';
@@ -83,6 +84,8 @@ export interface ImportReport {
   vendorName?: string;
   outDir: string;
   dryRun: boolean;
+  /** About the vendor folder as a whole (e.g. devices its index lists twice). */
+  notes: string[];
   devices: DeviceImport[];
 }
 
@@ -143,8 +146,21 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
     const up = codecYaml.uplinkDecoder;
     if (!up) throw new TtnSourceError(codecShown, 'uplinkDecoder: is required (a catalogue entry needs an uplink decoder)');
     const script = readScript(vendor, codecYaml, up.fileName, 'uplinkDecoder');
-    const sameFile = (name: string | undefined): boolean => name !== undefined && resolve(vendor.dir, name) === script.file;
-    const inScript = { encoder: sameFile(codecYaml.downlinkEncoder?.fileName), decoder: sameFile(codecYaml.downlinkDecoder?.fileName) };
+    // Downlink encoders often live in their own file (Decentlab's dl-downlink-codec.js,
+    // Tektelic's encoder_*.js): the entry then names it as its downlinkScript. One such file is
+    // imported; a decoder in yet another file keeps its examples out (noted by convertExamples).
+    const fileOf = (name: string | undefined): string | undefined => (name === undefined ? undefined : resolve(vendor.dir, name));
+    const encFile = fileOf(codecYaml.downlinkEncoder?.fileName);
+    const decFile = fileOf(codecYaml.downlinkDecoder?.fileName);
+    const downName =
+      encFile !== undefined && encFile !== script.file
+        ? { name: codecYaml.downlinkEncoder?.fileName as string, section: 'downlinkEncoder' }
+        : decFile !== undefined && decFile !== script.file
+          ? { name: codecYaml.downlinkDecoder?.fileName as string, section: 'downlinkDecoder' }
+          : undefined;
+    const downScript = downName !== undefined ? readScript(vendor, codecYaml, downName.name, downName.section) : undefined;
+    const available = (file: string | undefined): boolean => file !== undefined && (file === script.file || file === downScript?.file);
+    const inScript = { encoder: available(encFile), decoder: available(decFile) };
     const converted = convertExamples(codecYaml, codecShown, inScript);
     result.notes.push(...converted.notes);
     const examples = converted.file;
@@ -161,8 +177,18 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
     let functions: readonly string[];
     let readingNames: string[];
     let encodes: boolean;
+    let loading = vendor.shown(script.file);
     try {
-      const codec = await loadScriptCodec(script.source, { id, name, category, fPorts });
+      let codec: ScriptCodec = await loadScriptCodec(script.source, { id, name, category, fPorts });
+      if (downScript !== undefined) {
+        loading = vendor.shown(downScript.file);
+        try {
+          codec = combineScriptCodecs(codec, await loadScriptCodec(downScript.source, { id, name, category, fPorts }));
+        } catch (err) {
+          codec.dispose();
+          throw err;
+        }
+      }
       try {
         functions = codec.functions;
         readingNames = [...readingsOfExamples(codec, examples).keys()].sort();
@@ -171,7 +197,7 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
         codec.dispose();
       }
     } catch (err) {
-      if (err instanceof ScriptLoadError) throw new TtnSourceError(vendor.shown(script.file), `the codec script does not load: ${err.message}`);
+      if (err instanceof ScriptLoadError) throw new TtnSourceError(loading, `the codec script does not load: ${err.message}`);
       throw err;
     }
     const readings: Record<string, string> = {};
@@ -182,13 +208,14 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
       result.notes.push("the script's normalizeUplink gives no field with a lorawan-edge reading for the examples (readings: {})");
     }
     const downlink = codecYaml.downlinkEncoder !== undefined && inScript.encoder && encodes;
+    const downlinkName = `${chosen.codecId}.downlink.js`;
     const downlinkPort = downlinkPortOf(examples);
     const profile = readProfile(vendor, chosen.profile);
     if (chosen.profile.id !== undefined && !profile) result.notes.push(`profile ${chosen.profile.id}.yaml not found: no MAC version or class in the entry`);
 
     const scriptName = `${chosen.codecId}.js`;
     const examplesName = `${chosen.codecId}.examples.json`;
-    const sources = [vendor.shown(device.file), codecShown, vendor.shown(script.file)];
+    const sources = [vendor.shown(device.file), codecShown, vendor.shown(script.file), ...(downScript ? [vendor.shown(downScript.file)] : [])];
     const notes = [
       `Imported from The Things Network device repository by lorawan-edge codec import-ttn: ${sources.join(', ')};`,
       `firmware ${chosen.firmware.version}, ${chosen.region} profile${chosen.profile.id !== undefined ? ` ${chosen.profile.id}` : ''}, codec ${chosen.codecId}.`,
@@ -209,7 +236,11 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
       model: device.name,
       name,
       category,
-      codec: { script: `codecs/${scriptName}`, examples: `codecs/${examplesName}` },
+      codec: {
+        script: `codecs/${scriptName}`,
+        ...(downScript !== undefined ? { downlinkScript: `codecs/${downlinkName}` } : {}),
+        examples: `codecs/${examplesName}`,
+      },
       fPorts,
       readings,
       reportingInterval: DEFAULT_REPORTING_INTERVAL_S,
@@ -235,6 +266,7 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
       files: [
         { path: join(vendorOut, `${deviceId}.yaml`), text: entryYaml(header, entry), shared: false },
         { path: join(vendorOut, 'codecs', scriptName), text: script.source, shared: true },
+        ...(downScript !== undefined ? [{ path: join(vendorOut, 'codecs', downlinkName), text: downScript.source, shared: true }] : []),
         { path: join(vendorOut, 'codecs', examplesName), text: `${JSON.stringify(examplesJson, null, 2)}\n`, shared: true },
       ],
     };
@@ -314,6 +346,16 @@ export async function importTtnVendor(options: ImportTtnOptions): Promise<Import
   } finally {
     if (dryRoot !== undefined) rmSync(dryRoot, { recursive: true, force: true });
   }
-  return { vendor: vendor.id, ...(vendor.name !== undefined ? { vendorName: vendor.name } : {}), outDir, dryRun: options.dryRun === true, devices: plans.map((p) => p.result) };
+  const notes = vendor.duplicates.map(
+    (d) => `${vendor.shown(join(vendor.dir, 'index.yaml'))} lists "${d}" more than once: imported once`,
+  );
+  return {
+    vendor: vendor.id,
+    ...(vendor.name !== undefined ? { vendorName: vendor.name } : {}),
+    outDir,
+    dryRun: options.dryRun === true,
+    notes,
+    devices: plans.map((p) => p.result),
+  };
 }
 

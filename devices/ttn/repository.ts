@@ -10,12 +10,19 @@
  *   vendor/<vendor>/**.js             the codec scripts (fileName is relative to the vendor folder)
  *
  * YAML is parsed as YAML 1.2 with js-yaml 4, as the TTN validator does: `00012074` is the
- * decimal 12074 and `on` is the string "on". Every problem is a `TtnSourceError` that names the
- * file (as a path inside the repository, e.g. `vendor/acme/x.yaml`), and the line for YAML errors.
+ * decimal 12074 and `on` is the string "on" — through `../safe-yaml.ts`, so a file's size,
+ * alias expansion ("billion laughs") and depth are bounded and `__proto__` keys refused. Every
+ * problem is a `TtnSourceError` that names the file (as a path inside the repository, e.g.
+ * `vendor/acme/x.yaml`), and the line for YAML errors.
+ *
+ * A vendor folder is input from someone else: every file is opened by its real path (symbolic
+ * links resolved) and only when that lies inside the vendor folder — or, for the shared
+ * `vendor/index.yaml` and another vendor's profile (`vendorID`), inside the repository's
+ * `vendor/` folder. `vendorID` must be a vendor id, so `../../…` cannot name a folder.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import yaml from 'js-yaml';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { DEFAULT_YAML_LIMITS, parseYaml, YamlError } from '../safe-yaml.ts';
 
 /** A problem with the repository's files; `where` is `file[:line:column]`, plus a field path when known. */
 export class TtnSourceError extends Error {
@@ -37,17 +44,27 @@ export function isMapping(v: unknown): v is Yaml {
 /** TTN ids (vendors, devices) and the slugs of our catalogue share this shape. */
 export const SLUG = /^[a-z0-9][a-z0-9-]*$/;
 
+/** Profile and codec ids name files of a vendor folder: no separators, no `..`. */
+const FILE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const isFileId = (v: string): boolean => FILE_ID.test(v) && !v.includes('..');
+
 export interface VendorFolder {
-  /** Absolute path of `vendor/<vendor>`. */
+  /** Absolute real path of `vendor/<vendor>`. */
   dir: string;
+  /** The folder holding the vendor folders (`vendor/`, a real path): the bound for the shared index and other vendors' profiles. */
+  vendorsDir: string;
   /** The vendor id: the folder's name. */
   id: string;
   /** Display name from `vendor/index.yaml`, when that file lists the vendor. */
   name?: string;
-  /** `endDevices` of the vendor's index.yaml, in order. */
+  /** `endDevices` of the vendor's index.yaml, in order, each once. */
   deviceIds: string[];
+  /** Device ids the index lists more than once (imported once). */
+  duplicates: string[];
   /** A file of this vendor folder as shown to humans: `vendor/<vendor>/…`. */
   shown(file: string): string;
+  /** "the vendor folder vendor/<vendor>", for messages. */
+  dirShown: string;
 }
 
 export interface FirmwareProfile {
@@ -96,22 +113,50 @@ export interface TtnProfile {
   supportsClassC?: boolean;
 }
 
-/** Parses a YAML file (YAML 1.2, js-yaml 4); a syntax error names the file, line and column. */
-export function readYaml(file: string, shown: string): unknown {
+/**
+ * The real path of `file` (symbolic links resolved), refused unless it lies inside `root` (a
+ * real path); undefined when there is no such file.
+ */
+export function realPathInside(root: string, file: string, shown: string, rootShown: string): string | undefined {
+  let real: string;
+  try {
+    real = realpathSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new TtnSourceError(shown, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const rel = relative(root, real);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+    throw new TtnSourceError(shown, `resolves to ${real}, outside ${rootShown} (a symbolic link?): refused`);
+  }
+  return real;
+}
+
+/**
+ * Parses a YAML file (YAML 1.2, js-yaml 4, bounded by safe-yaml) that must lie inside `root`; a
+ * syntax error names the file and line.
+ */
+export function readYaml(file: string, shown: string, root: string, rootShown: string): unknown {
+  const real = realPathInside(root, file, shown, rootShown);
+  if (real === undefined) throw new TtnSourceError(shown, 'file not found');
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    const size = statSync(real).size;
+    if (size > DEFAULT_YAML_LIMITS.maxBytes) {
+      throw new TtnSourceError(shown, `${size} bytes is more than the ${DEFAULT_YAML_LIMITS.maxBytes} bytes a YAML file may have`);
+    }
+    text = readFileSync(real, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new TtnSourceError(shown, code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? (err as Error).message}`);
+    if (err instanceof TtnSourceError) throw err;
+    throw new TtnSourceError(shown, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   try {
-    return yaml.load(text, { filename: shown });
+    return parseYaml(text, shown);
   } catch (err) {
-    if (err instanceof yaml.YAMLException) {
-      const m = err.mark as { line?: number; column?: number } | undefined;
-      const at = m && typeof m.line === 'number' ? `${shown}:${m.line + 1}:${(m.column ?? 0) + 1}` : shown;
-      throw new TtnSourceError(at, `YAML error: ${err.reason}`);
+    if (err instanceof YamlError) {
+      const detail = err.message.startsWith(`${shown}: `) ? err.message.slice(shown.length + 2) : err.message;
+      const at = err.line !== undefined ? `${shown}:${err.line}` : shown;
+      throw new TtnSourceError(at, err.code === 'YAML_SYNTAX' ? `YAML error: ${detail}` : detail);
     }
     throw err;
   }
@@ -129,10 +174,17 @@ function optionalString(doc: Yaml, key: string, where: string): string | undefin
  * which folder to pass instead.
  */
 export function openVendorFolder(path: string): VendorFolder {
-  const dir = resolve(path);
+  let dir = resolve(path);
+  try {
+    dir = realpathSync(dir);
+  } catch {
+    // Not there: reported below as a missing index.yaml.
+  }
+  const vendorsDir = dirname(dir);
   // Paths are shown inside the repository when the folder sits in a `vendor/` folder.
-  const base = basename(dirname(dir)) === 'vendor' ? dirname(dirname(dir)) : dirname(dir);
+  const base = basename(vendorsDir) === 'vendor' ? dirname(vendorsDir) : vendorsDir;
   const shown = (file: string): string => relative(base, file).split(sep).join('/');
+  const dirShown = `the vendor folder ${shown(dir)}`;
   const indexFile = join(dir, 'index.yaml');
   if (!existsSync(indexFile)) {
     const hint = existsSync(join(dir, 'vendor', 'index.yaml'))
@@ -142,16 +194,20 @@ export function openVendorFolder(path: string): VendorFolder {
         : '';
     throw new TtnSourceError(shown(indexFile), `file not found: not a vendor folder of the TTN device repository${hint}`);
   }
-  const index = readYaml(indexFile, shown(indexFile));
+  const index = readYaml(indexFile, shown(indexFile), dir, dirShown);
   if (!isMapping(index) || !('endDevices' in index)) {
     const hint = isMapping(index) && 'vendors' in index ? ' (this is vendor/index.yaml: pass one vendor folder, vendor/<vendor>)' : '';
     throw new TtnSourceError(shown(indexFile), `endDevices: is required (the vendor's list of device ids)${hint}`);
   }
   const list = index['endDevices'];
   if (!Array.isArray(list)) throw new TtnSourceError(shown(indexFile), 'endDevices: must be a list of device ids');
-  const deviceIds = list.map((v, i) => {
+  const deviceIds: string[] = [];
+  const duplicates: string[] = [];
+  list.forEach((v, i) => {
     if (typeof v !== 'string' || !SLUG.test(v)) throw new TtnSourceError(shown(indexFile), `endDevices[${i}]: not a device id: ${JSON.stringify(v)}`);
-    return v;
+    // The real repository lists some devices twice (Dragino's lwl01, lds01, lsn50-v2): once is enough.
+    if (deviceIds.includes(v)) duplicates.push(v);
+    else deviceIds.push(v);
   });
   const id = basename(dir);
   if (!SLUG.test(id)) throw new TtnSourceError(shown(dir), `the vendor folder's name "${id}" is not a vendor id (lowercase letters, digits, dashes)`);
@@ -159,12 +215,12 @@ export function openVendorFolder(path: string): VendorFolder {
   let name: string | undefined;
   const vendorsFile = join(dirname(dir), 'index.yaml');
   if (existsSync(vendorsFile)) {
-    const vendors = readYaml(vendorsFile, shown(vendorsFile));
+    const vendors = readYaml(vendorsFile, shown(vendorsFile), dirname(vendorsDir), `the repository folder ${shown(dirname(vendorsDir)) || '.'}`);
     const listed = isMapping(vendors) && Array.isArray(vendors['vendors']) ? (vendors['vendors'] as unknown[]) : [];
     const me = listed.find((v): v is Yaml => isMapping(v) && v['id'] === id);
     if (me && typeof me['name'] === 'string') name = me['name'];
   }
-  return { dir, id, ...(name !== undefined ? { name } : {}), deviceIds, shown };
+  return { dir, vendorsDir, id, ...(name !== undefined ? { name } : {}), deviceIds, duplicates: [...new Set(duplicates)], shown, dirShown };
 }
 
 function firmwareOf(v: unknown, i: number, where: string): FirmwareVersion {
@@ -182,6 +238,11 @@ function firmwareOf(v: unknown, i: number, where: string): FirmwareVersion {
     const pid = optionalString(p, 'id', where);
     const codec = optionalString(p, 'codec', where);
     const vendorId = optionalString(p, 'vendorID', where);
+    // Both name files: a vendor id and a file name, never a path (`vendorID: ../../../tmp/x`).
+    if (vendorId !== undefined && !SLUG.test(vendorId)) {
+      throw new TtnSourceError(where, `${at}.profiles.${region}.vendorID: not a vendor id: ${JSON.stringify(vendorId)}`);
+    }
+    if (pid !== undefined && !isFileId(pid)) throw new TtnSourceError(where, `${at}.profiles.${region}.id: not a profile id: ${JSON.stringify(pid)}`);
     if (pid !== undefined) profile.id = pid;
     if (codec !== undefined) profile.codec = codec;
     if (vendorId !== undefined) profile.vendorId = vendorId;
@@ -196,7 +257,7 @@ function firmwareOf(v: unknown, i: number, where: string): FirmwareVersion {
 export function readDevice(vendor: VendorFolder, deviceId: string): TtnDevice {
   const file = join(vendor.dir, `${deviceId}.yaml`);
   const where = vendor.shown(file);
-  const doc = readYaml(file, where);
+  const doc = readYaml(file, where, vendor.dir, vendor.dirShown);
   if (!isMapping(doc)) throw new TtnSourceError(where, 'must be a mapping (name, description, firmwareVersions, …)');
   const name = optionalString(doc, 'name', where);
   if (name === undefined || name.trim() === '') throw new TtnSourceError(where, 'name: is required');
@@ -302,10 +363,14 @@ export function chooseProfile(device: TtnDevice, shown: string, options: { firmw
 /** Reads `<profile-id>.yaml` (possibly another vendor's); undefined when the file is not there. */
 export function readProfile(vendor: VendorFolder, profile: FirmwareProfile): TtnProfile | undefined {
   if (profile.id === undefined) return undefined;
-  const dir = profile.vendorId !== undefined && profile.vendorId !== vendor.id ? join(dirname(vendor.dir), profile.vendorId) : vendor.dir;
+  const other = profile.vendorId !== undefined && profile.vendorId !== vendor.id;
+  const dir = other ? join(vendor.vendorsDir, profile.vendorId as string) : vendor.dir;
   const file = join(dir, `${profile.id}.yaml`);
-  if (!existsSync(file)) return undefined;
-  const doc = readYaml(file, vendor.shown(file));
+  // Another vendor's profile may be read, but only from a vendor folder of this repository.
+  const root = other ? vendor.vendorsDir : vendor.dir;
+  const rootShown = other ? `the repository's vendor folder ${vendor.shown(vendor.vendorsDir)}` : vendor.dirShown;
+  if (realPathInside(root, file, vendor.shown(file), rootShown) === undefined) return undefined;
+  const doc = readYaml(file, vendor.shown(file), root, rootShown);
   if (!isMapping(doc)) return undefined;
   const out: TtnProfile = {};
   if (doc['macVersion'] !== undefined) out.macVersion = String(doc['macVersion']);
@@ -326,12 +391,12 @@ function sectionOf(doc: Yaml, key: 'uplinkDecoder' | 'downlinkEncoder' | 'downli
 
 /** Reads `<codec-id>.yaml`. */
 export function readCodec(vendor: VendorFolder, codecId: string): TtnCodec {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(codecId) || codecId.includes('..')) {
+  if (!isFileId(codecId)) {
     throw new TtnSourceError(vendor.shown(vendor.dir), `codec id "${codecId}" is not a file name`);
   }
   const file = join(vendor.dir, `${codecId}.yaml`);
   const where = vendor.shown(file);
-  const doc = readYaml(file, where);
+  const doc = readYaml(file, where, vendor.dir, vendor.dirShown);
   if (!isMapping(doc)) throw new TtnSourceError(where, 'must be a mapping (uplinkDecoder, downlinkEncoder, downlinkDecoder)');
   const codec: TtnCodec = { id: codecId, file };
   const up = sectionOf(doc, 'uplinkDecoder', where);
@@ -343,11 +408,27 @@ export function readCodec(vendor: VendorFolder, codecId: string): TtnCodec {
   return codec;
 }
 
-/** Reads a codec script named by a codec YAML's `fileName` (relative to the vendor folder, which it may not leave). */
+/** The largest codec script read (the biggest in the TTN repository are a few hundred KiB). */
+export const MAX_SCRIPT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads a codec script named by a codec YAML's `fileName` (relative to the vendor folder, which
+ * neither the name nor, through symbolic links, its real path may leave).
+ */
 export function readScript(vendor: VendorFolder, codec: TtnCodec, fileName: string, section: string): { file: string; source: string } {
   const file = resolve(vendor.dir, fileName);
   const where = vendor.shown(codec.file);
-  if (relative(vendor.dir, file).startsWith('..')) throw new TtnSourceError(where, `${section}.fileName: "${fileName}" is outside the vendor folder`);
-  if (!existsSync(file) || !statSync(file).isFile()) throw new TtnSourceError(where, `${section}.fileName: codec script not found: ${vendor.shown(file)}`);
-  return { file, source: readFileSync(file, 'utf8') };
+  const rel = relative(vendor.dir, file);
+  if (rel.startsWith('..') || isAbsolute(rel)) throw new TtnSourceError(where, `${section}.fileName: "${fileName}" is outside the vendor folder`);
+  let real: string | undefined;
+  try {
+    real = realPathInside(vendor.dir, file, vendor.shown(file), vendor.dirShown);
+  } catch (err) {
+    if (err instanceof TtnSourceError) throw new TtnSourceError(where, `${section}.fileName: ${err.message}`);
+    throw err;
+  }
+  if (real === undefined || !statSync(real).isFile()) throw new TtnSourceError(where, `${section}.fileName: codec script not found: ${vendor.shown(file)}`);
+  const size = statSync(real).size;
+  if (size > MAX_SCRIPT_BYTES) throw new TtnSourceError(where, `${section}.fileName: ${vendor.shown(file)} has ${size} bytes, more than ${MAX_SCRIPT_BYTES}`);
+  return { file, source: readFileSync(real, 'utf8') };
 }

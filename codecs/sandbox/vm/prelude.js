@@ -1,98 +1,96 @@
 // The bridge between the sandbox host and a codec script. This file is evaluated INSIDE QuickJS,
 // in every fresh context, before the codec script, so it captures the built-ins it relies on
 // while they are still pristine. It evaluates to the function `setup(configJson)`, which returns
-// `{bind, takeLogs}`; the worker keeps handles to those two functions. Nothing of this is
-// reachable from the script except the `console` object it installs.
+// `{bind, takeLogs, check}`; the worker keeps handles to those. Nothing of this is reachable from
+// the script except the `console` object it installs.
+//
+// Every call gets a context of its own (engine-worker.mjs), so this is parsed once per call:
+// it is kept small. The rare slow path - saying where a result holds NaN, a cycle or a BigInt -
+// lives in result-check.js and is evaluated only when a result needs it (`check`).
 //
 // Protocol: a bound caller takes the input as a JSON string and returns a string
-//   <status><logs><taint><payload>
+//   <status><logs><reserved><payload>
 // status: R = ok (payload is the result JSON), T = the script threw (payload describes it),
-//         E = the result is unusable (payload says why), M = out of memory, S = stack overflow;
-// logs:   '+' when console output was captured during the call, '-' otherwise;
-// taint:  '!' when the call added to Object.prototype or Array.prototype (what every input
-//         value but recvTime inherits from), so the next call in this context would not see a
-//         clean input: the worker throws the context away. '.' otherwise.
+//         E = the result is unusable (payload says why), M = out of memory, S = stack overflow,
+//         C = the result needs the slow check: the worker calls `check(source of result-check.js)`,
+//             which answers with the same protocol;
+// logs:   '+' when console output was captured during the call, '-' otherwise; reserved: '.'.
+// The result is checked after the script ran in this context, where it may have replaced any
+// built-in (`String.prototype.indexOf`, `Array.prototype.join`…): the bridge calls only
+// functions captured here, through `apply`.
 (function () {
   'use strict';
   var G = globalThis;
   var parse = JSON.parse;
   var stringify = JSON.stringify;
-  var objectKeys = Object.keys;
   var isArray = Array.isArray;
   var getPrototypeOf = Object.getPrototypeOf;
-  var ownKeys = Reflect.ownKeys;
-  var isExtensible = Object.isExtensible;
   var defineProperty = Object.defineProperty;
+  var apply = Reflect.apply;
+  var evalGlobal = G.eval;
   var StringOf = String;
   var DateCtor = Date;
+  var strSlice = String.prototype.slice;
+  var arrJoin = Array.prototype.join;
+  var intrinsics = { objectKeys: Object.keys, isArray: isArray, apply: apply, strReplace: String.prototype.replace, stringify: stringify };
   var InternalErrorProto = typeof G.InternalError === 'function' ? G.InternalError.prototype : undefined;
   var SyntaxErrorProto = SyntaxError.prototype;
 
   return function setup(configJson) {
     var config = parse(configJson);
-    var maxDepth = config.maxDepth;
-    var maxResultChars = config.maxResultBytes;
-    var maxResultLabel = config.maxResultLabel;
-    var maxLogLines = config.maxLogLines;
-    var maxLogChars = config.maxLogChars;
-
     var logs = [];
     var logChars = 0;
     var logDropped = 0;
+    var pending;
 
     function clip(text, max) {
-      return text.length > max ? text.slice(0, max) + '…' : text;
+      return text.length > max ? apply(strSlice, text, [0, max]) + '\u2026' : text;
+    }
+
+    function describe(e) {
+      try {
+        if (e !== null && typeof e === 'object') {
+          if (typeof e.message === 'string') return clip((typeof e.name === 'string' && e.name !== '' ? e.name + ': ' : '') + e.message, 1000);
+          var json = stringify(e);
+          if (json !== undefined) return clip(json, 1000);
+        }
+        return clip(StringOf(e), 1000);
+      } catch {
+        return 'a value that cannot be described';
+      }
     }
 
     function show(value) {
       var t = typeof value;
       if (t === 'string') return value;
       if (t === 'function') return '[Function ' + (value.name || 'anonymous') + ']';
-      if (t === 'symbol') return value.toString();
+      if (t === 'symbol') return StringOf(value);
       if (value === null || t !== 'object') return StringOf(value);
-      try {
-        if (typeof value.message === 'string' && typeof value.name === 'string') return value.name + ': ' + value.message;
-        var json = stringify(value);
-        return json === undefined ? StringOf(value) : json;
-      } catch {
-        return '[object]';
-      }
+      return describe(value);
     }
 
     function logger(level) {
       return function () {
-        if (logs.length >= maxLogLines || logChars >= maxLogChars) {
+        if (logs.length >= config.maxLogLines || logChars >= config.maxLogChars) {
           logDropped++;
           return;
         }
         var parts = [];
         for (var i = 0; i < arguments.length; i++) parts[i] = show(arguments[i]);
-        var line = clip((level === 'log' ? '' : level + ': ') + parts.join(' '), maxLogChars - logChars);
+        var line = clip((level === 'log' ? '' : level + ': ') + apply(arrJoin, parts, [' ']), config.maxLogChars - logChars);
         logs[logs.length] = line;
         logChars += line.length;
       };
     }
 
-    defineProperty(G, 'console', {
-      value: {
-        log: logger('log'),
-        info: logger('info'),
-        warn: logger('warn'),
-        error: logger('error'),
-        debug: logger('debug'),
-        trace: logger('trace'),
-      },
-      writable: true,
-      configurable: true,
-      enumerable: false,
-    });
+    var levels = ['log', 'info', 'warn', 'error', 'debug', 'trace'];
+    var con = {};
+    for (var l = 0; l < levels.length; l++) con[levels[l]] = logger(levels[l]);
+    defineProperty(G, 'console', { value: con, writable: true, configurable: true, enumerable: false });
 
     function takeLogs() {
       var out = logs;
-      if (logDropped > 0) out[out.length] = '… ' + logDropped + ' more console line(s) dropped';
-      logs = [];
-      logChars = 0;
-      logDropped = 0;
+      if (logDropped > 0) out[out.length] = '\u2026 ' + logDropped + ' more console line(s) dropped';
       return stringify(out);
     }
 
@@ -107,160 +105,59 @@
       return '';
     }
 
-    function describe(e) {
-      try {
-        if (e !== null && typeof e === 'object') {
-          var message = e.message;
-          var name = e.name;
-          if (typeof message === 'string') {
-            return clip((typeof name === 'string' && name !== '' ? name + ': ' : '') + message, 1000);
-          }
-          var json = stringify(e);
-          if (json !== undefined) return clip(json, 1000);
-        }
-        return clip(StringOf(e), 1000);
-      } catch {
-        return 'a value that cannot be described';
-      }
+    function status(code, payload) {
+      return code + (logs.length > 0 || logDropped > 0 ? '+' : '-') + '.' + payload;
+    }
+
+    // The Things Stack exports a script's result value by value: a property whose value is
+    // `undefined` arrives as `null` (its key kept), where JSON.stringify would drop it; functions
+    // and symbols still disappear. NaN and ±Infinity, which JSON would quietly turn into null,
+    // send the result to the slow check, which says where they are.
+    var nonFinite = false;
+    function replacer(key, value) {
+      if (value === undefined) return null;
+      if (typeof value === 'number' && value - value !== 0) nonFinite = true;
+      return value;
     }
 
     function kindOf(v) {
-      if (v === null) return 'null';
-      if (isArray(v)) return 'array';
-      return typeof v;
-    }
-
-    // The checks JSON.stringify would not make: it silently turns NaN/Infinity into null and
-    // throws on cycles without saying where. Objects with toJSON (Date) are serialized by it.
-    // Returns '' when fine, else the problem with '{}' for the path; `where` receives the path
-    // (innermost key first), so the common case builds no strings. Primitives are checked
-    // inline: function calls are what costs in an interpreter.
-    function primitiveProblem(v, t) {
-      if (t === 'number') return v - v === 0 ? '' : 'result contains a non-finite number at {} (' + v + ')';
-      if (t === 'bigint') return 'result contains a BigInt at {} (not representable in JSON)';
-      return '';
-    }
-
-    function check(value, depth, ancestors, where) {
-      if (typeof value.toJSON === 'function') return '';
-      for (var a = 0; a < depth; a++) {
-        if (ancestors[a] === value) return 'result is cyclic at {}';
-      }
-      if (depth >= maxDepth) return 'result is nested deeper than ' + maxDepth + ' levels at {}';
-      ancestors[depth] = value;
-      var bad = '';
-      var child;
-      var t;
-      if (isArray(value)) {
-        for (var i = 0; i < value.length; i++) {
-          child = value[i];
-          t = typeof child;
-          if (t === 'object' && child !== null) bad = check(child, depth + 1, ancestors, where);
-          else if ((t === 'number' && child - child !== 0) || t === 'bigint') bad = primitiveProblem(child, t);
-          if (bad !== '') {
-            where[where.length] = '[' + i + ']';
-            return bad;
-          }
-        }
-      } else {
-        var keys = objectKeys(value);
-        for (var k = 0; k < keys.length; k++) {
-          child = value[keys[k]];
-          t = typeof child;
-          if (t === 'object' && child !== null) bad = check(child, depth + 1, ancestors, where);
-          else if ((t === 'number' && child - child !== 0) || t === 'bigint') bad = primitiveProblem(child, t);
-          if (bad !== '') {
-            where[where.length] = depth === 0 ? keys[k] : '.' + keys[k];
-            return bad;
-          }
-        }
-      }
-      return '';
-    }
-
-    function problemOf(result) {
-      var where = [];
-      var bad = check(result, 0, [], where);
-      if (bad === '') return '';
-      var path = '';
-      for (var i = where.length - 1; i >= 0; i--) path += where[i];
-      return bad.replace('{}', path);
-    }
-
-    // What the input's objects and arrays inherit from, as it was once the script's top-level
-    // code ran (seal(), so polyfills installed at load time are part of the baseline). A call
-    // that adds properties to these prototypes, re-links or freezes them, leaves the next input
-    // looking different: the context is thrown away. Replacing an existing built-in method is
-    // the script's own (per-device) state, like any global it keeps.
-    // Plain variables rather than a list: this runs after every call.
-    var OP = Object.prototype;
-    var AP = Array.prototype;
-    var opParent = null;
-    var apParent = null;
-    var opCount = -1;
-    var apCount = -1;
-
-    function seal() {
-      opParent = getPrototypeOf(OP);
-      apParent = getPrototypeOf(AP);
-      opCount = ownKeys(OP).length;
-      apCount = ownKeys(AP).length;
-    }
-
-    function tainted() {
-      try {
-        return (
-          getPrototypeOf(OP) !== opParent ||
-          getPrototypeOf(AP) !== apParent ||
-          !isExtensible(OP) ||
-          !isExtensible(AP) ||
-          ownKeys(OP).length !== opCount ||
-          ownKeys(AP).length !== apCount
-        );
-      } catch {
-        return true;
-      }
-    }
-
-    function status(code, payload) {
-      return code + (logs.length > 0 || logDropped > 0 ? '+' : '-') + (tainted() ? '!' : '.') + payload;
+      return v === null ? 'null' : isArray(v) ? 'array' : typeof v;
     }
 
     function finish(result) {
-      if (result === null || typeof result !== 'object' || isArray(result)) {
-        return status('E', 'result is not an object (got ' + kindOf(result) + ')');
-      }
-      if (typeof result.then === 'function') {
-        return status('E', 'result is a Promise: async codec functions are not supported');
-      }
+      if (result === null || typeof result !== 'object' || isArray(result)) return status('E', 'result is not an object (got ' + kindOf(result) + ')');
+      if (typeof result.then === 'function') return status('E', 'result is a Promise: async codec functions are not supported');
       var json;
+      nonFinite = false;
       try {
-        json = stringify(result);
+        json = stringify(result, replacer);
       } catch (e) {
-        // A cycle, a BigInt or nesting too deep for the stack: say where.
-        var where = problemOf(result);
-        if (where !== '') return status('E', where);
         var fatal = fatalCode(e);
-        return fatal !== '' ? status(fatal, '') : status('E', 'result cannot be serialized: ' + describe(e));
+        if (fatal !== '') return status(fatal, '');
+        // A cycle, a BigInt, or nesting too deep for the stack: the slow check says where.
+        pending = { result: result, error: describe(e) };
+        return status('C', '');
       }
-      // NaN and Infinity serialize as null: only when there is a null can there be one, so the
-      // common result is never walked.
-      if (json.indexOf('null') >= 0) {
-        var bad = problemOf(result);
-        if (bad !== '') return status('E', bad);
+      if (nonFinite) {
+        pending = { result: result, error: '' };
+        return status('C', '');
       }
-      if (json.length > maxResultChars) return status('E', 'result exceeds ' + maxResultLabel);
+      if (json.length > config.maxResultBytes) return status('E', 'result exceeds ' + config.maxResultLabel);
       return status('R', json);
     }
 
-    // Per call: reset the console capture (only when the last call used it), call, check.
-    // Written without a closure per call: allocations are what costs in an interpreter.
-    function begin() {
-      if (logs.length !== 0 || logDropped !== 0) {
-        logs = [];
-        logChars = 0;
-        logDropped = 0;
+    function check(source) {
+      var p = pending;
+      pending = undefined;
+      if (p === undefined) return status('E', 'result cannot be serialized');
+      try {
+        var problem = evalGlobal(source)(intrinsics, config.maxDepth)(p.result);
+        if (problem !== '') return status('E', problem);
+      } catch (e) {
+        var fatal = fatalCode(e);
+        if (fatal !== '') return status(fatal, '');
       }
+      return status('E', 'result cannot be serialized' + (p.error !== '' ? ': ' + p.error : ''));
     }
 
     function threw(e) {
@@ -283,81 +180,51 @@
       return input;
     }
 
-    // One caller per codec operation, bound to the script's functions once per context.
+    // The call adapters of each style: TS013 and the legacy TTN v2 / ChirpStack v3 functions.
+    var adapters = {
+      ts013: function (a, b, c, input) {
+        return a(input);
+      },
+      'v2-decode': function (a, b, c, input) {
+        var decoded = a(input.bytes, input.fPort);
+        if (typeof b === 'function') decoded = b(decoded, input.fPort);
+        if (typeof c === 'function' && !c(decoded, input.fPort)) return { errors: ["the script's Validator rejected the decoded payload"] };
+        return { data: decoded };
+      },
+      'v2-encode': function (a, b, c, input) {
+        return { bytes: a(input.data, input.fPort), fPort: input.fPort };
+      },
+      'v3-decode': function (a, b, c, input) {
+        return { data: a(input.fPort, input.bytes, input.variables) };
+      },
+      'v3-encode': function (a, b, c, input) {
+        return { bytes: a(input.fPort, input.data, input.variables), fPort: input.fPort };
+      },
+    };
+
+    // One caller per codec operation, bound to the script's functions.
     function bind(kind, a, b, c) {
-      if (kind === 'ts013') {
-        return function (json) {
-          var result;
-          begin();
-          try {
-            result = a(toInput(json));
-          } catch (e) {
-            return threw(e);
-          }
-          return end(result);
-        };
-      }
-      if (kind === 'v2-decode') {
-        return function (json) {
-          var result;
-          begin();
-          try {
-            var input = toInput(json);
-            var decoded = a(input.bytes, input.fPort);
-            if (typeof b === 'function') decoded = b(decoded, input.fPort);
-            if (typeof c === 'function' && !c(decoded, input.fPort)) {
-              result = { errors: ["the script's Validator rejected the decoded payload"] };
-            } else {
-              result = { data: decoded };
-            }
-          } catch (e) {
-            return threw(e);
-          }
-          return end(result);
-        };
-      }
-      if (kind === 'v2-encode') {
-        return function (json) {
-          var result;
-          begin();
-          try {
-            var input = toInput(json);
-            result = { bytes: a(input.data, input.fPort), fPort: input.fPort };
-          } catch (e) {
-            return threw(e);
-          }
-          return end(result);
-        };
-      }
-      if (kind === 'v3-decode') {
-        return function (json) {
-          var result;
-          begin();
-          try {
-            var input = toInput(json);
-            result = { data: a(input.fPort, input.bytes, input.variables) };
-          } catch (e) {
-            return threw(e);
-          }
-          return end(result);
-        };
-      }
-      if (kind === 'v3-encode') {
-        return function (json) {
-          var result;
-          begin();
-          try {
-            var input = toInput(json);
-            result = { bytes: a(input.fPort, input.data, input.variables), fPort: input.fPort };
-          } catch (e) {
-            return threw(e);
-          }
-          return end(result);
-        };
-      }
-      throw new Error('unknown caller kind ' + kind);
+      var adapter = adapters[kind];
+      if (adapter === undefined) throw new Error('unknown caller kind ' + kind);
+      return function (json) {
+        var result;
+        // What the top-level code logged while the context was prepared is not this call's.
+        if (logs.length !== 0 || logDropped !== 0) {
+          logs = [];
+          logChars = 0;
+          logDropped = 0;
+        }
+        try {
+          result = adapter(a, b, c, toInput(json));
+        } catch (e) {
+          return threw(e);
+        }
+        return end(result);
+      };
     }
 
-    return { bind: bind, takeLogs: takeLogs, seal: seal };
+    function seal() {}
+
+    return { bind: bind, takeLogs: takeLogs, seal: seal, check: check };
   };
 })();
