@@ -20,7 +20,9 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' && v.tri
 export function influxFromSettings(def: NodeDef, creds: Record<string, string | undefined> = {}): InfluxSinkConfigInput {
   const version = String(def['version'] ?? '1');
   if (!['1', '2', '3'].includes(version)) throw new Error(`version: expected 1, 2 or 3, got ${JSON.stringify(def['version'])}`);
-  const input: InfluxSinkConfigInput = { url: text(def['url']) ?? '' };
+  // Backoff capped at 5 s (the sink's own default is 30 s): Node-RED usually sits next to its
+  // InfluxDB, and after an outage the buffer should start draining within seconds.
+  const input: InfluxSinkConfigInput = { url: text(def['url']) ?? '', retry_max_backoff_ms: 5_000 };
   if (version === '1') {
     input.version = 1;
     const db = text(def['database']);
