@@ -100,6 +100,7 @@ module.exports = {
   httpAdminRoot: ${editor ? "'/'" : 'false'},
   httpNodeRoot: false,
   disableEditor: ${!editor},
+  editorTheme: { tours: false, palette: { editable: false } },
   diagnostics: { enabled: false, ui: false },
   runtimeState: { enabled: false, ui: false },
   telemetry: { enabled: false, updateNotification: false },

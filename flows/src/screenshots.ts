@@ -28,22 +28,28 @@ const red = await startNodeRed({ brokerPort: broker.port, influxPort: 1, databas
   flows: () => [...point(example('ChirpStack MQTT to durable InfluxDB')), ...point(example('Downlink set bin sensor reporting interval'))],
 });
 const profile = mkdtempSync(join(tmpdir(), 'lorawan-edge-chromium-'));
-const browser = await chromium.launch({
+// A fresh profile folder (playwright passes it as --user-data-dir).
+const browser = await chromium.launchPersistentContext(profile, {
   executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
+  headless: true,
+  viewport: { width: 1400, height: 800 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+  const page = browser.pages()[0] ?? (await browser.newPage());
   await page.goto(`http://127.0.0.1:${red.port}/`);
-  await page.waitForSelector('.red-ui-palette-header', { timeout: 60_000 });
+  await page.locator('.red-ui-flow-node-label', { hasText: 'lorawan decode' }).first().waitFor({ timeout: 60_000 });
   await page.waitForTimeout(1_500);
   // The LoRaWAN palette category, opened, and the durable example flow on the canvas.
-  await page.locator('#red-ui-palette-search input').fill('lorawan');
+  await page.locator('#red-ui-palette-search input').pressSequentially('lorawan', { delay: 50 });
   await page.waitForTimeout(500);
   await page.screenshot({ path: join(OUT, 'editor-flow.png') });
   // The decode node's edit dialog.
   const openNode = async (label: string): Promise<void> => {
-    await page.locator('.red-ui-flow-node-label', { hasText: label }).first().dblclick();
+    // SVG labels are never "stable" to playwright's checks: double-click where the node is.
+    const box = await page.locator('.red-ui-flow-node-label', { hasText: label }).first().boundingBox();
+    if (!box) throw new Error(`node "${label}" not on the canvas`);
+    await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
     await page.waitForSelector('.red-ui-tray', { timeout: 10_000 });
     await page.waitForTimeout(1_000);
   };
@@ -58,11 +64,9 @@ try {
   await page.screenshot({ path: join(OUT, 'influxdb-out-node.png') });
   await closeTray();
   // The help sidebar of the decode node.
-  await page.locator('.red-ui-flow-node-label', { hasText: 'lorawan decode' }).first().click();
-  await page.locator('#red-ui-tab-help-link-button').click().catch(() => undefined);
-  await page.keyboard.press('Control+g').catch(() => undefined);
-  await page.waitForTimeout(300);
-  await page.keyboard.press('h').catch(() => undefined);
+  const box = await page.locator('.red-ui-flow-node-label', { hasText: 'lorawan decode' }).first().boundingBox();
+  if (box) await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await page.evaluate(() => (globalThis as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('help'));
   await page.waitForTimeout(1_000);
   await page.screenshot({ path: join(OUT, 'decode-help.png') });
   // The downlink example tab and the encode node's dialog.
