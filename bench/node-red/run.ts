@@ -27,7 +27,7 @@ import { countReadings, Publisher, RssSampler, sleep, sum } from '../gateway/pro
 const { values } = parseArgs({
   options: {
     phases: { type: 'string', default: 'ladder,outage' },
-    rates: { type: 'string', default: '1000,2000,3000,4000,6000,8000' },
+    rates: { type: 'string', default: '500,1000,1500,2000,2500,3000,4000' },
     seconds: { type: 'string', default: '10' },
     'outage-rate': { type: 'string', default: '500' },
     'outage-seconds': { type: 'string', default: '60' },
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
   const { buildFlows } = await import('../../flows/build.mjs');
   log(await buildFlows(await import('esbuild')));
   const devices = buildFleet();
-  const [broker, influx] = await Promise.all([startMosquitto({ maxInflightMessages: 2000, maxQueuedMessages: 2_000_000 }), startInfluxd({ database: null })]);
+  const [broker, influx] = await Promise.all([startMosquitto({ maxInflightMessages: 2000, maxQueuedMessages: 2_000_000 }), startInfluxd({ database: null, startTimeoutMs: 120_000 })]);
   const started = Date.now();
   try {
     if (PHASES.has('ladder')) {
