@@ -81,6 +81,15 @@ describe('lorawan decode', () => {
     expect(p.readings[0]?.values['fill_pct']).toBeTypeOf('number');
   });
 
+  it('picks the codec from the ChirpStack device-profile name when the registry does not know the device', async () => {
+    await helper.load(nodes, [{ id: 'cat', type: 'lorawan-device-catalogue', deviceProfiles: '{"Bin sensors": "dragino/ldds75"}' }, ...flow({ catalogue: 'cat' })]);
+    const got = nextMessage('ok');
+    helper.getNode('d1')?.receive({ payload: Buffer.from(eventToJson(uplink({}, 'Bin sensors'))) });
+    const p = (await got).payload as DecodedPayload;
+    expect(p.device.model).toBe('dragino/ldds75');
+    expect(p.readings[0]?.values['distance_mm']).toBe(2799);
+  });
+
   it('sends what it cannot decode to output 2 with the reason, and shows counts and the last error', async () => {
     await helper.load(nodes, flow());
     const cases: [unknown, string, RegExp][] = [
