@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   // Not ours to lint: vendor codec scripts in the catalogue (they run unmodified in the sandbox)
   // and dist/, the bundle `npm run build` makes from the sources.
-  { ignores: ['node_modules/**', 'coverage/**', 'dist/**', '**/fixtures/**', 'flows/node_modules/**', 'devices/*/codecs/**'] },
+  { ignores: ['node_modules/**', 'coverage/**', 'dist/**', '**/fixtures/**', 'flows/node_modules/**', 'flows/dist/**', 'devices/*/codecs/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

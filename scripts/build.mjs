@@ -53,9 +53,13 @@ writeFileSync(join(DIST, 'lorawan-edge.meta.json'), JSON.stringify(result.metafi
 // The bundle is as old as the sources it read: a file saved while esbuild ran makes it stale.
 utimesSync(OUT, started, started);
 
+// The Node-RED package in flows/ (its own CommonJS bundle; see flows/build.mjs).
+const { buildFlows } = await import('../flows/build.mjs');
+const flowsBuilt = await buildFlows(esbuild);
+
 const { inputs, outputs } = result.metafile;
 const js = Object.entries(outputs).filter(([file]) => file.endsWith('.mjs'));
 const kb = Math.round(js.reduce((sum, [, o]) => sum + o.bytes, 0) / 1024);
 process.stdout.write(
-  `${relative(ROOT, OUT)}: ${kb} KB in ${js.length} files from ${Object.keys(inputs).length} source files in ${Date.now() - started.getTime()} ms\n`,
+  `${relative(ROOT, OUT)}: ${kb} KB in ${js.length} files from ${Object.keys(inputs).length} source files in ${Date.now() - started.getTime()} ms; ${flowsBuilt}\n`,
 );

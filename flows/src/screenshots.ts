@@ -1,0 +1,83 @@
+/**
+ * Screenshots of the nodes in the Node-RED editor for flows/README.md: a real Node-RED 4.1 with
+ * the package npm-installed into a temp userDir (bench/gateway's harness), the example flows
+ * deployed against a temp Mosquitto, and headless Chromium driven by playwright-core.
+ *
+ *   node --import tsx flows/src/screenshots.ts       → flows/docs/*.png
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { chromium } from 'playwright-core';
+import { startNodeRed } from '../../bench/gateway/node-red.ts';
+import { REPO_ROOT } from '../../codecs/testing/paths.ts';
+import { startMosquitto } from '../../support/mosquitto.ts';
+
+const OUT = join(REPO_ROOT, 'flows', 'docs');
+const example = (name: string): Record<string, unknown>[] => JSON.parse(readFileSync(join(REPO_ROOT, 'flows', 'examples', `${name}.json`), 'utf8')) as Record<string, unknown>[];
+
+const { buildFlows } = await import('../build.mjs');
+await buildFlows(await import('esbuild'));
+const broker = await startMosquitto();
+const point = (nodes: Record<string, unknown>[]): Record<string, unknown>[] => nodes.map((n) => (n['type'] === 'mqtt-broker' ? { ...n, port: String(broker.port), autoConnect: true, broker: '127.0.0.1' } : n));
+const red = await startNodeRed({ brokerPort: broker.port, influxPort: 1, database: 'x', appId: 'x', devices: [] }, 90_000, {
+  packages: [join(REPO_ROOT, 'flows')],
+  editor: true,
+  connections: 1,
+  flows: () => [...point(example('ChirpStack MQTT to durable InfluxDB')), ...point(example('Downlink set bin sensor reporting interval'))],
+});
+const profile = mkdtempSync(join(tmpdir(), 'lorawan-edge-chromium-'));
+// A fresh profile folder (playwright passes it as --user-data-dir).
+const browser = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1400, height: 800 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  await page.goto(`http://127.0.0.1:${red.port}/`);
+  await page.locator('.red-ui-flow-node-label', { hasText: 'lorawan decode' }).first().waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(1_500);
+  // The LoRaWAN palette category, opened, and the durable example flow on the canvas.
+  await page.locator('#red-ui-palette-search input').pressSequentially('lorawan', { delay: 50 });
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: join(OUT, 'editor-flow.png') });
+  // The decode node's edit dialog.
+  const openNode = async (label: string): Promise<void> => {
+    // SVG labels are never "stable" to playwright's checks: double-click where the node is.
+    const box = await page.locator('.red-ui-flow-node-label', { hasText: label }).first().boundingBox();
+    if (!box) throw new Error(`node "${label}" not on the canvas`);
+    await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
+    await page.waitForSelector('.red-ui-tray', { timeout: 10_000 });
+    await page.waitForTimeout(1_000);
+  };
+  const closeTray = async (): Promise<void> => {
+    await page.locator('#node-dialog-cancel').click();
+    await page.waitForTimeout(500);
+  };
+  await openNode('lorawan decode');
+  await page.screenshot({ path: join(OUT, 'decode-node.png') });
+  await closeTray();
+  await openNode('lorawan influxdb out');
+  await page.screenshot({ path: join(OUT, 'influxdb-out-node.png') });
+  await closeTray();
+  // The help sidebar of the decode node.
+  const box = await page.locator('.red-ui-flow-node-label', { hasText: 'lorawan decode' }).first().boundingBox();
+  if (box) await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await page.evaluate(() => (globalThis as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('help'));
+  await page.waitForTimeout(1_000);
+  await page.screenshot({ path: join(OUT, 'decode-help.png') });
+  // The downlink example tab and the encode node's dialog.
+  await page.locator('.red-ui-tab', { hasText: 'Downlink' }).first().click();
+  await page.waitForTimeout(800);
+  await openNode('lorawan encode downlink');
+  await page.screenshot({ path: join(OUT, 'encode-node.png') });
+  process.stdout.write(`screenshots in ${OUT}\n`);
+} finally {
+  await browser.close();
+  await red.stop();
+  await broker.dispose();
+  rmSync(profile, { recursive: true, force: true });
+}
