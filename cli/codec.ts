@@ -14,14 +14,20 @@ import { runExampleFile, type ExampleFile } from '../codecs/examples.ts';
 import { loadCatalogue, type DeviceEntry } from '../devices/catalogue.ts';
 import { examplesOf, resolveCodec } from '../devices/resolve.ts';
 import { EXIT_ERRORS, EXIT_OK, UsageError, type Io } from './usage.ts';
+import { runCodecNew, runContract } from './codec-new.ts';
 
-export const CODEC_HELP = `Usage: lorawan-edge codec test [<device-id>] [--verbose]
+export const CODEC_HELP = `Usage: lorawan-edge codec test [<device-id>] [--verbose] [--contract]
+       lorawan-edge codec new <vendor>/<id> [--category <c>] [--from <codec id>] [--name <name>]
        lorawan-edge codec import-ttn <vendor-folder> [--device <id>]… [--firmware <version>]
                                      [--region <region>] [--category <category>]
                                      [--out <catalogue-dir>] [--dry-run] [--force]
 
   test        runs the executable examples of the device's codec (all devices when no id is
               given) through the same loader the gateway uses; prints PASS/FAIL per example.
+              --contract: the codec's contract test alone (fuzz, round-trip property, examples)
+              and its own tests (needs the development dependencies).
+  new         creates a native codec folder, its catalogue entry and registry line that already
+              pass validate and the contract test (see "codec new --help").
   import-ttn  imports devices of a vendor folder of a checkout of The Things Network's device
               repository (vendor/<vendor>: index.yaml, device, profile and codec YAML, scripts):
               writes <out>/<vendor>/<device>.yaml and the unmodified codec script with its
@@ -174,18 +180,23 @@ async function runImportTtn(argv: string[], io: Io): Promise<number> {
 
 export async function runCodec(argv: string[], io: Io): Promise<number> {
   if (argv[0] === 'import-ttn') return runImportTtn(argv.slice(1), io);
+  if (argv[0] === 'new') return runCodecNew(argv.slice(1), io);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { verbose: { type: 'boolean', short: 'v', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: { verbose: { type: 'boolean', short: 'v', default: false }, contract: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
   });
   const [sub, id, ...rest] = positionals;
   if (values.help || sub === undefined) {
     io.stdout.write(`${CODEC_HELP}\n`);
     return values.help ? EXIT_OK : 2;
   }
-  if (sub !== 'test') throw new UsageError(`unknown codec subcommand "${sub}" (expected: test or import-ttn)`);
+  if (sub !== 'test') throw new UsageError(`unknown codec subcommand "${sub}" (expected: test, new or import-ttn)`);
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  if (values.contract) {
+    if (id === undefined) throw new UsageError('--contract needs a codec id: codec test <vendor>/<id> --contract');
+    return runContract(id, io);
+  }
   const catalogue = loadCatalogue();
   let targets: Target[];
   if (id !== undefined) {
