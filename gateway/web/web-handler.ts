@@ -216,15 +216,17 @@ export class WebHandler {
   }
 
   private events(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): void {
-    for (const k of params.keys()) if (k !== 'devEui') throw new ApiError(400, 'unknown_parameter', `unknown query parameter "${k}" (expected: devEui)`);
+    for (const k of params.keys()) if (k !== 'devEui' && k !== 'types') throw new ApiError(400, 'unknown_parameter', `unknown query parameter "${k}" (expected: devEui, types)`);
     const only = params.get('devEui') === null ? undefined : devEuiParam(params.get('devEui') as string);
+    const types = new Set((params.get('types') ?? 'uplink,join,status,alarm').split(','));
+    for (const t of types) if (!['uplink', 'join', 'status', 'alarm'].includes(t)) throw new ApiError(400, 'bad_parameter', 'types must be a comma list of uplink, join, status, alarm');
     if (this.clients.size >= MAX_SSE_CLIENTS) throw new ApiError(503, 'too_many_clients', `at most ${MAX_SSE_CLIENTS} live pages at once`);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write('retry: 2000\n\n');
     this.clients.add(res);
     const send = (e: StoreEvent): void => {
       const dev = e.type === 'alarm' ? e.alarm.devEui : e.devEui;
-      if (only !== undefined && dev !== only) return;
+      if ((only !== undefined && dev !== only) || !types.has(e.type)) return;
       res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
     };
     const unsubscribe = this.opts.sink.subscribe(send);
