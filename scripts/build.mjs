@@ -53,6 +53,10 @@ writeFileSync(join(DIST, 'lorawan-edge.meta.json'), JSON.stringify(result.metafi
 // The bundle is as old as the sources it read: a file saved while esbuild ran makes it stale.
 utimesSync(OUT, started, started);
 
+// The pages the gateway serves (dist/web/), bundled for the browser.
+const { buildWeb } = await import('./build-web.mjs');
+await buildWeb(esbuild);
+
 const { inputs, outputs } = result.metafile;
 const js = Object.entries(outputs).filter(([file]) => file.endsWith('.mjs'));
 const kb = Math.round(js.reduce((sum, [, o]) => sum + o.bytes, 0) / 1024);

@@ -9,14 +9,14 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
-import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeCodec } from '../codecs/registry.ts';
 import { checkConfig, ConfigError } from '../gateway/config.ts';
 import { createGateway, type Gateway } from '../gateway/gateway.ts';
 import { schemas } from '../gateway/web/api-schemas.ts';
-import { eventToJson, eventTopic, type IntegrationEvent, type UplinkEvent } from '../lorawan/chirpstack/events.ts';
+import type { IntegrationEvent, UplinkEvent } from '../lorawan/chirpstack/events.ts';
 import { startMosquitto, type MosquittoServer } from '../support/mosquitto.ts';
+import { deviceInfo, df703Uplink, publish as publishTo, uplinkEvent as uplink, until } from './web-fixtures.ts';
 
 let broker: MosquittoServer;
 let dir: string;
@@ -33,51 +33,8 @@ const DEVICES = [
   { dev_eui: WATER, name: 'water-1', model: 'kamstrup/flowiq2200', tags: { commune: 'west' }, variables: {} },
 ];
 
-function deviceInfo(devEui: string, name: string): UplinkEvent['deviceInfo'] {
-  return { tenantId: 't', tenantName: 'city', applicationId: 'a', applicationName: 'waste', deviceProfileId: 'p', deviceProfileName: 'profile', deviceName: name, devEui, deviceClassEnabled: 'CLASS_A', tags: {} };
-}
-
-function uplink(devEui: string, name: string, fCnt: number, bytes: Uint8Array, fPort: number, time: number): UplinkEvent {
-  return {
-    kind: 'up',
-    deduplicationId: `dedup-${devEui}-${fCnt}`,
-    time,
-    deviceInfo: deviceInfo(devEui, name),
-    devAddr: '26000001',
-    adr: true,
-    dr: 5,
-    fCnt,
-    fPort,
-    confirmed: false,
-    data: bytes,
-    rxInfo: [
-      { gatewayId: '0016c001f1530001', uplinkId: 1, rssi: -80, snr: 7.5, channel: 1, rfChain: 0 },
-      { gatewayId: '0016c001f1530002', uplinkId: 2, rssi: -101, snr: -3.25, channel: 1, rfChain: 0 },
-    ],
-    txInfo: { frequency: 868_100_000, bandwidth: 125_000, spreadingFactor: 7, codeRate: 'CR_4_5' },
-    regionConfigId: 'eu868',
-  };
-}
-
-function binUplink(fCnt: number, distance: number, full: boolean, time: number): UplinkEvent {
-  const enc = nativeCodec('dingtek/df703')?.encodeUplink({ readings: [{ values: { distance_mm: distance, temperature_c: 12, alarm_full: full, alarm_fire: false, alarm_tilt: false } }] });
-  if (!enc?.bytes || enc.fPort === undefined) throw new Error('df703 encode failed');
-  return uplink(BIN, 'bin-1', fCnt, Uint8Array.from(enc.bytes), enc.fPort, time);
-}
-
-async function publish(events: IntegrationEvent[]): Promise<void> {
-  const pub = await mqtt.connectAsync(broker.url, { clientId: `web-api-pub-${Math.random()}` });
-  for (const ev of events) await pub.publishAsync(eventTopic(ev), Buffer.from(eventToJson(ev)), { qos: 1 });
-  await pub.endAsync();
-}
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const binUplink = (fCnt: number, distance: number, full: boolean, time: number): UplinkEvent => df703Uplink(BIN, 'bin-1', fCnt, distance, full, time);
+const publish = (events: IntegrationEvent[]): Promise<void> => publishTo(broker.url, events);
 
 async function get(path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown; text: string; headers: Headers }> {
   const res = await fetch(`${base}${path}`, init);
