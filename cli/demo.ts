@@ -22,6 +22,7 @@ import { renderRegistry } from '../gateway/registry/devices-file.ts';
 import { createSimulation, parseDuration } from '../simulator/index.ts';
 import { which } from '../support/binaries.ts';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
+import { keepServing, pagesUrl } from './demo-pages.ts';
 import { EXIT_ERRORS, EXIT_OK, UsageError, type Io } from './usage.ts';
 
 export const DEMO_HELP = `Usage: lorawan-edge demo [--duration 2d] [--speed 20000] [--dir <folder>] [--no-influxdb]
@@ -32,7 +33,8 @@ meters, air probes), then prints what arrived. No server or radio needed.
   --duration <d>   simulated time to run (default 2d)
   --speed <x>      simulated seconds per real second (default 20000)
   --dir <folder>   where the gateway keeps its data (default: a new temporary folder)
-  --no-influxdb    use the file sink even when influxd is installed`;
+  --no-influxdb    use the file sink even when influxd is installed
+  --keep           keep the gateway and its pages up after the summary, until Ctrl-C`;
 
 const FLEET = resolve(CODECS_DIR, '..', 'simulator', 'fleets', 'demo.yaml');
 
@@ -82,6 +84,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       speed: { type: 'string', default: '20000' },
       dir: { type: 'string' },
       'no-influxdb': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -107,11 +110,12 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     say('  influxdb not installed: writing line-protocol files instead (apt-get install influxdb to see InfluxDB)');
   }
 
-  const sim = await createSimulation({ fleet: FLEET, speed, output: { type: 'mqtt', url: broker.url, format: 'chirpstack-json' }, ledger: join(dir, 'ledger.jsonl') });
+  // The simulated period ends now, so the pages show the fleet as reporting.
+  const sim = await createSimulation({ fleet: FLEET, start: Date.now() - durationMs, speed, output: { type: 'mqtt', url: broker.url, format: 'chirpstack-json' }, ledger: join(dir, 'ledger.jsonl') });
   // The gateway's registry: the fleet's devices with their models, installation tags and variables.
   writeFileSync(
     join(dir, 'devices.yaml'),
-    renderRegistry(sim.devices.map((d) => ({ dev_eui: d.devEui, name: d.name, model: d.catalogueId, tags: d.tags, variables: d.variables }))),
+    renderRegistry(sim.devices.map((d) => ({ dev_eui: d.devEui, name: d.name, model: d.catalogueId, tags: { ...d.tags, lat: d.position.lat.toFixed(5), lon: d.position.lon.toFixed(5) }, variables: d.variables }))),
   );
   const config = checkConfig(
     {
@@ -142,6 +146,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
   });
   await gateway.start();
   say(`  gateway  data in ${config.data_dir}, health http://${config.http.listen}/healthz`);
+  say(`  pages    ${pagesUrl(config.http.listen)} (supervision overview; /devices, /map)`);
   say(`  fleet    ${sim.devices.length} devices (${FLEET}), ${values.duration} of simulated time at ${speed}× speed`);
   say('');
 
@@ -230,6 +235,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     say('  ./bin/lorawan-edge devices import my-devices.csv --registry devices.yaml');
     say('  ./bin/lorawan-edge gateway --config gateway.yaml');
     if (received === 0) code = EXIT_ERRORS;
+    if (values.keep) await keepServing(io, pagesUrl(config.http.listen));
   } finally {
     await gateway.stop();
     writeFileSync(logFile, logLines.join(''));
