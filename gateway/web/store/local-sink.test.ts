@@ -63,7 +63,8 @@ function totals(file: Omit<StoreOptions, 'file'> & { file: string }): { uplinks:
     let uplinks = 0;
     for (const d of DEVICES) uplinks += s.stateOf(d)?.uplinks ?? 0;
     const readings = (s.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n;
-    const frames = (s.db.prepare('SELECT count(*) AS n FROM frames').get() as { n: number }).n;
+    let frames = 0;
+    for (const d of DEVICES) frames += s.frames(d, 1000).length;
     return { uplinks, readings, frames };
   } finally {
     s.close();

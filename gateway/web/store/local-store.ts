@@ -192,6 +192,9 @@ export class LocalStore {
     // WAL + NORMAL: a power cut may lose the last transactions, never corrupt the file; the log
     // cursor only moves after the transaction, so what is lost is applied again.
     this.db.pragma('synchronous = NORMAL');
+    // 32 MB of page cache (native memory, outside the V8 heap): the indexes a batch touches stay
+    // in memory with the city fleet's 10,000 devices.
+    this.db.pragma('cache_size = -32000');
     this.db.exec(SCHEMA_SQL);
     const version = this.meta('schema_version');
     if (version === undefined) this.setMeta('schema_version', String(SCHEMA_VERSION));
@@ -211,7 +214,7 @@ export class LocalStore {
       devGateway: db.prepare('INSERT OR REPLACE INTO device_gateways VALUES (?, ?, ?, ?, ?, ?)'),
       gateway: db.prepare('INSERT OR REPLACE INTO gateways VALUES (?, ?, ?)'),
       reading: db.prepare(`INSERT INTO readings (dev_eui, time, "values") VALUES (?, ?, ?) ON CONFLICT(dev_eui, time) DO UPDATE SET "values" = json_patch("values", excluded."values")`),
-      frame: db.prepare('INSERT OR REPLACE INTO frames VALUES (@dev_eui, @slot, @logId, @id, @time, @rxAt, @fCnt, @fPort, @dr, @sf, @frequency, @payload, @gateways, @model, @readings, @warnings, @errors)'),
+      frame: db.prepare('INSERT OR REPLACE INTO frames VALUES (@logId, @dev_eui, @id, @time, @rxAt, @fCnt, @fPort, @dr, @sf, @frequency, @payload, @gateways, @model, @readings, @warnings, @errors)'),
       raise: db.prepare('INSERT INTO alarms (dev_eui, kind, raised_at, last_at) VALUES (?, ?, ?, ?)'),
       touchAlarm: db.prepare('UPDATE alarms SET last_at = ? WHERE id = ?'),
       clearAlarm: db.prepare('UPDATE alarms SET cleared_at = ? WHERE id = ?'),
@@ -377,7 +380,6 @@ export class LocalStore {
     const readings = (decoded?.readings ?? []).map((x) => ({ time: readingTime(x, r.time), values: x.values }));
     const warnings = decoded?.warnings ?? [];
     const errors = decoded?.errors ?? [];
-    const slot = s.uplinks % this.opts.framesPerDevice;
     s.uplinks++;
     if (errors.length > 0) s.decodeErrors++;
     const newest = s.lastUplink === null || r.time >= s.lastUplink;
@@ -445,7 +447,6 @@ export class LocalStore {
     };
     this.st['frame']!.run({
       dev_eui: r.devEui,
-      slot,
       ...frame,
       payload: Buffer.from(r.payload),
       gateways: json(frame.gateways),
@@ -488,14 +489,18 @@ export class LocalStore {
     return this.alarm(id);
   }
 
-  /** Deletes readings older than the history window; returns how many went. */
+  /** Deletes readings older than the history window and frames beyond the newest N per device; returns how many readings went. */
   prune(now: number): number {
     const before = now - this.opts.historyDays * 86_400_000;
     const del = this.db.prepare('DELETE FROM readings WHERE dev_eui = ? AND time < ?');
+    const oldFrames = this.db.prepare('DELETE FROM frames WHERE dev_eui = ? AND log_id < (SELECT log_id FROM frames WHERE dev_eui = ? ORDER BY log_id DESC LIMIT 1 OFFSET ?)');
     let n = 0;
     this.db.transaction(() => {
-      // Per device, along the (dev_eui, time) key: no index on time alone is needed.
-      for (const { dev_eui } of this.db.prepare('SELECT dev_eui FROM devices').all() as { dev_eui: string }[]) n += del.run(dev_eui, before).changes;
+      // Per device, along the (dev_eui, time) index: no index on time alone is needed.
+      for (const { dev_eui } of this.db.prepare('SELECT dev_eui FROM devices').all() as { dev_eui: string }[]) {
+        n += del.run(dev_eui, before).changes;
+        oldFrames.run(dev_eui, dev_eui, this.opts.framesPerDevice - 1);
+      }
       this.db.prepare('DELETE FROM alarms WHERE cleared_at IS NOT NULL AND acked_at IS NOT NULL AND cleared_at < ?').run(before);
     })();
     return n;
@@ -519,7 +524,8 @@ export class LocalStore {
   }
 
   frames(devEui: string, limit: number): StoredFrame[] {
-    const rows = this.db.prepare('SELECT * FROM frames WHERE dev_eui = ? ORDER BY log_id DESC LIMIT ?').all(devEui, limit) as Record<string, unknown>[];
+    // Frames beyond the newest N wait for the pruning; they are never shown.
+    const rows = this.db.prepare('SELECT * FROM frames WHERE dev_eui = ? ORDER BY log_id DESC LIMIT ?').all(devEui, Math.min(limit, this.opts.framesPerDevice)) as Record<string, unknown>[];
     return rows.map(rowToFrame);
   }
 
