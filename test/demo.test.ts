@@ -41,6 +41,7 @@ describe('lorawan-edge demo', () => {
     expect(out).toContain('Data went to InfluxDB');
     expect(out).toMatch(/fill_pct=\d/);
     expect(out).toContain('rejected 0   decode errors 0');
+    expect(out).toMatch(/pages\s+http:\/\/127\.0\.0\.1:\d+\//);
   }, 200_000);
 
   it('falls back to line-protocol files without InfluxDB', () => {
