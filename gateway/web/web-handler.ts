@@ -63,7 +63,9 @@ export class WebHandler {
       return true;
     }
     try {
-      this.route(req, res, path, new URL(raw, 'http://x').searchParams);
+      // Not new URL(raw, base): a path like "//x" would be read as a host.
+      const at = raw.indexOf('?');
+      this.route(req, res, path, new URLSearchParams(at >= 0 ? raw.slice(at + 1) : ''));
     } catch (err) {
       this.fail(res, err);
     }
