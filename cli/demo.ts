@@ -23,6 +23,7 @@ import { createSimulation, parseDuration } from '../simulator/index.ts';
 import { which } from '../support/binaries.ts';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
 import { latestFromLines, progressText, summaryLines, type LatestPoint } from './demo-summary.ts';
+import { pagesUrl } from './demo-pages.ts';
 import { EXIT, OperatorError } from './errors.ts';
 import { EXIT_ERRORS, EXIT_OK, UsageError, type Io } from './usage.ts';
 
@@ -36,8 +37,8 @@ meters, air probes), then prints what arrived. No server or radio needed.
   --dir <folder>   where the gateway keeps its data, created if missing and kept afterwards
                    (default: a temporary folder, removed at the end unless --keep)
   --no-influxdb    use the file sink even when influxd is installed
-  --keep           keep the temporary folder, and the private InfluxDB running until Ctrl-C
-                   so the printed query can be run`;
+  --keep           keep the temporary folder, the gateway with its pages and the private
+                   InfluxDB running until Ctrl-C, so the pages and the printed query can be used`;
 
 const FLEET = resolve(CODECS_DIR, '..', 'simulator', 'fleets', 'demo.yaml');
 /** The registry CSV the next steps point at (same columns as the user's own). */
@@ -186,11 +187,13 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       say('  storage  line-protocol files: influxd is not installed (apt-get install influxdb to see InfluxDB)');
     }
 
-    const sim = await createSimulation({ fleet: FLEET, speed, output: { type: 'mqtt', url: broker.url, format: 'chirpstack-json' }, ledger: join(dir, 'ledger.jsonl') });
+    // The simulated period ends now, so the pages show the fleet as reporting.
+    const sim = await createSimulation({ fleet: FLEET, start: Date.now() - durationMs, speed, output: { type: 'mqtt', url: broker.url, format: 'chirpstack-json' }, ledger: join(dir, 'ledger.jsonl') });
     // The gateway's registry: the fleet's devices with their models, installation tags and variables.
     writeFileSync(
       join(dir, 'devices.yaml'),
-      renderRegistry(sim.devices.map((d) => ({ dev_eui: d.devEui, name: d.name, model: d.catalogueId, tags: d.tags, variables: d.variables }))),
+      // Coordinates as lat/lon tags: the pages' map places the devices by them.
+      renderRegistry(sim.devices.map((d) => ({ dev_eui: d.devEui, name: d.name, model: d.catalogueId, tags: { ...d.tags, lat: d.position.lat.toFixed(5), lon: d.position.lon.toFixed(5) }, variables: d.variables }))),
     );
     const config = checkConfig(
       {
@@ -213,6 +216,8 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     gateway = createGateway(config, { logStream: logOut });
     await gateway.start();
     say(`  gateway  data in ${config.data_dir}, health http://${config.http.listen}/healthz`);
+    const pages = pagesUrl(config.http.listen);
+    if (pages) say(`  pages    ${pages} (supervision overview; /devices, /map)`);
     say(`  fleet    ${sim.devices.length} devices (${shown(FLEET)}), ${values.duration} of simulated time at ${speed}× speed`);
     say('');
 
@@ -284,16 +289,17 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     say(`  ${bin} gateway --config gateway.yaml`);
     if (received === 0) code = EXIT_ERRORS;
 
-    if (values.keep && influx) {
-      await gateway.stop();
-      gateway = undefined;
+    if (values.keep) {
       // Listen for Ctrl-C before saying so: a Ctrl-C right after the hint must stop cleanly.
       const interrupted = untilInterrupted();
       say('');
-      say('The private InfluxDB keeps running until Ctrl-C. Try:');
-      const q = 'SELECT * FROM bin_fill LIMIT 5';
-      say(`  curl -sG ${influx.url}/query --data-urlencode db=lorawan --data-urlencode "q=${q}"`);
-      if (which('influx')) say(`  influx -port ${influx.port} -database lorawan -execute '${q}'`);
+      say(`The gateway keeps running until Ctrl-C${pages ? `: its pages at ${pages}` : ''}.`);
+      if (influx) {
+        say('The private InfluxDB too. Try:');
+        const q = 'SELECT * FROM bin_fill LIMIT 5';
+        say(`  curl -sG ${influx.url}/query --data-urlencode db=lorawan --data-urlencode "q=${q}"`);
+        if (which('influx')) say(`  influx -port ${influx.port} -database lorawan -execute '${q}'`);
+      }
       await interrupted;
       say('stopped');
     }

@@ -9,6 +9,7 @@ import { readYamlFile, YamlError } from '../devices/safe-yaml.ts';
 import { DEFAULTS as BUFFER_DEFAULTS, resolveConfig as resolveBufferConfig, type DurableLogConfig } from './buffer/config.ts';
 import { resolveInfluxSinkConfig, type InfluxSinkConfig } from './sinks/influxdb/config.ts';
 import type { ChirpstackMqttConfig } from './sources/chirpstack-mqtt.ts';
+import { checkWebConfig, type WebConfig } from './web/config.ts';
 
 export type ConfigErrorCode = 'E_CONFIG_YAML' | 'E_CONFIG_UNKNOWN_KEY' | 'E_CONFIG_REQUIRED' | 'E_CONFIG_TYPE' | 'E_CONFIG_VALUE' | 'E_CONFIG_ENV' | 'E_CONFIG_READ';
 
@@ -61,6 +62,8 @@ export interface GatewayConfig {
   sandbox: { memory_budget_mb: number };
   sources: SourceConfig[];
   sinks: SinkConfig[];
+  /** the local store (sink `local`), pages and read API: gateway/web/README.md */
+  web: WebConfig;
 }
 
 type Obj = Record<string, unknown>;
@@ -236,7 +239,7 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   const c = new Checker(env);
   if (!isObj(doc)) throw new ConfigError(file, [{ key: '(root)', code: 'E_CONFIG_TYPE', message: 'the file must hold a YAML mapping' }]);
   const raw = c.expand(doc, '') as Obj;
-  c.known(raw, '', ['name', 'data_dir', 'http', 'log', 'registry', 'buffer', 'rejects', 'sandbox', 'sources', 'sinks']);
+  c.known(raw, '', ['name', 'data_dir', 'http', 'log', 'registry', 'buffer', 'rejects', 'sandbox', 'sources', 'sinks', 'web']);
   const base = dirname(resolve(file));
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
   const name = c.str(raw, 'name', '', 'gateway') ?? 'gateway';
@@ -317,6 +320,9 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
     }
   }
 
+  const web = checkWebConfig(raw['web'], { dataDir, base, listen, sinkNames: names });
+  for (const p of web.problems) c.add(p.key, p.code, p.message);
+
   if (c.problems.length) throw new ConfigError(file, c.problems);
   return {
     file,
@@ -330,6 +336,7 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
     sandbox,
     sources,
     sinks,
+    web: web.web,
   };
 }
 

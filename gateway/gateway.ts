@@ -27,6 +27,7 @@ import { chirpstackPoints } from './schema/chirpstack.ts';
 import { nativeLines, nativePoints } from './schema/native.ts';
 import { FileWriter, InfluxWriter } from './sinks/writers.ts';
 import { ChirpstackMqttSource } from './sources/chirpstack-mqtt.ts';
+import { createWebSide, type WebSide } from './web/index.ts';
 
 /** Keys whose values are secrets: pino replaces them wherever they appear in a log object. */
 export const REDACT_PATHS = ['password', 'token', '*.password', '*.token', '*.*.password', '*.*.token', 'appKey', '*.appKey', 'nwkSKey', 'appSKey'];
@@ -55,6 +56,8 @@ export interface Gateway {
   readonly log: DurableLog<PipelineRecord>;
   readonly sinks: readonly SinkRunner[];
   readonly sources: readonly ChirpstackMqttSource[];
+  /** the local store (sink `local`) and the pages; undefined with web.store.enabled: false */
+  readonly web: WebSide | undefined;
 }
 
 /**
@@ -132,6 +135,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     for (const w of next.warnings ?? []) logger.warn({ file: config.registry.devices_file, where: w.where, line: w.line }, `device registry: ${w.message}`);
     await ensureCodecs(next.devices.map((d) => d.model));
     registry = next;
+    web?.setRegistry(registry);
     logger.info({ devices: registry.devices.length, file: config.registry.devices_file }, 'device registry loaded');
     const heap = heapAdvice(registry.devices.length, getHeapStatistics().heap_size_limit);
     if (heap) logger.warn(heap, 'the V8 heap limit is tight for this registry; raise node --max-old-space-size');
@@ -168,6 +172,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     });
   });
 
+  const web = createWebSide({ config, log, metrics, logger, now, catalogue: (id) => catalogue.byId.get(id), health: () => health() });
+
   const decode: DecodeContext = {
     registry: () => registry,
     catalogue: (id) => codecs.get(id),
@@ -201,6 +207,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     const out: Record<string, ComponentHealth & { kind: string }> = { buffer: { kind: 'buffer', ...bufferHealth } };
     for (const s of sources) out[`source:${s.name}`] = { kind: s.type, ...s.health() };
     for (const s of sinks) out[`sink:${s.name}`] = { kind: s.type, ...s.health() };
+    if (web) out[`sink:${web.sink.name}`] = { kind: web.sink.type, ...web.sink.health() };
     return out;
   };
 
@@ -228,6 +235,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     log,
     sinks,
     sources,
+    web,
     health,
     reloadRegistry,
     httpAddress: () => http?.address(),
@@ -246,17 +254,19 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       // A cursor whose sink is no longer configured (renamed or removed, or a replay that
       // crashed) would hold every segment from its position on: the log would fill up and, with
       // when_full: block, stop ingestion. Such cursors are removed, loudly.
-      const configured = new Set(config.sinks.map((s) => s.name));
+      const configured = new Set([...config.sinks.map((s) => s.name), ...(web ? [web.sink.name] : [])]);
       for (const name of log.sinks) {
         if (configured.has(name)) continue;
         logger.warn({ sink: name, lag: st.sinks[name]?.lag ?? 0 }, 'durable log: removing the cursor of a sink that is not configured any more; its unsent records are released');
         await log.removeSink(name);
       }
       logger.info({ dir: config.buffer.dir, records: st.records, sinks: Object.keys(log.stats().sinks) }, 'durable log open');
+      await web?.sink.start();
       for (const s of sinks) await s.start();
       for (const s of sources) await s.start();
       if (config.http.listen !== false) {
-        http = new HttpEndpoint({ listen: config.http.listen, gateway: config.name, registry: metrics.registry, health });
+        const handle = web?.handler ? web.handler.handle.bind(web.handler) : undefined;
+        http = new HttpEndpoint({ listen: config.http.listen, gateway: config.name, registry: metrics.registry, health, ...(handle ? { handle } : {}) });
         await http.start();
         logger.info({ listen: http.address() }, 'HTTP endpoint up (/healthz, /metrics)');
       }
@@ -270,10 +280,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       logger.info({}, 'gateway stopping: sources first, then sinks drain, then the log closes');
       for (const s of [...sources].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'source stop failed'));
       for (const s of [...sinks].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'sink stop failed'));
+      web?.handler?.closeAll();
+      await web?.sink.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'local store stop failed'));
       if (statsTimer) clearInterval(statsTimer);
       updateStats();
       for (const s of sources) await s.close();
       for (const s of sinks) await s.close();
+      await web?.sink.close();
       await log.close();
       logState = { state: 'stopped' };
       await rejects.close();

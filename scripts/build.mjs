@@ -56,6 +56,9 @@ utimesSync(OUT, started, started);
 // The Node-RED package in flows/ (its own CommonJS bundle; see flows/build.mjs).
 const { buildFlows } = await import('../flows/build.mjs');
 const flowsBuilt = await buildFlows(esbuild);
+// The pages the gateway serves (dist/web/), bundled for the browser.
+const { buildWeb } = await import('./build-web.mjs');
+await buildWeb(esbuild);
 
 const { inputs, outputs } = result.metafile;
 const js = Object.entries(outputs).filter(([file]) => file.endsWith('.mjs'));

@@ -82,6 +82,7 @@ describe('lorawan-edge demo', () => {
     expect(readFileSync(join(dir, 'gateway.log'), 'utf8')).toContain('gateway started');
     // The query printed for a private InfluxDB that is gone by now is not offered as runnable.
     expect(out).not.toMatch(/^\s+(curl|influx) /m);
+    expect(out).toMatch(/pages\s+http:\/\/127\.0\.0\.1:\d+\//);
   }, 200_000);
 
   it('falls back to line-protocol files without InfluxDB: the same summary, its temporary folder removed', () => {

@@ -43,7 +43,7 @@ describe('gateway start: cursors of sinks that are not configured', () => {
     });
     await gw.start();
     try {
-      expect(gw.log.sinks.sort()).toEqual(['kept']);
+      expect(gw.log.sinks.sort()).toEqual(['kept', 'local']); // local: the pages' store, on by default
       const warnings = lines.map((l) => JSON.parse(l) as { level: number; sink?: string; msg: string }).filter((l) => l.level === 40 && l.msg.includes('not configured'));
       expect(warnings.map((w) => w.sink).sort()).toEqual(['renamed', 'replay-4242']);
     } finally {

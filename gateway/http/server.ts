@@ -5,7 +5,7 @@
  * - `GET /metrics`: Prometheus text format (prom-client).
  * Nothing else is served; no secret ever appears (component details are redacted at source).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { ComponentHealth } from '../pipeline/contracts.ts';
@@ -22,6 +22,8 @@ export interface HttpOptions {
   gateway: string;
   registry: Registry;
   health: () => Record<string, ComponentHealth & { kind: string }>;
+  /** Other paths (the pages and read API, gateway/web/): true when it answered the request. */
+  handle?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export function splitListen(listen: string): { host: string; port: number } {
@@ -44,6 +46,7 @@ export class HttpEndpoint {
   async start(): Promise<void> {
     const server = createServer((req, res) => {
       const url = (req.url ?? '/').split('?')[0];
+      if (this.opts.handle?.(req, res)) return;
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' }).end();
         return;

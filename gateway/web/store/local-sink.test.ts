@@ -1,0 +1,125 @@
+/**
+ * Sink `local` on a real durable log: stopped mid-stream and restarted it catches up, and a crash
+ * between the store's transaction and the log cursor's commit (the store ahead of the cursor)
+ * applies nothing twice — every uplink counts exactly once. A record the store cannot take is
+ * skipped alone.
+ */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DurableLog } from '../../buffer/index.ts';
+import { tempDir } from '../../buffer/testing/tmp.ts';
+import { createMetrics } from '../../metrics.ts';
+import type { PipelineRecord } from '../../pipeline/record.ts';
+import { RECORD_WIRE } from '../../pipeline/record-wire.ts';
+import { T, uplinkRecord } from '../../schema/testing.ts';
+import { LocalStore, type StoreOptions } from './local-store.ts';
+import { LocalStoreSink } from './local-sink.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const DEVICES = Array.from({ length: 10 }, (_, i) => `70b3d5e75e0000${String(i).padStart(2, '0')}`);
+const rec = (n: number): PipelineRecord =>
+  uplinkRecord(DEVICES[n % DEVICES.length] as string, { name: `d${n % DEVICES.length}`, tags: {} }, {
+    id: `u${n}`,
+    time: T + n * 1000,
+    fCnt: n,
+    decoded: { model: 'dingtek/df703', readings: [{ values: { fill_pct: n % 100 } }], warnings: [], errors: [], by: 'codec' },
+  });
+
+async function setup(): Promise<{ log: DurableLog<PipelineRecord>; storeOpts: StoreOptions; sink: () => LocalStoreSink }> {
+  const tmp = await tempDir('local-sink');
+  cleanups.push(tmp.remove);
+  const log = await DurableLog.open<PipelineRecord>({ dir: join(tmp.dir, 'buffer'), sinks: ['local'], fsync_interval_ms: 5 }, { wire: RECORD_WIRE });
+  cleanups.push(() => log.close());
+  const storeOpts: StoreOptions = { file: join(tmp.dir, 'local.sqlite'), historyDays: 3650, framesPerDevice: 50, communeTag: 'commune', locationTags: { lat: 'lat', lon: 'lon' } };
+  const warnings: string[] = [];
+  const sink = (): LocalStoreSink =>
+    new LocalStoreSink({
+      name: 'local',
+      log,
+      store: storeOpts,
+      metrics: createMetrics(),
+      now: () => T,
+      batchRecords: 100,
+      logger: { warn: (o) => void warnings.push(JSON.stringify(o)), error: (o) => void warnings.push(JSON.stringify(o)) },
+    });
+  return { log, storeOpts, sink };
+}
+
+async function until(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function totals(file: Omit<StoreOptions, 'file'> & { file: string }): { uplinks: number; readings: number; frames: number } {
+  const s = new LocalStore(file);
+  try {
+    let uplinks = 0;
+    for (const d of DEVICES) uplinks += s.stateOf(d)?.uplinks ?? 0;
+    const readings = (s.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n;
+    let frames = 0;
+    for (const d of DEVICES) frames += s.frames(d, 1000).length;
+    return { uplinks, readings, frames };
+  } finally {
+    s.close();
+  }
+}
+
+describe('sink local', () => {
+  it('stopped mid-stream and restarted, it catches up and counts every record once', async () => {
+    const { log, storeOpts, sink } = await setup();
+    const first = sink();
+    await first.start();
+    const appending = (async () => {
+      for (let i = 0; i < 20; i++) await log.appendBatch(Array.from({ length: 50 }, (_, j) => rec(i * 50 + j)));
+    })();
+    await until('some records applied', () => first.applied >= 150);
+    await first.stop();
+    await first.close();
+    const stoppedAt = log.committedOf('local');
+    expect(stoppedAt).toBeLessThan(1000);
+    await appending;
+    const second = sink();
+    await second.start();
+    await until('caught up', () => second.pending() === 0 && log.committedOf('local') === 1000);
+    await second.stop();
+    await second.close();
+    expect(totals(storeOpts)).toEqual({ uplinks: 1000, readings: 1000, frames: 500 });
+  });
+
+  it('a store ahead of the log cursor (crash before the cursor commit) skips what it has applied', async () => {
+    const { log, storeOpts, sink } = await setup();
+    await log.appendBatch(Array.from({ length: 300 }, (_, n) => rec(n)));
+    // The crash: the store's transaction for the first 200 records committed, the cursor did not.
+    const early = new LocalStore(storeOpts);
+    const reader = log.reader('local');
+    early.apply(await reader.read(200));
+    await reader.close();
+    early.close();
+    expect(log.committedOf('local')).toBe(0);
+    const s = sink();
+    await s.start();
+    await until('caught up', () => log.committedOf('local') === 300);
+    await s.stop();
+    await s.close();
+    expect(totals(storeOpts)).toEqual({ uplinks: 300, readings: 300, frames: 300 });
+  });
+
+  it('skips a record it cannot store, alone, and goes on', async () => {
+    const { log, storeOpts, sink } = await setup();
+    const bad = { ...rec(1), decoded: { model: 'm', readings: [{ values: null }], warnings: [], errors: [], by: 'codec' } } as unknown as PipelineRecord;
+    await log.appendBatch([rec(0), bad, rec(2)]);
+    const s = sink();
+    await s.start();
+    await until('caught up', () => log.committedOf('local') === 3);
+    await s.stop();
+    await s.close();
+    expect(totals(storeOpts).uplinks).toBe(2);
+  });
+});
