@@ -10,6 +10,8 @@ import yaml from 'js-yaml';
 import { resolveConfig as resolveBufferConfig, type DurableLogConfig } from './buffer/config.ts';
 import { resolveInfluxSinkConfig, type InfluxSinkConfig } from './sinks/influxdb/config.ts';
 import type { ChirpstackMqttConfig } from './sources/chirpstack-mqtt.ts';
+import type { SemtechUdpConfig } from './sources/semtech-udp.ts';
+import { checkSemtechUdp } from './sources/semtech-udp-config.ts';
 
 export type ConfigErrorCode = 'E_CONFIG_YAML' | 'E_CONFIG_UNKNOWN_KEY' | 'E_CONFIG_REQUIRED' | 'E_CONFIG_TYPE' | 'E_CONFIG_VALUE' | 'E_CONFIG_ENV' | 'E_CONFIG_READ';
 
@@ -53,6 +55,8 @@ export interface GatewayConfig {
   buffer: DurableLogConfig;
   rejects: { file: string; max_bytes: number };
   sources: SourceConfig[];
+  /** `type: semtech_udp` entries of `sources:` (the edge network server) */
+  udp_sources: SemtechUdpConfig[];
   sinks: SinkConfig[];
 }
 
@@ -60,7 +64,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const SECRET = /(password|token|secret)$/;
 
-class Checker {
+export class Checker {
   readonly problems: ConfigProblem[] = [];
   constructor(private readonly env: NodeJS.ProcessEnv) {}
 
@@ -132,7 +136,7 @@ function checkSource(c: Checker, raw: unknown, i: number, gatewayName: string): 
   const p = `sources[${i}].`;
   if (!isObj(raw)) return c.add(`sources[${i}]`, 'E_CONFIG_TYPE', 'must be a mapping');
   const type = raw['type'];
-  if (type !== 'chirpstack_mqtt') return c.add(`${p}type`, type === undefined ? 'E_CONFIG_REQUIRED' : 'E_CONFIG_VALUE', `must be "chirpstack_mqtt"${type === undefined ? '' : `, got ${JSON.stringify(type)}`}`);
+  if (type !== 'chirpstack_mqtt') return c.add(`${p}type`, type === undefined ? 'E_CONFIG_REQUIRED' : 'E_CONFIG_VALUE', `must be "chirpstack_mqtt" or "semtech_udp"${type === undefined ? '' : `, got ${JSON.stringify(type)}`}`);
   c.known(raw, p, [
     'type',
     'name',
@@ -254,9 +258,11 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   const rejects = { file: at(c.str(rejRaw, 'file', 'rejects.', resolve(dataDir, 'rejects.jsonl')) as string), max_bytes: c.int(rejRaw, 'max_bytes', 'rejects.', 64 * 1024 * 1024, 0) };
 
   const sources: SourceConfig[] = [];
+  const udpSources: SemtechUdpConfig[] = [];
   const sourcesRaw = raw['sources'];
-  if (!Array.isArray(sourcesRaw) || sourcesRaw.length === 0) c.add('sources', 'E_CONFIG_REQUIRED', 'at least one source is required (type: chirpstack_mqtt)');
+  if (!Array.isArray(sourcesRaw) || sourcesRaw.length === 0) c.add('sources', 'E_CONFIG_REQUIRED', 'at least one source is required (type: chirpstack_mqtt or semtech_udp)');
   else sourcesRaw.forEach((s, i) => {
+    if (isObj(s) && s['type'] === 'semtech_udp') return void udpSources.push(checkSemtechUdp(c, s, i, dataDir, at));
     const r = checkSource(c, s, i, name);
     if (r) sources.push(r);
   });
@@ -273,7 +279,7 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
     if (r) sinks.push(r);
   });
   const srcNames = new Set<string>();
-  sources.forEach((s, i) => {
+  [...sources, ...udpSources].forEach((s, i) => {
     if (srcNames.has(s.name)) c.add(`sources[${i}].name`, 'E_CONFIG_VALUE', `duplicate source name "${s.name}"`);
     srcNames.add(s.name);
   });
@@ -302,6 +308,7 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
     buffer,
     rejects,
     sources,
+    udp_sources: udpSources,
     sinks,
   };
 }

@@ -27,6 +27,7 @@ import { chirpstackPoints } from './schema/chirpstack.ts';
 import { nativeLines, nativePoints } from './schema/native.ts';
 import { FileWriter, InfluxWriter } from './sinks/writers.ts';
 import { ChirpstackMqttSource } from './sources/chirpstack-mqtt.ts';
+import { SemtechUdpSource } from './sources/semtech-udp.ts';
 
 /** Keys whose values are secrets: pino replaces them wherever they appear in a log object. */
 export const REDACT_PATHS = ['password', 'token', '*.password', '*.token', '*.*.password', '*.*.token', 'appKey', '*.appKey', 'nwkSKey', 'appSKey'];
@@ -55,6 +56,8 @@ export interface Gateway {
   readonly log: DurableLog<PipelineRecord>;
   readonly sinks: readonly SinkRunner[];
   readonly sources: readonly ChirpstackMqttSource[];
+  /** `semtech_udp` sources (edge network server) */
+  readonly udpSources: readonly SemtechUdpSource[];
 }
 
 /**
@@ -104,7 +107,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     }
     await Promise.all(loads);
   };
-  const profileModels = config.sources.flatMap((s) => Object.values(s.device_profiles));
+  const profileModels = [...config.sources, ...config.udp_sources].flatMap((s) => Object.values(s.device_profiles));
 
   let registry: DeviceRegistry = { devices: [], byEui: new Map() };
   const reloadRegistry = async (): Promise<void> => {
@@ -165,13 +168,25 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }),
   );
 
+  const udpSources = config.udp_sources.map(
+    (s) =>
+      new SemtechUdpSource(s, {
+        log: { append: async (records) => void (await log.appendBatch(records)) },
+        decode,
+        metrics,
+        rejects,
+        logger: logger.child({ source: s.name }),
+      }),
+  );
+  const allSources = [...sources, ...udpSources];
+
   let http: HttpEndpoint | undefined;
   let statsTimer: NodeJS.Timeout | undefined;
   let logState: ComponentHealth = { state: 'built' };
 
   const health = (): Record<string, ComponentHealth & { kind: string }> => {
     const out: Record<string, ComponentHealth & { kind: string }> = { buffer: { kind: 'buffer', ...logState } };
-    for (const s of sources) out[`source:${s.name}`] = { kind: s.type, ...s.health() };
+    for (const s of allSources) out[`source:${s.name}`] = { kind: s.type, ...s.health() };
     for (const s of sinks) out[`sink:${s.name}`] = { kind: s.type, ...s.health() };
     return out;
   };
@@ -195,6 +210,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     log,
     sinks,
     sources,
+    udpSources,
     health,
     reloadRegistry,
     httpAddress: () => http?.address(),
@@ -220,7 +236,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }
       logger.info({ dir: config.buffer.dir, records: st.records, sinks: Object.keys(log.stats().sinks) }, 'durable log open');
       for (const s of sinks) await s.start();
-      for (const s of sources) await s.start();
+      for (const s of allSources) await s.start();
       if (config.http.listen !== false) {
         http = new HttpEndpoint({ listen: config.http.listen, gateway: config.name, registry: metrics.registry, health });
         await http.start();
@@ -234,11 +250,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     async stop(opts = {}) {
       const deadline = opts.deadlineMs ?? Date.now() + 15_000;
       logger.info({}, 'gateway stopping: sources first, then sinks drain, then the log closes');
-      for (const s of [...sources].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'source stop failed'));
+      for (const s of [...allSources].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'source stop failed'));
       for (const s of [...sinks].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'sink stop failed'));
       if (statsTimer) clearInterval(statsTimer);
       updateStats();
-      for (const s of sources) await s.close();
+      for (const s of allSources) await s.close();
       for (const s of sinks) await s.close();
       await log.close();
       logState = { state: 'stopped' };

@@ -1,0 +1,132 @@
+/**
+ * The edge network server end to end, with real sockets and a real InfluxDB 1.6: the simulator
+ * as Semtech UDP packet forwarders (OTAA joins answered by the gateway through PULL_RESP) →
+ * source `semtech_udp` → durable log → InfluxDB. Every heard ledger uplink is stored exactly
+ * once with the ledger's readings; every fault the simulator injects is counted as the ledger
+ * says and nothing faulty reaches the sink.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkConfig } from '../gateway/config.ts';
+import { createGateway, type Gateway } from '../gateway/gateway.ts';
+import { renderRegistry } from '../gateway/registry/devices-file.ts';
+import { writeDeviceKeysFile, type DeviceKeys } from '../gateway/registry/keys-file.ts';
+import { CATEGORY_MEASUREMENT } from '../gateway/schema/native.ts';
+import { createSimulation, type LedgerEntry, type SimulationOptions } from '../simulator/index.ts';
+import { demoFleet } from '../simulator/testing/fleets.ts';
+import { freePort } from '../support/free-port.ts';
+import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
+
+let influx: InfluxdServer;
+const dir = mkdtempSync(join(tmpdir(), 'edge-ns-'));
+
+beforeAll(async () => {
+  influx = await startInfluxd({ database: 'edge' });
+}, 120_000);
+afterAll(async () => {
+  await influx?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
+
+/** Keys file + registry for a simulation's devices, a gateway with a semtech_udp source. */
+async function gatewayFor(
+  name: string,
+  sim: Awaited<ReturnType<typeof createSimulation>>,
+  db: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ gateway: Gateway; port: number; cfgDir: string }> {
+  const cfgDir = join(dir, name);
+  const port = await freePort();
+  mkdirSync(cfgDir, { recursive: true });
+  const keys = sim.keys().devices.map((d): DeviceKeys => (d.activation === 'OTAA' ? { devEui: d.devEui, activation: 'OTAA', joinEui: d.joinEui, appKey: d.appKey } : { devEui: d.devEui, activation: 'ABP', devAddr: d.devAddr, nwkSKey: d.nwkSKey, appSKey: d.appSKey }));
+  writeDeviceKeysFile(join(cfgDir, 'keys.json'), keys);
+  writeFileSync(join(cfgDir, 'devices.yaml'), renderRegistry(sim.devices.map((d) => ({ dev_eui: d.devEui, name: d.name, model: d.catalogueId, tags: d.tags, variables: d.variables }))));
+  await influx.query(`CREATE DATABASE ${db}`, { method: 'POST' });
+  const config = checkConfig(
+    {
+      name,
+      data_dir: './data',
+      http: { listen: false },
+      log: { level: 'warn' },
+      registry: { devices_file: 'devices.yaml' },
+      buffer: { fsync_interval_ms: 20 },
+      sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${port}`, keys_file: 'keys.json', dedup_window_ms: 100, ...extra }],
+      sinks: [{ type: 'influxdb', name: 'influx', url: influx.url, database: db, flush_interval_ms: 200 }],
+    },
+    join(cfgDir, 'gateway.yaml'),
+    {},
+  );
+  return { gateway: createGateway(config, { logStream: quiet }), port, cfgDir };
+}
+
+async function waitForInflux(gateway: Gateway, db: string, want: number): Promise<number> {
+  const until = Date.now() + 60_000;
+  let n = 0;
+  while (Date.now() < until) {
+    const s = await influx.query('SELECT count(fcnt) FROM lorawan_uplink', { db });
+    n = Number((s[0]?.values[0] as unknown[] | undefined)?.[1] ?? 0);
+    if (n >= want && gateway.sinks.every((x) => x.pending() === 0)) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return n;
+}
+
+function counter(text: string, name: string, labels = ''): number {
+  const re = new RegExp(`^${name}${labels ? `\\{${labels}\\}` : ''} (\\S+)$`, 'm');
+  return Number(re.exec(text)?.[1] ?? 0);
+}
+
+async function run(name: string, count: number, options: Partial<SimulationOptions> = {}, extra: Record<string, unknown> = {}) {
+  const { fleet, lookup } = await demoFleet();
+  const ledger: LedgerEntry[] = [];
+  const probe = await createSimulation({ fleet, lookup, seed: options.seed ?? 7 });
+  const db = name.replace(/-/g, '_');
+  const { gateway, port } = await gatewayFor(name, probe, db, extra);
+  await gateway.start();
+  const sim = await createSimulation({ fleet, lookup, seed: 7, speed: 'max', output: { type: 'udp', host: '127.0.0.1', port, ackTimeoutMs: 2000, keepaliveMs: 500 }, joinTimeoutMs: 5000, onUplink: (e) => ledger.push(e), ...options });
+  await sim.run({ count, realTimeMs: 120_000 });
+  const stats = await sim.stop();
+  return { gateway, ledger, stats, db, sim };
+}
+
+describe('edge network server: simulator over UDP → gateway → InfluxDB', () => {
+  it('OTAA joins through PULL_RESP; every heard uplink exactly once with the ledger readings', async () => {
+    const { gateway, ledger, stats, db, sim } = await run('clean', 300);
+    try {
+      const otaa = sim.devices.filter((d) => d.keys.activation === 'OTAA').length;
+      expect(stats.joins).toMatchObject({ requests: otaa, accepted: otaa, timedOut: 0 });
+      const heard = ledger.filter((e) => e.gateways.length > 0);
+      expect(heard.length).toBeGreaterThan(250);
+      expect(await waitForInflux(gateway, db, heard.length)).toBe(heard.length);
+      const metrics = await gateway.metrics.registry.metrics();
+      expect(counter(metrics, 'lorawan_edge_ns_uplinks_total')).toBe(heard.length);
+      expect(metrics).not.toMatch(/lorawan_edge_ns_rejected_total\{/);
+
+      // Radio metadata as the ledger has it (best gateway, gateway count) and the readings.
+      const rows = await influx.rows('SELECT * FROM lorawan_uplink', db);
+      const byKey = new Map(rows.map((r) => [`${String(r['dev_eui'])}|${Number(r['time'])}`, r]));
+      for (const e of heard) {
+        const row = byKey.get(`${e.devEui}|${Date.parse(e.time)}`);
+        expect(row, `${e.devEui} fCnt ${e.fCnt}`).toBeDefined();
+        expect(row?.['fcnt']).toBe(e.fCnt);
+        expect(row?.['gateway_count']).toBe(e.gateways.length);
+        expect(row?.['rssi']).toBe(Math.max(...e.gateways.map((g) => g.rssi)));
+      }
+      for (const e of heard.slice(0, 60)) {
+        const m = CATEGORY_MEASUREMENT[e.category] as string;
+        for (const r of e.readings) {
+          const t = Date.parse(r.time ?? e.time);
+          const got = await influx.rows(`SELECT * FROM ${m} WHERE dev_eui = '${e.devEui}' AND time = ${t}ms`, db);
+          expect(got, `${e.devEui} ${m} at ${t}`).toHaveLength(1);
+          for (const [k, v] of Object.entries(r.values)) if (typeof v === 'number') expect(got[0]?.[k]).toBeCloseTo(v, 6);
+        }
+      }
+    } finally {
+      await gateway.stop();
+    }
+  }, 240_000);
+});
