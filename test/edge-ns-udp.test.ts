@@ -129,4 +129,43 @@ describe('edge network server: simulator over UDP → gateway → InfluxDB', () 
       await gateway.stop();
     }
   }, 240_000);
+
+  it('each simulator fault is counted as the ledger says, and nothing faulty reaches InfluxDB', async () => {
+    const faults = { loss: 0.06, corruptMic: 0.06, replay: 0.06, duplicate: 0.06, fcntReset: 0.02, gatewayOutages: [{ gateway: '0016c001f1530001', start: '2h', duration: '3h' }] };
+    const { gateway, ledger, stats, db } = await run('faults', 500, { faults, seed: 11 }, { abp_fcnt_reset: 'accept_zero' });
+    try {
+      const has = (e: LedgerEntry, f: string): boolean => (e.faults as string[]).includes(f);
+      const heard = ledger.filter((e) => e.gateways.length > 0);
+      const bySeq = new Map(ledger.map((e) => [e.seq, e]));
+      // A replay is recognisable only when its original arrived (else it is that frame's first copy).
+      const rejectedReplay = heard.filter((e) => has(e, 'replay') && (bySeq.get(e.replayOf ?? -1)?.gateways.length ?? 0) > 0 && !has(bySeq.get(e.replayOf ?? -1) as LedgerEntry, 'corrupt-mic'));
+      const badMic = heard.filter((e) => has(e, 'corrupt-mic'));
+      const duplicates = heard.filter((e) => has(e, 'duplicate'));
+      const stored = heard.filter((e) => !has(e, 'corrupt-mic') && !rejectedReplay.includes(e));
+      for (const f of ['loss', 'corrupt-mic', 'replay', 'duplicate', 'fcnt-reset', 'gateway-outage']) expect(stats.faults[f as keyof typeof stats.faults], f).toBeGreaterThan(0);
+      expect(stats.joins.timedOut).toBe(0);
+      expect(stats.joins.accepted).toBe(stats.joins.requests - stats.joins.notHeard);
+
+      expect(await waitForInflux(gateway, db, stored.length)).toBe(stored.length);
+      const metrics = await gateway.metrics.registry.metrics();
+      expect(counter(metrics, 'lorawan_edge_ns_rejected_total', 'reason="bad_mic"')).toBe(badMic.length);
+      expect(counter(metrics, 'lorawan_edge_ns_rejected_total', 'reason="replay"')).toBe(rejectedReplay.length);
+      expect(counter(metrics, 'lorawan_edge_ns_rejected_total', 'reason="duplicate"')).toBe(duplicates.length);
+      expect(counter(metrics, 'lorawan_edge_ns_uplinks_total')).toBe(stored.length);
+      const resetAbp = heard.filter((e) => has(e, 'fcnt-reset') && e.fCnt === 0 && ledger.some((x) => x.devEui === e.devEui && x.seq < e.seq && x.devAddr === e.devAddr)).length;
+      expect(counter(metrics, 'lorawan_edge_ns_fcnt_resets_total')).toBeLessThanOrEqual(resetAbp);
+
+      // Exactly the stored set, with the gateways that heard each (outages leave theirs out).
+      const rows = await influx.rows('SELECT * FROM lorawan_uplink', db);
+      const byKey = new Map(rows.map((r) => [`${String(r['dev_eui'])}|${Number(r['time'])}`, r]));
+      expect(byKey.size).toBe(stored.length);
+      for (const e of stored) {
+        const row = byKey.get(`${e.devEui}|${Date.parse(e.time)}`);
+        expect(row, `${e.devEui} seq ${e.seq} ${e.faults.join(',')}`).toBeDefined();
+        expect(row?.['gateway_count']).toBe(e.gateways.length);
+      }
+    } finally {
+      await gateway.stop();
+    }
+  }, 240_000);
 });
