@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type GatewayConfig } from '../gateway/config.ts';
 import { createGateway } from '../gateway/gateway.ts';
+import { KeysFileError } from '../gateway/registry/keys-file.ts';
 import { EXIT_OK, UsageError, type Io } from './usage.ts';
 
 export const EXIT_CONFIG = 78;
@@ -67,7 +68,15 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
   process.on('SIGINT', onInt);
   process.on('SIGHUP', onHup);
   try {
-    await gateway.start();
+    try {
+      await gateway.start();
+    } catch (err) {
+      // A keys file others can read (or a broken one): one line naming the file, exit 78.
+      if (!(err instanceof KeysFileError)) throw err;
+      io.stderr.write(`${err.message}\n`);
+      await gateway.stop().catch(() => undefined);
+      return EXIT_CONFIG;
+    }
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {
         if (stopping) {

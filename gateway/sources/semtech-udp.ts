@@ -206,7 +206,7 @@ export class SemtechUdpSource implements Source {
       case 'PUSH_DATA': {
         this.send(encodeUdpPacket({ type: 'PUSH_ACK', version: p.version, token: p.token }), from.port, from.address);
         this.m.gatewayLastSeen.set({ gateway: p.gatewayEui }, Math.floor(Date.now() / 1000));
-        for (const r of p.rejected) this.reject(r.error.code === 'bad-field' && /data/.test(r.field) ? 'bad_base64' : UDP_REASON[r.error.code], `gateway ${p.gatewayEui}: ${r.error.message}`, msg);
+        for (const r of p.rejected) this.reject(r.error.code === 'bad-field' && /\.data$/.test(r.error.field ?? '') ? 'bad_base64' : UDP_REASON[r.error.code], `gateway ${p.gatewayEui}: ${r.error.message}`, msg);
         if (p.stat) this.onStat(p.gatewayEui, p.stat);
         for (const rx of p.rxpk) {
           if (rx.stat !== 1) {
