@@ -21,6 +21,7 @@ const VERBS: Record<string, { load: () => Promise<Verb>; summary: string }> = {
   demo: { load: async () => (await import('./demo.ts')).runDemo, summary: 'run the end-to-end demo on embedded defaults (no server needed)' },
   provision: { load: async () => (await import('./provision.ts')).runProvision, summary: 'provision devices: serial console (RUI3, Dragino, LoRa-E5), ChirpStack API, TR005 QR labels, scanned codes' },
   keys: { load: async () => (await import('./keys.ts')).runKeys, summary: 'import device keys (simulator --keys JSON or CSV) into the gateway\'s keys file (0600)' },
+  downlink: { load: async () => (await import('./downlink.ts')).runDownlink, summary: 'queue a class-A downlink (hex or a catalogue command) for a device of the edge network server' },
   simulate: { load: async () => (await import('./simulate.ts')).runSimulate, summary: 'simulate a fleet: LoRaWAN frames over Semtech UDP or ChirpStack MQTT events, with a ground-truth ledger' },
 };
 

@@ -8,7 +8,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../codecs/testing/paths.ts';
 import { checkConfig } from '../gateway/config.ts';
 import { createGateway, type Gateway } from '../gateway/gateway.ts';
 import { renderRegistry } from '../gateway/registry/devices-file.ts';
@@ -19,6 +21,7 @@ import { demoFleet } from '../simulator/testing/fleets.ts';
 import { freePort } from '../support/free-port.ts';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
 
+const BIN = join(REPO_ROOT, 'bin', 'lorawan-edge');
 let influx: InfluxdServer;
 const dir = mkdtempSync(join(tmpdir(), 'edge-ns-'));
 
@@ -46,8 +49,7 @@ async function gatewayFor(
   writeDeviceKeysFile(join(cfgDir, 'keys.json'), keys);
   writeFileSync(join(cfgDir, 'devices.yaml'), renderRegistry(sim.devices.map((d) => ({ dev_eui: d.devEui, name: d.name, model: d.catalogueId, tags: d.tags, variables: d.variables }))));
   await influx.query(`CREATE DATABASE ${db}`, { method: 'POST' });
-  const config = checkConfig(
-    {
+  const doc = {
       name,
       data_dir: './data',
       http: { listen: false },
@@ -56,10 +58,9 @@ async function gatewayFor(
       buffer: { fsync_interval_ms: 20 },
       sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${port}`, keys_file: 'keys.json', dedup_window_ms: 100, ...extra }],
       sinks: [{ type: 'influxdb', name: 'influx', url: influx.url, database: db, flush_interval_ms: 200 }],
-    },
-    join(cfgDir, 'gateway.yaml'),
-    {},
-  );
+  };
+  writeFileSync(join(cfgDir, 'gateway.yaml'), JSON.stringify(doc));
+  const config = checkConfig(doc, join(cfgDir, 'gateway.yaml'), {});
   return { gateway: createGateway(config, { logStream: quiet }), port, cfgDir };
 }
 
@@ -80,12 +81,13 @@ function counter(text: string, name: string, labels = ''): number {
   return Number(re.exec(text)?.[1] ?? 0);
 }
 
-async function run(name: string, count: number, options: Partial<SimulationOptions> = {}, extra: Record<string, unknown> = {}) {
+async function run(name: string, count: number, options: Partial<SimulationOptions> = {}, extra: Record<string, unknown> = {}, before?: (cfgDir: string, probe: Awaited<ReturnType<typeof createSimulation>>) => void) {
   const { fleet, lookup } = await demoFleet();
   const ledger: LedgerEntry[] = [];
   const probe = await createSimulation({ fleet, lookup, seed: options.seed ?? 7 });
   const db = name.replace(/-/g, '_');
-  const { gateway, port } = await gatewayFor(name, probe, db, extra);
+  const { gateway, port, cfgDir } = await gatewayFor(name, probe, db, extra);
+  before?.(cfgDir, probe);
   await gateway.start();
   const sim = await createSimulation({ fleet, lookup, seed: 7, speed: 'max', output: { type: 'udp', host: '127.0.0.1', port, ackTimeoutMs: 2000, keepaliveMs: 500 }, joinTimeoutMs: 5000, onUplink: (e) => ledger.push(e), ...options });
   await sim.run({ count, realTimeMs: 120_000 });
@@ -164,6 +166,32 @@ describe('edge network server: simulator over UDP → gateway → InfluxDB', () 
         expect(row, `${e.devEui} seq ${e.seq} ${e.faults.join(',')}`).toBeDefined();
         expect(row?.['gateway_count']).toBe(e.gateways.length);
       }
+    } finally {
+      await gateway.stop();
+    }
+  }, 240_000);
+
+  it('downlinks queued with the CLI (hex, and a catalogue command) reach the simulated devices in RX1', async () => {
+    let queued: string[] = [];
+    const { gateway, stats } = await run('downlink', 150, {}, {}, (cfgDir, probe) => {
+      const abp = probe.devices.find((d) => d.keys.activation === 'ABP');
+      const df703 = probe.devices.find((d) => d.catalogueId === 'dingtek/df703');
+      const cfg = join(cfgDir, 'gateway.yaml');
+      const hex = spawnSync(BIN, ['downlink', '--config', cfg, '--dev-eui', abp?.devEui ?? '', '--fport', '5', 'cafe'], { encoding: 'utf8', cwd: REPO_ROOT, timeout: 60_000 });
+      const cmd = spawnSync(BIN, ['downlink', '--config', cfg, '--dev-eui', df703?.devEui ?? '', '--command', 'uploadInterval', '--arg', 'value=4'], { encoding: 'utf8', cwd: REPO_ROOT, timeout: 60_000 });
+      expect(hex.stderr + cmd.stderr).toBe('');
+      expect([hex.status, cmd.status]).toEqual([0, 0]);
+      queued = [hex.stdout, cmd.stdout];
+    });
+    try {
+      expect(queued[0]).toContain('FPort 5, cafe');
+      expect(queued[1]).toMatch(/FPort 3, [0-9a-f]+/);
+      // The simulator verified both frames (MIC with the session's NwkSKey) and counted them.
+      expect(stats.downlinks.data).toBe(2);
+      expect(stats.downlinks.badMic).toBe(0);
+      const metrics = await gateway.metrics.registry.metrics();
+      expect(counter(metrics, 'lorawan_edge_ns_downlinks_total', 'outcome="sent"')).toBe(2);
+      expect(counter(metrics, 'lorawan_edge_ns_downlinks_total', 'outcome="rx2"')).toBe(0);
     } finally {
       await gateway.stop();
     }
