@@ -180,6 +180,8 @@ describe('edge network server frame by frame', () => {
     const store = new SessionStore(path);
     const id = store.enqueue(ABP.devEui, 10, Buffer.from('cafe', 'hex'), false);
     store.close();
+    // The daemon polls the queue (another process writes it) every second.
+    await until(() => gateway.udpSources[0]?.networkServer?.hasQueued(ABP.devEui) === true, 'the queued downlink to be seen');
     fwd.txAckError = 'TOO_LATE';
     const t = fwd.push(lpUplink(false));
     const rx1 = await fwd.nextResp(4);

@@ -134,7 +134,7 @@ describe('edge network server: simulator over UDP → gateway → InfluxDB', () 
 
   it('each simulator fault is counted as the ledger says, and nothing faulty reaches InfluxDB', async () => {
     const faults = { loss: 0.06, corruptMic: 0.06, replay: 0.06, duplicate: 0.06, fcntReset: 0.02, gatewayOutages: [{ gateway: '0016c001f1530001', start: '2h', duration: '3h' }] };
-    const { gateway, ledger, stats, db } = await run('faults', 500, { faults, seed: 11 }, { abp_fcnt_reset: 'accept_zero' });
+    const { gateway, ledger, stats, db } = await run('faults', 500, { faults, seed: 11 }, { abp_fcnt_reset: 'accept_zero', dedup_window_ms: 300 });
     try {
       const has = (e: LedgerEntry, f: string): boolean => (e.faults as string[]).includes(f);
       const heard = ledger.filter((e) => e.gateways.length > 0);
@@ -151,8 +151,12 @@ describe('edge network server: simulator over UDP → gateway → InfluxDB', () 
       expect(await waitForInflux(gateway, db, stored.length)).toBe(stored.length);
       const metrics = await gateway.metrics.registry.metrics();
       expect(counter(metrics, 'lorawan_edge_ns_rejected_total', 'reason="bad_mic"')).toBe(badMic.length);
-      expect(counter(metrics, 'lorawan_edge_ns_rejected_total', 'reason="replay"')).toBe(rejectedReplay.length);
-      expect(counter(metrics, 'lorawan_edge_ns_rejected_total', 'reason="duplicate"')).toBe(duplicates.length);
+      // A forced duplicate that reaches the gateway after the dedup window closed (a loaded
+      // machine) is a byte-identical copy of a stored frame, i.e. a replay: the sum is exact.
+      const replays = counter(metrics, 'lorawan_edge_ns_rejected_total', 'reason="replay"');
+      const dups = counter(metrics, 'lorawan_edge_ns_rejected_total', 'reason="duplicate"');
+      expect(replays + dups).toBe(rejectedReplay.length + duplicates.length);
+      expect(dups).toBeLessThanOrEqual(duplicates.length);
       expect(counter(metrics, 'lorawan_edge_ns_uplinks_total')).toBe(stored.length);
       const resetAbp = heard.filter((e) => has(e, 'fcnt-reset') && e.fCnt === 0 && ledger.some((x) => x.devEui === e.devEui && x.seq < e.seq && x.devAddr === e.devAddr)).length;
       expect(counter(metrics, 'lorawan_edge_ns_fcnt_resets_total')).toBeLessThanOrEqual(resetAbp);

@@ -10,6 +10,7 @@
  *
  * Bounded: at most `maxOpen` frames are open at once; past that, the oldest closes early.
  */
+import { performance } from 'node:perf_hooks';
 import type { Rxpk } from '../../lorawan/udp/types.ts';
 
 export interface Reception {
@@ -22,20 +23,42 @@ export interface Reception {
 interface Open {
   data: Uint8Array;
   receptions: Reception[];
-  timer: NodeJS.Timeout;
+  /** monotonic ms when the window closes */
+  closesAt: number;
   /** second transmissions of the same bytes, processed after this window */
   later: Reception[];
 }
 
 export class DedupWindow {
+  /** insertion order = opening order = closing order (one window length for all) */
   private readonly open = new Map<string, Open>();
+  /** One sweep timer instead of one timer per frame (thousands per second). */
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly windowMs: number,
     private readonly onFrame: (frame: { data: Uint8Array; receptions: Reception[] }) => void,
     private readonly onDuplicate: (r: Reception) => void,
     private readonly maxOpen = 20_000,
+    private readonly now: () => number = () => performance.now(),
   ) {}
+
+  /** Closes every window whose time is up, oldest first; re-arms while any is open. */
+  private sweep(): void {
+    this.sweeper = undefined;
+    const t = this.now();
+    for (const [key, o] of this.open) {
+      if (o.closesAt > t) break;
+      this.close(key);
+    }
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.sweeper || this.open.size === 0) return;
+    const first = this.open.values().next().value as Open;
+    this.sweeper = setTimeout(() => this.sweep(), Math.max(1, Math.min(this.windowMs, first.closesAt - this.now())));
+  }
 
   add(data: Uint8Array, r: Reception): void {
     const key = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
@@ -52,14 +75,13 @@ export class DedupWindow {
       const oldest = this.open.keys().next().value;
       if (oldest !== undefined) this.close(oldest);
     }
-    const timer = setTimeout(() => this.close(key), this.windowMs);
-    this.open.set(key, { data, receptions: [r], timer, later: [] });
+    this.open.set(key, { data, receptions: [r], closesAt: this.now() + this.windowMs, later: [] });
+    this.arm();
   }
 
   private close(key: string): void {
     const o = this.open.get(key);
     if (!o) return;
-    clearTimeout(o.timer);
     this.open.delete(key);
     this.onFrame({ data: o.data, receptions: o.receptions });
     for (const r of o.later) this.add(o.data, r);
@@ -71,7 +93,8 @@ export class DedupWindow {
   }
 
   clear(): void {
-    for (const o of this.open.values()) clearTimeout(o.timer);
+    if (this.sweeper) clearTimeout(this.sweeper);
+    this.sweeper = undefined;
     this.open.clear();
   }
 

@@ -120,6 +120,7 @@ CREATE TABLE IF NOT EXISTS downlinks (
   f_cnt_down INTEGER, outcome TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS downlinks_pending ON downlinks (dev_eui, state, id);
+CREATE INDEX IF NOT EXISTS downlinks_state ON downlinks (state, dev_eui);
 `;
 
 function toSession(r: SessionRow): Session {
@@ -173,6 +174,7 @@ export class SessionStore {
     setDownlink: Database.Statement;
     getDownlink: Database.Statement;
     enqueue: Database.Statement;
+    pendingDevices: Database.Statement;
   };
 
   constructor(readonly path: string) {
@@ -193,6 +195,7 @@ export class SessionStore {
       pending: d.prepare(`SELECT * FROM downlinks WHERE dev_eui = ? AND state = 'pending' ORDER BY id LIMIT ?`),
       setDownlink: d.prepare(`UPDATE downlinks SET state = ?, attempts = ?, f_cnt_down = ?, outcome = ? WHERE id = ?`),
       getDownlink: d.prepare(`SELECT * FROM downlinks WHERE id = ?`),
+      pendingDevices: d.prepare(`SELECT DISTINCT dev_eui FROM downlinks WHERE state = 'pending'`),
       enqueue: d.prepare(`INSERT INTO downlinks (dev_eui, f_port, payload, confirmed, state, created_ms) VALUES (?, ?, ?, ?, 'pending', ?)`),
     };
     // Recovery: a downlink handed to a gateway whose TX_ACK never came is sent again.
@@ -226,6 +229,13 @@ export class SessionStore {
   /** Creates or replaces a session (ABP from the keys file). Durable on return. */
   putSession(s: Session): void {
     this.st.upsert.run(this.row(s));
+  }
+
+  /** Many sessions in one transaction (the ABP devices of the keys file at start). */
+  putSessions(list: readonly Session[]): void {
+    this.db.transaction(() => {
+      for (const s of list) this.st.upsert.run(this.row(s));
+    })();
   }
 
   hasDevNonce(devEui: string, devNonce: number): boolean {
@@ -272,6 +282,11 @@ export class SessionStore {
 
   pendingDownlinks(devEui: string, max = 4): QueuedDownlink[] {
     return (this.st.pending.all(devEui, max) as DownlinkRow[]).map(toDownlink);
+  }
+
+  /** DevEUIs with a pending downlink (polled: the CLI writes the queue from another process). */
+  devicesWithPending(): Set<string> {
+    return new Set((this.st.pendingDevices.all() as { dev_eui: string }[]).map((r) => r.dev_eui));
   }
 
   downlink(id: number): QueuedDownlink | undefined {
