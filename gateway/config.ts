@@ -12,6 +12,8 @@ import { resolveInfluxSinkConfig, type InfluxSinkConfig } from './sinks/influxdb
 import type { ChirpstackMqttConfig } from './sources/chirpstack-mqtt.ts';
 import type { SemtechUdpConfig } from './sources/semtech-udp.ts';
 import { checkSemtechUdp } from './sources/semtech-udp-config.ts';
+import { checkMqttSink } from './sinks/mqtt/config.ts';
+import type { MqttSinkConfig } from './sinks/mqtt/mqtt-sink.ts';
 
 export type ConfigErrorCode = 'E_CONFIG_YAML' | 'E_CONFIG_UNKNOWN_KEY' | 'E_CONFIG_REQUIRED' | 'E_CONFIG_TYPE' | 'E_CONFIG_VALUE' | 'E_CONFIG_ENV' | 'E_CONFIG_READ';
 
@@ -58,6 +60,8 @@ export interface GatewayConfig {
   /** `type: semtech_udp` entries of `sources:` (the edge network server) */
   udp_sources: SemtechUdpConfig[];
   sinks: SinkConfig[];
+  /** `type: mqtt` entries of `sinks:` (ChirpStack v4 events to a broker, own cursor) */
+  mqtt_sinks: MqttSinkConfig[];
 }
 
 type Obj = Record<string, unknown>;
@@ -217,7 +221,7 @@ function checkSink(c: Checker, raw: unknown, i: number, dataDir: string, base: s
       keep_files: c.int(raw, 'keep_files', p, 20, 1, 100_000),
     };
   }
-  return c.add(`${p}type`, type === undefined ? 'E_CONFIG_REQUIRED' : 'E_CONFIG_VALUE', `must be "influxdb" or "file"${type === undefined ? '' : `, got ${JSON.stringify(type)}`}`);
+  return c.add(`${p}type`, type === undefined ? 'E_CONFIG_REQUIRED' : 'E_CONFIG_VALUE', `must be "influxdb", "file" or "mqtt"${type === undefined ? '' : `, got ${JSON.stringify(type)}`}`);
 }
 
 /** Validates a parsed config document. `file` names it in errors and anchors relative paths. */
@@ -268,6 +272,7 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   });
 
   const sinks: SinkConfig[] = [];
+  const mqttSinks: MqttSinkConfig[] = [];
   const names = new Set<string>();
   const sinksRaw = raw['sinks'] ?? [{ type: 'file', name: 'file' }];
   if (!Array.isArray(sinksRaw) || sinksRaw.length === 0) c.add('sinks', 'E_CONFIG_TYPE', 'must be a non-empty list (the default is one file sink)');
@@ -275,6 +280,7 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
     const name = isObj(s) ? String(s['name'] ?? s['type'] ?? 'sink') : 'sink';
     if (names.has(name)) c.add(`sinks[${i}].name`, 'E_CONFIG_VALUE', `duplicate sink name "${name}" (each sink has its own cursor)`);
     names.add(name);
+    if (isObj(s) && s['type'] === 'mqtt') return void mqttSinks.push(checkMqttSink(c, s, i, name, raw['name'] === undefined ? 'gateway' : String(raw['name'])));
     const r = checkSink(c, s, i, dataDir, base);
     if (r) sinks.push(r);
   });
@@ -310,6 +316,7 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
     sources,
     udp_sources: udpSources,
     sinks,
+    mqtt_sinks: mqttSinks,
   };
 }
 

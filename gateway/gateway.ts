@@ -28,6 +28,7 @@ import { nativeLines, nativePoints } from './schema/native.ts';
 import { FileWriter, InfluxWriter } from './sinks/writers.ts';
 import { ChirpstackMqttSource } from './sources/chirpstack-mqtt.ts';
 import { SemtechUdpSource } from './sources/semtech-udp.ts';
+import { MqttSink } from './sinks/mqtt/mqtt-sink.ts';
 
 /** Keys whose values are secrets: pino replaces them wherever they appear in a log object. */
 export const REDACT_PATHS = ['password', 'token', '*.password', '*.token', '*.*.password', '*.*.token', 'appKey', '*.appKey', 'nwkSKey', 'appSKey'];
@@ -58,6 +59,8 @@ export interface Gateway {
   readonly sources: readonly ChirpstackMqttSource[];
   /** `semtech_udp` sources (edge network server) */
   readonly udpSources: readonly SemtechUdpSource[];
+  /** `mqtt` sinks (ChirpStack v4 events) */
+  readonly mqttSinks: readonly MqttSink[];
 }
 
 /**
@@ -155,7 +158,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     catalogue: (id) => codecs.get(id),
     deviceProfiles: {},
     now,
-    keepCodecData: config.sinks.some((s) => s.schema === 'chirpstack'),
+    keepCodecData: config.sinks.some((s) => s.schema === 'chirpstack') || config.mqtt_sinks.length > 0,
   };
   const sources = config.sources.map(
     (s) =>
@@ -179,6 +182,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }),
   );
   const allSources = [...sources, ...udpSources];
+  const mqttSinks = config.mqtt_sinks.map((s) => new MqttSink(s, log, logger.child({ sink: s.name })));
 
   let http: HttpEndpoint | undefined;
   let statsTimer: NodeJS.Timeout | undefined;
@@ -187,7 +191,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const health = (): Record<string, ComponentHealth & { kind: string }> => {
     const out: Record<string, ComponentHealth & { kind: string }> = { buffer: { kind: 'buffer', ...logState } };
     for (const s of allSources) out[`source:${s.name}`] = { kind: s.type, ...s.health() };
-    for (const s of sinks) out[`sink:${s.name}`] = { kind: s.type, ...s.health() };
+    for (const s of [...sinks, ...mqttSinks]) out[`sink:${s.name}`] = { kind: s.type, ...s.health() };
     return out;
   };
 
@@ -211,6 +215,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     sinks,
     sources,
     udpSources,
+    mqttSinks,
     health,
     reloadRegistry,
     httpAddress: () => http?.address(),
@@ -228,7 +233,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       // A cursor whose sink is no longer configured (renamed or removed, or a replay that
       // crashed) would hold every segment from its position on: the log would fill up and, with
       // when_full: block, stop ingestion. Such cursors are removed, loudly.
-      const configured = new Set(config.sinks.map((s) => s.name));
+      const configured = new Set([...config.sinks, ...config.mqtt_sinks].map((s) => s.name));
       for (const name of log.sinks) {
         if (configured.has(name)) continue;
         logger.warn({ sink: name, lag: st.sinks[name]?.lag ?? 0 }, 'durable log: removing the cursor of a sink that is not configured any more; its unsent records are released');
@@ -236,6 +241,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }
       logger.info({ dir: config.buffer.dir, records: st.records, sinks: Object.keys(log.stats().sinks) }, 'durable log open');
       for (const s of sinks) await s.start();
+      for (const s of mqttSinks) await s.start();
       for (const s of allSources) await s.start();
       if (config.http.listen !== false) {
         http = new HttpEndpoint({ listen: config.http.listen, gateway: config.name, registry: metrics.registry, health });
@@ -251,11 +257,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const deadline = opts.deadlineMs ?? Date.now() + 15_000;
       logger.info({}, 'gateway stopping: sources first, then sinks drain, then the log closes');
       for (const s of [...allSources].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'source stop failed'));
-      for (const s of [...sinks].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'sink stop failed'));
+      for (const s of [...sinks, ...mqttSinks].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'sink stop failed'));
       if (statsTimer) clearInterval(statsTimer);
       updateStats();
       for (const s of allSources) await s.close();
-      for (const s of sinks) await s.close();
+      for (const s of [...sinks, ...mqttSinks]) await s.close();
       await log.close();
       logState = { state: 'stopped' };
       await rejects.close();

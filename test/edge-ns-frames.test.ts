@@ -5,7 +5,6 @@
  * next uplink; a TX_ACK error on RX1 falls back to RX2; a DevNonce is never accepted twice, also
  * after a restart; bad datagrams are counted under their reason and kept, and the daemon goes on.
  */
-import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -23,8 +22,8 @@ import { buildJoinRequest, openJoinAccept } from '../lorawan/join.ts';
 import { decodeMacCommands, encodeMacCommands } from '../lorawan/mac-commands.ts';
 import { parsePhyPayload, type DataFrame } from '../lorawan/phy-payload.ts';
 import { deriveSessionKeys } from '../lorawan/session-keys.ts';
-import { decodeUdpPacket } from '../lorawan/udp/codec.ts';
-import { buildPullData, buildPushData, buildTxAck, rxpkFor } from '../lorawan/udp/gateway.ts';
+import { buildPullData, buildPushData, rxpkFor } from '../lorawan/udp/gateway.ts';
+import { TestForwarder, until } from '../gateway/ns/testing/forwarder.ts';
 import type { Txpk } from '../lorawan/udp/types.ts';
 import { freePort } from '../support/free-port.ts';
 
@@ -39,54 +38,7 @@ const nwkSKey = Buffer.from(ABP.nwkSKey, 'hex');
 const appSKey = Buffer.from(ABP.appSKey, 'hex');
 let gateway: Gateway;
 let port: number;
-let fwd: Forwarder;
-let tmst = 1_000_000;
-
-/** A minimal packet forwarder: PULL_DATA route, PUSH_DATA, PULL_RESPs collected, TX_ACKs sent. */
-class Forwarder {
-  readonly socket: Socket = createSocket('udp4');
-  readonly resp: { token: number; txpk: Txpk }[] = [];
-  readonly acks: Buffer[] = [];
-  txAckError: string | undefined;
-  constructor(readonly eui: string) {
-    this.socket.on('message', (msg) => {
-      const d = decodeUdpPacket(msg);
-      if (!d.ok) return;
-      if (d.packet.type === 'PULL_RESP') {
-        this.resp.push({ token: d.packet.token, txpk: d.packet.txpk });
-        const err = this.txAckError;
-        this.txAckError = undefined;
-        this.send(buildTxAck({ gatewayEui: this.eui, token: d.packet.token, ...(err ? { error: err, form: 'json' as const } : {}) }));
-      } else this.acks.push(msg);
-    });
-  }
-  async open(): Promise<void> {
-    await new Promise<void>((r) => this.socket.bind(0, '127.0.0.1', () => r()));
-    this.send(buildPullData({ gatewayEui: this.eui }).bytes);
-    await until(() => this.acks.length > 0);
-  }
-  send(b: Buffer): void {
-    this.socket.send(b, port, '127.0.0.1');
-  }
-  push(phy: Buffer, opts: { datr?: string; time?: Date; snr?: number } = {}): number {
-    tmst += 10_000_000;
-    const rx = rxpkFor({ phyPayload: phy, tmst, frequencyHz: 868_300_000, datr: opts.datr ?? 'SF9BW125', rssi: -80, lsnr: opts.snr ?? 5, time: opts.time ?? new Date() });
-    this.send(buildPushData({ gatewayEui: this.eui, rxpk: [rx] }).bytes);
-    return tmst;
-  }
-  async nextResp(n: number): Promise<{ token: number; txpk: Txpk }> {
-    await until(() => this.resp.length >= n);
-    return this.resp[n - 1] as { token: number; txpk: Txpk };
-  }
-}
-
-async function until(cond: () => boolean, what = 'condition', ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+let fwd: TestForwarder;
 
 async function metric(name: string, labels = ''): Promise<number> {
   const text = await gateway.metrics.registry.metrics();
@@ -120,13 +72,13 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'devices.yaml'), renderRegistry([{ dev_eui: ABP.devEui, name: 'bin-1', model: 'dingtek/df703', tags: {}, variables: {} }]));
   gateway = createGateway(config(), { logStream: { write: () => true } as unknown as NodeJS.WritableStream });
   await gateway.start();
-  fwd = new Forwarder(GW);
+  fwd = new TestForwarder(GW, () => port);
   await fwd.open();
 }, 60_000);
 
 afterAll(async () => {
   await gateway?.stop();
-  fwd?.socket.close();
+  fwd?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
