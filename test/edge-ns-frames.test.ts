@@ -152,10 +152,52 @@ describe('edge network server frame by frame', () => {
     });
   });
 
+  it('a confirmed downlink is retried until the device ACKs it, and its outcome recorded', async () => {
+    const path = SemtechUdpSource.storePath(gateway.config.udp_sources[0] as { state_dir: string });
+    const store = new SessionStore(path);
+    const id = store.enqueue(ABP.devEui, 11, Buffer.from('beef', 'hex'), true);
+    store.close();
+    await until(() => gateway.udpSources[0]?.networkServer?.hasQueued(ABP.devEui) === true, 'the queued downlink to be seen');
+    const state = (): string | undefined => {
+      const st = new SessionStore(path);
+      const q = st.downlink(id);
+      st.close();
+      return q ? `${q.state}/${q.attempts}/${q.outcome}` : undefined;
+    };
+    const n = fwd.resp.length;
+    fwd.push(lpUplink(false));
+    const first = openDown((await fwd.nextResp(n + 1)).txpk);
+    expect(first.frame.mType).toBe('ConfirmedDataDown');
+    expect(first.payload.toString('hex')).toBe('beef');
+    await until(() => state() === 'awaiting_ack/1/', 'awaiting_ack');
+    // The next uplink carries no ACK: sent again.
+    fwd.push(lpUplink(false));
+    const again = openDown((await fwd.nextResp(n + 2)).txpk);
+    expect(again.frame.mType).toBe('ConfirmedDataDown');
+    expect(again.frame.fCnt16).toBe(first.frame.fCnt16 + 1);
+    await until(() => state() === 'awaiting_ack/2/', 'second attempt');
+    // Now the device acknowledges (ACK bit in its uplink): done, nothing more is sent.
+    const ack = lp.fromFields({ MType: 'Unconfirmed Data Up', DevAddr: Buffer.from(ABP.devAddr, 'hex'), FCtrl: { ACK: true }, FCnt: fCnt++, FPort: 3, payload: Buffer.of(1) }, appSKey, nwkSKey).getPHYPayload() as Buffer;
+    fwd.push(ack);
+    await until(() => state() === 'done/2/acked', 'acked');
+    expect(await metric('lorawan_edge_ns_downlinks_total', 'outcome="acked"')).toBe(1);
+    expect(fwd.resp).toHaveLength(n + 2);
+  });
+
+  it('a flood of junk datagrams does not push a confirmed uplink out of its RX1 window', async () => {
+    const junk = Buffer.concat([Buffer.of(2, 0, 0, 0), Buffer.from(GW, 'hex'), Buffer.from('{"rxpk":[{"tmst":1,"freq":868.1,"stat":1,"modu":"LORA","datr":"SF7BW125","size":3,"data":"AQID"}]}')]);
+    const n = fwd.resp.length;
+    for (let i = 0; i < 2000; i++) fwd.send(i % 2 ? junk : Buffer.of(2, i & 0xff, 0, 9));
+    const t = fwd.push(lpUplink(true));
+    const { txpk } = await fwd.nextResp(n + 1);
+    expect(txpk.tmst).toBe(t + 1_000_000);
+    expect(openDown(txpk).frame.fCtrl.ack).toBe(true);
+  });
+
   it('OTAA: join-accept decrypts with the AppKey (CFList, RX2 DR, RX1 delay); a reused DevNonce is rejected, also after a restart', async () => {
     const req = buildJoinRequest({ joinEui: OTAA.joinEui, devEui: OTAA.devEui, devNonce: 61838 }, Buffer.from(OTAA.appKey, 'hex'));
     const t = fwd.push(req);
-    const { txpk } = await fwd.nextResp(6);
+    const { txpk } = await fwd.nextResp(9);
     expect(txpk.tmst).toBe(t + 5_000_000);
     const ja = openJoinAccept(txpk.data, Buffer.from(OTAA.appKey, 'hex'));
     expect(ja.ok && ja.joinAccept.micValid).toBe(true);
@@ -169,7 +211,7 @@ describe('edge network server frame by frame', () => {
 
     fwd.push(req);
     await until(() => gatewayRejected('devnonce_reuse') === 1);
-    expect(fwd.resp).toHaveLength(6);
+    expect(fwd.resp).toHaveLength(9);
 
     // Restart: the session, its counter and the nonce survive; no re-join is needed.
     await gateway.stop();
@@ -181,7 +223,7 @@ describe('edge network server frame by frame', () => {
     expect(s?.fCntUpNext).toBe(1);
     fwd.push(req);
     await until(() => gatewayRejected('devnonce_reuse') === 1);
-    expect(fwd.resp).toHaveLength(6);
+    expect(fwd.resp).toHaveLength(9);
     fwd.push(buildDataFrame({ mType: 'UnconfirmedDataUp', devAddr: ja.joinAccept.devAddr, fCnt: 0, fPort: 1, payload: Buffer.of(7) }, keys));
     await until(() => gatewayRejected('replay') === 1);
     fwd.push(buildDataFrame({ mType: 'UnconfirmedDataUp', devAddr: ja.joinAccept.devAddr, fCnt: 1, fPort: 1, payload: Buffer.of(8) }, keys));
