@@ -47,7 +47,7 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
   const config = loadConfigOrReport(values.config, io);
   if (!config) return EXIT_CONFIG;
   if (values.check) {
-    io.stdout.write(`config ok: ${config.sources.length} source(s), ${config.sinks.length} sink(s), buffer in ${config.buffer.dir}\n`);
+    io.stdout.write(`config ok: ${config.sources.length + config.udp_sources.length} source(s), ${config.sinks.length + config.mqtt_sinks.length} sink(s), buffer in ${config.buffer.dir}\n`);
     return EXIT_OK;
   }
   const gateway = createGateway(config, { logStream: io.stdout });
