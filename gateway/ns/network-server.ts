@@ -128,6 +128,14 @@ export class NetworkServer {
    */
   private pending = new Set<string>();
   private readonly pendingPoll: NodeJS.Timeout;
+  /** gateways that reported each session's last accepted frame (memory only) */
+  private readonly lastGateways = new WeakMap<Session, Set<string>>();
+  /**
+   * MIC of the session's frame 0: with abp_fcnt_reset: accept_zero, a replay of that frame
+   * must not pass for a restart (memory only: after a gateway restart one replayed frame 0
+   * could — documented in README.md).
+   */
+  private readonly zeroMic = new WeakMap<Session, string>();
 
   constructor(
     readonly config: NetworkServerConfig,
@@ -293,7 +301,7 @@ export class NetworkServer {
       const behind = (s.fCntUpNext - f.fCnt16 + 0x10000) % 0x10000;
       const old = s.fCntUpNext - behind;
       if (old >= 0 && verifyDataMic(f, s.nwkSKey, old)) {
-        if (old === 0 && s.activation === 'ABP' && this.config.abp_fcnt_reset === 'accept_zero' && micHex(f) !== s.lastMic) {
+        if (old === 0 && s.activation === 'ABP' && this.config.abp_fcnt_reset === 'accept_zero' && micHex(f) !== s.lastMic && micHex(f) !== this.zeroMic.get(s)) {
           this.deps.logger.warn({ devEui: s.devEui }, 'ABP device counts from 0 again (restart): counter reset');
           this.deps.metrics.fcntResets.inc();
           s.seq++;
@@ -319,6 +327,10 @@ export class NetworkServer {
           b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers: [], receivedAt: receptions[0]?.receivedAt ?? this.deps.monotonic() });
           return;
         }
+        // Heard by a gateway that had not reported it: a copy that came later than the window
+        // (a slow backhaul or a loaded machine), not a second transmission.
+        const before = this.lastGateways.get(s);
+        if (before && receptions.every((r) => !before.has(r.gatewayEui))) return this.reject('late_copy', `DevAddr ${addr} FCnt ${fCnt32}: a copy of the last frame from another gateway, after the dedup window`, f.phyPayload);
         return this.reject('replay', `DevAddr ${addr} FCnt ${fCnt32}: a copy of the last frame, after the dedup window`, f.phyPayload);
       }
       return this.reject('replay', `DevAddr ${addr} FCnt ${fCnt32}: counter already used by another frame`, f.phyPayload);
@@ -326,6 +338,8 @@ export class NetworkServer {
     const opened = openDataFrame(f, { nwkSKey: s.nwkSKey, appSKey: s.appSKey }, fCnt32);
     s.fCntUpNext = fCnt32 + 1;
     s.lastMic = micHex(f);
+    this.lastGateways.set(s, new Set(receptions.map((r) => r.gatewayEui)));
+    if (fCnt32 === 0) this.zeroMic.set(s, micHex(f));
     const best = this.bestReception(receptions);
     s.dr = dataRateFromDatr(EU868, best.rxpk.datr) ?? s.dr;
     s.adr = f.fCtrl.adr;
