@@ -148,35 +148,43 @@ describe('edge network server: simulator over UDP → gateway → InfluxDB', () 
       const sameZero = heard.filter((e) => has(e, 'fcnt-reset') && e.fCnt === 0 && ledger.some((x) => x.seq < e.seq && x.devEui === e.devEui && x.fCnt === 0 && x.devAddr === e.devAddr && x.payloadHex === e.payloadHex && x.gateways.length > 0));
       rejectedReplay.push(...sameZero);
       const stored = heard.filter((e) => !has(e, 'corrupt-mic') && !rejectedReplay.includes(e));
+      // A replay of a frame nobody heard is that frame's first copy — unless, at --speed max, the
+      // device's next frame (minutes later in simulated time, milliseconds in real time) reached
+      // the gateway first over another gateway's socket: then it is rightly a replay. Either way
+      // it is counted once, as stored or as rejected.
+      const ambiguous = stored.filter((e) => has(e, 'replay'));
+      const certain = stored.filter((e) => !ambiguous.includes(e));
       for (const f of ['loss', 'corrupt-mic', 'replay', 'duplicate', 'fcnt-reset', 'gateway-outage']) expect(stats.faults[f as keyof typeof stats.faults], f).toBeGreaterThan(0);
       expect(stats.joins.timedOut).toBe(0);
       expect(stats.joins.accepted).toBe(stats.joins.requests - stats.joins.notHeard);
 
-      const got = await waitForInflux(gateway, db, stored.length);
-      if (got !== stored.length) {
+      const got = await waitForInflux(gateway, db, certain.length);
+      if (got < certain.length) {
         const rows0 = await influx.rows('SELECT * FROM lorawan_uplink', db);
         const keys0 = new Set(rows0.map((r) => `${String(r['dev_eui'])}|${Number(r['time'])}`));
         console.log(stored.filter((e) => !keys0.has(`${e.devEui}|${Date.parse(e.time)}`)).map((e) => JSON.stringify({ seq: e.seq, dev: e.devEui, fCnt: e.fCnt, faults: e.faults, gws: e.gateways.length, replayOf: e.replayOf })));
         console.log((await gateway.metrics.registry.metrics()).split('\n').filter((l) => l.startsWith('lorawan_edge_ns_rejected_total{')).join('\n'));
       }
-      expect(got).toBe(stored.length);
+      expect(got).toBeGreaterThanOrEqual(certain.length);
+      expect(got).toBeLessThanOrEqual(stored.length);
       const metrics = await gateway.metrics.registry.metrics();
       expect(counter(metrics, 'lorawan_edge_ns_rejected_total', 'reason="bad_mic"')).toBe(badMic.length);
       // A forced duplicate that reaches the gateway after the dedup window closed (a loaded
       // machine) is a byte-identical copy of a stored frame, i.e. a replay: the sum is exact.
       const replays = counter(metrics, 'lorawan_edge_ns_rejected_total', 'reason="replay"');
       const dups = counter(metrics, 'lorawan_edge_ns_rejected_total', 'reason="duplicate"');
-      expect(replays + dups).toBe(rejectedReplay.length + duplicates.length);
+      // Conservation: every heard, non-corrupt copy is stored once or rejected once.
+      expect(got + replays + dups).toBe(stored.length + rejectedReplay.length + duplicates.length);
       expect(dups).toBeLessThanOrEqual(duplicates.length);
-      expect(counter(metrics, 'lorawan_edge_ns_uplinks_total')).toBe(stored.length);
+      expect(counter(metrics, 'lorawan_edge_ns_uplinks_total')).toBe(got);
       const resetAbp = heard.filter((e) => has(e, 'fcnt-reset') && e.fCnt === 0 && ledger.some((x) => x.devEui === e.devEui && x.seq < e.seq && x.devAddr === e.devAddr)).length;
       expect(counter(metrics, 'lorawan_edge_ns_fcnt_resets_total')).toBeLessThanOrEqual(resetAbp);
 
       // Exactly the stored set, with the gateways that heard each (outages leave theirs out).
       const rows = await influx.rows('SELECT * FROM lorawan_uplink', db);
       const byKey = new Map(rows.map((r) => [`${String(r['dev_eui'])}|${Number(r['time'])}`, r]));
-      expect(byKey.size).toBe(stored.length);
-      for (const e of stored) {
+      expect(byKey.size).toBe(got);
+      for (const e of certain) {
         const row = byKey.get(`${e.devEui}|${Date.parse(e.time)}`);
         expect(row, `${e.devEui} seq ${e.seq} ${e.faults.join(',')}`).toBeDefined();
         expect(row?.['gateway_count']).toBe(e.gateways.length);
