@@ -15,11 +15,13 @@ import { devicesFromCsv } from '../gateway/registry/csv.ts';
 import { didYouMean } from '../devices/did-you-mean.ts';
 import { checkDevice, loadRegistry, mergeDevices, problemText, RegistryError, saveRegistry, type LoadRegistryOptions, type RegistryProblem } from '../gateway/registry/devices-file.ts';
 import { checkOutputFile } from './errors.ts';
+import { deviceKeysFromFlags, saveDeviceKeys } from './device-keys-flags.ts';
 import { EXIT_ERRORS, EXIT_OK, parseVariables, UsageError, type Io } from './usage.ts';
 
 export const DEVICES_HELP = `Usage: lorawan-edge devices [--json] [--category <bin-fill|water-meter|air-quality|generic>]
        lorawan-edge devices add --registry <devices.yaml> --dev-eui <eui> --model <catalogue-id> --name <name>
                                 [--tag key=value]… [--var key=value]… [--replace]
+                                [--keys <keys.json> (--join-eui <eui> --app-key <key> | --dev-addr <addr> --nwk-s-key <key> --app-s-key <key>)]
        lorawan-edge devices import <file.csv> --registry <devices.yaml> [--replace] [--dry-run]
        lorawan-edge devices registered --registry <devices.yaml> [--json]
 
@@ -71,10 +73,18 @@ async function runAdd(argv: string[], io: Io): Promise<number> {
       tag: { type: 'string', multiple: true },
       var: { type: 'string', multiple: true },
       replace: { type: 'boolean', default: false },
+      // Keys for the edge network server (keys file, 0600): OTAA or ABP.
+      keys: { type: 'string' },
+      'join-eui': { type: 'string' },
+      'app-key': { type: 'string' },
+      'dev-addr': { type: 'string' },
+      'nwk-s-key': { type: 'string' },
+      'app-s-key': { type: 'string' },
     },
   });
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const file = registryPath(values.registry);
+  const keys = deviceKeysFromFlags(values);
   for (const k of ['dev-eui', 'model', 'name'] as const) if (!values[k]) throw new UsageError(`--${k} is required`);
   const tags: Record<string, unknown> = {};
   for (const t of values.tag ?? []) {
@@ -92,8 +102,12 @@ async function runAdd(argv: string[], io: Io): Promise<number> {
   if (typeof current === 'number') return current;
   const merged = mergeDevices(current, [checked.device], { replace: values.replace, where: () => 'device' });
   if (merged.problems.length) return report(io, file, merged.problems);
+  if (keys) {
+    const saved = saveDeviceKeys(keys, values.replace, io);
+    if (saved !== EXIT_OK) return saved;
+  }
   saveRegistry(file, merged.devices);
-  io.stdout.write(`${values.replace && current.byEui.has(checked.device.dev_eui) ? 'updated' : 'added'} ${checked.device.dev_eui} "${checked.device.name}" (${checked.device.model}) in ${file}\n`);
+  io.stdout.write(`${values.replace && current.byEui.has(checked.device.dev_eui) ? 'updated' : 'added'} ${checked.device.dev_eui} "${checked.device.name}" (${checked.device.model}) in ${file}${keys ? `, ${keys.keys.activation} keys in ${keys.file}` : ''}\n`);
   return EXIT_OK;
 }
 

@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type GatewayConfig } from '../gateway/config.t
 import { createGateway } from '../gateway/gateway.ts';
 import { preflight } from '../gateway/preflight.ts';
 import { problemText, RegistryError } from '../gateway/registry/devices-file.ts';
+import { KeysFileError } from '../gateway/registry/keys-file.ts';
 import { EXIT_OK, UsageError, type Io } from './usage.ts';
 
 export const EXIT_CONFIG = 78;
@@ -74,7 +75,7 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
     return EXIT_CONFIG;
   }
   if (values.check) {
-    io.stdout.write(`config ok: ${config.sources.length} source(s), ${config.sinks.length} sink(s), ${pre.devices} registered device(s), buffer in ${config.buffer.dir}\n`);
+    io.stdout.write(`config ok: ${config.sources.length + config.udp_sources.length} source(s), ${config.sinks.length + config.mqtt_sinks.length} sink(s), ${pre.devices} registered device(s), buffer in ${config.buffer.dir}\n`);
     return EXIT_OK;
   }
   const gateway = createGateway(config, { logStream: io.stdout });
@@ -105,6 +106,11 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
       if (reportLocked(err, config, io)) return EXIT_LOCKED;
       if (err instanceof RegistryError) {
         for (const p of err.problems) io.stderr.write(`${err.file}: ${problemText(p)}\n`);
+        return EXIT_CONFIG;
+      }
+      // A keys file others can read (or a broken one): one line naming the file, exit 78.
+      if (err instanceof KeysFileError) {
+        io.stderr.write(`${err.message}\n`);
         return EXIT_CONFIG;
       }
       throw err;

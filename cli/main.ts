@@ -53,6 +53,12 @@ export const VERBS: Record<string, VerbEntry> = {
       scan: 'read a scanned QR code or sticker (and add the device)',
     },
   },
+  keys: {
+    load: async () => (await import('./keys.ts')).runKeys,
+    summary: "import device keys (simulator --keys JSON or CSV) into the gateway's keys file (0600)",
+    subcommands: { import: 'import a simulator --keys JSON or a CSV of OTAA/ABP keys' },
+  },
+  downlink: { load: async () => (await import('./downlink.ts')).runDownlink, summary: 'queue a class-A downlink (hex or a catalogue command) for a device of the edge network server' },
   simulate: { load: async () => (await import('./simulate.ts')).runSimulate, summary: 'simulate a fleet: LoRaWAN frames over Semtech UDP or ChirpStack MQTT events, with a ground-truth ledger' },
 };
 

@@ -64,7 +64,7 @@ describe('gateway config', () => {
         expect.stringMatching(/^sources\[0\]\.url: must start with mqtt:\/\//),
         expect.stringMatching(/^sources\[0\]\.format: must be one of "auto", "json", "protobuf"/),
         expect.stringMatching(/^sources\[0\]\.bogus: unknown key/),
-        expect.stringMatching(/^sources\[1\]\.type: must be "chirpstack_mqtt", got "udp"/),
+        expect.stringMatching(/^sources\[1\]\.type: must be "chirpstack_mqtt" or "semtech_udp", got "udp"/),
         expect.stringMatching(/^sinks\[0\]\.batch_lines: expected an integer/),
         expect.stringMatching(/^sinks\[1\]\.bucket: required with version 2 \[E_CONFIG_REQUIRED\]/),
         expect.stringMatching(/^sinks\[2\]\.name: duplicate sink name "influx"/),

@@ -10,6 +10,10 @@ import { DEFAULTS as BUFFER_DEFAULTS, resolveConfig as resolveBufferConfig, type
 import { resolveInfluxSinkConfig, type InfluxSinkConfig } from './sinks/influxdb/config.ts';
 import type { ChirpstackMqttConfig } from './sources/chirpstack-mqtt.ts';
 import { checkWebConfig, type WebConfig } from './web/config.ts';
+import type { SemtechUdpConfig } from './sources/semtech-udp.ts';
+import { checkSemtechUdp } from './sources/semtech-udp-config.ts';
+import { checkMqttSink } from './sinks/mqtt/config.ts';
+import type { MqttSinkConfig } from './sinks/mqtt/mqtt-sink.ts';
 
 export type ConfigErrorCode = 'E_CONFIG_YAML' | 'E_CONFIG_UNKNOWN_KEY' | 'E_CONFIG_REQUIRED' | 'E_CONFIG_TYPE' | 'E_CONFIG_VALUE' | 'E_CONFIG_ENV' | 'E_CONFIG_READ';
 
@@ -61,16 +65,20 @@ export interface GatewayConfig {
   /** The QuickJS sandbox of script codecs: its total memory budget (codecs/sandbox/README.md). */
   sandbox: { memory_budget_mb: number };
   sources: SourceConfig[];
+  /** `type: semtech_udp` entries of `sources:` (the edge network server) */
+  udp_sources: SemtechUdpConfig[];
   sinks: SinkConfig[];
   /** the local store (sink `local`), pages and read API: gateway/web/README.md */
   web: WebConfig;
+  /** `type: mqtt` entries of `sinks:` (ChirpStack v4 events to a broker, own cursor) */
+  mqtt_sinks: MqttSinkConfig[];
 }
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const SECRET = /(password|token|secret)$/;
 
-class Checker {
+export class Checker {
   readonly problems: ConfigProblem[] = [];
   constructor(private readonly env: NodeJS.ProcessEnv) {}
 
@@ -150,7 +158,7 @@ function checkSource(c: Checker, raw: unknown, i: number, gatewayName: string): 
   const p = `sources[${i}].`;
   if (!isObj(raw)) return c.add(`sources[${i}]`, 'E_CONFIG_TYPE', 'must be a mapping');
   const type = raw['type'];
-  if (type !== 'chirpstack_mqtt') return c.add(`${p}type`, type === undefined ? 'E_CONFIG_REQUIRED' : 'E_CONFIG_VALUE', `must be "chirpstack_mqtt"${type === undefined ? '' : `, got ${JSON.stringify(type)}`}`);
+  if (type !== 'chirpstack_mqtt') return c.add(`${p}type`, type === undefined ? 'E_CONFIG_REQUIRED' : 'E_CONFIG_VALUE', `must be "chirpstack_mqtt" or "semtech_udp"${type === undefined ? '' : `, got ${JSON.stringify(type)}`}`);
   c.known(raw, p, [
     'type',
     'name',
@@ -231,7 +239,7 @@ function checkSink(c: Checker, raw: unknown, i: number, dataDir: string, base: s
       keep_files: c.int(raw, 'keep_files', p, 20, 1, 100_000),
     };
   }
-  return c.add(`${p}type`, type === undefined ? 'E_CONFIG_REQUIRED' : 'E_CONFIG_VALUE', `must be "influxdb" or "file"${type === undefined ? '' : `, got ${JSON.stringify(type)}`}`);
+  return c.add(`${p}type`, type === undefined ? 'E_CONFIG_REQUIRED' : 'E_CONFIG_VALUE', `must be "influxdb", "file" or "mqtt"${type === undefined ? '' : `, got ${JSON.stringify(type)}`}`);
 }
 
 /** Validates a parsed config document. `file` names it in errors and anchors relative paths. */
@@ -281,14 +289,17 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   const sandbox = { memory_budget_mb: c.int(sandboxRaw, 'memory_budget_mb', 'sandbox.', 64, 4, 3072) };
 
   const sources: SourceConfig[] = [];
+  const udpSources: SemtechUdpConfig[] = [];
   const sourcesRaw = raw['sources'];
-  if (!Array.isArray(sourcesRaw) || sourcesRaw.length === 0) c.add('sources', 'E_CONFIG_REQUIRED', 'at least one source is required (type: chirpstack_mqtt)');
+  if (!Array.isArray(sourcesRaw) || sourcesRaw.length === 0) c.add('sources', 'E_CONFIG_REQUIRED', 'at least one source is required (type: chirpstack_mqtt or semtech_udp)');
   else sourcesRaw.forEach((s, i) => {
+    if (isObj(s) && s['type'] === 'semtech_udp') return void udpSources.push(checkSemtechUdp(c, s, i, dataDir, at));
     const r = checkSource(c, s, i, name);
     if (r) sources.push(r);
   });
 
   const sinks: SinkConfig[] = [];
+  const mqttSinks: MqttSinkConfig[] = [];
   const names = new Set<string>();
   const sinksRaw = raw['sinks'] ?? [{ type: 'file', name: 'file' }];
   if (!Array.isArray(sinksRaw) || sinksRaw.length === 0) c.add('sinks', 'E_CONFIG_TYPE', 'must be a non-empty list (the default is one file sink)');
@@ -296,11 +307,12 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
     const name = isObj(s) ? String(s['name'] ?? s['type'] ?? 'sink') : 'sink';
     if (names.has(name)) c.add(`sinks[${i}].name`, 'E_CONFIG_VALUE', `duplicate sink name "${name}" (each sink has its own cursor)`);
     names.add(name);
+    if (isObj(s) && s['type'] === 'mqtt') return void mqttSinks.push(checkMqttSink(c, s, i, name, raw['name'] === undefined ? 'gateway' : String(raw['name'])));
     const r = checkSink(c, s, i, dataDir, base);
     if (r) sinks.push(r);
   });
   const srcNames = new Set<string>();
-  sources.forEach((s, i) => {
+  [...sources, ...udpSources].forEach((s, i) => {
     if (srcNames.has(s.name)) c.add(`sources[${i}].name`, 'E_CONFIG_VALUE', `duplicate source name "${s.name}"`);
     srcNames.add(s.name);
   });
@@ -335,8 +347,10 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
     rejects,
     sandbox,
     sources,
+    udp_sources: udpSources,
     sinks,
     web: web.web,
+    mqtt_sinks: mqttSinks,
   };
 }
 

@@ -16,7 +16,7 @@ import { DurableLog } from './buffer/index.ts';
 import type { GatewayConfig } from './config.ts';
 import { HttpEndpoint } from './http/server.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
-import type { ComponentHealth } from './pipeline/contracts.ts';
+import type { ComponentHealth, RecordSink } from './pipeline/contracts.ts';
 import type { DecodeContext } from './pipeline/decode.ts';
 import type { PipelineRecord } from './pipeline/record.ts';
 import { RECORD_WIRE } from './pipeline/record-wire.ts';
@@ -28,6 +28,8 @@ import { nativeLines, nativePoints } from './schema/native.ts';
 import { FileWriter, InfluxWriter } from './sinks/writers.ts';
 import { ChirpstackMqttSource } from './sources/chirpstack-mqtt.ts';
 import { createWebSide, type WebSide } from './web/index.ts';
+import { SemtechUdpSource } from './sources/semtech-udp.ts';
+import { MqttSink } from './sinks/mqtt/mqtt-sink.ts';
 
 /** Keys whose values are secrets: pino replaces them wherever they appear in a log object. */
 export const REDACT_PATHS = ['password', 'token', '*.password', '*.token', '*.*.password', '*.*.token', 'appKey', '*.appKey', 'nwkSKey', 'appSKey'];
@@ -58,6 +60,10 @@ export interface Gateway {
   readonly sources: readonly ChirpstackMqttSource[];
   /** the local store (sink `local`) and the pages; undefined with web.store.enabled: false */
   readonly web: WebSide | undefined;
+  /** `semtech_udp` sources (edge network server) */
+  readonly udpSources: readonly SemtechUdpSource[];
+  /** `mqtt` sinks (ChirpStack v4 events) */
+  readonly mqttSinks: readonly MqttSink[];
 }
 
 /**
@@ -125,7 +131,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     }
     await Promise.all(loads);
   };
-  const profileModels = config.sources.flatMap((s) => Object.values(s.device_profiles));
+  const profileModels = [...config.sources, ...config.udp_sources].flatMap((s) => Object.values(s.device_profiles));
 
   let registry: DeviceRegistry = { devices: [], byEui: new Map() };
   const reloadRegistry = async (): Promise<void> => {
@@ -179,23 +185,39 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     catalogue: (id) => codecs.get(id),
     deviceProfiles: {},
     now,
-    keepCodecData: config.sinks.some((s) => s.schema === 'chirpstack'),
+    keepCodecData: config.sinks.some((s) => s.schema === 'chirpstack') || config.mqtt_sinks.length > 0,
+  };
+  // Every source appends through the log's per-record path: a record that cannot be stored is
+  // rejected alone, never with its batch.
+  const recordSink: RecordSink = {
+    append: (records) => {
+      const r = log.appendEach(records);
+      return { rejected: r.rejected.map((x) => ({ index: x.index, code: x.error.code, message: x.error.message })), durable: r.durable.then(() => undefined) };
+    },
   };
   const sources = config.sources.map(
     (s) =>
       new ChirpstackMqttSource(s, {
-        log: {
-          append: (records) => {
-            const r = log.appendEach(records);
-            return { rejected: r.rejected.map((x) => ({ index: x.index, code: x.error.code, message: x.error.message })), durable: r.durable.then(() => undefined) };
-          },
-        },
+        log: recordSink,
         decode: { ...decode, deviceProfiles: s.device_profiles },
         metrics,
         rejects,
         logger: logger.child({ source: s.name }),
       }),
   );
+
+  const udpSources = config.udp_sources.map(
+    (s) =>
+      new SemtechUdpSource(s, {
+        log: recordSink,
+        decode,
+        metrics,
+        rejects,
+        logger: logger.child({ source: s.name }),
+      }),
+  );
+  const allSources = [...sources, ...udpSources];
+  const mqttSinks = config.mqtt_sinks.map((s) => new MqttSink(s, log, logger.child({ sink: s.name })));
 
   let http: HttpEndpoint | undefined;
   let statsTimer: NodeJS.Timeout | undefined;
@@ -205,8 +227,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     const stall = logState.state === 'running' ? log.writeStall() : undefined;
     const bufferHealth: ComponentHealth = stall ? { state: 'degraded', detail: `${stall.reason}; retrying (when_full: ${log.config.when_full})` } : logState;
     const out: Record<string, ComponentHealth & { kind: string }> = { buffer: { kind: 'buffer', ...bufferHealth } };
-    for (const s of sources) out[`source:${s.name}`] = { kind: s.type, ...s.health() };
-    for (const s of sinks) out[`sink:${s.name}`] = { kind: s.type, ...s.health() };
+    for (const s of allSources) out[`source:${s.name}`] = { kind: s.type, ...s.health() };
+    for (const s of [...sinks, ...mqttSinks]) out[`sink:${s.name}`] = { kind: s.type, ...s.health() };
     if (web) out[`sink:${web.sink.name}`] = { kind: web.sink.type, ...web.sink.health() };
     return out;
   };
@@ -236,6 +258,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     sinks,
     sources,
     web,
+    udpSources,
+    mqttSinks,
     health,
     reloadRegistry,
     httpAddress: () => http?.address(),
@@ -254,7 +278,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       // A cursor whose sink is no longer configured (renamed or removed, or a replay that
       // crashed) would hold every segment from its position on: the log would fill up and, with
       // when_full: block, stop ingestion. Such cursors are removed, loudly.
-      const configured = new Set([...config.sinks.map((s) => s.name), ...(web ? [web.sink.name] : [])]);
+      const configured = new Set([...[...config.sinks, ...config.mqtt_sinks].map((s) => s.name), ...(web ? [web.sink.name] : [])]);
       for (const name of log.sinks) {
         if (configured.has(name)) continue;
         logger.warn({ sink: name, lag: st.sinks[name]?.lag ?? 0 }, 'durable log: removing the cursor of a sink that is not configured any more; its unsent records are released');
@@ -263,7 +287,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       logger.info({ dir: config.buffer.dir, records: st.records, sinks: Object.keys(log.stats().sinks) }, 'durable log open');
       await web?.sink.start();
       for (const s of sinks) await s.start();
-      for (const s of sources) await s.start();
+      for (const s of mqttSinks) await s.start();
+      for (const s of allSources) await s.start();
       if (config.http.listen !== false) {
         const handle = web?.handler ? web.handler.handle.bind(web.handler) : undefined;
         http = new HttpEndpoint({ listen: config.http.listen, gateway: config.name, registry: metrics.registry, health, ...(handle ? { handle } : {}) });
@@ -278,14 +303,14 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     async stop(opts = {}) {
       const deadline = opts.deadlineMs ?? Date.now() + 15_000;
       logger.info({}, 'gateway stopping: sources first, then sinks drain, then the log closes');
-      for (const s of [...sources].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'source stop failed'));
-      for (const s of [...sinks].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'sink stop failed'));
+      for (const s of [...allSources].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'source stop failed'));
+      for (const s of [...sinks, ...mqttSinks].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'sink stop failed'));
       web?.handler?.closeAll();
       await web?.sink.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'local store stop failed'));
       if (statsTimer) clearInterval(statsTimer);
       updateStats();
-      for (const s of sources) await s.close();
-      for (const s of sinks) await s.close();
+      for (const s of allSources) await s.close();
+      for (const s of [...sinks, ...mqttSinks]) await s.close();
       await web?.sink.close();
       await log.close();
       logState = { state: 'stopped' };

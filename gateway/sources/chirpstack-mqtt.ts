@@ -101,7 +101,8 @@ class RecentIds {
 const DONE = Symbol('durable');
 
 /** Metric reason (and rejects-file reason) for the log's per-record refusals. */
-const STORE_REJECT_REASON: Record<string, string> = {
+/** The rejects-file reason of a record the log refused to store, by the log's error code. */
+export const STORE_REJECT_REASON: Record<string, string> = {
   RECORD_TOO_DEEP: 'too_deep',
   RECORD_TOO_LARGE: 'record_too_large',
   UNENCODABLE_RECORD: 'unencodable',

@@ -1,0 +1,11 @@
+/** Pre-built Semtech UDP datagrams for the edge-ns bench (the forwarder side). */
+import { buildPullData as pull, buildPushData, rxpkFor } from '../../lorawan/udp/gateway.ts';
+
+export function buildPullData(gatewayEui: string): Buffer {
+  return pull({ gatewayEui }).bytes;
+}
+
+/** One PUSH_DATA with one rxpk (SF9, 868.1 MHz) carrying `phy`, received at `tmst` / `timeMs`. */
+export function pushDataFor(gatewayEui: string, phy: Buffer, tmst: number, timeMs: number): Buffer {
+  return buildPushData({ gatewayEui, rxpk: [rxpkFor({ phyPayload: phy, tmst, frequencyHz: 868_100_000, datr: 'SF9BW125', rssi: -90, lsnr: 4, time: new Date(timeMs) })] }).bytes;
+}

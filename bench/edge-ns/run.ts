@@ -1,0 +1,208 @@
+/**
+ * bench/edge-ns — the edge network server under load, as deployed (the bundle, the systemd
+ * unit's node flags), with 10,000 ABP sessions and 20 OTAA devices:
+ *
+ *   this process (virtual packet forwarder, pre-built frames) ─UDP─► gateway (child) ─► InfluxDB 1.6
+ *
+ * Phases (each at a fixed offered rate, for `--seconds`): every uplink is a new frame of one of
+ * the 10,000 devices (payloads from the catalogue models' own encodeUplink). At each rate: what
+ * the network server accepted (`lorawan_edge_ns_uplinks_total`), CPU µs per uplink of the
+ * gateway process (from /proc), RSS. During the 2,000/s phase, 1 % of the uplinks are confirmed
+ * and 20 join-requests are sent: the time from sending the PUSH_DATA to receiving the PULL_RESP
+ * (ACK / join-accept) is measured, p50/p99 — it includes the 200 ms dedup window, the batch
+ * commit (SQLite + durable log group commit) and the loopback. Finally every accepted uplink is
+ * counted in InfluxDB.
+ *
+ *   node --import tsx bench/edge-ns/run.ts [--rates 2000,5000,10000] [--seconds 10] [--devices 10000]
+ */
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildDataFrame } from '../../lorawan/data-frame.ts';
+import { buildJoinRequest } from '../../lorawan/join.ts';
+import { decodeUdpPacket } from '../../lorawan/udp/codec.ts';
+import { buildPullData, pushDataFor } from './datagrams.ts';
+import { buildFleet, registryYaml } from '../gateway/fleet.ts';
+import { buildBundle, deployedGateway, RssSampler, scrape, sleep, waitFor } from '../gateway/procs.ts';
+import { writeDeviceKeysFile, type DeviceKeys } from '../../gateway/registry/keys-file.ts';
+import { freePorts } from '../../support/free-port.ts';
+import { startInfluxd } from '../../support/influxd.ts';
+
+const { values } = parseArgs({ options: { rates: { type: 'string', default: '2000,5000,10000' }, seconds: { type: 'string', default: '10' }, devices: { type: 'string', default: '10000' }, 'answer-rate': { type: 'string', default: '2000' }, 'node-flags': { type: 'string', default: '' } } });
+/** extra node flags after the unit's (later flags win), e.g. --node-flags='--max-old-space-size=256' */
+const extraFlags = (values['node-flags'] as string).split(' ').filter(Boolean);
+const rates = (values.rates as string).split(',').map(Number);
+const seconds = Number(values.seconds);
+const N = Number(values.devices);
+const answerRate = Number(values['answer-rate']);
+const GW = '0016c001f15e0001';
+const OTAA_N = 20;
+
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+};
+
+async function main(): Promise<void> {
+  console.error('building the bundle …');
+  buildBundle();
+  const influx = await startInfluxd({ database: 'edge_ns' });
+  const dir = mkdtempSync(join(tmpdir(), 'bench-edge-ns-'));
+  const fleet = buildFleet(N);
+  const key = (i: number, salt: number): string => (BigInt(i) * 0x9e3779b97f4a7c15n + BigInt(salt)).toString(16).padStart(32, '0').slice(-32);
+  const abp = fleet.map((d, i) => ({ ...d, devAddr: (0x27000000 + i) >>> 0, nwkSKey: Buffer.from(key(i, 1), 'hex'), appSKey: Buffer.from(key(i, 2), 'hex') }));
+  const otaa = Array.from({ length: OTAA_N }, (_, i) => ({ devEui: (0x70b3d5e75e000000n + BigInt(i)).toString(16), joinEui: '70b3d57ed0000000', appKey: Buffer.from(key(i, 3), 'hex') }));
+  const keys: DeviceKeys[] = [
+    ...abp.map((d): DeviceKeys => ({ devEui: d.devEui, activation: 'ABP', devAddr: d.devAddr.toString(16), nwkSKey: d.nwkSKey.toString('hex'), appSKey: d.appSKey.toString('hex') })),
+    ...otaa.map((d): DeviceKeys => ({ devEui: d.devEui, activation: 'OTAA', joinEui: d.joinEui, appKey: d.appKey.toString('hex') })),
+  ];
+  writeDeviceKeysFile(join(dir, 'keys.json'), keys);
+  writeFileSync(join(dir, 'devices.yaml'), registryYaml(fleet));
+  const [udpPort, httpPort] = (await freePorts(2)) as [number, number];
+  writeFileSync(
+    join(dir, 'gateway.yaml'),
+    JSON.stringify({
+      name: 'bench-ns',
+      data_dir: './data',
+      http: { listen: `127.0.0.1:${httpPort}` },
+      log: { level: 'warn' },
+      registry: { devices_file: 'devices.yaml' },
+      sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${udpPort}`, keys_file: 'keys.json' }],
+      sinks: [{ type: 'influxdb', name: 'influx', url: influx.url, database: 'edge_ns' }],
+    }),
+  );
+  const deployed = deployedGateway();
+  const proc = spawn(process.execPath, [...deployed.nodeFlags, ...extraFlags, deployed.script, 'gateway', '--config', join(dir, 'gateway.yaml')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout?.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
+  proc.stderr?.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
+  process.on('exit', () => proc.kill('SIGKILL'));
+  await waitFor('the gateway', 120_000, 100, async () => {
+    if (proc.exitCode !== null) throw new Error(`gateway exited: ${out}`);
+    try {
+      const b = (await (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).json()) as { components: Record<string, { state: string }> };
+      return b.components['source:udp']?.state === 'running' ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  const rss = new RssSampler(proc.pid as number, 250);
+  const idleRss = rss.peakMb();
+
+  // The virtual forwarder: one socket, PULL_DATA first (the downlink route).
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  try {
+    sock.setSendBufferSize(8 * 1024 * 1024);
+  } catch {
+    // kernel limit
+  }
+  const sentAt = new Map<string, number>();
+  const answers: { kind: 'ack' | 'join'; ms: number }[] = [];
+  sock.on('message', (msg) => {
+    const d = decodeUdpPacket(msg);
+    if (!d.ok || d.packet.type !== 'PULL_RESP') return;
+    const tmst = (d.packet.txpk.tmst ?? 0) >>> 0;
+    for (const [k, delay] of [['ack', 1_000_000], ['join', 5_000_000]] as const) {
+      const t = sentAt.get(`${k}:${(tmst - delay) >>> 0}`);
+      if (t !== undefined) answers.push({ kind: k, ms: performance.now() - t });
+    }
+  });
+  const send = (b: Buffer): void => sock.send(b, udpPort, '127.0.0.1');
+  send(buildPullData(GW));
+  const keepalive = setInterval(() => send(buildPullData(GW)), 5_000);
+
+  let next = 0; // global uplink index → device next % N, FCnt ⌊next / N⌋
+  const t0 = Date.UTC(2026, 0, 1);
+  let tmst = 0;
+  const frame = (confirmed: boolean): { bytes: Buffer; tmst: number } => {
+    const i = next++;
+    const d = abp[i % N] as (typeof abp)[number];
+    const payload = d.payloads[Math.floor(i / N) % d.payloads.length] as Uint8Array;
+    const phy = buildDataFrame({ mType: confirmed ? 'ConfirmedDataUp' : 'UnconfirmedDataUp', devAddr: d.devAddr, fCnt: Math.floor(i / N), fCtrl: { adr: true }, fPort: d.fPort, payload }, { nwkSKey: d.nwkSKey, appSKey: d.appSKey });
+    tmst = (tmst + 997) >>> 0;
+    return { bytes: pushDataFor(GW, phy, tmst, t0 + i), tmst };
+  };
+
+  const rows: string[] = [];
+  let joinsSent = 0;
+  for (const rate of rates) {
+    const total = rate * seconds;
+    console.error(`rate ${rate}/s: building ${total} frames …`);
+    const withAnswers = rate === answerRate;
+    const batch: { bytes: Buffer; tmst: number; confirmed: boolean }[] = [];
+    for (let k = 0; k < total; k++) {
+      const confirmed = withAnswers && k % 100 === 50;
+      batch.push({ ...frame(confirmed), confirmed });
+    }
+    const before = await scrape(httpPort);
+    const cpuBefore = rss.samples.at(-1)?.cpuS ?? 0;
+    const started = performance.now();
+    // Paced in 10 ms slices.
+    for (let k = 0; k < total; ) {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+      for (; k < due; k++) {
+        const f = batch[k] as (typeof batch)[number];
+        if (f.confirmed) sentAt.set(`ack:${f.tmst}`, performance.now());
+        send(f.bytes);
+      }
+      if (withAnswers && joinsSent < OTAA_N && k > (joinsSent + 1) * (total / (OTAA_N + 1))) {
+        const o = otaa[joinsSent] as (typeof otaa)[number];
+        tmst = (tmst + 997) >>> 0;
+        sentAt.set(`join:${tmst}`, performance.now());
+        send(pushDataFor(GW, buildJoinRequest({ joinEui: o.joinEui, devEui: o.devEui, devNonce: 1 + joinsSent }, o.appKey), tmst, Date.now()));
+        joinsSent++;
+      }
+      await sleep(10);
+    }
+    const sendS = (performance.now() - started) / 1000;
+    await sleep(1500); // dedup window + commits
+    const after = await scrape(httpPort);
+    const cpuAfter = rss.samples.at(-1)?.cpuS ?? 0;
+    const accepted = (after['lorawan_edge_ns_uplinks_total'] ?? 0) - (before['lorawan_edge_ns_uplinks_total'] ?? 0);
+    const cpuUs = ((cpuAfter - cpuBefore) * 1e6) / Math.max(1, accepted);
+    const diff = Object.entries(after).filter(([k, v]) => /rejected|datagrams|eventloop_lag_p99|ns_uplinks/.test(k) && v !== (before[k] ?? 0)).map(([k, v]) => `${k}=${v - (before[k] ?? 0)}`);
+    console.error(diff.join('\n'));
+    rows.push(`| ${rate.toLocaleString('en')} | ${(total / sendS).toFixed(0)} | ${accepted.toLocaleString('en')} / ${total.toLocaleString('en')} | ${(accepted / (sendS + 1.5)).toFixed(0)} | ${cpuUs.toFixed(0)} | ${rss.peakMb().toFixed(0)} |`);
+    console.error(rows.at(-1));
+  }
+  clearInterval(keepalive);
+  const acc = (await scrape(httpPort))['lorawan_edge_ns_uplinks_total'] ?? 0;
+  const influxCount = await waitFor('InfluxDB to have every accepted uplink', 300_000, 1000, async () => {
+    const s = await influx.query('SELECT count(fcnt) FROM lorawan_uplink', { db: 'edge_ns' });
+    const n = Number((s[0]?.values[0] as unknown[] | undefined)?.[1] ?? 0);
+    return n >= acc ? n : undefined;
+  }).catch(() => -1);
+  rss.stop();
+  proc.kill('SIGTERM');
+  await Promise.race([new Promise((r) => proc.once('exit', r)), sleep(30_000)]);
+  sock.close();
+  const acks = answers.filter((a) => a.kind === 'ack').map((a) => a.ms);
+  const joins = answers.filter((a) => a.kind === 'join').map((a) => a.ms);
+  const report = [
+    `### bench/edge-ns (${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, shared with other work)`,
+    '',
+    `\`node --import tsx bench/edge-ns/run.ts --rates ${rates.join(',')} --seconds ${seconds} --devices ${N}\` — ${N.toLocaleString('en')} ABP sessions + ${OTAA_N} OTAA devices, one virtual forwarder on loopback, gateway = the bundle with the systemd unit's node flags, InfluxDB 1.6 on the same machine.`,
+    '',
+    '| offered uplinks/s | sent/s | accepted / sent | accepted/s | gateway CPU µs/uplink | gateway RSS peak MB |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `- RSS idle with ${(N + 0).toLocaleString('en')} sessions loaded: ${idleRss.toFixed(0)} MB; peak over the run: ${rss.peakMb().toFixed(0)} MB.`,
+    `- Answer time PUSH_DATA → PULL_RESP at ${answerRate.toLocaleString('en')} uplinks/s (includes the 200 ms dedup window and the durable commit): ACK p50 ${quantile(acks, 0.5).toFixed(0)} ms, p99 ${quantile(acks, 0.99).toFixed(0)} ms (${acks.length} confirmed uplinks); join-accept p50 ${quantile(joins, 0.5).toFixed(0)} ms, p99 ${quantile(joins, 0.99).toFixed(0)} ms (${joins.length} joins).`,
+    `- InfluxDB: ${influxCount.toLocaleString('en')} lorawan_uplink points for ${acc.toLocaleString('en')} accepted uplinks.`,
+  ].join('\n');
+  console.log(report);
+  writeFileSync(join('bench', 'edge-ns', 'LAST_RUN.md'), `${report}\n`);
+  await influx.dispose();
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,317 @@
+/**
+ * The edge network server's crash-safe state: sessions (keys, frame counters, data rate),
+ * the DevNonces every device has used, the JoinNonce/DevAddr allocators and the class-A
+ * downlink queue — in one SQLite file through better-sqlite3 (see README.md for why SQLite).
+ *
+ * ## Invariants
+ *
+ * S1. Every method that changes state returns only after its transaction is durable:
+ *     `journal_mode=WAL` + `synchronous=FULL` fsyncs the WAL at every commit. So a join-accept
+ *     is sent only after its session and DevNonce are on disk (`commitJoin`), and a downlink
+ *     only after its FCntDown is (`commitDownlink`).
+ * S2. Uplink counters are committed (`commitUplinks`, one transaction per batch) *before* the
+ *     batch's records are appended to the durable log. After a crash the stored FCntUp is
+ *     therefore never behind a stored record: no frame is accepted twice. A crash between the
+ *     two loses that batch's records (frames received in the last few ms — like those still in
+ *     the dedup window or the socket buffer, which no UDP receiver can keep either).
+ * S3. A DevNonce, once committed for a device, is never accepted again for it (LoRaWAN 1.0.x
+ *     random nonces: every nonce seen is kept, as ChirpStack does).
+ * S4. JoinNonce and DevAddr allocators only move forward (committed in the join's transaction).
+ * S5. The in-memory copy (the caller's) is loaded from here at start and written through;
+ *     this module never holds a second copy of a session.
+ *
+ * ## On-disk format
+ *
+ * `<data_dir>/ns/sessions.sqlite` (+ `-wal`, `-shm`), mode 0600 (session keys are secrets).
+ * Tables: `meta(k, v)` (schema version, next_join_nonce, next_nwk_addr); `sessions` (one row
+ * per device, keys as 16-byte blobs); `dev_nonces(dev_eui, dev_nonce)`; `downlinks` (queue:
+ * id, dev_eui, f_port, payload, confirmed, state pending|sent|awaiting_ack|done|failed,
+ * attempts, f_cnt_down, outcome, created_ms). The schema version is `meta.schema = 1`.
+ *
+ * ## Recovery
+ *
+ * SQLite's own: on open, a WAL with committed frames is replayed, an uncommitted tail is
+ * ignored. `downlinks` rows left in state `sent` (TX_ACK never seen) go back to `pending`, so a
+ * queued downlink is sent again rather than lost (at-least-once; the FCntDown moves on).
+ */
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+export interface Session {
+  devEui: string;
+  activation: 'OTAA' | 'ABP';
+  devAddr: number;
+  nwkSKey: Buffer;
+  appSKey: Buffer;
+  /** the FCnt expected next (E of fcnt.ts) */
+  fCntUpNext: number;
+  fCntDownNext: number;
+  /** increments with every join: part of record ids */
+  seq: number;
+  rx1DrOffset: number;
+  rx2Dr: number;
+  /** seconds (1..15) */
+  rxDelay: number;
+  /** last uplink data rate and ADR bit */
+  dr: number;
+  adr: boolean;
+  /** MIC of the last accepted uplink (hex): a byte-identical copy later is a retransmission/replay */
+  lastMic: string;
+  /** confirmed downlink awaiting the device's ACK (queue id), 0 = none */
+  awaitingAck: number;
+}
+
+export type DownlinkState = 'pending' | 'sent' | 'awaiting_ack' | 'done' | 'failed';
+
+export interface QueuedDownlink {
+  id: number;
+  devEui: string;
+  fPort: number;
+  payload: Buffer;
+  confirmed: boolean;
+  state: DownlinkState;
+  attempts: number;
+  outcome: string;
+}
+
+interface SessionRow {
+  dev_eui: string;
+  activation: 'OTAA' | 'ABP';
+  dev_addr: number;
+  nwk_s_key: Buffer;
+  app_s_key: Buffer;
+  f_cnt_up_next: number;
+  f_cnt_down_next: number;
+  seq: number;
+  rx1_dr_offset: number;
+  rx2_dr: number;
+  rx_delay: number;
+  dr: number;
+  adr: number;
+  last_mic: string;
+  awaiting_ack: number;
+}
+
+interface DownlinkRow {
+  id: number;
+  dev_eui: string;
+  f_port: number;
+  payload: Buffer;
+  confirmed: number;
+  state: DownlinkState;
+  attempts: number;
+  outcome: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+  dev_eui TEXT PRIMARY KEY, activation TEXT NOT NULL, dev_addr INTEGER NOT NULL,
+  nwk_s_key BLOB NOT NULL, app_s_key BLOB NOT NULL,
+  f_cnt_up_next INTEGER NOT NULL, f_cnt_down_next INTEGER NOT NULL, seq INTEGER NOT NULL,
+  rx1_dr_offset INTEGER NOT NULL, rx2_dr INTEGER NOT NULL, rx_delay INTEGER NOT NULL,
+  dr INTEGER NOT NULL, adr INTEGER NOT NULL, last_mic TEXT NOT NULL, awaiting_ack INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dev_nonces (dev_eui TEXT NOT NULL, dev_nonce INTEGER NOT NULL, PRIMARY KEY (dev_eui, dev_nonce)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS downlinks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, dev_eui TEXT NOT NULL, f_port INTEGER NOT NULL, payload BLOB NOT NULL,
+  confirmed INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  f_cnt_down INTEGER, outcome TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS downlinks_pending ON downlinks (dev_eui, state, id);
+CREATE INDEX IF NOT EXISTS downlinks_state ON downlinks (state, dev_eui);
+`;
+
+function toSession(r: SessionRow): Session {
+  return {
+    devEui: r.dev_eui,
+    activation: r.activation,
+    devAddr: r.dev_addr >>> 0,
+    nwkSKey: Buffer.from(r.nwk_s_key),
+    appSKey: Buffer.from(r.app_s_key),
+    fCntUpNext: r.f_cnt_up_next,
+    fCntDownNext: r.f_cnt_down_next,
+    seq: r.seq,
+    rx1DrOffset: r.rx1_dr_offset,
+    rx2Dr: r.rx2_dr,
+    rxDelay: r.rx_delay,
+    dr: r.dr,
+    adr: r.adr !== 0,
+    lastMic: r.last_mic,
+    awaitingAck: r.awaiting_ack,
+  };
+}
+
+function toDownlink(r: DownlinkRow): QueuedDownlink {
+  return { id: r.id, devEui: r.dev_eui, fPort: r.f_port, payload: Buffer.from(r.payload), confirmed: r.confirmed !== 0, state: r.state, attempts: r.attempts, outcome: r.outcome };
+}
+
+/** Opens (creating) the store file with the durability settings of S1; 0600 from creation on. */
+function openDb(path: string): Database.Database {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const fresh = !existsSync(path);
+  const db = new Database(path);
+  if (fresh) chmodSync(path, 0o600);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  // The CLI's `downlink` writes the queue while the daemon runs: wait for the lock briefly.
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+export class SessionStore {
+  private readonly db: Database.Database;
+  private readonly st: {
+    upsert: Database.Statement;
+    uplink: Database.Statement;
+    down: Database.Statement;
+    nonceSeen: Database.Statement;
+    nonceAdd: Database.Statement;
+    meta: Database.Statement;
+    setMeta: Database.Statement;
+    pending: Database.Statement;
+    setDownlink: Database.Statement;
+    getDownlink: Database.Statement;
+    enqueue: Database.Statement;
+    pendingDevices: Database.Statement;
+  };
+
+  constructor(readonly path: string) {
+    this.db = openDb(path);
+    this.db.exec(SCHEMA);
+    this.db.prepare(`INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', 1)`).run();
+    const d = this.db;
+    this.st = {
+      upsert: d.prepare(
+        `INSERT OR REPLACE INTO sessions VALUES (@dev_eui, @activation, @dev_addr, @nwk_s_key, @app_s_key, @f_cnt_up_next, @f_cnt_down_next, @seq, @rx1_dr_offset, @rx2_dr, @rx_delay, @dr, @adr, @last_mic, @awaiting_ack)`,
+      ),
+      uplink: d.prepare(`UPDATE sessions SET f_cnt_up_next = ?, dr = ?, adr = ?, last_mic = ?, awaiting_ack = ? WHERE dev_eui = ?`),
+      down: d.prepare(`UPDATE sessions SET f_cnt_down_next = ?, awaiting_ack = ? WHERE dev_eui = ?`),
+      nonceSeen: d.prepare(`SELECT 1 FROM dev_nonces WHERE dev_eui = ? AND dev_nonce = ?`),
+      nonceAdd: d.prepare(`INSERT INTO dev_nonces (dev_eui, dev_nonce) VALUES (?, ?)`),
+      meta: d.prepare(`SELECT v FROM meta WHERE k = ?`),
+      setMeta: d.prepare(`INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`),
+      pending: d.prepare(`SELECT * FROM downlinks WHERE dev_eui = ? AND state = 'pending' ORDER BY id LIMIT ?`),
+      setDownlink: d.prepare(`UPDATE downlinks SET state = ?, attempts = ?, f_cnt_down = ?, outcome = ? WHERE id = ?`),
+      getDownlink: d.prepare(`SELECT * FROM downlinks WHERE id = ?`),
+      pendingDevices: d.prepare(`SELECT DISTINCT dev_eui FROM downlinks WHERE state = 'pending'`),
+      enqueue: d.prepare(`INSERT INTO downlinks (dev_eui, f_port, payload, confirmed, state, created_ms) VALUES (?, ?, ?, ?, 'pending', ?)`),
+    };
+    // Recovery: a downlink handed to a gateway whose TX_ACK never came is sent again.
+    this.db.prepare(`UPDATE downlinks SET state = 'pending' WHERE state = 'sent'`).run();
+  }
+
+  loadSessions(): Session[] {
+    return (this.db.prepare('SELECT * FROM sessions').all() as SessionRow[]).map(toSession);
+  }
+
+  private row(s: Session): SessionRow {
+    return {
+      dev_eui: s.devEui,
+      activation: s.activation,
+      dev_addr: s.devAddr >>> 0,
+      nwk_s_key: s.nwkSKey,
+      app_s_key: s.appSKey,
+      f_cnt_up_next: s.fCntUpNext,
+      f_cnt_down_next: s.fCntDownNext,
+      seq: s.seq,
+      rx1_dr_offset: s.rx1DrOffset,
+      rx2_dr: s.rx2Dr,
+      rx_delay: s.rxDelay,
+      dr: s.dr,
+      adr: s.adr ? 1 : 0,
+      last_mic: s.lastMic,
+      awaiting_ack: s.awaitingAck,
+    };
+  }
+
+  /** Creates or replaces a session (ABP from the keys file). Durable on return. */
+  putSession(s: Session): void {
+    this.st.upsert.run(this.row(s));
+  }
+
+  /** Many sessions in one transaction (the ABP devices of the keys file at start). */
+  putSessions(list: readonly Session[]): void {
+    this.db.transaction(() => {
+      for (const s of list) this.st.upsert.run(this.row(s));
+    })();
+  }
+
+  hasDevNonce(devEui: string, devNonce: number): boolean {
+    return this.st.nonceSeen.get(devEui, devNonce) !== undefined;
+  }
+
+  metaValue(k: string, def: number): number {
+    const r = this.st.meta.get(k) as { v: number } | undefined;
+    return r?.v ?? def;
+  }
+
+  /**
+   * A join's whole effect in one transaction: the DevNonce, the new session and the allocators.
+   * Durable on return (S1): only then may the join-accept leave. Throws when the DevNonce was
+   * used already (S3; the caller checks first, this is the guard).
+   */
+  commitJoin(session: Session, devNonce: number, meta: { nextJoinNonce: number; nextNwkAddr: number }): void {
+    this.db.transaction(() => {
+      this.st.nonceAdd.run(session.devEui, devNonce);
+      this.st.upsert.run(this.row(session));
+      this.st.setMeta.run('next_join_nonce', meta.nextJoinNonce);
+      this.st.setMeta.run('next_nwk_addr', meta.nextNwkAddr);
+    })();
+  }
+
+  /** The counters of a batch of accepted uplinks, in one transaction (S2). */
+  commitUplinks(sessions: Iterable<Session>): void {
+    this.db.transaction(() => {
+      for (const s of sessions) this.st.uplink.run(s.fCntUpNext, s.dr, s.adr ? 1 : 0, s.lastMic, s.awaitingAck, s.devEui);
+    })();
+  }
+
+  /** FCntDown (and the downlink's queue state) before the downlink leaves (S1). */
+  commitDownlink(s: Session, queued: { id: number; state: DownlinkState; attempts: number; outcome: string } | undefined): void {
+    this.db.transaction(() => {
+      this.st.down.run(s.fCntDownNext, s.awaitingAck, s.devEui);
+      if (queued) this.st.setDownlink.run(queued.state, queued.attempts, s.fCntDownNext - 1, queued.outcome, queued.id);
+    })();
+  }
+
+  setDownlinkState(id: number, state: DownlinkState, attempts: number, outcome: string): void {
+    this.st.setDownlink.run(state, attempts, null, outcome, id);
+  }
+
+  pendingDownlinks(devEui: string, max = 4): QueuedDownlink[] {
+    return (this.st.pending.all(devEui, max) as DownlinkRow[]).map(toDownlink);
+  }
+
+  /** DevEUIs with a pending downlink (polled: the CLI writes the queue from another process). */
+  devicesWithPending(): Set<string> {
+    return new Set((this.st.pendingDevices.all() as { dev_eui: string }[]).map((r) => r.dev_eui));
+  }
+
+  downlink(id: number): QueuedDownlink | undefined {
+    const r = this.st.getDownlink.get(id) as DownlinkRow | undefined;
+    return r ? toDownlink(r) : undefined;
+  }
+
+  enqueue(devEui: string, fPort: number, payload: Uint8Array, confirmed: boolean, now = Date.now()): number {
+    return Number(this.st.enqueue.run(devEui, fPort, Buffer.from(payload), confirmed ? 1 : 0, now).lastInsertRowid);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/**
+ * Queues a downlink from another process (the `downlink` CLI) while the daemon may run: SQLite
+ * serialises the two writers; the daemon picks the row up at the device's next uplink.
+ */
+export function enqueueDownlink(path: string, devEui: string, fPort: number, payload: Uint8Array, confirmed: boolean): number {
+  const store = new SessionStore(path);
+  try {
+    return store.enqueue(devEui, fPort, payload, confirmed);
+  } finally {
+    store.close();
+  }
+}

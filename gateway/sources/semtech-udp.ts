@@ -1,0 +1,286 @@
+/**
+ * Source `semtech_udp`: the Semtech UDP packet-forwarder protocol (v2, v1 accepted) with the
+ * built-in edge network server (gateway/ns/) for the devices in the keys file.
+ *
+ * - PUSH_DATA → PUSH_ACK at once (the ack only feeds the forwarder's statistics; the protocol
+ *   never retransmits), each good `rxpk` to the network server, `stat` to the gateway metrics;
+ * - PULL_DATA → PULL_ACK, and the datagram's source address becomes that gateway's downlink
+ *   route (gateways are keyed by EUI, never by address);
+ * - TX_ACK → the network server (errors counted as `tx_ack_<error>`, RX2 tried when in time);
+ * - an optional allow-list of gateway EUIs: anything else is counted (`unknown_gateway`) and
+ *   dropped.
+ *
+ * Bad input never stops the source: datagrams over `max_datagram_bytes`, malformed or
+ * truncated datagrams, unknown protocol versions or types, bad JSON, bad base64, bad fields,
+ * CRC errors — each counted under its reason in `lorawan_edge_ns_rejected_total{reason}` and,
+ * carrying a payload, kept in the rejects file (the raw datagram, base64).
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { decodeUdpPacket, encodeUdpPacket } from '../../lorawan/udp/codec.ts';
+import { txAckOutcome } from '../../lorawan/udp/server.ts';
+import type { Stat, Txpk, UdpErrorCode } from '../../lorawan/udp/types.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import { nsMetrics, type NsMetrics } from '../ns/metrics.ts';
+import { NetworkServer, type NetworkServerConfig } from '../ns/network-server.ts';
+import { SessionStore } from '../ns/session-store.ts';
+import type { ComponentHealth, RecordSink, Source } from '../pipeline/contracts.ts';
+import { STORE_REJECT_REASON } from './chirpstack-mqtt.ts';
+import type { DecodeContext } from '../pipeline/decode.ts';
+import type { PipelineRecord } from '../pipeline/record.ts';
+import { indexKeys, readDeviceKeysFile, type KeyIndex } from '../registry/keys-file.ts';
+import type { RejectsFile } from '../rejects.ts';
+
+export interface SemtechUdpConfig extends NetworkServerConfig {
+  /** host:port, IPv4 or [IPv6] */
+  listen: string;
+  keys_file: string;
+  /** folder of the session store (default <data_dir>/ns) */
+  state_dir: string;
+  /** gateway EUIs allowed (lowercase hex); empty = any */
+  gateways: string[];
+  max_datagram_bytes: number;
+  device_profiles: Record<string, string>;
+}
+
+export interface SemtechUdpDeps {
+  log: RecordSink;
+  decode: DecodeContext;
+  metrics: GatewayMetrics;
+  rejects: RejectsFile;
+  logger: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
+}
+
+interface Route {
+  address: string;
+  port: number;
+  version: number;
+}
+
+const UDP_REASON: Record<UdpErrorCode, string> = {
+  'too-short': 'malformed_datagram',
+  'bad-version': 'unknown_protocol_version',
+  'unknown-identifier': 'unknown_datagram_type',
+  'bad-json': 'bad_json',
+  'missing-field': 'bad_field',
+  'bad-field': 'bad_field',
+  'size-mismatch': 'size_mismatch',
+};
+
+/** Splits `host:port` / `[v6]:port`. */
+export function parseListen(listen: string): { host: string; port: number; family: 'udp4' | 'udp6' } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(listen);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  const host = (m[1] ?? m[2]) as string;
+  return { host, port, family: m[1] !== undefined ? 'udp6' : 'udp4' };
+}
+
+export class SemtechUdpSource implements Source {
+  readonly type = 'semtech_udp';
+  readonly name: string;
+  private socket: Socket | undefined;
+  private store: SessionStore | undefined;
+  private ns: NetworkServer | undefined;
+  private keys: KeyIndex = { otaa: new Map(), abp: new Map() };
+  private readonly routes = new Map<string, Route>();
+  private readonly allowed: Set<string> | undefined;
+  private readonly m: NsMetrics;
+  private state: ComponentHealth = { state: 'built' };
+  private token = 0;
+  /** the last stat per gateway (what a gateway_status view reads) */
+  readonly gatewayStatus = new Map<string, Stat & { at: number }>();
+
+  constructor(
+    readonly config: SemtechUdpConfig,
+    private readonly deps: SemtechUdpDeps,
+  ) {
+    this.name = config.name;
+    this.allowed = config.gateways.length ? new Set(config.gateways.map((g) => g.toLowerCase())) : undefined;
+    this.m = nsMetrics(deps.metrics.registry);
+  }
+
+  health(): ComponentHealth {
+    return this.state;
+  }
+
+  /** The network server (tests and the bench read its sessions). */
+  get networkServer(): NetworkServer | undefined {
+    return this.ns;
+  }
+
+  address(): { address: string; port: number } | undefined {
+    const a = this.socket?.address();
+    return a ? { address: a.address, port: a.port } : undefined;
+  }
+
+  static storePath(config: Pick<SemtechUdpConfig, 'state_dir'>): string {
+    return join(config.state_dir, 'sessions.sqlite');
+  }
+
+  async start(): Promise<void> {
+    this.state = { state: 'starting' };
+    // Refuses a keys file others can read, naming the file (KeysFileError): the gateway does not start.
+    this.keys = indexKeys(readDeviceKeysFile(this.config.keys_file).devices);
+    const listen = parseListen(this.config.listen);
+    if (!listen) throw new Error(`sources.${this.name}.listen: must be host:port or [ipv6]:port, got ${JSON.stringify(this.config.listen)}`);
+    this.store = new SessionStore(SemtechUdpSource.storePath(this.config));
+    this.ns = new NetworkServer(this.config, {
+      keys: () => this.keys,
+      store: this.store,
+      decode: { ...this.deps.decode, deviceProfiles: this.config.device_profiles },
+      metrics: this.m,
+      append: (records) => this.append(records),
+      transmit: (gw, txpk) => this.transmit(gw, txpk),
+      reject: (reason, detail, payload) => this.keep(reason, detail, payload),
+      logger: this.deps.logger,
+      monotonic: () => performance.now(),
+      now: this.deps.decode.now,
+    });
+    const socket = createSocket({ type: listen.family, reuseAddr: false });
+    this.socket = socket;
+    socket.on('message', (msg, from) => this.onDatagram(msg, from));
+    socket.on('error', (err) => {
+      this.state = { state: 'degraded', detail: err.message };
+      this.deps.logger.error({ err: err.message }, 'UDP socket error');
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(listen.port, listen.host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    try {
+      socket.setRecvBufferSize(4 * 1024 * 1024);
+    } catch {
+      // not permitted (net.core.rmem_max): the kernel default stays
+    }
+    this.state = { state: 'running' };
+    this.deps.logger.info({ listen: this.address(), devices: { otaa: this.keys.otaa.size, abp: this.keys.abp.size }, sessions: this.ns.sessions.size }, 'Semtech UDP source listening');
+  }
+
+  /** Re-reads the keys file (SIGHUP): new ABP devices get sessions, OTAA devices may join. */
+  reloadKeys(): void {
+    this.keys = indexKeys(readDeviceKeysFile(this.config.keys_file).devices);
+    this.ns?.syncAbp();
+  }
+
+  private async append(records: PipelineRecord[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    const outcome = this.deps.log.append(records);
+    // A record the log cannot store (too deep, too large, not encodable) is rejected alone and
+    // kept in the rejects file; the others of the batch are stored.
+    const refused = new Set<number>();
+    for (const r of outcome.rejected) {
+      refused.add(r.index);
+      const reason = STORE_REJECT_REASON[r.code] ?? 'unstorable';
+      this.deps.metrics.uplinksRejected.inc({ reason });
+      const rec = records[r.index];
+      this.deps.rejects.write({ source: this.name, reason, detail: r.message, ...(rec?.kind === 'up' ? { payload: rec.payload } : {}) });
+      this.deps.logger.warn({ reason, detail: r.message }, 'record cannot be stored; kept in the rejects file');
+    }
+    await outcome.durable;
+    this.deps.metrics.appendLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    let up = 0;
+    for (const [i, r] of records.entries()) {
+      if (refused.has(i)) continue;
+      this.deps.metrics.eventsReceived.inc({ source: this.name, kind: r.kind });
+      if (r.kind !== 'up') continue;
+      up++;
+      const n = r.decoded?.readings.length ?? 0;
+      if (n > 0) this.deps.metrics.readings.inc({ category: r.device.category ?? 'generic' }, n);
+      else this.deps.metrics.undecoded.inc({ reason: r.fPort === 0 || r.payload.length === 0 ? 'no_payload' : r.decoded ? 'codec_error' : 'unknown_device' });
+    }
+    if (up) this.deps.metrics.uplinksReceived.inc({ source: this.name }, up);
+  }
+
+  private keep(reason: string, detail: string, payload?: Uint8Array): void {
+    if (payload) this.deps.rejects.write({ source: this.name, reason, detail, payload });
+  }
+
+  private reject(reason: string, detail: string, payload?: Uint8Array): void {
+    this.m.rejected.inc({ reason });
+    this.keep(reason, detail, payload);
+  }
+
+  private onDatagram(msg: Buffer, from: RemoteInfo): void {
+    const receivedAt = performance.now();
+    if (msg.length > this.config.max_datagram_bytes) return this.reject('oversized', `${msg.length} bytes > max_datagram_bytes ${this.config.max_datagram_bytes} from ${from.address}`, msg.subarray(0, 1024));
+    const decoded = decodeUdpPacket(msg);
+    if (!decoded.ok) return this.reject(UDP_REASON[decoded.error.code], `${decoded.error.message} (from ${from.address}:${from.port})`, msg);
+    const p = decoded.packet;
+    this.m.datagrams.inc({ type: p.type });
+    if ((p.type === 'PUSH_DATA' || p.type === 'PULL_DATA' || p.type === 'TX_ACK') && this.allowed && !this.allowed.has(p.gatewayEui)) {
+      return this.reject('unknown_gateway', `gateway ${p.gatewayEui} is not in the gateways allow-list`, msg);
+    }
+    switch (p.type) {
+      case 'PUSH_DATA': {
+        this.send(encodeUdpPacket({ type: 'PUSH_ACK', version: p.version, token: p.token }), from.port, from.address);
+        this.m.gatewayLastSeen.set({ gateway: p.gatewayEui }, Math.floor(Date.now() / 1000));
+        for (const r of p.rejected) this.reject(r.error.code === 'bad-field' && /\.data$/.test(r.error.field ?? '') ? 'bad_base64' : UDP_REASON[r.error.code], `gateway ${p.gatewayEui}: ${r.error.message}`, msg);
+        if (p.stat) this.onStat(p.gatewayEui, p.stat);
+        for (const rx of p.rxpk) {
+          if (rx.stat !== 1) {
+            this.reject('crc_error', `gateway ${p.gatewayEui}: rxpk stat ${rx.stat} (CRC ${rx.stat === -1 ? 'bad' : 'absent'})`, rx.data);
+            continue;
+          }
+          this.ns?.receive(p.gatewayEui, rx, receivedAt);
+        }
+        return;
+      }
+      case 'PULL_DATA':
+        this.routes.set(p.gatewayEui, { address: from.address, port: from.port, version: p.version });
+        this.m.gatewayLastSeen.set({ gateway: p.gatewayEui }, Math.floor(Date.now() / 1000));
+        this.send(encodeUdpPacket({ type: 'PULL_ACK', version: p.version, token: p.token }), from.port, from.address);
+        return;
+      case 'TX_ACK': {
+        const o = txAckOutcome(p);
+        this.ns?.txAck(p.gatewayEui, p.token, o.ok ? undefined : o.error);
+        return;
+      }
+      default:
+        return this.reject('unexpected_datagram', `${p.type} is sent by servers, not gateways (from ${from.address}:${from.port})`, msg);
+    }
+  }
+
+  private onStat(gateway: string, stat: Stat): void {
+    this.gatewayStatus.set(gateway, { ...stat, at: Date.now() });
+    if (stat.rxnb !== undefined) this.m.gatewayRx.set({ gateway }, stat.rxnb);
+    if (stat.rxok !== undefined) this.m.gatewayRxOk.set({ gateway }, stat.rxok);
+    if (stat.txnb !== undefined) this.m.gatewayTx.set({ gateway }, stat.txnb);
+    if (stat.ackr !== undefined) this.m.gatewayAckRatio.set({ gateway }, stat.ackr);
+  }
+
+  private transmit(gatewayEui: string, txpk: Txpk): number | undefined {
+    const route = this.routes.get(gatewayEui);
+    if (!route || !this.socket) return undefined;
+    this.token = (this.token + 1) & 0xffff;
+    this.send(encodeUdpPacket({ type: 'PULL_RESP', version: route.version, token: this.token, txpk }), route.port, route.address);
+    return this.token;
+  }
+
+  private send(buf: Buffer, port: number, address: string): void {
+    this.socket?.send(buf, port, address, (err) => {
+      if (err) this.deps.logger.warn({ err: err.message, to: `${address}:${port}` }, 'UDP send failed');
+    });
+  }
+
+  async stop(): Promise<void> {
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    // What is in the dedup window is processed and committed, not dropped.
+    await this.ns?.flush().catch((err: unknown) => this.deps.logger.error({ err: (err as Error).message }, 'network server flush on stop failed'));
+    this.state = { state: 'stopped' };
+  }
+
+  async close(): Promise<void> {
+    if (this.socket) await this.stop();
+    this.ns?.close();
+    this.store?.close();
+    this.state = { state: 'stopped' };
+  }
+}
