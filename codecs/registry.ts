@@ -16,6 +16,7 @@ import { codec as milesightAm307 } from './milesight-iot/am307/codec.ts';
 import { codec as milesightAm319 } from './milesight-iot/am319/codec.ts';
 import { codec as milesightEm300Di } from './milesight-iot/em300-di/codec.ts';
 import { codec as milesightEm310Udl } from './milesight-iot/em310-udl/codec.ts';
+import { codec as milesightEm400Mud } from './milesight-iot/em400-mud/codec.ts';
 import { codec as milesightEm500Udl } from './milesight-iot/em500-udl/codec.ts';
 import { codec as netvoxR718h } from './netvox/r718h/codec.ts';
 
@@ -32,6 +33,7 @@ export const NATIVE_CODECS: readonly Codec[] = [
   milesightAm319,
   milesightEm300Di,
   milesightEm310Udl,
+  milesightEm400Mud,
   milesightEm500Udl,
   netvoxR718h,
 ];
