@@ -6,7 +6,8 @@ import { fromHex, toHex } from '../../bytes.ts';
 import { jsonEqual, runExampleFile, type ExampleFile } from '../../examples.ts';
 import { describeVectorFile } from '../../testing/vectors.ts';
 import { roundTrip } from './arbitrary.ts';
-import { codec, crc16Modbus } from './codec.ts';
+import { crc16Modbus } from '../protocol.ts';
+import { codec } from './codec.ts';
 
 describeVectorFile(codec, 'decentlab/dl-pm.json');
 
