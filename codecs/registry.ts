@@ -5,6 +5,7 @@
  */
 import type { Codec } from './api.ts';
 import { codec as axiomaQalcosonicW1 } from './axioma/qalcosonic-w1/codec.ts';
+import { codec as decentlabDlMbx } from './decentlab/dl-mbx/codec.ts';
 import { codec as decentlabDlPm } from './decentlab/dl-pm/codec.ts';
 import { codec as dingtekDf703 } from './dingtek/df703/codec.ts';
 import { codec as draginoLdds75 } from './dragino/ldds75/codec.ts';
@@ -23,6 +24,7 @@ import { codec as netvoxR718h } from './netvox/r718h/codec.ts';
 export const NATIVE_CODECS: readonly Codec[] = [
   axiomaQalcosonicW1,
   cayenneLpp,
+  decentlabDlMbx,
   decentlabDlPm,
   dingtekDf703,
   draginoLdds75,
