@@ -12,7 +12,7 @@
 import type { JsonObject, NormalizeResult, ReadingValue, UplinkEncodeInput, UplinkEncodeResult } from '../../api.ts';
 import { PayloadError } from '../../bytes.ts';
 import { booleanValue, defineCodec, latestReading, numberValue } from '../../define.ts';
-import { distanceForFill, fillPercent } from '../../readings.ts';
+import { putDistance, readingDistance } from '../../readings.ts';
 import { decodeDownlink, encodeDownlink, encodeFrame, uplinkDecoder, uplinkPort, valueOf, type SensorGroup } from '../protocol.ts';
 
 const MODEL = 'DL-MBX';
@@ -41,10 +41,7 @@ function normalizeUplink(data: JsonObject, variables: Record<string, unknown> | 
   if (distance !== undefined && samples !== undefined) {
     values['sensor_fault'] = samples === 0;
     if (samples > 0) {
-      values['distance_mm'] = distance;
-      const fill = fillPercent(distance, variables);
-      if (fill.fill_pct !== undefined) values['fill_pct'] = fill.fill_pct;
-      if (fill.warning) warnings.push(fill.warning);
+      putDistance(values, distance, variables, warnings);
     }
   }
   const v = valueOf(data, 'battery_voltage');
@@ -71,11 +68,7 @@ function encodeUplink(input: UplinkEncodeInput): UplinkEncodeResult {
   const words: number[] = [];
   let flags = 0;
   const fault = v['sensor_fault'] !== undefined && booleanValue(v, 'sensor_fault');
-  let distance = v['distance_mm'];
-  if (distance === undefined && typeof v['fill_pct'] === 'number') {
-    distance = distanceForFill(v['fill_pct'], vars);
-    if (distance === undefined) throw new PayloadError('encodeUplink: fill_pct needs device variable container_depth_mm to derive distance_mm');
-  }
+  const distance = readingDistance(v, vars);
   if (distance !== undefined || fault) {
     const mm = fault ? 0 : Math.round(numberValue({ distance_mm: distance }, 'distance_mm'));
     if (mm < 0 || mm > 0xffff) throw new PayloadError(`encodeUplink: distance_mm ${mm} is outside 0..65535`);
