@@ -8,8 +8,8 @@
  *   1..2    device id
  *   3..4    sensor flags: one bit per sensor group, the groups follow in bit order
  *
- * The frame length is fully determined by the flags (5 + 2 × words), so a frame of any other
- * length is rejected instead of being read half way. `data` follows the TTN reference codecs:
+ * The frame length is fully determined by the flags (5 + 2 × words): a frame of any other length
+ * gets an error, with the header and the whole sensor groups before the cut kept in `data`. `data` follows the TTN reference codecs:
  * `{displayName, unit, value}` per quantity (no `unit` where the quantity has none) plus
  * `device_id` and `protocol_version`.
  *
@@ -81,16 +81,28 @@ export function uplinkDecoder(model: string, groups: readonly SensorGroup[]): (b
     if (flags & ~knownFlags) {
       throw new PayloadError(`unknown sensor flags ${hex16(flags & ~knownFlags)} in ${hex16(flags)} at offset 3: frame layout unknown`);
     }
-    const { quantities, expected } = layouts[flags] as (typeof layouts)[number];
-    if (bytes.length !== expected) {
-      const kind = bytes.length < expected ? 'truncated' : 'over-long';
-      throw new PayloadError(`${kind} payload: sensor flags ${hex16(flags)} need ${expected} bytes, got ${bytes.length}`);
-    }
+    const layout = layouts[flags] as (typeof layouts)[number];
     const data: JsonObject = { protocol_version: version, device_id: deviceId };
+    // A frame of another length than its flags announce: the whole groups that are there stay
+    // (a group cut short is left out), with the error, so nothing is hidden and nothing invented.
+    let quantities = layout.quantities;
+    let error: string | undefined;
+    if (bytes.length !== layout.expected) {
+      const kind = bytes.length < layout.expected ? 'truncated' : 'over-long';
+      error = `${kind} payload: sensor flags ${hex16(flags)} need ${layout.expected} bytes, got ${bytes.length}`;
+      let words = Math.floor((bytes.length - 5) / 2);
+      quantities = [];
+      for (const g of groups.filter((x) => flags & (1 << x.bit))) {
+        if (g.quantities.length > words) break;
+        quantities = [...quantities, ...g.quantities];
+        words -= g.quantities.length;
+      }
+    }
     for (const q of quantities) {
       const value = q.convert(r.u16be(q.key));
       data[q.key] = q.unit === undefined ? { displayName: q.displayName, value } : { displayName: q.displayName, unit: q.unit, value };
     }
+    if (error) return { data, errors: [error] };
     return quantities.length ? { data } : { data, warnings: [`sensor flags 0x0000: the frame carries no measurements`] };
   };
 }
