@@ -32,7 +32,7 @@ describe('milesight-iot/em400-mud normalizeUplink', () => {
   it('gives distance, fill, battery, temperature, tilt and the two threshold alarms', () => {
     const data = { battery: 92, temperature: 25.7, distance: 2116, position: 'tilt', distance_alarming: true, temperature_abnormal: false };
     expect(codec.normalizeUplink(data, { variables: { container_depth_mm: 3000, sensor_offset_mm: 100 } })).toEqual({
-      readings: [{ values: { distance_mm: 2116, fill_pct: 32.8, battery_pct: 92, temperature_c: 25.7, alarm_tilt: true, alarm_full: true, alarm_fire: false } }],
+      readings: [{ values: { distance_mm: 2116, fill_pct: 30.5, battery_pct: 92, temperature_c: 25.7, alarm_tilt: true, alarm_full: true, alarm_fire: false } }],
     });
   });
 });
