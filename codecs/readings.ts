@@ -3,7 +3,8 @@
  * unit and type. The unit is part of the name, so a dashboard never has to guess. The device
  * catalogue refers to these names and `npm run validate` rejects unknown ones.
  */
-import type { Variables } from './api.ts';
+import type { ReadingValue, Variables } from './api.ts';
+import { PayloadError } from './bytes.ts';
 
 export interface ReadingField {
   type: 'number' | 'boolean' | 'string';
@@ -149,4 +150,24 @@ export function distanceForFill(fillPct: number, variables: Variables | undefine
   const offset = positiveNumber(variables?.['sensor_offset_mm']) ?? 0;
   if (offset >= depth) return undefined;
   return Math.round(depth - (depth - offset) * (fillPct / 100));
+}
+
+/** `distance_mm` and, where the geometry allows, `fill_pct` into a reading's values (bin-fill codecs). */
+export function putDistance(values: Record<string, ReadingValue>, distanceMm: number, variables: Variables | undefined, warnings: string[]): void {
+  values['distance_mm'] = distanceMm;
+  const fill = fillPercent(distanceMm, variables);
+  if (fill.fill_pct !== undefined) values['fill_pct'] = fill.fill_pct;
+  if (fill.warning) warnings.push(fill.warning);
+}
+
+/**
+ * The distance a bin-fill device side sends: the reading's `distance_mm`, else the one its
+ * `fill_pct` gives with the installation's geometry; undefined when neither is given.
+ */
+export function readingDistance(values: Record<string, unknown>, variables: Variables | undefined): unknown {
+  const distance = values['distance_mm'];
+  if (distance !== undefined || typeof values['fill_pct'] !== 'number') return distance;
+  const fromFill = distanceForFill(values['fill_pct'], variables);
+  if (fromFill === undefined) throw new PayloadError('encodeUplink: fill_pct needs device variable container_depth_mm to derive distance_mm');
+  return fromFill;
 }

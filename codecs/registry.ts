@@ -5,6 +5,7 @@
  */
 import type { Codec } from './api.ts';
 import { codec as axiomaQalcosonicW1 } from './axioma/qalcosonic-w1/codec.ts';
+import { codec as decentlabDlMbx } from './decentlab/dl-mbx/codec.ts';
 import { codec as decentlabDlPm } from './decentlab/dl-pm/codec.ts';
 import { codec as dingtekDf703 } from './dingtek/df703/codec.ts';
 import { codec as draginoLdds75 } from './dragino/ldds75/codec.ts';
@@ -16,12 +17,14 @@ import { codec as milesightAm307 } from './milesight-iot/am307/codec.ts';
 import { codec as milesightAm319 } from './milesight-iot/am319/codec.ts';
 import { codec as milesightEm300Di } from './milesight-iot/em300-di/codec.ts';
 import { codec as milesightEm310Udl } from './milesight-iot/em310-udl/codec.ts';
+import { codec as milesightEm400Mud } from './milesight-iot/em400-mud/codec.ts';
 import { codec as milesightEm500Udl } from './milesight-iot/em500-udl/codec.ts';
 import { codec as netvoxR718h } from './netvox/r718h/codec.ts';
 
 export const NATIVE_CODECS: readonly Codec[] = [
   axiomaQalcosonicW1,
   cayenneLpp,
+  decentlabDlMbx,
   decentlabDlPm,
   dingtekDf703,
   draginoLdds75,
@@ -32,6 +35,7 @@ export const NATIVE_CODECS: readonly Codec[] = [
   milesightAm319,
   milesightEm300Di,
   milesightEm310Udl,
+  milesightEm400Mud,
   milesightEm500Udl,
   netvoxR718h,
 ];

@@ -2,34 +2,15 @@
  * Decentlab DL-PM: particulate matter (PM1.0/2.5/4/10 mass and number concentrations, typical
  * particle size), air temperature/humidity (Sensirion SHT) and barometric pressure.
  *
- * Uplink, fPort 1, all words u16 big-endian (devices-and-payload-formats.md §7.3):
- *
- *   0       protocol version (2)
- *   1..2    device id
- *   3..4    sensor flags: bit 0 battery (1 word), bit 1 PM (10 words), bit 2 T/RH (2 words),
- *           bit 3 pressure (1 word); the groups follow in bit order
- *
- * The frame length is fully determined by the flags (5 + 2 × words), so a frame of any other
- * length is rejected instead of being read half way. `data` follows the TTN reference codec:
- * `{displayName, unit, value}` per quantity plus `device_id` and `protocol_version`.
- *
- * Downlink, fPort 1, 6 bytes: command u16 BE, parameter u16 BE, CRC-16/MODBUS of those four
- * bytes written big-endian. Command names are Decentlab's (`set period + save`, `reset`, …).
+ * Decentlab's protocol v2 and downlink command set (../protocol.ts), sensor groups: bit 0 battery
+ * (1 word), bit 1 PM (10 words), bit 2 T/RH (2 words), bit 3 pressure (1 word).
  */
-import type {
-  DecodeResult,
-  DownlinkEncodeResult,
-  JsonObject,
-  JsonValue,
-  NormalizeResult,
-  UplinkEncodeInput,
-  UplinkEncodeResult,
-} from '../../api.ts';
-import { ByteReader, ByteWriter, PayloadError, toHex } from '../../bytes.ts';
+import type { DecodeResult, JsonObject, NormalizeResult, UplinkEncodeInput, UplinkEncodeResult } from '../../api.ts';
+import { PayloadError } from '../../bytes.ts';
 import { defineCodec, latestReading, numberValue } from '../../define.ts';
+import { decodeDownlink, encodeDownlink, encodeFrame, uplinkDecoder, uplinkPort, valueOf, type SensorGroup } from '../protocol.ts';
 
-const PROTOCOL_VERSION = 2;
-const DEFAULT_FPORT = 1;
+const MODEL = 'DL-PM';
 
 /** Conversions from the raw u16 words, written exactly as the reference codec computes them. */
 export const convert = {
@@ -44,18 +25,11 @@ export const convert = {
 export const HUMIDITY_RAW_MIN = Math.ceil((6 * 65536) / 125);
 export const HUMIDITY_RAW_MAX = Math.floor((106 * 65536) / 125);
 
-interface Quantity {
-  key: string;
-  displayName: string;
-  unit: string;
-  convert: (raw: number) => number;
-}
-
 const MASS = 'µg⋅m⁻³';
 const NUMBER = '1⋅cm⁻³';
 
 /** Sensor groups in flag-bit order; each word of a group is one quantity. */
-const GROUPS: readonly { bit: number; name: string; quantities: readonly Quantity[] }[] = [
+const GROUPS: readonly SensorGroup[] = [
   { bit: 0, name: 'battery', quantities: [{ key: 'battery_voltage', displayName: 'Battery voltage', unit: 'V', convert: convert.battery }] },
   {
     bit: 1,
@@ -84,64 +58,14 @@ const GROUPS: readonly { bit: number; name: string; quantities: readonly Quantit
   { bit: 3, name: 'pressure', quantities: [{ key: 'barometric_pressure', displayName: 'Barometric pressure', unit: 'Pa', convert: convert.pressurePa }] },
 ];
 
-const KNOWN_FLAGS = GROUPS.reduce((m, g) => m | (1 << g.bit), 0);
+const decodeFrame = uplinkDecoder(MODEL, GROUPS);
 
-/** For each combination of known flags: the quantities the frame carries, in order, and its length. */
-const LAYOUTS = Array.from({ length: KNOWN_FLAGS + 1 }, (_, flags) => {
-  const present = GROUPS.filter((g) => flags & (1 << g.bit));
-  const quantities = present.flatMap((g) => g.quantities);
-  return { quantities, expected: 5 + 2 * quantities.length };
-});
-
-function hex16(v: number): string {
-  return `0x${v.toString(16).padStart(4, '0')}`;
-}
-
-/** The uplink port: 1 unless the device was moved with `set port` (variable `uplink_fport`). */
-function uplinkPort(variables: Record<string, unknown> | undefined): number {
-  const p = variables?.['uplink_fport'];
-  return typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 223 ? p : DEFAULT_FPORT;
-}
-
+/** The shared frame decoder, plus the warning for a humidity outside the physical range. */
 function decodeUplink(bytes: Uint8Array, fPort: number, variables: Record<string, unknown>): DecodeResult {
-  const port = uplinkPort(variables);
-  if (fPort !== port) {
-    return { errors: [`unknown fPort ${fPort}: DL-PM reports on fPort ${port} (variable uplink_fport if the device was reconfigured)`] };
-  }
-  const r = new ByteReader(bytes);
-  const version = r.u8('protocol version');
-  if (version !== PROTOCOL_VERSION) {
-    throw new PayloadError(`unsupported protocol version ${version} at offset 0 (expected ${PROTOCOL_VERSION})`);
-  }
-  const deviceId = r.u16be('device id');
-  const flags = r.u16be('sensor flags');
-  if (flags & ~KNOWN_FLAGS) {
-    throw new PayloadError(`unknown sensor flags ${hex16(flags & ~KNOWN_FLAGS)} in ${hex16(flags)} at offset 3: frame layout unknown`);
-  }
-  const { quantities, expected } = LAYOUTS[flags] as (typeof LAYOUTS)[number];
-  if (bytes.length !== expected) {
-    const kind = bytes.length < expected ? 'truncated' : 'over-long';
-    throw new PayloadError(`${kind} payload: sensor flags ${hex16(flags)} need ${expected} bytes, got ${bytes.length}`);
-  }
-
-  const data: JsonObject = { device_id: deviceId, protocol_version: version };
-  for (const q of quantities) {
-    const raw = r.u16be(q.key);
-    data[q.key] = { displayName: q.displayName, unit: q.unit, value: q.convert(raw) };
-  }
-  const warnings: string[] = [];
-  if (quantities.length === 0) warnings.push('sensor flags 0x0000: the frame carries no measurements');
-  const rh = valueOf(data, 'air_humidity');
-  if (rh !== undefined && (rh < 0 || rh > 100)) warnings.push(`air humidity ${rh} % is outside 0..100 (condensation or sensor fault)`);
-  return warnings.length ? { data, warnings } : { data };
-}
-
-/** `data[key].value` when it is a finite number. */
-function valueOf(data: JsonObject, key: string): number | undefined {
-  const q: JsonValue | undefined = data[key];
-  if (!q || typeof q !== 'object' || Array.isArray(q)) return undefined;
-  const v = q['value'];
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  const result = decodeFrame(bytes, fPort, variables);
+  const rh = result.data ? valueOf(result.data, 'air_humidity') : undefined;
+  if (rh === undefined || (rh >= 0 && rh <= 100)) return result;
+  return { ...result, warnings: [...(result.warnings ?? []), `air humidity ${rh} % is outside 0..100 (condensation or sensor fault)`] };
 }
 
 /**
@@ -232,117 +156,17 @@ function encodeUplink(input: UplinkEncodeInput): UplinkEncodeResult {
     flags |= 8;
   }
 
-  const w = new ByteWriter().u8(PROTOCOL_VERSION).u16be(deviceId, 'variable device_id').u16be(flags);
-  for (const x of words) w.u16be(x);
-  return { bytes: w.toArray(), fPort: port };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Downlink
-
-interface Command {
-  name: string;
-  /** Commands without a parameter send 0x0000 in its place. */
-  noParam?: true;
-}
-
-/** Decentlab's shared downlink command set (dl-downlink-codec), keyed by command code. */
-const COMMANDS: ReadonlyMap<number, Command> = (() => {
-  const m = new Map<number, Command>();
-  const withSave = (code: number, name: string, noParam?: true): void => {
-    m.set(code, { name, ...(noParam ? { noParam } : {}) });
-    m.set(code + 1, { name: `${name} + save`, ...(noParam ? { noParam } : {}) });
-  };
-  withSave(0x01, 'set period');
-  withSave(0x03, 'set dr');
-  withSave(0x05, 'set adr on', true);
-  withSave(0x07, 'set adr off', true);
-  withSave(0x09, 'set dr_min');
-  withSave(0x0b, 'set dr_max');
-  withSave(0x0d, 'set pwridx_min');
-  withSave(0x0f, 'set pwridx_max');
-  withSave(0x11, 'set send_period');
-  withSave(0x13, 'set join_period');
-  withSave(0x15, 'set pwridx');
-  withSave(0x17, 'set linkcheck_period');
-  withSave(0x19, 'set linkcheck_tolerance');
-  withSave(0x1b, 'set linkcheck_limit');
-  withSave(0x1d, 'set port');
-  for (let i = 0; i < 16; i++) {
-    m.set(0x20 + i, { name: `set param ${i}` });
-    m.set(0x30 + i, { name: `set param ${i} + save` });
-  }
-  for (let i = 0; i < 10; i++) {
-    m.set(0x50 + i, { name: `set sensor_period ${i}` });
-    m.set(0x60 + i, { name: `set sensor_period ${i} + save` });
-  }
-  m.set(0xfefe, { name: 'reset', noParam: true });
-  m.set(0xfef0, { name: 'factory reset', noParam: true });
-  m.set(0xfef1, { name: 'sleep', noParam: true });
-  return m;
-})();
-
-const COMMAND_BY_NAME = new Map([...COMMANDS].map(([code, c]) => [c.name, code]));
-
-/** CRC-16/MODBUS: init 0xFFFF, reflected polynomial 0xA001, no final XOR. */
-export function crc16Modbus(bytes: ArrayLike<number>): number {
-  let crc = 0xffff;
-  for (let i = 0; i < bytes.length; i++) {
-    crc ^= bytes[i] as number;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xa001 : crc >>> 1;
-  }
-  return crc;
-}
-
-function encodeDownlink(data: JsonObject): DownlinkEncodeResult {
-  const name = data['command'];
-  const code = typeof name === 'string' ? COMMAND_BY_NAME.get(name) : undefined;
-  if (code === undefined) {
-    return { errors: [`unknown command ${JSON.stringify(name)}: expected one of ${[...COMMAND_BY_NAME.keys()].join(', ')}`] };
-  }
-  const command = COMMANDS.get(code) as Command;
-  const warnings: string[] = [];
-  let parameter = 0;
-  if (command.noParam) {
-    if (data['parameter'] !== undefined) warnings.push(`command "${command.name}" takes no parameter; ignored`);
-  } else {
-    const p = data['parameter'];
-    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 0xffff) {
-      return { errors: [`command "${command.name}" needs an integer parameter 0..65535, got ${JSON.stringify(p)}`] };
-    }
-    parameter = p;
-  }
-  const body = new ByteWriter().u16be(code).u16be(parameter).toArray();
-  const bytes = new ByteWriter().bytes(body).u16be(crc16Modbus(body)).toArray();
-  return warnings.length ? { bytes, fPort: DEFAULT_FPORT, warnings } : { bytes, fPort: DEFAULT_FPORT };
-}
-
-function decodeDownlink(bytes: Uint8Array, fPort: number): DecodeResult {
-  if (fPort !== DEFAULT_FPORT) return { errors: [`invalid fPort ${fPort}: DL-PM downlinks use fPort ${DEFAULT_FPORT}`] };
-  if (bytes.length !== 6) return { errors: [`invalid downlink length ${bytes.length}: expected 6 bytes (command, parameter, CRC)`] };
-  const r = new ByteReader(bytes);
-  const code = r.u16be('command');
-  const parameter = r.u16be('parameter');
-  const crc = r.u16be('CRC');
-  const command = COMMANDS.get(code);
-  if (!command) return { errors: [`unknown command ${hex16(code)} at offset 0`] };
-  const want = crc16Modbus(bytes.subarray(0, 4));
-  if (crc !== want) return { errors: [`invalid CRC ${hex16(crc)} (expected ${hex16(want)} for ${toHex(bytes.subarray(0, 4))})`] };
-  if (command.noParam) {
-    const data: JsonObject = { command: command.name };
-    return parameter === 0 ? { data } : { data, warnings: [`command "${command.name}" takes no parameter but carries ${parameter}`] };
-  }
-  return { data: { command: command.name, parameter } };
+  return { bytes: encodeFrame(deviceId, flags, words), fPort: port };
 }
 
 export const codec = defineCodec({
   id: 'decentlab/dl-pm',
   name: 'Decentlab DL-PM',
   category: 'air-quality',
-  fPorts: [DEFAULT_FPORT],
+  fPorts: [1],
   decodeUplink: ({ bytes, fPort, variables }) => decodeUplink(bytes, fPort, variables),
   normalizeUplink: (data) => normalizeUplink(data),
   encodeUplink,
   encodeDownlink: ({ data }) => encodeDownlink(data),
-  decodeDownlink: ({ bytes, fPort }) => decodeDownlink(bytes, fPort),
+  decodeDownlink: ({ bytes, fPort }) => decodeDownlink(bytes, fPort, MODEL),
 });

@@ -12,7 +12,7 @@
 import type { JsonObject, Reading, ReadingValue } from '../../api.ts';
 import { ByteWriter, PayloadError } from '../../bytes.ts';
 import { booleanValue, defineCodec, firstReading, numberValue } from '../../define.ts';
-import { distanceForFill, fillPercent } from '../../readings.ts';
+import { putDistance, readingDistance } from '../../readings.ts';
 import {
   BATTERY_RECORD,
   DEVICE_INFO_RECORDS,
@@ -126,10 +126,7 @@ export const codec = defineCodec({
     const warnings: string[] = [];
     const distance = numberField(data, 'distance');
     if (distance !== undefined) {
-      values['distance_mm'] = distance;
-      const fill = fillPercent(distance, variables);
-      if (fill.fill_pct !== undefined) values['fill_pct'] = fill.fill_pct;
-      if (fill.warning) warnings.push(fill.warning);
+      putDistance(values, distance, variables, warnings);
     }
     const battery = numberField(data, 'battery');
     if (battery !== undefined) values['battery_pct'] = battery;
@@ -146,11 +143,7 @@ export const codec = defineCodec({
    */
   encodeUplink(input) {
     const values = firstReading(input);
-    let distance = values['distance_mm'];
-    if (distance === undefined && typeof values['fill_pct'] === 'number') {
-      distance = distanceForFill(values['fill_pct'], input.variables);
-      if (distance === undefined) throw new PayloadError('encodeUplink: fill_pct needs device variable container_depth_mm to derive distance_mm');
-    }
+    const distance = readingDistance(values, input.variables);
     const distanceMm = Math.round(numberValue({ distance_mm: distance }, 'distance_mm'));
     const battery = Math.round(numberValue(values, 'battery_pct', 100));
     if (battery < 0 || battery > 100) throw new PayloadError(`encodeUplink: battery_pct ${battery} is outside 0..100`);
