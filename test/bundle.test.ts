@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../codecs/testing/paths.ts';
 
-const COPIED = ['package.json', 'tsconfig.json', 'bin', 'cli', 'codecs', 'devices', 'gateway', 'lorawan', 'simulator', 'scripts', 'support'];
+const COPIED = ['package.json', 'tsconfig.json', 'bin', 'cli', 'codecs', 'devices', 'gateway', 'lorawan', 'simulator', 'scripts', 'support', 'flows'];
 
 let pkg: string;
 

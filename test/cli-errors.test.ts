@@ -43,7 +43,8 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
 
 /** One line on stderr, no stack frame, the documented code; returns the line. */
 function oneLine(r: Run, code: number): string {
-  const lines = r.stderr.trim().split('\n');
+  // Warnings about the config (e.g. no registry) may precede the error; the error is one line.
+  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('warning: '));
   expect(lines, r.stderr).toHaveLength(1);
   expect(r.stderr).not.toMatch(/^\s+at |Error:|node:internal/m);
   expect(r.code, r.stderr).toBe(code);

@@ -101,18 +101,29 @@ describe('Node-RED 4.1 with node-red-contrib-lorawan-edge installed into a fresh
     const outageStart = Date.now();
     await sim.run({ count: PER_PHASE, realTimeMs: 60_000 });
     // Node-RED stopped and started once, while uplinks keep coming.
+    const restartFrom = ledger.length;
     const publishing = sim.run({ count: PER_PHASE, realTimeMs: 60_000 });
     await red.restart();
     await publishing;
+    const restartTo = ledger.length;
     await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - outageStart))));
     await influx.start();
     await sim.run({ count: PER_PHASE, realTimeMs: 60_000 });
     await sim.stop();
 
     const expected = new Set<string>();
-    for (const e of ledger.filter((x) => x.gateways.length > 0)) {
-      for (const r of e.readings) expected.add(`${CATEGORY_MEASUREMENT[e.category] as string}|${e.devEui}|${Date.parse(r.time ?? e.time)}`);
-    }
+    // Uplinks published while Node-RED restarts: the core `mqtt in` node acknowledges a message
+    // when it arrives, so one it holds when Node-RED stops is lost by Node-RED itself, before any
+    // of our nodes sees it (flows/README.md, "Delivery"). Those are counted, not required.
+    const inRestart = new Set<string>();
+    ledger.forEach((e, i) => {
+      if (e.gateways.length === 0) return;
+      for (const r of e.readings) {
+        const key = `${CATEGORY_MEASUREMENT[e.category] as string}|${e.devEui}|${Date.parse(r.time ?? e.time)}`;
+        expected.add(key);
+        if (i >= restartFrom && i < restartTo) inRestart.add(key);
+      }
+    });
     expect(ledger.length).toBe(4 * PER_PHASE);
     expect(expected.size).toBeGreaterThan(PER_PHASE * 3);
 
@@ -124,9 +135,11 @@ describe('Node-RED 4.1 with node-red-contrib-lorawan-edge installed into a fresh
       await new Promise((r) => setTimeout(r, 500));
     }
     const common = await countIn('common');
-    const missing = [...expected].filter((k) => !ours2.has(k));
+    const missingAll = [...expected].filter((k) => !ours2.has(k));
+    const missing = missingAll.filter((k) => !inRestart.has(k));
     const lostByCommon = [...expected].filter((k) => !common.has(k)).length;
-    process.stdout.write(`flows-node-red: ${expected.size} readings; lorawan-edge flow stored ${ours2.size}, missing ${missing.length}; common flow stored ${common.size}, lost ${lostByCommon} (${((100 * lostByCommon) / expected.size).toFixed(1)} %)\n`);
+    process.stdout.write(`flows-node-red: ${expected.size} readings; lorawan-edge flow stored ${ours2.size}, missing ${missingAll.length} (${missingAll.length - missing.length} of them published during the Node-RED restart); common flow stored ${common.size}, lost ${lostByCommon} (${((100 * lostByCommon) / expected.size).toFixed(1)} %)\n`);
+    // Through the InfluxDB outage and everything outside the restart window: nothing lost.
     expect(missing.slice(0, 5)).toEqual([]);
     expect([...ours2].filter((k) => !expected.has(k)).slice(0, 5)).toEqual([]);
     expect(lostByCommon).toBeGreaterThan(0);
