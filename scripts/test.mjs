@@ -67,7 +67,9 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let failedLines = [];
-if (existsSync(jsonFile)) {
+// Asked before the folder is removed below: a report that was written is never "missing".
+const reported = existsSync(jsonFile);
+if (reported) {
   const report = JSON.parse(readFileSync(jsonFile, 'utf8'));
   failedLines = failedTestLines(report, process.cwd());
   passed = report.numPassedTests ?? 0;
@@ -77,7 +79,7 @@ if (existsSync(jsonFile)) {
 }
 rmSync(outDir, { recursive: true, force: true });
 const vitestExit = lastExit;
-if (!existsSync(jsonFile) && !results.find((r) => r.name === 'vitest')?.ok) {
+if (!reported && !results.find((r) => r.name === 'vitest')?.ok) {
   // Killed or crashed before its report: say so instead of "no test ran"; the × lines above
   // (default reporter) show what had failed by then.
   failedLines.push(`FAILED vitest: ended (${vitestExit}) before writing its report; the × lines above show what failed until then`);
