@@ -34,7 +34,8 @@ const started = new Date();
 rmSync(DIST, { recursive: true, force: true }); // chunk names change with their content
 const result = await esbuild.build({
   absWorkingDir: ROOT,
-  entryPoints: { 'lorawan-edge': 'cli/run.ts' },
+  // The local store's writer runs in a worker thread of its own (gateway/web/store/store-worker.ts).
+  entryPoints: { 'lorawan-edge': 'cli/run.ts', 'store-worker': 'gateway/web/store/store-worker.ts' },
   outdir: DIST,
   chunkNames: 'chunks/[name]-[hash]',
   outExtension: { '.js': '.mjs' },

@@ -52,7 +52,7 @@ export function createWebSide(deps: {
     sink,
     handler,
     setRegistry(registry) {
-      sink.setRegistry(
+      void sink.setRegistry(
         registry.devices.map((d) => {
           const entry = deps.catalogue(d.model);
           return { dev_eui: d.dev_eui, name: d.name, model: d.model, tags: d.tags, ...(entry ? { category: entry.category, interval_s: entry.reportingInterval } : {}) };

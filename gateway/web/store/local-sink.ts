@@ -1,19 +1,27 @@
 /**
  * Sink `local`: drives the local store from the durable log with its own cursor, like every
- * sink. Read after the cursor → apply in one SQLite transaction (which records the last applied
- * id) → commit the cursor. A crash after the transaction and before the cursor commit re-reads
- * records the store skips by id, so every record takes effect exactly once.
+ * sink. Read after the cursor → hand the batch to the store worker (store-worker.ts), which
+ * applies it in one SQLite transaction that also records the last applied id → commit the
+ * cursor once the worker answers. A crash after the transaction and before the cursor commit
+ * re-reads records the store skips by id, so every record takes effect exactly once.
  *
- * A batch that fails is applied again one record at a time; a record that fails alone is
- * skipped (counted as `lorawan_edge_sink_errors_total{sink="local",kind="bad_record"}`, logged
- * with the reason and its log id — the record stays in the log's files until the segment goes,
- * and `lorawan-edge replay` can read it).
+ * The writes run in the worker thread so they cost the gateway's event loop only the copy of
+ * the batch (bench/RESULTS.md, #13). The pages and the API read through a second connection on
+ * the main thread (`store`, role `reader`, WAL): they see whole batches only. Live updates
+ * (`subscribe`) fire after the worker's commit, so what a page is told is durable.
+ *
+ * A record the worker cannot apply is skipped alone (counted as
+ * `lorawan_edge_sink_errors_total{sink="local",kind="bad_record"}`, logged with the reason and
+ * its log id — the record stays in the log's files until the segment goes, and
+ * `lorawan-edge replay` can read it).
  */
 import type { DurableLog, LogRecord } from '../../buffer/index.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import type { ComponentHealth, Sink } from '../../pipeline/contracts.ts';
 import type { PipelineRecord } from '../../pipeline/record.ts';
 import { LocalStore, type RegistryDeviceInput, type StoreEvent, type StoreOptions } from './local-store.ts';
+import { StoreWorkerClient } from './store-worker-client.ts';
+import type { PruneResult } from './store-worker-protocol.ts';
 
 export interface LocalSinkOptions {
   name: string;
@@ -23,34 +31,42 @@ export interface LocalSinkOptions {
   now: () => number;
   logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   /**
-   * Records per transaction. Default 1,000: a transaction is synchronous (better-sqlite3) and
-   * costs ~90 µs of CPU per uplink with the city fleet (bench/web), so 1,000 hold the event loop
-   * ~90 ms — larger batches write less WAL per record but delay the sources' acks.
+   * Records per transaction. Default 2,000: the transaction runs in the worker, so its length
+   * no longer holds the gateway's event loop; larger batches write each device's state once for
+   * more uplinks, but hold the write lock (an acknowledgement waits for it) longer.
    */
   batchRecords?: number;
   /** How often old readings are pruned. Default 1 h. */
   pruneEveryMs?: number;
+  /** Rows deleted per pruning step at most (one transaction each; applies run between). Default 5,000. */
+  pruneStepRows?: number;
 }
+
+const DEFAULT_BATCH_RECORDS = 2000;
 
 export class LocalStoreSink implements Sink {
   readonly type = 'local';
   readonly name: string;
   private storeRef: LocalStore | undefined;
+  private worker: StoreWorkerClient | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
   private committing: Promise<void> = Promise.resolve();
+  private pruning: Promise<void> | undefined;
   private lastError: string | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(e: StoreEvent) => void>();
   private registry: readonly RegistryDeviceInput[] | undefined;
   /** Records applied since start (for the bench and tests). */
   applied = 0;
+  /** The last pruning's figures (for the bench and tests). */
+  lastPrune: PruneResult | undefined;
 
   constructor(private readonly opts: LocalSinkOptions) {
     this.name = opts.name;
   }
 
-  /** The open store (after start). */
+  /** The store's read connection (after start): what the pages and the API read. */
   get store(): LocalStore {
     if (!this.storeRef) throw new Error('local store is not open');
     return this.storeRef;
@@ -60,16 +76,23 @@ export class LocalStoreSink implements Sink {
     return this.storeRef !== undefined;
   }
 
-  /** Live updates, after the store's transaction. Returns the unsubscribe function. */
+  /** Live updates, after the worker's commit. Returns the unsubscribe function. */
   subscribe(fn: (e: StoreEvent) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
 
-  /** The registry's devices (start and SIGHUP); applied at once when the store is open. */
-  setRegistry(devices: readonly RegistryDeviceInput[]): void {
+  /**
+   * The registry's devices (start and SIGHUP). Applied by the worker; the promise settles when
+   * it has (callers may ignore it: a failure is logged).
+   */
+  setRegistry(devices: readonly RegistryDeviceInput[]): Promise<void> {
     this.registry = devices;
-    this.storeRef?.syncRegistry(devices);
+    if (!this.worker) return Promise.resolve();
+    return this.worker.request({ op: 'registry', devices }).then(
+      () => undefined,
+      (err: unknown) => this.opts.logger.error({ sink: this.name, err: (err as Error).message }, 'local store: applying the registry failed'),
+    );
   }
 
   pending(): number {
@@ -82,40 +105,62 @@ export class LocalStoreSink implements Sink {
   }
 
   async start(): Promise<void> {
-    this.storeRef = new LocalStore(this.opts.store);
-    if (this.registry) this.storeRef.syncRegistry(this.registry);
-    this.prune();
-    this.pruneTimer = setInterval(() => this.prune(), this.opts.pruneEveryMs ?? 3_600_000);
-    this.pruneTimer.unref();
+    // The worker opens (and creates) the file first; the reader opens it after.
+    this.worker = await this.openWorker();
+    this.storeRef = new LocalStore(this.opts.store, 'reader');
     this.running = true;
+    void this.prune();
+    this.pruneTimer = setInterval(() => void this.prune(), this.opts.pruneEveryMs ?? 3_600_000);
+    this.pruneTimer.unref();
     this.loop = this.run();
   }
 
-  private prune(): void {
+  private async openWorker(): Promise<StoreWorkerClient> {
+    const worker = new StoreWorkerClient(this.opts.store);
     try {
-      this.storeRef?.prune(this.opts.now());
+      await worker.ready;
     } catch (err) {
-      this.opts.logger.warn({ sink: this.name, err: (err as Error).message }, 'local store: pruning old readings failed; trying again later');
+      await worker.close().catch(() => undefined);
+      throw err;
     }
+    if (this.registry) await worker.request({ op: 'registry', devices: this.registry });
+    return worker;
+  }
+
+  /** Starts a pruning in the worker unless one is running; returns when it is done. */
+  prune(): Promise<void> {
+    const worker = this.worker;
+    if (!worker || this.pruning) return this.pruning ?? Promise.resolve();
+    this.pruning = worker
+      .request({ op: 'prune', now: this.opts.now(), maxRows: this.opts.pruneStepRows ?? 5000 })
+      .then(
+        (r) => void (this.lastPrune = r.prune),
+        (err: unknown) => this.opts.logger.warn({ sink: this.name, err: (err as Error).message }, 'local store: pruning old readings failed; trying again later'),
+      )
+      .finally(() => (this.pruning = undefined));
+    return this.pruning;
   }
 
   private async run(): Promise<void> {
-    const reader = this.opts.log.reader(this.name, { batchSize: this.opts.batchRecords ?? 1000 });
+    const batch = this.opts.batchRecords ?? DEFAULT_BATCH_RECORDS;
+    const reader = this.opts.log.reader(this.name, { batchSize: batch });
     try {
       while (this.running) {
-        const records = await reader.read(this.opts.batchRecords ?? 1000, 250);
+        const records = await reader.read(batch, 250);
         const last = records[records.length - 1];
         if (last === undefined) continue;
         let events: StoreEvent[];
         try {
-          events = this.applyBatch(records);
+          events = await this.applyBatch(records);
         } catch (err) {
-          // Not one bad record (those are skipped): the store itself failed, e.g. disk full.
+          // Not one bad record (those are skipped): the store itself failed, e.g. disk full,
+          // or its worker died (a new one is started).
           this.lastError = `local store: ${(err as Error).message}`;
           this.opts.metrics.sinkErrors.inc({ sink: this.name, kind: 'store' });
           this.opts.logger.error({ sink: this.name, err: (err as Error).message }, 'local store write failed; retrying from the cursor');
           await reader.rewind();
           await new Promise((r) => setTimeout(r, 1000).unref());
+          if (this.running && this.worker?.dead) this.worker = await this.openWorker().catch(() => this.worker);
           continue;
         }
         this.lastError = undefined;
@@ -135,24 +180,15 @@ export class LocalStoreSink implements Sink {
     }
   }
 
-  private applyBatch(records: LogRecord<PipelineRecord>[]): StoreEvent[] {
-    const store = this.store;
-    try {
-      return store.apply(records);
-    } catch {
-      const events: StoreEvent[] = [];
-      for (const r of records) {
-        try {
-          events.push(...store.apply([r]));
-        } catch (err) {
-          if (isStoreFailure(err)) throw err;
-          store.skip(r.id);
-          this.opts.metrics.sinkErrors.inc({ sink: this.name, kind: 'bad_record' });
-          this.opts.logger.warn({ sink: this.name, logId: r.id, devEui: (r.value as { devEui?: unknown }).devEui, err: (err as Error).message }, 'local store: record skipped');
-        }
-      }
-      return events;
+  private async applyBatch(records: LogRecord<PipelineRecord>[]): Promise<StoreEvent[]> {
+    if (!this.worker) throw new Error('local store is not open');
+    // Events are copied back only while a page listens.
+    const reply = await this.worker.request({ op: 'apply', records, events: this.listeners.size > 0 });
+    for (const s of reply.skipped ?? []) {
+      this.opts.metrics.sinkErrors.inc({ sink: this.name, kind: 'bad_record' });
+      this.opts.logger.warn({ sink: this.name, logId: s.logId, devEui: s.devEui, err: s.reason }, 'local store: record skipped');
     }
+    return reply.events ?? [];
   }
 
   async stop(deadlineMs = Date.now() + 10_000): Promise<void> {
@@ -164,14 +200,11 @@ export class LocalStoreSink implements Sink {
 
   async close(): Promise<void> {
     this.running = false;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.committing;
+    await this.worker?.close();
+    this.worker = undefined;
     this.storeRef?.close();
     this.storeRef = undefined;
   }
-}
-
-/** SQLite errors that are about the file, not the record (retry the batch later). */
-function isStoreFailure(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(code);
 }

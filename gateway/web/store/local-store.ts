@@ -29,6 +29,22 @@ export interface StoreOptions {
   locationTags: { lat: string; lon: string };
 }
 
+/**
+ * `writer`: the one connection that applies records (in the store's worker thread, or in
+ * tests), with the hot state in memory. `reader`: a connection beside it for the pages and the
+ * API on the gateway's main thread; it keeps nothing in memory and reads device state, gateways
+ * and alarms from the file (WAL: it sees each committed batch, never a half-applied one). Its
+ * only write is an acknowledgement, which the writer never caches.
+ */
+export type StoreRole = 'writer' | 'reader';
+
+/** Result of one bounded step of pruning (see `pruneStep`). */
+export interface PruneStep {
+  deleted: number;
+  /** resume from here; undefined when the pruning is complete */
+  next: string | undefined;
+}
+
 export interface RegistryDeviceInput {
   dev_eui: string;
   name: string;
@@ -176,6 +192,9 @@ function readingTime(r: { time?: string }, fallback: number): number {
 const json = (v: unknown): string => JSON.stringify(v);
 const parse = <T>(s: string | null | undefined, def: T): T => (s ? (JSON.parse(s) as T) : def);
 
+/** Devices visited by one pruning step at most (each costs two indexed deletes). */
+const PRUNE_DEVICES_PER_STEP = 500;
+
 export class LocalStore {
   readonly db: Db;
   private readonly states = new Map<string, DeviceState>();
@@ -186,15 +205,21 @@ export class LocalStore {
   private applied = 0;
   private readonly st: Record<string, Statement>;
 
-  constructor(readonly opts: StoreOptions) {
+  constructor(
+    readonly opts: StoreOptions,
+    readonly role: StoreRole = 'writer',
+  ) {
     this.db = new Database(opts.file);
+    // The writer (worker thread) and the reader (main thread) share the file: a connection that
+    // finds the other's write lock waits for it rather than failing (a batch holds it ~100 ms).
+    this.db.pragma('busy_timeout = 5000');
     this.db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a power cut may lose the last transactions, never corrupt the file; the log
     // cursor only moves after the transaction, so what is lost is applied again.
     this.db.pragma('synchronous = NORMAL');
     // 32 MB of page cache (native memory, outside the V8 heap): the indexes a batch touches stay
     // in memory with the city fleet's 10,000 devices.
-    this.db.pragma('cache_size = -32000');
+    if (role === 'writer') this.db.pragma('cache_size = -32000');
     this.db.exec(SCHEMA_SQL);
     const version = this.meta('schema_version');
     if (version === undefined) this.setMeta('schema_version', String(SCHEMA_VERSION));
@@ -220,8 +245,11 @@ export class LocalStore {
       clearAlarm: db.prepare('UPDATE alarms SET cleared_at = ? WHERE id = ?'),
       alarmById: db.prepare('SELECT * FROM alarms WHERE id = ?'),
       ack: db.prepare('UPDATE alarms SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL'),
+      stateRow: db.prepare('SELECT * FROM device_state WHERE dev_eui = ?'),
+      gatewaysOfRows: db.prepare('SELECT gateway_id, last_seen, rssi, snr, uplinks FROM device_gateways WHERE dev_eui = ?'),
+      allGatewayRows: db.prepare('SELECT gateway_id, last_seen, uplinks FROM gateways'),
     };
-    this.load();
+    if (role === 'writer') this.load();
   }
 
   private meta(key: string): string | undefined {
@@ -291,6 +319,7 @@ export class LocalStore {
 
   /** Applies records (in log order) that were not applied yet; returns what changed. */
   apply(records: readonly { id: number; value: PipelineRecord }[]): StoreEvent[] {
+    if (this.role !== 'writer') throw new Error('local store: a reader connection cannot apply records');
     const events: StoreEvent[] = [];
     const fresh = records.filter((r) => r.id > this.applied);
     const last = fresh[fresh.length - 1];
@@ -489,38 +518,97 @@ export class LocalStore {
     return this.alarm(id);
   }
 
-  /** Deletes readings older than the history window and frames beyond the newest N per device; returns how many readings went. */
+  /**
+   * Deletes readings older than the history window and frames beyond the newest N per device;
+   * returns how many readings went. All at once: for a store that may hold a large backlog, use
+   * `pruneStep` in a loop that yields between steps (the sink's worker does).
+   */
   prune(now: number): number {
+    let readings = 0;
+    let from: string | undefined = '';
+    for (let guard = 0; from !== undefined && guard < 1e7; guard++) {
+      const step = this.pruneStep(now, from, 5000);
+      readings += step.readings;
+      from = step.next;
+    }
+    return readings;
+  }
+
+  /**
+   * One bounded step of pruning, in its own transaction: devices from `from` on (by DevEUI,
+   * '' = the first), deleting at most about `maxRows` rows (readings and frames) before it stops.
+   * A week of frames of the city fleet is millions of rows: done in one transaction that held
+   * the store for 37 s (bench/web); in steps of a few thousand rows each holds it for
+   * milliseconds, and applies go between them.
+   */
+  pruneStep(now: number, from: string, maxRows: number): PruneStep & { readings: number } {
     const before = now - this.opts.historyDays * 86_400_000;
-    const del = this.db.prepare('DELETE FROM readings WHERE dev_eui = ? AND time < ?');
-    const oldFrames = this.db.prepare('DELETE FROM frames WHERE dev_eui = ? AND log_id < (SELECT log_id FROM frames WHERE dev_eui = ? ORDER BY log_id DESC LIMIT 1 OFFSET ?)');
-    let n = 0;
+    const st = this.pruneStatements();
+    let deleted = 0;
+    let readings = 0;
+    let next: string | undefined;
     this.db.transaction(() => {
-      // Per device, along the (dev_eui, time) index: no index on time alone is needed.
-      for (const { dev_eui } of this.db.prepare('SELECT dev_eui FROM devices').all() as { dev_eui: string }[]) {
-        n += del.run(dev_eui, before).changes;
-        oldFrames.run(dev_eui, dev_eui, this.opts.framesPerDevice - 1);
+      if (from === '') st.alarms.run(before);
+      // A bounded page of devices (a statement cannot stay open while the deletes run).
+      const page = st.devices.all(from, PRUNE_DEVICES_PER_STEP + 1) as { dev_eui: string }[];
+      for (const [i, { dev_eui }] of page.entries()) {
+        if (deleted >= maxRows || i === PRUNE_DEVICES_PER_STEP) {
+          next = dev_eui;
+          break;
+        }
+        // Bounded per statement, so one device with a long backlog is split over steps too.
+        const room = Math.max(1, maxRows - deleted);
+        const r = st.readings.run(dev_eui, before, room).changes;
+        const f = st.frames.run({ dev: dev_eui, keep: this.opts.framesPerDevice - 1, room }).changes;
+        readings += r;
+        deleted += r + f;
+        if (r + f >= room) {
+          next = dev_eui; // maybe more for this device: start the next step with it again
+          break;
+        }
       }
-      this.db.prepare('DELETE FROM alarms WHERE cleared_at IS NOT NULL AND acked_at IS NOT NULL AND cleared_at < ?').run(before);
     })();
-    return n;
+    return { deleted, readings, next };
+  }
+
+  private pruneSt: { devices: Statement; readings: Statement; frames: Statement; alarms: Statement } | undefined;
+
+  private pruneStatements(): { devices: Statement; readings: Statement; frames: Statement; alarms: Statement } {
+    // Per device, along the (dev_eui, time) and (dev_eui, log_id) indexes: no index on time
+    // alone is needed. `LIMIT` inside a sub-select bounds each delete.
+    this.pruneSt ??= {
+      devices: this.db.prepare('SELECT dev_eui FROM devices WHERE dev_eui >= ? ORDER BY dev_eui LIMIT ?'),
+      readings: this.db.prepare('DELETE FROM readings WHERE id IN (SELECT id FROM readings WHERE dev_eui = ? AND time < ? LIMIT ?)'),
+      frames: this.db.prepare(
+        `DELETE FROM frames WHERE log_id IN (SELECT log_id FROM frames WHERE dev_eui = @dev AND log_id < (SELECT log_id FROM frames WHERE dev_eui = @dev ORDER BY log_id DESC LIMIT 1 OFFSET @keep) ORDER BY log_id LIMIT @room)`,
+      ),
+      alarms: this.db.prepare('DELETE FROM alarms WHERE cleared_at IS NOT NULL AND acked_at IS NOT NULL AND cleared_at < ?'),
+    };
+    return this.pruneSt;
   }
 
   stateOf(devEui: string): DeviceState | undefined {
-    return this.states.get(devEui);
+    if (this.role === 'writer') return this.states.get(devEui);
+    const r = this.st['stateRow']!.get(devEui) as Record<string, unknown> | undefined;
+    return r ? rowToState(r) : undefined;
   }
 
   gatewaysOf(devEui: string): ({ id: string } & DeviceGatewayRow)[] {
+    type Row = { gateway_id: string; last_seen: number; rssi: number; snr: number; uplinks: number };
     const out: ({ id: string } & DeviceGatewayRow)[] = [];
-    for (const r of this.db.prepare('SELECT gateway_id FROM device_gateways WHERE dev_eui = ?').all(devEui) as { gateway_id: string }[]) {
-      const g = this.devGateways.get(`${devEui}|${r.gateway_id}`);
+    for (const r of this.st['gatewaysOfRows']!.all(devEui) as Row[]) {
+      const g = this.role === 'writer' ? this.devGateways.get(`${devEui}|${r.gateway_id}`) : { lastSeen: r.last_seen, rssi: r.rssi, snr: r.snr, uplinks: r.uplinks };
       if (g) out.push({ id: r.gateway_id, ...g });
     }
     return out.sort((a, b) => b.rssi - a.rssi);
   }
 
   allGateways(): ({ id: string } & GatewayRow)[] {
-    return [...this.gateways].map(([id, g]) => ({ id, ...g })).sort((a, b) => a.id.localeCompare(b.id));
+    const all: [string, GatewayRow][] =
+      this.role === 'writer'
+        ? [...this.gateways]
+        : (this.st['allGatewayRows']!.all() as { gateway_id: string; last_seen: number; uplinks: number }[]).map((r) => [r.gateway_id, { lastSeen: r.last_seen, uplinks: r.uplinks }]);
+    return all.map(([id, g]) => ({ id, ...g })).sort((a, b) => a.id.localeCompare(b.id));
   }
 
   frames(devEui: string, limit: number): StoredFrame[] {

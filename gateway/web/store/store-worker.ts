@@ -1,0 +1,110 @@
+/**
+ * The local store's writer, in a worker thread: sink `local` hands it batches of log records and
+ * it applies each batch in one SQLite transaction (prepared statements, device state coalesced
+ * per device and batch, see local-store.ts), then answers. The gateway's event loop never runs
+ * SQLite's writes: it only copies the batch over and commits the log cursor after the answer,
+ * so a record counts once the worker has committed it.
+ *
+ * A batch that fails is applied again one record at a time; a record that fails alone is
+ * skipped and reported back (the sink counts and logs it). A failure of the store itself (disk
+ * full, I/O) fails the whole request: the sink retries from its cursor.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { LogRecord } from '../../buffer/index.ts';
+import type { PipelineRecord } from '../../pipeline/record.ts';
+import { LocalStore, type StoreEvent } from './local-store.ts';
+import type { PruneResult, SkippedRecord, StoreReply, StoreRequest, StoreWorkerData } from './store-worker-protocol.ts';
+
+const port = parentPort;
+if (!port) throw new Error('store-worker.ts runs only as a worker thread');
+const { store: opts } = workerData as StoreWorkerData;
+
+/** SQLite errors that are about the file, not the record (retry the batch later). */
+export function isStoreFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(code);
+}
+
+function apply(store: LocalStore, records: LogRecord<PipelineRecord>[]): { events: StoreEvent[]; skipped: SkippedRecord[] } {
+  try {
+    return { events: store.apply(records), skipped: [] };
+  } catch (err) {
+    if (isStoreFailure(err)) throw err;
+    const events: StoreEvent[] = [];
+    const skipped: SkippedRecord[] = [];
+    for (const r of records) {
+      try {
+        events.push(...store.apply([r]));
+      } catch (e) {
+        if (isStoreFailure(e)) throw e;
+        store.skip(r.id);
+        skipped.push({ logId: r.id, devEui: (r.value as { devEui?: unknown }).devEui, reason: (e as Error).message });
+      }
+    }
+    return { events, skipped };
+  }
+}
+
+const yieldToMessages = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Prunes in bounded steps; applies that arrive meanwhile run between the steps. */
+async function prune(store: LocalStore, now: number, maxRows: number): Promise<PruneResult> {
+  const out: PruneResult = { readings: 0, deleted: 0, steps: 0, longestStepMs: 0 };
+  let from: string | undefined = '';
+  // Bounded: each step either finishes or moves on by at least one device or maxRows rows.
+  for (let guard = 0; from !== undefined && guard < 10_000_000; guard++) {
+    const t = performance.now();
+    const step = store.pruneStep(now, from, maxRows);
+    out.longestStepMs = Math.max(out.longestStepMs, performance.now() - t);
+    out.steps++;
+    out.readings += step.readings;
+    out.deleted += step.deleted;
+    from = step.next;
+    if (from !== undefined) await yieldToMessages();
+  }
+  return out;
+}
+
+function failure(seq: number, err: unknown): StoreReply {
+  const code = (err as { code?: unknown }).code;
+  return { seq, ok: false, message: (err as Error).message, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+let store: LocalStore;
+try {
+  store = new LocalStore(opts, 'writer');
+} catch (err) {
+  port.postMessage(failure(0, err));
+  throw err;
+}
+port.postMessage({ seq: 0, op: 'ready' } satisfies StoreReply);
+
+port.on('message', (req: StoreRequest) => {
+  const reply = (r: StoreReply): void => port.postMessage(r);
+  try {
+    switch (req.op) {
+      case 'apply': {
+        const { events, skipped } = apply(store, req.records);
+        reply({ seq: req.seq, ok: true, ...(req.events ? { events } : {}), ...(skipped.length ? { skipped } : {}) });
+        return;
+      }
+      case 'registry':
+        store.syncRegistry(req.devices);
+        reply({ seq: req.seq, ok: true });
+        return;
+      case 'prune':
+        prune(store, req.now, req.maxRows).then(
+          (result) => reply({ seq: req.seq, ok: true, prune: result }),
+          (err: unknown) => reply(failure(req.seq, err)),
+        );
+        return;
+      case 'close':
+        store.close();
+        reply({ seq: req.seq, ok: true });
+        port.close();
+        return;
+    }
+  } catch (err) {
+    reply(failure(req.seq, err));
+  }
+});
