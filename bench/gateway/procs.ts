@@ -296,6 +296,8 @@ export interface GatewayChildOptions {
   sink?: Record<string, unknown>;
   /** extra keys merged into buffer */
   buffer?: Record<string, unknown>;
+  /** the `web` section (e.g. `{ store: { enabled: false } }` to measure without the local store) */
+  web?: Record<string, unknown>;
   /** node flags for the child (e.g. --cpu-prof, which NODE_OPTIONS does not allow) */
   execArgv?: string[];
   /** start again in the folder of an earlier gateway (same config, durable log and cursor) */
@@ -331,6 +333,7 @@ export async function startGateway(o: GatewayChildOptions): Promise<GatewayChild
     log: { level: 'warn' },
     registry: { devices_file: 'devices.yaml' },
     buffer: { ...(o.buffer ?? {}) },
+    ...(o.web ? { web: o.web } : {}),
     sources: [{ type: 'chirpstack_mqtt', name: 'chirpstack', url: o.brokerUrl, client_id: `bench-gw-${o.name}-${process.pid}`, topics: [`application/${o.appId}/device/+/event/+`] }],
     sinks: [{ type: 'influxdb', name: 'influx', url: o.influxUrl, version: 1, database: o.database, ...(o.sink ?? {}) }],
   };

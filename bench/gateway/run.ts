@@ -22,7 +22,9 @@
  *     [--gateway-rates 4000,8000,10000,12000,14000,16000] [--nodered-rates 2000,4000,5000,6000,7000,8000]
  *     [--outage-rate 500] [--outage-seconds 60] [--outage-down 30] [--inflight 2000]
  *     [--window 2000] [--pace-window 5000] [--profile auto|on|off]
- *     ['--gateway-node-flags=--max-old-space-size=128'] [--out bench/gateway/LAST_RUN.md]
+ *     ['--gateway-node-flags=--max-old-space-size=128'] [--store on|off] [--out bench/gateway/LAST_RUN.md]
+ *
+ * --store off runs the gateway with `web.store.enabled: false` (no local store), to see its cost.
  *
  * The run writes its tables to --out (default: LAST_RUN.md beside this file).
  */
@@ -56,6 +58,7 @@ const { values } = parseArgs({
     'gateway-node-flags': { type: 'string', default: '' },
     window: { type: 'string', default: '2000' },
     profile: { type: 'string', default: 'auto' },
+    store: { type: 'string', default: 'on' },
     out: { type: 'string', default: join(REPO_ROOT, 'bench/gateway/LAST_RUN.md') },
   },
 });
@@ -120,6 +123,8 @@ interface Results {
   gwPacedRssPeak?: number;
 }
 const R: Results = {};
+/** The gateway's `web` section: the local store is on by default. */
+const GW_WEB = values.store === 'off' ? { web: { store: { enabled: false } } } : {};
 
 function version(cmd: string, args: string[]): string {
   try {
@@ -183,7 +188,7 @@ async function phaseTput(broker: MosquittoServer, influx: InfluxdServer, devices
   const db = `gw_tput${tag}`;
   const appId = `bench-tput${tag.replace(/_/g, '-')}`;
   await createDb(influx, db);
-  const gw = await startGateway({
+  const gw = await startGateway({ ...GW_WEB,
     name: `tput${tag.replace(/_/g, '-')}`,
     brokerUrl: broker.url,
     appId,
@@ -326,7 +331,7 @@ async function phaseLadder(system: 'gateway' | 'nodered', broker: MosquittoServe
   const db = system === 'gateway' ? 'gw_ladder' : 'nr_ladder';
   const appId = `bench-ladder-${system}`;
   await createDb(influx, db);
-  const gw = system === 'gateway' ? await startGateway({ name: 'ladder', brokerUrl: broker.url, appId, influxUrl: influx.url, database: db, devices, execArgv: GW_FLAGS }) : undefined;
+  const gw = system === 'gateway' ? await startGateway({ ...GW_WEB, name: 'ladder', brokerUrl: broker.url, appId, influxUrl: influx.url, database: db, devices, execArgv: GW_FLAGS }) : undefined;
   const nr = system === 'nodered' ? await startNodeRed({ brokerPort: broker.port, influxPort: influx.port, database: db, appId, devices }) : undefined;
   const pid = (gw?.pid ?? nr?.pid) as number;
   const rss = new RssSampler(pid);
@@ -411,7 +416,7 @@ async function phaseOutage(broker: MosquittoServer, influx: InfluxdServer, devic
   const total = OUTAGE_RATE * OUTAGE_SECONDS;
   await createDb(influx, 'gw_outage');
   await createDb(influx, 'nr_outage');
-  const gw = await startGateway({ name: 'outage', brokerUrl: broker.url, appId, influxUrl: influx.url, database: 'gw_outage', devices, execArgv: GW_FLAGS });
+  const gw = await startGateway({ ...GW_WEB, name: 'outage', brokerUrl: broker.url, appId, influxUrl: influx.url, database: 'gw_outage', devices, execArgv: GW_FLAGS });
   const nr = await startNodeRed({ brokerPort: broker.port, influxPort: influx.port, database: 'nr_outage', appId, devices });
   const gwRss = new RssSampler(gw.pid);
   const metrics = new MetricsPoller(gw.httpPort, 500);
@@ -467,7 +472,7 @@ async function phaseDrain(broker: MosquittoServer, influx: InfluxdServer, device
   await createDb(influx, db);
   // The 1 GiB default cap would not hold a million records with their raw frames; make room and
   // block rather than drop if it is still too small (a drop would show as missing points).
-  const gw = await startGateway({ name: 'drain', brokerUrl: broker.url, appId, influxUrl: influx.url, database: db, devices, buffer: { max_bytes: 8 * 1024 ** 3, when_full: 'block' }, execArgv: GW_FLAGS });
+  const gw = await startGateway({ ...GW_WEB, name: 'drain', brokerUrl: broker.url, appId, influxUrl: influx.url, database: db, devices, buffer: { max_bytes: 8 * 1024 ** 3, when_full: 'block' }, execArgv: GW_FLAGS });
   const rss = new RssSampler(gw.pid);
   const metrics = new MetricsPoller(gw.httpPort, 250);
   await influx.stop();
@@ -573,7 +578,7 @@ async function phaseProfile(broker: MosquittoServer, influx: InfluxdServer, devi
     const db = 'gw_drain_prof';
     const appId = 'bench-drain-prof';
     await createDb(influx, db);
-    const fill = await startGateway({ name: 'drain-prof', brokerUrl: broker.url, appId, influxUrl: influx.url, database: db, devices, buffer: { max_bytes: 8 * 1024 ** 3, when_full: 'block' }, execArgv: GW_FLAGS });
+    const fill = await startGateway({ ...GW_WEB, name: 'drain-prof', brokerUrl: broker.url, appId, influxUrl: influx.url, database: db, devices, buffer: { max_bytes: 8 * 1024 ** 3, when_full: 'block' }, execArgv: GW_FLAGS });
     const fillMetrics = new MetricsPoller(fill.httpPort, 250);
     await influx.stop();
     const pub = new Publisher({ url: broker.url, appId, t0: t0Of(8), count: backlog, rate: 0, window: WINDOW, maxSeconds: 900, paceMetricsUrl: `http://127.0.0.1:${fill.httpPort}/metrics`, paceWindow: PACE_WINDOW });
@@ -586,7 +591,7 @@ async function phaseProfile(broker: MosquittoServer, influx: InfluxdServer, devi
     await fill.stop();
     await influx.start();
     const profDir = join(dir, 'drain');
-    const gw = await startGateway({ name: 'drain-prof', brokerUrl: broker.url, appId, influxUrl: influx.url, database: db, devices, buffer: { max_bytes: 8 * 1024 ** 3, when_full: 'block' }, dir: fill.dir, execArgv: [...GW_FLAGS, '--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+    const gw = await startGateway({ ...GW_WEB, name: 'drain-prof', brokerUrl: broker.url, appId, influxUrl: influx.url, database: db, devices, buffer: { max_bytes: 8 * 1024 ** 3, when_full: 'block' }, dir: fill.dir, execArgv: [...GW_FLAGS, '--cpu-prof', `--cpu-prof-dir=${profDir}`] });
     const metrics = new MetricsPoller(gw.httpPort, 250);
     const upAt = Date.now();
     const done = await waitFor<MetricSample>('the profiled drain', 900_000, 100, () => {
