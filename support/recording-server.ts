@@ -21,6 +21,8 @@ export interface RecordedRequest {
 export interface Reply {
   status: number;
   body?: string;
+  /** Bytes to answer with instead of `body` (e.g. an image); set its content-type in `headers`. */
+  bytes?: Buffer;
   headers?: Record<string, string>;
   /** Wait this long before answering. */
   delayMs?: number;
@@ -67,7 +69,7 @@ export async function startRecordingServer(respond: Responder = () => ({ status:
           return;
         }
         res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-        res.end(reply.body ?? '');
+        res.end(reply.bytes ?? reply.body ?? '');
       });
     });
   });

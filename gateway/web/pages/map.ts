@@ -102,4 +102,6 @@ export async function renderMap(main: HTMLElement, session: Session): Promise<vo
       .addTo(map);
   }
   map.fitBounds(bounds, { padding: [20, 20] });
+  // Markers are drawn on a canvas (preferCanvas), not as elements: say how many for tests and tools.
+  box.dataset['markers'] = String(placed.length);
 }
