@@ -2,7 +2,7 @@
  * bench/web: the local store and the read API with the city fleet (simulator/fleets/city.yaml:
  * 10,000 devices in eight communes) and a week of history.
  *
- *   node --import tsx bench/web/run.ts [--days 7] [--sse-rate 500] [--sse-count 3000]
+ *   node --import tsx bench/web/run.ts [--days 7] [--sse-rate 500] [--sse-count 3000] [--sink-records 100000]
  *
  * 1. ingest: a week of uplinks (every device at its fleet interval, two gateways each, the
  *    readings its category gives) applied to the store in batches of 5,000 records, as sink
@@ -10,7 +10,10 @@
  * 2. server time of what the pages ask, over real HTTP on loopback (median / p95 / max of 20):
  *    the overview page's three requests, the device list (first page, filtered, searched), a
  *    device, and its 7-day history;
- * 3. SSE: records appended to a real durable log at a fixed rate while a Server-Sent Events
+ * 3. sink `local` as the gateway runs it: --sink-records appended to a real durable log and
+ *    applied through the store worker; the main thread's busy time per record (event-loop
+ *    utilization), which is what the store costs the gateway's event loop;
+ * 4. SSE: records appended to a real durable log at a fixed rate while a Server-Sent Events
  *    client listens; latency from `append()` resolving (the record is durable) to the event
  *    arriving at the client, p50 / p99.
  */
@@ -18,6 +21,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance as nodePerformance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { Reading } from '../../codecs/api.ts';
 import { loadCatalogue } from '../../devices/catalogue.ts';
@@ -32,7 +36,7 @@ import { LocalStore, type StoreOptions } from '../../gateway/web/store/local-sto
 import { WebHandler } from '../../gateway/web/web-handler.ts';
 import { loadFleet } from '../../simulator/fleet.ts';
 
-const { values: args } = parseArgs({ options: { days: { type: 'string', default: '7' }, 'sse-rate': { type: 'string', default: '500' }, 'sse-count': { type: 'string', default: '3000' } } });
+const { values: args } = parseArgs({ options: { days: { type: 'string', default: '7' }, 'sse-rate': { type: 'string', default: '500' }, 'sse-count': { type: 'string', default: '3000' }, 'sink-records': { type: 'string', default: '100000' } } });
 const DAYS = Number(args.days);
 const DAY = 86_400_000;
 const NOW = Date.now();
@@ -166,9 +170,20 @@ async function main(): Promise<void> {
     const fileMb = (store.db.prepare('SELECT page_count * page_size AS b FROM pragma_page_count(), pragma_page_size()').get() as { b: number }).b / 1048576;
     say(`ingest: ${records.toLocaleString('en')} uplinks of ${DAYS} days for ${devices.length.toLocaleString('en')} devices`);
     say(`  store.apply: ${Math.round(records / (applyMs / 1000)).toLocaleString('en')} records/s (apply time only), ${Math.round(records / wall).toLocaleString('en')}/s with generating them; CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; file ${fileMb.toFixed(0)} MB`);
+    // The first pruning after a week of uplinks: frames beyond the newest 50 per device go
+    // (nothing is older than 90 days). In bounded steps, as the sink's worker runs it.
     const pruneT = performance.now();
-    store.prune(NOW);
-    say(`  prune (nothing older than 90 days): ${fmt(performance.now() - pruneT)}`);
+    let steps = 0;
+    let deleted = 0;
+    let longest = 0;
+    for (let from: string | undefined = ''; from !== undefined && steps < 1e6; steps++) {
+      const t = performance.now();
+      const step = store.pruneStep(NOW, from, 5000);
+      longest = Math.max(longest, performance.now() - t);
+      deleted += step.deleted;
+      from = step.next;
+    }
+    say(`  first prune (frames beyond 50 per device; nothing older than 90 days): ${deleted.toLocaleString('en')} rows in ${fmt(performance.now() - pruneT)}, ${steps} steps of ≤ 5,000 rows, longest step ${fmt(longest)} (the store's write lock is held one step at a time)`);
     // The store's applied id is the week's last id; the live phase below uses a fresh log whose
     // ids start at 1, so the store is told it has applied nothing (bench only).
     store.db.prepare("UPDATE meta SET value = '0' WHERE key = 'applied_id'").run();
@@ -234,7 +249,32 @@ async function main(): Promise<void> {
       say(`  ${label.padEnd(64)} ${fmt(s.p50).padStart(9)} ${fmt(s.p95).padStart(9)} ${fmt(s.max).padStart(9)}   CPU ${fmt(cpuRuns / 20).padStart(9)}`);
     }
 
-    // 3. SSE latency after durable
+    // 3. The sink on the gateway's main thread: records appended to the durable log, applied by
+    // the store worker. Main-thread busy time from the event loop's utilization (the worker's
+    // CPU is not in it): what the store costs the gateway's event loop per uplink.
+    {
+      const n = Number(args['sink-records']);
+      const appliedBefore = sink.applied;
+      const elu0 = nodePerformance.eventLoopUtilization();
+      const t = performance.now();
+      for (let i = 0; i < n; i += 1000) {
+        const chunk = Array.from({ length: Math.min(1000, n - i) }, (_, j) => uplink(devices[(i + j) % devices.length] as BenchDevice, 50_000 + i + j, NOW - 3_600_000 + i + j));
+        await log.appendBatch(chunk);
+      }
+      const appendedAt = performance.now();
+      const eluAppend = nodePerformance.eventLoopUtilization(elu0);
+      const elu1 = nodePerformance.eventLoopUtilization();
+      while (sink.applied - appliedBefore < n && performance.now() - t < 600_000) await new Promise((r) => setTimeout(r, 5));
+      const elu = nodePerformance.eventLoopUtilization(elu1);
+      const wall = (performance.now() - t) / 1000;
+      say(
+        `sink local: ${(sink.applied - appliedBefore).toLocaleString('en')} of ${n.toLocaleString('en')} records appended then applied in ${wall.toFixed(1)} s = ${Math.round(n / wall).toLocaleString('en')}/s end to end; ` +
+          `main thread busy after the appends (reading the log, handing batches over, committing the cursor): ${fmt(elu.active)} = ${((elu.active * 1000) / n).toFixed(1)} µs per record ` +
+          `(appending them: ${fmt(eluAppend.active)} over ${fmt(appendedAt - t)})`,
+      );
+    }
+
+    // 4. SSE latency after durable
     const rate = Number(args['sse-rate']);
     const count = Number(args['sse-count']);
     const durableAt = new Map<string, number>();
