@@ -15,6 +15,9 @@ const FROM_SOURCE = import.meta.url.endsWith('.ts');
 /** Found from the package root, not import.meta.url: this module may run inside the bundle. */
 export const STORE_WORKER_FILE = FROM_SOURCE ? join(PACKAGE_ROOT, 'gateway', 'web', 'store', 'store-worker-from-source.mjs') : join(PACKAGE_ROOT, 'dist', 'store-worker.mjs');
 
+const WORKER_YOUNG_MB = 8;
+const WORKER_OLD_MB = 96;
+
 type Ok = Extract<StoreReply, { ok: true }>;
 
 /** A request that failed: `code` is SQLite's when the store itself failed. */
@@ -38,7 +41,14 @@ export class StoreWorkerClient {
   readonly ready: Promise<void>;
 
   constructor(store: StoreOptions) {
-    this.worker = new Worker(STORE_WORKER_FILE, { workerData: { store } satisfies StoreWorkerData, stdout: false, stderr: false });
+    this.worker = new Worker(STORE_WORKER_FILE, {
+      workerData: { store } satisfies StoreWorkerData,
+      // The gateway runs with small V8 heaps (gateway/deploy/lorawan-edge.service) for its RSS
+      // goal; the worker's heap holds the hot state (about 2 KB per device) and one batch.
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB, maxOldGenerationSizeMb: WORKER_OLD_MB },
+      stdout: false,
+      stderr: false,
+    });
     let opened: () => void = () => undefined;
     let failed: (e: Error) => void = () => undefined;
     this.ready = new Promise<void>((res, rej) => {
