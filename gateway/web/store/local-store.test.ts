@@ -215,6 +215,43 @@ describe('local store', () => {
     store.close();
   });
 
+  it('prunes in bounded steps to the same result as one prune, and a reader connection sees what the writer committed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'local-store-steps-'));
+    dirs.push(dir);
+    const dev = { name: 'd', tags: {} };
+    // 3 devices × 40 uplinks a day apart: half older than the history, and 36 frames each beyond the newest 4.
+    const recs = Array.from({ length: 120 }, (_, i) => ({ id: i + 1, value: uplinkRecord(DEVS[i % 3] as string, dev, { id: `u${i}`, time: T0 + Math.floor(i / 3) * (DAY / 8), fCnt: i }) }));
+    const now = T0 + 5 * DAY;
+    const counts = (st: LocalStore): number[] => ['readings', 'frames'].map((t) => (st.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n);
+    const whole = new LocalStore(options(join(dir, 'whole.sqlite')));
+    whole.apply(recs);
+    const gone = whole.prune(now);
+    const stepped = new LocalStore(options(join(dir, 'steps.sqlite')));
+    stepped.apply(recs);
+    const reader = new LocalStore(options(join(dir, 'steps.sqlite')), 'reader');
+    expect(reader.stateOf(DEVS[0] as string)).toEqual(stepped.stateOf(DEVS[0] as string));
+    expect(reader.gatewaysOf(DEVS[1] as string)).toEqual(stepped.gatewaysOf(DEVS[1] as string));
+    expect(reader.allGateways()).toEqual(stepped.allGateways());
+    expect(() => reader.apply(recs)).toThrow(/reader/);
+    let from: string | undefined = '';
+    let steps = 0;
+    let readings = 0;
+    while (from !== undefined && steps < 1000) {
+      const step = stepped.pruneStep(now, from, 7);
+      expect(step.deleted).toBeLessThanOrEqual(7);
+      readings += step.readings;
+      from = step.next;
+      steps++;
+    }
+    expect(steps).toBeGreaterThan(10);
+    expect(gone).toBeGreaterThan(0);
+    expect(readings).toBe(gone);
+    expect(counts(stepped)).toEqual(counts(whole));
+    expect(counts(reader)).toEqual(counts(whole));
+    expect(counts(whole)[1]).toBe(3 * FRAMES);
+    for (const s of [whole, stepped, reader]) s.close();
+  });
+
   it('estimates the reporting interval, leaving out missed uplinks', () => {
     let i: number | null = null;
     for (const gap of [600, 600, 1200, 600, 1300, 610]) i = nextInterval(i, gap);
