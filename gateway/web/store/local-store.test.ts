@@ -220,7 +220,7 @@ describe('local store', () => {
     dirs.push(dir);
     const dev = { name: 'd', tags: {} };
     // 3 devices × 40 uplinks a day apart: half older than the history, and 36 frames each beyond the newest 4.
-    const recs = Array.from({ length: 120 }, (_, i) => ({ id: i + 1, value: uplinkRecord(DEVS[i % 3] as string, dev, { id: `u${i}`, time: T0 + Math.floor(i / 3) * (DAY / 8), fCnt: i }) }));
+    const recs = Array.from({ length: 120 }, (_, i) => ({ id: i + 1, value: uplinkRecord(DEVS[i % 3] as string, dev, { id: `u${i}`, time: T0 + Math.floor(i / 3) * (DAY / 8), fCnt: i, decoded: { model: 'dingtek/df703', readings: [{ values: { fill_pct: i % 100 } }], warnings: [], errors: [], by: 'codec' } }) }));
     const now = T0 + 5 * DAY;
     const counts = (st: LocalStore): number[] => ['readings', 'frames'].map((t) => (st.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n);
     const whole = new LocalStore(options(join(dir, 'whole.sqlite')));

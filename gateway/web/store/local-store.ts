@@ -559,7 +559,8 @@ export class LocalStore {
         // Bounded per statement, so one device with a long backlog is split over steps too.
         const room = Math.max(1, maxRows - deleted);
         const r = st.readings.run(dev_eui, before, room).changes;
-        const f = st.frames.run({ dev: dev_eui, keep: this.opts.framesPerDevice - 1, room }).changes;
+        // Frames get what the readings left of the step's room, so a step stays within maxRows.
+        const f = r < room ? st.frames.run({ dev: dev_eui, keep: this.opts.framesPerDevice - 1, room: room - r }).changes : 0;
         readings += r;
         deleted += r + f;
         if (r + f >= room) {
