@@ -39,6 +39,7 @@ import type { Rxpk, Txpk } from '../../lorawan/udp/types.ts';
 import { eventToRecord, type DecodeContext } from '../pipeline/decode.ts';
 import type { PipelineRecord } from '../pipeline/record.ts';
 import type { KeyIndex } from '../registry/keys-file.ts';
+import { AdrEngine } from './adr.ts';
 import { DedupWindow, type Reception } from './dedup.ts';
 import type { NsMetrics } from './metrics.ts';
 import type { Session, SessionStore } from './session-store.ts';
@@ -59,6 +60,12 @@ export interface NetworkServerConfig {
   abp_fcnt_reset: 'reject' | 'accept_zero';
   confirmed_retries: number;
   application_id: string;
+  /** ADR engine (adr.ts) for devices that set the ADR bit; default on */
+  adr?: boolean;
+  /** uplinks of SNR history before a LinkADRReq (ChirpStack: 20) */
+  adr_history?: number;
+  /** dB kept above the demodulation floor (ChirpStack: 10) */
+  adr_installation_margin_db?: number;
 }
 
 export interface NsDeps {
@@ -136,11 +143,14 @@ export class NetworkServer {
    * could — documented in README.md).
    */
   private readonly zeroMic = new WeakMap<Session, string>();
+  /** per-device ADR history and settings (memory only, see adr.ts) */
+  readonly adr: AdrEngine;
 
   constructor(
     readonly config: NetworkServerConfig,
     private readonly deps: NsDeps,
   ) {
+    this.adr = new AdrEngine({ historyLength: config.adr_history ?? 20, installationMarginDb: config.adr_installation_margin_db ?? 10 });
     this.dedup = new DedupWindow(config.dedup_window_ms, (frame) => this.process(frame.data, frame.receptions), () => deps.metrics.rejected.inc({ reason: 'duplicate' }));
     for (const s of deps.store.loadSessions()) this.index(s);
     this.nextJoinNonce = deps.store.metaValue('next_join_nonce', 1);
@@ -167,6 +177,7 @@ export class NetworkServer {
       const s = this.newSession(k.devEui, 'ABP', devAddr, Buffer.from(k.nwkSKey, 'hex'), Buffer.from(k.appSKey, 'hex'), (cur?.seq ?? 0) + 1);
       changed.push(s);
       this.index(s);
+      this.adr.forget(k.devEui);
     }
     // One transaction (one fsync) for all of them: 10,000 single commits took ~30 s.
     if (changed.length) this.deps.store.putSessions(changed);
@@ -255,6 +266,7 @@ export class NetworkServer {
     // S1: the session and the DevNonce are durable before the join-accept can leave.
     this.deps.store.commitJoin(s, f.devNonce, { nextJoinNonce: this.nextJoinNonce, nextNwkAddr: this.nextNwkAddr });
     this.index(s);
+    this.adr.forget(f.devEui);
     this.deps.metrics.sessions.set(this.sessions.size);
     this.deps.metrics.joins.inc();
     const accept = buildJoinAccept(
@@ -350,6 +362,15 @@ export class NetworkServer {
         this.deps.metrics.macCommands.inc({ command: c.command.name });
         if (c.command.name === 'LinkCheckReq') macAnswers.push({ name: 'LinkCheckAns', margin: linkMargin(receptions), gwCnt: Math.min(255, receptions.length) });
         else if (c.command.name === 'DeviceTimeReq') macAnswers.push({ name: 'DeviceTimeAns', ...deviceTimeFromUnixMs(rxTime(best.rxpk, this.deps.now())) });
+        else if (c.command.name === 'LinkADRAns') this.deps.metrics.adr.inc({ outcome: this.adr.answered(s.devEui, c.command) });
+      }
+    }
+    // ADR: only for devices that ask for it (the ADR bit); the DR is kept in the session either way.
+    if (f.fCtrl.adr && this.config.adr !== false) {
+      const req = this.adr.observe(s.devEui, { fCnt: fCnt32, maxSnr: Math.max(...receptions.map((r) => r.rxpk.lsnr ?? -99)), dr: s.dr }, s.activation === 'OTAA' ? 'join-cflist' : 'default');
+      if (req) {
+        macAnswers.push(req);
+        this.deps.metrics.adr.inc({ outcome: 'requested' });
       }
     }
     const b = this.currentBatch();
