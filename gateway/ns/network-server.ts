@@ -40,6 +40,7 @@ import { eventToRecord, type DecodeContext } from '../pipeline/decode.ts';
 import type { PipelineRecord } from '../pipeline/record.ts';
 import type { KeyIndex } from '../registry/keys-file.ts';
 import { AdrEngine } from './adr.ts';
+import type { DownlinkOutcome } from './command-down.ts';
 import { DedupWindow, type Reception } from './dedup.ts';
 import type { NsMetrics } from './metrics.ts';
 import type { Session, SessionStore } from './session-store.ts';
@@ -145,6 +146,10 @@ export class NetworkServer {
   private readonly zeroMic = new WeakMap<Session, string>();
   /** per-device ADR history and settings (memory only, see adr.ts) */
   readonly adr: AdrEngine;
+  /** told what became of each queued downlink (the MQTT sink publishes it as ChirpStack events) */
+  onDownlinkOutcome: ((o: DownlinkOutcome) => void) | undefined;
+  /** FCntDown each queued downlink was last sent with (for its outcome event), bounded */
+  private readonly sentFCnt = new Map<number, number>();
 
   constructor(
     readonly config: NetworkServerConfig,
@@ -215,6 +220,21 @@ export class NetworkServer {
     const list = this.byAddr.get(s.devAddr) ?? [];
     list.push(s);
     this.byAddr.set(s.devAddr, list);
+  }
+
+  /** Queues a downlink (an MQTT command): durable at once, sent with the device's next uplink. */
+  enqueue(devEui: string, fPort: number, data: Uint8Array, confirmed: boolean): number {
+    const id = this.deps.store.enqueue(devEui, fPort, data, confirmed);
+    this.pending.add(devEui);
+    return id;
+  }
+
+  private outcome(o: DownlinkOutcome): void {
+    try {
+      this.onDownlinkOutcome?.(o);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'downlink outcome listener failed');
+    }
   }
 
   /** Whether a downlink is known to wait for the device (the queue is polled every second). */
@@ -473,6 +493,7 @@ export class NetworkServer {
       if (a.frame.fCtrl.ack) {
         if (q) this.deps.store.setDownlinkState(q.id, 'done', q.attempts, 'acked');
         this.deps.metrics.downlinks.inc({ outcome: 'acked' });
+        this.outcome({ kind: 'ack', queueId: s.awaitingAck, devEui: s.devEui, fCntDown: this.sentFCnt.get(s.awaitingAck) ?? -1, acknowledged: true });
         this.deps.logger.info({ devEui: s.devEui, id: s.awaitingAck }, 'confirmed downlink acknowledged by the device');
       } else if (q && q.attempts < this.config.confirmed_retries + 1) {
         this.deps.store.setDownlinkState(q.id, 'pending', q.attempts, 'retry: no ACK');
@@ -481,6 +502,7 @@ export class NetworkServer {
         this.deps.store.setDownlinkState(q.id, 'failed', q.attempts, 'no ACK after retries');
         this.deps.metrics.downlinks.inc({ outcome: 'failed' });
         this.deps.logger.warn({ devEui: s.devEui, id: q.id }, 'confirmed downlink not acknowledged: given up');
+        this.outcome({ kind: 'ack', queueId: q.id, devEui: s.devEui, fCntDown: this.sentFCnt.get(q.id) ?? -1, acknowledged: false });
       }
       s.awaitingAck = 0;
     }
@@ -495,6 +517,10 @@ export class NetworkServer {
     s.fCntDownNext = fCnt + 1;
     const attempts = (q?.attempts ?? 0) + 1;
     if (q?.confirmed) s.awaitingAck = q.id;
+    if (q) {
+      this.sentFCnt.set(q.id, fCnt);
+      if (this.sentFCnt.size > 10_000) this.sentFCnt.delete(this.sentFCnt.keys().next().value as number);
+    }
     const phy = buildDataFrame(
       {
         mType: q?.confirmed ? 'ConfirmedDataDown' : 'UnconfirmedDataDown',
@@ -571,6 +597,7 @@ export class NetworkServer {
     }
     this.pendingTx.delete(token);
     if (!error) {
+      if (p.queued && p.session) this.outcome({ kind: 'txack', queueId: p.queued.id, devEui: p.session.devEui, fCntDown: this.sentFCnt.get(p.queued.id) ?? -1, gatewayId: gatewayEui });
       if (p.queued && !p.queued.confirmed) {
         this.deps.store.setDownlinkState(p.queued.id, 'done', p.queued.attempts, 'sent');
         this.deps.metrics.downlinks.inc({ outcome: 'sent' });
@@ -592,6 +619,7 @@ export class NetworkServer {
       const again = p.queued.attempts <= this.config.confirmed_retries;
       this.deps.store.setDownlinkState(p.queued.id, again ? 'pending' : 'failed', p.queued.attempts, `TX_ACK ${error}`);
       if (again && p.session) this.pending.add(p.session.devEui);
+      if (p.session) this.outcome({ kind: 'tx_error', queueId: p.queued.id, devEui: p.session.devEui, fCntDown: this.sentFCnt.get(p.queued.id) ?? -1, gatewayId: gatewayEui, error, final: !again });
     }
   }
 
