@@ -28,6 +28,7 @@ import { NetworkServer, type NetworkServerConfig } from '../ns/network-server.ts
 import { SessionStore } from '../ns/session-store.ts';
 import type { ComponentHealth, RecordSink, Source } from '../pipeline/contracts.ts';
 import { STORE_REJECT_REASON } from './chirpstack-mqtt.ts';
+import { gatewayStatusRecord } from './gateway-stat.ts';
 import type { DecodeContext } from '../pipeline/decode.ts';
 import type { PipelineRecord } from '../pipeline/record.ts';
 import { indexKeys, readDeviceKeysFile, type KeyIndex } from '../registry/keys-file.ts';
@@ -287,6 +288,8 @@ export class SemtechUdpSource implements Source {
 
   private onStat(gateway: string, stat: Stat): void {
     this.gatewayStatus.set(gateway, { ...stat, at: Date.now() });
+    // Through the durable log like every record: the gateway_status measurement and the store.
+    void this.append([gatewayStatusRecord(this.name, gateway, stat, Date.now())]).catch((err: unknown) => this.deps.logger.warn({ err: (err as Error).message, gateway }, 'gateway stat not stored'));
     if (stat.rxnb !== undefined) this.m.gatewayRx.set({ gateway }, stat.rxnb);
     if (stat.rxok !== undefined) this.m.gatewayRxOk.set({ gateway }, stat.rxok);
     if (stat.txnb !== undefined) this.m.gatewayTx.set({ gateway }, stat.txnb);
