@@ -37,6 +37,10 @@ function schemaKeys(): string[] {
   for (const k of top) {
     if (k === 'sources') {
       for (const s of expectedAt({ sources: [{ ...SOURCE, [PROBE]: 1 }] }, `sources[0].${PROBE}`) ?? []) keys.push(`sources[].${s}`);
+      // The edge network server's source has keys of its own (checked by semtech-udp-config.ts).
+      const udp = expectedAt({ sources: [{ type: 'semtech_udp', keys_file: 'keys.json', [PROBE]: 1 }] }, `sources[0].${PROBE}`);
+      expect(udp, 'semtech_udp source keys').toBeDefined();
+      for (const s of udp ?? []) keys.push(`sources[].${s}`);
     } else if (k === 'sinks') {
       // The sink types, from the message for an unknown one: must be "influxdb" or "file".
       const typeProblem = problems({ ...base, sinks: [{ type: PROBE }] }).find((p) => p.key === 'sinks[0].type');
@@ -86,7 +90,7 @@ describe('README configuration reference', () => {
   it('documents every key the gateway config accepts', () => {
     const keys = schemaKeys();
     // The probe itself must work, or this test would pass on nothing.
-    expect(keys).toEqual(expect.arrayContaining(['name', 'http.listen', 'buffer.when_full', 'sources[].url', 'sinks[].database', 'sinks[].rotate_bytes']));
+    expect(keys).toEqual(expect.arrayContaining(['name', 'http.listen', 'buffer.when_full', 'sources[].url', 'sources[].keys_file', 'sources[].dedup_window_ms', 'sinks[].database', 'sinks[].rotate_bytes']));
     const documented = documentedKeys();
     // A map whose keys are the user's (web.location_tags: {lat: …, lon: …}) is documented as a whole.
     const parent = (k: string): string => k.slice(0, k.lastIndexOf('.'));

@@ -217,7 +217,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }),
   );
   const allSources = [...sources, ...udpSources];
-  const mqttSinks = config.mqtt_sinks.map((s) => new MqttSink(s, log, logger.child({ sink: s.name })));
+  // MQTT downlink commands go to the first semtech_udp source's network server.
+  const mqttSinks = config.mqtt_sinks.map((s) => new MqttSink(s, log, logger.child({ sink: s.name }), udpSources[0]));
 
   let http: HttpEndpoint | undefined;
   let statsTimer: NodeJS.Timeout | undefined;

@@ -14,6 +14,7 @@ export interface NsMetrics {
   acks: Counter;
   macCommands: Counter<'command'>;
   macErrors: Counter;
+  adr: Counter<'outcome'>;
   downlinks: Counter<'outcome'>;
   sessions: Gauge;
   answerSeconds: Histogram<'kind'>;
@@ -42,6 +43,7 @@ export function nsMetrics(registry: Registry): NsMetrics {
     acks: new Counter({ name: 'lorawan_edge_ns_acks_total', help: 'ACKs sent for confirmed uplinks', registers: r }),
     macCommands: new Counter({ name: 'lorawan_edge_ns_mac_commands_total', help: 'MAC commands received, per command', labelNames: ['command'], registers: r }),
     macErrors: new Counter({ name: 'lorawan_edge_ns_mac_errors_total', help: 'Uplinks whose MAC command block did not decode completely', registers: r }),
+    adr: new Counter({ name: 'lorawan_edge_ns_adr_total', help: 'ADR: LinkADRReq sent (requested), LinkADRAns accepted / refused / unexpected', labelNames: ['outcome'], registers: r }),
     downlinks: new Counter({ name: 'lorawan_edge_ns_downlinks_total', help: 'Downlinks per outcome (rx1, rx2 sent; sent/acked/failed for queued ones)', labelNames: ['outcome'], registers: r }),
     sessions: new Gauge({ name: 'lorawan_edge_ns_sessions', help: 'Device sessions held (OTAA and ABP)', registers: r }),
     answerSeconds: new Histogram({

@@ -39,6 +39,8 @@ import type { Rxpk, Txpk } from '../../lorawan/udp/types.ts';
 import { eventToRecord, type DecodeContext } from '../pipeline/decode.ts';
 import type { PipelineRecord } from '../pipeline/record.ts';
 import type { KeyIndex } from '../registry/keys-file.ts';
+import { AdrEngine } from './adr.ts';
+import type { DownlinkOutcome } from './command-down.ts';
 import { DedupWindow, type Reception } from './dedup.ts';
 import type { NsMetrics } from './metrics.ts';
 import type { Session, SessionStore } from './session-store.ts';
@@ -59,6 +61,12 @@ export interface NetworkServerConfig {
   abp_fcnt_reset: 'reject' | 'accept_zero';
   confirmed_retries: number;
   application_id: string;
+  /** ADR engine (adr.ts) for devices that set the ADR bit; default on */
+  adr?: boolean;
+  /** uplinks of SNR history before a LinkADRReq (ChirpStack: 20) */
+  adr_history?: number;
+  /** dB kept above the demodulation floor (ChirpStack: 10) */
+  adr_installation_margin_db?: number;
 }
 
 export interface NsDeps {
@@ -136,11 +144,18 @@ export class NetworkServer {
    * could — documented in README.md).
    */
   private readonly zeroMic = new WeakMap<Session, string>();
+  /** per-device ADR history and settings (memory only, see adr.ts) */
+  readonly adr: AdrEngine;
+  /** told what became of each queued downlink (the MQTT sink publishes it as ChirpStack events) */
+  onDownlinkOutcome: ((o: DownlinkOutcome) => void) | undefined;
+  /** FCntDown each queued downlink was last sent with (for its outcome event), bounded */
+  private readonly sentFCnt = new Map<number, number>();
 
   constructor(
     readonly config: NetworkServerConfig,
     private readonly deps: NsDeps,
   ) {
+    this.adr = new AdrEngine({ historyLength: config.adr_history ?? 20, installationMarginDb: config.adr_installation_margin_db ?? 10 });
     this.dedup = new DedupWindow(config.dedup_window_ms, (frame) => this.process(frame.data, frame.receptions), () => deps.metrics.rejected.inc({ reason: 'duplicate' }));
     for (const s of deps.store.loadSessions()) this.index(s);
     this.nextJoinNonce = deps.store.metaValue('next_join_nonce', 1);
@@ -167,6 +182,7 @@ export class NetworkServer {
       const s = this.newSession(k.devEui, 'ABP', devAddr, Buffer.from(k.nwkSKey, 'hex'), Buffer.from(k.appSKey, 'hex'), (cur?.seq ?? 0) + 1);
       changed.push(s);
       this.index(s);
+      this.adr.forget(k.devEui);
     }
     // One transaction (one fsync) for all of them: 10,000 single commits took ~30 s.
     if (changed.length) this.deps.store.putSessions(changed);
@@ -204,6 +220,21 @@ export class NetworkServer {
     const list = this.byAddr.get(s.devAddr) ?? [];
     list.push(s);
     this.byAddr.set(s.devAddr, list);
+  }
+
+  /** Queues a downlink (an MQTT command): durable at once, sent with the device's next uplink. */
+  enqueue(devEui: string, fPort: number, data: Uint8Array, confirmed: boolean): number {
+    const id = this.deps.store.enqueue(devEui, fPort, data, confirmed);
+    this.pending.add(devEui);
+    return id;
+  }
+
+  private outcome(o: DownlinkOutcome): void {
+    try {
+      this.onDownlinkOutcome?.(o);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'downlink outcome listener failed');
+    }
   }
 
   /** Whether a downlink is known to wait for the device (the queue is polled every second). */
@@ -255,6 +286,7 @@ export class NetworkServer {
     // S1: the session and the DevNonce are durable before the join-accept can leave.
     this.deps.store.commitJoin(s, f.devNonce, { nextJoinNonce: this.nextJoinNonce, nextNwkAddr: this.nextNwkAddr });
     this.index(s);
+    this.adr.forget(f.devEui);
     this.deps.metrics.sessions.set(this.sessions.size);
     this.deps.metrics.joins.inc();
     const accept = buildJoinAccept(
@@ -350,6 +382,15 @@ export class NetworkServer {
         this.deps.metrics.macCommands.inc({ command: c.command.name });
         if (c.command.name === 'LinkCheckReq') macAnswers.push({ name: 'LinkCheckAns', margin: linkMargin(receptions), gwCnt: Math.min(255, receptions.length) });
         else if (c.command.name === 'DeviceTimeReq') macAnswers.push({ name: 'DeviceTimeAns', ...deviceTimeFromUnixMs(rxTime(best.rxpk, this.deps.now())) });
+        else if (c.command.name === 'LinkADRAns') this.deps.metrics.adr.inc({ outcome: this.adr.answered(s.devEui, c.command) });
+      }
+    }
+    // ADR: only for devices that ask for it (the ADR bit); the DR is kept in the session either way.
+    if (f.fCtrl.adr && this.config.adr !== false) {
+      const req = this.adr.observe(s.devEui, { fCnt: fCnt32, maxSnr: Math.max(...receptions.map((r) => r.rxpk.lsnr ?? -99)), dr: s.dr }, s.activation === 'OTAA' ? 'join-cflist' : 'default');
+      if (req) {
+        macAnswers.push(req);
+        this.deps.metrics.adr.inc({ outcome: 'requested' });
       }
     }
     const b = this.currentBatch();
@@ -452,6 +493,7 @@ export class NetworkServer {
       if (a.frame.fCtrl.ack) {
         if (q) this.deps.store.setDownlinkState(q.id, 'done', q.attempts, 'acked');
         this.deps.metrics.downlinks.inc({ outcome: 'acked' });
+        this.outcome({ kind: 'ack', queueId: s.awaitingAck, devEui: s.devEui, fCntDown: this.sentFCnt.get(s.awaitingAck) ?? -1, acknowledged: true });
         this.deps.logger.info({ devEui: s.devEui, id: s.awaitingAck }, 'confirmed downlink acknowledged by the device');
       } else if (q && q.attempts < this.config.confirmed_retries + 1) {
         this.deps.store.setDownlinkState(q.id, 'pending', q.attempts, 'retry: no ACK');
@@ -460,6 +502,7 @@ export class NetworkServer {
         this.deps.store.setDownlinkState(q.id, 'failed', q.attempts, 'no ACK after retries');
         this.deps.metrics.downlinks.inc({ outcome: 'failed' });
         this.deps.logger.warn({ devEui: s.devEui, id: q.id }, 'confirmed downlink not acknowledged: given up');
+        this.outcome({ kind: 'ack', queueId: q.id, devEui: s.devEui, fCntDown: this.sentFCnt.get(q.id) ?? -1, acknowledged: false });
       }
       s.awaitingAck = 0;
     }
@@ -474,6 +517,10 @@ export class NetworkServer {
     s.fCntDownNext = fCnt + 1;
     const attempts = (q?.attempts ?? 0) + 1;
     if (q?.confirmed) s.awaitingAck = q.id;
+    if (q) {
+      this.sentFCnt.set(q.id, fCnt);
+      if (this.sentFCnt.size > 10_000) this.sentFCnt.delete(this.sentFCnt.keys().next().value as number);
+    }
     const phy = buildDataFrame(
       {
         mType: q?.confirmed ? 'ConfirmedDataDown' : 'UnconfirmedDataDown',
@@ -550,6 +597,7 @@ export class NetworkServer {
     }
     this.pendingTx.delete(token);
     if (!error) {
+      if (p.queued && p.session) this.outcome({ kind: 'txack', queueId: p.queued.id, devEui: p.session.devEui, fCntDown: this.sentFCnt.get(p.queued.id) ?? -1, gatewayId: gatewayEui });
       if (p.queued && !p.queued.confirmed) {
         this.deps.store.setDownlinkState(p.queued.id, 'done', p.queued.attempts, 'sent');
         this.deps.metrics.downlinks.inc({ outcome: 'sent' });
@@ -571,6 +619,7 @@ export class NetworkServer {
       const again = p.queued.attempts <= this.config.confirmed_retries;
       this.deps.store.setDownlinkState(p.queued.id, again ? 'pending' : 'failed', p.queued.attempts, `TX_ACK ${error}`);
       if (again && p.session) this.pending.add(p.session.devEui);
+      if (p.session) this.outcome({ kind: 'tx_error', queueId: p.queued.id, devEui: p.session.devEui, fCntDown: this.sentFCnt.get(p.queued.id) ?? -1, gatewayId: gatewayEui, error, final: !again });
     }
   }
 

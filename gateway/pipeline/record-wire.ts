@@ -14,6 +14,8 @@
  *   join:   [2, "join", src, id, time, rxAt, devEui, devAddr, device]
  *   status: [2, "status", src, id, time, rxAt, devEui, device, margin, externalPower,
  *            batteryUnavailable, batteryPct]
+ *   gateway: [2, "gateway", src, id, time, rxAt, gatewayId, rxnb, rxok, rxfw, ackr, dwnb, txnb,
+ *            lat, lon, alt]
  *   device  = [name, model, category, tags]
  *   decoded = [model, by, readings, warnings, errors, data]
  * An absent optional value is CBOR null. Readings, tags, `data` and `csObject` stay maps: their
@@ -23,7 +25,7 @@
  * so a log written by an older gateway drains after an upgrade.
  */
 import type { JsonObject, Reading } from '../../codecs/api.ts';
-import { RECORD_VERSION, type DecodedPart, type DeviceSnapshot, type GatewayRx, type PipelineRecord, type UplinkRecord } from './record.ts';
+import { RECORD_VERSION, type DecodedPart, type DeviceSnapshot, type GatewayRx, type GatewayStatusRecord, type PipelineRecord, type UplinkRecord } from './record.ts';
 
 export const WIRE_FORMAT = 2;
 
@@ -55,6 +57,11 @@ export function recordToWire(r: PipelineRecord): Wire {
       return [
         WIRE_FORMAT, 'status', r.src, r.id, r.time, r.rxAt, r.devEui, deviceToWire(r.device), r.margin, r.externalPower,
         r.batteryUnavailable, r.batteryPct,
+      ];
+    case 'gateway':
+      return [
+        WIRE_FORMAT, 'gateway', r.src, r.id, r.time, r.rxAt, r.gatewayId, r.rxnb ?? null, r.rxok ?? null, r.rxfw ?? null,
+        r.ackr ?? null, r.dwnb ?? null, r.txnb ?? null, r.lat ?? null, r.lon ?? null, r.alt ?? null,
       ];
   }
 }
@@ -173,6 +180,12 @@ export function recordFromWire(v: unknown): PipelineRecord {
         batteryUnavailable: bool(v[10], 'batteryUnavailable'),
         batteryPct: num(v[11], 'batteryPct'),
       };
+    case 'gateway': {
+      const r: GatewayStatusRecord = { v: RECORD_VERSION, kind: 'gateway', src, id, time, rxAt, gatewayId: devEui };
+      const fields = ['rxnb', 'rxok', 'rxfw', 'ackr', 'dwnb', 'txnb', 'lat', 'lon', 'alt'] as const;
+      for (const [i, k] of fields.entries()) if (v[7 + i] !== null && v[7 + i] !== undefined) r[k] = num(v[7 + i], k);
+      return r;
+    }
     default:
       throw new WireFormatError(`record kind ${JSON.stringify(v[1])} is unknown`);
   }

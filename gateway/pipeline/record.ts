@@ -91,4 +91,29 @@ export interface StatusRecord {
   batteryPct: number;
 }
 
-export type PipelineRecord = UplinkRecord | JoinRecord | StatusRecord;
+/**
+ * A gateway's own `stat` (Semtech UDP PUSH_DATA), as the edge network server received it: the
+ * `gateway_status` measurement and the overview's "gateways and their last stat".
+ */
+export interface GatewayStatusRecord {
+  v: typeof RECORD_VERSION;
+  kind: 'gateway';
+  src: string;
+  /** `<gatewayId>/<time>`: the same stat twice is one point */
+  id: string;
+  /** the stat's own time (ms), else when it arrived */
+  time: number;
+  rxAt: number;
+  gatewayId: string;
+  rxnb?: number;
+  rxok?: number;
+  rxfw?: number;
+  ackr?: number;
+  dwnb?: number;
+  txnb?: number;
+  lat?: number;
+  lon?: number;
+  alt?: number;
+}
+
+export type PipelineRecord = UplinkRecord | JoinRecord | StatusRecord | GatewayStatusRecord;

@@ -15,6 +15,7 @@
 import { integer, type FieldValue, type Point, type Tags } from '../sinks/influxdb/line-protocol.ts';
 import type { DeviceSnapshot, PipelineRecord } from '../pipeline/record.ts';
 import { DeviceTagSets } from './device-tags.ts';
+import { gatewayStatusPoints } from './native.ts';
 
 export interface ChirpstackSchemaOptions {
   /** ChirpStack's application name, when the source knew it (tag application_name). */
@@ -101,5 +102,7 @@ export function chirpstackPoints(r: PipelineRecord, options: ChirpstackSchemaOpt
     }
     case 'join':
       return [];
+    case 'gateway':
+      return gatewayStatusPoints(r);
   }
 }

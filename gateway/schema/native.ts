@@ -7,6 +7,7 @@
  * | `bin_fill`, `water_meter`, `air_quality`, `sensor` (generic) | `dev_eui`, `device`, `model` + installation tags | the readings (`fill_pct`, `volume_m3`, `co2_ppm`, …) | the reading's own time, else the uplink's |
  * | `lorawan_uplink` | same | `rssi` (int, best gateway), `snr` (best), `gateway_count`, `sf`, `frequency`, `dr`, `fcnt`, `fport`, `payload_bytes`, `decode_errors` | uplink time |
  * | `device_status` | same | `battery_pct`, `margin_db`, `external_power` / `joined` + `dev_addr` | event time |
+ * | `gateway_status` | `gateway_id` | `rx`, `rxok`, `rxfw`, `dwnb`, `txnb` (int), `ackr` (%), `lat`, `lon`, `alt` (when the stat has them) | the stat's time |
  *
  * Every point carries the uplink's own timestamp (ms), so writing the same record twice
  * overwrites instead of duplicating; hourly history readings repeated in the next uplink land
@@ -29,7 +30,7 @@ import {
   type Tags,
 } from '../sinks/influxdb/line-protocol.ts';
 import type { Reading } from '../../codecs/api.ts';
-import type { DeviceSnapshot, PipelineRecord, UplinkRecord } from '../pipeline/record.ts';
+import type { DeviceSnapshot, GatewayStatusRecord, PipelineRecord, UplinkRecord } from '../pipeline/record.ts';
 import { DeviceTagSets } from './device-tags.ts';
 
 export const CATEGORY_MEASUREMENT: Readonly<Record<string, string>> = {
@@ -124,8 +125,20 @@ function uplinkPoints(r: UplinkRecord): Point[] {
   return points;
 }
 
+/** A gateway's Semtech UDP `stat` (both schemas write it: ChirpStack's own has no gateway measurement). */
+export function gatewayStatusPoints(r: GatewayStatusRecord): Point[] {
+  const fields: Record<string, FieldValue> = {};
+  const ints = [['rx', r.rxnb], ['rxok', r.rxok], ['rxfw', r.rxfw], ['dwnb', r.dwnb], ['txnb', r.txnb]] as const;
+  for (const [k, v] of ints) if (v !== undefined) fields[k] = integer(v);
+  const floats = [['ackr', r.ackr], ['lat', r.lat], ['lon', r.lon], ['alt', r.alt]] as const;
+  for (const [k, v] of floats) if (v !== undefined) fields[k] = v;
+  return Object.keys(fields).length ? [{ measurement: 'gateway_status', tags: { gateway_id: r.gatewayId }, fields, timeMs: r.time }] : [];
+}
+
 export function nativePoints(r: PipelineRecord): Point[] {
   switch (r.kind) {
+    case 'gateway':
+      return gatewayStatusPoints(r);
     case 'up':
       return uplinkPoints(r);
     case 'join':

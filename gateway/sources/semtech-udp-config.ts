@@ -29,6 +29,9 @@ export const SEMTECH_UDP_KEYS = [
   'confirmed_retries',
   'application_id',
   'device_profiles',
+  'adr',
+  'adr_history',
+  'adr_installation_margin_db',
 ] as const;
 
 export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string, at: (p: string) => string): SemtechUdpConfig {
@@ -62,5 +65,8 @@ export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string
     confirmed_retries: c.int(raw, 'confirmed_retries', p, 3, 0, 15),
     application_id: c.str(raw, 'application_id', p, 'edge') as string,
     device_profiles: profiles as Record<string, string>,
+    adr: c.oneOf(raw, 'adr', p, [true, false] as const, true),
+    adr_history: c.int(raw, 'adr_history', p, 20, 1, 64),
+    adr_installation_margin_db: c.int(raw, 'adr_installation_margin_db', p, 10, 0, 30),
   };
 }

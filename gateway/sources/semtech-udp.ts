@@ -22,11 +22,13 @@ import { decodeUdpPacket, encodeUdpPacket } from '../../lorawan/udp/codec.ts';
 import { txAckOutcome } from '../../lorawan/udp/server.ts';
 import type { Stat, Txpk, UdpErrorCode } from '../../lorawan/udp/types.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import { parseCommandDown, type DownlinkOutcome } from '../ns/command-down.ts';
 import { nsMetrics, type NsMetrics } from '../ns/metrics.ts';
 import { NetworkServer, type NetworkServerConfig } from '../ns/network-server.ts';
 import { SessionStore } from '../ns/session-store.ts';
 import type { ComponentHealth, RecordSink, Source } from '../pipeline/contracts.ts';
 import { STORE_REJECT_REASON } from './chirpstack-mqtt.ts';
+import { gatewayStatusRecord } from './gateway-stat.ts';
 import type { DecodeContext } from '../pipeline/decode.ts';
 import type { PipelineRecord } from '../pipeline/record.ts';
 import { indexKeys, readDeviceKeysFile, type KeyIndex } from '../registry/keys-file.ts';
@@ -92,6 +94,9 @@ export class SemtechUdpSource implements Source {
   private token = 0;
   /** the last stat per gateway (what a gateway_status view reads) */
   readonly gatewayStatus = new Map<string, Stat & { at: number }>();
+  private outcomeListener: ((o: DownlinkOutcome, queueItemId: string) => void) | undefined;
+  /** a command's own `id` per queue id, for its outcome events (memory, bounded) */
+  private readonly commandIds = new Map<number, string>();
 
   constructor(
     readonly config: SemtechUdpConfig,
@@ -139,6 +144,7 @@ export class SemtechUdpSource implements Source {
       monotonic: () => performance.now(),
       now: this.deps.decode.now,
     });
+    this.ns.onDownlinkOutcome = (o) => this.outcomeListener?.(o, this.commandIds.get(o.queueId) ?? String(o.queueId));
     const socket = createSocket({ type: listen.family, reuseAddr: false });
     this.socket = socket;
     socket.on('message', (msg, from) => this.onDatagram(msg, from));
@@ -160,6 +166,40 @@ export class SemtechUdpSource implements Source {
     }
     this.state = { state: 'running' };
     this.deps.logger.info({ listen: this.address(), devices: { otaa: this.keys.otaa.size, abp: this.keys.abp.size }, sessions: this.ns.sessions.size }, 'Semtech UDP source listening');
+  }
+
+  /**
+   * An MQTT `…/command/down` message (ChirpStack v4 JSON, `gateway/ns/command-down.ts`): queued
+   * for the device, or refused — counted as `command_<reason>`, logged with the reason, kept in
+   * the rejects file. Never throws.
+   */
+  downlinkCommand(topic: string, payload: Uint8Array, expect: { prefix: string; applicationId: string }): number | undefined {
+    const r = parseCommandDown(topic, payload, expect);
+    const refuse = (reason: string, detail: string): undefined => {
+      this.reject(`command_${reason}`, `${topic.slice(0, 200)}: ${detail}`, payload.subarray(0, 4096));
+      this.deps.logger.warn({ reason, detail, topic: topic.slice(0, 200) }, 'MQTT downlink command refused');
+      return undefined;
+    };
+    if (!r.ok) return refuse(r.reason, r.detail);
+    const c = r.command;
+    if (!this.ns) return refuse('not_ready', 'the network server is not started yet');
+    if (!this.keys.otaa.has(c.devEui) && !this.keys.abp.has(c.devEui)) return refuse('unknown_device', `DevEUI ${c.devEui} is not in the keys file`);
+    try {
+      const id = this.ns.enqueue(c.devEui, c.fPort, c.data, c.confirmed);
+      if (c.id !== undefined) {
+        this.commandIds.set(id, c.id);
+        if (this.commandIds.size > 10_000) this.commandIds.delete(this.commandIds.keys().next().value as number);
+      }
+      this.deps.logger.info({ devEui: c.devEui, fPort: c.fPort, bytes: c.data.length, confirmed: c.confirmed, id }, 'MQTT downlink command queued');
+      return id;
+    } catch (err) {
+      return refuse('store_error', (err as Error).message);
+    }
+  }
+
+  /** Where queued downlinks' outcomes go (one listener: the MQTT sink). */
+  onDownlinkOutcome(listener: (o: DownlinkOutcome, queueItemId: string) => void): void {
+    this.outcomeListener = listener;
   }
 
   /** Re-reads the keys file (SIGHUP): new ABP devices get sessions, OTAA devices may join. */
@@ -248,6 +288,8 @@ export class SemtechUdpSource implements Source {
 
   private onStat(gateway: string, stat: Stat): void {
     this.gatewayStatus.set(gateway, { ...stat, at: Date.now() });
+    // Through the durable log like every record: the gateway_status measurement and the store.
+    void this.append([gatewayStatusRecord(this.name, gateway, stat, Date.now())]).catch((err: unknown) => this.deps.logger.warn({ err: (err as Error).message, gateway }, 'gateway stat not stored'));
     if (stat.rxnb !== undefined) this.m.gatewayRx.set({ gateway }, stat.rxnb);
     if (stat.rxok !== undefined) this.m.gatewayRxOk.set({ gateway }, stat.rxok);
     if (stat.txnb !== undefined) this.m.gatewayTx.set({ gateway }, stat.txnb);

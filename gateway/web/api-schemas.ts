@@ -108,7 +108,16 @@ export const schemas = {
     byCategory: { type: 'array', items: countRow },
     byCommune: { type: 'array', items: obj({ ...(countRow as { properties: Record<string, object> }).properties, openAlarms: int }) },
     alarms: obj({ open: int, active: int }),
-    gateways: { type: 'array', items: obj({ id: str, lastSeen: int, uplinks: int, devices: int }) },
+    gateways: {
+      type: 'array',
+      items: obj({
+        id: str,
+        lastSeen: int,
+        uplinks: int,
+        devices: int,
+        stat: nullable({ type: 'object', required: ['time'], properties: { time: int, rxnb: int, rxok: int, rxfw: int, ackr: num, dwnb: int, txnb: int, lat: num, lon: num, alt: num }, additionalProperties: false }),
+      }),
+    },
     openAlarms: { type: 'array', items: alarmWithDevice },
     health: obj({
       components: { type: 'array', items: obj({ name: str, kind: str, state: str, detail: nullable(str) }) },

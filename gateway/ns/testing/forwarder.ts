@@ -21,6 +21,8 @@ export class TestForwarder {
   readonly resp: { token: number; txpk: Txpk }[] = [];
   readonly acks: Buffer[] = [];
   txAckError: string | undefined;
+  /** answer every PULL_RESP with this TX_ACK error while set (txAckError: once) */
+  txAckErrorAlways: string | undefined;
   private tmst = 1_000_000;
 
   constructor(
@@ -32,7 +34,7 @@ export class TestForwarder {
       if (!d.ok) return;
       if (d.packet.type === 'PULL_RESP') {
         this.resp.push({ token: d.packet.token, txpk: d.packet.txpk });
-        const err = this.txAckError;
+        const err = this.txAckError ?? this.txAckErrorAlways;
         this.txAckError = undefined;
         this.send(buildTxAck({ gatewayEui: this.eui, token: d.packet.token, ...(err ? { error: err, form: 'json' as const } : {}) }));
       } else this.acks.push(msg);

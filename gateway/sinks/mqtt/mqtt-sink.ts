@@ -8,6 +8,13 @@
  * cursor moves only after the broker has acknowledged (PUBACK) every message of it; after a
  * broker outage or a crash the sink publishes again from its cursor — late, never lost
  * (at least once: a consumer deduplicates by `deduplicationId`, as with ChirpStack).
+ *
+ * Downlinks (with a `semtech_udp` source): the sink subscribes to
+ * `<topic_prefix>/<application_id>/device/+/command/down` (ChirpStack v4 JSON commands, QoS 1)
+ * and hands each message to the edge network server's queue; what becomes of a queued downlink
+ * is published as `event/txack`, `event/ack` or `event/log` (`gateway/ns/command-down.ts`). The
+ * outcome events are published as they happen (QoS 1), not through the durable log: while the
+ * broker is away they are not kept (the queue's state is, in the session store).
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { UplinkEvent } from '../../../lorawan/chirpstack/events.ts';
@@ -15,6 +22,13 @@ import { eventToJson, eventTopic } from '../../../lorawan/chirpstack/events.ts';
 import type { DurableLog, LogReader } from '../../buffer/index.ts';
 import type { ComponentHealth, Sink } from '../../pipeline/contracts.ts';
 import type { PipelineRecord, UplinkRecord } from '../../pipeline/record.ts';
+import { commandTopic, outcomeEvent, type DownlinkOutcome } from '../../ns/command-down.ts';
+
+/** The edge network server's side of MQTT downlinks (SemtechUdpSource). */
+export interface DownlinkPort {
+  downlinkCommand(topic: string, payload: Uint8Array, expect: { prefix: string; applicationId: string }): number | undefined;
+  onDownlinkOutcome(listener: (o: DownlinkOutcome, queueItemId: string) => void): void;
+}
 
 export interface MqttSinkConfig {
   type: 'mqtt';
@@ -72,11 +86,14 @@ export class MqttSink implements Sink {
   private running = false;
   private state: ComponentHealth = { state: 'built' };
   published = 0;
+  commands = 0;
+  outcomesPublished = 0;
 
   constructor(
     private readonly config: MqttSinkConfig,
     private readonly log: DurableLog<PipelineRecord>,
     private readonly logger: { warn(o: object, m: string): void },
+    private readonly downlinks?: DownlinkPort,
   ) {
     this.name = config.name;
   }
@@ -98,7 +115,29 @@ export class MqttSink implements Sink {
       ...(this.config.username !== undefined ? { username: this.config.username } : {}),
       ...(this.config.password !== undefined ? { password: this.config.password } : {}),
     });
-    this.client.on('connect', () => (this.state = { state: 'running' }));
+    const client = this.client;
+    const expect = { prefix: this.config.topic_prefix, applicationId: this.config.application_id };
+    client.on('connect', () => {
+      this.state = { state: 'running' };
+      if (!this.downlinks) return;
+      client.subscribe(commandTopic(expect.prefix, expect.applicationId), { qos: 1 }, (err) => {
+        if (err) this.logger.warn({ sink: this.name, err: err.message }, 'MQTT sink: cannot subscribe to downlink commands');
+      });
+    });
+    if (this.downlinks) {
+      const port = this.downlinks;
+      client.on('message', (topic, payload) => {
+        this.commands++;
+        port.downlinkCommand(topic, payload, expect);
+      });
+      port.onDownlinkOutcome((o, queueItemId) => {
+        const ev = outcomeEvent(o, { applicationId: expect.applicationId, devEui: o.devEui, deviceName: o.devEui }, queueItemId, Date.now());
+        client
+          .publishAsync(`${expect.prefix}/${expect.applicationId}/device/${o.devEui}/event/${ev.kind}`, ev.json, { qos: 1 })
+          .then(() => this.outcomesPublished++)
+          .catch((err: unknown) => this.logger.warn({ sink: this.name, err: (err as Error).message, kind: ev.kind }, 'MQTT sink: downlink outcome event not published'));
+      });
+    }
     this.client.on('close', () => {
       if (this.running) this.state = { state: 'degraded', detail: 'disconnected from the MQTT broker' };
     });

@@ -142,11 +142,21 @@ export async function renderOverview(main: HTMLElement, session: Session): Promi
           h(
             'table',
             {},
-            h('thead', {}, h('tr', {}, h('th', {}, 'gateway'), h('th', {}, 'last uplink'), h('th', {}, 'devices'), h('th', {}, 'uplinks'))),
+            h('thead', {}, h('tr', {}, h('th', {}, 'gateway'), h('th', {}, 'last uplink'), h('th', {}, 'devices'), h('th', {}, 'uplinks'), h('th', {}, 'last stat'))),
             h(
               'tbody',
               {},
-              o.gateways.map((g) => h('tr', {}, h('td', { class: 'mono' }, g.id), h('td', {}, age(o.now - g.lastSeen)), h('td', {}, String(g.devices)), h('td', {}, String(g.uplinks)))),
+              o.gateways.map((g) =>
+                h(
+                  'tr',
+                  { 'data-gateway': g.id },
+                  h('td', { class: 'mono' }, g.id),
+                  h('td', {}, g.uplinks ? age(o.now - g.lastSeen) : '–'),
+                  h('td', {}, String(g.devices)),
+                  h('td', {}, String(g.uplinks)),
+                  h('td', { class: 'gateway-stat' }, g.stat ? statText(g.stat, o.now) : '–'),
+                ),
+              ),
             ),
           ),
         ),
@@ -169,4 +179,11 @@ export async function renderOverview(main: HTMLElement, session: Session): Promi
   liveEvents({ types: 'alarm' }, (type) => {
     if (type === 'alarm') void refresh();
   });
+}
+
+/** A gateway's last Semtech `stat` in one line: received / CRC ok / forwarded, ack ratio, sent, age. */
+function statText(s: { time: number; rxnb?: number; rxok?: number; rxfw?: number; ackr?: number; dwnb?: number; txnb?: number }, now: number): string {
+  const n = (v: number | undefined): string => (v === undefined ? '?' : String(v));
+  const ack = s.ackr === undefined ? '' : ` · ack ${Math.round(s.ackr)} %`;
+  return `rx ${n(s.rxnb)} / ok ${n(s.rxok)} / fw ${n(s.rxfw)}${ack} · down ${n(s.dwnb)} / tx ${n(s.txnb)} · ${age(now - s.time)}`;
 }

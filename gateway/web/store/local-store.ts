@@ -10,6 +10,7 @@
  * "Latest" means the newest uplink time, not the newest arrival: a gateway's backlog delivered
  * late never makes a device's state go back in time (its readings still go to the history).
  */
+import { GATEWAY_STATS_SQL, putGatewayStat } from './gateway-stats.ts';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { ReadingValue } from '../../../codecs/api.ts';
@@ -221,6 +222,7 @@ export class LocalStore {
     // in memory with the city fleet's 10,000 devices.
     if (role === 'writer') this.db.pragma('cache_size = -32000');
     this.db.exec(SCHEMA_SQL);
+    this.db.exec(GATEWAY_STATS_SQL);
     const version = this.meta('schema_version');
     if (version === undefined) this.setMeta('schema_version', String(SCHEMA_VERSION));
     else if (Number(version) > SCHEMA_VERSION) throw new Error(`${opts.file}: store schema ${version} is newer than this gateway's (${SCHEMA_VERSION})`);
@@ -377,6 +379,7 @@ export class LocalStore {
   }
 
   private applyOne(logId: number, r: PipelineRecord, events: StoreEvent[], dirty: Set<string>, dirtyPairs: Set<string>, dirtyGateways: Set<string>): void {
+    if (r.kind === 'gateway') return putGatewayStat(this.db, r);
     if (!this.knownDevices.has(r.devEui)) {
       this.st['heardDevice']!.run({ dev_eui: r.devEui, name: r.device.name || r.devEui, model: r.device.model ?? null, category: r.device.category ?? null, tags: json(r.device.tags), ...this.placement(r.device.tags) });
       this.knownDevices.add(r.devEui);

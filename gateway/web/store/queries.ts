@@ -7,6 +7,7 @@
  *   catalogue's);
  * - `reporting`: otherwise.
  */
+import { lastGatewayStats, type GatewayStat } from './gateway-stats.ts';
 import type { ReadingValue } from '../../../codecs/api.ts';
 import type { FieldValue, LocalStore } from './local-store.ts';
 
@@ -154,7 +155,8 @@ export interface Overview {
   byCategory: CountRow[];
   byCommune: (CountRow & { openAlarms: number })[];
   alarms: { open: number; active: number };
-  gateways: { id: string; lastSeen: number; uplinks: number; devices: number }[];
+  /** gateways heard in uplinks and/or that sent a `stat` (edge network server) */
+  gateways: { id: string; lastSeen: number; uplinks: number; devices: number; stat: GatewayStat | null }[];
 }
 
 export function overview(store: LocalStore, now: number): Overview {
@@ -174,7 +176,10 @@ export function overview(store: LocalStore, now: number): Overview {
     byCategory,
     byCommune: counts(store, 'commune', now).map((c) => ({ ...c, openAlarms: alarmsByCommune.get(c.key) ?? 0 })),
     alarms: { open: alarmCounts.open ?? 0, active: alarmCounts.active ?? 0 },
-    gateways: store.allGateways().map((g) => ({ ...g, devices: devicesPerGateway.get(g.id) ?? 0 })),
+    gateways: withStats(
+      store.allGateways().map((g) => ({ ...g, devices: devicesPerGateway.get(g.id) ?? 0 })),
+      lastGatewayStats(store.db),
+    ),
   };
 }
 
@@ -182,4 +187,11 @@ export function overview(store: LocalStore, now: number): Overview {
 export function stateOf(store: LocalStore, devEui: string, now: number): DeviceStateName | undefined {
   const r = store.db.prepare(`SELECT (${STATE_SQL}) AS state FROM devices d LEFT JOIN device_state s USING (dev_eui) WHERE d.dev_eui = @dev`).get({ dev: devEui, now }) as { state: DeviceStateName } | undefined;
   return r?.state;
+}
+
+/** The overview's gateways with their last stat; a gateway known only by its stats is listed too. */
+function withStats(heard: { id: string; lastSeen: number; uplinks: number; devices: number }[], stats: Map<string, GatewayStat>): Overview['gateways'] {
+  const out: Overview['gateways'] = heard.map((g) => ({ ...g, stat: stats.get(g.id) ?? null }));
+  for (const [id, stat] of stats) if (!heard.some((g) => g.id === id)) out.push({ id, lastSeen: stat.time, uplinks: 0, devices: 0, stat });
+  return out.sort((a, b) => a.id.localeCompare(b.id));
 }

@@ -1,0 +1,105 @@
+/**
+ * ChirpStack v4 downlink commands and outcome events, in ChirpStack's JSON format, for the
+ * edge network server's MQTT side (the `mqtt` sink subscribes, `gateway/sinks/mqtt/`):
+ *
+ * - command: topic `<prefix>/<applicationId>/device/<devEui>/command/down`, payload
+ *   `{"devEui": "…", "confirmed": false, "fPort": 10, "data": "<base64>"}` (ChirpStack's
+ *   `DownlinkCommand`; an optional `id` is echoed as the outcome's `queueItemId`);
+ * - outcomes: `…/event/txack` (the gateway took the downlink: `TxAckEvent`), `…/event/ack`
+ *   (a confirmed downlink acknowledged by the device, or given up: `AckEvent`, `acknowledged`
+ *   true/false), `…/event/log` (the gateway refused it: `LogEvent`, level ERROR, code
+ *   DOWNLINK_GATEWAY).
+ *
+ * A command is checked completely before anything is queued: size, JSON, fields, the topic's
+ * application and DevEUI against the payload's. Every refusal has a reason (counted as
+ * `lorawan_edge_ns_rejected_total{reason="command_<reason>"}` by the caller) and a one-line detail.
+ */
+
+export interface DownlinkCommand {
+  devEui: string;
+  fPort: number;
+  data: Buffer;
+  confirmed: boolean;
+  /** the command's own `id`, if it had one */
+  id?: string;
+}
+
+export type CommandResult = { ok: true; command: DownlinkCommand } | { ok: false; reason: CommandRejectReason; detail: string };
+
+export type CommandRejectReason = 'oversized' | 'bad_json' | 'bad_field' | 'bad_base64' | 'topic_mismatch' | 'unsupported';
+
+export const MAX_COMMAND_BYTES = 4096;
+/**
+ * Largest FRMPayload taken: EU868's repeater-compatible maximum at DR5–7. Slower data rates
+ * carry less (DR0–2: 51 bytes); such a downlink is queued and the gateway refuses what its
+ * radio cannot send — reported as a `log` event.
+ */
+export const MAX_DOWNLINK_PAYLOAD = 222;
+
+const TOPIC_RE = /^(.+)\/([^/]+)\/device\/([0-9a-fA-F]{16})\/command\/down$/;
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export function commandTopic(prefix: string, applicationId: string): string {
+  return `${prefix}/${applicationId}/device/+/command/down`;
+}
+
+export function parseCommandDown(topic: string, payload: Uint8Array, expect: { prefix: string; applicationId: string }): CommandResult {
+  const bad = (reason: CommandRejectReason, detail: string): CommandResult => ({ ok: false, reason, detail });
+  const t = TOPIC_RE.exec(topic);
+  if (!t || t[1] !== expect.prefix || t[2] !== expect.applicationId) return bad('topic_mismatch', `topic ${JSON.stringify(topic.slice(0, 200))} is not ${commandTopic(expect.prefix, expect.applicationId)}`);
+  const topicEui = (t[3] as string).toLowerCase();
+  if (payload.length > MAX_COMMAND_BYTES) return bad('oversized', `${payload.length} bytes > ${MAX_COMMAND_BYTES}`);
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(payload).toString('utf8').replace(/^\uFEFF/, ''));
+  } catch (err) {
+    return bad('bad_json', `not JSON: ${(err as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad('bad_json', 'must be a JSON object');
+  const o = v as Record<string, unknown>;
+  const devEui = o['devEui'];
+  if (typeof devEui !== 'string' || !/^[0-9a-fA-F]{16}$/.test(devEui)) return bad('bad_field', 'devEui: must be 16 hex digits');
+  if (devEui.toLowerCase() !== topicEui) return bad('topic_mismatch', `devEui ${devEui} differs from the topic's ${topicEui}`);
+  const fPort = o['fPort'];
+  if (typeof fPort !== 'number' || !Number.isInteger(fPort) || fPort < 1 || fPort > 223) return bad('bad_field', `fPort: must be an integer 1..223, got ${JSON.stringify(fPort)?.slice(0, 40)}`);
+  const confirmed = o['confirmed'] ?? false;
+  if (typeof confirmed !== 'boolean') return bad('bad_field', 'confirmed: must be true or false');
+  const id = o['id'];
+  if (id !== undefined && (typeof id !== 'string' || id.length > 64)) return bad('bad_field', 'id: must be a string of at most 64 characters');
+  if (o['object'] !== undefined && o['data'] === undefined) return bad('unsupported', '"object" (encoding by a codec) is not supported here: send "data" (base64), or use `lorawan-edge downlink --command`');
+  const data = o['data'];
+  if (typeof data !== 'string') return bad('bad_field', 'data: must be a base64 string');
+  if (!BASE64_RE.test(data)) return bad('bad_base64', 'data: not valid base64');
+  const bytes = Buffer.from(data, 'base64');
+  if (bytes.length > MAX_DOWNLINK_PAYLOAD) return bad('bad_field', `data: ${bytes.length} bytes > ${MAX_DOWNLINK_PAYLOAD}`);
+  return { ok: true, command: { devEui: topicEui, fPort, data: bytes, confirmed, ...(typeof id === 'string' ? { id } : {}) } };
+}
+
+/** What happened to a queued downlink, as the network server reports it. */
+export type DownlinkOutcome =
+  | { kind: 'txack'; queueId: number; devEui: string; fCntDown: number; gatewayId: string }
+  | { kind: 'ack'; queueId: number; devEui: string; fCntDown: number; acknowledged: boolean }
+  | { kind: 'tx_error'; queueId: number; devEui: string; fCntDown: number; gatewayId: string; error: string; final: boolean };
+
+export interface OutcomeDevice {
+  applicationId: string;
+  devEui: string;
+  deviceName: string;
+}
+
+/** The ChirpStack v4 event (topic suffix and JSON body) of an outcome. */
+export function outcomeEvent(o: DownlinkOutcome, dev: OutcomeDevice, queueItemId: string, now: number): { kind: 'txack' | 'ack' | 'log'; json: string } {
+  const deviceInfo = { tenantId: '', tenantName: '', applicationId: dev.applicationId, applicationName: dev.applicationId, deviceProfileId: '', deviceProfileName: '', deviceName: dev.deviceName, devEui: dev.devEui, deviceClassEnabled: 'CLASS_A', tags: {} };
+  const time = new Date(now).toISOString();
+  switch (o.kind) {
+    case 'txack':
+      return { kind: 'txack', json: JSON.stringify({ downlinkId: o.queueId, time, deviceInfo, queueItemId, fCntDown: o.fCntDown, gatewayId: o.gatewayId }) };
+    case 'ack':
+      return { kind: 'ack', json: JSON.stringify({ deduplicationId: '', time, deviceInfo, queueItemId, acknowledged: o.acknowledged, fCntDown: o.fCntDown }) };
+    case 'tx_error':
+      return {
+        kind: 'log',
+        json: JSON.stringify({ time, deviceInfo, level: 'ERROR', code: 'DOWNLINK_GATEWAY', description: `gateway ${o.gatewayId} refused the downlink: ${o.error}${o.final ? ' (given up)' : ' (will be sent again)'}`, context: { queueItemId, gatewayId: o.gatewayId, error: o.error } }),
+      };
+  }
+}
