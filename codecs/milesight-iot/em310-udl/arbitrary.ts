@@ -3,16 +3,11 @@
  * flag; with and without container geometry (then fill_pct is expected too) and both namings.
  */
 import fc from 'fast-check';
-import type { Reading, UplinkEncodeInput } from '../../api.ts';
-import { fillPercent } from '../../readings.ts';
+import type { UplinkEncodeInput } from '../../api.ts';
 import type { RoundTripSpec } from '../../testing/round-trip.ts';
+import { distanceVariables, expectedWithFill } from '../distance-arbitrary.ts';
 
-const variables = fc.oneof(
-  fc.constant(undefined),
-  fc.constant({ naming: 'milesight' }),
-  fc.record({ container_depth_mm: fc.integer({ min: 200, max: 5000 }), sensor_offset_mm: fc.integer({ min: 0, max: 500 }) }),
-  fc.record({ container_depth_mm: fc.integer({ min: 200, max: 5000 }).map(String) }),
-);
+const variables = distanceVariables(5000, fc.record({ container_depth_mm: fc.integer({ min: 200, max: 5000 }).map(String) }));
 
 export const roundTrip: RoundTripSpec = {
   arbitrary: fc
@@ -26,10 +21,5 @@ export const roundTrip: RoundTripSpec = {
       readings: [{ values: { distance_mm: distance, battery_pct: battery, alarm_tilt: tilt } }],
       ...(v ? { variables: v } : {}),
     })),
-  expected(input): Reading[] {
-    const values = { ...(input.readings[0]?.values ?? {}) };
-    const fill = fillPercent(values['distance_mm'] as number, input.variables);
-    if (fill.fill_pct !== undefined) values['fill_pct'] = fill.fill_pct;
-    return [{ values }];
-  },
+  expected: expectedWithFill,
 };

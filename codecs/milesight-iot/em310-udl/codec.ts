@@ -9,10 +9,10 @@
  *
  * Downlinks (fPort 85): reboot, collection_interval, report_interval, distance_alarm_config.
  */
-import type { JsonObject, Reading, ReadingValue } from '../../api.ts';
+import type { JsonObject } from '../../api.ts';
 import { ByteWriter, PayloadError } from '../../bytes.ts';
-import { booleanValue, defineCodec, firstReading, numberValue } from '../../define.ts';
-import { putDistance, readingDistance } from '../../readings.ts';
+import { booleanValue, defineCodec } from '../../define.ts';
+import { distanceFrames, distanceReadings, distanceReport, readingsResult } from '../distance.ts';
 import {
   BATTERY_RECORD,
   DEVICE_INFO_RECORDS,
@@ -23,10 +23,6 @@ import {
   asChoice,
   asInteger,
   asObject,
-  decodeCommands,
-  decodeRecords,
-  recordsResult,
-  encodeCommands,
   enumText,
   numberField,
   stringField,
@@ -110,30 +106,22 @@ function tiltAlarm(data: JsonObject): boolean | undefined {
   return text === 'tilt' ? true : text === 'normal' ? false : undefined;
 }
 
+const FRAMES = distanceFrames('EM310-UDL', RECORDS, COMMANDS);
+
 export const codec = defineCodec({
   id: 'milesight-iot/em310-udl',
   name: 'Milesight EM310-UDL',
   category: 'bin-fill',
   fPorts: [MILESIGHT_FPORT],
 
-  decodeUplink({ bytes, fPort, variables }) {
-    if (fPort !== MILESIGHT_FPORT) return { errors: [`unknown FPort ${fPort} (EM310-UDL uplinks use ${MILESIGHT_FPORT})`] };
-    return recordsResult(decodeRecords(bytes, RECORDS, { variables, commands: COMMANDS }));
-  },
+  ...FRAMES,
 
   normalizeUplink(data, { variables }) {
-    const values: Record<string, ReadingValue> = {};
     const warnings: string[] = [];
-    const distance = numberField(data, 'distance');
-    if (distance !== undefined) {
-      putDistance(values, distance, variables, warnings);
-    }
-    const battery = numberField(data, 'battery');
-    if (battery !== undefined) values['battery_pct'] = battery;
+    const values = distanceReadings(data, numberField(data, 'distance'), variables, warnings);
     const tilt = tiltAlarm(data);
     if (tilt !== undefined) values['alarm_tilt'] = tilt;
-    const readings: Reading[] = Object.keys(values).length ? [{ values }] : [];
-    return warnings.length ? { readings, warnings } : { readings };
+    return readingsResult(values, warnings);
   },
 
   /**
@@ -142,11 +130,7 @@ export const codec = defineCodec({
    * Values are rounded to the device's resolution (1 mm, 1 %).
    */
   encodeUplink(input) {
-    const values = firstReading(input);
-    const distance = readingDistance(values, input.variables);
-    const distanceMm = Math.round(numberValue({ distance_mm: distance }, 'distance_mm'));
-    const battery = Math.round(numberValue(values, 'battery_pct', 100));
-    if (battery < 0 || battery > 100) throw new PayloadError(`encodeUplink: battery_pct ${battery} is outside 0..100`);
+    const { values, distanceMm, battery } = distanceReport(input);
     const w = new ByteWriter();
     w.u8(0x01).u8(0x75).u8(battery, 'battery_pct');
     w.u8(0x03).u8(0x82).u16le(distanceMm, 'distance_mm');
@@ -154,12 +138,4 @@ export const codec = defineCodec({
     return { bytes: w.toArray(), fPort: MILESIGHT_FPORT };
   },
 
-  encodeDownlink({ data }) {
-    return { bytes: encodeCommands(data, COMMANDS), fPort: MILESIGHT_FPORT };
-  },
-
-  decodeDownlink({ bytes, fPort }) {
-    if (fPort !== MILESIGHT_FPORT) return { errors: [`unknown FPort ${fPort} (EM310-UDL downlinks use ${MILESIGHT_FPORT})`] };
-    return { data: decodeCommands(bytes, COMMANDS) };
-  },
 });

@@ -4,15 +4,11 @@
  * temperature → alarm_fire); with and without container geometry (then fill_pct is expected).
  */
 import fc from 'fast-check';
-import type { Reading, ReadingValue, UplinkEncodeInput } from '../../api.ts';
-import { fillPercent } from '../../readings.ts';
+import type { ReadingValue, UplinkEncodeInput } from '../../api.ts';
 import type { RoundTripSpec } from '../../testing/round-trip.ts';
+import { distanceVariables, expectedWithFill } from '../distance-arbitrary.ts';
 
-const variables = fc.oneof(
-  fc.constant(undefined),
-  fc.constant({ naming: 'milesight' }),
-  fc.record({ container_depth_mm: fc.integer({ min: 200, max: 5000 }), sensor_offset_mm: fc.integer({ min: 0, max: 500 }) }),
-);
+const variables = distanceVariables(5000);
 
 export const roundTrip: RoundTripSpec = {
   arbitrary: fc
@@ -35,10 +31,5 @@ export const roundTrip: RoundTripSpec = {
       }
       return { readings: [{ values }], ...(v ? { variables: v } : {}) };
     }),
-  expected(input): Reading[] {
-    const values = { ...(input.readings[0]?.values ?? {}) };
-    const fill = fillPercent(values['distance_mm'] as number, input.variables);
-    if (fill.fill_pct !== undefined) values['fill_pct'] = fill.fill_pct;
-    return [{ values }];
-  },
+  expected: expectedWithFill,
 };

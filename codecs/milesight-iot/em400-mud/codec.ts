@@ -15,10 +15,10 @@
  * `data` is TTN's: the alarm bytes as booleans `temperature_abnormal` / `distance_alarming`;
  * `naming: milesight` gives Milesight's decoder's `temperature_alarm` / `distance_alarm` strings.
  */
-import type { JsonObject, Reading, ReadingValue } from '../../api.ts';
+import type { JsonObject } from '../../api.ts';
 import { ByteWriter, PayloadError } from '../../bytes.ts';
-import { defineCodec, firstReading, numberValue } from '../../define.ts';
-import { putDistance, readingDistance } from '../../readings.ts';
+import { defineCodec, numberValue } from '../../define.ts';
+import { distanceFrames, distanceReadings, distanceReport, readingsResult } from '../distance.ts';
 import {
   BATTERY_RECORD,
   DEVICE_INFO_RECORDS,
@@ -27,11 +27,7 @@ import {
   REPORT_INTERVAL,
   TEMPERATURE_RECORD,
   asChoice,
-  decodeCommands,
-  decodeRecords,
-  encodeCommands,
   numberField,
-  recordsResult,
   stringField,
   type Command,
   type RecordContext,
@@ -115,26 +111,19 @@ function alarmField(data: JsonObject, ttnKey: string, milesightKey: string): boo
   return s === 'threshold_alarm' ? true : s === 'threshold_alarm_release' ? false : undefined;
 }
 
+const FRAMES = distanceFrames('EM400-MUD', RECORDS, COMMANDS);
+
 export const codec = defineCodec({
   id: 'milesight-iot/em400-mud',
   name: 'Milesight EM400-MUD',
   category: 'bin-fill',
   fPorts: [MILESIGHT_FPORT],
 
-  decodeUplink({ bytes, fPort, variables }) {
-    if (fPort !== MILESIGHT_FPORT) return { errors: [`unknown FPort ${fPort} (EM400-MUD uplinks use ${MILESIGHT_FPORT})`] };
-    return recordsResult(decodeRecords(bytes, RECORDS, { variables, commands: COMMANDS }));
-  },
+  ...FRAMES,
 
   normalizeUplink(data, { variables }) {
-    const values: Record<string, ReadingValue> = {};
     const warnings: string[] = [];
-    const distance = numberField(data, 'distance');
-    if (distance !== undefined) {
-      putDistance(values, distance, variables, warnings);
-    }
-    const battery = numberField(data, 'battery');
-    if (battery !== undefined) values['battery_pct'] = battery;
+    const values = distanceReadings(data, numberField(data, 'distance'), variables, warnings);
     const temperature = numberField(data, 'temperature');
     if (temperature !== undefined) values['temperature_c'] = temperature;
     const position = stringField(data, 'position');
@@ -143,8 +132,7 @@ export const codec = defineCodec({
     if (full !== undefined) values['alarm_full'] = full;
     const fire = alarmField(data, 'temperature_abnormal', 'temperature_alarm');
     if (fire !== undefined) values['alarm_fire'] = fire;
-    const readings: Reading[] = Object.keys(values).length ? [{ values }] : [];
-    return warnings.length ? { readings, warnings } : { readings };
+    return readingsResult(values, warnings);
   },
 
   /**
@@ -155,11 +143,7 @@ export const codec = defineCodec({
    * a threshold alarm is raised or released. Rounded to 1 mm, 1 %, 0.1 °C.
    */
   encodeUplink(input) {
-    const values = firstReading(input);
-    const distance = readingDistance(values, input.variables);
-    const mm = Math.round(numberValue({ distance_mm: distance }, 'distance_mm'));
-    const battery = Math.round(numberValue(values, 'battery_pct', 100));
-    if (battery < 0 || battery > 100) throw new PayloadError(`encodeUplink: battery_pct ${battery} is outside 0..100`);
+    const { values, distanceMm: mm, battery } = distanceReport(input);
     const flag = (name: string): boolean | undefined => {
       const v = values[name];
       if (v === undefined) return undefined;
@@ -182,12 +166,4 @@ export const codec = defineCodec({
     return { bytes: w.toArray(), fPort: MILESIGHT_FPORT };
   },
 
-  encodeDownlink({ data }) {
-    return { bytes: encodeCommands(data, COMMANDS), fPort: MILESIGHT_FPORT };
-  },
-
-  decodeDownlink({ bytes, fPort }) {
-    if (fPort !== MILESIGHT_FPORT) return { errors: [`unknown FPort ${fPort} (EM400-MUD downlinks use ${MILESIGHT_FPORT})`] };
-    return { data: decodeCommands(bytes, COMMANDS) };
-  },
 });

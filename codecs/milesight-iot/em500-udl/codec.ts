@@ -11,22 +11,18 @@
  * either way. TTN's codec reads the u16 as signed (65 535 mm → −0.001 m); here it is unsigned,
  * as the vendor documents.
  */
-import type { JsonObject, Reading, ReadingValue } from '../../api.ts';
-import { ByteWriter, PayloadError } from '../../bytes.ts';
-import { defineCodec, firstReading, numberValue } from '../../define.ts';
-import { putDistance, readingDistance } from '../../readings.ts';
+import type { JsonObject } from '../../api.ts';
+import { ByteWriter } from '../../bytes.ts';
+import { defineCodec } from '../../define.ts';
+import { distanceFrames, distanceReadings, distanceReport, readingsResult } from '../distance.ts';
 import {
   BATTERY_RECORD,
   DEVICE_INFO_RECORDS,
   MILESIGHT_FPORT,
   REBOOT,
   REPORT_INTERVAL,
-  decodeCommands,
-  decodeRecords,
-  encodeCommands,
   namingOf,
   numberField,
-  recordsResult,
   type Command,
   type RecordSpec,
 } from '../channels.ts';
@@ -54,28 +50,20 @@ function distanceMm(data: JsonObject, variables: Readonly<Record<string, unknown
   return namingOf(variables, warnings) === 'milesight' ? d : Math.round(d * 1000);
 }
 
+const FRAMES = distanceFrames('EM500-UDL', RECORDS, COMMANDS);
+
 export const codec = defineCodec({
   id: 'milesight-iot/em500-udl',
   name: 'Milesight EM500-UDL',
   category: 'bin-fill',
   fPorts: [MILESIGHT_FPORT],
 
-  decodeUplink({ bytes, fPort, variables }) {
-    if (fPort !== MILESIGHT_FPORT) return { errors: [`unknown FPort ${fPort} (EM500-UDL uplinks use ${MILESIGHT_FPORT})`] };
-    return recordsResult(decodeRecords(bytes, RECORDS, { variables, commands: COMMANDS }));
-  },
+  ...FRAMES,
 
   normalizeUplink(data, { variables }) {
-    const values: Record<string, ReadingValue> = {};
     const warnings: string[] = [];
-    const distance = distanceMm(data, variables ?? {}, warnings);
-    if (distance !== undefined) {
-      putDistance(values, distance, variables, warnings);
-    }
-    const battery = numberField(data, 'battery');
-    if (battery !== undefined) values['battery_pct'] = battery;
-    const readings: Reading[] = Object.keys(values).length ? [{ values }] : [];
-    return warnings.length ? { readings, warnings } : { readings };
+    const values = distanceReadings(data, distanceMm(data, variables ?? {}, warnings), variables, warnings);
+    return readingsResult(values, warnings);
   },
 
   /**
@@ -83,21 +71,9 @@ export const codec = defineCodec({
    * with container_depth_mm); battery_pct defaults to 100. Rounded to 1 mm and 1 %.
    */
   encodeUplink(input) {
-    const values = firstReading(input);
-    const distance = readingDistance(values, input.variables);
-    const mm = Math.round(numberValue({ distance_mm: distance }, 'distance_mm'));
-    const battery = Math.round(numberValue(values, 'battery_pct', 100));
-    if (battery < 0 || battery > 100) throw new PayloadError(`encodeUplink: battery_pct ${battery} is outside 0..100`);
+    const { distanceMm: mm, battery } = distanceReport(input);
     const w = new ByteWriter().u8(0x01).u8(0x75).u8(battery, 'battery_pct').u8(0x03).u8(0x82).u16le(mm, 'distance_mm');
     return { bytes: w.toArray(), fPort: MILESIGHT_FPORT };
   },
 
-  encodeDownlink({ data }) {
-    return { bytes: encodeCommands(data, COMMANDS), fPort: MILESIGHT_FPORT };
-  },
-
-  decodeDownlink({ bytes, fPort }) {
-    if (fPort !== MILESIGHT_FPORT) return { errors: [`unknown FPort ${fPort} (EM500-UDL downlinks use ${MILESIGHT_FPORT})`] };
-    return { data: decodeCommands(bytes, COMMANDS) };
-  },
 });
