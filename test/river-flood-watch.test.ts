@@ -8,7 +8,8 @@
  * - every rise of the true level past a threshold raises exactly one alarm, within one reporting
  *   interval of the true crossing;
  * - a level sitting at a threshold does not flap (hysteresis);
- * - every alarm clears once the river has fallen below the clear level.
+ * - every alarm clears once the river has fallen below the clear level;
+ * - the rate-of-rise alarm fires only on a real fast rise, never more often than it rained.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +31,7 @@ const CONFIG: RiverAlarmConfig = {
     { name: 'vigilance', raiseMm: 1000, clearMm: 950 },
     { name: 'alert', raiseMm: 1500, clearMm: 1450 },
   ],
+  rateOfRise: { mmPerHour: 150, windowMin: 60, quietMin: 180 },
   escalateEveryMin: 0,
 };
 
@@ -73,6 +75,7 @@ describe('flood watch on the simulated Ouche and Suzon', () => {
     expect(byStation.size).toBe(6);
     let checkedEpisodes = 0;
     let rains = 0;
+    let rateAlarms = 0;
     for (const [station, entries] of byStation) {
       rains += entries.filter((e) => e.events?.includes('rain')).length;
       const readings: LevelSample[] = [];
@@ -88,6 +91,15 @@ describe('flood watch on the simulated Ouche and Suzon', () => {
       }
       const end = truth[truth.length - 1]?.t ?? 0;
       const { events, open } = evaluateRiver(readings, CONFIG, end);
+      // Rate of rise: never more alarms than rain events, each while the true river was rising fast.
+      const rateRaises = events.filter((e) => e.alarm === 'rate' && e.action === 'raise');
+      rateAlarms += rateRaises.length;
+      expect(rateRaises.length, `${station} rate alarms`).toBeLessThanOrEqual(entries.filter((e) => e.events?.includes('rain')).length);
+      for (const r of rateRaises) {
+        const before = truth.filter((x) => x.t <= r.t && x.t >= r.t - 60 * 60_000);
+        const rise = (before[before.length - 1]?.levelMm ?? 0) - (before[0]?.levelMm ?? 0);
+        expect(rise, `${station} rate alarm at ${new Date(r.t).toISOString()}`).toBeGreaterThanOrEqual(150 * 0.8);
+      }
       for (const level of CONFIG.levels) {
         const alarm = `level:${level.name}`;
         const raises = events.filter((e) => e.alarm === alarm && e.action === 'raise');
@@ -119,6 +131,7 @@ describe('flood watch on the simulated Ouche and Suzon', () => {
     // The run is worth something: rain fell and floods crossed both thresholds.
     expect(rains).toBeGreaterThan(20);
     expect(checkedEpisodes).toBeGreaterThan(10);
+    expect(rateAlarms).toBeGreaterThan(10);
   }, 180_000);
 
   it('a river sitting at a threshold raises once and never flaps; just below it raises nothing (hysteresis)', () => {
