@@ -22,16 +22,21 @@ import { renderRegistry } from '../gateway/registry/devices-file.ts';
 import { createSimulation, parseDuration } from '../simulator/index.ts';
 import { which } from '../support/binaries.ts';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
+import { demoFleet } from './demo-fleet.ts';
 import { latestFromLines, progressText, summaryLines, type LatestPoint } from './demo-summary.ts';
 import { pagesUrl } from './demo-pages.ts';
 import { EXIT, OperatorError } from './errors.ts';
 import { EXIT_ERRORS, EXIT_OK, UsageError, type Io } from './usage.ts';
 
-export const DEMO_HELP = `Usage: lorawan-edge demo [--duration 2d] [--speed 20000] [--dir <folder>] [--no-influxdb] [--keep]
+export const DEMO_HELP = `Usage: lorawan-edge demo [--fleet demo|perpignan|dijon|<file>] [--duration 2d] [--speed 20000] [--dir <folder>] [--no-influxdb] [--keep]
 
 Runs simulator → MQTT broker (in-process) → gateway → InfluxDB (private, if influxd is
 installed) or line-protocol files, on the demo fleet (simulator/fleets/demo.yaml: bins, water
 meters, air probes), then prints what arrived. No server or radio needed.
+  --fleet <f>      the fleet to simulate (default demo): perpignan (drop-off points in eight
+                   communes of Perpignan Méditerranée Métropole, water meters, air probes),
+                   dijon (household-waste bins, river level stations on the Ouche and the
+                   Suzon), or a fleet file of your own
   --duration <d>   simulated time to run (default 2d)
   --speed <x>      simulated seconds per real second (default 20000)
   --dir <folder>   where the gateway keeps its data, created if missing and kept afterwards
@@ -40,7 +45,6 @@ meters, air probes), then prints what arrived. No server or radio needed.
   --keep           keep the temporary folder, the gateway with its pages and the private
                    InfluxDB running until Ctrl-C, so the pages and the printed query can be used`;
 
-const FLEET = resolve(CODECS_DIR, '..', 'simulator', 'fleets', 'demo.yaml');
 /** The registry CSV the next steps point at (same columns as the user's own). */
 export const SAMPLE_CSV = resolve(CODECS_DIR, '..', 'gateway', 'registry', 'devices.sample.csv');
 
@@ -146,6 +150,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      fleet: { type: 'string' },
       duration: { type: 'string', default: '2d' },
       speed: { type: 'string', default: '20000' },
       dir: { type: 'string' },
@@ -162,6 +167,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
   if (durationMs === undefined) throw new UsageError(`--duration is not a duration (e.g. 6h, 2d): "${values.duration}"`);
   const speed = Number(values.speed);
   if (!Number.isFinite(speed) || speed <= 0) throw new UsageError(`--speed must be a positive number, got "${values.speed}"`);
+  const chosen = demoFleet(values.fleet);
   // The folder first: nothing (no InfluxDB, no broker) is started for a folder that cannot exist.
   const { dir, temporary } = demoDir(values.dir);
   const keepDir = !temporary || values.keep;
@@ -188,7 +194,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     }
 
     // The simulated period ends now, so the pages show the fleet as reporting.
-    const sim = await createSimulation({ fleet: FLEET, start: Date.now() - durationMs, speed, output: { type: 'mqtt', url: broker.url, format: 'chirpstack-json' }, ledger: join(dir, 'ledger.jsonl') });
+    const sim = await createSimulation({ fleet: chosen.fleet, start: Date.now() - durationMs, speed, output: { type: 'mqtt', url: broker.url, format: 'chirpstack-json' }, ledger: join(dir, 'ledger.jsonl') });
     // The gateway's registry: the fleet's devices with their models, installation tags and variables.
     writeFileSync(
       join(dir, 'devices.yaml'),
@@ -218,7 +224,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     say(`  gateway  data in ${config.data_dir}, health http://${config.http.listen}/healthz`);
     const pages = pagesUrl(config.http.listen);
     if (pages) say(`  pages    ${pages} (supervision overview; /devices, /map)`);
-    say(`  fleet    ${sim.devices.length} devices (${shown(FLEET)}), ${values.duration} of simulated time at ${speed}× speed`);
+    say(`  fleet    ${sim.devices.length} devices (${shown(chosen.path)}), ${values.duration} of simulated time at ${speed}× speed`);
     say('');
 
     // Progress: rewritten in place on a terminal; in a log, a line every few seconds and a last one.

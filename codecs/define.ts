@@ -28,6 +28,7 @@ import type {
   UplinkInput,
 } from './api.ts';
 import { PayloadError, toBytes } from './bytes.ts';
+import { withWaterLevel } from './readings.ts';
 
 export interface CodecImplementation {
   id: string;
@@ -180,7 +181,7 @@ export function defineCodec(impl: CodecImplementation): Codec {
     normalizeUplink(data: JsonObject, context: NormalizeContext = {}): NormalizeResult {
       try {
         if (!data || typeof data !== 'object') return { readings: [], errors: ['data must be an object'] };
-        return impl.normalizeUplink(data, context);
+        return withWaterLevel(impl.normalizeUplink(data, context), context.variables);
       } catch (err) {
         return { readings: [], errors: [describe(err)] };
       }

@@ -16,6 +16,7 @@ export const READING_FIELDS = {
   // bin-fill
   distance_mm: { type: 'number', unit: 'mm', description: 'distance from the sensor to the surface below it' },
   fill_pct: { type: 'number', unit: '%', description: 'container fill level (needs container_depth_mm)' },
+  water_level_mm: { type: 'number', unit: 'mm', description: 'river / water level above the gauge datum (a distance sensor installed as a river level station: needs mount_height_mm)' },
   alarm_full: { type: 'boolean', description: 'fill level above the device threshold' },
   alarm_fire: { type: 'boolean', description: 'fire / high-temperature alarm' },
   alarm_tilt: { type: 'boolean', description: 'tilt / fall alarm: lid open or sensor tipped' },
@@ -170,4 +171,49 @@ export function readingDistance(values: Record<string, unknown>, variables: Vari
   const fromFill = distanceForFill(values['fill_pct'], variables);
   if (fromFill === undefined) throw new PayloadError('encodeUplink: fill_pct needs device variable container_depth_mm to derive distance_mm');
   return fromFill;
+}
+
+/**
+ * River level from a distance sensor looking down at the water, installed as a river level
+ * station: `mount_height_mm` is the height of the sensor face above the gauge datum (the zero of
+ * the river's staff gauge), so
+ *
+ *     ─[ sensor face ]─   mount_height_mm above the datum
+ *            ↓ distance_mm
+ *     ~~~~ water ~~~~     water_level_mm = mount_height_mm − distance_mm
+ *     ---- datum ----     0 (may be negative: a river can fall below its gauge zero)
+ *
+ * Undefined without a usable mount height (the device is a bin, not a station).
+ */
+export function waterLevelMm(distanceMm: number, variables: Variables | Record<string, unknown> | undefined): number | undefined {
+  const mount = positiveNumber(variables?.['mount_height_mm']);
+  if (mount === undefined || mount === 0 || !Number.isFinite(distanceMm)) return undefined;
+  return Math.round(mount - distanceMm);
+}
+
+/** The warning a station gets from the fill geometry it does not need (it has no container). */
+const NO_DEPTH_WARNING = 'no fill_pct: device variable container_depth_mm is not set';
+
+/**
+ * Adds `water_level_mm` to every reading with a `distance_mm` when the device is installed as a
+ * river level station (`mount_height_mm` set). Applied by `defineCodec` after any native codec's
+ * normalizeUplink, so every distance codec serves rivers without a copy; a station's missing
+ * container geometry is then not worth a warning.
+ */
+export function withWaterLevel<R extends { readings: { values: Record<string, ReadingValue> }[]; warnings?: string[] }>(result: R, variables: Variables | undefined): R {
+  let added = false;
+  for (const reading of result.readings) {
+    const d = reading.values['distance_mm'];
+    if (typeof d !== 'number') continue;
+    const level = waterLevelMm(d, variables);
+    if (level === undefined) return result;
+    reading.values['water_level_mm'] = level;
+    added = true;
+  }
+  if (added && result.warnings) {
+    const kept = result.warnings.filter((w) => !w.startsWith(NO_DEPTH_WARNING));
+    if (kept.length > 0) result.warnings = kept;
+    else delete result.warnings;
+  }
+  return result;
 }

@@ -34,6 +34,60 @@ describe('fleet files', () => {
     expect(new Set(pop.devices.map((d) => d.spreadingFactor)).size).toBeGreaterThan(1);
   });
 
+  it('perpignan.yaml: drop-off points in eight real communes of Perpignan Méditerranée Métropole, water and air on the same network', () => {
+    const pop = expandFleet(loadFleet(join(FLEETS, 'perpignan.yaml')), { lookup });
+    const bins = pop.devices.filter((d) => d.category === 'bin-fill');
+    const communes = new Set(bins.map((d) => d.tags['commune']));
+    expect(communes).toEqual(new Set(['Perpignan', 'Canet-en-Roussillon', 'Saint-Estève', 'Cabestany', 'Rivesaltes', 'Bompas', 'Saint-Laurent-de-la-Salanque', 'Toulouges']));
+    expect(new Set(pop.devices.map((d) => d.category))).toEqual(new Set(['bin-fill', 'water-meter', 'air-quality']));
+    // Every device sits in the Roussillon plain (around 42.6–42.8 N, 2.8–3.05 E), near its commune.
+    for (const d of pop.devices) {
+      expect(d.position.lat).toBeGreaterThan(42.6);
+      expect(d.position.lat).toBeLessThan(42.8);
+      expect(d.position.lon).toBeGreaterThan(2.8);
+      expect(d.position.lon).toBeLessThan(3.05);
+    }
+    expect(new Set(pop.devices.map((d) => d.devEui)).size).toBe(pop.devices.length);
+  });
+
+  it('dijon.yaml: household-waste bins and river level stations on the Ouche and the Suzon', () => {
+    const pop = expandFleet(loadFleet(join(FLEETS, 'dijon.yaml')), { lookup });
+    const stations = pop.devices.filter((d) => d.tags['river'] !== undefined);
+    expect(new Set(stations.map((d) => d.tags['river']))).toEqual(new Set(['ouche', 'suzon']));
+    for (const s of stations) {
+      expect(s.variables['mount_height_mm'], s.name).toBeTypeOf('number');
+      expect(s.model.constructor.name, s.name).toBe('RiverLevelModel');
+    }
+    const bins = pop.devices.filter((d) => d.tags['river'] === undefined);
+    expect(bins.length).toBeGreaterThan(20);
+    expect(bins.every((d) => d.model.constructor.name === 'BinFillModel')).toBe(true);
+    expect(new Set(bins.map((d) => d.tags['commune']))).toContain('Dijon');
+    for (const d of pop.devices) {
+      expect(Math.abs(d.position.lat - 47.33)).toBeLessThan(0.1);
+      expect(Math.abs(d.position.lon - 5.03)).toBeLessThan(0.1);
+    }
+  });
+
+  it('a river station variable is validated like the fill geometry (name, range)', () => {
+    const fleet = (v: string): string => `name: x
+gateways: [{id: 0016c001f1210001, lat: 47.3, lon: 5.0}]
+devices:
+  - {device: milesight-iot/em500-udl, count: 1, variables: {${v}}}
+`;
+    const problems = (v: string): string => {
+      try {
+        expandFleet(parseFleet(fleet(v), 'x.yaml'), { lookup });
+        return '';
+      } catch (err) {
+        return err instanceof FleetError ? err.problems.join('\n') : String(err);
+      }
+    };
+    expect(problems('mount_height_mm: 4200')).toBe('');
+    expect(problems('mount_heigth_mm: 4200')).toContain('did you mean "mount_height_mm"');
+    expect(problems('mount_height_mm: -3')).toContain('must be more than 0');
+    expect(problems('mount_height_mm: abc')).toContain('must be a number');
+  });
+
   it('expands the same way for the same seed', () => {
     const fleet = loadFleet(join(FLEETS, 'demo.yaml'));
     const a = expandFleet(fleet, { lookup, seed: 3 }).devices.map((d) => [d.devEui, d.keys, d.position]);

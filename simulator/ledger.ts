@@ -19,7 +19,9 @@
  *   Lines with `corrupt-mic` or `replay` must not produce readings at a correct receiver (a
  *   replay carries the original's `fCnt`, `readings` and `deduplicationId`, and `replayOf`).
  * - `events` (optional): what the device's physical model did since its previous uplink
- *   (`collected`, `fire`, `leak-start`…), for eyeballing dashboards against the truth.
+ *   (`collected`, `fire`, `leak-start`, `rain`, `crest`…), for eyeballing dashboards against the truth.
+ * - `truth` (optional): the physical quantity before sensor noise, where a model has one that
+ *   tests score against (a river station's `water_level_mm`).
  * - Key order is fixed and nothing depends on the wall clock, so the same seed, fleet and
  *   count give a byte-identical file.
  */
@@ -59,6 +61,8 @@ export interface LedgerEntry {
   /** Errors the codec reported decoding or normalizing this payload (a healthy run has none). */
   codecErrors?: string[];
   events?: string[];
+  /** What the model's physical state really was at this uplink, before sensor noise (river stations: `water_level_mm`). */
+  truth?: Record<string, number>;
 }
 
 export function ledgerLine(e: LedgerEntry): string {

@@ -10,6 +10,7 @@ import type { Fleet, FleetGateway } from './fleet.ts';
 import { AirQualityModel } from './models/air-quality.ts';
 import { BinFillModel } from './models/bin-fill.ts';
 import type { BehaviourModel } from './models/model.ts';
+import { RiverLevelModel } from './models/river-level.ts';
 import { WaterMeterModel } from './models/water-meter.ts';
 import { chooseSpreadingFactor, distanceM, randomPosition, type Position } from './radio.ts';
 import { devEuiCollisionRisk, simulatedDevEui } from './dev-eui.ts';
@@ -60,9 +61,17 @@ export type CodecResolver = (entry: DeviceEntry) => Codec;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
+/** A distance sensor installed as a river level station (see devices/README.md). */
+export function isRiverStation(variables: Record<string, unknown>): boolean {
+  const mount = variables['mount_height_mm'];
+  return typeof mount === 'number' && Number.isFinite(mount) && mount > 0;
+}
+
 function modelFor(category: Category, rng: Rng, variables: Record<string, unknown>, utcOffsetHours: number, startMs: number): BehaviourModel {
   switch (category) {
     case 'bin-fill':
+      // The same distance sensor, installed over a river (a mount height above the gauge datum).
+      if (isRiverStation(variables)) return new RiverLevelModel(rng, { variables, startMs });
       return new BinFillModel(rng, { variables, utcOffsetHours, startMs });
     case 'water-meter':
       return new WaterMeterModel(rng, { utcOffsetHours, startMs });

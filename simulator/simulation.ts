@@ -745,6 +745,7 @@ class Engine implements Simulation {
 
     const readings = d.model.sample(t);
     const events = d.model.drainEvents();
+    const truth = d.model.truth?.();
     const encoded = this.encoder.encode(d.codec, readings, d.variables, t, d.fPort);
     if (!encoded.ok) {
       this.st.encodeErrors++;
@@ -803,7 +804,7 @@ class Engine implements Simulation {
       forcedDuplicate: false,
     };
     this.st.byCategory[d.category] = (this.st.byCategory[d.category] ?? 0) + 1;
-    const seq = this.record(u, faults, heard.outaged, undefined, events);
+    const seq = this.record(u, faults, heard.outaged, undefined, events, truth);
     if (replay && st.recent.length > 0) {
       const earlier = st.recent[Math.floor(replayPick * st.recent.length)] as SentFrame;
       this.schedule(st, t + 2_000 + Math.floor(replayDelay * 28_000), 'replay', earlier);
@@ -851,6 +852,7 @@ class Engine implements Simulation {
     outaged: string[] | undefined,
     replayOf: SentFrame | undefined,
     events: string[] | undefined,
+    truth?: Record<string, number>,
   ): number {
     const seq = ++this.seq;
     this.st.uplinks++;
@@ -901,6 +903,7 @@ class Engine implements Simulation {
     if (replayOf) entry.replayOf = replayOf.seq;
     if (codecErrors) entry.codecErrors = codecErrors;
     if (events?.length) entry.events = events;
+    if (truth) entry.truth = truth;
     this.ledger?.write(entry);
     this.options.onUplink?.(entry);
     return seq;

@@ -5,7 +5,14 @@
  * provisioned uids, template variables that exist), and every InfluxQL panel query is run against
  * a real InfluxDB filled by the simulator through the real gateway: each must return data.
  * Prometheus panels are checked against the gateway's own /metrics: every metric they name must
- * be exported.
+ * be exported. The simulated fleet is the demo fleet plus the Dijon fleet's river level stations
+ * (moved under the demo's gateways), so the flood dashboard has levels to show.
+ *
+ * The Flux variants (dashboards-v2/, InfluxDB v2) cannot be run: only InfluxDB 1.6 is installed
+ * here, which has no Flux. Their structure is checked instead: one Flux panel per InfluxQL panel
+ * of the same title, every query a pipeline from the bucket through the dashboard's time range,
+ * known Flux functions only, measurements and fields that the InfluxQL twin reads, balanced
+ * brackets, template variables that exist.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
@@ -16,12 +23,24 @@ import { readYamlFile } from '../devices/safe-yaml.ts';
 import { checkConfig } from '../gateway/config.ts';
 import { createGateway, type Gateway } from '../gateway/gateway.ts';
 import { renderRegistry } from '../gateway/registry/devices-file.ts';
+import { READING_FIELDS } from '../codecs/readings.ts';
+import { loadFleet, type Fleet } from '../simulator/fleet.ts';
 import { createSimulation } from '../simulator/index.ts';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
 import { startMosquitto, type MosquittoServer } from '../support/mosquitto.ts';
 
 const GRAFANA = join(import.meta.dirname, '..', 'gateway', 'deploy', 'grafana');
-const FLEET = join(import.meta.dirname, '..', 'simulator', 'fleets', 'demo.yaml');
+const FLEETS = join(import.meta.dirname, '..', 'simulator', 'fleets');
+
+/** The demo fleet with the Dijon river stations placed among its devices (commune centre). */
+function fleetWithRivers(): Fleet {
+  const demo = loadFleet(join(FLEETS, 'demo.yaml'));
+  const dijon = loadFleet(join(FLEETS, 'dijon.yaml'));
+  const stations = dijon.devices
+    .filter((g) => g.tags?.['river'] !== undefined)
+    .map((g) => ({ ...g, tags: { ...g.tags, commune: 'centre' }, area: { lat: 52.0905, lon: 5.12, radiusM: 600 } }));
+  return { ...demo, devices: [...demo.devices, ...stations] };
+}
 
 interface Target {
   refId: string;
@@ -45,21 +64,28 @@ interface Dashboard {
   templating: { list: { name: string; query: string; datasource: { uid: string } }[] };
 }
 
-const dashboards: [string, Dashboard][] = readdirSync(join(GRAFANA, 'dashboards'))
-  .filter((f) => f.endsWith('.json'))
-  .map((f) => [f, JSON.parse(readFileSync(join(GRAFANA, 'dashboards', f), 'utf8')) as Dashboard]);
+const load = (folder: string): [string, Dashboard][] =>
+  readdirSync(join(GRAFANA, folder))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => [f, JSON.parse(readFileSync(join(GRAFANA, folder, f), 'utf8')) as Dashboard]);
+const dashboards = load('dashboards');
+const fluxDashboards = load('dashboards-v2');
 
-const provisioned = readYamlFile(join(GRAFANA, 'provisioning', 'datasources.yaml')) as { datasources: { uid: string; type: string }[] };
-const dsTypes = new Map(provisioned.datasources.map((d) => [d.uid, d.type]));
+const provisioned = ['datasources.yaml', 'datasources-v2.yaml'].flatMap((f) => (readYamlFile(join(GRAFANA, 'provisioning', f)) as { datasources: { uid: string; type: string; jsonData?: { version?: string } }[] }).datasources);
+const dsTypes = new Map(provisioned.map((d) => [d.uid, d.type]));
+const FLUX_UID = 'lorawan-edge-influxdb-v2';
 
 describe('Grafana dashboards: the dashboard model', () => {
   it('there are dashboards for bins, water, air, radio and the gateway', () => {
-    expect(dashboards.map(([, d]) => d.uid).sort()).toEqual(['lorawan-edge-air', 'lorawan-edge-bins', 'lorawan-edge-gateway', 'lorawan-edge-radio', 'lorawan-edge-water']);
+    expect(dashboards.map(([, d]) => d.uid).sort()).toEqual(['lorawan-edge-air', 'lorawan-edge-bins', 'lorawan-edge-flood', 'lorawan-edge-gateway', 'lorawan-edge-radio', 'lorawan-edge-water']);
+    // The v1 dashboards use InfluxQL only; the Flux variants only the v2 datasource.
+    for (const [, d] of dashboards) for (const p of d.panels) for (const t of p.targets) expect(t.datasource.uid).not.toBe(FLUX_UID);
+    expect(provisioned.find((d) => d.uid === FLUX_UID)?.jsonData?.version).toBe('Flux');
     const provider = readYamlFile(join(GRAFANA, 'provisioning', 'dashboards.yaml')) as { providers: { type: string; options: { path: string } }[] };
     expect(provider.providers[0]?.type).toBe('file');
   });
 
-  it.each(dashboards)('%s: uid, panels, datasources and variables are consistent', (_file, d) => {
+  it.each([...dashboards, ...fluxDashboards])('%s: uid, panels, datasources and variables are consistent', (_file, d) => {
     expect(d.uid).toMatch(/^[a-z0-9-]{1,40}$/);
     expect(d.title).not.toBe('');
     expect(d.schemaVersion).toBeGreaterThanOrEqual(36);
@@ -75,7 +101,7 @@ describe('Grafana dashboards: the dashboard model', () => {
         expect(dsTypes.get(t.datasource.uid), `${p.title}: datasource ${t.datasource.uid}`).toBe(t.datasource.type);
         const q = t.query ?? t.expr ?? '';
         expect(q, p.title).not.toBe('');
-        for (const m of q.matchAll(/\$([A-Za-z_]+)/g)) {
+        for (const m of q.matchAll(/\$\{?([A-Za-z_]+)/g)) {
           const name = m[1] as string;
           if (!['timeFilter', '__interval'].includes(name)) expect(vars.has(name), `${p.title}: $${name} is not a template variable`).toBe(true);
         }
@@ -93,8 +119,8 @@ describe('Grafana dashboards: every query returns data', () => {
   beforeAll(async () => {
     [broker, influx] = await Promise.all([startMosquitto(), startInfluxd({ database: 'lorawan' })]);
     dir = mkdtempSync(join(tmpdir(), 'grafana-'));
-    const sim = await createSimulation({ fleet: FLEET, speed: 'max', output: { type: 'mqtt', url: broker.url, format: 'chirpstack-json' } });
-    writeFileSync(join(dir, 'devices.yaml'), renderRegistry(sim.devices.map((d) => ({ dev_eui: d.devEui, name: d.name, model: d.catalogueId, tags: d.tags, variables: d.variables }))));
+    const sim = await createSimulation({ fleet: fleetWithRivers(), speed: 'max', output: { type: 'mqtt', url: broker.url, format: 'chirpstack-json' } });
+    writeFileSync(join(dir, 'devices.yaml'), renderRegistry(sim.devices.map((d) => ({ dev_eui: d.devEui, name: d.name, model: d.catalogueId, tags: { ...d.tags, lat: d.position.lat.toFixed(5), lon: d.position.lon.toFixed(5) }, variables: d.variables }))));
     const config = checkConfig(
       {
         name: 'grafana',
@@ -111,7 +137,7 @@ describe('Grafana dashboards: every query returns data', () => {
     );
     gateway = createGateway(config, { logStream: { write: () => true } as unknown as NodeJS.WritableStream });
     await gateway.start();
-    // Two simulated days of the demo fleet: bins fill past 80 %, meters count, probes measure.
+    // Two simulated days of the demo fleet: bins fill past 80 %, meters count, probes measure, rivers flow.
     await sim.run({ durationMs: 2 * 86_400_000, realTimeMs: 5 * 60_000 });
     await sim.stop();
     const expected = sim.stats().uplinks;
@@ -132,13 +158,25 @@ describe('Grafana dashboards: every query returns data', () => {
   });
 
   /** Grafana's macros as a dashboard over all of the simulated time would expand them. */
-  const expand = (q: string): string => q.replace(/\$timeFilter/g, "time >= '2026-01-01T00:00:00Z'").replace(/\$__interval/g, '1h').replace(/\/\^\$commune\$\//g, '/^.*$/');
+  const expand = (q: string): string => q.replace(/\$timeFilter/g, "time >= '2026-01-01T00:00:00Z'").replace(/\$__interval/g, '1h').replace(/\/\^\$[A-Za-z_]+\$\//g, '/^.*$/');
 
   const influxPanels = dashboards.flatMap(([, d]) => d.panels.flatMap((p) => p.targets.filter((t) => t.datasource.type === 'influxdb').map((t) => [`${d.uid}: ${p.title} (${t.refId})`, t.query as string] as const)));
   it.each(influxPanels)('%s', async (_name, query) => {
     const series = await influx.query(expand(query), { db: 'lorawan' });
     const values = series.reduce((n, s) => n + s.values.filter((row) => row.slice(1).some((v) => v !== null)).length, 0);
     expect(values, query).toBeGreaterThan(0);
+  });
+
+  it('the fill map gets numeric coordinates for every bin, the flood panels every station', async () => {
+    const map = dashboards.flatMap(([, d]) => d.panels).find((p) => p.type === 'geomap');
+    const rows = (await influx.query(expand(map?.targets[0]?.query ?? ''), { db: 'lorawan' })).flatMap((sr) => sr.values.map(() => sr.tags ?? {}));
+    expect(rows.length).toBe(13); // the demo's bins: every bin-fill device with a fill_pct, no river station
+    for (const t of rows) {
+      expect(Number(t['lat'])).toBeCloseTo(52.09, 1);
+      expect(Number(t['lon'])).toBeCloseTo(5.12, 1);
+    }
+    const levels = await influx.query('SHOW TAG VALUES FROM "bin_fill" WITH KEY = "station"', { db: 'lorawan' });
+    expect(levels.flatMap((sr) => sr.values.map((v) => v[1])).length).toBe(6);
   });
 
   it('the template variable queries return the communes', async () => {
@@ -153,5 +191,66 @@ describe('Grafana dashboards: every query returns data', () => {
     const used = dashboards.flatMap(([, d]) => d.panels.flatMap((p) => p.targets.flatMap((t) => [...(t.expr ?? '').matchAll(/\b(lorawan_edge_[a-z_0-9]+)/g)].map((m) => m[1] as string))));
     expect(used.length).toBeGreaterThan(5);
     for (const m of used) expect(exported.has(m), `${m} is not exported`).toBe(true);
+  });
+});
+
+/** Flux functions the variants use; anything else is a typo or needs a look. */
+const FLUX_FUNCTIONS = new Set(['range', 'filter', 'group', 'aggregateWindow', 'derivative', 'last', 'max', 'keep', 'pivot', 'rename', 'count', 'mean', 'yield']);
+
+function balanced(q: string): boolean {
+  const stack: string[] = [];
+  const pairs: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
+  let inString = false;
+  for (const c of q) {
+    if (c === '"') inString = !inString;
+    if (inString) continue;
+    if ('([{'.includes(c)) stack.push(c);
+    else if (c in pairs && stack.pop() !== pairs[c]) return false;
+  }
+  return stack.length === 0 && !inString;
+}
+
+describe('Grafana dashboards: Flux variants for InfluxDB v2 (structure; no Flux engine here)', () => {
+  it('the bins and flood dashboards have Flux twins, panel for panel', () => {
+    expect(fluxDashboards.map(([, d]) => d.uid).sort()).toEqual(['lorawan-edge-bins-v2', 'lorawan-edge-flood-v2']);
+    for (const [, v2] of fluxDashboards) {
+      const v1 = dashboards.find(([, d]) => `${d.uid}-v2` === v2.uid)?.[1];
+      expect(v1, v2.uid).toBeDefined();
+      expect(v2.panels.map((p) => [p.title, p.type])).toEqual(v1?.panels.map((p) => [p.title, p.type]));
+      expect(v2.templating.list.map((v) => v.name)).toEqual(v1?.templating.list.map((v) => v.name));
+    }
+  });
+
+  const fluxPanels = fluxDashboards.flatMap(([, d]) => d.panels.map((p) => [`${d.uid}: ${p.title}`, d.uid, p] as const));
+  it.each(fluxPanels)('%s', (_name, uid, p) => {
+    const t = p.targets[0];
+    expect(t?.datasource.uid).toBe(FLUX_UID);
+    const q = t?.query ?? '';
+    expect(balanced(q), q).toBe(true);
+    expect(q.startsWith('from(bucket: v.defaultBucket)\n  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)'), q).toBe(true);
+    for (const m of q.matchAll(/\|>\s*([A-Za-z]+)\(/g)) expect(FLUX_FUNCTIONS.has(m[1] as string), `${m[1]} in ${p.title}`).toBe(true);
+    // The same measurement and fields as the InfluxQL twin, and fields of the reading vocabulary.
+    const twin = dashboards.find(([, d]) => `${d.uid}-v2` === uid)?.[1].panels.find((x) => x.title === p.title)?.targets[0]?.query ?? '';
+    const measurements = [...q.matchAll(/r\._measurement == "([a-z_]+)"/g)].map((m) => m[1] as string);
+    expect(measurements.length).toBeGreaterThan(0);
+    for (const m of measurements) expect(twin).toContain(`FROM "${m}"`);
+    const fields = [...q.matchAll(/r\._field == "([a-z_0-9]+)"/g)].map((m) => m[1] as string);
+    expect(fields.length).toBeGreaterThan(0);
+    for (const f of fields) {
+      expect(Object.hasOwn(READING_FIELDS, f), f).toBe(true);
+      expect(twin).toContain(`"${f}"`);
+    }
+    // Multi-value variables go in as JSON arrays (contains(set: ${x:json})), never as regex text.
+    for (const m of q.matchAll(/\$\{([A-Za-z_]+)(:[a-z]+)?\}/g)) expect(m[2], m[0]).toBe(':json');
+  });
+
+  it('the template variables use schema.tagValues on the bucket', () => {
+    for (const [, d] of fluxDashboards) {
+      for (const v of d.templating.list) {
+        expect(v.datasource.uid).toBe(FLUX_UID);
+        expect(v.query).toMatch(/^import "influxdata\/influxdb\/schema"\nschema\.tagValues\(bucket: v\.defaultBucket, tag: "[a-z_]+"/);
+        expect(balanced(v.query)).toBe(true);
+      }
+    }
   });
 });

@@ -51,12 +51,8 @@ export interface OpenAlarm {
   acknowledged: boolean;
 }
 
-/** The level from a distance reading; undefined without a usable mount height. */
-export function waterLevelMm(distanceMm: number, variables: Record<string, unknown>): number | undefined {
-  const mount = variables['mount_height_mm'];
-  if (typeof mount !== 'number' || !Number.isFinite(mount) || mount <= 0 || !Number.isFinite(distanceMm)) return undefined;
-  return Math.round(mount - distanceMm);
-}
+/** The level from a distance reading (one definition, in the codecs' reading vocabulary). */
+export { waterLevelMm } from '../../codecs/readings.ts';
 
 /** Checks a configuration; returns problems naming the key (empty when valid). */
 export function checkRiverConfig(c: RiverAlarmConfig): string[] {

@@ -10,6 +10,8 @@ export interface BehaviourModel {
   sample(timeMs: number): Reading[];
   /** Events that happened since the last sample, for the ledger (e.g. "collected", "leak-start"). */
   drainEvents(): string[];
+  /** The true physical state at the last sample, before sensor noise, for the ledger (optional). */
+  truth?(): Record<string, number> | undefined;
 }
 
 export const HOUR_MS = 3_600_000;
