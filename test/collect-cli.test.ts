@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../codecs/testing/paths.ts';
 import type { CollectionList } from '../gateway/analytics/collection-list.ts';
-import { writeFixtureStore } from './planner-fixtures.ts';
+import { writeFixtureStore } from '../gateway/web/store/planner-fixtures.ts';
 
 const BIN = join(REPO_ROOT, 'bin', 'lorawan-edge');
 const dir = mkdtempSync(join(tmpdir(), 'collect-cli-'));

@@ -8,8 +8,8 @@
  * - south-slow     (south): 4 %/day, 30 % now                     → not listed
  * - south-skipped  (south): full (≥ 90 %) since before yesterday's round, never emptied → listed and a skipped collection
  */
-import { LocalStore } from '../gateway/web/store/local-store.ts';
-import { uplinkRecord } from '../gateway/schema/testing.ts';
+import { LocalStore } from './local-store.ts';
+import { uplinkRecord } from '../../schema/testing.ts';
 
 const H = 3_600_000;
 const D = 24 * H;
