@@ -21,8 +21,8 @@ the crew arrives. Also lists bins to check (offline, faulty sensor) and skipped 
 round at which a full bin was not emptied). Reads the gateway's local store (web.store.file, by
 default <data_dir>/local.sqlite) read-only, so it runs beside the gateway.
 
-  --round <HH:MM>    the round's time, local time (default 05:00)
-  --threshold <pct>  fill that makes a bin due (default 90)
+  --round <HH:MM>    the round's time, local time (default web.planner.round_time, else 05:00)
+  --threshold <pct>  fill that makes a bin due (default web.planner.threshold_pct, else 90)
   --csv              one row per bin (commune, dev_eui, name, site, state, fill, expected fill, reason)
   --json             the list as JSON (times in ms since epoch)
 
@@ -57,7 +57,7 @@ export async function runCollect(argv: string[], io: Io): Promise<number> {
       config: { type: 'string', short: 'c' },
       'data-dir': { type: 'string' },
       commune: { type: 'string' },
-      round: { type: 'string', default: PLANNER_DEFAULTS.roundTime },
+      round: { type: 'string' },
       threshold: { type: 'string' },
       csv: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -70,20 +70,24 @@ export async function runCollect(argv: string[], io: Io): Promise<number> {
   }
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (values.date === undefined) throw new UsageError('--date <YYYY-MM-DD> is required');
-  if (!isRoundTime(values.round)) throw new UsageError(`--round is not a time HH:MM: "${values.round}"`);
-  if (roundOn(values.date, values.round) === undefined) throw new UsageError(`--date is not a date YYYY-MM-DD: "${values.date}"`);
+  if (values.round !== undefined && !isRoundTime(values.round)) throw new UsageError(`--round is not a time HH:MM: "${values.round}"`);
+  if (roundOn(values.date, values.round ?? PLANNER_DEFAULTS.roundTime) === undefined) throw new UsageError(`--date is not a date YYYY-MM-DD: "${values.date}"`);
   if (values.csv && values.json) throw new UsageError('--csv and --json exclude each other');
-  const threshold = values.threshold === undefined ? PLANNER_DEFAULTS.thresholdPct : Number(values.threshold);
-  if (!Number.isFinite(threshold) || threshold <= 0 || threshold > 100) throw new UsageError(`--threshold must be a number 1..100, got "${values.threshold}"`);
+  const thresholdFlag = values.threshold === undefined ? undefined : Number(values.threshold);
+  if (thresholdFlag !== undefined && (!Number.isFinite(thresholdFlag) || thresholdFlag <= 0 || thresholdFlag > 100)) throw new UsageError(`--threshold must be a number 1..100, got "${values.threshold}"`);
   if ((values.config === undefined) === (values['data-dir'] === undefined)) throw new UsageError('give one of --config <gateway.yaml> or --data-dir <dir>');
 
   let file: string;
+  const opts = { ...PLANNER_DEFAULTS };
   if (values.config !== undefined) {
     const config = loadConfigOrReport(values.config, io);
     if (!config) return EXIT_CONFIG;
     if (!config.web.store.enabled) throw new OperatorError(`${values.config}: web.store.enabled is false: the gateway keeps no local store to plan from`, EXIT.config);
     file = config.web.store.file;
+    Object.assign(opts, { roundTime: config.web.planner.round_time, thresholdPct: config.web.planner.threshold_pct, groupBy: config.web.commune_tag });
   } else file = join(resolve(values['data-dir'] as string), 'local.sqlite');
+  if (values.round !== undefined) opts.roundTime = values.round;
+  if (thresholdFlag !== undefined) opts.thresholdPct = thresholdFlag;
   if (!existsSync(file)) throw new OperatorError(`no local store at ${file} (has the gateway run with this data_dir?)`, EXIT.io);
 
   let db: ReturnType<typeof openStoreReadOnly>;
@@ -94,7 +98,7 @@ export async function runCollect(argv: string[], io: Io): Promise<number> {
   }
   let list: CollectionList;
   try {
-    list = planForDate(db, values.date, Date.now(), { ...PLANNER_DEFAULTS, roundTime: values.round, thresholdPct: threshold }, values.commune);
+    list = planForDate(db, values.date, Date.now(), opts, values.commune);
   } catch (err) {
     // A file that is not a store (or one from another program) has no such tables.
     if ((err as { code?: string }).code?.startsWith('SQLITE_')) throw new OperatorError(`cannot read the local store ${file}: ${(err as Error).message}`, EXIT.io);

@@ -43,7 +43,6 @@ describe('bin_state job', () => {
     const now = Date.now();
     writeFixtureStore(store, now);
     const writer = new InfluxWriter('influx', { url: influx.url, database: 'lorawan', flush_interval_ms: 50, retry_min_backoff_ms: 50, retry_max_backoff_ms: 500 }, quiet, createMetrics());
-    await writer.start();
     let clock = now;
     const job = new BinStateJob({ storeFile: store, logDir: join(dir, 'planner-log'), writers: [{ name: 'influx', writer }], intervalMs: 300_000, planner: PLANNER_DEFAULTS, now: () => clock });
     await job.start();
@@ -71,7 +70,6 @@ describe('bin_state job', () => {
       await until('committed', async () => job.pending('influx') === 0);
     } finally {
       await job.stop();
-      await writer.stop(Date.now() + 5000);
     }
   }, 180_000);
 });

@@ -54,6 +54,7 @@ export class BinStateJob {
 
   async start(): Promise<void> {
     await this.log.open();
+    for (const w of this.opts.writers) await w.writer.start();
     for (const w of this.opts.writers) this.drains.push(this.drain(w.name, w.writer));
     this.timer = setInterval(() => void this.tick(), this.opts.intervalMs);
     this.timer.unref();
@@ -152,5 +153,6 @@ export class BinStateJob {
     await this.running;
     await this.log.close();
     await Promise.allSettled(this.drains);
+    for (const w of this.opts.writers) await w.writer.stop(Date.now() + 5000).catch(() => undefined);
   }
 }

@@ -6,7 +6,7 @@
 import { collectionListCsv } from '../analytics/collection-list.ts';
 import { ApiError, type ApiResult } from './api.ts';
 import type { LocalStore } from './store/local-store.ts';
-import { analyzeStoredBins, planForDate, PLANNER_DEFAULTS, roundOn, stateCounts } from './store/planner-store.ts';
+import { analyzeStoredBins, planForDate, PLANNER_DEFAULTS, roundOn, stateCounts, type PlannerOptions } from './store/planner-store.ts';
 
 const PARAMS = ['date', 'commune', 'format'];
 
@@ -19,20 +19,20 @@ export function tomorrowOf(now: number): string {
 
 export type PlannerResult = ApiResult | { status: 200; csv: string; filename: string };
 
-export function getPlanner(store: LocalStore, p: URLSearchParams, now: number): PlannerResult {
+export function getPlanner(store: LocalStore, p: URLSearchParams, now: number, opts: PlannerOptions = PLANNER_DEFAULTS): PlannerResult {
   for (const k of new Set(p.keys())) {
     if (!PARAMS.includes(k)) throw new ApiError(400, 'unknown_parameter', `unknown query parameter "${k}" (expected: ${PARAMS.join(', ')})`);
     if (p.getAll(k).length > 1) throw new ApiError(400, 'repeated_parameter', `query parameter "${k}" given more than once`);
   }
   const date = p.get('date') ?? tomorrowOf(now);
-  if (roundOn(date, PLANNER_DEFAULTS.roundTime) === undefined) throw new ApiError(400, 'bad_parameter', 'date must be a date YYYY-MM-DD');
+  if (roundOn(date, opts.roundTime) === undefined) throw new ApiError(400, 'bad_parameter', 'date must be a date YYYY-MM-DD');
   const commune = p.get('commune') ?? undefined;
   if (commune !== undefined && (commune.length === 0 || commune.length > 200)) throw new ApiError(400, 'bad_parameter', 'commune must be 1..200 characters');
   const format = p.get('format') ?? 'json';
   if (format !== 'json' && format !== 'csv') throw new ApiError(400, 'bad_parameter', 'format must be one of json, csv');
-  const list = planForDate(store.db, date, now, PLANNER_DEFAULTS, commune);
+  const list = planForDate(store.db, date, now, opts, commune);
   if (format === 'csv') return { status: 200, csv: collectionListCsv(list), filename: `collection-${date}${commune ? `-${commune.replace(/[^A-Za-z0-9_-]/g, '_')}` : ''}.csv` };
   const communes = (store.db.prepare("SELECT DISTINCT commune FROM devices WHERE category = 'bin-fill' AND commune IS NOT NULL ORDER BY commune").all() as { commune: string }[]).map((r) => r.commune);
-  const states = stateCounts(analyzeStoredBins(store.db, Math.min(now, list.roundMs), PLANNER_DEFAULTS));
+  const states = stateCounts(analyzeStoredBins(store.db, Math.min(now, list.roundMs), opts));
   return { status: 200, body: { now, date, communes, states, list } };
 }

@@ -14,6 +14,7 @@ import type { ComponentHealth } from '../pipeline/contracts.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { Access, SESSION_COOKIE, type Caller } from './access.ts';
 import { getPlanner } from './planner-api.ts';
+import { PLANNER_DEFAULTS } from './store/planner-store.ts';
 import { ApiError, devEuiParam, getAlarms, getDevice, getDevices, getFrames, getOverview, getReadings, postAcknowledge, type ApiResult } from './api.ts';
 import type { WebConfig } from './config.ts';
 import type { LocalStoreSink } from './store/local-sink.ts';
@@ -120,7 +121,8 @@ export class WebHandler {
     else if (rest === 'devices') out = getDevices(store, params, now);
     else if (rest === 'alarms') out = getAlarms(store, params);
     else if (rest === 'planner') {
-      const r = getPlanner(store, params, now);
+      const pc = this.opts.config.planner;
+      const r = getPlanner(store, params, now, { ...PLANNER_DEFAULTS, roundTime: pc.round_time, thresholdPct: pc.threshold_pct, groupBy: this.opts.config.commune_tag });
       if ('csv' in r) {
         res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${r.filename}"`, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).end(r.csv);
         return;
