@@ -20,7 +20,9 @@ export function createPlannerJob(config: GatewayConfig, logger: Logger, metrics:
   const writers = config.sinks.flatMap((s) => {
     if (s.type !== 'influxdb') return [];
     const { type: _t, name: _n, schema: _s, ...influx } = s;
-    return [{ name: s.name, writer: new InfluxWriter(`${s.name}:bin_state`, influx, sinkLog, metrics) }];
+    // Its own dead-letter file: two writers appending to the sink's one would interleave.
+    const own = { ...influx, dead_letter_file: join(config.data_dir, `${s.name}.bin-state.dead-letter.jsonl`) };
+    return [{ name: s.name, writer: new InfluxWriter(`${s.name}:bin_state`, own, sinkLog, metrics) }];
   });
   return new BinStateJob({
     storeFile: web.store.file,
