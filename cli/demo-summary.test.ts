@@ -15,18 +15,15 @@ describe('demo summary', () => {
     expect(parseLineProtocol('no_fields')).toBeUndefined();
   });
 
-  it('keeps the newest point per device and lists full bins, fullest first', () => {
-    const latest = latestFromLines([
-      'bin_fill,device=b1,commune=x fill_pct=90 2000',
-      'bin_fill,device=b1,commune=x fill_pct=10 1000',
-      'bin_fill,device=b2,commune=y fill_pct=76 1000',
-      'bin_fill,device=b3,commune=y fill_pct=95 1000',
-    ]);
-    const text = summaryLines(latest, 'files').join('\n');
-    expect(text).toContain('Bins to collect (fill ≥ 75 %): 3');
-    const collect = text.slice(text.indexOf('Bins to collect'));
-    expect(collect.indexOf('b3')).toBeLessThan(collect.indexOf('b2'));
-    expect(text).toMatch(/b1\s+fill_pct=90/);
+  it('keeps the newest point per device and prints the collection list it is given, by commune', () => {
+    const latest = latestFromLines(['bin_fill,device=b1,commune=x fill_pct=90 2000', 'bin_fill,device=b1,commune=x fill_pct=10 1000']);
+    expect(summaryLines(latest, 'files').join('\n')).toMatch(/b1\s+fill_pct=90/);
+    const entry = (name: string, fill: number, at: number) => ({ devEui: name, name, state: 'full' as const, fillPct: fill, expectedFillPct: at, reason: 'full now' });
+    const list = { roundMs: 0, nextRoundMs: 1, thresholdPct: 90, groupBy: 'commune', groups: [{ key: 'x', bins: [entry('b3', 95, 99)] }, { key: 'y', bins: [entry('b2', 80, 91)] }], check: [], skipped: [], total: 2 };
+    const text = summaryLines(latest, 'files', { date: '2026-12-08', list }).join('\n');
+    expect(text).toContain('Bins to collect at the round of 2026-12-08 (full, or passing 90 % before the next round): 2');
+    expect(text).toMatch(/b3\s+x\s+95\.0 % now, +99\.0 % at the round/);
+    expect(text.indexOf('b3')).toBeLessThan(text.indexOf('b2'));
   });
 
   it('progress: n / total (p %), ETA', () => {

@@ -3,6 +3,7 @@
  * devices per category and the bins to collect. The rows come from InfluxDB queries or from the
  * file sink's line-protocol files (parsed here), so `--no-influxdb` shows the same picture.
  */
+import type { CollectionList } from '../gateway/analytics/collection-list.ts';
 
 /** The latest point of one device in one measurement. */
 export interface LatestPoint {
@@ -87,9 +88,6 @@ export const EXAMPLE_FIELDS: Record<string, string[]> = {
   air_quality: ['co2_ppm', 'pm2_5_ugm3', 'pm10_ugm3', 'temperature_c', 'humidity_pct'],
 };
 
-/** Fill level from which a bin is on the collection list. */
-export const COLLECT_FILL_PCT = 75;
-
 function fmtValues(values: Record<string, unknown>, keys: string[]): string {
   return keys
     .filter((k) => values[k] !== undefined && values[k] !== null)
@@ -97,18 +95,25 @@ function fmtValues(values: Record<string, unknown>, keys: string[]): string {
     .join(' ');
 }
 
-/** The "Example readings" and "Bins to collect" blocks, one string per line. */
-export function summaryLines(points: readonly LatestPoint[], source: string): string[] {
+/**
+ * The "Example readings" and "Bins to collect" blocks, one string per line. The bins to collect
+ * are the collection list of the next round (gateway/analytics/collection-list.ts over the local
+ * store, as `lorawan-edge collect` and the planner page compute it), not a threshold of our own.
+ */
+export function summaryLines(points: readonly LatestPoint[], source: string, list?: { date: string; list: CollectionList }): string[] {
   const out = [`Example readings (latest per device, from ${source}):`];
   for (const [measurement, fields] of Object.entries(EXAMPLE_FIELDS)) {
     const rows = points.filter((p) => p.measurement === measurement).sort((a, b) => a.device.localeCompare(b.device));
     for (const r of rows.slice(0, 3)) out.push(`    ${r.device.padEnd(18)} ${fmtValues(r.fields, fields)}`);
   }
-  const toCollect = points
-    .filter((p) => p.measurement === 'bin_fill' && Number(p.fields['fill_pct']) >= COLLECT_FILL_PCT)
-    .sort((a, b) => Number(b.fields['fill_pct']) - Number(a.fields['fill_pct']));
-  out.push('', `Bins to collect (fill ≥ ${COLLECT_FILL_PCT} %): ${toCollect.length === 0 ? 'none right now' : toCollect.length}`);
-  for (const r of toCollect) out.push(`    ${r.device.padEnd(18)} ${(r.tags['commune'] ?? '').padEnd(8)} ${Number(r.fields['fill_pct']).toFixed(1)} %`);
+  if (!list) return out;
+  const l = list.list;
+  out.push('', `Bins to collect at the round of ${list.date} (full, or passing ${l.thresholdPct} % before the next round): ${l.total === 0 ? 'none' : l.total}`);
+  for (const g of l.groups) {
+    for (const b of g.bins) out.push(`    ${b.name.padEnd(18)} ${g.key.padEnd(8)} ${(b.fillPct ?? 0).toFixed(1).padStart(5)} % now, ${(b.expectedFillPct ?? 0).toFixed(1).padStart(5)} % at the round`);
+  }
+  if (l.check.length) out.push(`  and ${l.check.length} bin(s) to check (offline or a faulty sensor)`);
+  if (l.skipped.length) out.push(`  skipped collections: ${l.skipped.length}`);
   return out;
 }
 

@@ -24,6 +24,7 @@ import { which } from '../support/binaries.ts';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
 import { demoFleet } from './demo-fleet.ts';
 import { latestFromLines, progressText, summaryLines, type LatestPoint } from './demo-summary.ts';
+import { demoCollectionList } from './demo-collect.ts';
 import { pagesUrl } from './demo-pages.ts';
 import { EXIT, OperatorError } from './errors.ts';
 import { EXIT_ERRORS, EXIT_OK, UsageError, type Io } from './usage.ts';
@@ -224,6 +225,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     say(`  gateway  data in ${config.data_dir}, health http://${config.http.listen}/healthz`);
     const pages = pagesUrl(config.http.listen);
     if (pages) say(`  pages    ${pages} (supervision overview; /devices, /map)`);
+    if (pages) say(`  planner  ${pages}planner (tomorrow's collection list, printable, CSV)`);
     say(`  fleet    ${sim.devices.length} devices (${shown(chosen.path)}), ${values.duration} of simulated time at ${speed}× speed`);
     say('');
 
@@ -266,12 +268,13 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     say('');
 
     const pointsDir = join(config.data_dir, 'points');
+    const toCollect = await demoCollectionList(gateway, config.web.store.enabled ? config.web.store.file : undefined);
     if (influx) {
-      for (const l of summaryLines(await latestFromInflux(influx), 'InfluxDB')) say(l);
+      for (const l of summaryLines(await latestFromInflux(influx), 'InfluxDB', toCollect)) say(l);
     } else {
       const files = existsSync(pointsDir) ? readdirSync(pointsDir).sort() : [];
       const lines = files.flatMap((f) => readFileSync(join(pointsDir, f), 'utf8').split('\n'));
-      for (const l of summaryLines(latestFromLines(lines), 'the line-protocol files')) say(l);
+      for (const l of summaryLines(latestFromLines(lines), 'the line-protocol files', toCollect)) say(l);
       say('');
       const count = lines.filter((l) => l.trim() !== '').length;
       say(`Data went to ${keepDir ? shown(pointsDir) : 'line-protocol files'} (${files.length} file(s), ${count} points, InfluxDB line protocol, ms precision).`);

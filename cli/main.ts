@@ -59,6 +59,7 @@ export const VERBS: Record<string, VerbEntry> = {
     subcommands: { import: 'import a simulator --keys JSON or a CSV of OTAA/ABP keys' },
   },
   downlink: { load: async () => (await import('./downlink.ts')).runDownlink, summary: 'queue a class-A downlink (hex or a catalogue command) for a device of the edge network server' },
+  collect: { load: async () => (await import('./collect.ts')).runCollect, summary: "the collection list of a day's round (bins full or filling before the next round), from the local store" },
   simulate: { load: async () => (await import('./simulate.ts')).runSimulate, summary: 'simulate a fleet: LoRaWAN frames over Semtech UDP or ChirpStack MQTT events, with a ground-truth ledger' },
 };
 

@@ -28,6 +28,7 @@ import { nativeLines, nativePoints } from './schema/native.ts';
 import { FileWriter, InfluxWriter } from './sinks/writers.ts';
 import { ChirpstackMqttSource } from './sources/chirpstack-mqtt.ts';
 import { createWebSide, type WebSide } from './web/index.ts';
+import { createPlannerJob } from './planner/index.ts';
 import { SemtechUdpSource } from './sources/semtech-udp.ts';
 import { MqttSink } from './sinks/mqtt/mqtt-sink.ts';
 
@@ -178,6 +179,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     });
   });
 
+  // The bin_state job (gateway/planner/): analytics over the local store, to it and to InfluxDB.
+  const planner = createPlannerJob(config, logger, metrics, now);
   const web = createWebSide({ config, log, metrics, logger, now, catalogue: (id) => catalogue.byId.get(id), health: () => health() });
 
   const decode: DecodeContext = {
@@ -287,6 +290,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }
       logger.info({ dir: config.buffer.dir, records: st.records, sinks: Object.keys(log.stats().sinks) }, 'durable log open');
       await web?.sink.start();
+      await planner?.start();
       for (const s of sinks) await s.start();
       for (const s of mqttSinks) await s.start();
       for (const s of allSources) await s.start();
@@ -307,6 +311,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       for (const s of [...allSources].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'source stop failed'));
       for (const s of [...sinks, ...mqttSinks].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'sink stop failed'));
       web?.handler?.closeAll();
+      await planner?.stop().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'bin_state job stop failed'));
       await web?.sink.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'local store stop failed'));
       if (statsTimer) clearInterval(statsTimer);
       updateStats();

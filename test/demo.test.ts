@@ -38,7 +38,8 @@ function expectSummary(out: string): void {
   expect(out).toMatch(/^\s+bin-\S+\s+fill_pct=\d/m);
   expect(out).toMatch(/^\s+water-\S+\s+volume_m3=\d/m);
   expect(out).toMatch(/^\s+air-\S+\s+co2_ppm=\d/m);
-  expect(out).toMatch(/Bins to collect \(fill ≥ 75 %\): /);
+  expect(out).toMatch(/Bins to collect at the round of \d{4}-\d{2}-\d{2} \(full, or passing 90 % before the next round\): /);
+  expect(out).toMatch(/planner {2}http:\/\/127\.0\.0\.1:\d+\/planner/);
   // A progress line with the total and the percentage, at least the last one.
   expect(out).toMatch(/simulated .+ \/ .+ \(100 %\)/);
 }

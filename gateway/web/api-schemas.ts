@@ -124,5 +124,29 @@ export const schemas = {
       sinks: { type: 'array', items: obj({ name: str, lag: num, errors: num }) },
     }),
   }),
+  planner: obj({
+    now: int,
+    date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+    communes: { type: 'array', items: str },
+    states: obj({ ok: int, collect_soon: int, full: int, overfull: int, fault: int, offline: int }),
+    list: plannerListSchema(),
+  }),
   error: errorSchema,
 } as const;
+
+/** The collection list (gateway/analytics/collection-list.ts) as the planner API returns it. */
+function plannerListSchema(): object {
+  const state = { enum: ['ok', 'collect_soon', 'full', 'overfull', 'fault', 'offline'] };
+  const opt = (p: Record<string, object>, required: string[]): object => ({ type: 'object', required, properties: p, additionalProperties: false });
+  const entry = opt({ devEui: str, name: str, site: str, state, fillPct: num, expectedFillPct: num, fillAtNextRoundPct: num, reason: str }, ['devEui', 'name', 'state', 'reason']);
+  return obj({
+    roundMs: int,
+    nextRoundMs: int,
+    thresholdPct: num,
+    groupBy: str,
+    groups: { type: 'array', items: obj({ key: str, bins: { type: 'array', items: entry } }) },
+    check: { type: 'array', items: entry },
+    skipped: { type: 'array', items: obj({ devEui: str, name: str, roundMs: int, detail: str }) },
+    total: int,
+  });
+}

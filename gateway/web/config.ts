@@ -25,6 +25,8 @@ export interface WebConfig {
   location_tags: { lat: string; lon: string };
   map: { tiles?: string; attribution: string };
   access: { token?: string; users: { name: string; password: string }[] };
+  /** the planner: daily round, due threshold, and the bin_state job (gateway/planner/) */
+  planner: { enabled: boolean; interval_s: number; round_time: string; threshold_pct: number };
 }
 
 type Obj = Record<string, unknown>;
@@ -45,7 +47,7 @@ export function checkWebConfig(raw: unknown, ctx: { dataDir: string; base: strin
   const known = (x: Obj, path: string, keys: string[]): void => {
     for (const k of Object.keys(x)) if (!keys.includes(k)) add(`${path}${k}`, 'E_CONFIG_UNKNOWN_KEY', `unknown key (expected one of: ${keys.join(', ')})`);
   };
-  known(o, '', ['enabled', 'store', 'commune_tag', 'location_tags', 'map', 'access_token', 'users']);
+  known(o, '', ['enabled', 'store', 'commune_tag', 'location_tags', 'map', 'access_token', 'users', 'planner']);
   const bool = (x: Obj, key: string, path: string, def: boolean): boolean => {
     const v = x[key];
     if (v === undefined) return def;
@@ -119,9 +121,22 @@ export function checkWebConfig(raw: unknown, ctx: { dataDir: string; base: strin
     }
   }
 
+  const plannerRaw = o['planner'] ?? {};
+  const pl: Obj = isObj(plannerRaw) ? plannerRaw : (add('planner', 'E_CONFIG_TYPE', 'must be a mapping'), {});
+  known(pl, 'planner.', ['enabled', 'interval_s', 'round_time', 'threshold_pct']);
+  const roundTime = str(pl, 'round_time', 'planner.') ?? '05:00';
+  if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(roundTime)) add('planner.round_time', 'E_CONFIG_VALUE', `must be a time HH:MM, got ${JSON.stringify(roundTime)}`);
+  const planner = {
+    enabled: bool(pl, 'enabled', 'planner.', true) && storeEnabled,
+    interval_s: int(pl, 'interval_s', 'planner.', 300, 10, 86_400),
+    round_time: roundTime,
+    threshold_pct: int(pl, 'threshold_pct', 'planner.', 90, 1, 100),
+  };
+
   return {
     problems,
     web: {
+      planner,
       enabled,
       store: {
         enabled: storeEnabled,

@@ -13,6 +13,8 @@ import { extname, join } from 'node:path';
 import type { ComponentHealth } from '../pipeline/contracts.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { Access, SESSION_COOKIE, type Caller } from './access.ts';
+import { getPlanner } from './planner-api.ts';
+import { PLANNER_DEFAULTS } from './store/planner-store.ts';
 import { ApiError, devEuiParam, getAlarms, getDevice, getDevices, getFrames, getOverview, getReadings, postAcknowledge, type ApiResult } from './api.ts';
 import type { WebConfig } from './config.ts';
 import type { LocalStoreSink } from './store/local-sink.ts';
@@ -36,7 +38,7 @@ export interface WebHandlerOptions {
   logger: { error(obj: object, msg: string): void };
 }
 
-const PAGE_ROUTES = [/^\/$/, /^\/devices\/?$/, /^\/devices\/[^/]{1,64}$/, /^\/map\/?$/];
+const PAGE_ROUTES = [/^\/$/, /^\/devices\/?$/, /^\/devices\/[^/]{1,64}$/, /^\/map\/?$/, /^\/planner\/?$/];
 
 export class WebHandler {
   readonly access: Access;
@@ -90,7 +92,7 @@ export class WebHandler {
     }
     const isApi = path.startsWith('/api/');
     const isPage = PAGE_ROUTES.some((r) => r.test(path));
-    if (!isApi && !isPage) throw new ApiError(404, 'not_found', `nothing at ${path} (pages: /, /devices, /devices/<devEui>, /map; API: /api/v1/…; /healthz, /metrics)`);
+    if (!isApi && !isPage) throw new ApiError(404, 'not_found', `nothing at ${path} (pages: /, /devices, /devices/<devEui>, /map, /planner; API: /api/v1/…; /healthz, /metrics)`);
     const caller = this.access.caller(req);
     if (!caller) return this.unauthorized(res, isPage);
     if (isPage) {
@@ -118,6 +120,15 @@ export class WebHandler {
     else if (rest === 'overview') out = this.overview(store, params, now);
     else if (rest === 'devices') out = getDevices(store, params, now);
     else if (rest === 'alarms') out = getAlarms(store, params);
+    else if (rest === 'planner') {
+      const pc = this.opts.config.planner;
+      const r = getPlanner(store, params, now, { ...PLANNER_DEFAULTS, roundTime: pc.round_time, thresholdPct: pc.threshold_pct, groupBy: this.opts.config.commune_tag });
+      if ('csv' in r) {
+        res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${r.filename}"`, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).end(r.csv);
+        return;
+      }
+      out = r;
+    }
     else if (dev) {
       const eui = devEuiParam(dev[1] as string);
       out = dev[2] === 'frames' ? getFrames(store, eui, params, now) : dev[2] === 'readings' ? getReadings(store, eui, params, now) : getDevice(store, eui, params, now);

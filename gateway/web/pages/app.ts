@@ -3,7 +3,7 @@
  * The pages' entry (bundled by scripts/build-web.mjs into dist/web/app.js + app.css): a header
  * with navigation and the search box, then the page for the path —
  * `/` supervision overview, `/devices` device list, `/devices/<devEui>` technician view,
- * `/map` devices on a map.
+ * `/map` devices on a map, `/planner` the collection list of a round.
  */
 import 'uplot/dist/uPlot.min.css';
 import 'leaflet/dist/leaflet.css';
@@ -13,6 +13,7 @@ import { h, mount } from './dom.ts';
 import { renderDeviceList } from './device-list.ts';
 import { renderMap } from './map.ts';
 import { renderOverview } from './overview.ts';
+import { renderPlanner } from './planner.ts';
 import { renderTechnician } from './technician.ts';
 import type { DeviceList } from './types.ts';
 
@@ -44,7 +45,7 @@ function header(gateway: string, path: string): HTMLElement {
     'header',
     {},
     h('div', { class: 'brand' }, 'lorawan-edge ', h('span', { class: 'gw' }, gateway)),
-    h('nav', {}, link('/', 'Overview', path === '/'), link('/devices', 'Devices', path === '/devices'), link('/map', 'Map', path === '/map')),
+    h('nav', {}, link('/', 'Overview', path === '/'), link('/devices', 'Devices', path === '/devices'), link('/map', 'Map', path === '/map'), link('/planner', 'Planner', path === '/planner')),
     form,
   );
 }
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     if (dev) await renderTechnician(main, decodeURIComponent(dev[1] as string));
     else if (path === '/devices') await renderDeviceList(main, new URLSearchParams(location.search), session);
     else if (path === '/map') await renderMap(main, session);
+    else if (path === '/planner') await renderPlanner(main, new URLSearchParams(location.search));
     else await renderOverview(main, session);
   } catch (err) {
     const msg = err instanceof ApiFailure ? err.message : 'The gateway did not answer. Check that it is running and reload.';
