@@ -10,10 +10,12 @@
 //   bundle to the package named lorawan-edge). So the package is installed from its folder
 //   (`npm install <checkout>/flows`, which npm links), not from a copied tarball.
 // - dist/nodes/lorawan-edge.html: the editor file, the src/nodes/*.html concatenated (the loader
-//   wants it next to the .js with the same base name).
+//   wants it next to the .js with the same base name), their shared form rows and script pieces
+//   expanded (editor-html.mjs, src/nodes/fragments/).
 import { readdirSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expandEditorHtml } from './editor-html.mjs';
 
 const FLOWS = fileURLToPath(new URL('.', import.meta.url));
 const OUT = join(FLOWS, 'dist', 'nodes');
@@ -44,7 +46,7 @@ export async function buildFlows(esbuild) {
   const html = readdirSync(join(FLOWS, 'src', 'nodes'))
     .filter((f) => f.endsWith('.html'))
     .sort()
-    .map((f) => `<!-- ${f} -->\n${readFileSync(join(FLOWS, 'src', 'nodes', f), 'utf8').trim()}\n`)
+    .map((f) => `<!-- ${f} -->\n${expandEditorHtml(readFileSync(join(FLOWS, 'src', 'nodes', f), 'utf8').trim(), f, join(FLOWS, 'src', 'nodes', 'fragments'))}\n`)
     .join('\n');
   writeFileSync(join(OUT, 'lorawan-edge.html'), html);
   return `flows/dist/nodes/lorawan-edge.js + .html in ${Date.now() - started} ms`;

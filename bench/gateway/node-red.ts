@@ -187,7 +187,8 @@ export async function startNodeRed(o: NodeRedOptions, timeoutMs = 60_000, x: Nod
         const kind = line.replace(/^.*?\[error\]\s*/, '').replace(/\d+/g, 'N').slice(0, 160);
         kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
       }
-      if (/Connected to broker/.test(line)) connected++;
+      // The core mqtt-broker node logs "Connected to broker", lorawan mqtt in "connected to MQTT broker".
+      if (/Connected to broker|connected to MQTT broker/.test(line)) connected++;
     }
     tail = (tail + text).slice(-6_000);
   };

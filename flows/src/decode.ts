@@ -57,21 +57,21 @@ export async function decodeMessage(payload: unknown, topic: unknown, o: DecodeO
     if (model && !o.catalogue.entries.has(model)) return { ok: false, reason: `unknown catalogue id "${model}"`, code: 'unknown_device', record: r };
     return { ok: false, reason: why, code: out.undecoded, record: r };
   }
+  return { ok: true, format: input.format, record: r, payload: decodedPayload(r) };
+}
+
+/** What the decode node (and `lorawan mqtt in`, for what it stored) puts in `msg.payload`. */
+export function decodedPayload(r: UplinkRecord): DecodedPayload {
   const d = r.decoded;
   return {
-    ok: true,
-    format: input.format,
-    record: r,
-    payload: {
-      devEui: r.devEui,
-      fPort: r.fPort,
-      fCnt: r.fCnt,
-      time: new Date(r.time).toISOString(),
-      ...(d?.data ? { data: d.data } : {}),
-      readings: d?.readings ?? [],
-      warnings: d?.warnings ?? [],
-      errors: d?.errors ?? [],
-      device: r.device,
-    },
+    devEui: r.devEui,
+    fPort: r.fPort,
+    fCnt: r.fCnt,
+    time: new Date(r.time).toISOString(),
+    ...(d?.data ? { data: d.data } : {}),
+    readings: d?.readings ?? [],
+    warnings: d?.warnings ?? [],
+    errors: d?.errors ?? [],
+    device: r.device,
   };
 }

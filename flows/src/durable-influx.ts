@@ -13,6 +13,7 @@
  */
 import { DurableLog, type DurableLogConfig } from '../../gateway/buffer/index.ts';
 import { createMetrics } from '../../gateway/metrics.ts';
+import type { RecordSink } from '../../gateway/pipeline/contracts.ts';
 import type { PipelineRecord, UplinkRecord } from '../../gateway/pipeline/record.ts';
 import { RECORD_WIRE } from '../../gateway/pipeline/record-wire.ts';
 import { SinkRunner } from '../../gateway/pipeline/sink-runner.ts';
@@ -84,21 +85,42 @@ export class DurableInflux {
   /** Resolves when the record is durable; rejects when the log refuses it (closed, full with block). */
   append(record: PipelineRecord): Promise<void> {
     if (!this.started) return Promise.reject(new Error('the durable log is not open (starting or closed)'));
-    // The native schema writes readings, not the codec's `data` object, which is half of a
-    // record's bytes and CBOR time: leave it out of the log where there are readings (the
-    // gateway does the same, DecodeContext.keepCodecData). The stored payload reproduces it.
-    const d = record.kind === 'up' ? record.decoded : undefined;
-    if (this.o.schema === 'native' && d && d.data !== undefined && d.readings.length > 0) {
-      record = { ...(record as UplinkRecord), decoded: { model: d.model, readings: d.readings, warnings: d.warnings, errors: d.errors, by: d.by } };
-    }
     return new Promise<void>((resolve, reject) => {
-      this.batch.push(record);
+      this.batch.push(this.slim(record));
       this.batchDone.push({ resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
       }
     });
+  }
+
+  /**
+   * The log as the gateway's sources see it (`RecordSink`: per-record rejections, one promise
+   * per batch): what `lorawan mqtt in` appends through, acknowledging to the broker only when
+   * `durable` resolves.
+   */
+  recordSink(): RecordSink {
+    return {
+      append: (records) => {
+        if (!this.started) return { rejected: [], durable: Promise.reject(new Error('the durable log is not open (starting or closed)')) };
+        const r = this.log.appendEach(records.map((x) => this.slim(x)));
+        return { rejected: r.rejected.map((x) => ({ index: x.index, code: x.error.code, message: x.error.message })), durable: r.durable.then(() => undefined) };
+      },
+    };
+  }
+
+  /**
+   * The native schema writes readings, not the codec's `data` object, which is half of a
+   * record's bytes and CBOR time: leave it out of the log where there are readings (the
+   * gateway does the same, DecodeContext.keepCodecData). The stored payload reproduces it.
+   */
+  private slim(record: PipelineRecord): PipelineRecord {
+    const d = record.kind === 'up' ? record.decoded : undefined;
+    if (this.o.schema === 'native' && d && d.data !== undefined && d.readings.length > 0) {
+      return { ...(record as UplinkRecord), decoded: { model: d.model, readings: d.readings, warnings: d.warnings, errors: d.errors, by: d.by } };
+    }
+    return record;
   }
 
   private flush(): void {

@@ -22,6 +22,7 @@ export interface RedNode {
   credentials?: Record<string, string | undefined>;
   on(event: 'input', cb: (msg: NodeMessage, send: (msg: NodeMessage | (NodeMessage | null)[]) => void, done: (err?: Error) => void) => void): void;
   on(event: 'close', cb: (removed: boolean, done: () => void) => void): void;
+  send(msg: NodeMessage | (NodeMessage | null)[]): void;
   status(s: NodeStatus | Record<string, never>): void;
   error(err: unknown, msg?: NodeMessage): void;
   warn(text: unknown): void;

@@ -10,6 +10,7 @@ import { registerDecode } from './decode-node.ts';
 import { registerEncode } from './encode-node.ts';
 import { registerInfluxConfig } from './influx-config-node.ts';
 import { registerInfluxOut } from './influx-out-node.ts';
+import { registerMqttIn } from './mqtt-in-node.ts';
 
 export default function lorawanEdgeNodes(RED: NodeAPI): void {
   registerCatalogue(RED);
@@ -17,6 +18,7 @@ export default function lorawanEdgeNodes(RED: NodeAPI): void {
   registerDecode(RED);
   registerEncode(RED);
   registerInfluxOut(RED);
+  registerMqttIn(RED);
   // The editor's codec pickers: the built-in catalogue's ids, names and whether they take downlinks.
   RED.httpAdmin.get('/lorawan-edge/catalogue', RED.auth.needsPermission('flows.read'), (_req, res) => {
     res.json([...builtInCatalogue().entries.values()].map((e) => ({ id: e.id, name: e.name, category: e.category, downlink: e.downlink?.supported === true })));
