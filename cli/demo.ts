@@ -9,15 +9,16 @@
  * It ends with a summary: uplinks, readings per category, example readings, the bins to
  * collect, where the data went and how to point the gateway at a real ChirpStack and InfluxDB.
  */
-import { accessSync, constants, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Aedes } from 'aedes';
 import { CODECS_DIR } from '../codecs/location.ts';
 import { checkConfig } from '../gateway/config.ts';
 import { createGateway } from '../gateway/gateway.ts';
+import { makeFolders } from '../gateway/make-folders.ts';
 import { renderRegistry } from '../gateway/registry/devices-file.ts';
 import { createSimulation, parseDuration } from '../simulator/index.ts';
 import { which } from '../support/binaries.ts';
@@ -88,17 +89,6 @@ function shown(p: string): string {
 
 /** A program path a shell runs: `bin/x` would be looked up in $PATH, `./bin/x` is not. */
 const runnable = (p: string): string => (isAbsolute(p) ? p : `./${p}`);
-
-/**
- * `mkdir -p`, one level at a time from the nearest existing folder. Node 20's
- * mkdirSync(…, { recursive: true }) spins forever where mkdir(2) says ENOENT under an existing
- * parent (/proc/x): this stops at the first error instead.
- */
-function makeFolders(dir: string): void {
-  const missing: string[] = [];
-  for (let d = dir; !existsSync(d) && missing.length < 256; d = dirname(d)) missing.unshift(d);
-  for (const d of missing) mkdirSync(d);
-}
 
 /** The demo's folder: the user's (created when missing) or a new temporary one. */
 function demoDir(asked: string | undefined): { dir: string; temporary: boolean } {

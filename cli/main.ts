@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../codecs/package-root.ts';
+import { isClosedOutput } from './closed-output.ts';
 import { EXIT, explainError } from './errors.ts';
 import { EXIT_USAGE, UsageError, type Io } from './usage.ts';
 
@@ -111,6 +112,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const run = await entry.load();
     return await run(rest, io);
   } catch (err) {
+    if (isClosedOutput(err)) return EXIT.ok; // `… | head`: the reader stopped reading (cli/closed-output.ts)
     const { line, code } = explainError(err, command);
     io.stderr.write(`lorawan-edge${command ? ` ${command}` : ''}: ${line}\n`);
     if (code === EXIT.software && process.env['LORAWAN_EDGE_DEBUG'] === '1') io.stderr.write(`${(err as Error).stack ?? String(err)}\n`);

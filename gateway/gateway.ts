@@ -5,7 +5,6 @@
  * flushes and closes. A stop never loses an acknowledged record: what a sink did not confirm
  * stays in the log for the next start.
  */
-import { mkdirSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import pino, { type Logger } from 'pino';
 import type { Codec } from '../codecs/api.ts';
@@ -15,6 +14,7 @@ import { resolveCodec } from '../devices/resolve.ts';
 import { DurableLog } from './buffer/index.ts';
 import type { GatewayConfig } from './config.ts';
 import { HttpEndpoint } from './http/server.ts';
+import { makeFolders } from './make-folders.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
 import type { ComponentHealth, RecordSink } from './pipeline/contracts.ts';
 import type { DecodeContext } from './pipeline/decode.ts';
@@ -268,7 +268,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     reloadRegistry,
     httpAddress: () => http?.address(),
     async start() {
-      mkdirSync(config.data_dir, { recursive: true });
+      makeFolders(config.data_dir); // not mkdirSync's recursive: it spins forever on /proc/x
       await reloadRegistry();
       await ensureCodecs(profileModels);
       logState = { state: 'starting' };

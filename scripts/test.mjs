@@ -3,10 +3,15 @@
 //
 // 1. Debian packages the integration tests need (real Mosquitto / InfluxDB servers): installed
 //    with apt-get when running as root, otherwise the exact command to run is printed.
-// 2. lint (eslint), type-check (tsc), catalogue validation, then all vitest tests.
+// 2. lint (eslint), type-check (tsc) and catalogue validation run beside the vitest tests, their
+//    output held back and printed after vitest's. Each is one busy process while many test files
+//    mostly wait on servers and child processes; one after another they took as long as all the
+//    tests on a loaded machine. No eslint/tsc cache: CI starts from a clean clone, and eslint's
+//    cache does not see type changes in other files (its type-aware rules would go stale).
 // The last line is "tests: N passed, N failed" so CI logs can be read at a glance; the lines
 // before it name each failed test (file > name) and each failed step.
-import { spawnSync } from 'node:child_process';
+import { Buffer } from 'node:buffer';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +28,40 @@ function run(label, cmd, args, opts = {}) {
   process.stdout.write(`── ${label}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${secs}s\n`);
   lastExit = r.status ?? r.signal;
   return r.status === 0;
+}
+
+/**
+ * Starts a step in the background. `inherit`: its output goes straight to ours (vitest, watched
+ * live); otherwise it is kept and printed by `finish()`, so parallel steps do not interleave.
+ * Resolves to { ok, finish } once the process has ended.
+ */
+function start(label, cmd, args, inherit = false) {
+  const started = Date.now();
+  if (inherit) process.stdout.write(`\n── ${label}: ${cmd} ${args.join(' ')}\n`);
+  const child = spawn(cmd, args, { stdio: inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+  const out = [];
+  child.stdout?.on('data', (d) => out.push(d));
+  child.stderr?.on('data', (d) => out.push(d));
+  return new Promise((resolve) => {
+    const done = (status, signal) => {
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      const ok = status === 0;
+      const exit = status ?? signal;
+      resolve({
+        ok,
+        exit,
+        finish() {
+          if (!inherit) process.stdout.write(`\n── ${label}: ${cmd} ${args.join(' ')}\n${Buffer.concat(out).toString()}`);
+          process.stdout.write(`── ${label}: ${ok ? 'ok' : `FAILED (exit ${exit})`} in ${secs}s\n`);
+        },
+      });
+    };
+    child.once('error', (err) => {
+      out.push(Buffer.from(`${err.message}\n`));
+      done(null, 'spawn error');
+    });
+    child.once('close', done);
+  });
 }
 
 /** How the last step ended (exit code or signal), for the summary when vitest wrote no report. */
@@ -54,14 +93,25 @@ const step = (name, ok) => {
   return ok;
 };
 
+const runStarted = Date.now();
 step('debian packages', ensureDebianPackages());
-step('lint', run('lint', 'npx', ['eslint', '.']));
-step('typecheck', run('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']));
-step('validate', run('validate', 'node', ['bin/lorawan-edge', 'validate']));
+const checks = [
+  ['lint', start('lint', 'npx', ['eslint', '.'])],
+  ['typecheck', start('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.'])],
+  ['validate', start('validate', 'node', ['bin/lorawan-edge', 'validate'])],
+];
 
 const outDir = mkdtempSync(join(tmpdir(), 'lorawan-edge-test-'));
 const jsonFile = join(outDir, 'vitest.json');
-step('vitest', run('vitest', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${jsonFile}`]));
+const vitest = await start('vitest', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${jsonFile}`], true);
+vitest.finish();
+lastExit = vitest.exit;
+for (const [name, pending] of checks) {
+  const r = await pending;
+  r.finish();
+  step(name, r.ok);
+}
+step('vitest', vitest.ok);
 
 let passed = 0;
 let failed = 0;
@@ -96,6 +146,7 @@ if (passed === 0 && failed === 0) {
 } else {
   // Failed non-vitest steps count as failed tests so the closing line never hides them.
   const failedSteps = badSteps.filter((s) => s !== 'vitest').length;
+  process.stdout.write(`all steps: ${((Date.now() - runStarted) / 1000).toFixed(0)}s wall\n`);
   process.stdout.write(`tests: ${passed} passed, ${failed + failedSteps} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
   process.exitCode = badSteps.length > 0 ? 1 : 0;
 }

@@ -1,8 +1,8 @@
 /**
  * Small pieces that gateway end-to-end tests (and the demo) keep writing again: a log stream
  * that collects pino's lines in memory, a bounded poll, and a ChirpStack v4 `up` event.
- * test/gateway-pipeline.test.ts and cli/demo.ts still have their own copies (other branches are
- * editing them this session); new tests use these.
+ * The whole rig (servers + a started gateway) is test/gateway-rig.ts: support/ may not import
+ * gateway/ (DESIGN.md's folder contract). cli/demo.ts still has its own copies.
  */
 import type { UplinkEvent } from '../lorawan/chirpstack/events.ts';
 
@@ -34,13 +34,17 @@ export interface UplinkOptions {
   data: Uint8Array;
   time: number;
   tags?: Record<string, string>;
+  /** Default: one gateway at -80 dBm / 7.5 dB. */
+  rxInfo?: UplinkEvent['rxInfo'];
+  /** Default: `dedup-<devEui>-<fCnt>`. */
+  deduplicationId?: string;
 }
 
 /** A ChirpStack v4 uplink event as ChirpStack publishes it, heard by one gateway. */
 export function chirpstackUplink(o: UplinkOptions): UplinkEvent {
   return {
     kind: 'up',
-    deduplicationId: `dedup-${o.devEui}-${o.fCnt}`,
+    deduplicationId: o.deduplicationId ?? `dedup-${o.devEui}-${o.fCnt}`,
     time: o.time,
     deviceInfo: {
       tenantId: 't',
@@ -61,7 +65,7 @@ export function chirpstackUplink(o: UplinkOptions): UplinkEvent {
     fPort: o.fPort,
     confirmed: false,
     data: o.data,
-    rxInfo: [{ gatewayId: '0016c001f1530001', uplinkId: 1, rssi: -80, snr: 7.5, channel: 1, rfChain: 0 }],
+    rxInfo: o.rxInfo ?? [{ gatewayId: '0016c001f1530001', uplinkId: 1, rssi: -80, snr: 7.5, channel: 1, rfChain: 0 }],
     txInfo: { frequency: 868_100_000, bandwidth: 125_000, spreadingFactor: 7, codeRate: 'CR_4_5' },
     regionConfigId: 'eu868',
   };

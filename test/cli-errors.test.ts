@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../cli/errors.ts';
+import { canMountTmpfs, mountTmpfs } from '../gateway/buffer/testing/tmpfs.ts';
 import { REPO_ROOT } from '../codecs/testing/paths.ts';
 import { freePort } from '../support/free-port.ts';
 
@@ -67,6 +68,48 @@ describe('errors a person can cause: one line, a documented exit code', () => {
     } finally {
       await new Promise<void>((ok) => taken.close(() => ok()));
     }
+  }, 120_000);
+
+  it.runIf(existsSync('/proc/self'))('gateway: a data_dir where mkdir says ENOENT under an existing folder (/proc) answers instead of spinning', async () => {
+    const dir = mkdtempSync(join(work, 'gw-proc-'));
+    const config = join(dir, 'gateway.yaml');
+    writeFileSync(config, `data_dir: /proc/lorawan-edge-gw/data\nhttp:\n  listen: false\nsources:\n  - type: chirpstack_mqtt\n    url: mqtt://127.0.0.1:${await freePort()}\n`);
+    // Node 20's recursive mkdirSync never returns there; cli() kills a hung command (a failure).
+    const line = oneLine(await cli(['gateway', '--config', config]), EXIT.io);
+    expect(line).toContain('/proc/lorawan-edge-gw');
+  }, 120_000);
+
+  it.runIf(canMountTmpfs)('gateway: a disk full on the very first start → cannot create (73), naming the file, not a SQLite error', async () => {
+    const fs = await mountTmpfs('1m');
+    try {
+      await fs.fill(0);
+      const dir = mkdtempSync(join(work, 'gw-full-'));
+      const config = join(dir, 'gateway.yaml');
+      writeFileSync(config, `data_dir: ${join(fs.dir, 'data')}\nhttp:\n  listen: false\nsources:\n  - type: chirpstack_mqtt\n    url: mqtt://127.0.0.1:${await freePort()}\n`);
+      const line = oneLine(await cli(['gateway', '--config', config]), EXIT.cantCreate);
+      expect(line).toContain(`cannot write ${join(fs.dir, 'data', 'buffer', 'LOCK')}: the disk is full`);
+      expect(line).not.toMatch(/SQLITE|database or disk|internal error/);
+    } finally {
+      await fs.unmount();
+    }
+  }, 120_000);
+
+  it('a reader that closes the pipe early (`… | head`) ends the command quietly: exit 0, no stack trace', async () => {
+    const child = spawn(process.execPath, [BIN, 'decode', '--device', 'dingtek/df703', '--jsonl'], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // More lines than any pipe buffer holds, so the command is still writing when the reader goes.
+    const line = `${JSON.stringify({ fPort: 3, bytesHex: '8000010201000c00200c7f7b0000000081' })}\n`;
+    child.stdin.on('error', () => undefined); // the command may end before it read them all
+    child.stdin.end(line.repeat(20_000));
+    const first = await new Promise<string>((ok) => child.stdout.once('data', (d: Buffer) => ok(d.toString())));
+    expect(first).toContain('"data"');
+    child.stdout.destroy(); // what `head` does once it has its lines
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    const code = await new Promise<number | null>((ok) => child.once('close', ok));
+    clearTimeout(timer);
+    expect(stderr).not.toMatch(/EPIPE|^\s+at |Error|internal error/m);
+    expect(code).toBe(EXIT.ok);
   }, 120_000);
 
   it('devices add --registry into a folder that does not exist → cannot create (73)', async () => {

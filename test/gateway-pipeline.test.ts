@@ -4,23 +4,22 @@
  * through the broker; readings must come out in InfluxDB with the right values, tags and
  * timestamps — and bad input must be counted, kept in the rejects file, and not stop anything.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeCodec } from '../codecs/registry.ts';
-import { checkConfig } from '../gateway/config.ts';
-import { createGateway, type Gateway } from '../gateway/gateway.ts';
+import type { Gateway } from '../gateway/gateway.ts';
 import { eventToJson, eventToProtobuf, eventTopic, type UplinkEvent } from '../lorawan/chirpstack/events.ts';
-import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
-import { startMosquitto, type MosquittoServer } from '../support/mosquitto.ts';
+import { chirpstackUplink, waitFor } from '../support/gateway-kit.ts';
+import type { InfluxdServer } from '../support/influxd.ts';
+import { startGatewayRig, type GatewayRig } from './gateway-rig.ts';
 
-let broker: MosquittoServer;
+let rig: GatewayRig;
 let influx: InfluxdServer;
 let dir: string;
 let gateway: Gateway;
-const logLines: string[] = [];
+let logLines: string[];
 
 const T0 = Date.UTC(2026, 10, 20, 8, 0, 0);
 const DEVICES = [
@@ -28,81 +27,35 @@ const DEVICES = [
   { dev_eui: '70b3d5e75e000002', name: 'air-1', model: 'decentlab/dl-pm', tags: { commune: 'west' }, variables: {} },
 ];
 
-function uplink(devEui: string, name: string, fCnt: number, fPort: number, data: Uint8Array, time: number): UplinkEvent {
-  return {
-    kind: 'up',
-    deduplicationId: `dedup-${devEui}-${fCnt}`,
-    time,
-    deviceInfo: {
-      tenantId: 't',
-      tenantName: 'city',
-      applicationId: '795179d5-60fa-43b6-b34b-56c1ad33a55c',
-      applicationName: 'waste',
-      deviceProfileId: 'p',
-      deviceProfileName: 'profile',
-      deviceName: name,
-      devEui,
-      deviceClassEnabled: 'CLASS_A',
-      tags: { source: 'chirpstack' },
-    },
-    devAddr: '26000001',
-    adr: true,
-    dr: 5,
+/** Heard by two gateways, so the radio metadata has a best RSSI and a gateway count. */
+const uplink = (devEui: string, name: string, fCnt: number, fPort: number, data: Uint8Array, time: number): UplinkEvent =>
+  chirpstackUplink({
+    devEui,
+    name,
     fCnt,
     fPort,
-    confirmed: false,
     data,
+    time,
+    tags: { source: 'chirpstack' },
     rxInfo: [
       { gatewayId: '0016c001f1530001', uplinkId: 1, rssi: -80, snr: 7.5, channel: 1, rfChain: 0 },
       { gatewayId: '0016c001f1530002', uplinkId: 2, rssi: -101, snr: -3.25, channel: 1, rfChain: 0 },
     ],
-    txInfo: { frequency: 868_100_000, bandwidth: 125_000, spreadingFactor: 7, codeRate: 'CR_4_5' },
-    regionConfigId: 'eu868',
-  };
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+  });
 
 beforeAll(async () => {
-  [broker, influx] = await Promise.all([startMosquitto(), startInfluxd({ database: 'lorawan' })]);
-  dir = mkdtempSync(join(tmpdir(), 'gw-e2e-'));
-  writeFileSync(join(dir, 'devices.yaml'), `devices:\n${DEVICES.map((d) => `  - ${JSON.stringify(d)}`).join('\n')}\n`);
-  const config = checkConfig(
-    {
-      name: 'e2e',
-      data_dir: './data',
-      http: { listen: '127.0.0.1:0' },
-      log: { level: 'info' },
-      registry: { devices_file: 'devices.yaml' },
-      buffer: { fsync_interval_ms: 20 },
-      sources: [{ type: 'chirpstack_mqtt', name: 'cs', url: broker.url, password: 'mqtt-secret-pw', username: 'gw', max_payload_bytes: 4096 }],
-      sinks: [{ type: 'influxdb', name: 'influx', url: influx.url, database: 'lorawan', flush_interval_ms: 100 }],
-    },
-    join(dir, 'gateway.yaml'),
-    {},
-  );
-  gateway = createGateway(config, {
-    logStream: {
-      write(chunk: string | Uint8Array) {
-        logLines.push(String(chunk));
-        return true;
-      },
-    } as unknown as NodeJS.WritableStream,
+  rig = await startGatewayRig({
+    name: 'e2e',
+    database: 'lorawan',
+    devices: DEVICES,
+    config: { http: { listen: '127.0.0.1:0' } },
+    source: { password: 'mqtt-secret-pw', username: 'gw', max_payload_bytes: 4096 },
   });
-  await gateway.start();
+  ({ influx, dir, gateway, logLines } = rig);
 }, 120_000);
 
 afterAll(async () => {
-  await gateway?.stop();
-  await Promise.all([broker?.dispose(), influx?.dispose()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await rig?.dispose();
 });
 
 describe('gateway: ChirpStack MQTT → durable log → InfluxDB', () => {
@@ -110,7 +63,7 @@ describe('gateway: ChirpStack MQTT → durable log → InfluxDB', () => {
     const df703 = nativeCodec('dingtek/df703');
     const dlpm = nativeCodec('decentlab/dl-pm');
     if (!df703 || !dlpm) throw new Error('codecs missing');
-    const pub = await mqtt.connectAsync(broker.url, { clientId: 'e2e-publisher' });
+    const pub = await mqtt.connectAsync(rig.broker.url, { clientId: 'e2e-publisher' });
     const expected: { devEui: string; time: number; distance: number }[] = [];
     for (let i = 0; i < 60; i++) {
       const distance = 200 + i * 10;
@@ -184,7 +137,7 @@ describe('gateway: ChirpStack MQTT → durable log → InfluxDB', () => {
     const acme = { dev_eui: '70b3d5e75e0000a1', name: 'acme-1', model: 'acme/bin-sensor', tags: { commune: 'east' }, variables: {} };
     writeFileSync(join(dir, 'devices.yaml'), `devices:\n${[...DEVICES, acme].map((d) => `  - ${JSON.stringify(d)}`).join('\n')}\n`);
     await gateway.reloadRegistry();
-    const pub = await mqtt.connectAsync(broker.url, { clientId: 'e2e-publisher-acme' });
+    const pub = await mqtt.connectAsync(rig.broker.url, { clientId: 'e2e-publisher-acme' });
     const ev = uplink(acme.dev_eui, 'acme-1', 1, 1, Buffer.from('0104d2150e1000', 'hex'), T0 + 5_000);
     await pub.publishAsync(eventTopic(ev), eventToJson(ev), { qos: 1 });
     await pub.endAsync();

@@ -12,44 +12,29 @@
  *   schema     a time InfluxDB cannot store (year 2300)             → dead-lettered by the sink
  *   (size)     a 3 MB payload, above max_payload_bytes              → rejected, only a prefix kept
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeCodec } from '../codecs/registry.ts';
-import { checkConfig } from '../gateway/config.ts';
-import { createGateway, type Gateway } from '../gateway/gateway.ts';
+import type { Gateway } from '../gateway/gateway.ts';
 import { eventToJson, eventToProtobuf, eventTopic, type UplinkEvent } from '../lorawan/chirpstack/events.ts';
-import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
-import { startMosquitto, type MosquittoServer } from '../support/mosquitto.ts';
+import { chirpstackUplink, waitFor } from '../support/gateway-kit.ts';
+import type { InfluxdServer } from '../support/influxd.ts';
+import { startGatewayRig, type GatewayRig } from './gateway-rig.ts';
 
-let broker: MosquittoServer;
+let rig: GatewayRig;
 let influx: InfluxdServer;
 let dir: string;
 let gateway: Gateway;
-const logLines: string[] = [];
+let logLines: string[];
 
 const T0 = Date.UTC(2026, 10, 21, 8, 0, 0);
 const BIN = { dev_eui: '70b3d5e75e000101', name: 'bin-p', model: 'dingtek/df703', tags: { commune: 'centre' }, variables: { container_depth_mm: 1200, sensor_offset_mm: 50 } };
 const df703 = nativeCodec('dingtek/df703');
 
-function uplink(fCnt: number, data: Uint8Array, time: number): UplinkEvent {
-  return {
-    kind: 'up',
-    deduplicationId: `poison-${fCnt}`,
-    time,
-    deviceInfo: { tenantId: 't', tenantName: 'city', applicationId: 'app', applicationName: 'waste', deviceProfileId: 'p', deviceProfileName: 'profile', deviceName: BIN.name, devEui: BIN.dev_eui, deviceClassEnabled: 'CLASS_A', tags: {} },
-    devAddr: '26000101',
-    adr: true,
-    dr: 5,
-    fCnt,
-    fPort: 3,
-    confirmed: false,
-    data,
-    rxInfo: [{ gatewayId: '0016c001f1530001', uplinkId: 1, rssi: -80, snr: 7.5, channel: 1, rfChain: 0 }],
-  };
-}
+const uplink = (fCnt: number, data: Uint8Array, time: number): UplinkEvent =>
+  chirpstackUplink({ devEui: BIN.dev_eui, name: BIN.name, fCnt, fPort: 3, data, time, deduplicationId: `poison-${fCnt}` });
 
 function reading(distance: number): Uint8Array {
   const enc = df703?.encodeUplink({ readings: [{ values: { distance_mm: distance, temperature_c: 12 } }] });
@@ -57,53 +42,18 @@ function reading(distance: number): Uint8Array {
   return Uint8Array.from(enc.bytes);
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 beforeAll(async () => {
-  [broker, influx] = await Promise.all([startMosquitto(), startInfluxd({ database: 'poison' })]);
-  dir = mkdtempSync(join(tmpdir(), 'gw-poison-'));
-  writeFileSync(join(dir, 'devices.yaml'), `devices:\n  - ${JSON.stringify(BIN)}\n`);
-  const config = checkConfig(
-    {
-      name: 'poison',
-      data_dir: './data',
-      http: { listen: false },
-      log: { level: 'info' },
-      registry: { devices_file: 'devices.yaml' },
-      buffer: { fsync_interval_ms: 20, max_record_bytes: 16_384 },
-      sources: [{ type: 'chirpstack_mqtt', name: 'cs', url: broker.url }],
-      sinks: [{ type: 'influxdb', name: 'influx', url: influx.url, database: 'poison', flush_interval_ms: 100 }],
-    },
-    join(dir, 'gateway.yaml'),
-    {},
-  );
-  gateway = createGateway(config, {
-    logStream: {
-      write(chunk: string | Uint8Array) {
-        logLines.push(String(chunk));
-        return true;
-      },
-    } as unknown as NodeJS.WritableStream,
-  });
-  await gateway.start();
+  rig = await startGatewayRig({ name: 'poison', database: 'poison', devices: [BIN], config: { buffer: { max_record_bytes: 16_384 } } });
+  ({ influx, dir, gateway, logLines } = rig);
 }, 120_000);
 
 afterAll(async () => {
-  await gateway?.stop();
-  await Promise.all([broker?.dispose(), influx?.dispose()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await rig?.dispose();
 });
 
 describe('gateway: one poison message per stage never stops ingestion', () => {
   it('valid uplinks behind each poison message arrive; each poison message is counted once', async () => {
-    const pub = await mqtt.connectAsync(broker.url, { clientId: 'poison-publisher' });
+    const pub = await mqtt.connectAsync(rig.broker.url, { clientId: 'poison-publisher' });
     const topic = eventTopic(uplink(0, new Uint8Array(0), T0));
     let fCnt = 0;
     let valid = 0;

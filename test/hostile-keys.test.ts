@@ -6,25 +6,20 @@
  * - MQTT credentials in a source URL (`mqtt://user:p@ssw0rd@host`, `mqtt://:secret@host`,
  *   percent-encoded) never reach /healthz or the log.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeCodec } from '../codecs/registry.ts';
-import { checkConfig } from '../gateway/config.ts';
-import { createGateway, type Gateway } from '../gateway/gateway.ts';
+import type { Gateway } from '../gateway/gateway.ts';
 import { eventToJson, eventTopic } from '../lorawan/chirpstack/events.ts';
 import { freePort } from '../support/free-port.ts';
-import { chirpstackUplink, memoryLogStream, waitFor } from '../support/gateway-kit.ts';
-import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
-import { startMosquitto, type MosquittoServer } from '../support/mosquitto.ts';
+import { chirpstackUplink, waitFor } from '../support/gateway-kit.ts';
+import type { InfluxdServer } from '../support/influxd.ts';
+import { startGatewayRig, type GatewayRig } from './gateway-rig.ts';
 
-let broker: MosquittoServer;
+let rig: GatewayRig;
 let influx: InfluxdServer;
-let dir: string;
 let gateway: Gateway;
-const logLines: string[] = [];
+let logLines: string[];
 const T0 = Date.UTC(2026, 10, 21, 8, 0, 0);
 const EUI = '70b3d5e75e0000a9';
 
@@ -40,42 +35,26 @@ const TAGS = { time: 'morning', DEV_EUI: 'shadow', commune: 'centre' }; // what 
 let deadPort = 0;
 
 beforeAll(async () => {
-  [broker, influx] = await Promise.all([startMosquitto(), startInfluxd({ database: 'lorawan' })]);
   deadPort = await freePort(); // nothing listens: those sources keep reconnecting, degraded
-  dir = mkdtempSync(join(tmpdir(), 'gw-keys-'));
-  writeFileSync(join(dir, 'devices.yaml'), `devices:\n  - {dev_eui: "${EUI}", name: bin-time, model: dingtek/df703, variables: {container_depth_mm: 1250, sensor_offset_mm: 50}}\n`);
-  const config = checkConfig(
-    {
-      name: 'keys',
-      data_dir: './data',
-      http: { listen: '127.0.0.1:0' },
-      log: { level: 'debug' },
-      registry: { devices_file: 'devices.yaml' },
-      buffer: { fsync_interval_ms: 20 },
-      sources: [
-        { type: 'chirpstack_mqtt', name: 'cs', url: broker.url },
-        ...SECRET_URLS(deadPort).map((s, i) => ({ type: 'chirpstack_mqtt', name: `secret${i}`, url: s.url, reconnect_ms: 200 })),
-      ],
-      sinks: [{ type: 'influxdb', name: 'influx', url: influx.url, database: 'lorawan', flush_interval_ms: 100 }],
-    },
-    join(dir, 'gateway.yaml'),
-    {},
-  );
-  gateway = createGateway(config, { logStream: memoryLogStream(logLines) });
-  await gateway.start();
+  rig = await startGatewayRig({
+    name: 'keys',
+    database: 'lorawan',
+    devices: [{ dev_eui: EUI, name: 'bin-time', model: 'dingtek/df703', variables: { container_depth_mm: 1250, sensor_offset_mm: 50 } }],
+    config: { http: { listen: '127.0.0.1:0' }, log: { level: 'debug' } },
+    extraSources: SECRET_URLS(deadPort).map((s, i) => ({ type: 'chirpstack_mqtt', name: `secret${i}`, url: s.url, reconnect_ms: 200 })),
+  });
+  ({ influx, gateway, logLines } = rig);
 }, 120_000);
 
 afterAll(async () => {
-  await gateway?.stop();
-  await Promise.all([broker?.dispose(), influx?.dispose()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await rig?.dispose();
 });
 
 describe('reserved tag keys from ChirpStack', () => {
   it('a device tagged time / DEV_EUI in ChirpStack still gets all 30 points, the tags renamed chirpstack_<key>', async () => {
     const codec = nativeCodec('dingtek/df703');
     if (!codec) throw new Error('codec missing');
-    const pub = await mqtt.connectAsync(broker.url, { clientId: 'keys-publisher' });
+    const pub = await mqtt.connectAsync(rig.broker.url, { clientId: 'keys-publisher' });
     for (let i = 0; i < 30; i++) {
       const enc = codec.encodeUplink({ readings: [{ values: { distance_mm: 300 + i * 10, temperature_c: 12, alarm_full: false, alarm_fire: false, alarm_tilt: false } }] });
       const ev = chirpstackUplink({ devEui: EUI, name: 'bin-time', fCnt: i, fPort: 3, data: Uint8Array.from(enc.bytes ?? []), time: T0 + i * 60_000, tags: TAGS });

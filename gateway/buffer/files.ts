@@ -118,5 +118,11 @@ function lockError(dir: string, err: unknown): Error {
       `durable log ${dir} is in use by another process (a running gateway, or "lorawan-edge replay"); stop it first, or give this one another data_dir`,
     );
   }
+  if (code === 'SQLITE_FULL') {
+    // A disk full on the very first start: the LOCK database is the first file the log writes.
+    // Said as the system error it is (ENOSPC on the file), so the CLI gives its one line.
+    const path = join(dir, LOCK_FILE);
+    return Object.assign(new Error(`ENOSPC: no space left on device, write '${path}'`, { cause: err }), { code: 'ENOSPC', errno: -28, syscall: 'write', path });
+  }
   return err instanceof Error ? err : new Error(String(err));
 }
