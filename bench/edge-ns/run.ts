@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildDataFrame } from '../../lorawan/data-frame.ts';
@@ -31,13 +31,15 @@ import { writeDeviceKeysFile, type DeviceKeys } from '../../gateway/registry/key
 import { freePorts } from '../../support/free-port.ts';
 import { startInfluxd } from '../../support/influxd.ts';
 
-const { values } = parseArgs({ options: { rates: { type: 'string', default: '2000,5000,10000' }, seconds: { type: 'string', default: '10' }, devices: { type: 'string', default: '10000' }, 'answer-rate': { type: 'string', default: '2000' }, 'node-flags': { type: 'string', default: '' } } });
+const { values } = parseArgs({ options: { rates: { type: 'string', default: '2000,5000,10000' }, seconds: { type: 'string', default: '10' }, devices: { type: 'string', default: '10000' }, 'answer-rate': { type: 'string', default: '2000' }, 'node-flags': { type: 'string', default: '' }, store: { type: 'string', default: 'on' } } });
 /** extra node flags after the unit's (later flags win), e.g. --node-flags='--max-old-space-size=256' */
 const extraFlags = (values['node-flags'] as string).split(' ').filter(Boolean);
 const rates = (values.rates as string).split(',').map(Number);
 const seconds = Number(values.seconds);
 const N = Number(values.devices);
 const answerRate = Number(values['answer-rate']);
+/** the local store (sink `local`, gateway/web) on (the default config) or off (`web.store.enabled: false`) */
+const storeOn = values.store !== 'off';
 const GW = '0016c001f15e0001';
 const OTAA_N = 20;
 
@@ -47,6 +49,7 @@ const quantile = (xs: number[], q: number): number => {
 };
 
 async function main(): Promise<void> {
+  const loadBefore = loadavg().map((x) => x.toFixed(1)).join(' ');
   console.error('building the bundle …');
   buildBundle();
   const influx = await startInfluxd({ database: 'edge_ns' });
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
       registry: { devices_file: 'devices.yaml' },
       sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${udpPort}`, keys_file: 'keys.json' }],
       sinks: [{ type: 'influxdb', name: 'influx', url: influx.url, database: 'edge_ns' }],
+      ...(storeOn ? {} : { web: { enabled: false, store: { enabled: false } } }),
     }),
   );
   const deployed = deployedGateway();
@@ -80,6 +84,10 @@ async function main(): Promise<void> {
   proc.stdout?.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
   proc.stderr?.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
   process.on('exit', () => proc.kill('SIGKILL'));
+  let stopping = false;
+  proc.once('exit', (code, signal) => {
+    if (!stopping) console.error(`the gateway exited during the run (${code ?? signal}):\n${out}`);
+  });
   await waitFor('the gateway', 120_000, 100, async () => {
     if (proc.exitCode !== null) throw new Error(`gateway exited: ${out}`);
     try {
@@ -177,6 +185,7 @@ async function main(): Promise<void> {
     return n >= acc ? n : undefined;
   }).catch(() => -1);
   rss.stop();
+  stopping = true;
   proc.kill('SIGTERM');
   await Promise.race([new Promise((r) => proc.once('exit', r)), sleep(30_000)]);
   sock.close();
@@ -185,7 +194,7 @@ async function main(): Promise<void> {
   const report = [
     `### bench/edge-ns (${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, shared with other work)`,
     '',
-    `\`node --import tsx bench/edge-ns/run.ts --rates ${rates.join(',')} --seconds ${seconds} --devices ${N}\` — ${N.toLocaleString('en')} ABP sessions + ${OTAA_N} OTAA devices, one virtual forwarder on loopback, gateway = the bundle with the systemd unit's node flags, InfluxDB 1.6 on the same machine.`,
+    `\`node --import tsx bench/edge-ns/run.ts --rates ${rates.join(',')} --seconds ${seconds} --devices ${N} --store ${storeOn ? 'on' : 'off'}${extraFlags.length ? ` '--node-flags=${extraFlags.join(' ')}'` : ''}\` (load average before: ${loadBefore}) — ${N.toLocaleString('en')} ABP sessions + ${OTAA_N} OTAA devices, one virtual forwarder on loopback, gateway = the bundle with the systemd unit's node flags, InfluxDB 1.6 on the same machine.`,
     '',
     '| offered uplinks/s | sent/s | accepted / sent | accepted/s | gateway CPU µs/uplink | gateway RSS peak MB |',
     '|---|---|---|---|---|---|',

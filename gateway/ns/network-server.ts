@@ -42,6 +42,7 @@ import type { KeyIndex } from '../registry/keys-file.ts';
 import { AdrEngine } from './adr.ts';
 import type { DownlinkOutcome } from './command-down.ts';
 import { DedupWindow, type Reception } from './dedup.ts';
+import { AesKeyCache } from './session-keys-cache.ts';
 import type { NsMetrics } from './metrics.ts';
 import type { Session, SessionStore } from './session-store.ts';
 
@@ -105,6 +106,13 @@ interface PendingTx {
   sentAt: number;
 }
 
+/** An answer built, waiting for its batch's FCntDowns to be durable before it leaves. */
+interface PreparedAnswer {
+  a: Answer;
+  phy: Buffer;
+  queued?: { id: number; confirmed: boolean; attempts: number };
+}
+
 /** An accepted uplink waiting for its batch to be committed before it is answered. */
 interface Answer {
   session: Session;
@@ -150,6 +158,8 @@ export class NetworkServer {
   onDownlinkOutcome: ((o: DownlinkOutcome) => void) | undefined;
   /** FCntDown each queued downlink was last sent with (for its outcome event), bounded */
   private readonly sentFCnt = new Map<number, number>();
+  /** prepared AES keys of recently heard sessions (bounded: session-keys-cache.ts says why) */
+  private readonly aes = new AesKeyCache();
 
   constructor(
     readonly config: NetworkServerConfig,
@@ -322,7 +332,7 @@ export class NetworkServer {
     for (const s of candidates) {
       const fc = reconstructFCnt(f.fCnt16, s.fCntUpNext, { maxGap: this.config.max_fcnt_gap });
       if (fc.ok) {
-        if (verifyDataMic(f, s.nwkSKey, fc.fCnt32)) {
+        if (verifyDataMic(f, this.aes.get(s.nwkSKey), fc.fCnt32)) {
           match = { s, fCnt32: fc.fCnt32, retransmission: fc.retransmission };
           break;
         }
@@ -332,7 +342,7 @@ export class NetworkServer {
       // or, for a restarted ABP device (accept_zero), a new session at FCnt 0.
       const behind = (s.fCntUpNext - f.fCnt16 + 0x10000) % 0x10000;
       const old = s.fCntUpNext - behind;
-      if (old >= 0 && verifyDataMic(f, s.nwkSKey, old)) {
+      if (old >= 0 && verifyDataMic(f, this.aes.get(s.nwkSKey), old)) {
         if (old === 0 && s.activation === 'ABP' && this.config.abp_fcnt_reset === 'accept_zero' && micHex(f) !== s.lastMic && micHex(f) !== this.zeroMic.get(s)) {
           this.deps.logger.warn({ devEui: s.devEui }, 'ABP device counts from 0 again (restart): counter reset');
           this.deps.metrics.fcntResets.inc();
@@ -367,7 +377,7 @@ export class NetworkServer {
       }
       return this.reject('replay', `DevAddr ${addr} FCnt ${fCnt32}: counter already used by another frame`, f.phyPayload);
     }
-    const opened = openDataFrame(f, { nwkSKey: s.nwkSKey, appSKey: s.appSKey }, fCnt32);
+    const opened = openDataFrame(f, { nwkSKey: this.aes.get(s.nwkSKey), appSKey: this.aes.get(s.appSKey) }, fCnt32);
     s.fCntUpNext = fCnt32 + 1;
     s.lastMic = micHex(f);
     this.lastGateways.set(s, new Set(receptions.map((r) => r.gatewayEui)));
@@ -468,12 +478,27 @@ export class NetworkServer {
       return;
     }
     const answer = (): void => {
+      const ready: PreparedAnswer[] = [];
       for (const a of b.answers) {
         try {
-          this.answer(a);
+          const p = this.prepareAnswer(a);
+          if (p) ready.push(p);
         } catch (err) {
           this.deps.logger.error({ err: (err as Error).message, devEui: a.session.devEui }, 'answer failed');
         }
+      }
+      if (ready.length === 0) return;
+      try {
+        // S1: every FCntDown (and queue state) of the batch durable, in one transaction, before any frame leaves.
+        this.deps.store.commitDownlinks(ready.map((p) => ({ session: p.a.session, queued: p.queued ? { id: p.queued.id, state: p.queued.confirmed ? 'awaiting_ack' : 'sent', attempts: p.queued.attempts, outcome: '' } : undefined })));
+      } catch (err) {
+        this.deps.logger.error({ err: (err as Error).message, answers: ready.length }, 'session store commit of downlink counters failed: these answers are not sent');
+        return;
+      }
+      for (const p of ready) {
+        const s = p.a.session;
+        this.schedule(this.bestReception(p.a.receptions), p.phy, s.rxDelay * 1000, s.rx1DrOffset, s.rx2Dr, 'data', s, p.queued, p.a.receivedAt);
+        if (p.a.frame.confirmed) this.deps.metrics.acks.inc();
       }
     };
     if (b.records.length === 0) return answer();
@@ -483,10 +508,13 @@ export class NetworkServer {
     });
   }
 
-  /** The class-A answer to an accepted uplink, if it needs one. */
-  private answer(a: Answer): void {
+  /**
+   * The class-A answer to an accepted uplink, if it needs one: the frame built and FCntDown
+   * advanced in memory; the caller commits the batch's counters, then schedules.
+   */
+  private prepareAnswer(a: Answer): PreparedAnswer | undefined {
     const s = a.session;
-    if (this.sessions.get(s.devEui) !== s) return; // re-joined meanwhile
+    if (this.sessions.get(s.devEui) !== s) return undefined; // re-joined meanwhile
     // A confirmed downlink awaiting its ACK: this uplink says whether it arrived.
     if (s.awaitingAck) {
       const q = this.deps.store.downlink(s.awaitingAck);
@@ -510,7 +538,7 @@ export class NetworkServer {
     if (this.pending.has(s.devEui) && queue.length <= 1) this.pending.delete(s.devEui);
     const q = queue[0];
     const adrAckReq = a.frame.fCtrl.adrAckReq;
-    if (!a.frame.confirmed && a.macAnswers.length === 0 && !q && !adrAckReq) return;
+    if (!a.frame.confirmed && a.macAnswers.length === 0 && !q && !adrAckReq) return undefined;
     let fOpts = encodeMacCommands('down', a.macAnswers);
     if (fOpts.length > 15) fOpts = fOpts.subarray(0, 0);
     const fCnt = s.fCntDownNext;
@@ -530,13 +558,9 @@ export class NetworkServer {
         fOpts,
         ...(q ? { fPort: q.fPort, payload: q.payload } : {}),
       },
-      { nwkSKey: s.nwkSKey, appSKey: s.appSKey },
+      { nwkSKey: this.aes.get(s.nwkSKey), appSKey: this.aes.get(s.appSKey) },
     );
-    // S1: FCntDown (and the queue entry's state) durable before the frame leaves.
-    this.deps.store.commitDownlink(s, q ? { id: q.id, state: q.confirmed ? 'awaiting_ack' : 'sent', attempts, outcome: '' } : undefined);
-    const best = this.bestReception(a.receptions);
-    this.schedule(best, phy, s.rxDelay * 1000, s.rx1DrOffset, s.rx2Dr, 'data', s, q ? { id: q.id, confirmed: q.confirmed, attempts } : undefined, a.receivedAt);
-    if (a.frame.confirmed) this.deps.metrics.acks.inc();
+    return { a, phy, ...(q ? { queued: { id: q.id, confirmed: q.confirmed, attempts } } : {}) };
   }
 
   /**

@@ -276,6 +276,20 @@ export class SessionStore {
     })();
   }
 
+  /**
+   * The FCntDowns of a batch of answers in one transaction (S1, one fsync for all): a commit
+   * per answer cost one fsync on the event loop each.
+   */
+  commitDownlinks(list: readonly { session: Session; queued: { id: number; state: DownlinkState; attempts: number; outcome: string } | undefined }[]): void {
+    if (list.length === 0) return;
+    this.db.transaction(() => {
+      for (const { session: s, queued } of list) {
+        this.st.down.run(s.fCntDownNext, s.awaitingAck, s.devEui);
+        if (queued) this.st.setDownlink.run(queued.state, queued.attempts, s.fCntDownNext - 1, queued.outcome, queued.id);
+      }
+    })();
+  }
+
   setDownlinkState(id: number, state: DownlinkState, attempts: number, outcome: string): void {
     this.st.setDownlink.run(state, attempts, null, outcome, id);
   }

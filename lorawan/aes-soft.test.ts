@@ -1,0 +1,31 @@
+import { createCipheriv } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { aesCmac } from './aes-cmac.ts';
+import { AesKey } from './aes.ts';
+import { SoftAesKey } from './aes-soft.ts';
+
+describe('SoftAesKey (AES-128 in plain JS)', () => {
+  it('FIPS-197 appendix C.1 vector', () => {
+    const k = new SoftAesKey(Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'));
+    expect(k.encryptEcb(Buffer.from('00112233445566778899aabbccddeeff', 'hex')).toString('hex')).toBe('69c4e0d86a7b0430d8cdb78070b4c55a');
+  });
+
+  it('ECB and CMAC equal node:crypto for random keys and messages', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ minLength: 0, maxLength: 80 }), (key, msg) => {
+        const blocks = Buffer.alloc(Math.ceil(msg.length / 16) * 16);
+        blocks.set(msg);
+        const ecb = createCipheriv('aes-128-ecb', key, null).setAutoPadding(false);
+        expect(new SoftAesKey(key).encryptEcb(blocks).equals(ecb.update(blocks))).toBe(true);
+        expect(aesCmac(new SoftAesKey(key), msg).equals(aesCmac(new AesKey(key), msg))).toBe(true);
+      }),
+      { seed: 1010, numRuns: 300 },
+    );
+  });
+
+  it('RFC 4493 example 2 (16-byte message)', () => {
+    const k = new SoftAesKey(Buffer.from('2b7e151628aed2a6abf7158809cf4f3c', 'hex'));
+    expect(aesCmac(k, Buffer.from('6bc1bee22e409f96e93d7e117393172a', 'hex')).toString('hex')).toBe('070a16b46b4d4144f79bdd9dd04a287c');
+  });
+});

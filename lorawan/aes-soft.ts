@@ -1,0 +1,137 @@
+/**
+ * AES-128 encryption in plain JavaScript (FIPS-197, table form), as an `AesKey` whose
+ * `encryptEcb` and `cbcMacInPlace` — everything a network server needs per data uplink: the
+ * MIC (AES-CMAC) and the FRMPayload keystream — run without node:crypto.
+ *
+ * Why: a node:crypto cipher object is a JS stream plus an OpenSSL context. Creating one costs
+ * far more than the two or three blocks an uplink needs, and keeping one per session key (what
+ * `aesKey()` does) holds tens of thousands of them with 10,000 sessions. A city gateway hears
+ * each device every few minutes, so nearly every uplink meets a key whose cipher is gone or
+ * must be kept for ever. bench/edge-ns measured ~140 µs of cipher creation per uplink and GC
+ * at ~27 % of the gateway's CPU. Here, expanding a key is 44 words and a block is 160 table
+ * look-ups: no native object, no garbage beyond the output buffer.
+ *
+ * Decryption (`decryptEcb`, used for join-accepts) stays on node:crypto through the base class.
+ * Checked against node:crypto and the FIPS-197 vector in aes-soft.test.ts.
+ */
+import { AES_BLOCK, AesKey } from './aes.ts';
+
+/** S-box and the four round tables, built once from GF(2^8) arithmetic. */
+const SBOX = new Uint8Array(256);
+const T0 = new Uint32Array(256);
+const T1 = new Uint32Array(256);
+const T2 = new Uint32Array(256);
+const T3 = new Uint32Array(256);
+
+function xtime(a: number): number {
+  return ((a << 1) ^ (a & 0x80 ? 0x1b : 0)) & 0xff;
+}
+
+(function buildTables(): void {
+  // Walk the multiplicative group with generator 3: p = 3^i, q = 3^-i, so q = p^-1.
+  let p = 1;
+  let q = 1;
+  do {
+    p = p ^ xtime(p); // p *= 3
+    q ^= q << 1; // q /= 3
+    q ^= q << 2;
+    q ^= q << 4;
+    q &= 0xff;
+    if (q & 0x80) q ^= 0x09;
+    const rot = (x: number, s: number): number => ((x << s) | (x >>> (8 - s))) & 0xff;
+    SBOX[p] = q ^ rot(q, 1) ^ rot(q, 2) ^ rot(q, 3) ^ rot(q, 4) ^ 0x63;
+  } while (p !== 1);
+  SBOX[0] = 0x63;
+  for (let i = 0; i < 256; i++) {
+    const s = SBOX[i] as number;
+    const s2 = xtime(s);
+    const s3 = s2 ^ s;
+    // Column (2s, s, s, 3s) as a big-endian word, and its byte rotations.
+    const t = ((s2 << 24) | (s << 16) | (s << 8) | s3) >>> 0;
+    T0[i] = t;
+    T1[i] = ((t >>> 8) | (t << 24)) >>> 0;
+    T2[i] = ((t >>> 16) | (t << 16)) >>> 0;
+    T3[i] = ((t >>> 24) | (t << 8)) >>> 0;
+  }
+})();
+
+const RCON = [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x1b, 0x36];
+
+function expandKey(key: Uint8Array): Uint32Array {
+  const w = new Uint32Array(44);
+  for (let i = 0; i < 4; i++) w[i] = (((key[4 * i] as number) << 24) | ((key[4 * i + 1] as number) << 16) | ((key[4 * i + 2] as number) << 8) | (key[4 * i + 3] as number)) >>> 0;
+  for (let i = 4; i < 44; i++) {
+    let t = w[i - 1] as number;
+    if (i % 4 === 0) {
+      // RotWord, SubWord, Rcon
+      t = ((SBOX[(t >>> 16) & 0xff] as number) << 24) | ((SBOX[(t >>> 8) & 0xff] as number) << 16) | ((SBOX[t & 0xff] as number) << 8) | (SBOX[t >>> 24] as number);
+      t ^= (RCON[i / 4 - 1] as number) << 24;
+    }
+    w[i] = ((w[i - 4] as number) ^ t) >>> 0;
+  }
+  return w;
+}
+
+export class SoftAesKey extends AesKey {
+  private readonly w: Uint32Array;
+  private readonly chainBlock = Buffer.alloc(AES_BLOCK);
+
+  constructor(key: Uint8Array) {
+    super(key);
+    this.w = expandKey(this.bytes);
+  }
+
+  /** Encrypts the block at `src[so..so+16)` into `dst[do..do+16)` (may be the same place). */
+  private block(src: Uint8Array, so: number, dst: Uint8Array, d: number): void {
+    const w = this.w;
+    let s0 = ((((src[so] as number) << 24) | ((src[so + 1] as number) << 16) | ((src[so + 2] as number) << 8) | (src[so + 3] as number)) ^ (w[0] as number)) >>> 0;
+    let s1 = ((((src[so + 4] as number) << 24) | ((src[so + 5] as number) << 16) | ((src[so + 6] as number) << 8) | (src[so + 7] as number)) ^ (w[1] as number)) >>> 0;
+    let s2 = ((((src[so + 8] as number) << 24) | ((src[so + 9] as number) << 16) | ((src[so + 10] as number) << 8) | (src[so + 11] as number)) ^ (w[2] as number)) >>> 0;
+    let s3 = ((((src[so + 12] as number) << 24) | ((src[so + 13] as number) << 16) | ((src[so + 14] as number) << 8) | (src[so + 15] as number)) ^ (w[3] as number)) >>> 0;
+    let k = 4;
+    for (let round = 1; round < 10; round++) {
+      const t0 = (T0[s0 >>> 24] as number) ^ (T1[(s1 >>> 16) & 0xff] as number) ^ (T2[(s2 >>> 8) & 0xff] as number) ^ (T3[s3 & 0xff] as number) ^ (w[k] as number);
+      const t1 = (T0[s1 >>> 24] as number) ^ (T1[(s2 >>> 16) & 0xff] as number) ^ (T2[(s3 >>> 8) & 0xff] as number) ^ (T3[s0 & 0xff] as number) ^ (w[k + 1] as number);
+      const t2 = (T0[s2 >>> 24] as number) ^ (T1[(s3 >>> 16) & 0xff] as number) ^ (T2[(s0 >>> 8) & 0xff] as number) ^ (T3[s1 & 0xff] as number) ^ (w[k + 2] as number);
+      const t3 = (T0[s3 >>> 24] as number) ^ (T1[(s0 >>> 16) & 0xff] as number) ^ (T2[(s1 >>> 8) & 0xff] as number) ^ (T3[s2 & 0xff] as number) ^ (w[k + 3] as number);
+      s0 = t0 >>> 0;
+      s1 = t1 >>> 0;
+      s2 = t2 >>> 0;
+      s3 = t3 >>> 0;
+      k += 4;
+    }
+    // Last round: SubBytes, ShiftRows, AddRoundKey (no MixColumns).
+    const f = (a: number, b: number, c: number, e: number, rk: number): number =>
+      ((((SBOX[a >>> 24] as number) << 24) | ((SBOX[(b >>> 16) & 0xff] as number) << 16) | ((SBOX[(c >>> 8) & 0xff] as number) << 8) | (SBOX[e & 0xff] as number)) ^ rk) >>> 0;
+    const o0 = f(s0, s1, s2, s3, w[40] as number);
+    const o1 = f(s1, s2, s3, s0, w[41] as number);
+    const o2 = f(s2, s3, s0, s1, w[42] as number);
+    const o3 = f(s3, s0, s1, s2, w[43] as number);
+    for (const [i, v] of [o0, o1, o2, o3].entries()) {
+      dst[d + 4 * i] = v >>> 24;
+      dst[d + 4 * i + 1] = (v >>> 16) & 0xff;
+      dst[d + 4 * i + 2] = (v >>> 8) & 0xff;
+      dst[d + 4 * i + 3] = v & 0xff;
+    }
+  }
+
+  override encryptEcb(input: Uint8Array): Buffer {
+    if (input.length % AES_BLOCK !== 0) throw new RangeError(`ECB input must be whole blocks, got ${input.length} bytes`);
+    const out = Buffer.allocUnsafe(input.length);
+    for (let o = 0; o < input.length; o += AES_BLOCK) this.block(input, o, out, o);
+    return out;
+  }
+
+  /** CBC-MAC with a zero IV; like the base class, clobbers `blocks` and returns a private view. */
+  override cbcMacInPlace(blocks: Buffer): Buffer {
+    const n = blocks.length;
+    if (n === 0 || n % AES_BLOCK !== 0) throw new RangeError(`CBC-MAC input must be whole blocks, got ${n} bytes`);
+    const c = this.chainBlock;
+    c.fill(0);
+    for (let o = 0; o < n; o += AES_BLOCK) {
+      for (let i = 0; i < AES_BLOCK; i++) c[i] = (c[i] as number) ^ (blocks[o + i] as number);
+      this.block(c, 0, c, 0);
+    }
+    return c;
+  }
+}
