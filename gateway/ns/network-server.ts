@@ -14,8 +14,9 @@
  *    the MIC decides which (shared DevAddrs); replays, bad MICs, too-far counters rejected and
  *    counted; FRMPayload decrypted, FOpts/port-0 MAC commands parsed; the record is decoded
  *    with the catalogue model like a ChirpStack event and batched.
- * 4. Commit: a batch's counters go to the session store (durable), then its records to the log;
- *    once the log has them, each frame that needs an answer gets one in RX1 (RX2 fallback): ACK
+ * 4. Commit: a batch's FCntUps and FCntDowns go to the session store (one durable transaction),
+ *    then each frame that needs an answer gets one in RX1 (RX2 fallback), and the records go to
+ *    the log: ACK
  *    for a confirmed uplink, LinkCheckAns, DeviceTimeAns, and the device's queued downlink.
  *
  * Every rejection is counted under its reason (`lorawan_edge_ns_rejected_total{reason}`) and,
@@ -332,7 +333,7 @@ export class NetworkServer {
     for (const s of candidates) {
       const fc = reconstructFCnt(f.fCnt16, s.fCntUpNext, { maxGap: this.config.max_fcnt_gap });
       if (fc.ok) {
-        if (verifyDataMic(f, this.aes.get(s.nwkSKey), fc.fCnt32)) {
+        if (verifyDataMic(f, this.aes.get(`${s.devEui}/n`, s.nwkSKey), fc.fCnt32)) {
           match = { s, fCnt32: fc.fCnt32, retransmission: fc.retransmission };
           break;
         }
@@ -342,7 +343,7 @@ export class NetworkServer {
       // or, for a restarted ABP device (accept_zero), a new session at FCnt 0.
       const behind = (s.fCntUpNext - f.fCnt16 + 0x10000) % 0x10000;
       const old = s.fCntUpNext - behind;
-      if (old >= 0 && verifyDataMic(f, this.aes.get(s.nwkSKey), old)) {
+      if (old >= 0 && verifyDataMic(f, this.aes.get(`${s.devEui}/n`, s.nwkSKey), old)) {
         if (old === 0 && s.activation === 'ABP' && this.config.abp_fcnt_reset === 'accept_zero' && micHex(f) !== s.lastMic && micHex(f) !== this.zeroMic.get(s)) {
           this.deps.logger.warn({ devEui: s.devEui }, 'ABP device counts from 0 again (restart): counter reset');
           this.deps.metrics.fcntResets.inc();
@@ -377,7 +378,7 @@ export class NetworkServer {
       }
       return this.reject('replay', `DevAddr ${addr} FCnt ${fCnt32}: counter already used by another frame`, f.phyPayload);
     }
-    const opened = openDataFrame(f, { nwkSKey: this.aes.get(s.nwkSKey), appSKey: this.aes.get(s.appSKey) }, fCnt32);
+    const opened = openDataFrame(f, { nwkSKey: this.aes.get(`${s.devEui}/n`, s.nwkSKey), appSKey: this.aes.get(`${s.devEui}/a`, s.appSKey) }, fCnt32);
     s.fCntUpNext = fCnt32 + 1;
     s.lastMic = micHex(f);
     this.lastGateways.set(s, new Set(receptions.map((r) => r.gatewayEui)));
@@ -469,42 +470,45 @@ export class NetworkServer {
     const b = this.batch;
     this.batch = undefined;
     if (!b || this.closed) return;
+    // Answers are built first (FCntDown moves on in memory) so that one transaction — one
+    // fsync — makes the batch's FCntUps and FCntDowns durable together.
+    const ready: PreparedAnswer[] = [];
+    for (const a of b.answers) {
+      try {
+        const p = this.prepareAnswer(a);
+        if (p) ready.push(p);
+      } catch (err) {
+        this.deps.logger.error({ err: (err as Error).message, devEui: a.session.devEui }, 'answer failed');
+      }
+    }
     try {
-      // S2: counters first, then the records.
-      if (b.sessions.size) this.deps.store.commitUplinks(b.sessions);
+      // S2: counters first, then the records; S1: FCntDowns durable before any answer leaves.
+      this.deps.store.commitUplinks(
+        b.sessions,
+        ready.map((p) => ({ session: p.a.session, queued: p.queued ? { id: p.queued.id, state: p.queued.confirmed ? 'awaiting_ack' : 'sent', attempts: p.queued.attempts, outcome: '' } : undefined })),
+      );
     } catch (err) {
       this.deps.logger.error({ err: (err as Error).message }, 'session store commit failed: this batch is dropped unanswered');
       this.deps.metrics.rejected.inc({ reason: 'store_error' }, b.records.length);
       return;
     }
-    const answer = (): void => {
-      const ready: PreparedAnswer[] = [];
-      for (const a of b.answers) {
-        try {
-          const p = this.prepareAnswer(a);
-          if (p) ready.push(p);
-        } catch (err) {
-          this.deps.logger.error({ err: (err as Error).message, devEui: a.session.devEui }, 'answer failed');
-        }
-      }
-      if (ready.length === 0) return;
+    // The answers leave now, not after the log's fsync (up to buffer.fsync_interval_ms later):
+    // what makes an ACK safe to send is the durable FCnt (no frame accepted twice, no FCntDown
+    // reused). The price, as for the rest of S2: a kill -9 within that interval loses the
+    // batch's records although their devices were answered.
+    for (const p of ready) {
+      const s = p.a.session;
       try {
-        // S1: every FCntDown (and queue state) of the batch durable, in one transaction, before any frame leaves.
-        this.deps.store.commitDownlinks(ready.map((p) => ({ session: p.a.session, queued: p.queued ? { id: p.queued.id, state: p.queued.confirmed ? 'awaiting_ack' : 'sent', attempts: p.queued.attempts, outcome: '' } : undefined })));
-      } catch (err) {
-        this.deps.logger.error({ err: (err as Error).message, answers: ready.length }, 'session store commit of downlink counters failed: these answers are not sent');
-        return;
-      }
-      for (const p of ready) {
-        const s = p.a.session;
         this.schedule(this.bestReception(p.a.receptions), p.phy, s.rxDelay * 1000, s.rx1DrOffset, s.rx2Dr, 'data', s, p.queued, p.a.receivedAt);
         if (p.a.frame.confirmed) this.deps.metrics.acks.inc();
+      } catch (err) {
+        this.deps.logger.error({ err: (err as Error).message, devEui: s.devEui }, 'answer failed');
       }
-    };
-    if (b.records.length === 0) return answer();
-    this.deps.append(b.records).then(answer, (err: unknown) => {
+    }
+    if (b.records.length === 0) return;
+    this.deps.append(b.records).catch((err: unknown) => {
       this.deps.metrics.rejected.inc({ reason: 'log_error' }, b.records.length);
-      this.deps.logger.error({ err: (err as Error).message, records: b.records.length }, 'durable log refused a batch: not acknowledged to the devices');
+      this.deps.logger.error({ err: (err as Error).message, records: b.records.length }, 'durable log refused a batch');
     });
   }
 
@@ -558,7 +562,7 @@ export class NetworkServer {
         fOpts,
         ...(q ? { fPort: q.fPort, payload: q.payload } : {}),
       },
-      { nwkSKey: this.aes.get(s.nwkSKey), appSKey: this.aes.get(s.appSKey) },
+      { nwkSKey: this.aes.get(`${s.devEui}/n`, s.nwkSKey), appSKey: this.aes.get(`${s.devEui}/a`, s.appSKey) },
     );
     return { a, phy, ...(q ? { queued: { id: q.id, confirmed: q.confirmed, attempts } } : {}) };
   }

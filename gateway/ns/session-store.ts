@@ -8,7 +8,7 @@
  * S1. Every method that changes state returns only after its transaction is durable:
  *     `journal_mode=WAL` + `synchronous=FULL` fsyncs the WAL at every commit. So a join-accept
  *     is sent only after its session and DevNonce are on disk (`commitJoin`), and a downlink
- *     only after its FCntDown is (`commitDownlink`).
+ *     only after its FCntDown is (`commitUplinks`, with the batch's uplink counters).
  * S2. Uplink counters are committed (`commitUplinks`, one transaction per batch) *before* the
  *     batch's records are appended to the durable log. After a crash the stored FCntUp is
  *     therefore never behind a stored record: no frame is accepted twice. A crash between the
@@ -261,29 +261,15 @@ export class SessionStore {
     })();
   }
 
-  /** The counters of a batch of accepted uplinks, in one transaction (S2). */
-  commitUplinks(sessions: Iterable<Session>): void {
+  /**
+   * The counters of a batch of accepted uplinks (S2) and the FCntDowns of the batch's answers
+   * (S1, with their queue entries' states), in one transaction: one fsync per batch, where a
+   * commit per answer cost one fsync on the event loop each.
+   */
+  commitUplinks(sessions: Iterable<Session>, downlinks: readonly { session: Session; queued: { id: number; state: DownlinkState; attempts: number; outcome: string } | undefined }[] = []): void {
     this.db.transaction(() => {
       for (const s of sessions) this.st.uplink.run(s.fCntUpNext, s.dr, s.adr ? 1 : 0, s.lastMic, s.awaitingAck, s.devEui);
-    })();
-  }
-
-  /** FCntDown (and the downlink's queue state) before the downlink leaves (S1). */
-  commitDownlink(s: Session, queued: { id: number; state: DownlinkState; attempts: number; outcome: string } | undefined): void {
-    this.db.transaction(() => {
-      this.st.down.run(s.fCntDownNext, s.awaitingAck, s.devEui);
-      if (queued) this.st.setDownlink.run(queued.state, queued.attempts, s.fCntDownNext - 1, queued.outcome, queued.id);
-    })();
-  }
-
-  /**
-   * The FCntDowns of a batch of answers in one transaction (S1, one fsync for all): a commit
-   * per answer cost one fsync on the event loop each.
-   */
-  commitDownlinks(list: readonly { session: Session; queued: { id: number; state: DownlinkState; attempts: number; outcome: string } | undefined }[]): void {
-    if (list.length === 0) return;
-    this.db.transaction(() => {
-      for (const { session: s, queued } of list) {
+      for (const { session: s, queued } of downlinks) {
         this.st.down.run(s.fCntDownNext, s.awaitingAck, s.devEui);
         if (queued) this.st.setDownlink.run(queued.state, queued.attempts, s.fCntDownNext - 1, queued.outcome, queued.id);
       }
