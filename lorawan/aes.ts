@@ -27,8 +27,8 @@ export class AesKey {
   private ecbEnc: Cipher | undefined;
   private ecbDec: Decipher | undefined;
   private cbc: Cipher | undefined;
-  /** Last ciphertext block the running CBC cipher produced (its current chaining value). */
-  private readonly cbcChain = Buffer.alloc(AES_BLOCK);
+  /** Last ciphertext block the running CBC cipher produced (its current chaining value); allocated at first use. */
+  private cbcChain: Buffer | undefined;
   private subkeys: { k1: Buffer; k2: Buffer } | undefined;
 
   constructor(key: Uint8Array) {
@@ -68,7 +68,7 @@ export class AesKey {
       this.cbc = createCipheriv('aes-128-cbc', this.bytes, Buffer.alloc(AES_BLOCK));
       this.cbc.setAutoPadding(false);
     }
-    const chain = this.cbcChain;
+    const chain = (this.cbcChain ??= Buffer.alloc(AES_BLOCK));
     for (let i = 0; i < AES_BLOCK; i++) blocks[i] = (blocks[i] as number) ^ (chain[i] as number);
     const out = this.cbc.update(blocks);
     // OpenSSL emits every whole block on encrypt; anything else would desynchronise the chain.
