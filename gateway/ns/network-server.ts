@@ -492,11 +492,12 @@ export class NetworkServer {
       this.deps.metrics.rejected.inc({ reason: 'store_error' }, b.records.length);
       return;
     }
-    // The answers leave now, not after the log's fsync (up to buffer.fsync_interval_ms later):
-    // what makes an ACK safe to send is the durable FCnt (no frame accepted twice, no FCntDown
-    // reused). The price, as for the rest of S2: a kill -9 within that interval loses the
-    // batch's records although their devices were answered.
-    for (const p of ready) {
+    // Answers that acknowledge nothing (LinkCheckAns, DeviceTimeAns, a queued downlink to an
+    // unconfirmed uplink) leave now: what makes them safe is the durable FCnt (no frame accepted
+    // twice, no FCntDown reused). An ACK tells a device not to send its frame again, so ACKs
+    // wait for the log's fsync (at most buffer.fsync_interval_ms, well inside RX1): a kill -9 or
+    // a full disk before that leaves the device unanswered, and it retransmits.
+    const send = (p: PreparedAnswer): void => {
       const s = p.a.session;
       try {
         this.schedule(this.bestReception(p.a.receptions), p.phy, s.rxDelay * 1000, s.rx1DrOffset, s.rx2Dr, 'data', s, p.queued, p.a.receivedAt);
@@ -504,12 +505,22 @@ export class NetworkServer {
       } catch (err) {
         this.deps.logger.error({ err: (err as Error).message, devEui: s.devEui }, 'answer failed');
       }
+    };
+    const acks = ready.filter((p) => p.a.frame.confirmed);
+    for (const p of ready) if (!p.a.frame.confirmed) send(p);
+    if (b.records.length === 0) {
+      for (const p of acks) send(p);
+      return;
     }
-    if (b.records.length === 0) return;
-    this.deps.append(b.records).catch((err: unknown) => {
-      this.deps.metrics.rejected.inc({ reason: 'log_error' }, b.records.length);
-      this.deps.logger.error({ err: (err as Error).message, records: b.records.length }, 'durable log refused a batch');
-    });
+    this.deps.append(b.records).then(
+      () => {
+        for (const p of acks) send(p);
+      },
+      (err: unknown) => {
+        this.deps.metrics.rejected.inc({ reason: 'log_error' }, b.records.length);
+        this.deps.logger.error({ err: (err as Error).message, records: b.records.length }, 'durable log refused a batch: its confirmed uplinks are not acknowledged');
+      },
+    );
   }
 
   /**
