@@ -5,17 +5,16 @@
  * - the local store's own table `planner_bin_state` (one row per bin, replaced each run; a
  *   table of this module, never touched by the store's writer), so the pages show the same
  *   numbers as Grafana;
- * - its own durable log (`<data_dir>/planner-log`, the gateway's generic log with one cursor per
- *   point writer), from which each writer (the InfluxDB sinks) drains and commits only after its
- *   write succeeded: an InfluxDB outage keeps the points on disk and loses nothing.
+ * - its own durable log (`<data_dir>/planner-log`, periodic-point-job.ts, shared with the
+ *   river_alarm job): an InfluxDB outage keeps the points on disk and loses nothing.
  *
  * A point's time is the run's time rounded down to the interval, so a run repeated after a
  * crash overwrites its points instead of adding new ones.
  */
 import Database from 'better-sqlite3';
-import { DurableLog } from '../buffer/index.ts';
 import type { Point } from '../sinks/influxdb/line-protocol.ts';
 import type { PointWriter } from '../pipeline/sink-runner.ts';
+import { PeriodicPointJob } from './periodic-point-job.ts';
 import { analyzeStoredBins, openStoreReadOnly, type PlannerOptions } from '../web/store/planner-store.ts';
 
 export const BIN_STATE_MEASUREMENT = 'bin_state';
@@ -36,42 +35,36 @@ export interface BinStateJobOptions {
   onError?: (what: string, err: unknown) => void;
 }
 
-const DRAIN_BATCH = 500;
-const RETRY_MIN_MS = 500;
-const RETRY_MAX_MS = 30_000;
-
 export class BinStateJob {
-  private readonly log: DurableLog<Point>;
-  private timer: NodeJS.Timeout | undefined;
-  private stopping = false;
-  private drains: Promise<void>[] = [];
-  private running: Promise<void> | undefined;
-  runs = 0;
+  private readonly job: PeriodicPointJob;
 
   constructor(private readonly opts: BinStateJobOptions) {
-    this.log = new DurableLog<Point>({ dir: opts.logDir, sinks: opts.writers.map((w) => w.name), fsync_interval_ms: 200 });
+    this.job = new PeriodicPointJob({ name: 'bin_state', logDir: opts.logDir, writers: opts.writers, intervalMs: opts.intervalMs, run: () => Promise.resolve(this.compute()), onError: opts.onError });
   }
 
-  async start(): Promise<void> {
-    await this.log.open();
-    for (const w of this.opts.writers) await w.writer.start();
-    for (const w of this.opts.writers) this.drains.push(this.drain(w.name, w.writer));
-    this.timer = setInterval(() => void this.tick(), this.opts.intervalMs);
-    this.timer.unref();
+  get runs(): number {
+    return this.job.runs;
   }
 
-  private tick(): void {
-    if (this.running || this.stopping) return; // a slow run is not stacked on itself
-    this.running = this.runOnce()
-      .then(() => undefined)
-      .catch((err: unknown) => this.opts.onError?.('bin_state run', err))
-      .finally(() => {
-        this.running = undefined;
-      });
+  start(): Promise<void> {
+    return this.job.start();
   }
 
   /** One run: analyse every bin, replace its row, append its point. Returns the points appended. */
-  async runOnce(): Promise<number> {
+  runOnce(): Promise<number> {
+    return this.job.runOnce();
+  }
+
+  /** Points appended and not yet committed by a writer. */
+  pending(name: string): number {
+    return this.job.pending(name);
+  }
+
+  stop(): Promise<void> {
+    return this.job.stop();
+  }
+
+  private compute(): Point[] {
     const now = (this.opts.now ?? Date.now)();
     const at = now - (now % this.opts.intervalMs);
     const ro = openStoreReadOnly(this.opts.storeFile);
@@ -113,46 +106,6 @@ export class BinStateJob {
     } finally {
       db.close();
     }
-    if (points.length && this.opts.writers.length) await this.log.appendBatch(points);
-    this.runs++;
-    return points.length;
-  }
-
-  /** One writer's loop: read, write until it succeeds (backoff), then commit. */
-  private async drain(name: string, writer: PointWriter): Promise<void> {
-    const reader = this.log.reader(name, { batchSize: DRAIN_BATCH });
-    let delay = RETRY_MIN_MS;
-    while (!this.stopping) {
-      const batch = await reader.read(DRAIN_BATCH, 1000);
-      const last = batch.at(-1);
-      if (!last) continue;
-      for (;;) {
-        try {
-          await writer.write(batch.map((r) => r.value));
-          break;
-        } catch (err) {
-          if (this.stopping) return;
-          this.opts.onError?.(`bin_state write to ${name}`, err);
-          await new Promise((r) => setTimeout(r, delay));
-          delay = Math.min(RETRY_MAX_MS, delay * 2);
-        }
-      }
-      delay = RETRY_MIN_MS;
-      await this.log.commit(name, last.id);
-    }
-  }
-
-  /** Points appended and not yet committed by a writer. */
-  pending(name: string): number {
-    return this.log.stats().sinks[name]?.lag ?? 0;
-  }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
-    await this.log.close();
-    await Promise.allSettled(this.drains);
-    for (const w of this.opts.writers) await w.writer.stop(Date.now() + 5000).catch(() => undefined);
+    return points;
   }
 }

@@ -9,6 +9,7 @@
  */
 import { resolve } from 'node:path';
 import type { ConfigErrorCode, ConfigProblem } from '../config.ts';
+import { checkFloodConfig, type FloodConfig } from './flood-config.ts';
 
 export interface WebConfig {
   /** pages and the read API on the HTTP listener */
@@ -27,6 +28,8 @@ export interface WebConfig {
   access: { token?: string; users: { name: string; password: string }[] };
   /** the planner: daily round, due threshold, and the bin_state job (gateway/planner/) */
   planner: { enabled: boolean; interval_s: number; round_time: string; threshold_pct: number };
+  /** the flood watch's alarm thresholds and the river_alarm job (flood-config.ts) */
+  flood: FloodConfig;
 }
 
 type Obj = Record<string, unknown>;
@@ -47,7 +50,7 @@ export function checkWebConfig(raw: unknown, ctx: { dataDir: string; base: strin
   const known = (x: Obj, path: string, keys: string[]): void => {
     for (const k of Object.keys(x)) if (!keys.includes(k)) add(`${path}${k}`, 'E_CONFIG_UNKNOWN_KEY', `unknown key (expected one of: ${keys.join(', ')})`);
   };
-  known(o, '', ['enabled', 'store', 'commune_tag', 'location_tags', 'map', 'access_token', 'users', 'planner']);
+  known(o, '', ['enabled', 'store', 'commune_tag', 'location_tags', 'map', 'access_token', 'users', 'planner', 'flood']);
   const bool = (x: Obj, key: string, path: string, def: boolean): boolean => {
     const v = x[key];
     if (v === undefined) return def;
@@ -133,10 +136,14 @@ export function checkWebConfig(raw: unknown, ctx: { dataDir: string; base: strin
     threshold_pct: int(pl, 'threshold_pct', 'planner.', 90, 1, 100),
   };
 
+  const { flood, problems: floodProblems } = checkFloodConfig(o['flood'], storeEnabled);
+  problems.push(...floodProblems);
+
   return {
     problems,
     web: {
       planner,
+      flood,
       enabled,
       store: {
         enabled: storeEnabled,
