@@ -28,7 +28,7 @@ import { nativeLines, nativePoints } from './schema/native.ts';
 import { FileWriter, InfluxWriter } from './sinks/writers.ts';
 import { ChirpstackMqttSource } from './sources/chirpstack-mqtt.ts';
 import { createWebSide, type WebSide } from './web/index.ts';
-import { createPlannerJob } from './planner/index.ts';
+import { createFloodJob, createPlannerJob } from './planner/index.ts';
 import { SemtechUdpSource } from './sources/semtech-udp.ts';
 import { MqttSink } from './sinks/mqtt/mqtt-sink.ts';
 
@@ -181,6 +181,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
   // The bin_state job (gateway/planner/): analytics over the local store, to it and to InfluxDB.
   const planner = createPlannerJob(config, logger, metrics, now);
+  // The river_alarm job (flood watch): river stations' levels → store alarms and InfluxDB.
+  const flood = createFloodJob(config, logger, metrics, now);
   const web = createWebSide({ config, log, metrics, logger, now, catalogue: (id) => catalogue.byId.get(id), health: () => health() });
 
   const decode: DecodeContext = {
@@ -291,6 +293,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       logger.info({ dir: config.buffer.dir, records: st.records, sinks: Object.keys(log.stats().sinks) }, 'durable log open');
       await web?.sink.start();
       await planner?.start();
+      await flood?.start();
       for (const s of sinks) await s.start();
       for (const s of mqttSinks) await s.start();
       for (const s of allSources) await s.start();
@@ -312,6 +315,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       for (const s of [...sinks, ...mqttSinks].reverse()) await s.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'sink stop failed'));
       web?.handler?.closeAll();
       await planner?.stop().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'bin_state job stop failed'));
+      await flood?.stop().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'river_alarm job stop failed'));
       await web?.sink.stop(deadline).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'local store stop failed'));
       if (statsTimer) clearInterval(statsTimer);
       updateStats();
