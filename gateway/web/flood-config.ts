@@ -98,7 +98,8 @@ export function checkFloodConfig(raw: unknown, storeEnabled: boolean): { flood: 
   const enabledRaw = o['enabled'];
   if (enabledRaw !== undefined && typeof enabledRaw !== 'boolean') add('.enabled', 'E_CONFIG_TYPE', `must be true or false, got ${JSON.stringify(enabledRaw)}`);
   const defaults = alarms(o, '', undefined);
-  const stations: Record<string, RiverAlarmConfig> = {};
+  // No prototype: a station called `constructor` must not find Object's.
+  const stations: Record<string, RiverAlarmConfig> = Object.create(null) as Record<string, RiverAlarmConfig>;
   const st = map(o, 'stations', '');
   if (st) {
     const names = Object.keys(st);
@@ -106,6 +107,10 @@ export function checkFloodConfig(raw: unknown, storeEnabled: boolean): { flood: 
     for (const name of names.slice(0, MAX_STATIONS)) {
       const p = `.stations.${name}`;
       const v = st[name];
+      if (name === '__proto__' || name.length > 64) {
+        add(p, 'E_CONFIG_VALUE', 'must be a device name or DevEUI (at most 64 characters)');
+        continue;
+      }
       if (!isObj(v)) {
         add(p, 'E_CONFIG_TYPE', `must be a mapping of ${ALARM_KEYS.join(', ')}`);
         continue;
@@ -128,5 +133,6 @@ export function checkFloodConfig(raw: unknown, storeEnabled: boolean): { flood: 
 
 /** A station's alarm configuration: its own section (by name, then DevEUI), else the defaults. */
 export function stationAlarmConfig(flood: FloodConfig, devEui: string, name: string): RiverAlarmConfig {
-  return flood.stations[name] ?? flood.stations[devEui] ?? flood.defaults;
+  const own = (k: string): RiverAlarmConfig | undefined => (Object.hasOwn(flood.stations, k) ? flood.stations[k] : undefined);
+  return own(name) ?? own(devEui) ?? flood.defaults;
 }
