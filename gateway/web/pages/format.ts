@@ -17,10 +17,14 @@ const ALARMS: Record<string, string> = {
   device_error: 'Device reports an error',
   high_temperature: 'Temperature too high',
   low_temperature: 'Temperature too low',
+  // The flood watch's alarms (gateway/planner/river-alarm-job.ts); levels below are named by config.
+  river_rate: 'River rising fast',
+  river_silent: 'River station silent while the river rises',
 };
 
 export function alarmText(kind: string): string {
-  return ALARMS[kind] ?? kind.replace(/_/g, ' ');
+  if (kind.startsWith('river_level:')) return `River level: ${kind.slice('river_level:'.length).replace(/_/g, ' ')}`;
+  return (Object.hasOwn(ALARMS, kind) ? ALARMS[kind] : undefined) ?? kind.replace(/_/g, ' ');
 }
 
 export const STATE_TEXT: Record<DeviceStateName, string> = { reporting: 'reporting', silent: 'silent', never_joined: 'never joined' };
