@@ -48,7 +48,7 @@ const profile = mkdtempSync(join(tmpdir(), 'lorawan-edge-chromium-'));
 const browser = await chromium.launchPersistentContext(profile, {
   executablePath: '/usr/bin/chromium',
   headless: true,
-  viewport: { width: 1400, height: 800 },
+  viewport: { width: 1600, height: 800 },
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 try {
@@ -66,6 +66,8 @@ try {
     if (!box) throw new Error(`node "${label}" not on the canvas`);
     await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
     await page.waitForSelector('.red-ui-tray', { timeout: 10_000 });
+    // Off the tray, or its tab's tooltip shows in the picture.
+    await page.mouse.move(300, 20);
     await page.waitForTimeout(1_000);
   };
   const closeTray = async (): Promise<void> => {
