@@ -163,18 +163,21 @@ describe('Grafana dashboards: every query returns data', () => {
    * (their measurement names, tags and fields; see bin-state-job.ts and river-alarm-job.ts) are
    * written straight into the test database — only so that those panel queries are really run.
    */
+  const seeded = { bins: false, alarms: false };
   async function seedPlannerPoints(devices: readonly { name: string; devEui: string; tags: Record<string, string> }[]): Promise<void> {
     const now = Date.now();
     const points: Point[] = [];
     if ((await influx.countPoints(BIN_STATE_MEASUREMENT)) === 0) {
       const bins = devices.filter((d) => d.tags['river'] === undefined && d.tags['commune'] !== undefined).slice(0, 4);
       const states = ['ok', 'collect_soon', 'full', 'collect_soon'];
+      seeded.bins = true;
       bins.forEach((d, i) =>
         points.push({ measurement: BIN_STATE_MEASUREMENT, tags: { dev_eui: d.devEui, device: d.name, commune: d.tags['commune'] }, fields: { state: states[i], grade: 'good', fill_pct: 60 + i * 10, rate_pct_day: 12.5, eta_h: 30 - i * 8, discrepancy: 'none' }, timeMs: now }),
       );
     }
     if ((await influx.countPoints(RIVER_ALARM_MEASUREMENT)) === 0) {
       const station = devices.find((d) => d.tags['station'] !== undefined);
+      seeded.alarms = true;
       const tags = { dev_eui: station?.devEui, station: station?.tags['station'], kind: 'level' };
       points.push({ measurement: RIVER_ALARM_MEASUREMENT, tags, fields: { state: 'raised', level_mm: 1520, detail: 'level 1520 mm ≥ 1500 mm' }, timeMs: now - 7_200_000 });
       points.push({ measurement: RIVER_ALARM_MEASUREMENT, tags, fields: { state: 'escalated', level_mm: 1610, detail: 'not acknowledged' }, timeMs: now - 3_600_000 });
@@ -212,6 +215,17 @@ describe('Grafana dashboards: every query returns data', () => {
     }
     const levels = await influx.query('SHOW TAG VALUES FROM "bin_fill" WITH KEY = "station"', { db: 'lorawan' });
     expect(levels.flatMap((sr) => sr.values.map((v) => v[1])).length).toBe(6);
+  });
+
+  it('the collect-soon table leaves out the ok bins; the river alarm table shows the last state', async () => {
+    const panel = (uid: string, title: string): string => dashboards.find(([, d]) => d.uid === uid)?.[1].panels.find((p) => p.title.startsWith(title))?.targets[0]?.query ?? '';
+    const collect = await influx.rows(expand(panel('lorawan-edge-bins', 'Collect soon')), 'lorawan');
+    expect(collect.length).toBeGreaterThan(0);
+    for (const r of collect) expect(r['state']).not.toBe('ok');
+    if (seeded.bins) expect(collect.map((r) => r['state']).sort()).toEqual(['collect_soon', 'collect_soon', 'full']);
+    const alarms = await influx.rows(expand(panel('lorawan-edge-flood', 'River alarms')), 'lorawan');
+    expect(alarms.length).toBeGreaterThan(0);
+    if (seeded.alarms) expect(alarms.map((r) => r['state'])).toEqual(['cleared']);
   });
 
   it('the template variable queries return the communes', async () => {
