@@ -17,9 +17,7 @@ import { renderRegistry } from '../gateway/registry/devices-file.ts';
 import { writeDeviceKeysFile, type DeviceKeys } from '../gateway/registry/keys-file.ts';
 import { CATEGORY_MEASUREMENT } from '../gateway/schema/native.ts';
 import { createSimulation, type LedgerEntry, type SimulationOptions } from '../simulator/index.ts';
-import { CITY_FLEET, demoFleet } from '../simulator/testing/fleets.ts';
-import { loadFleet } from '../simulator/fleet.ts';
-import { lookupForFleet } from '../simulator/lookup.ts';
+import { citySlice, demoFleet } from '../simulator/testing/fleets.ts';
 import { freePort } from '../support/free-port.ts';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
 
@@ -84,17 +82,6 @@ function counter(text: string, name: string, labels = ''): number {
 }
 
 type FleetAndLookup = Awaited<ReturnType<typeof demoFleet>>;
-
-/**
- * A real slice of the city fleet (simulator/fleets/city.yaml): all 12 gateways, every device
- * group with 1/`divisor` of its devices (OTAA as in the file). The full 10,000-device run is
- * too slow for the suite on this shared machine.
- */
-async function citySlice(divisor: number): Promise<FleetAndLookup> {
-  const city = loadFleet(CITY_FLEET);
-  const fleet = { ...city, devices: city.devices.map((g) => ({ ...g, count: Math.max(1, Math.ceil(g.count / divisor)) })) };
-  return { fleet, lookup: (await lookupForFleet(fleet)).lookup };
-}
 
 async function run(name: string, count: number, options: Partial<SimulationOptions> = {}, extra: Record<string, unknown> = {}, before?: (cfgDir: string, probe: Awaited<ReturnType<typeof createSimulation>>) => void, fleetOf: () => Promise<FleetAndLookup> = demoFleet) {
   const { fleet, lookup } = await fleetOf();

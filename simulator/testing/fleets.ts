@@ -17,3 +17,14 @@ export async function demoFleet(): Promise<{ fleet: Fleet; lookup: DeviceLookup 
   }
   return demo;
 }
+
+/**
+ * A real slice of the city fleet (simulator/fleets/city.yaml): all 12 gateways, every device
+ * group with 1/`divisor` of its devices (at least one; OTAA as in the file). Divisor 1 is the
+ * whole fleet.
+ */
+export async function citySlice(divisor: number): Promise<{ fleet: Fleet; lookup: DeviceLookup }> {
+  const city = loadFleet(CITY_FLEET);
+  const fleet = { ...city, devices: city.devices.map((g) => ({ ...g, count: Math.max(1, Math.ceil(g.count / divisor)) })) };
+  return { fleet, lookup: (await lookupForFleet(fleet)).lookup };
+}
