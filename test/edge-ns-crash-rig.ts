@@ -98,3 +98,49 @@ export function uplinkCounts(records: PipelineRecord[]): Map<string, number> {
   for (const r of records) if (r.kind === 'up') seen.set(`${r.devEui}/${r.fCnt}`, (seen.get(`${r.devEui}/${r.fCnt}`) ?? 0) + 1);
   return seen;
 }
+
+/** One outage: the kill at `from`, the restarted gateway's UDP source running at `to` (ms). */
+export interface Outage {
+  from: number;
+  to: number;
+  /** The ledger length that triggered the kill. */
+  at: number;
+}
+
+/**
+ * Kills the gateway with SIGKILL when the ledger reaches each of `killAt` (ascending uplink
+ * counts) and restarts it; one kill at a time: the next waits until the previous restart is done.
+ */
+export class KillSchedule {
+  readonly downs: Outage[] = [];
+  /** The current restart (resolved when none is running). */
+  restarting: Promise<void> = Promise.resolve();
+  private down = false;
+
+  constructor(
+    private gw: ChildProcess,
+    private readonly killAt: readonly number[],
+    private readonly restart: () => Promise<ChildProcess>,
+    private readonly onRestarted: () => void = () => {},
+  ) {}
+
+  /** The running gateway (the latest restart). */
+  get gateway(): ChildProcess {
+    return this.gw;
+  }
+
+  /** Call from the simulator's onUplink with the ledger's length. */
+  uplinkSent(ledgerLength: number): void {
+    if (this.down || this.downs.length >= this.killAt.length || ledgerLength < (this.killAt[this.downs.length] as number)) return;
+    this.down = true;
+    const from = Date.now();
+    this.gw.kill('SIGKILL');
+    this.restarting = (async () => {
+      await exited(this.gw);
+      this.gw = await this.restart();
+      this.onRestarted();
+      this.downs.push({ from, to: Date.now(), at: ledgerLength });
+      this.down = false;
+    })();
+  }
+}

@@ -18,7 +18,7 @@ import { createSimulation, type LedgerEntry } from '../simulator/index.ts';
 import { demoFleet } from '../simulator/testing/fleets.ts';
 import { freePorts } from '../support/free-port.ts';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
-import { exited, readHeldRecords, startCrashGateway, uplinkCounts, writeCrashGatewayFiles } from './edge-ns-crash-rig.ts';
+import { exited, KillSchedule, readHeldRecords, startCrashGateway, uplinkCounts, writeCrashGatewayFiles } from './edge-ns-crash-rig.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edge-ns-crash-'));
 let influx: InfluxdServer;
@@ -44,13 +44,10 @@ describe('edge network server: kill -9 three times during a run', () => {
     const config = writeCrashGatewayFiles(dir, probe, { udpPort, httpPort, deadPort }, { url: influx.url, database: 'crash' });
     const start = (): Promise<ChildProcess> => startCrashGateway(config, httpPort, procs);
 
-    let gw = await start();
     const ledger: LedgerEntry[] = [];
     const sentAt = new Map<number, number>();
-    const downs: { from: number; to: number }[] = [];
-    const killAt = [120, 330, 540];
-    let down = false;
-    let restarting: Promise<void> = Promise.resolve();
+    const kills = new KillSchedule(await start(), [120, 330, 540], start);
+    const downs = kills.downs;
     const sim = await createSimulation({
       fleet,
       lookup,
@@ -62,26 +59,16 @@ describe('edge network server: kill -9 three times during a run', () => {
       onUplink: (e) => {
         ledger.push(e);
         sentAt.set(e.seq, Date.now());
-        // The next kill once its uplink count is reached and the previous restart is done.
-        if (down || downs.length >= killAt.length || ledger.length < (killAt[downs.length] as number)) return;
-        down = true;
-        const from = Date.now();
-        gw.kill('SIGKILL');
-        restarting = (async () => {
-          await exited(gw);
-          gw = await start();
-          downs.push({ from, to: Date.now() });
-          down = false;
-        })();
+        kills.uplinkSent(ledger.length);
       },
     });
     await sim.run({ count: 900, realTimeMs: 180_000 });
-    await restarting;
+    await kills.restarting;
     const stats = await sim.stop();
     // Let the last batch settle, then stop for good (SIGKILL too: the audit reads the log as a crash leaves it).
     await new Promise((r) => setTimeout(r, 1000));
-    gw.kill('SIGKILL');
-    await exited(gw);
+    kills.gateway.kill('SIGKILL');
+    await exited(kills.gateway);
 
     expect(downs).toHaveLength(3);
     const otaa = probe.devices.filter((d) => d.keys.activation === 'OTAA').length;
