@@ -135,7 +135,8 @@ export class NetworkServer {
   private readonly byAddr = new Map<number, Session[]>();
   private readonly dedup: DedupWindow;
   private readonly pendingTx = new Map<number, PendingTx>();
-  private batch: { sessions: Set<Session>; records: PipelineRecord[]; answers: Answer[] } | undefined;
+  /** `afterDurable`: what may only happen once the batch's records are in the log (join-accepts) */
+  private batch: { sessions: Set<Session>; records: PipelineRecord[]; answers: Answer[]; afterDurable: (() => void)[] } | undefined;
   private nextJoinNonce: number;
   private nextNwkAddr: number;
   private closed = false;
@@ -304,11 +305,14 @@ export class NetworkServer {
       { joinNonce, netId: this.config.net_id, devAddr, rx1DrOffset: s.rx1DrOffset, rx2DataRate: s.rx2Dr, rxDelay: s.rxDelay, cfList: { type: 'frequencies', frequenciesHz: CF_LIST_HZ } },
       appKey,
     );
-    this.schedule(best, accept, EU868.joinAcceptDelay1Ms, s.rx1DrOffset, s.rx2Dr, 'join-accept', s);
     const time = rxTime(best.rxpk, this.deps.now());
     const ev = { kind: 'join' as const, deduplicationId: uplinkId(f.devEui, s.seq, -1), time, deviceInfo: this.deviceInfo(f.devEui), devAddr: hex32(devAddr), regionConfigId: 'eu868' };
     const b = this.currentBatch();
     b.records.push(eventToRecord(ev, this.config.name, this.deps.decode).record);
+    // The join-accept leaves once the join record is in the log too (the 5 s join delay leaves
+    // ample room): a kill -9 before that loses no join record the sinks should get — the device
+    // hears nothing and joins again.
+    b.afterDurable.push(() => this.schedule(best, accept, EU868.joinAcceptDelay1Ms, s.rx1DrOffset, s.rx2Dr, 'join-accept', s));
   }
 
   /** DevAddr = NwkID (7 LSBs of the NetID) | NwkAddr (25 bits), skipping addresses in use. */
@@ -458,7 +462,7 @@ export class NetworkServer {
 
   private currentBatch(): NonNullable<NetworkServer['batch']> {
     if (!this.batch) {
-      this.batch = { sessions: new Set(), records: [], answers: [] };
+      this.batch = { sessions: new Set(), records: [], answers: [], afterDurable: [] };
       // Group commit: one SQLite transaction (one fsync) and one log append per interval, not
       // per frame — dedup windows close one by one, so a per-turn batch would be one frame.
       setTimeout(() => this.commit(), COMMIT_INTERVAL_MS);
@@ -508,13 +512,20 @@ export class NetworkServer {
     };
     const acks = ready.filter((p) => p.a.frame.confirmed);
     for (const p of ready) if (!p.a.frame.confirmed) send(p);
-    if (b.records.length === 0) {
+    const durable = (): void => {
       for (const p of acks) send(p);
-      return;
-    }
+      for (const f of b.afterDurable) {
+        try {
+          f();
+        } catch (err) {
+          this.deps.logger.error({ err: (err as Error).message }, 'join-accept failed');
+        }
+      }
+    };
+    if (b.records.length === 0) return durable();
     this.deps.append(b.records).then(
       () => {
-        for (const p of acks) send(p);
+        if (!this.closed) durable();
       },
       (err: unknown) => {
         this.deps.metrics.rejected.inc({ reason: 'log_error' }, b.records.length);
