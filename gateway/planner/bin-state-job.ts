@@ -35,36 +35,12 @@ export interface BinStateJobOptions {
   onError?: (what: string, err: unknown) => void;
 }
 
-export class BinStateJob {
-  private readonly job: PeriodicPointJob;
-
+export class BinStateJob extends PeriodicPointJob {
   constructor(private readonly opts: BinStateJobOptions) {
-    this.job = new PeriodicPointJob({ name: 'bin_state', logDir: opts.logDir, writers: opts.writers, intervalMs: opts.intervalMs, run: () => Promise.resolve(this.compute()), onError: opts.onError });
+    super({ name: 'bin_state', logDir: opts.logDir, writers: opts.writers, intervalMs: opts.intervalMs, onError: opts.onError });
   }
 
-  get runs(): number {
-    return this.job.runs;
-  }
-
-  start(): Promise<void> {
-    return this.job.start();
-  }
-
-  /** One run: analyse every bin, replace its row, append its point. Returns the points appended. */
-  runOnce(): Promise<number> {
-    return this.job.runOnce();
-  }
-
-  /** Points appended and not yet committed by a writer. */
-  pending(name: string): number {
-    return this.job.pending(name);
-  }
-
-  stop(): Promise<void> {
-    return this.job.stop();
-  }
-
-  private compute(): Point[] {
+  protected compute(): Point[] {
     const now = (this.opts.now ?? Date.now)();
     const at = now - (now % this.opts.intervalMs);
     const ro = openStoreReadOnly(this.opts.storeFile);

@@ -15,11 +15,6 @@ export interface PeriodicPointJobOptions {
   logDir: string;
   writers: { name: string; writer: PointWriter }[];
   intervalMs: number;
-  /**
-   * One run: computes and stores what it found, and returns the points to append. `append` is
-   * given for a run that must have its points on disk before it commits its own state.
-   */
-  run: (append: (points: Point[]) => Promise<void>) => Promise<Point[]>;
   /** One line per failed run or write (the job keeps going). */
   onError?: (what: string, err: unknown) => void;
 }
@@ -28,7 +23,8 @@ const DRAIN_BATCH = 500;
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;
 
-export class PeriodicPointJob {
+/** A job is a subclass that says what one run computes (`compute`). */
+export abstract class PeriodicPointJob {
   private readonly log: DurableLog<Point>;
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -36,15 +32,21 @@ export class PeriodicPointJob {
   private running: Promise<void> | undefined;
   runs = 0;
 
-  constructor(private readonly opts: PeriodicPointJobOptions) {
-    this.log = new DurableLog<Point>({ dir: opts.logDir, sinks: opts.writers.map((w) => w.name), fsync_interval_ms: 200 });
+  constructor(private readonly jobOpts: PeriodicPointJobOptions) {
+    this.log = new DurableLog<Point>({ dir: jobOpts.logDir, sinks: jobOpts.writers.map((w) => w.name), fsync_interval_ms: 200 });
   }
+
+  /**
+   * One run: computes and stores what it found, and returns the points to append. `append` is
+   * given for a run that must have its points on disk before it commits its own state.
+   */
+  protected abstract compute(append: (points: Point[]) => Promise<void>): Point[] | Promise<Point[]>;
 
   async start(): Promise<void> {
     await this.log.open();
-    for (const w of this.opts.writers) await w.writer.start();
-    for (const w of this.opts.writers) this.drains.push(this.drain(w.name, w.writer));
-    this.timer = setInterval(() => void this.tick(), this.opts.intervalMs);
+    for (const w of this.jobOpts.writers) await w.writer.start();
+    for (const w of this.jobOpts.writers) this.drains.push(this.drain(w.name, w.writer));
+    this.timer = setInterval(() => void this.tick(), this.jobOpts.intervalMs);
     this.timer.unref();
   }
 
@@ -52,20 +54,20 @@ export class PeriodicPointJob {
     if (this.running || this.stopping) return;
     this.running = this.runOnce()
       .then(() => undefined)
-      .catch((err: unknown) => this.opts.onError?.(`${this.opts.name} run`, err))
+      .catch((err: unknown) => this.jobOpts.onError?.(`${this.jobOpts.name} run`, err))
       .finally(() => {
         this.running = undefined;
       });
   }
 
   private async append(points: Point[]): Promise<void> {
-    if (points.length && this.opts.writers.length) await this.log.appendBatch(points);
+    if (points.length && this.jobOpts.writers.length) await this.log.appendBatch(points);
   }
 
   /** One run now; returns the points it appended (those the run returned plus those it appended itself). */
   async runOnce(): Promise<number> {
     let early = 0;
-    const points = await this.opts.run(async (p) => {
+    const points = await this.compute(async (p) => {
       early += p.length;
       await this.append(p);
     });
@@ -88,7 +90,7 @@ export class PeriodicPointJob {
           break;
         } catch (err) {
           if (this.stopping) return;
-          this.opts.onError?.(`${this.opts.name} write to ${name}`, err);
+          this.jobOpts.onError?.(`${this.jobOpts.name} write to ${name}`, err);
           await new Promise((r) => setTimeout(r, delay));
           delay = Math.min(RETRY_MAX_MS, delay * 2);
         }
@@ -109,6 +111,6 @@ export class PeriodicPointJob {
     await this.running;
     await this.log.close();
     await Promise.allSettled(this.drains);
-    for (const w of this.opts.writers) await w.writer.stop(Date.now() + 5000).catch(() => undefined);
+    for (const w of this.jobOpts.writers) await w.writer.stop(Date.now() + 5000).catch(() => undefined);
   }
 }

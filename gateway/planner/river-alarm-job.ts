@@ -50,35 +50,12 @@ interface Station {
 
 const storeKind = (k: RiverAlarmKind): string => `${RIVER_KIND_PREFIX}${k}`;
 
-export class RiverAlarmJob {
-  private readonly job: PeriodicPointJob;
-
+export class RiverAlarmJob extends PeriodicPointJob {
   constructor(private readonly opts: RiverAlarmJobOptions) {
-    this.job = new PeriodicPointJob({ name: 'river_alarm', logDir: opts.logDir, writers: opts.writers, intervalMs: opts.intervalMs, run: (append) => this.compute(append), onError: opts.onError });
+    super({ name: 'river_alarm', logDir: opts.logDir, writers: opts.writers, intervalMs: opts.intervalMs, onError: opts.onError });
   }
 
-  get runs(): number {
-    return this.job.runs;
-  }
-
-  start(): Promise<void> {
-    return this.job.start();
-  }
-
-  /** One run now; returns the `river_alarm` points appended (one per new event). */
-  runOnce(): Promise<number> {
-    return this.job.runOnce();
-  }
-
-  pending(name: string): number {
-    return this.job.pending(name);
-  }
-
-  stop(): Promise<void> {
-    return this.job.stop();
-  }
-
-  private async compute(append: (points: Point[]) => Promise<void>): Promise<Point[]> {
+  protected async compute(append: (points: Point[]) => Promise<void>): Promise<Point[]> {
     const now = (this.opts.now ?? Date.now)();
     const since = now - this.opts.flood.lookback_h * 3_600_000;
     const ro = openStoreReadOnly(this.opts.storeFile);
