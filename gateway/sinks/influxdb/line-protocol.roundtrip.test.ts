@@ -37,8 +37,10 @@ interface Sample {
 
 const sample: fc.Arbitrary<Sample> = fc.record({
   measurement: name.filter((s) => !normalizedName(s, 'measurement').startsWith('#')),
-  tags: fc.dictionary(name, text(0, 10), { maxKeys: 4 }),
-  strings: fc.dictionary(name, text(0, 12), { maxKeys: 3 }),
+  // Distinct after normalisation: two keys that normalise alike (" " and "\n") are one tag
+  // to InfluxDB, so the round trip could not give both back.
+  tags: fc.dictionary(name, text(0, 10), { maxKeys: 4 }).filter((t) => new Set(Object.keys(t).map((k) => normalizedName(k, 'tag'))).size === Object.keys(t).length),
+  strings: fc.dictionary(name, text(0, 12), { maxKeys: 3 }).filter((f) => new Set(Object.keys(f).map((k) => normalizedName(k, 'field'))).size === Object.keys(f).length),
   num: fc.double({ noNaN: true, noDefaultInfinity: true }),
   int: fc.maxSafeInteger(),
   flag: fc.boolean(),
@@ -126,7 +128,7 @@ describe('line protocol round trip through a real InfluxDB 1.6', () => {
         });
         await influx.query(`DROP DATABASE ${quoteIdent(db)}`, { db: null });
       }),
-      { numRuns: RUNS, endOnFailure: true },
+      { numRuns: RUNS, endOnFailure: true, seed: 20261207 },
     );
   });
 });
