@@ -6,7 +6,7 @@
  * when the device acknowledges a confirmed one, `event/log` (DOWNLINK_GATEWAY) when the gateway
  * refuses it. Bad commands are counted under their reason, kept, and the gateway goes on.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -154,8 +154,9 @@ describe('MQTT command/down (ChirpStack v4 JSON)', () => {
       if (Date.now() > deadline) expect(got).toEqual([...expected.values()]);
       await new Promise((r) => setTimeout(r, 50));
     }
-    const rejects = readFileSync(join(dir, 'data', 'rejects.jsonl'), 'utf8');
-    expect(rejects).toContain('command_bad_base64');
+    // The rejects file is appended after the counter moves: poll it too (bounded), not once.
+    const rejectsFile = join(dir, 'data', 'rejects.jsonl');
+    await until(() => existsSync(rejectsFile) && readFileSync(rejectsFile, 'utf8').includes('command_bad_base64'), 'command_bad_base64 in the rejects file');
     // Still serving: an uplink is accepted and a good command still queues.
     const n = gateway.udpSources[0]?.networkServer?.sessions.get(DEV.devEui)?.fCntUpNext ?? 0;
     fwd.push(up());
