@@ -95,6 +95,16 @@ function fmtValues(values: Record<string, unknown>, keys: string[]): string {
     .join(' ');
 }
 
+/** The width of a text column: its longest entry, in code points (é and 😀 count one each). */
+function columnWidth(entries: readonly string[]): number {
+  let width = 0;
+  for (const e of entries) width = Math.max(width, [...e].length);
+  return width;
+}
+
+/** `text` padded to `width` code points (String.padEnd counts UTF-16 units, 😀 as two). */
+const padTo = (text: string, width: number): string => text + ' '.repeat(Math.max(0, width - [...text].length));
+
 /**
  * The "Example readings" and "Bins to collect" blocks, one string per line. The bins to collect
  * are the collection list of the next round (gateway/analytics/collection-list.ts over the local
@@ -102,15 +112,21 @@ function fmtValues(values: Record<string, unknown>, keys: string[]): string {
  */
 export function summaryLines(points: readonly LatestPoint[], source: string, list?: { date: string; list: CollectionList }): string[] {
   const out = [`Example readings (latest per device, from ${source}):`];
-  for (const [measurement, fields] of Object.entries(EXAMPLE_FIELDS)) {
-    const rows = points.filter((p) => p.measurement === measurement).sort((a, b) => a.device.localeCompare(b.device));
-    for (const r of rows.slice(0, 3)) out.push(`    ${r.device.padEnd(18)} ${fmtValues(r.fields, fields)}`);
-  }
+  const blocks = Object.entries(EXAMPLE_FIELDS).map(([measurement, fields]) => ({
+    fields,
+    rows: points.filter((p) => p.measurement === measurement).sort((a, b) => a.device.localeCompare(b.device)).slice(0, 3),
+  }));
+  const deviceWidth = columnWidth(blocks.flatMap((b) => b.rows.map((r) => r.device)));
+  for (const { fields, rows } of blocks) for (const r of rows) out.push(`    ${padTo(r.device, deviceWidth)} ${fmtValues(r.fields, fields)}`);
   if (!list) return out;
   const l = list.list;
   out.push('', `Bins to collect at the round of ${list.date} (full, or passing ${l.thresholdPct} % before the next round): ${l.total === 0 ? 'none' : l.total}`);
+  // Columns as wide as their longest entry: commune names run from "Ille" to
+  // "Saint-Laurent-de-la-Salanque", and a fixed width misaligned every row after a long one.
+  const nameWidth = columnWidth(l.groups.flatMap((g) => g.bins.map((b) => b.name)));
+  const keyWidth = columnWidth(l.groups.map((g) => g.key));
   for (const g of l.groups) {
-    for (const b of g.bins) out.push(`    ${b.name.padEnd(18)} ${g.key.padEnd(8)} ${(b.fillPct ?? 0).toFixed(1).padStart(5)} % now, ${(b.expectedFillPct ?? 0).toFixed(1).padStart(5)} % at the round`);
+    for (const b of g.bins) out.push(`    ${padTo(b.name, nameWidth)} ${padTo(g.key, keyWidth)} ${(b.fillPct ?? 0).toFixed(1).padStart(5)} % now, ${(b.expectedFillPct ?? 0).toFixed(1).padStart(5)} % at the round`);
   }
   if (l.check.length) out.push(`  and ${l.check.length} bin(s) to check (offline or a faulty sensor)`);
   if (l.skipped.length) out.push(`  skipped collections: ${l.skipped.length}`);
