@@ -36,7 +36,8 @@ describe('keys file', () => {
     };
     const problems = validateKeysFile(bad);
     expect(problems).toContain('version: must be 1, got 2');
-    expect(problems).toContain('devices[0].appKey: must be 32 digits in lowercase hex, got "XYZ"');
+    // A key is never quoted, not even a malformed one (see devices/keys-file.ts).
+    expect(problems).toContain('devices[0].appKey: must be 32 hex digits');
     expect(problems).toContain('devices[1].devEui: 70b3d5e75e000001 is also devices[0].devEui');
     expect(problems).toContain('devices[2].activation: must be "OTAA" or "ABP", got "MAGIC"');
     expect(problems).toContain('devices[2].tags.a: must be a string');
