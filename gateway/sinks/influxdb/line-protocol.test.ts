@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  addPoint,
+  batchLines,
   compareUtf8,
   encodePoint,
   encodePoints,
   integer,
+  linePrefix,
+  newLineBatch,
   normalizedName,
   parseOwnLine,
   quoteString,
@@ -81,9 +85,13 @@ describe('escaping (reference §2.2 examples)', () => {
   });
 
   it('turns lone surrogates into U+FFFD, so such keys are recognised as duplicates', () => {
-    const r = encodePoints([{ measurement: 'm', tags: { '\ud800': 'a', '\udc00': 'b' }, fields: { s: 'x\ud800y', ok: '😀' }, timeMs: T }]);
+    const r = encodePoints([
+      { measurement: 'm', tags: { '\ud800': 'a' }, fields: { s: 'x\ud800y', ok: '😀' }, timeMs: T },
+      { measurement: 'm', tags: { '\ud800': 'a', '\udc00': 'b' }, fields: { s: 'x' }, timeMs: T },
+    ]);
     expect(r.lines).toEqual([`m,\uFFFD=a s="x\uFFFDy",ok="😀" ${T}`]);
-    expect(r.omittedTags).toBe(1);
+    expect(r.rejected.map((x) => x.index)).toEqual([1]);
+    expect(r.rejected[0]?.reason).toContain('"\uFFFD" after normalisation');
   });
 
   it('replaces line breaks by spaces everywhere', () => {
@@ -162,11 +170,25 @@ describe('points that cannot be written', () => {
     expect(r.omittedTags).toBe(2);
   });
 
-  it('drops a second key that normalises to the same name', () => {
-    const r = encodePoints([{ measurement: 'm', tags: { a: '1', 'a\\': '2' }, fields: { f: 1, 'f\\': 2 }, timeMs: T }]);
-    expect(r.lines).toEqual([`m,a=1 f=1 ${T}`]);
-    expect(r.omittedTags).toBe(1);
-    expect(r.skippedFields).toBe(1);
+  it('rejects a point, alone and with both keys in the reason, whose tag or field keys normalise alike', () => {
+    const r = encodePoints([
+      { measurement: 'm', tags: { a: '1', 'a\\': '2' }, fields: { f: 1 }, timeMs: T },
+      { measurement: 'm', tags: { ' ': '1', '\n': '2' }, fields: { f: 1 }, timeMs: T },
+      { measurement: 'm', tags: { b: '1' }, fields: { f: 1, 'f\\': 2 }, timeMs: T },
+      { measurement: 'm\n', tags: { 'x\n': '1', '': 'y' }, fields: { n: Number.NaN, 'g h': 1, 'g\nh': 2 }, timeMs: T },
+      { measurement: 'm', tags: { a: '1', 'a\\': '' }, fields: { f: 1, 'g\\': 2 }, timeMs: T },
+    ]);
+    expect(r.rejected).toEqual([
+      { index: 0, reason: 'tag keys "a" and "a\\\\" are both "a" after normalisation (InfluxDB would keep only one)' },
+      { index: 1, reason: 'tag keys " " and "\\n" are both " " after normalisation (InfluxDB would keep only one)' },
+      { index: 2, reason: 'field keys "f" and "f\\\\" are both "f" after normalisation (InfluxDB would keep only one)' },
+      { index: 3, reason: 'field keys "g h" and "g\\nh" are both "g h" after normalisation (InfluxDB would keep only one)' },
+    ]);
+    // An empty tag is omitted, not a collision; the rest of the batch is written.
+    expect(r.lines).toEqual([`m,a=1 f=1,g=2 ${T}`]);
+    expect(r.pointIndex).toEqual([4]);
+    // A rejected point counts nothing else: only the last point's omitted tag and its two altered keys.
+    expect([r.altered, r.omittedTags, r.skippedFields, r.skippedDetails]).toEqual([2, 1, 0, []]);
   });
 });
 
@@ -243,6 +265,18 @@ describe('shared tag sets (tagSet)', () => {
     encodePoint({ measurement: 'a b\\', tags: shared, fields: { v: 1 }, timeMs: T }, counters);
     encodePoint({ measurement: 'a b\\', tags: shared, fields: { v: 1 }, timeMs: T }, counters);
     expect(counters.altered).toBe(2);
+  });
+
+  it('rejects every point of a tag set whose keys normalise alike, on the direct path too', () => {
+    const shared = tagSet({ zone: 'a', 'zone\\': 'b' });
+    const reason = 'tag keys "zone" and "zone\\\\" are both "zone" after normalisation (InfluxDB would keep only one)';
+    for (let round = 0; round < 2; round++) expect(encodePoint({ measurement: 'm', tags: shared, fields: { v: 1 }, timeMs: T })).toEqual({ reason });
+    expect(linePrefix('m', shared)).toBeUndefined();
+    const batch = newLineBatch();
+    addPoint(batch, { measurement: 'm', tags: shared, fields: { v: 1 }, timeMs: T });
+    addPoint(batch, { measurement: 'm', tags: tagSet({ zone: 'a' }), fields: { v: 1 }, timeMs: T });
+    expect(batchLines(batch)).toEqual([`m,zone=a v=1 ${T}`]);
+    expect(batch.rejected.map(({ index, reason: why }) => ({ index, why }))).toEqual([{ index: 0, why: reason }]);
   });
 
   it('converts non-string values as the encoder would', () => {

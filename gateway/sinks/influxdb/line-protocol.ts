@@ -20,6 +20,9 @@
 // - Lone UTF-16 surrogates (not valid UTF-8) become U+FFFD, as the UTF-8 encoder would make them
 //   anyway — done first so that keys differing only there are recognised as duplicates.
 // - Empty tag values are not allowed: the tag is omitted. Empty keys are dropped likewise.
+// - Two tag keys (or two field keys) of one point that normalise to the same key (`" "` and
+//   `"\n"`, `a` and `a\`) would be one key to InfluxDB, which keeps one value and loses the
+//   other: the point is rejected with both keys in the reason (and counts nothing else).
 // - A measurement starting with `#` would make the line a comment: the point is rejected.
 // Field types: JS number → float (NaN/±Infinity skipped and counted: InfluxDB rejects them);
 // bigint or integer(n) → `<n>i` (int64); boolean → true/false; string → quoted.
@@ -297,6 +300,7 @@ function skipField(counters: EncodeCounters, index: number, field: string, reaso
 // Scratch arrays for one point's tags and field keys (encoding is synchronous and not re-entrant).
 const tagNorm: string[] = [];
 const tagText: string[] = [];
+const tagRaw: string[] = [];
 const fieldKeys: string[] = [];
 
 /** Counters that encoding a tag set adds to. */
@@ -305,8 +309,16 @@ interface TagCounters {
   omittedTags: number;
 }
 
-/** `,key=value…` for a tag set: normalised, escaped, sorted; empty and duplicate tags left out. */
-function encodeTags(tags: Tags, counters: TagCounters): string {
+/** Why a point whose keys `a` and `b` both normalise to `norm` is rejected. */
+function collisionReason(kind: 'tag' | 'field', a: string, b: string, norm: string): string {
+  return `${kind} keys ${JSON.stringify(a)} and ${JSON.stringify(b)} are both ${JSON.stringify(norm)} after normalisation (InfluxDB would keep only one)`;
+}
+
+/**
+ * `,key=value…` for a tag set: normalised, escaped, sorted; empty tags left out. Two keys that
+ * normalise alike give `{ reason }` instead.
+ */
+function encodeTags(tags: Tags, counters: TagCounters): string | { reason: string } {
   let n = 0;
   let sorted = true;
   for (const rawKey in tags) {
@@ -322,6 +334,7 @@ function encodeTags(tags: Tags, counters: TagCounters): string {
     if (n > 0 && sorted && compareUtf8(tagNorm[n - 1] as string, k.norm) >= 0) sorted = false;
     tagNorm[n] = k.norm;
     tagText[n] = `${k.text}=${v.text}`;
+    tagRaw[n] = rawKey;
     n++;
   }
   if (!sorted) {
@@ -329,23 +342,23 @@ function encodeTags(tags: Tags, counters: TagCounters): string {
     for (let i = 1; i < n; i++) {
       const kn = tagNorm[i] as string;
       const kt = tagText[i] as string;
+      const kr = tagRaw[i] as string;
       let j = i - 1;
       while (j >= 0 && compareUtf8(tagNorm[j] as string, kn) > 0) {
         tagNorm[j + 1] = tagNorm[j] as string;
         tagText[j + 1] = tagText[j] as string;
+        tagRaw[j + 1] = tagRaw[j] as string;
         j--;
       }
       tagNorm[j + 1] = kn;
       tagText[j + 1] = kt;
+      tagRaw[j + 1] = kr;
     }
   }
   let text = '';
   for (let i = 0; i < n; i++) {
-    if (!sorted && i > 0 && tagNorm[i] === tagNorm[i - 1]) {
-      // Two raw keys that normalise to the same key: the server would reject the line.
-      counters.omittedTags++;
-      continue;
-    }
+    // Equal keys sit side by side once sorted (and an equal pair always unsorts the input).
+    if (!sorted && i > 0 && tagNorm[i] === tagNorm[i - 1]) return { reason: collisionReason('tag', tagRaw[i - 1] as string, tagRaw[i] as string, tagNorm[i] as string) };
     text += `,${tagText[i] as string}`;
   }
   return text;
@@ -363,6 +376,8 @@ function encodeTags(tags: Tags, counters: TagCounters): string {
 
 interface EncodedTags {
   text: string;
+  /** Why every point carrying this tag set is rejected (two keys normalise alike), if so. */
+  collision: string | undefined;
   altered: number;
   omittedTags: number;
   /** `measurement,tags ` (up to the fields) per plain measurement seen with this tag set. */
@@ -383,8 +398,9 @@ export function tagSet(tags: Tags): Tags {
     Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, v === undefined || v === null || typeof v === 'string' ? v : String(v)])),
   ) as Tags;
   const counters: TagCounters = { altered: 0, omittedTags: 0 };
-  const text = encodeTags(copy, counters);
-  sharedTags.set(copy, { text, altered: counters.altered, omittedTags: counters.omittedTags, prefixes: undefined });
+  const encoded = encodeTags(copy, counters);
+  const collision = typeof encoded === 'string' ? undefined : encoded.reason;
+  sharedTags.set(copy, { text: collision === undefined ? (encoded as string) : '', collision, altered: counters.altered, omittedTags: counters.omittedTags, prefixes: undefined });
   return copy;
 }
 
@@ -400,6 +416,10 @@ export function encodePoint(p: Point, counters: EncodeCounters = newEncodeCounte
   const measurement = p.measurement;
   const tags = p.tags;
   const shared = tags === undefined || tags === null ? undefined : sharedTags.get(tags);
+  if (shared?.collision !== undefined) return { reason: shared.collision };
+  // What this point counted so far, undone when two of its keys turn out to collide.
+  const alteredBefore = counters.altered;
+  const omittedBefore = counters.omittedTags;
   // With a shared tag set, `measurement,tags ` was usually written before. Only plain
   // measurements are remembered, so there is nothing to check or count for them again.
   const known = shared?.prefixes?.get(measurement);
@@ -426,14 +446,26 @@ export function encodePoint(p: Point, counters: EncodeCounters = newEncodeCounte
     }
     counters.altered += shared.altered;
     counters.omittedTags += shared.omittedTags;
+  } else if (tags === undefined || tags === null) {
+    line += ' ';
   } else {
-    line += tags === undefined || tags === null ? ' ' : `${encodeTags(tags, counters)} `;
+    const tagCounters: TagCounters = { altered: 0, omittedTags: 0 };
+    const tagText = encodeTags(tags, tagCounters);
+    if (typeof tagText !== 'string') {
+      counters.altered = alteredBefore;
+      return tagText;
+    }
+    counters.altered += tagCounters.altered;
+    counters.omittedTags += tagCounters.omittedTags;
+    line += `${tagText} `;
   }
 
   let fieldsText = '';
-  let seen: Set<string> | undefined; // only needed once a key was changed by normalisation
+  let seen: Map<string, string> | undefined; // normalised → raw key, once a key was changed by normalisation
   let written = 0; // keys in fieldKeys[0, written), until `seen` takes over
   const fields = p.fields;
+  const skippedBefore = counters.skippedFields;
+  const detailsBefore = counters.skippedDetails.length;
   if (fields !== undefined && fields !== null) {
     for (const rawKey in fields) {
       if (!Object.prototype.hasOwnProperty.call(fields, rawKey)) continue;
@@ -457,12 +489,16 @@ export function encodePoint(p: Point, counters: EncodeCounters = newEncodeCounte
         key = { first: `${k.text}=`, next: `,${k.text}=` };
       }
       if (keyNorm !== rawKey || seen !== undefined) {
-        seen ??= new Set(fieldKeys.slice(0, written));
-        if (seen.has(keyNorm)) {
-          skipField(counters, index, rawKey, `duplicate field key ${JSON.stringify(keyNorm)} after normalisation`);
-          continue;
+        seen ??= new Map(fieldKeys.slice(0, written).map((k) => [k, k]));
+        const other = seen.get(keyNorm);
+        if (other !== undefined) {
+          counters.altered = alteredBefore;
+          counters.omittedTags = omittedBefore;
+          counters.skippedFields = skippedBefore;
+          counters.skippedDetails.length = detailsBefore;
+          return { reason: collisionReason('field', other, rawKey, keyNorm) };
         }
-        seen.add(keyNorm);
+        seen.set(keyNorm, rawKey);
       } else fieldKeys[written++] = rawKey;
       fieldsText = (fieldsText === '' ? key.first : fieldsText + key.next) + valueText;
     }
@@ -600,7 +636,7 @@ export function addLine(batch: LineBatch, tags: Tags, line: string): void {
 /** `measurement,tags ` for a tag set from `tagSet()` and a measurement that needs no escaping, else undefined (use `addPoint`). */
 export function linePrefix(measurement: string, tags: Tags): string | undefined {
   const shared = sharedTags.get(tags);
-  if (shared === undefined) return undefined;
+  if (shared === undefined || shared.collision !== undefined) return undefined;
   let prefix = shared.prefixes?.get(measurement);
   if (prefix === undefined) {
     if (plainName(measurement) === undefined || measurement.startsWith('#')) return undefined;
