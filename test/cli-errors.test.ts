@@ -3,8 +3,8 @@
  * a documented exit code (cli/errors.ts EXIT, README "Exit codes") and never a stack trace.
  * Each case runs the real command as a child process, as a technician would.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,10 +24,14 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the command; `env` extends the environment (e.g. a private TMPDIR to look for leftovers). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/**
+ * Runs the command; `env` extends the environment (e.g. a private TMPDIR to look for leftovers);
+ * `wrap` runs it through another command (`setpriv …` to drop root).
+ */
+function cli(args: string[], env: Record<string, string> = {}, wrap: string[] = []): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command = process.execPath, ...wrapArgs] = [...wrap, process.execPath];
+    const child = spawn(command, [...wrapArgs, BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -50,6 +54,18 @@ function oneLine(r: Run, code: number): string {
   expect(r.stderr).not.toMatch(/^\s+at |Error:|node:internal/m);
   expect(r.code, r.stderr).toBe(code);
   return lines[0] as string;
+}
+
+/** `setpriv …` running a command as nobody, or [] when that user or setpriv is missing. */
+function nobody(): string[] {
+  try {
+    execFileSync('id', ['nobody'], { stdio: 'pipe', timeout: 10_000 });
+    execFileSync('setpriv', ['--version'], { stdio: 'pipe', timeout: 10_000 });
+    // (HOME: root's is not nobody's to read.)
+    return ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', 'env', `HOME=${tmpdir()}`];
+  } catch {
+    return [];
+  }
 }
 
 describe('errors a person can cause: one line, a documented exit code', () => {
@@ -93,6 +109,73 @@ describe('errors a person can cause: one line, a documented exit code', () => {
       await fs.unmount();
     }
   }, 120_000);
+
+  describe('a data_dir whose LOCK cannot be opened for writing: one line naming LOCK, not a SQLite message', () => {
+    const isRoot = process.getuid?.() === 0;
+    /** Runs the gateway on `dataDir` (config in `configDir`); returns its one line after checking the code. */
+    async function gatewayOn(dataDir: string, code: number, wrap: string[] = [], configDir = mkdtempSync(join(work, 'gw-lock-'))): Promise<string> {
+      const config = join(configDir, 'gateway.yaml');
+      writeFileSync(config, `data_dir: ${dataDir}\nhttp:\n  listen: false\nsources:\n  - type: chirpstack_mqtt\n    url: mqtt://127.0.0.1:${await freePort()}\n`, { mode: 0o644 });
+      const line = oneLine(await cli(['gateway', '--config', config], {}, wrap), code);
+      expect(line).not.toMatch(/SQLITE|database file|readonly database|internal error/);
+      return line;
+    }
+
+    it('LOCK is a folder (SQLite CANTOPEN) → another file error (74)', async () => {
+      const data = join(mkdtempSync(join(work, 'gw-lockdir-')), 'data');
+      mkdirSync(join(data, 'buffer', 'LOCK'), { recursive: true });
+      expect(await gatewayOn(data, EXIT.io)).toContain(`cannot open ${join(data, 'buffer', 'LOCK')}: it is a folder, not a file`);
+    }, 120_000);
+
+    it.runIf(canMountTmpfs)('data_dir on a read-only file system (SQLite CANTOPEN, EROFS) → cannot create (73)', async () => {
+      const fs = await mountTmpfs('1m');
+      try {
+        mkdirSync(join(fs.dir, 'data', 'buffer'), { recursive: true });
+        execFileSync('mount', ['-o', 'remount,ro', fs.dir], { stdio: 'pipe', timeout: 30_000 });
+        expect(await gatewayOn(join(fs.dir, 'data'), EXIT.cantCreate)).toContain(`cannot open ${join(fs.dir, 'data', 'buffer', 'LOCK')}: the file system is read-only`);
+      } finally {
+        await fs.unmount();
+      }
+    }, 120_000);
+
+    // chattr +i denies writing even to root (chmod does not): SQLite falls back to read-only.
+    it.runIf(canMountTmpfs)('an immutable LOCK (SQLite READONLY, EPERM) → cannot create (73), as root too', async () => {
+      const fs = await mountTmpfs('1m');
+      const lock = join(fs.dir, 'data', 'buffer', 'LOCK');
+      try {
+        mkdirSync(join(fs.dir, 'data', 'buffer'), { recursive: true });
+        writeFileSync(lock, ''); // an empty file is an empty SQLite database
+        execFileSync('chattr', ['+i', lock], { stdio: 'pipe', timeout: 30_000 });
+        expect(await gatewayOn(join(fs.dir, 'data'), EXIT.cantCreate)).toContain(`cannot open ${lock}: operation not permitted`);
+      } finally {
+        execFileSync('chattr', ['-i', lock], { stdio: 'pipe', timeout: 30_000 });
+        await fs.unmount();
+      }
+    }, 120_000);
+
+    // chmod denies nothing to root: as root the command runs as nobody (setpriv), in a folder
+    // nobody owns, so the mode bits decide as they do for the gateway's own user.
+    const dropRoot = isRoot ? nobody() : [];
+    it.runIf(!isRoot || dropRoot.length > 0)('a buffer folder or LOCK without write permission (EACCES) → cannot create (73)', async () => {
+      const top = mkdtempSync(join(tmpdir(), 'cli-errors-perm-'));
+      const data = join(top, 'data');
+      const buffer = join(data, 'buffer');
+      try {
+        mkdirSync(buffer, { recursive: true });
+        if (isRoot) execFileSync('chown', ['-R', 'nobody', top], { stdio: 'pipe', timeout: 30_000 });
+        chmodSync(top, 0o755);
+        chmodSync(buffer, 0o555); // LOCK cannot be created
+        expect(await gatewayOn(data, EXIT.cantCreate, dropRoot, top)).toContain(`cannot open ${join(buffer, 'LOCK')}: permission denied`);
+        chmodSync(buffer, 0o755);
+        writeFileSync(join(buffer, 'LOCK'), '');
+        if (isRoot) execFileSync('chown', ['nobody', join(buffer, 'LOCK')], { stdio: 'pipe', timeout: 30_000 });
+        chmodSync(join(buffer, 'LOCK'), 0o444); // LOCK cannot be written: SQLite opens it read-only
+        expect(await gatewayOn(data, EXIT.cantCreate, dropRoot, top)).toContain(`cannot open ${join(buffer, 'LOCK')}: permission denied`);
+      } finally {
+        rmSync(top, { recursive: true, force: true });
+      }
+    }, 120_000);
+  });
 
   it('a reader that closes the pipe early (`… | head`) ends the command quietly: exit 0, no stack trace', async () => {
     const child = spawn(process.execPath, [BIN, 'decode', '--device', 'dingtek/df703', '--jsonl'], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });

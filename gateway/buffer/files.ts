@@ -1,6 +1,7 @@
 /** Small crash-safe file operations the durable log is built from. */
 import type { FileHandle } from 'node:fs/promises';
 import Database from 'better-sqlite3';
+import { closeSync, constants, openSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DurableLogError } from './errors.ts';
@@ -124,5 +125,23 @@ function lockError(dir: string, err: unknown): Error {
     const path = join(dir, LOCK_FILE);
     return Object.assign(new Error(`ENOSPC: no space left on device, write '${path}'`, { cause: err }), { code: 'ENOSPC', errno: -28, syscall: 'write', path });
   }
+  if (code?.startsWith('SQLITE_CANTOPEN') || code?.startsWith('SQLITE_READONLY') || code?.startsWith('SQLITE_PERM')) {
+    // SQLite says only "unable to open database file" / "attempt to write a readonly database"
+    // and keeps the errno to itself: ask the file system the same question (open it for writing)
+    // to get the reason a person can act on — EACCES, EROFS, EPERM (immutable), EISDIR — as the
+    // system error the CLI turns into one line naming the file.
+    const why = openForWritingError(join(dir, LOCK_FILE));
+    if (why) return Object.assign(why, { cause: err });
+  }
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** The error opening `path` read-write (creating it if missing) gives, or undefined if it opens. */
+function openForWritingError(path: string): NodeJS.ErrnoException | undefined {
+  try {
+    closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644));
+    return undefined;
+  } catch (err) {
+    return errno(err) === undefined ? undefined : (err as NodeJS.ErrnoException);
+  }
 }
