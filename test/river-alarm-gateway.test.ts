@@ -5,22 +5,19 @@
  * `GET /api/v1/alarms` and the overview list; acknowledging it through the API (with the CSRF
  * token) takes it off the open list; a later fall below the clear level clears it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeCodec } from '../codecs/registry.ts';
-import { checkConfig } from '../gateway/config.ts';
-import { createGateway, type Gateway } from '../gateway/gateway.ts';
+import type { Gateway } from '../gateway/gateway.ts';
 import type { UplinkEvent } from '../lorawan/chirpstack/events.ts';
-import { startMosquitto, type MosquittoServer } from '../support/mosquitto.ts';
+import type { MosquittoServer } from '../support/mosquitto.ts';
+import { startMqttGatewayRig, type MqttGatewayRig } from './gateway-rig.ts';
 import { publish, uplinkEvent, until } from './web-fixtures.ts';
 
 const STATION = 'a84041000181c0de';
 const MOUNT_MM = 4200;
 const MIN = 60_000;
+let rig: MqttGatewayRig;
 let broker: MosquittoServer;
-let dir: string;
 let gateway: Gateway;
 let base: string;
 
@@ -38,32 +35,22 @@ async function alarms(state: string): Promise<ApiAlarm[]> {
 }
 
 beforeAll(async () => {
-  broker = await startMosquitto();
-  dir = mkdtempSync(join(tmpdir(), 'river-gw-'));
-  writeFileSync(join(dir, 'devices.yaml'), `devices:\n  - ${JSON.stringify({ dev_eui: STATION, name: 'ouche-pont', model: 'dragino/ldds75', tags: { river: 'ouche' }, variables: { mount_height_mm: MOUNT_MM } })}\n`);
-  const config = checkConfig(
-    {
-      name: 'river-gw',
-      data_dir: './data',
+  rig = await startMqttGatewayRig({
+    name: 'river',
+    devices: [{ dev_eui: STATION, name: 'ouche-pont', model: 'dragino/ldds75', tags: { river: 'ouche' }, variables: { mount_height_mm: MOUNT_MM } }],
+    config: {
       http: { listen: '127.0.0.1:0' },
       log: { level: 'warn' },
-      registry: { devices_file: 'devices.yaml' },
       buffer: { fsync_interval_ms: 10 },
-      sources: [{ type: 'chirpstack_mqtt', name: 'cs', url: broker.url }],
       web: { flood: { interval_s: 10, levels: [{ name: 'vigilance', raise_mm: 1500, clear_mm: 1300 }] } },
     },
-    join(dir, 'gateway.yaml'),
-    {},
-  );
-  gateway = createGateway(config, { logStream: { write: () => true } as unknown as NodeJS.WritableStream });
-  await gateway.start();
+  });
+  ({ broker, gateway } = rig);
   base = `http://127.0.0.1:${gateway.httpAddress()?.port}`;
 }, 120_000);
 
 afterAll(async () => {
-  await gateway?.stop();
-  await broker?.dispose();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await rig?.dispose();
 });
 
 describe('flood watch in the gateway', () => {

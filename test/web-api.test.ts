@@ -4,7 +4,7 @@
  * trace, acknowledging needs the CSRF token, live updates arrive as Server-Sent Events, and a
  * listener off localhost needs a token (the gateway refuses to start without one).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,11 +15,12 @@ import { checkConfig, ConfigError } from '../gateway/config.ts';
 import { createGateway, type Gateway } from '../gateway/gateway.ts';
 import { schemas } from '../gateway/web/api-schemas.ts';
 import type { IntegrationEvent, UplinkEvent } from '../lorawan/chirpstack/events.ts';
-import { startMosquitto, type MosquittoServer } from '../support/mosquitto.ts';
+import type { MosquittoServer } from '../support/mosquitto.ts';
+import { startMqttGatewayRig, type MqttGatewayRig } from './gateway-rig.ts';
 import { deviceInfo, df703Uplink, publish as publishTo, uplinkEvent as uplink, until } from './web-fixtures.ts';
 
+let rig: MqttGatewayRig;
 let broker: MosquittoServer;
-let dir: string;
 let gateway: Gateway;
 let base: string;
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -56,24 +57,12 @@ function valid(schema: object, body: unknown): void {
 const now = Date.now();
 
 beforeAll(async () => {
-  broker = await startMosquitto();
-  dir = mkdtempSync(join(tmpdir(), 'web-api-'));
-  writeFileSync(join(dir, 'devices.yaml'), `devices:\n${DEVICES.map((d) => `  - ${JSON.stringify(d)}`).join('\n')}\n`);
-  const config = checkConfig(
-    {
-      name: 'web-api',
-      data_dir: './data',
-      http: { listen: '127.0.0.1:0' },
-      log: { level: 'warn' },
-      registry: { devices_file: 'devices.yaml' },
-      buffer: { fsync_interval_ms: 10 },
-      sources: [{ type: 'chirpstack_mqtt', name: 'cs', url: broker.url }],
-    },
-    join(dir, 'gateway.yaml'),
-    {},
-  );
-  gateway = createGateway(config, { logStream: { write: () => true } as unknown as NodeJS.WritableStream });
-  await gateway.start();
+  rig = await startMqttGatewayRig({
+    name: 'web-api',
+    devices: DEVICES,
+    config: { http: { listen: '127.0.0.1:0' }, log: { level: 'warn' }, buffer: { fsync_interval_ms: 10 } },
+  });
+  ({ broker, gateway } = rig);
   const a = gateway.httpAddress();
   base = `http://127.0.0.1:${a?.port}`;
   const join1: IntegrationEvent = { kind: 'join', deduplicationId: 'join-1', time: now - 120_000, deviceInfo: deviceInfo(BIN, 'bin-1'), devAddr: '26000001' };
@@ -88,9 +77,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await gateway?.stop();
-  await broker?.dispose();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await rig?.dispose();
 });
 
 describe('read API', () => {
