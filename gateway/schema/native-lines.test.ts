@@ -89,7 +89,9 @@ describe('nativeLines writes what the Point path writes', () => {
   it('for names and values that need escaping or normalising', () => {
     const odd: DeviceSnapshot = { name: 'bin 1,a=b', model: 'x\\', category: 'nope', tags: { 'dis trict': 'd=0', empty: '', 'line\nbreak': 'v' } };
     expectSameLines([
-      uplinkRecord('e 1', odd, { decoded: decodedWith([{ values: { 'a b': 1, 'x,y': 'say "hi"\n', plain: 'back\\slash', 'a\nb': 2, 'a b ': 3 } }]) }),
+      uplinkRecord('e 1', odd, { decoded: decodedWith([{ values: { 'a b': 1, 'x,y': 'say "hi"\n', plain: 'back\\slash', 'a\nc': 2, 'a b ': 3 } }]) }),
+      // Field keys that normalise alike: that reading's point is rejected, on both paths.
+      uplinkRecord('e 1', odd, { decoded: decodedWith([{ values: { 'a b': 1, 'a\nb': 2 } }, { values: { ok: 1 } }]) }),
       fresh(uplinkRecord('e2', device, { decoded: decodedWith([{ values: { '#hash': 1, '': 2, 'q"': true } }]) })),
     ]);
   });
