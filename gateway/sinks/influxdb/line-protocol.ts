@@ -417,7 +417,7 @@ export function encodePoint(p: Point, counters: EncodeCounters = newEncodeCounte
   const tags = p.tags;
   const shared = tags === undefined || tags === null ? undefined : sharedTags.get(tags);
   if (shared?.collision !== undefined) return { reason: shared.collision };
-  // What this point counted so far, undone when two of its keys turn out to collide.
+  // The counts before this point: restored when two of its keys turn out to collide.
   const alteredBefore = counters.altered;
   const omittedBefore = counters.omittedTags;
   // With a shared tag set, `measurement,tags ` was usually written before. Only plain
@@ -449,14 +449,12 @@ export function encodePoint(p: Point, counters: EncodeCounters = newEncodeCounte
   } else if (tags === undefined || tags === null) {
     line += ' ';
   } else {
-    const tagCounters: TagCounters = { altered: 0, omittedTags: 0 };
-    const tagText = encodeTags(tags, tagCounters);
+    const tagText = encodeTags(tags, counters);
     if (typeof tagText !== 'string') {
       counters.altered = alteredBefore;
+      counters.omittedTags = omittedBefore;
       return tagText;
     }
-    counters.altered += tagCounters.altered;
-    counters.omittedTags += tagCounters.omittedTags;
     line += `${tagText} `;
   }
 
