@@ -25,6 +25,7 @@ import { buildDataFrame } from '../../lorawan/data-frame.ts';
 import { buildJoinRequest } from '../../lorawan/join.ts';
 import { decodeUdpPacket } from '../../lorawan/udp/codec.ts';
 import { buildPullData, pushDataFor } from './datagrams.ts';
+import { rejectsByReason, scrapeLabelled, udpSocketState, untilSettled } from './measure.ts';
 import { buildFleet, registryYaml } from '../gateway/fleet.ts';
 import { buildBundle, deployedGateway, RssSampler, scrape, sleep, waitFor } from '../gateway/procs.ts';
 import { writeDeviceKeysFile, type DeviceKeys } from '../../gateway/registry/keys-file.ts';
@@ -111,6 +112,8 @@ async function main(): Promise<void> {
   const sentAt = new Map<string, number>();
   const answers: { kind: 'ack' | 'join'; ms: number }[] = [];
   sock.on('message', (msg) => {
+    // PUSH_ACKs (one per PUSH_DATA) are skipped unread: the load generator stays cheap.
+    if (msg[3] !== 0x03) return;
     const d = decodeUdpPacket(msg);
     if (!d.ok || d.packet.type !== 'PULL_RESP') return;
     const tmst = (d.packet.txpk.tmst ?? 0) >>> 0;
@@ -136,6 +139,7 @@ async function main(): Promise<void> {
   };
 
   const rows: string[] = [];
+  const phases: { rate: number; sent: number; datagrams: number; kernelDrops: number; rejectText: string; catchUpS: number }[] = [];
   let joinsSent = 0;
   for (const rate of rates) {
     const total = rate * seconds;
@@ -147,6 +151,8 @@ async function main(): Promise<void> {
       batch.push({ ...frame(confirmed), confirmed });
     }
     const before = await scrape(httpPort);
+    const beforeL = await scrapeLabelled(httpPort);
+    const kernelBefore = udpSocketState(udpPort);
     const cpuBefore = rss.samples.at(-1)?.cpuS ?? 0;
     const started = performance.now();
     // Paced in 10 ms slices.
@@ -167,23 +173,44 @@ async function main(): Promise<void> {
       await sleep(10);
     }
     const sendS = (performance.now() - started) / 1000;
-    await sleep(1500); // dedup window + commits
+    const uplinksNow = async (): Promise<number> => (await scrape(httpPort))['lorawan_edge_ns_uplinks_total'] ?? 0;
+    const atSendEnd = (await uplinksNow()) - (before['lorawan_edge_ns_uplinks_total'] ?? 0);
+    const queuedAtSendEnd = udpSocketState(udpPort).rxQueueBytes;
+    // Until the gateway has caught up (the receive buffer and the dedup window hold frames after
+    // the sender stops): the rate is what was accepted over the time it took, not over a fixed
+    // settle time (which made 12,000 of 12,000 at 2,000/s read as 1,595/s).
+    const settled = await untilSettled(uplinksNow, 1500, 120_000);
     const after = await scrape(httpPort);
+    const afterL = await scrapeLabelled(httpPort);
+    const kernel = udpSocketState(udpPort);
     const cpuAfter = rss.samples.at(-1)?.cpuS ?? 0;
     const accepted = (after['lorawan_edge_ns_uplinks_total'] ?? 0) - (before['lorawan_edge_ns_uplinks_total'] ?? 0);
     const cpuUs = ((cpuAfter - cpuBefore) * 1e6) / Math.max(1, accepted);
-    const diff = Object.entries(after).filter(([k, v]) => /rejected|datagrams|eventloop_lag_p99|ns_uplinks/.test(k) && v !== (before[k] ?? 0)).map(([k, v]) => `${k}=${v - (before[k] ?? 0)}`);
-    console.error(diff.join('\n'));
-    rows.push(`| ${rate.toLocaleString('en')} | ${(total / sendS).toFixed(0)} | ${accepted.toLocaleString('en')} / ${total.toLocaleString('en')} | ${(accepted / (sendS + 1.5)).toFixed(0)} | ${cpuUs.toFixed(0)} | ${rss.peakMb().toFixed(0)} |`);
+    const busyS = (settled.lastChangeAt - started) / 1000;
+    const datagrams = (after['lorawan_edge_udp_datagrams_total'] ?? 0) - (before['lorawan_edge_udp_datagrams_total'] ?? 0);
+    const kernelDrops = kernel.drops - kernelBefore.drops;
+    const rejects = rejectsByReason(beforeL, afterL);
+    const rejectText = Object.entries(rejects).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+    const lag = after['lorawan_edge_nodejs_eventloop_lag_p99_seconds'];
+    console.error(`accepted at the end of sending ${atSendEnd}, receive queue then ${queuedAtSendEnd} B; caught up ${(busyS - sendS).toFixed(1)} s after; datagrams read ${datagrams}, kernel drops ${kernelDrops}; rejects: ${rejectText}; event-loop lag p99 ${lag?.toFixed(3) ?? '?'} s`);
+    phases.push({ rate, sent: total, datagrams, kernelDrops, rejectText, catchUpS: busyS - sendS });
+    rows.push(`| ${rate.toLocaleString('en')} | ${(total / sendS).toFixed(0)} | ${accepted.toLocaleString('en')} / ${total.toLocaleString('en')} | ${(accepted / busyS).toFixed(0)} | ${cpuUs.toFixed(0)} | ${rss.peakMb().toFixed(0)} |`);
     console.error(rows.at(-1));
   }
   clearInterval(keepalive);
-  const acc = (await scrape(httpPort))['lorawan_edge_ns_uplinks_total'] ?? 0;
-  const influxCount = await waitFor('InfluxDB to have every accepted uplink', 300_000, 1000, async () => {
+  // Both counts once they stopped moving: read while the gateway was still draining its receive
+  // buffer, the accepted count lagged behind what then reached InfluxDB (35,908 points "for"
+  // 34,773 accepted uplinks — a counting artefact: every point has its uplink's own timestamp,
+  // so a second write of one uplink would overwrite its point, not add one).
+  const acc = (await untilSettled(async () => (await scrape(httpPort))['lorawan_edge_ns_uplinks_total'] ?? 0, 2000, 120_000)).value;
+  const influxPoints = async (): Promise<number> => {
     const s = await influx.query('SELECT count(fcnt) FROM lorawan_uplink', { db: 'edge_ns' });
-    const n = Number((s[0]?.values[0] as unknown[] | undefined)?.[1] ?? 0);
-    return n >= acc ? n : undefined;
-  }).catch(() => -1);
+    return Number((s[0]?.values[0] as unknown[] | undefined)?.[1] ?? 0);
+  };
+  const influxCount = await waitFor('InfluxDB to have every accepted uplink', 300_000, 1000, async () => ((await influxPoints()) >= acc ? true : undefined))
+    .then(async () => (await untilSettled(influxPoints, 3000, 60_000, 500)).value)
+    .catch(() => -1);
+  const written = (await scrape(httpPort))['lorawan_edge_sink_points_written_total'] ?? 0;
   rss.stop();
   stopping = true;
   proc.kill('SIGTERM');
@@ -194,7 +221,7 @@ async function main(): Promise<void> {
   const report = [
     `### bench/edge-ns (${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, shared with other work)`,
     '',
-    `\`node --import tsx bench/edge-ns/run.ts --rates ${rates.join(',')} --seconds ${seconds} --devices ${N} --store ${storeOn ? 'on' : 'off'}${extraFlags.length ? ` '--node-flags=${extraFlags.join(' ')}'` : ''}\` (load average before: ${loadBefore}) — ${N.toLocaleString('en')} ABP sessions + ${OTAA_N} OTAA devices, one virtual forwarder on loopback, gateway = the bundle with the systemd unit's node flags, InfluxDB 1.6 on the same machine.`,
+    `\`node --import tsx bench/edge-ns/run.ts --rates ${rates.join(',')} --seconds ${seconds} --devices ${N} --store ${storeOn ? 'on' : 'off'}${extraFlags.length ? ` '--node-flags=${extraFlags.join(' ')}'` : ''}\` (load average before: ${loadBefore}, after: ${loadavg().map((x) => x.toFixed(1)).join(' ')}) — ${N.toLocaleString('en')} ABP sessions + ${OTAA_N} OTAA devices, one virtual forwarder on loopback, gateway = the bundle with the systemd unit's node flags, InfluxDB 1.6 on the same machine.`,
     '',
     '| offered uplinks/s | sent/s | accepted / sent | accepted/s | gateway CPU µs/uplink | gateway RSS peak MB |',
     '|---|---|---|---|---|---|',
@@ -202,7 +229,8 @@ async function main(): Promise<void> {
     '',
     `- RSS idle with ${(N + 0).toLocaleString('en')} sessions loaded: ${idleRss.toFixed(0)} MB; peak over the run: ${rss.peakMb().toFixed(0)} MB.`,
     `- Answer time PUSH_DATA → PULL_RESP at ${answerRate.toLocaleString('en')} uplinks/s (includes the 200 ms dedup window and the durable commit): ACK p50 ${quantile(acks, 0.5).toFixed(0)} ms, p99 ${quantile(acks, 0.99).toFixed(0)} ms (${acks.length} confirmed uplinks); join-accept p50 ${quantile(joins, 0.5).toFixed(0)} ms, p99 ${quantile(joins, 0.99).toFixed(0)} ms (${joins.length} joins).`,
-    `- InfluxDB: ${influxCount.toLocaleString('en')} lorawan_uplink points for ${acc.toLocaleString('en')} accepted uplinks.`,
+    `- InfluxDB: ${influxCount.toLocaleString('en')} lorawan_uplink points for ${acc.toLocaleString('en')} accepted uplinks (both counted once they stopped moving; ${written.toLocaleString('en')} points written by the sink, all measurements).`,
+    ...phases.map((p) => `- ${p.rate.toLocaleString('en')}/s: ${p.sent.toLocaleString('en')} sent, ${p.datagrams.toLocaleString('en')} datagrams read by the gateway, ${p.kernelDrops.toLocaleString('en')} dropped by the kernel (receive buffer full, /proc/net/udp); rejects: ${p.rejectText}; caught up ${p.catchUpS.toFixed(1)} s after the last datagram was sent.`),
   ].join('\n');
   console.log(report);
   writeFileSync(join('bench', 'edge-ns', 'LAST_RUN.md'), `${report}\n`);

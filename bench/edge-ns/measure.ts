@@ -1,0 +1,94 @@
+/**
+ * What bench/edge-ns reads besides the gateway's counters: the kernel's drops on the gateway's
+ * UDP socket (a datagram the gateway never read is not a reject: it is counted by the kernel,
+ * in /proc/net/udp, when the socket's receive buffer is full), rejects by reason, and when the
+ * gateway has caught up with what was sent (the receive buffer hides queueing: the uplink
+ * counter keeps rising after the sender stopped).
+ */
+import { readFileSync } from 'node:fs';
+
+/** Rows of /proc/net/udp (or udp6) for one local port: receive queue bytes and drops. */
+export interface UdpSocketState {
+  rxQueueBytes: number;
+  drops: number;
+}
+
+/** Parses the text of /proc/net/udp[6]; sums the sockets bound to `port` (normally one). */
+export function parseProcNetUdp(text: string, port: number): UdpSocketState | undefined {
+  let found: UdpSocketState | undefined;
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ref pointer drops
+    const local = f[1];
+    const queues = f[4];
+    const drops = f[12];
+    if (!local || !queues || drops === undefined) continue;
+    if (parseInt(local.slice(local.lastIndexOf(':') + 1), 16) !== port) continue;
+    const rx = parseInt(queues.split(':')[1] ?? '0', 16);
+    found = { rxQueueBytes: (found?.rxQueueBytes ?? 0) + rx, drops: (found?.drops ?? 0) + Number(drops) };
+  }
+  return found;
+}
+
+/** The kernel's view of the gateway's UDP socket on `port` (IPv4 and IPv6 tables). */
+export function udpSocketState(port: number): UdpSocketState {
+  let out: UdpSocketState = { rxQueueBytes: 0, drops: 0 };
+  for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
+    try {
+      const s = parseProcNetUdp(readFileSync(f, 'utf8'), port);
+      if (s) out = { rxQueueBytes: out.rxQueueBytes + s.rxQueueBytes, drops: out.drops + s.drops };
+    } catch {
+      // no such table (no IPv6)
+    }
+  }
+  return out;
+}
+
+/** `name{labels}` → value, every sample line of a Prometheus text exposition. */
+export function parseExposition(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?)\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const v = Number(m[2]);
+    if (Number.isFinite(v)) out.set(m[1] as string, v);
+  }
+  return out;
+}
+
+export async function scrapeLabelled(httpPort: number): Promise<Map<string, number>> {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  return parseExposition(await res.text());
+}
+
+/** `lorawan_edge_ns_rejected_total{reason}` (and the pipeline's rejects) that grew between two scrapes. */
+export function rejectsByReason(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of after) {
+    const m = /^lorawan_edge_(?:ns_rejected|uplinks_rejected)_total\{.*reason="([^"]*)"/.exec(k);
+    if (!m) continue;
+    const d = v - (before.get(k) ?? 0);
+    if (d > 0) out[m[1] as string] = (out[m[1] as string] ?? 0) + d;
+  }
+  return out;
+}
+
+/**
+ * Polls `read` until it has not changed for `quietMs` (or `maxMs` passed): the value and the
+ * time it last changed — when the gateway finished what it had queued.
+ */
+export async function untilSettled(read: () => Promise<number>, quietMs: number, maxMs: number, everyMs = 100): Promise<{ value: number; lastChangeAt: number }> {
+  const started = performance.now();
+  let value = await read();
+  let lastChangeAt = performance.now();
+  while (performance.now() - lastChangeAt < quietMs && performance.now() - started < maxMs) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    const v = await read();
+    if (v !== value) {
+      value = v;
+      lastChangeAt = performance.now();
+    }
+  }
+  return { value, lastChangeAt };
+}
