@@ -17,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,7 +32,7 @@ import { writeDeviceKeysFile, type DeviceKeys } from '../../gateway/registry/key
 import { freePorts } from '../../support/free-port.ts';
 import { startInfluxd } from '../../support/influxd.ts';
 
-const { values } = parseArgs({ options: { rates: { type: 'string', default: '2000,5000,10000' }, seconds: { type: 'string', default: '10' }, devices: { type: 'string', default: '10000' }, 'answer-rate': { type: 'string', default: '2000' }, 'node-flags': { type: 'string', default: '' }, store: { type: 'string', default: 'on' } } });
+const { values } = parseArgs({ options: { rates: { type: 'string', default: '2000,5000,10000' }, seconds: { type: 'string', default: '10' }, devices: { type: 'string', default: '10000' }, 'answer-rate': { type: 'string', default: '2000' }, 'node-flags': { type: 'string', default: '' }, store: { type: 'string', default: 'on' }, 'gateway-output': { type: 'string', default: '' } } });
 /** extra node flags after the unit's (later flags win), e.g. --node-flags='--max-old-space-size=256' */
 const extraFlags = (values['node-flags'] as string).split(' ').filter(Boolean);
 const rates = (values.rates as string).split(',').map(Number);
@@ -82,6 +82,9 @@ async function main(): Promise<void> {
   const deployed = deployedGateway();
   const proc = spawn(process.execPath, [...deployed.nodeFlags, ...extraFlags, deployed.script, 'gateway', '--config', join(dir, 'gateway.yaml')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  // --gateway-output <file>: everything the gateway prints (e.g. with '--node-flags=--trace-gc')
+  const gwOut = values['gateway-output'] ? createWriteStream(values['gateway-output'] as string) : undefined;
+  if (gwOut) proc.stdout?.pipe(gwOut);
   proc.stdout?.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
   proc.stderr?.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
   process.on('exit', () => proc.kill('SIGKILL'));

@@ -107,3 +107,21 @@ describe('a codec that throws', () => {
     expect(r.decoded?.data).toBeDefined();
   });
 });
+
+describe('eventToRecord: variables and tags', () => {
+  it('gives each uplink its own variables: the catalogue defaults (made once per entry) under the registry values', () => {
+    const seen: Record<string, unknown>[] = [];
+    const spy = { ...codec, decodeUplink: (input: Parameters<typeof codec.decodeUplink>[0]) => (seen.push(input.variables ?? {}), codec.decodeUplink(input)) };
+    const reg = { dev_eui: devEui, name: 'bin-1', model: 'dingtek/df703', tags: { district: 'north', empty: '' }, variables: { container_depth_mm: 1234 } };
+    const c: DecodeContext = { ...ctx(), registry: () => ({ devices: [reg], byEui: new Map([[devEui, reg]]) }), catalogue: (id) => (id === 'dingtek/df703' ? { entry: df703, codec: spy } : undefined) };
+    const defaults = Object.fromEntries(Object.entries(df703.variables ?? {}).flatMap(([k, v]) => (v.default === undefined ? [] : [[k, v.default]])));
+    const ev = { ...uplink('800001011107d000190000000000010081'), deviceInfo: { ...uplink('').deviceInfo, tags: { time: 'x', other: 'y' } } };
+    const a = eventToRecord(ev, 'src', c).record as UplinkRecord;
+    eventToRecord(ev, 'src', c);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toEqual({ ...defaults, container_depth_mm: 1234 });
+    expect(seen[0]).not.toBe(seen[1]);
+    // ChirpStack's tags renamed where reserved, the registry's on top, empty values left out.
+    expect(a.device.tags).toEqual({ chirpstack_time: 'x', other: 'y', district: 'north' });
+  });
+});

@@ -61,18 +61,47 @@ function perDevice(codec: Codec, devEui: string): Codec {
  * (checked when they were written) on top.
  */
 function cleanTags(chirpstack: Record<string, string>, registry: Record<string, string> | undefined): Record<string, string> {
+  // Loops over own keys rather than Object.entries: no arrays per uplink (bench/edge-ns).
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(chirpstack)) if (v !== '' && typeof v === 'string') out[chirpstackTagKey(k)] = v;
-  for (const [k, v] of Object.entries(registry ?? {})) if (v !== '') out[k] = v;
+  for (const k in chirpstack) {
+    if (!Object.prototype.hasOwnProperty.call(chirpstack, k)) continue;
+    const v = chirpstack[k];
+    if (v !== '' && typeof v === 'string') out[chirpstackTagKey(k)] = v;
+  }
+  if (registry) {
+    for (const k in registry) {
+      if (!Object.prototype.hasOwnProperty.call(registry, k)) continue;
+      const v = registry[k] as string;
+      if (v !== '') out[k] = v;
+    }
+  }
   return out;
+}
+
+/**
+ * The catalogue defaults of a model's variables, once per catalogue entry (entries are loaded
+ * once and not changed): every uplink used to rebuild them. Never handed out: each uplink gets
+ * its own variables object made from it.
+ */
+const defaultsOf = new WeakMap<DeviceEntry, Readonly<Record<string, unknown>>>();
+
+function variableDefaults(entry: DeviceEntry | undefined): Readonly<Record<string, unknown>> {
+  if (!entry) return {};
+  let d = defaultsOf.get(entry);
+  if (!d) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(entry.variables ?? {})) if (v.default !== undefined) out[k] = v.default;
+    d = out;
+    defaultsOf.set(entry, d);
+  }
+  return d;
 }
 
 function resolveDevice(ev: IntegrationEvent, ctx: DecodeContext): { snapshot: DeviceSnapshot; model?: string; variables: Record<string, unknown> } {
   const reg = ctx.registry().byEui.get(ev.deviceInfo.devEui);
   const model = reg?.model ?? ctx.deviceProfiles[ev.deviceInfo.deviceProfileName];
   const found = model ? ctx.catalogue(model) : undefined;
-  const defaults: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(found?.entry.variables ?? {})) if (v.default !== undefined) defaults[k] = v.default;
+  const defaults = variableDefaults(found?.entry);
   const snapshot: DeviceSnapshot = {
     name: reg?.name || ev.deviceInfo.deviceName || ev.deviceInfo.devEui,
     tags: cleanTags(ev.deviceInfo.tags, reg?.tags),

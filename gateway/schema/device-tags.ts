@@ -8,7 +8,7 @@
  * concatenated key, so two devices whose name and tags would run together (`a`+`bc` / `ab`+`c`)
  * can never share an entry, and a device renamed or retagged in the registry gets new tag sets
  * with its next record. A device may have several tag sets (`variant`: the ChirpStack schema
- * adds f_port, for one). Bounded: beyond `maxDevices` the device added longest ago is dropped.
+ * adds f_port, for one). Bounded: beyond `maxDevices` (100,000) the device added longest ago is dropped.
  */
 import type { DeviceSnapshot } from '../pipeline/record.ts';
 import { tagSet, type Tags } from '../sinks/influxdb/line-protocol.ts';
@@ -37,7 +37,10 @@ export class DeviceTagSets {
   private readonly devices = new Map<string, DeviceEntry>();
 
   constructor(
-    private readonly maxDevices = 10_000,
+    // Well above any one gateway's fleet: the bound drops the device added longest ago, so under
+    // the usual round-robin traffic a bound below the fleet size misses on every point (bench/
+    // edge-ns, 10,000 ABP + 20 OTAA devices: every point rebuilt and re-escaped its tags).
+    private readonly maxDevices = 100_000,
     /** Variants per device before they are forgotten all at once (a bound, not a working set). */
     private readonly maxVariants = 32,
   ) {}

@@ -102,6 +102,13 @@ describe('tag sets cached per device', () => {
     expect(sets.get('e', { ...snap(), name: 'new' }, 'other')).toBeUndefined();
   });
 
+  it('keeps the tag sets of a fleet of 10,020 devices heard round robin (the bound is above it)', () => {
+    const sets = new DeviceTagSets();
+    const euis = Array.from({ length: 10_020 }, (_, i) => i.toString(16).padStart(16, '0'));
+    const first = euis.map((e) => sets.add(e, bin, '', { dev_eui: e }));
+    expect(euis.every((e, i) => sets.get(e, bin) === first[i])).toBe(true);
+  });
+
   it('is bounded in devices and in variants per device', () => {
     const sets = new DeviceTagSets(3, 2);
     for (const eui of ['a', 'b', 'c', 'd']) sets.add(eui, bin, '', { dev_eui: eui });

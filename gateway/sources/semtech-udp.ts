@@ -23,6 +23,7 @@ import { txAckOutcome } from '../../lorawan/udp/server.ts';
 import type { Stat, Txpk, UdpErrorCode } from '../../lorawan/udp/types.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { parseCommandDown, type DownlinkOutcome } from '../ns/command-down.ts';
+import { LabelChildren } from '../ns/metric-children.ts';
 import { nsMetrics, type NsMetrics } from '../ns/metrics.ts';
 import { NetworkServer, type NetworkServerConfig } from '../ns/network-server.ts';
 import { SessionStore } from '../ns/session-store.ts';
@@ -97,6 +98,12 @@ export class SemtechUdpSource implements Source {
   private outcomeListener: ((o: DownlinkOutcome, queueItemId: string) => void) | undefined;
   /** a command's own `id` per queue id, for its outcome events (memory, bounded) */
   private readonly commandIds = new Map<number, string>();
+  /** metric children of the per-datagram and per-record counters (metric-children.ts says why) */
+  private readonly datagramsOf: LabelChildren<{ inc(): void }>;
+  private readonly lastSeenOf: LabelChildren<{ set(v: number): void }>;
+  private readonly eventsOf: LabelChildren<{ inc(): void }>;
+  private readonly readingsOf: LabelChildren<{ inc(n: number): void }>;
+  private readonly undecodedOf: LabelChildren<{ inc(): void }>;
 
   constructor(
     readonly config: SemtechUdpConfig,
@@ -105,6 +112,11 @@ export class SemtechUdpSource implements Source {
     this.name = config.name;
     this.allowed = config.gateways.length ? new Set(config.gateways.map((g) => g.toLowerCase())) : undefined;
     this.m = nsMetrics(deps.metrics.registry);
+    this.datagramsOf = new LabelChildren((type) => this.m.datagrams.labels({ type }));
+    this.lastSeenOf = new LabelChildren((gateway) => this.m.gatewayLastSeen.labels({ gateway }));
+    this.eventsOf = new LabelChildren((kind) => deps.metrics.eventsReceived.labels({ source: this.name, kind }));
+    this.readingsOf = new LabelChildren((category) => deps.metrics.readings.labels({ category }));
+    this.undecodedOf = new LabelChildren((reason) => deps.metrics.undecoded.labels({ reason }));
   }
 
   health(): ComponentHealth {
@@ -225,14 +237,15 @@ export class SemtechUdpSource implements Source {
     await outcome.durable;
     this.deps.metrics.appendLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     let up = 0;
-    for (const [i, r] of records.entries()) {
-      if (refused.has(i)) continue;
-      this.deps.metrics.eventsReceived.inc({ source: this.name, kind: r.kind });
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as PipelineRecord;
+      if (refused.size && refused.has(i)) continue;
+      this.eventsOf.get(r.kind).inc();
       if (r.kind !== 'up') continue;
       up++;
       const n = r.decoded?.readings.length ?? 0;
-      if (n > 0) this.deps.metrics.readings.inc({ category: r.device.category ?? 'generic' }, n);
-      else this.deps.metrics.undecoded.inc({ reason: r.fPort === 0 || r.payload.length === 0 ? 'no_payload' : r.decoded ? 'codec_error' : 'unknown_device' });
+      if (n > 0) this.readingsOf.get(r.device.category ?? 'generic').inc(n);
+      else this.undecodedOf.get(r.fPort === 0 || r.payload.length === 0 ? 'no_payload' : r.decoded ? 'codec_error' : 'unknown_device').inc();
     }
     if (up) this.deps.metrics.uplinksReceived.inc({ source: this.name }, up);
   }
@@ -252,14 +265,14 @@ export class SemtechUdpSource implements Source {
     const decoded = decodeUdpPacket(msg);
     if (!decoded.ok) return this.reject(UDP_REASON[decoded.error.code], `${decoded.error.message} (from ${from.address}:${from.port})`, msg);
     const p = decoded.packet;
-    this.m.datagrams.inc({ type: p.type });
+    this.datagramsOf.get(p.type).inc();
     if ((p.type === 'PUSH_DATA' || p.type === 'PULL_DATA' || p.type === 'TX_ACK') && this.allowed && !this.allowed.has(p.gatewayEui)) {
       return this.reject('unknown_gateway', `gateway ${p.gatewayEui} is not in the gateways allow-list`, msg);
     }
     switch (p.type) {
       case 'PUSH_DATA': {
         this.send(encodeUdpPacket({ type: 'PUSH_ACK', version: p.version, token: p.token }), from.port, from.address);
-        this.m.gatewayLastSeen.set({ gateway: p.gatewayEui }, Math.floor(Date.now() / 1000));
+        this.lastSeenOf.get(p.gatewayEui).set(Math.floor(Date.now() / 1000));
         for (const r of p.rejected) this.reject(r.error.code === 'bad-field' && /\.data$/.test(r.error.field ?? '') ? 'bad_base64' : UDP_REASON[r.error.code], `gateway ${p.gatewayEui}: ${r.error.message}`, msg);
         if (p.stat) this.onStat(p.gatewayEui, p.stat);
         for (const rx of p.rxpk) {

@@ -37,12 +37,31 @@ export function datrOf(region: Region, dr: number): string | number | undefined 
   return d.modulation === 'LORA' ? `SF${d.spreadingFactor}BW${d.bandwidthHz / 1000}` : d.bitRate;
 }
 
+/**
+ * Each region's `datr` → DR table, built on first use: the network server looks a DR up for
+ * every uplink and answer, and scanning the region formatting each DR's `datr` cost ~4 µs and a
+ * handful of strings per call (bench/edge-ns).
+ */
+const drByDatr = new WeakMap<Region, ReadonlyMap<string | number, number>>();
+
+function datrTable(region: Region): ReadonlyMap<string | number, number> {
+  let t = drByDatr.get(region);
+  if (!t) {
+    const m = new Map<string | number, number>();
+    for (const [k, d] of Object.entries(region.dataRates)) {
+      const datr = datrOf(region, Number(k));
+      // The lowest DR wins when two share a datr, as the scan in DR order did.
+      if (datr !== undefined && d !== undefined && !m.has(datr)) m.set(datr, Number(k));
+    }
+    t = m;
+    drByDatr.set(region, t);
+  }
+  return t;
+}
+
 /** The DR index for a Semtech `datr` ("SF7BW125" or an FSK bit rate), if the region has it. */
 export function dataRateFromDatr(region: Region, datr: string | number): number | undefined {
-  for (const [k, d] of Object.entries(region.dataRates)) {
-    if (datrOf(region, Number(k)) === datr && d !== undefined) return Number(k);
-  }
-  return undefined;
+  return datrTable(region).get(datr);
 }
 
 /** RX1 data rate for an uplink DR and RX1DROffset, or undefined when the pair is invalid. */

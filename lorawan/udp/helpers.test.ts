@@ -89,6 +89,12 @@ describe('radio metadata', () => {
     expect(parseLoraDatr('SF7BW500')).toEqual({ spreadingFactor: 7, bandwidthHz: 500_000 });
     expect(parseLoraDatr(50_000)).toBeUndefined();
     expect(parseLoraDatr('FSK')).toBeUndefined();
+    // Parsed once, then shared (frozen, so no caller can change what the next one gets), also
+    // past the bound of the memo.
+    expect(parseLoraDatr('SF12BW125')).toBe(parseLoraDatr('SF12BW125'));
+    expect(Object.isFrozen(parseLoraDatr('SF9BW125'))).toBe(true);
+    for (let sf = 0; sf < 100; sf++) expect(parseLoraDatr(`SF${sf}BW250`)).toEqual({ spreadingFactor: sf, bandwidthHz: 250_000 });
+    expect(parseLoraDatr('SF12BW125')).toEqual({ spreadingFactor: 12, bandwidthHz: 125_000 });
     expect(formatLoraDatr(9, 125_000)).toBe('SF9BW125');
     expect(mhzToHz(866.349812)).toBe(866_349_812);
     expect(mhzToHz(868.1)).toBe(868_100_000);

@@ -10,12 +10,21 @@ export function randomToken(): number {
 }
 
 /** "SF7BW125" → {spreadingFactor: 7, bandwidthHz: 125000}; undefined if not that shape. */
-export function parseLoraDatr(datr: string | number): { spreadingFactor: number; bandwidthHz: number } | undefined {
+export function parseLoraDatr(datr: string | number): Readonly<{ spreadingFactor: number; bandwidthHz: number }> | undefined {
   if (typeof datr !== 'string') return undefined;
+  const hit = parsedDatr.get(datr);
+  if (hit !== undefined) return hit;
   const m = /^SF(\d{1,2})BW(\d{1,4})$/.exec(datr);
   if (!m) return undefined;
-  return { spreadingFactor: Number(m[1]), bandwidthHz: Number(m[2]) * 1000 };
+  const r = Object.freeze({ spreadingFactor: Number(m[1]), bandwidthHz: Number(m[2]) * 1000 });
+  // A handful of data rates exist; the bound only keeps junk from growing the map.
+  if (parsedDatr.size >= 64) parsedDatr.clear();
+  parsedDatr.set(datr, r);
+  return r;
 }
+
+/** Parsed `datr` strings (the network server parses one per uplink): frozen, shared. */
+const parsedDatr = new Map<string, Readonly<{ spreadingFactor: number; bandwidthHz: number }>>();
 
 export function formatLoraDatr(spreadingFactor: number, bandwidthHz: number): string {
   return `SF${spreadingFactor}BW${bandwidthHz / 1000}`;
