@@ -125,3 +125,25 @@ describe('eventToRecord: variables and tags', () => {
     expect(a.device.tags).toEqual({ chirpstack_time: 'x', other: 'y', district: 'north' });
   });
 });
+
+describe('eventToRecord: the device snapshot', () => {
+  it('is shared (frozen) by the records of a registered device whose events bring no tags, and new for a new registry entry', () => {
+    const reg = { dev_eui: devEui, name: 'bin-1', model: 'dingtek/df703', tags: { district: 'north' }, variables: {} };
+    let current = reg;
+    const c: DecodeContext = { ...ctx(), registry: () => ({ devices: [current], byEui: new Map([[devEui, current]]) }) };
+    const ev = uplink('800001011107d000190000000000010081');
+    const a = (eventToRecord(ev, 'src', c).record as UplinkRecord).device;
+    const b = (eventToRecord(ev, 'src', c).record as UplinkRecord).device;
+    expect(b).toBe(a);
+    expect(Object.isFrozen(a) && Object.isFrozen(a.tags)).toBe(true);
+    expect(a).toEqual({ name: 'bin-1', tags: { district: 'north' }, model: 'dingtek/df703', category: 'bin-fill' });
+    // Tags of the event's own (ChirpStack's): a snapshot of its own, not shared.
+    const tagged = { ...ev, deviceInfo: { ...ev.deviceInfo, tags: { street: 'x' } } };
+    const t = (eventToRecord(tagged, 'src', c).record as UplinkRecord).device;
+    expect(t.tags).toEqual({ street: 'x', district: 'north' });
+    expect(Object.isFrozen(t)).toBe(false);
+    // A reloaded registry (new entries): the new name is in the next record.
+    current = { ...reg, name: 'bin-renamed' };
+    expect((eventToRecord(ev, 'src', c).record as UplinkRecord).device.name).toBe('bin-renamed');
+  });
+});

@@ -13,7 +13,7 @@
 import type { Codec, JsonObject } from '../../codecs/api.ts';
 import type { DeviceEntry } from '../../devices/catalogue.ts';
 import type { IntegrationEvent, UplinkEvent } from '../../lorawan/chirpstack/events.ts';
-import type { DeviceRegistry } from '../registry/devices-file.ts';
+import type { DeviceRegistry, RegisteredDevice } from '../registry/devices-file.ts';
 import { chirpstackTagKey } from '../registry/reserved-keys.ts';
 import { RECORD_VERSION, type DecodedPart, type DeviceSnapshot, type PipelineRecord, type UplinkRecord } from './record.ts';
 
@@ -97,19 +97,46 @@ function variableDefaults(entry: DeviceEntry | undefined): Readonly<Record<strin
   return d;
 }
 
+/**
+ * The snapshot of a registered device whose event brings no tags of its own (the edge network
+ * server's events never do), made once per registry entry and catalogue entry instead of per
+ * uplink, frozen because every record of the device shares it. A reloaded registry has new
+ * entries, hence new snapshots.
+ */
+const sharedSnapshots = new WeakMap<RegisteredDevice, { entry: DeviceEntry | undefined; snapshot: DeviceSnapshot }>();
+
+function hasOwnKeys(o: Record<string, string>): boolean {
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) return true;
+  return false;
+}
+
+function deviceSnapshot(ev: IntegrationEvent, reg: RegisteredDevice | undefined, entry: DeviceEntry | undefined): DeviceSnapshot {
+  const shareable = reg !== undefined && reg.name !== '' && !hasOwnKeys(ev.deviceInfo.tags);
+  if (shareable) {
+    const hit = sharedSnapshots.get(reg);
+    if (hit && hit.entry === entry) return hit.snapshot;
+  }
+  const snapshot: DeviceSnapshot = {
+    name: reg?.name || ev.deviceInfo.deviceName || ev.deviceInfo.devEui,
+    tags: cleanTags(ev.deviceInfo.tags, reg?.tags),
+  };
+  if (entry) {
+    snapshot.model = entry.id;
+    snapshot.category = entry.category;
+  }
+  if (shareable) {
+    Object.freeze(snapshot.tags);
+    sharedSnapshots.set(reg, { entry, snapshot: Object.freeze(snapshot) });
+  }
+  return snapshot;
+}
+
 function resolveDevice(ev: IntegrationEvent, ctx: DecodeContext): { snapshot: DeviceSnapshot; model?: string; variables: Record<string, unknown> } {
   const reg = ctx.registry().byEui.get(ev.deviceInfo.devEui);
   const model = reg?.model ?? ctx.deviceProfiles[ev.deviceInfo.deviceProfileName];
   const found = model ? ctx.catalogue(model) : undefined;
   const defaults = variableDefaults(found?.entry);
-  const snapshot: DeviceSnapshot = {
-    name: reg?.name || ev.deviceInfo.deviceName || ev.deviceInfo.devEui,
-    tags: cleanTags(ev.deviceInfo.tags, reg?.tags),
-  };
-  if (found) {
-    snapshot.model = found.entry.id;
-    snapshot.category = found.entry.category;
-  }
+  const snapshot = deviceSnapshot(ev, reg, found?.entry);
   return { snapshot, ...(found ? { model: found.entry.id } : {}), variables: { ...defaults, ...(reg?.variables ?? {}) } };
 }
 
