@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCommandDown } from './command-down.ts';
 
 const EXPECT = { prefix: 'application', applicationId: 'app-1' };
-const REASONS = new Set(['oversized', 'bad_json', 'bad_field', 'bad_base64', 'topic_mismatch', 'unsupported']);
+const REASONS = new Set(['oversized', 'bad_json', 'bad_field', 'bad_base64', 'topic_mismatch']);
 const eui = fc.uint8Array({ minLength: 8, maxLength: 8 }).map((b) => Buffer.from(b).toString('hex'));
 
 describe('parseCommandDown (fuzz, seeded)', () => {
