@@ -30,6 +30,23 @@ describe('parseCommandDown (fuzz, seeded)', () => {
     );
   });
 
+  it('takes an object command (for the codec) as sent, and refuses a deep or non-object one', () => {
+    fc.assert(
+      fc.property(eui, fc.integer({ min: 1, max: 223 }), fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 4 }), { maxKeys: 5 }), (devEui, fPort, object) => {
+        const payload = Buffer.from(JSON.stringify({ devEui, fPort, object }));
+        const r = parseCommandDown(`application/app-1/device/${devEui}/command/down`, payload, EXPECT);
+        if (payload.length > 4096) return;
+        expect(r).toEqual({ ok: true, command: { devEui, fPort, confirmed: false, object: JSON.parse(JSON.stringify(object)) } });
+      }),
+      { seed: 1012, numRuns: 300 },
+    );
+    const t = 'application/app-1/device/0000000000000001/command/down';
+    let deep: unknown = 1;
+    for (let i = 0; i < 40; i++) deep = { a: deep };
+    expect(parseCommandDown(t, Buffer.from(JSON.stringify({ devEui: '0000000000000001', fPort: 1, object: deep })), EXPECT)).toMatchObject({ ok: false, reason: 'bad_field', detail: expect.stringContaining('deeper') });
+    expect(parseCommandDown(t, Buffer.from(JSON.stringify({ devEui: '0000000000000001', fPort: 1, object: [1] })), EXPECT)).toMatchObject({ ok: false, reason: 'bad_field' });
+  });
+
   it('names the reason of each refusal', () => {
     const t = 'application/app-1/device/0000000000000001/command/down';
     const p = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
