@@ -26,7 +26,9 @@
  * Tables: `meta(k, v)` (schema version, next_join_nonce, next_nwk_addr); `sessions` (one row
  * per device, keys as 16-byte blobs); `dev_nonces(dev_eui, dev_nonce)`; `downlinks` (queue:
  * id, dev_eui, f_port, payload, confirmed, state pending|sent|awaiting_ack|done|failed,
- * attempts, f_cnt_down, outcome, created_ms). The schema version is `meta.schema = 1`.
+ * attempts, f_cnt_down, outcome, created_ms). The schema version is `meta.schema = 1`. Other
+ * modules keep their own tables in this file through `db` (adr-store.ts, outcome-outbox.ts,
+ * command-ids.ts), created on open (`CREATE TABLE IF NOT EXISTS`).
  *
  * ## Recovery
  *
