@@ -593,9 +593,9 @@ export class NetworkServer {
     );
   }
 
-  /** The ADR state of the devices the engine changed; inside the caller's transaction. */
-  private writeAdr(): void {
-    const changes = this.adr.takeDirty();
+  /** The ADR state the engine has due (`all`: everything unwritten, at stop); inside the caller's transaction. */
+  private writeAdr(all = false): void {
+    const changes = this.adr.takeDirty(all);
     if (changes.length) this.adrStore.write(changes.map(([devEui, d]) => [devEui, d, this.sessions.get(devEui)?.seq ?? 0] as const));
   }
 
@@ -746,13 +746,12 @@ export class NetworkServer {
     this.dedup.flushAll();
     const b = this.batch;
     this.batch = undefined;
-    if (!b) return;
-    if (b.sessions.size)
-      this.deps.store.db.transaction(() => {
-        this.deps.store.commitUplinks(b.sessions);
-        this.writeAdr();
-      })();
-    if (b.records.length) await this.deps.append(b.records);
+    // A clean stop writes the ADR history not written yet (adr.ts HISTORY_WRITE_EVERY).
+    this.deps.store.db.transaction(() => {
+      if (b?.sessions.size) this.deps.store.commitUplinks(b.sessions);
+      this.writeAdr(true);
+    })();
+    if (b?.records.length) await this.deps.append(b.records);
   }
 
   close(): void {
