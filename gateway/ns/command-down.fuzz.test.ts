@@ -38,7 +38,7 @@ describe('parseCommandDown (fuzz, seeded)', () => {
         if (payload.length > 4096) return;
         expect(r).toEqual({ ok: true, command: { devEui, fPort, confirmed: false, object: JSON.parse(JSON.stringify(object)) } });
       }),
-      { seed: 1012, numRuns: 300 },
+      { seed: Number(process.env['FUZZ_SEED'] ?? 1012), numRuns: Number(process.env['FUZZ_RUNS'] ?? 300) },
     );
     const t = 'application/app-1/device/0000000000000001/command/down';
     let deep: unknown = 1;

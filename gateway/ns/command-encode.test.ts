@@ -51,7 +51,7 @@ describe('encodeCommandObject', () => {
           expect(r.fPort).toBeLessThanOrEqual(223);
         } else expect(['no_codec', 'encode_error']).toContain(r.reason);
       }),
-      { seed: 1041, numRuns: 400 },
+      { seed: Number(process.env['FUZZ_SEED'] ?? 1041), numRuns: Number(process.env['FUZZ_RUNS'] ?? 400) },
     );
   });
 });
