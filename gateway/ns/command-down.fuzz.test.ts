@@ -52,6 +52,8 @@ describe('parseCommandDown (fuzz, seeded)', () => {
     const p = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
     expect(parseCommandDown('application/other/device/0000000000000001/command/down', p({}), EXPECT)).toMatchObject({ ok: false, reason: 'topic_mismatch' });
     expect(parseCommandDown(t, Buffer.from('{'), EXPECT)).toMatchObject({ ok: false, reason: 'bad_json' });
+    // snake_case names, as ChirpStack's parser takes them
+    expect(parseCommandDown(t, p({ dev_eui: '0000000000000001', f_port: 7, data: 'AQ==' }), EXPECT)).toMatchObject({ ok: true, command: { fPort: 7, data: Buffer.of(1) } });
     expect(parseCommandDown(t, p([1]), EXPECT)).toMatchObject({ ok: false, reason: 'bad_json' });
     expect(parseCommandDown(t, p({ devEui: '0000000000000001', fPort: 224, data: '' }), EXPECT)).toMatchObject({ ok: false, reason: 'bad_field', detail: expect.stringContaining('fPort') });
     expect(parseCommandDown(t, p({ devEui: '0000000000000001', fPort: 1, data: 'AAA' }), EXPECT)).toMatchObject({ ok: false, reason: 'bad_base64' });

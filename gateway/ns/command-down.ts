@@ -71,10 +71,11 @@ export function parseCommandDown(topic: string, payload: Uint8Array, expect: { p
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad('bad_json', 'must be a JSON object');
   const o = v as Record<string, unknown>;
-  const devEui = o['devEui'];
+  // ChirpStack's parser takes snake_case names too (`dev_eui`, `f_port`).
+  const devEui = o['devEui'] ?? o['dev_eui'];
   if (typeof devEui !== 'string' || !/^[0-9a-fA-F]{16}$/.test(devEui)) return bad('bad_field', 'devEui: must be 16 hex digits');
   if (devEui.toLowerCase() !== topicEui) return bad('topic_mismatch', `devEui ${devEui} differs from the topic's ${topicEui}`);
-  const fPort = o['fPort'];
+  const fPort = o['fPort'] ?? o['f_port'];
   if (typeof fPort !== 'number' || !Number.isInteger(fPort) || fPort < 1 || fPort > 223) return bad('bad_field', `fPort: must be an integer 1..223, got ${JSON.stringify(fPort)?.slice(0, 40)}`);
   const confirmed = o['confirmed'] ?? false;
   if (typeof confirmed !== 'boolean') return bad('bad_field', 'confirmed: must be true or false');
