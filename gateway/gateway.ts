@@ -222,8 +222,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }),
   );
   const allSources = [...sources, ...udpSources];
-  // MQTT downlink commands go to the first semtech_udp source's network server.
-  const mqttSinks = config.mqtt_sinks.map((s) => new MqttSink(s, log, logger.child({ sink: s.name }), udpSources[0]));
+  // MQTT downlink commands go to the first semtech_udp source's network server, taken by the
+  // first mqtt sink only (two would queue each command twice and race for the outcome outbox).
+  const mqttSinks = config.mqtt_sinks.map((s, i) => new MqttSink(s, log, logger.child({ sink: s.name }), i === 0 ? udpSources[0] : undefined));
 
   let http: HttpEndpoint | undefined;
   let statsTimer: NodeJS.Timeout | undefined;

@@ -140,7 +140,7 @@ describe('MQTT command/down (ChirpStack v4 JSON)', () => {
       [{ devEui: DEV.devEui, fPort: 5, data: '@@@' }, 'command_bad_base64'],
       [{ devEui: '0000000000000c02', fPort: 5, data: 'AA==' }, 'command_topic_mismatch'],
       [{ devEui: '0000000000000c02', fPort: 5, data: 'AA==' }, 'command_unknown_device', 'application/app-1/device/0000000000000c02/command/down'],
-      [{ devEui: DEV.devEui, fPort: 5, object: { open: true } }, 'command_unsupported'],
+      [{ devEui: DEV.devEui, fPort: 5, object: { open: true } }, 'command_no_codec'],
       [{ devEui: DEV.devEui, fPort: 5, data: Buffer.alloc(300).toString('base64') }, 'command_bad_field'],
       ['x'.repeat(5000), 'command_oversized'],
     ];

@@ -38,7 +38,7 @@ describe('AdrEngine', () => {
   it('asks once per full history, and takes the answer', () => {
     const e = new AdrEngine({ historyLength: 20, installationMarginDb: 10 });
     const reqs = [];
-    for (let i = 0; i < 40; i++) reqs.push(e.observe('d1', { fCnt: i, maxSnr: 5, dr: i < 20 ? 0 : 5 }, 'join-cflist'));
+    for (let i = 0; i < 40; i++) reqs.push(e.observe('d1', { fCnt: i, maxSnr: 5, dr: i < 20 ? 0 : 5 }, 0x00ff));
     expect(reqs.filter(Boolean)).toEqual([{ name: 'LinkADRReq', dataRate: 5, txPower: 0, chMask: 0x00ff, chMaskCntl: 0, nbTrans: 1 }]);
     expect(reqs.findIndex(Boolean)).toBe(19);
     // At DR5 with SNR 5 (floor −7.5): margin 2.5 → no step, nothing more to ask.
@@ -49,12 +49,12 @@ describe('AdrEngine', () => {
   it('records a refusal and the device keeps its settings; ABP devices get the default channels only', () => {
     const e = new AdrEngine({ historyLength: 3, installationMarginDb: 10 });
     let req;
-    for (let i = 0; i < 3; i++) req = e.observe('d2', { fCnt: i, maxSnr: 20, dr: 5 }, 'default');
+    for (let i = 0; i < 3; i++) req = e.observe('d2', { fCnt: i, maxSnr: 20, dr: 5 }, 0x0007);
     // DR5 floor −7.5, SNR 20: margin 17.5 → 5 steps of TX power
     expect(req).toMatchObject({ dataRate: 5, txPower: 5, chMask: 0x0007 });
     expect(e.answered('d2', { powerAck: false, dataRateAck: true, channelMaskAck: true })).toBe('refused');
     expect(e.state('d2')?.txPowerIndex).toBe(0);
-    for (let i = 3; i < 6; i++) req = e.observe('d2', { fCnt: i, maxSnr: 20, dr: 5 }, 'default');
+    for (let i = 3; i < 6; i++) req = e.observe('d2', { fCnt: i, maxSnr: 20, dr: 5 }, 0x0007);
     expect(e.answered('d2', { powerAck: true, dataRateAck: true, channelMaskAck: true })).toBe('accepted');
     expect(e.state('d2')?.txPowerIndex).toBe(5);
     e.forget('d2');

@@ -41,11 +41,15 @@ import { eventToRecord, type DecodeContext } from '../pipeline/decode.ts';
 import type { PipelineRecord } from '../pipeline/record.ts';
 import type { KeyIndex } from '../registry/keys-file.ts';
 import { AdrEngine } from './adr.ts';
+import { AdrStore } from './adr-store.ts';
+import { channelMask, JOIN_CF_LIST_HZ } from './channel-plan.ts';
+import { CommandIds } from './command-ids.ts';
 import type { DownlinkOutcome } from './command-down.ts';
+import { OutcomeOutbox } from './outcome-outbox.ts';
 import { DedupWindow, type Reception } from './dedup.ts';
 import { AesKeyCache } from './session-keys-cache.ts';
 import type { NsMetrics } from './metrics.ts';
-import type { Session, SessionStore } from './session-store.ts';
+import type { DownlinkState, Session, SessionStore } from './session-store.ts';
 
 export interface NetworkServerConfig {
   /** source name (records' `src`, metric labels) */
@@ -69,6 +73,8 @@ export interface NetworkServerConfig {
   adr_history?: number;
   /** dB kept above the demodulation floor (ChirpStack: 10) */
   adr_installation_margin_db?: number;
+  /** frequencies (Hz) of ABP devices' channels 3, 4, … (channel-plan.ts); unset: 0–2 only */
+  abp_channels?: readonly number[];
 }
 
 export interface NsDeps {
@@ -88,7 +94,7 @@ export interface NsDeps {
 }
 
 /** EU868 extra channels 3..7 of the CFList (the usual 867.1–867.9 MHz plan). */
-const CF_LIST_HZ = [867_100_000, 867_300_000, 867_500_000, 867_700_000, 867_900_000];
+const CF_LIST_HZ = [...JOIN_CF_LIST_HZ];
 /** Demodulation floor per SF (dB), for LinkCheckAns margins. */
 const SNR_FLOOR: Record<number, number> = { 7: -7.5, 8: -10, 9: -12.5, 10: -15, 11: -17.5, 12: -20 };
 /** A PULL_RESP must reach the forwarder this long before its tmst (42.5 ms + network + margin). */
@@ -159,10 +165,18 @@ export class NetworkServer {
    * could — documented in README.md).
    */
   private readonly zeroMic = new WeakMap<Session, string>();
-  /** per-device ADR history and settings (memory only, see adr.ts) */
+  /** per-device ADR history and settings (adr.ts), kept in the store (adr-store.ts) */
   readonly adr: AdrEngine;
-  /** told what became of each queued downlink (the MQTT sink publishes it as ChirpStack events) */
+  private readonly adrStore: AdrStore;
+  /**
+   * Told that an outcome is waiting in the outbox (the MQTT sink publishes it as a ChirpStack
+   * event). Outcomes are written to the outbox only while this is set (outcome-outbox.ts O4).
+   */
   onDownlinkOutcome: ((o: DownlinkOutcome) => void) | undefined;
+  /** outcomes of queued downlinks, durable until published (outcome-outbox.ts) */
+  readonly outbox: OutcomeOutbox;
+  /** MQTT command ids of queue rows (command-ids.ts) */
+  readonly commandIds: CommandIds;
   /** FCntDown each queued downlink was last sent with (for its outcome event), bounded */
   private readonly sentFCnt = new Map<number, number>();
   /** prepared AES keys of recently heard sessions (bounded: session-keys-cache.ts says why) */
@@ -175,6 +189,10 @@ export class NetworkServer {
     this.adr = new AdrEngine({ historyLength: config.adr_history ?? 20, installationMarginDb: config.adr_installation_margin_db ?? 10 });
     this.dedup = new DedupWindow(config.dedup_window_ms, (frame) => this.process(frame.data, frame.receptions), () => deps.metrics.rejected.inc({ reason: 'duplicate' }));
     for (const s of deps.store.loadSessions()) this.index(s);
+    this.outbox = new OutcomeOutbox(deps.store.db);
+    this.commandIds = new CommandIds(deps.store.db);
+    this.adrStore = new AdrStore(deps.store.db);
+    for (const [devEui, d] of this.adrStore.load((e) => this.sessions.get(e)?.seq)) this.adr.restore(devEui, d);
     this.nextJoinNonce = deps.store.metaValue('next_join_nonce', 1);
     this.nextNwkAddr = deps.store.metaValue('next_nwk_addr', 1);
     this.syncAbp();
@@ -244,6 +262,43 @@ export class NetworkServer {
     const id = this.deps.store.enqueue(devEui, fPort, data, confirmed);
     this.pending.add(devEui);
     return id;
+  }
+
+  /**
+   * Queues an MQTT command durably (with its id, command-ids.ts) unless the same command was
+   * queued before (a redelivery after a crash before its PUBACK): then its earlier queue id.
+   */
+  enqueueCommand(c: { devEui: string; fPort: number; data: Uint8Array; confirmed: boolean; id?: string }, digest: string, redelivery: boolean): { id: number; duplicate: boolean } {
+    const r = this.deps.store.db.transaction(() => {
+      const earlier = this.commandIds.earlier(c.devEui, c.id, digest, redelivery);
+      if (earlier !== undefined) return { id: earlier, duplicate: true };
+      const id = this.deps.store.enqueue(c.devEui, c.fPort, c.data, c.confirmed);
+      this.commandIds.remember(id, c.devEui, c.id, digest);
+      return { id, duplicate: false };
+    })();
+    if (!r.duplicate) this.pending.add(c.devEui);
+    return r;
+  }
+
+  /** An outcome that changes no queue row (a command the codec could not encode), durable. */
+  recordOutcome(o: DownlinkOutcome, queueItemId: string): void {
+    this.settle(o, undefined, queueItemId);
+  }
+
+  /**
+   * A queue row's state change and its outcome in one transaction (outcome-outbox.ts O1); then
+   * the listener is told.
+   */
+  private settle(o: DownlinkOutcome | undefined, change?: { id: number; state: DownlinkState; attempts: number; text: string }, queueItemId?: string): void {
+    const store = this.deps.store;
+    const withOutcome = o !== undefined && this.onDownlinkOutcome !== undefined;
+    if (change && !withOutcome) store.setDownlinkState(change.id, change.state, change.attempts, change.text);
+    else if (withOutcome)
+      store.db.transaction(() => {
+        if (change) store.setDownlinkState(change.id, change.state, change.attempts, change.text);
+        this.outbox.add(o, queueItemId ?? this.commandIds.idOf(o.queueId) ?? String(o.queueId), this.deps.now());
+      })();
+    if (o) this.outcome(o);
   }
 
   private outcome(o: DownlinkOutcome): void {
@@ -409,7 +464,7 @@ export class NetworkServer {
     }
     // ADR: only for devices that ask for it (the ADR bit); the DR is kept in the session either way.
     if (f.fCtrl.adr && this.config.adr !== false) {
-      const req = this.adr.observe(s.devEui, { fCnt: fCnt32, maxSnr: Math.max(...receptions.map((r) => r.rxpk.lsnr ?? -99)), dr: s.dr }, s.activation === 'OTAA' ? 'join-cflist' : 'default');
+      const req = this.adr.observe(s.devEui, { fCnt: fCnt32, maxSnr: Math.max(...receptions.map((r) => r.rxpk.lsnr ?? -99)), dr: s.dr }, channelMask(s.activation, this.config.abp_channels ?? []));
       if (req) {
         macAnswers.push(req);
         this.deps.metrics.adr.inc({ outcome: 'requested' });
@@ -494,10 +549,14 @@ export class NetworkServer {
     }
     try {
       // S2: counters first, then the records; S1: FCntDowns durable before any answer leaves.
-      this.deps.store.commitUplinks(
-        b.sessions,
-        ready.map((p) => ({ session: p.a.session, queued: p.queued ? { id: p.queued.id, state: p.queued.confirmed ? 'awaiting_ack' : 'sent', attempts: p.queued.attempts, outcome: '' } : undefined })),
-      );
+      // The ADR state of the batch's devices rides in the same transaction (adr-store.ts).
+      this.deps.store.db.transaction(() => {
+        this.deps.store.commitUplinks(
+          b.sessions,
+          ready.map((p) => ({ session: p.a.session, queued: p.queued ? { id: p.queued.id, state: p.queued.confirmed ? 'awaiting_ack' : 'sent', attempts: p.queued.attempts, outcome: '' } : undefined })),
+        );
+        this.writeAdr();
+      })();
     } catch (err) {
       this.deps.logger.error({ err: (err as Error).message }, 'session store commit failed: this batch is dropped unanswered');
       this.deps.metrics.rejected.inc({ reason: 'store_error' }, b.records.length);
@@ -541,6 +600,12 @@ export class NetworkServer {
     );
   }
 
+  /** The ADR state the engine has due (`all`: everything unwritten, at stop); inside the caller's transaction. */
+  private writeAdr(all = false): void {
+    const changes = this.adr.takeDirty(all);
+    if (changes.length) this.adrStore.write(changes.map(([devEui, d]) => [devEui, d, this.sessions.get(devEui)?.seq ?? 0] as const));
+  }
+
   /**
    * The class-A answer to an accepted uplink, if it needs one: the frame built and FCntDown
    * advanced in memory; the caller commits the batch's counters, then schedules.
@@ -552,18 +617,22 @@ export class NetworkServer {
     if (s.awaitingAck) {
       const q = this.deps.store.downlink(s.awaitingAck);
       if (a.frame.fCtrl.ack) {
-        if (q) this.deps.store.setDownlinkState(q.id, 'done', q.attempts, 'acked');
         this.deps.metrics.downlinks.inc({ outcome: 'acked' });
-        this.outcome({ kind: 'ack', queueId: s.awaitingAck, devEui: s.devEui, fCntDown: this.sentFCnt.get(s.awaitingAck) ?? -1, acknowledged: true });
+        this.settle(
+          { kind: 'ack', queueId: s.awaitingAck, devEui: s.devEui, fCntDown: this.sentFCnt.get(s.awaitingAck) ?? q?.fCntDown ?? -1, acknowledged: true, deduplicationId: uplinkId(s.devEui, s.seq, a.fCnt32) },
+          q ? { id: q.id, state: 'done', attempts: q.attempts, text: 'acked' } : undefined,
+        );
         this.deps.logger.info({ devEui: s.devEui, id: s.awaitingAck }, 'confirmed downlink acknowledged by the device');
       } else if (q && q.attempts < this.config.confirmed_retries + 1) {
         this.deps.store.setDownlinkState(q.id, 'pending', q.attempts, 'retry: no ACK');
         this.pending.add(s.devEui);
       } else if (q) {
-        this.deps.store.setDownlinkState(q.id, 'failed', q.attempts, 'no ACK after retries');
         this.deps.metrics.downlinks.inc({ outcome: 'failed' });
         this.deps.logger.warn({ devEui: s.devEui, id: q.id }, 'confirmed downlink not acknowledged: given up');
-        this.outcome({ kind: 'ack', queueId: q.id, devEui: s.devEui, fCntDown: this.sentFCnt.get(q.id) ?? -1, acknowledged: false });
+        this.settle(
+          { kind: 'ack', queueId: q.id, devEui: s.devEui, fCntDown: this.sentFCnt.get(q.id) ?? q.fCntDown ?? -1, acknowledged: false, deduplicationId: uplinkId(s.devEui, s.seq, a.fCnt32) },
+          { id: q.id, state: 'failed', attempts: q.attempts, text: 'no ACK after retries' },
+        );
       }
       s.awaitingAck = 0;
     }
@@ -654,11 +723,10 @@ export class NetworkServer {
     }
     this.pendingTx.delete(token);
     if (!error) {
-      if (p.queued && p.session) this.outcome({ kind: 'txack', queueId: p.queued.id, devEui: p.session.devEui, fCntDown: this.sentFCnt.get(p.queued.id) ?? -1, gatewayId: gatewayEui });
-      if (p.queued && !p.queued.confirmed) {
-        this.deps.store.setDownlinkState(p.queued.id, 'done', p.queued.attempts, 'sent');
-        this.deps.metrics.downlinks.inc({ outcome: 'sent' });
-      }
+      if (!p.queued) return;
+      const o: DownlinkOutcome | undefined = p.session ? { kind: 'txack', queueId: p.queued.id, devEui: p.session.devEui, fCntDown: this.sentFCnt.get(p.queued.id) ?? -1, gatewayId: gatewayEui } : undefined;
+      if (!p.queued.confirmed) this.deps.metrics.downlinks.inc({ outcome: 'sent' });
+      this.settle(o, p.queued.confirmed ? undefined : { id: p.queued.id, state: 'done', attempts: p.queued.attempts, text: 'sent' });
       return;
     }
     this.deps.metrics.rejected.inc({ reason: `tx_ack_${error.toLowerCase()}` });
@@ -674,9 +742,9 @@ export class NetworkServer {
     }
     if (p.queued) {
       const again = p.queued.attempts <= this.config.confirmed_retries;
-      this.deps.store.setDownlinkState(p.queued.id, again ? 'pending' : 'failed', p.queued.attempts, `TX_ACK ${error}`);
+      const o: DownlinkOutcome | undefined = p.session ? { kind: 'tx_error', queueId: p.queued.id, devEui: p.session.devEui, fCntDown: this.sentFCnt.get(p.queued.id) ?? -1, gatewayId: gatewayEui, error, final: !again } : undefined;
+      this.settle(o, { id: p.queued.id, state: again ? 'pending' : 'failed', attempts: p.queued.attempts, text: `TX_ACK ${error}` });
       if (again && p.session) this.pending.add(p.session.devEui);
-      if (p.session) this.outcome({ kind: 'tx_error', queueId: p.queued.id, devEui: p.session.devEui, fCntDown: this.sentFCnt.get(p.queued.id) ?? -1, gatewayId: gatewayEui, error, final: !again });
     }
   }
 
@@ -685,9 +753,12 @@ export class NetworkServer {
     this.dedup.flushAll();
     const b = this.batch;
     this.batch = undefined;
-    if (!b) return;
-    if (b.sessions.size) this.deps.store.commitUplinks(b.sessions);
-    if (b.records.length) await this.deps.append(b.records);
+    // A clean stop writes the ADR history not written yet (adr.ts HISTORY_WRITE_EVERY).
+    this.deps.store.db.transaction(() => {
+      if (b?.sessions.size) this.deps.store.commitUplinks(b.sessions);
+      this.writeAdr(true);
+    })();
+    if (b?.records.length) await this.deps.append(b.records);
   }
 
   close(): void {

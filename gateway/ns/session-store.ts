@@ -26,7 +26,9 @@
  * Tables: `meta(k, v)` (schema version, next_join_nonce, next_nwk_addr); `sessions` (one row
  * per device, keys as 16-byte blobs); `dev_nonces(dev_eui, dev_nonce)`; `downlinks` (queue:
  * id, dev_eui, f_port, payload, confirmed, state pending|sent|awaiting_ack|done|failed,
- * attempts, f_cnt_down, outcome, created_ms). The schema version is `meta.schema = 1`.
+ * attempts, f_cnt_down, outcome, created_ms). The schema version is `meta.schema = 1`. Other
+ * modules keep their own tables in this file through `db` (adr-store.ts, outcome-outbox.ts,
+ * command-ids.ts), created on open (`CREATE TABLE IF NOT EXISTS`).
  *
  * ## Recovery
  *
@@ -73,6 +75,8 @@ export interface QueuedDownlink {
   state: DownlinkState;
   attempts: number;
   outcome: string;
+  /** FCntDown it was last sent with */
+  fCntDown?: number;
 }
 
 interface SessionRow {
@@ -102,6 +106,7 @@ interface DownlinkRow {
   state: DownlinkState;
   attempts: number;
   outcome: string;
+  f_cnt_down: number | null;
 }
 
 const SCHEMA = `
@@ -144,7 +149,7 @@ function toSession(r: SessionRow): Session {
 }
 
 function toDownlink(r: DownlinkRow): QueuedDownlink {
-  return { id: r.id, devEui: r.dev_eui, fPort: r.f_port, payload: Buffer.from(r.payload), confirmed: r.confirmed !== 0, state: r.state, attempts: r.attempts, outcome: r.outcome };
+  return { id: r.id, devEui: r.dev_eui, fPort: r.f_port, payload: Buffer.from(r.payload), confirmed: r.confirmed !== 0, state: r.state, attempts: r.attempts, outcome: r.outcome, ...(r.f_cnt_down !== null ? { fCntDown: r.f_cnt_down } : {}) };
 }
 
 /** Opens (creating) the store file with the durability settings of S1; 0600 from creation on. */
@@ -161,7 +166,8 @@ function openDb(path: string): Database.Database {
 }
 
 export class SessionStore {
-  private readonly db: Database.Database;
+  /** the connection, for the modules that keep their own tables in this file (adr-store.ts, outcome-outbox.ts, command-ids.ts) */
+  readonly db: Database.Database;
   private readonly st: {
     upsert: Database.Statement;
     uplink: Database.Statement;

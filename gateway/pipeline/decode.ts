@@ -50,7 +50,7 @@ const SF_FROM_EU868_DR = [12, 11, 10, 9, 8, 7, 7];
  * Script codecs (vendor JavaScript in the sandbox) keep their globals per device: each device
  * decodes in its own context. Native codecs are stateless and used as they are.
  */
-function perDevice(codec: Codec, devEui: string): Codec {
+export function perDevice(codec: Codec, devEui: string): Codec {
   const c = codec as Codec & { forDevice?: (id: string) => Codec };
   return typeof c.forDevice === 'function' ? c.forDevice(devEui) : codec;
 }

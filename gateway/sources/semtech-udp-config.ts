@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { Checker } from '../config.ts';
+import { abpChannelsProblem } from '../ns/channel-plan.ts';
 import { parseListen, type SemtechUdpConfig } from './semtech-udp.ts';
 
 type Obj = Record<string, unknown>;
@@ -32,6 +33,7 @@ export const SEMTECH_UDP_KEYS = [
   'adr',
   'adr_history',
   'adr_installation_margin_db',
+  'abp_channels',
 ] as const;
 
 export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string, at: (p: string) => string): SemtechUdpConfig {
@@ -46,6 +48,9 @@ export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string
   if (!Array.isArray(gateways) || gateways.some((g) => typeof g !== 'string' || !/^[0-9a-fA-F]{16}$/.test(g))) c.add(`${p}gateways`, 'E_CONFIG_VALUE', 'must be a list of 16-hex-digit gateway EUIs');
   const profiles = raw['device_profiles'] ?? {};
   if (typeof profiles !== 'object' || profiles === null || Array.isArray(profiles)) c.add(`${p}device_profiles`, 'E_CONFIG_TYPE', 'must map names to catalogue ids');
+  const abpChannels = raw['abp_channels'] ?? [];
+  const abpProblem = abpChannelsProblem(abpChannels);
+  if (abpProblem) c.add(`${p}abp_channels`, 'E_CONFIG_VALUE', abpProblem);
   return {
     name,
     listen,
@@ -68,5 +73,6 @@ export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string
     adr: c.oneOf(raw, 'adr', p, [true, false] as const, true),
     adr_history: c.int(raw, 'adr_history', p, 20, 1, 64),
     adr_installation_margin_db: c.int(raw, 'adr_installation_margin_db', p, 10, 0, 30),
+    abp_channels: abpProblem ? [] : (abpChannels as number[]),
   };
 }

@@ -22,8 +22,11 @@ import { decodeUdpPacket, encodeUdpPacket } from '../../lorawan/udp/codec.ts';
 import { txAckOutcome } from '../../lorawan/udp/server.ts';
 import type { Stat, Txpk, UdpErrorCode } from '../../lorawan/udp/types.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import { parseCommandDown, type DownlinkOutcome } from '../ns/command-down.ts';
+import { commandDigest } from '../ns/command-ids.ts';
+import { parseCommandDown, type OutcomeDevice } from '../ns/command-down.ts';
+import { encodeCommandObject } from '../ns/command-encode.ts';
 import { LabelChildren } from '../ns/metric-children.ts';
+import type { StoredOutcome } from '../ns/outcome-outbox.ts';
 import { nsMetrics, type NsMetrics } from '../ns/metrics.ts';
 import { NetworkServer, type NetworkServerConfig } from '../ns/network-server.ts';
 import { SessionStore } from '../ns/session-store.ts';
@@ -95,15 +98,15 @@ export class SemtechUdpSource implements Source {
   private token = 0;
   /** the last stat per gateway (what a gateway_status view reads) */
   readonly gatewayStatus = new Map<string, Stat & { at: number }>();
-  private outcomeListener: ((o: DownlinkOutcome, queueItemId: string) => void) | undefined;
-  /** a command's own `id` per queue id, for its outcome events (memory, bounded) */
-  private readonly commandIds = new Map<number, string>();
   /** metric children of the per-datagram and per-record counters (metric-children.ts says why) */
   private readonly datagramsOf: LabelChildren<{ inc(): void }>;
   private readonly lastSeenOf: LabelChildren<{ set(v: number): void }>;
   private readonly eventsOf: LabelChildren<{ inc(): void }>;
   private readonly readingsOf: LabelChildren<{ inc(n: number): void }>;
   private readonly undecodedOf: LabelChildren<{ inc(): void }>;
+  private outcomeListener: (() => void) | undefined;
+  private started: () => void = () => undefined;
+  private readonly startedP = new Promise<void>((r) => (this.started = r));
 
   constructor(
     readonly config: SemtechUdpConfig,
@@ -156,7 +159,9 @@ export class SemtechUdpSource implements Source {
       monotonic: () => performance.now(),
       now: this.deps.decode.now,
     });
-    this.ns.onDownlinkOutcome = (o) => this.outcomeListener?.(o, this.commandIds.get(o.queueId) ?? String(o.queueId));
+    // Outcomes go to the durable outbox only when someone publishes them (outcome-outbox.ts O4).
+    const listener = this.outcomeListener;
+    if (listener) this.ns.onDownlinkOutcome = () => listener();
     const socket = createSocket({ type: listen.family, reuseAddr: false });
     this.socket = socket;
     socket.on('message', (msg, from) => this.onDatagram(msg, from));
@@ -177,41 +182,82 @@ export class SemtechUdpSource implements Source {
       // not permitted (net.core.rmem_max): the kernel default stays
     }
     this.state = { state: 'running' };
+    this.started();
+    if (listener && this.ns.outbox.size() > 0) listener(); // outcomes from before a restart
     this.deps.logger.info({ listen: this.address(), devices: { otaa: this.keys.otaa.size, abp: this.keys.abp.size }, sessions: this.ns.sessions.size }, 'Semtech UDP source listening');
+  }
+
+  /** Resolves once the network server runs (MQTT commands wait for it before they are acknowledged). */
+  whenReady(): Promise<void> {
+    return this.startedP;
   }
 
   /**
    * An MQTT `…/command/down` message (ChirpStack v4 JSON, `gateway/ns/command-down.ts`): queued
-   * for the device, or refused — counted as `command_<reason>`, logged with the reason, kept in
-   * the rejects file. Never throws.
+   * durably for the device (`ack: true` — the PUBACK may go), or refused — counted as
+   * `command_<reason>`, logged with the reason, kept in the rejects file, and acknowledged too
+   * (sending it again would not help). `ack: false` only when the queue could not store it: the
+   * message must not be acknowledged, so the broker delivers it again. `redelivery`: the MQTT DUP
+   * flag (command-ids.ts). An `object` is encoded by the device's codec (command-encode.ts); an
+   * encoder error is also reported as a DOWNLINK_CODEC `log` event. Never throws.
    */
-  downlinkCommand(topic: string, payload: Uint8Array, expect: { prefix: string; applicationId: string }): number | undefined {
+  downlinkCommand(topic: string, payload: Uint8Array, expect: { prefix: string; applicationId: string }, redelivery = false): { ack: true; queued?: number } | { ack: false; error: string } {
     const r = parseCommandDown(topic, payload, expect);
-    const refuse = (reason: string, detail: string): undefined => {
+    const refuse = (reason: string, detail: string): { ack: true } => {
       this.reject(`command_${reason}`, `${topic.slice(0, 200)}: ${detail}`, payload.subarray(0, 4096));
       this.deps.logger.warn({ reason, detail, topic: topic.slice(0, 200) }, 'MQTT downlink command refused');
-      return undefined;
+      return { ack: true };
     };
     if (!r.ok) return refuse(r.reason, r.detail);
     const c = r.command;
-    if (!this.ns) return refuse('not_ready', 'the network server is not started yet');
+    const ns = this.ns;
+    if (!ns) return refuse('not_ready', 'the network server is not started yet');
     if (!this.keys.otaa.has(c.devEui) && !this.keys.abp.has(c.devEui)) return refuse('unknown_device', `DevEUI ${c.devEui} is not in the keys file`);
+    let data = c.data ?? Buffer.alloc(0);
+    let fPort = c.fPort;
     try {
-      const id = this.ns.enqueue(c.devEui, c.fPort, c.data, c.confirmed);
-      if (c.id !== undefined) {
-        this.commandIds.set(id, c.id);
-        if (this.commandIds.size > 10_000) this.commandIds.delete(this.commandIds.keys().next().value as number);
+      if (c.object) {
+        const e = encodeCommandObject(c.devEui, c.object, c.fPort, this.deps.decode);
+        if (!e.ok) {
+          ns.recordOutcome({ kind: 'codec_error', queueId: 0, devEui: c.devEui, error: e.detail }, c.id ?? '');
+          return refuse(e.reason, e.detail);
+        }
+        data = e.bytes;
+        fPort = e.fPort;
       }
-      this.deps.logger.info({ devEui: c.devEui, fPort: c.fPort, bytes: c.data.length, confirmed: c.confirmed, id }, 'MQTT downlink command queued');
-      return id;
+      const q = ns.enqueueCommand({ devEui: c.devEui, fPort, data, confirmed: c.confirmed, ...(c.id !== undefined ? { id: c.id } : {}) }, commandDigest(topic, payload), redelivery);
+      if (q.duplicate) {
+        this.m.rejected.inc({ reason: 'command_duplicate' });
+        this.deps.logger.info({ devEui: c.devEui, id: q.id, commandId: c.id }, 'MQTT downlink command delivered again: queued already');
+      } else this.deps.logger.info({ devEui: c.devEui, fPort, bytes: data.length, confirmed: c.confirmed, id: q.id }, 'MQTT downlink command queued');
+      return { ack: true, queued: q.id };
     } catch (err) {
-      return refuse('store_error', (err as Error).message);
+      this.m.rejected.inc({ reason: 'command_store_error' });
+      this.deps.logger.error({ err: (err as Error).message, devEui: c.devEui }, 'MQTT downlink command not stored: not acknowledged, the broker delivers it again');
+      return { ack: false, error: (err as Error).message };
     }
   }
 
-  /** Where queued downlinks' outcomes go (one listener: the MQTT sink). */
-  onDownlinkOutcome(listener: (o: DownlinkOutcome, queueItemId: string) => void): void {
+  /** Where queued downlinks' outcomes are announced (one listener: the MQTT sink); register before start. */
+  onDownlinkOutcome(listener: () => void): void {
     this.outcomeListener = listener;
+    if (this.ns) this.ns.onDownlinkOutcome = () => listener();
+  }
+
+  /** The oldest outcomes not yet published (outcome-outbox.ts). */
+  pendingOutcomes(limit: number): StoredOutcome[] {
+    return this.ns?.outbox.pending(limit) ?? [];
+  }
+
+  /** The broker acknowledged these outcome events: they leave the outbox. */
+  outcomesPublished(ids: readonly number[]): void {
+    this.ns?.outbox.published(ids);
+  }
+
+  /** The device as ChirpStack's `deviceInfo` names it: the registry's name and model, else the DevEUI. */
+  outcomeDevice(devEui: string): Pick<OutcomeDevice, 'deviceName' | 'deviceProfileName' | 'tags'> {
+    const reg = this.deps.decode.registry().byEui.get(devEui);
+    return { deviceName: reg?.name || devEui, deviceProfileName: reg?.model ?? '', tags: { ...(reg?.tags ?? {}) } };
   }
 
   /** Re-reads the keys file (SIGHUP): new ABP devices get sessions, OTAA devices may join. */

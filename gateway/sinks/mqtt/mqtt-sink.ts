@@ -11,24 +11,44 @@
  *
  * Downlinks (with a `semtech_udp` source): the sink subscribes to
  * `<topic_prefix>/<application_id>/device/+/command/down` (ChirpStack v4 JSON commands, QoS 1)
- * and hands each message to the edge network server's queue; what becomes of a queued downlink
- * is published as `event/txack`, `event/ack` or `event/log` (`gateway/ns/command-down.ts`). The
- * outcome events are published as they happen (QoS 1), not through the durable log: while the
- * broker is away they are not kept (the queue's state is, in the session store).
+ * with a persistent session (fixed client id, clean: false), so commands published while the
+ * gateway is disconnected or restarting wait at the broker. Each command is handed to the edge
+ * network server's queue, and its PUBACK leaves only once the command is durable there (mqtt.js
+ * sends the PUBACK when `handleMessage` calls back): a crash before that makes the broker deliver
+ * it again (recognised by its `id`, gateway/ns/command-ids.ts). A command that cannot be stored
+ * is not acknowledged: the connection is dropped and the broker delivers it again.
+ *
+ * What becomes of a queued downlink is a durable fact in the session store's outbox
+ * (gateway/ns/outcome-outbox.ts) until this sink has published it — `event/txack`, `event/ack`
+ * or `event/log` (`gateway/ns/command-down.ts`), QoS 1 — and the broker acknowledged it: an
+ * outcome that happened while the broker was away or right before a crash is published after
+ * the reconnect or restart, once.
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import type { IPublishPacket } from 'mqtt-packet';
 import type { UplinkEvent } from '../../../lorawan/chirpstack/events.ts';
 import { eventToJson, eventTopic } from '../../../lorawan/chirpstack/events.ts';
 import type { DurableLog, LogReader } from '../../buffer/index.ts';
 import type { ComponentHealth, Sink } from '../../pipeline/contracts.ts';
 import type { PipelineRecord, UplinkRecord } from '../../pipeline/record.ts';
-import { commandTopic, outcomeEvent, type DownlinkOutcome } from '../../ns/command-down.ts';
+import { commandTopic, outcomeEvent, type OutcomeDevice } from '../../ns/command-down.ts';
+import type { StoredOutcome } from '../../ns/outcome-outbox.ts';
 
 /** The edge network server's side of MQTT downlinks (SemtechUdpSource). */
 export interface DownlinkPort {
-  downlinkCommand(topic: string, payload: Uint8Array, expect: { prefix: string; applicationId: string }): number | undefined;
-  onDownlinkOutcome(listener: (o: DownlinkOutcome, queueItemId: string) => void): void;
+  /** resolves once commands can be queued */
+  whenReady(): Promise<void>;
+  /** `ack: false`: not stored — the message must not be acknowledged */
+  downlinkCommand(topic: string, payload: Uint8Array, expect: { prefix: string; applicationId: string }, redelivery?: boolean): { ack: true; queued?: number } | { ack: false; error: string };
+  /** called when an outcome waits in the outbox */
+  onDownlinkOutcome(listener: () => void): void;
+  pendingOutcomes(limit: number): StoredOutcome[];
+  outcomesPublished(ids: readonly number[]): void;
+  outcomeDevice(devEui: string): Pick<OutcomeDevice, 'deviceName' | 'deviceProfileName' | 'tags'>;
 }
+
+/** Outcome events published per round (one outbox transaction per round). */
+const OUTCOMES_PER_ROUND = 100;
 
 export interface MqttSinkConfig {
   type: 'mqtt';
@@ -40,13 +60,15 @@ export interface MqttSinkConfig {
   /** topic prefix (ChirpStack: `application`) */
   topic_prefix: string;
   application_id: string;
+  /** ChirpStack's `deviceInfo.applicationName` (default: the application id) */
+  application_name: string;
   /** records published per batch (the cursor moves per batch) */
   batch_records: number;
   reconnect_ms: number;
 }
 
 /** The ChirpStack v4 `up` event of a record. */
-export function uplinkEventOf(r: UplinkRecord, applicationId: string): UplinkEvent {
+export function uplinkEventOf(r: UplinkRecord, applicationId: string, applicationName = applicationId): UplinkEvent {
   return {
     kind: 'up',
     deduplicationId: r.id,
@@ -55,7 +77,7 @@ export function uplinkEventOf(r: UplinkRecord, applicationId: string): UplinkEve
       tenantId: '',
       tenantName: '',
       applicationId,
-      applicationName: applicationId,
+      applicationName,
       deviceProfileId: '',
       deviceProfileName: r.device.model ?? '',
       deviceName: r.device.name,
@@ -88,6 +110,9 @@ export class MqttSink implements Sink {
   published = 0;
   commands = 0;
   outcomesPublished = 0;
+  private draining = false;
+  private drainAgain = false;
+  private drainRetry: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: MqttSinkConfig,
@@ -96,6 +121,8 @@ export class MqttSink implements Sink {
     private readonly downlinks?: DownlinkPort,
   ) {
     this.name = config.name;
+    // Registered before the source starts, so its outcomes go to the durable outbox (O4).
+    downlinks?.onDownlinkOutcome(() => this.wakeOutcomes());
   }
 
   pending(): number {
@@ -108,43 +135,105 @@ export class MqttSink implements Sink {
 
   async start(): Promise<void> {
     this.state = { state: 'starting' };
-    this.client = mqtt.connect(this.config.url, {
+    // A persistent session (fixed client id, clean: false) with a QoS 1 subscription: commands
+    // published while the gateway is away wait at the broker (up to its max_queued_messages).
+    const client = mqtt.connect(this.config.url, {
       clientId: this.config.client_id,
-      clean: true,
+      clean: false,
+      resubscribe: true,
       reconnectPeriod: this.config.reconnect_ms,
       ...(this.config.username !== undefined ? { username: this.config.username } : {}),
       ...(this.config.password !== undefined ? { password: this.config.password } : {}),
     });
-    const client = this.client;
+    this.client = client;
     const expect = { prefix: this.config.topic_prefix, applicationId: this.config.application_id };
-    client.on('connect', () => {
+    // mqtt.js sends a message's PUBACK when handleMessage calls back (its documented hook).
+    client.handleMessage = (packet: IPublishPacket, done: () => void): void => void this.takeCommand(client, packet, done, expect);
+    client.on('connect', (connack) => {
       this.state = { state: 'running' };
-      if (!this.downlinks) return;
-      client.subscribe(commandTopic(expect.prefix, expect.applicationId), { qos: 1 }, (err) => {
+      const topic = commandTopic(expect.prefix, expect.applicationId);
+      if (!this.downlinks) {
+        // A session kept from a config that had downlinks would still get commands: drop it.
+        if (connack.sessionPresent) client.unsubscribe(topic, () => undefined);
+        return;
+      }
+      client.subscribe(topic, { qos: 1 }, (err) => {
         if (err) this.logger.warn({ sink: this.name, err: err.message }, 'MQTT sink: cannot subscribe to downlink commands');
       });
+      this.wakeOutcomes();
     });
-    if (this.downlinks) {
-      const port = this.downlinks;
-      client.on('message', (topic, payload) => {
-        this.commands++;
-        port.downlinkCommand(topic, payload, expect);
-      });
-      port.onDownlinkOutcome((o, queueItemId) => {
-        const ev = outcomeEvent(o, { applicationId: expect.applicationId, devEui: o.devEui, deviceName: o.devEui }, queueItemId, Date.now());
-        client
-          .publishAsync(`${expect.prefix}/${expect.applicationId}/device/${o.devEui}/event/${ev.kind}`, ev.json, { qos: 1 })
-          .then(() => this.outcomesPublished++)
-          .catch((err: unknown) => this.logger.warn({ sink: this.name, err: (err as Error).message, kind: ev.kind }, 'MQTT sink: downlink outcome event not published'));
-      });
-    }
-    this.client.on('close', () => {
+    client.on('close', () => {
       if (this.running) this.state = { state: 'degraded', detail: 'disconnected from the MQTT broker' };
     });
-    this.client.on('error', (err) => (this.state = { state: 'degraded', detail: err.message }));
+    client.on('error', (err) => (this.state = { state: 'degraded', detail: err.message }));
     this.reader = this.log.reader(this.name, { batchSize: this.config.batch_records });
     this.running = true;
     this.loop = this.run();
+  }
+
+  /**
+   * One `…/command/down` message: queued durably, then acknowledged (`done`). Waits for the
+   * network server to run (the sink starts before the sources). While stopping, or when the
+   * queue cannot store it, it is not acknowledged: the broker keeps it for the next connection.
+   */
+  private async takeCommand(client: MqttClient, packet: IPublishPacket, done: () => void, expect: { prefix: string; applicationId: string }): Promise<void> {
+    const port = this.downlinks;
+    if (!port) return done();
+    await port.whenReady();
+    if (!this.running || this.client !== client) return;
+    this.commands++;
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const r = port.downlinkCommand(packet.topic, payload, expect, packet.dup === true);
+    if (r.ack) return done();
+    this.logger.warn({ sink: this.name, err: r.error }, 'MQTT sink: downlink command not stored; reconnecting so the broker delivers it again');
+    client.stream.destroy();
+  }
+
+  /** Something waits in the outbox: publish it (one drain at a time). */
+  private wakeOutcomes(): void {
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    void this.drainOutcomes();
+  }
+
+  /** Publishes the outbox's outcomes, oldest first; each round leaves the outbox once the broker acked it. */
+  private async drainOutcomes(): Promise<void> {
+    const port = this.downlinks;
+    if (!port) return;
+    this.draining = true;
+    try {
+      // Bounded: 1,000 rounds of 100, then the rest in the next turn.
+      for (let round = 0; round < 1000; round++) {
+        this.drainAgain = false;
+        const client = this.client;
+        if (!this.running || !client?.connected) return;
+        const rows = port.pendingOutcomes(OUTCOMES_PER_ROUND);
+        if (rows.length === 0) {
+          if (this.drainAgain) continue;
+          return;
+        }
+        await Promise.all(
+          rows.map((r) => {
+            const dev: OutcomeDevice = { applicationId: this.config.application_id, applicationName: this.config.application_name, devEui: r.outcome.devEui, ...port.outcomeDevice(r.outcome.devEui) };
+            const ev = outcomeEvent(r.outcome, dev, r.queueItemId, r.timeMs);
+            return client.publishAsync(`${this.config.topic_prefix}/${this.config.application_id}/device/${r.outcome.devEui}/event/${ev.kind}`, ev.json, { qos: 1 });
+          }),
+        );
+        port.outcomesPublished(rows.map((r) => r.id));
+        this.outcomesPublished += rows.length;
+      }
+      this.drainAgain = true;
+    } catch (err) {
+      if (!this.running) return;
+      this.logger.warn({ sink: this.name, err: (err as Error).message }, 'MQTT sink: downlink outcome events not published yet; they stay in the outbox');
+      clearTimeout(this.drainRetry);
+      this.drainRetry = setTimeout(() => this.wakeOutcomes(), this.config.reconnect_ms).unref();
+    } finally {
+      this.draining = false;
+      if (this.drainAgain && this.running) setImmediate(() => this.wakeOutcomes());
+    }
   }
 
   private async run(): Promise<void> {
@@ -172,7 +261,7 @@ export class MqttSink implements Sink {
     const acks: Promise<unknown>[] = [];
     for (const r of records) {
       if (r.kind !== 'up') continue;
-      const ev = uplinkEventOf(r, this.config.application_id);
+      const ev = uplinkEventOf(r, this.config.application_id, this.config.application_name);
       acks.push(client.publishAsync(eventTopic(ev, this.config.topic_prefix), eventToJson(ev), { qos: 1 }));
     }
     await Promise.all(acks);
@@ -181,6 +270,7 @@ export class MqttSink implements Sink {
 
   async stop(deadlineMs = Date.now() + 10_000): Promise<void> {
     this.running = false;
+    clearTimeout(this.drainRetry);
     if (this.loop) await Promise.race([this.loop, new Promise((r) => setTimeout(r, Math.max(0, deadlineMs - Date.now())).unref())]);
     this.state = { state: 'stopped' };
   }
