@@ -217,6 +217,7 @@ describe('the source scan', () => {
     expect(reuseVerdict('class A {\n  constructor(x) { }\n}').reuse).toBe(true);
     expect(reuseVerdict('// do not use eval here\nfunction decodeUplink() {}').reason).toBe('the script evaluates code (`eval`)');
     expect(reuseVerdict('var a, undefined = 1;').reason).toBe('the script declares undefined, NaN or Infinity');
+    expect(reuseVerdict('Object.getOwnPropertyNames(Math).forEach(function (k) { Math[k] = 0; });').reason).toBe('the script lists property names to write (`getOwnPropertyNames`)');
     expect(reuseVerdict('var unit = "\\u00b0C"; f(a, undefined);').reuse).toBe(true);
     expect(sourceWords('a\\u{62}c d$ _e')).toEqual(new Set(['abc', 'd$', '_e']));
   });
@@ -244,6 +245,7 @@ describe('generated stateful scripts: the reused context agrees with a fresh con
     { decl: 'Math.f = Math.f || 0;', use: 'Math.f++;', out: 'f: Math.f' },
     { decl: 'const g = { n: 0 };', use: 'g.n += 3;', out: 'g: g.n' },
     { decl: 'var h = JSON.parse("[1]");', use: 'h.push(1);', out: 'h: h.length' },
+    { decl: 'var M = Math;', use: 'var absBefore = M.abs(-1); M.abs = function () { return 7; };', out: 'abs: absBefore' },
   ];
   it('over random combinations and call sequences', async () => {
     await fc.assert(

@@ -31,6 +31,8 @@ const ROUTED = new Map([
   ['__defineGetter__', 'defines properties (`__defineGetter__`)'],
   ['__defineSetter__', 'defines properties (`__defineSetter__`)'],
   ['Reflect', 'can change built-ins (`Reflect`)'],
+  ['getOwnPropertyNames', 'lists property names to write (`getOwnPropertyNames`)'],
+  ['getOwnPropertyDescriptors', 'lists property names to write (`getOwnPropertyDescriptors`)'],
   ['WeakRef', 'keeps engine-managed state (`WeakRef`)'],
   ['FinalizationRegistry', 'keeps engine-managed state (`FinalizationRegistry`)'],
 ]);
