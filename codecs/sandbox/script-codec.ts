@@ -513,7 +513,12 @@ export function combineScriptCodecs(uplink: ScriptCodec, downlink: ScriptCodec):
     functions: Object.freeze([...new Set([...uplink.functions, ...downlink.functions])]),
     forDevice: (deviceId: string) => Object.freeze(combine(uplink.forDevice(deviceId), downlink.forDevice(deviceId))),
     contextCount: () => uplink.contextCount() + downlink.contextCount(),
-    statePath: () => uplink.statePath(),
+    // The two scripts settle their paths alone: report the fresh one if either has it.
+    statePath: () => {
+      const up = uplink.statePath();
+      const down = downlink.statePath();
+      return up?.path === 'fresh-context' || down === undefined ? up : down;
+    },
     dispose(): void {
       uplink.dispose();
       downlink.dispose();
