@@ -6,8 +6,14 @@
  * the speed of one persistent context. This measures, in one process, interleaved run by run,
  * on the calling thread (no sandbox thread, so the engine costs alone), for the EX-10 fixture:
  *
- * - sandbox: today's engine (`loadScriptCodec` + `forDevice`: a fresh post-load context per
- *   call, prepared on the sandbox thread after each reply; CPU of all threads counted);
+ * - sandbox (reused context): the engine's default since session 5 (`loadScriptCodec` +
+ *   `forDevice`): one context per script holding the script as the body of a wrapper function,
+ *   run again at the start of every call, and the state guard after each call (CPU of all
+ *   threads counted);
+ * - sandbox (fresh context): the engine before, `freshState: 'context'`: a fresh post-load
+ *   context per call, prepared on the sandbox thread after each reply;
+ * - wrapper: the same wrapper on the calling thread (one context, the top-level code run
+ *   again per call), without and with the state guard (vm/state-guard.js) after each call;
  * - persistent: one context, the script loaded once, state kept (today's speed before fresh
  *   state; NOT TTS semantics, the upper bound);
  * - restore: one context, and after each call the script's own globals are put back as they
@@ -30,6 +36,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { loadScriptCodec } from '../../codecs/sandbox/index.ts';
+import { reuseVerdict } from '../../codecs/sandbox/reuse-scan.mjs';
 import { newQuickJSWASMModule, RELEASE_SYNC, type QuickJSContext, type QuickJSHandle, type QuickJSWASMModule } from 'quickjs-emscripten';
 
 function arg(name: string, fallback: number): number {
@@ -193,6 +200,53 @@ const STATE_TOOLS = `(function () {
   };
 })()`;
 
+const GUARD = readFileSync(new URL('../../codecs/sandbox/vm/state-guard.js', import.meta.url), 'utf8');
+
+interface Wrapped {
+  ctx: QuickJSContext;
+  call: QuickJSHandle;
+  check: QuickJSHandle | undefined;
+}
+
+/**
+ * The engine's reused context reduced to its parts, on the calling thread: the script as the
+ * body of an arrow function, run at the start of every call; with `guard`, the state guard
+ * (snapshot before any script code ran) checked after every call.
+ */
+function wrappedContext(quickjs: QuickJSWASMModule, script: string, guard: boolean): Wrapped {
+  const ctx = quickjs.newContext();
+  let check: QuickJSHandle | undefined;
+  if (guard) {
+    const verdict = reuseVerdict(script);
+    if (!verdict.reuse) throw new Error(`the fixture takes the fresh path: ${verdict.reason}`);
+    const setup = ctx.unwrapResult(ctx.evalCode(GUARD, 'state-guard.js', { type: 'global' }));
+    const names = ctx.newString(JSON.stringify(verdict.names));
+    check = ctx.unwrapResult(ctx.callFunction(setup, ctx.undefined, names));
+    names.dispose();
+    setup.dispose();
+  }
+  const loader = `(() => {${script}\n;return { decodeUplink: typeof decodeUplink === 'function' ? decodeUplink : undefined };})`;
+  const call = ctx.unwrapResult(
+    ctx.evalCode(`(function (load) { return function (json) { return JSON.stringify(load().decodeUplink(JSON.parse(json))); }; })(${loader})`, 'codec.js', { type: 'global' }),
+  );
+  return { ctx, call, check };
+}
+
+function callWrapped(w: Wrapped, bytes: number[]): string {
+  const { ctx } = w;
+  const arg = ctx.newString(JSON.stringify({ bytes, fPort: 1 }));
+  const res = ctx.unwrapResult(ctx.callFunction(w.call, ctx.undefined, arg));
+  arg.dispose();
+  const json = ctx.getString(res);
+  res.dispose();
+  if (w.check) {
+    const v = ctx.unwrapResult(ctx.callFunction(w.check, ctx.undefined));
+    if (ctx.getNumber(v) !== 0) throw new Error('the state guard saw a change');
+    v.dispose();
+  }
+  return json;
+}
+
 interface Reused {
   ctx: QuickJSContext;
   call: QuickJSHandle;
@@ -266,18 +320,37 @@ async function main(): Promise<void> {
     const got = callReused(pointer, [i], 'restore');
     if (got !== '{"data":{"pointer":1,"n":1}}') throw new Error(`restore failed the pointer case: ${got}`);
   }
+  // The same case through the wrapper: 1 on every call.
+  const wrappedPointer = wrappedContext(quickjs, POINTER, true);
+  for (let i = 0; i < 5; i++) {
+    const got = callWrapped(wrappedPointer, [i]);
+    if (got !== '{"data":{"pointer":1,"n":1}}') throw new Error(`the wrapper failed the pointer case: ${got}`);
+  }
   const persistent = reusedContext(quickjs, SCRIPT);
+  const wrapped = wrappedContext(quickjs, SCRIPT, false);
+  const guarded = wrappedContext(quickjs, SCRIPT, true);
   const restored = reusedContext(quickjs, SCRIPT);
   const fingerprinted = reusedContext(quickjs, SCRIPT);
   const sharedRt = quickjs.newRuntime();
   for (const bytes of FRAMES) {
     const expected = freshDecode(quickjs, undefined, bytes);
     if (callReused(restored, bytes, 'restore') !== expected || callReused(fingerprinted, bytes, 'same') !== expected) throw new Error('modes disagree');
+    if (callWrapped(wrapped, bytes) !== expected || callWrapped(guarded, bytes) !== expected) throw new Error('the wrapper disagrees');
   }
-  const codec = await loadScriptCodec(SCRIPT, { id: 'bench/ex10', name: 'EX-10', category: 'bin-fill', fPorts: [1] });
+  const ex10 = { id: 'bench/ex10', name: 'EX-10', category: 'bin-fill', fPorts: [1] } as const;
+  const codec = await loadScriptCodec(SCRIPT, ex10);
+  if (codec.statePath()?.path !== 'reused-context') throw new Error(`EX-10 does not get a reused context: ${JSON.stringify(codec.statePath())}`);
+  const freshCodec = await loadScriptCodec(SCRIPT, { ...ex10, id: 'bench/ex10-fresh', freshState: 'context' });
   const device = codec.forDevice('bench-device');
+  const freshDevice = freshCodec.forDevice('bench-device');
+  for (const bytes of FRAMES) {
+    if (JSON.stringify(device.decodeUplink({ bytes, fPort: 1 })) !== JSON.stringify(freshDevice.decodeUplink({ bytes, fPort: 1 }))) throw new Error('the engine paths disagree');
+  }
   const modes: Record<string, (i: number) => void> = {
     sandbox: (i) => void device.decodeUplink({ bytes: FRAMES[i & 63] as number[], fPort: 1 }),
+    sandboxFresh: (i) => void freshDevice.decodeUplink({ bytes: FRAMES[i & 63] as number[], fPort: 1 }),
+    wrapper: (i) => void callWrapped(wrapped, FRAMES[i & 63] as number[]),
+    wrapperGuard: (i) => void callWrapped(guarded, FRAMES[i & 63] as number[]),
     persistent: (i) => void callReused(persistent, FRAMES[i & 63] as number[], 'none'),
     restore: (i) => void callReused(restored, FRAMES[i & 63] as number[], 'restore'),
     fingerprint: (i) => void callReused(fingerprinted, FRAMES[i & 63] as number[], 'same'),
@@ -290,7 +363,10 @@ async function main(): Promise<void> {
   const med = (name: string, key: keyof Rate): number => median((results[name] ?? []).map((r) => r[key]));
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
   const labels: Record<string, string> = {
-    sandbox: "today's sandbox: a fresh post-load context per call (sandbox thread)",
+    sandbox: "the sandbox's default: one reused context, top-level code run per call, state guard (sandbox thread)",
+    sandboxFresh: "the sandbox before (freshState: 'context'): a fresh post-load context per call (sandbox thread)",
+    wrapper: 'one context + wrapper: top-level code run per call (calling thread)',
+    wrapperGuard: 'one context + wrapper + state guard after each call (calling thread)',
     persistent: 'one persistent context (no fresh state; upper bound)',
     restore: 'one context + restore of the script globals after each call',
     fingerprint: 'one context + fingerprint check of the script globals after each call',
@@ -306,6 +382,12 @@ async function main(): Promise<void> {
   console.log(`\nIntrinsic check after a call (${String(once.intrinsics)}): ${String(once.intrinsicCheckUs)} µs per call, sees a replaced Math.floor: ${String(once.intrinsicCheckSeesChange)}.`);
   console.log(`WebAssembly memory snapshot (${String(once.memoryBytes)} bytes, ${String(once.usedPrefixBytes)} up to the last non-zero byte): restore ${String(once.fullRestoreUs)} µs whole, ${String(once.prefixRestoreUs)} µs prefix; pointer case correct: ${String(once.snapshotCorrect)}.`);
   console.log(JSON.stringify(once));
+  for (const w of [wrappedPointer, wrapped, guarded]) {
+    w.check?.dispose();
+    w.call.dispose();
+    w.ctx.dispose();
+  }
+  freshCodec.dispose();
   for (const r of [pointer, persistent, restored, fingerprinted]) {
     r.call.dispose();
     r.tools.dispose();

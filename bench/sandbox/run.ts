@@ -5,9 +5,10 @@
  * codecs/sandbox/fixtures/ttn-es5.js), measured in the same process, interleaved run by run so
  * load on a shared machine hits every mode alike:
  *
- * - sandbox: `loadScriptCodec` + `forDevice` — what the gateway does: each call runs in a
- *   context holding the script as freshly loaded, in the sandbox thread, and passes only the
- *   JSON input;
+ * - sandbox: `loadScriptCodec` + `forDevice` — what the gateway does: each call sees the
+ *   script as freshly loaded (EX-10 gets the reused context: its top-level code runs again per
+ *   call inside a wrapper; scripts reaching the global object get a fresh context per call),
+ *   in the sandbox thread, and passes only the JSON input;
  * - fresh context (ChirpStack's approach): a new QuickJS runtime and context per call, the
  *   script evaluated on every call, with the same memory and stack limits and an interrupt
  *   deadline, on the calling thread (no thread hop, so the most favourable form of it);
@@ -15,10 +16,10 @@
  *   ChirpStack v4 imports its Buffer library for every invocation;
  * - native: the same decoder in TypeScript, for scale.
  *
- * Since every call gets the script in its post-load state (a fresh context, prepared by the
- * sandbox thread after the previous reply), back-to-back calls pay for that preparation; calls
- * that come a few milliseconds apart, as uplinks do, find it done. The latency part measures
- * how long the host waits per call in both patterns.
+ * On the fresh-context path, the next context is prepared by the sandbox thread after each
+ * reply, so back-to-back calls pay for that preparation and calls that come a few milliseconds
+ * apart, as uplinks do, find it done. The latency part measures how long the host waits per
+ * call in both patterns.
  *
  * Rates are given by wall clock and per CPU-second of the process (all threads; the host thread
  * sleeps while the sandbox thread works): on a shared machine the second is what one idle core
@@ -146,7 +147,7 @@ async function main(): Promise<void> {
     '',
     '| mode | decodes/s (wall clock) | vs fresh | decodes per CPU-second (all threads) | vs fresh |',
     '|---|---:|---:|---:|---:|',
-    row('sandbox: post-load state for every call (lorawan-edge: fresh context prepared after each reply)', 'sandbox'),
+    row('sandbox: post-load state for every call (lorawan-edge: reused context, top-level code run per call)', 'sandbox'),
     row("fresh runtime + context per call, script evaluated per call (ChirpStack's approach)", 'fresh'),
     row('fresh runtime + context per call, Buffer + script evaluated per call (as ChirpStack v4)', 'freshBuffer'),
     row('native TypeScript decoder (for scale)', 'native'),

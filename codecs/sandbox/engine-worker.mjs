@@ -24,6 +24,7 @@ import { Buffer } from 'node:buffer';
 import { TextEncoder } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { newQuickJSWASMModule, RELEASE_SYNC } from 'quickjs-emscripten';
+import { reuseVerdict } from './reuse-scan.mjs';
 
 const CTL_REQ = 0;
 const CTL_RES = 1;
@@ -63,6 +64,7 @@ function compact(source) {
 const PRELUDE = compact(readFileSync(new URL('./vm/prelude.js', import.meta.url), 'utf8'));
 const BUFFER = readFileSync(new URL('./vm/buffer.js', import.meta.url), 'utf8');
 const RESULT_CHECK = readFileSync(new URL('./vm/result-check.js', import.meta.url), 'utf8');
+const STATE_GUARD = compact(readFileSync(new URL('./vm/state-guard.js', import.meta.url), 'utf8'));
 
 const ENTRY_NAMES = [
   'decodeUplink',
@@ -79,6 +81,29 @@ const ENTRY_NAMES = [
 const ENTRIES_EXPORT = '__lorawanEdgeEntries__';
 const ENTRIES_EXPRESSION = `({${ENTRY_NAMES.map((n) => `${n}: typeof ${n} === 'function' ? ${n} : undefined`).join(', ')}})`;
 const MODULE_SUFFIX = `\n;export const ${ENTRIES_EXPORT} = ${ENTRIES_EXPRESSION};\n`;
+/**
+ * A reused context holds the script as the body of an arrow function, compiled once and run at
+ * the start of every call: each call gets fresh top-level declarations and closures, and the
+ * script's own functions come back from it. An arrow function, because it has no `this` or
+ * `arguments` of its own: top-level `this` stays the global object and `arguments` stays
+ * unresolved, as in a script. A `"use strict"` at the top of the script is the directive of the
+ * arrow's body, so it still applies. The source parsed as a classic script first (at load), so
+ * it cannot close the wrapper early. The `\n` ends a final line comment.
+ */
+function wrapperSource(source) {
+  return `(() => {${source}\n;return ${ENTRIES_EXPRESSION};})`;
+}
+/** Per caller kind: the names of the script functions it takes (a, b, c of the bridge's adapters). */
+const LIVE_ENTRIES = {
+  ts013: { decodeUplink: ['decodeUplink'], encodeDownlink: ['encodeDownlink'], decodeDownlink: ['decodeDownlink'], normalizeUplink: ['normalizeUplink'] },
+  v2: { decodeUplink: ['Decoder', 'Converter', 'Validator'], encodeDownlink: ['Encoder'] },
+  v3: { decodeUplink: ['Decode'], encodeDownlink: ['Encode'] },
+};
+const LIVE_KIND = {
+  ts013: { decodeUplink: 'ts013', encodeDownlink: 'ts013', decodeDownlink: 'ts013', normalizeUplink: 'ts013' },
+  v2: { decodeUplink: 'v2-decode', encodeDownlink: 'v2-encode' },
+  v3: { decodeUplink: 'v3-decode', encodeDownlink: 'v3-encode' },
+};
 const BUFFER_MODULE = 'const B = globalThis.Buffer; export { B as Buffer }; export default { Buffer: B };';
 
 /** codec id → codec state */
@@ -133,16 +158,23 @@ function warmUp() {
     ready: undefined,
     warm: true,
   };
-  for (let i = 0; i < 3; i++) {
-    const made = createSlot(state, true);
-    if (made.error) throw new Error(`sandbox warm-up failed: ${made.error}`);
-    state.ready = made.slot;
-    for (let k = 0; k < 20; k++) {
-      call({ codec: 0, device: 0, fn: 'decodeUplink', logs: false }, '{"bytes":[1,2],"fPort":1}', state);
-      afterReply();
+  // Both paths: a fresh context per call, then a reused one (wrapper, state guard, reload).
+  for (const reused of [false, true]) {
+    if (reused) {
+      state.reuse = true;
+      state.names = ['Buffer', 'input', 'bytes'];
     }
-    destroySlot(state.ready);
-    state.ready = undefined;
+    for (let i = 0; i < 3; i++) {
+      const made = createSlot(state, !reused, reused);
+      if (made.error) throw new Error(`sandbox warm-up failed: ${made.error}`);
+      state.ready = made.slot;
+      for (let k = 0; k < 20; k++) {
+        call({ codec: 0, device: 0, fn: 'decodeUplink', logs: false }, '{"bytes":[1,2],"fPort":1}', state);
+        afterReply();
+      }
+      destroySlot(state.ready);
+      state.ready = undefined;
+    }
   }
 }
 
@@ -197,6 +229,10 @@ function serve() {
 function afterReply() {
   while (used.length > 0) {
     const { state, slot } = used.pop();
+    if (slot.reused) {
+      settleReused(state, slot);
+      continue;
+    }
     destroySlot(slot);
     if (state.ready === undefined && (state.warm || codecs.get(state.id) === state)) {
       const made = createSlot(state, false);
@@ -258,7 +294,7 @@ function handle(text) {
       return [{ s: 'R' }, ''];
     case 'stats': {
       const state = codecs.get(header.codec);
-      return [{ s: 'R', contexts: state && state.ready ? 1 : 0, wasmBytes: wasmBytes(), codecs: codecs.size }, ''];
+      return [{ s: 'R', contexts: state && state.ready ? 1 : 0, wasmBytes: wasmBytes(), codecs: codecs.size, ...(state ? { ...pathOf(state), repairs: state.repairs ?? 0 } : {}) }, ''];
     }
     case 'budget':
       budget.total = header.totalBytes;
@@ -282,6 +318,10 @@ function load(header, source) {
     api: undefined,
     functions: [],
     buffer: header.style === 'chirpstack' || /\bBuffer\b/.test(source),
+    freshState: header.freshState === 'context' ? 'context' : 'auto',
+    reuse: false,
+    why: undefined,
+    names: undefined,
     timeoutMs: header.timeoutMs,
     loadTimeoutMs: header.loadTimeoutMs,
     memoryLimitBytes: header.memoryLimitBytes,
@@ -302,8 +342,21 @@ function load(header, source) {
       callMemory: header.callMemoryLabel,
     },
   };
-  const made = createSlot(state, true);
+  let made = createSlot(state, true);
   if (made.error) return [{ s: 'load-failed', m: made.error }, ''];
+  choosePath(state);
+  if (state.reuse) {
+    // The probe ran the script as a script (syntax, style, functions); the calls get the
+    // reused context, whose first call runs the top-level code again.
+    const reused = createSlot(state, false, true);
+    if (reused.slot) {
+      destroySlot(made.slot);
+      made = reused;
+    } else {
+      state.reuse = false;
+      state.why = `the script cannot run inside the wrapper (${reused.error})`;
+    }
+  }
   if (overBudget()) {
     // This script's context does not fit beside the others: refuse it. The memory it grew by
     // stays with this thread; the host replaces the thread and registers the others again.
@@ -312,7 +365,36 @@ function load(header, source) {
   }
   codecs.set(state.id, state);
   state.ready = made.slot;
-  return [{ s: 'R', style: resolvedStyle(state), form: state.form, functions: state.functions }, ''];
+  return [{ s: 'R', style: resolvedStyle(state), form: state.form, functions: state.functions, ...pathOf(state) }, ''];
+}
+
+/**
+ * Settles how calls get their fresh state: `state.reuse` (one reused context, the top-level code
+ * run again per call) or a fresh context per call, with the reason in `state.why`.
+ */
+function choosePath(state) {
+  state.reuse = false;
+  if (state.freshState === 'context') {
+    state.why = 'a fresh context per call was asked for (freshState: context)';
+    return;
+  }
+  if (state.form !== 'script') {
+    state.why = 'an ES module gets a fresh context per call';
+    return;
+  }
+  const verdict = reuseVerdict(state.source);
+  if (!verdict.reuse) {
+    state.why = verdict.reason;
+    return;
+  }
+  state.names = verdict.names;
+  state.reuse = true;
+  state.why = undefined;
+}
+
+/** How calls of the codec get their fresh state, for the host (`stats`, `load`). */
+function pathOf(state) {
+  return state.reuse ? { path: 'reused-context' } : { path: 'fresh-context', why: state.why };
 }
 
 function resolvedStyle(state) {
@@ -333,10 +415,13 @@ function unload(codecId) {
 function takeSlot(state) {
   const slot = state.ready;
   if (slot) {
-    state.ready = undefined;
+    // A reused context stays the codec's; a fresh one serves this call only.
+    if (!slot.reused) state.ready = undefined;
     return { slot };
   }
-  return createSlot(state, false);
+  const made = createSlot(state, false, state.reuse);
+  if (made.slot && made.slot.reused) state.ready = made.slot;
+  return made;
 }
 
 function wasmBytes() {
@@ -402,8 +487,10 @@ function limitError(state, slot, err) {
 /**
  * Builds a runtime + context with the bridge and the script in it. `probe` (at load) also
  * settles the script form and API for `auto`, and records which functions the script has.
+ * `reused`: the script goes in as the wrapper (`wrapperSource`), not run yet, with the state
+ * guard; the context then serves every call (see `call`, `afterReply`).
  */
-function createSlot(state, probe) {
+function createSlot(state, probe, reused = false) {
   const rt = quickjs.newRuntime();
   const slot = {
     rt,
@@ -417,6 +504,11 @@ function createSlot(state, probe) {
     limitBytes: -1,
     limitKind: 'context',
     overBudget: false,
+    reused,
+    loader: undefined,
+    reload: undefined,
+    guard: undefined,
+    broken: false,
   };
   const fail = (error) => {
     destroySlot(slot);
@@ -454,8 +546,12 @@ function createSlot(state, probe) {
   configHandle.dispose();
   setupResult.value.dispose();
   if (apiResult.error) return failWith(apiResult.error, 'sandbox prelude failed');
-  const bindHandle = ctx.getProp(apiResult.value, 'bind');
+  const bindHandle = ctx.getProp(apiResult.value, reused ? 'bindLive' : 'bind');
   const sealHandle = ctx.getProp(apiResult.value, 'seal');
+  if (reused) {
+    slot.reload = ctx.getProp(apiResult.value, 'reload');
+    slot.handles.push(slot.reload);
+  }
   slot.takeLogs = ctx.getProp(apiResult.value, 'takeLogs');
   slot.check = ctx.getProp(apiResult.value, 'check');
   apiResult.value.dispose();
@@ -470,6 +566,8 @@ function createSlot(state, probe) {
     }
     r.value.dispose();
   }
+
+  if (reused) return finishReusedSlot(state, slot, bindHandle, sealHandle, fail, failWith);
 
   // 3. the script, once
   const evaluated = evaluateScript(state, ctx, rt);
@@ -524,12 +622,7 @@ function createSlot(state, probe) {
   }
   for (const h of Object.values(fns)) h.dispose();
   bindHandle.dispose();
-  const sealed = ctx.callFunction(sealHandle, ctx.undefined);
-  if (sealed.error) return failWith(sealed.error, 'sandbox prelude failed');
-  sealed.value.dispose();
-  slot.deadline = -Infinity;
-  slot.made = { slot };
-  return slot.made;
+  return sealSlot(slot, sealHandle, failWith);
 
   function failWith(errorHandle, what, syntax) {
     const err = errorText(ctx, errorHandle);
@@ -541,6 +634,58 @@ function createSlot(state, probe) {
     if (syntax) return fail(`script has a syntax error: ${err.name ? `${err.name}: ` : ''}${err.message}`);
     return fail(`${what}: ${err.name ? `${err.name}: ` : ''}${err.message}`);
   }
+}
+
+/**
+ * The rest of a reused context: the wrapper compiled (not run), one live caller per operation
+ * the script has (found by the probe at load), and the state guard, last, so that its snapshot
+ * is the context before any of the script's code ran.
+ */
+function finishReusedSlot(state, slot, bindHandle, sealHandle, fail, failWith) {
+  const { ctx } = slot;
+  const w = ctx.evalCode(wrapperSource(state.source), 'codec.js', { type: 'global' });
+  if (w.error) {
+    bindHandle.dispose();
+    return failWith(w.error, 'the wrapped script does not compile', true);
+  }
+  slot.loader = w.value;
+  slot.handles.push(w.value);
+  const kinds = LIVE_KIND[state.api] ?? {};
+  for (const [op, names] of Object.entries(LIVE_ENTRIES[state.api] ?? {})) {
+    if (!state.functions.includes(names[0])) continue;
+    const args = [kinds[op], names[0], names[1] ?? '', names[2] ?? ''].map((text) => ctx.newString(text));
+    const r = ctx.callFunction(bindHandle, ctx.undefined, ...args);
+    for (const h of args) h.dispose();
+    if (r.error) {
+      r.error.dispose();
+      continue;
+    }
+    slot.callers.set(op, r.value);
+    slot.handles.push(r.value);
+  }
+  bindHandle.dispose();
+  if (slot.callers.size === 0) return fail('script defines none of the functions it had at load');
+  const g = ctx.evalCode(STATE_GUARD, 'lorawan-edge:state-guard.js', { type: 'global' });
+  if (g.error) return failWith(g.error, 'sandbox state guard failed');
+  const namesHandle = ctx.newString(JSON.stringify(state.names ?? []));
+  const c = ctx.callFunction(g.value, ctx.undefined, namesHandle);
+  namesHandle.dispose();
+  g.value.dispose();
+  if (c.error) return failWith(c.error, 'sandbox state guard failed');
+  slot.guard = c.value;
+  slot.handles.push(c.value);
+  return sealSlot(slot, sealHandle, failWith);
+}
+
+/** The last step of building a context: the bridge's `seal`, and no deadline between calls. */
+function sealSlot(slot, sealHandle, failWith) {
+  const { ctx } = slot;
+  const sealed = ctx.callFunction(sealHandle, ctx.undefined);
+  if (sealed.error) return failWith(sealed.error, 'sandbox prelude failed');
+  sealed.value.dispose();
+  slot.deadline = -Infinity;
+  slot.made = { slot };
+  return slot.made;
 }
 
 /** Evaluates the script as a classic script or an ES module; returns a handle to its entries. */
@@ -681,6 +826,10 @@ function call(header, input, known) {
   const caller = slot.callers.get(header.fn);
   if (!caller) return [{ s: 'E', m: `script defines no ${header.fn}` }, ''];
   const { ctx } = slot;
+  if (slot.reused) {
+    const failed = reloadScript(state, slot);
+    if (failed) return [failed, ''];
+  }
 
   applyMemoryLimit(state, slot, 'call');
   slot.timedOut = false;
@@ -695,6 +844,8 @@ function call(header, input, known) {
     // Only what the bridge cannot catch gets here: the interrupt, or a limit hit inside it.
     const err = errorText(ctx, result.error);
     result.error.dispose();
+    // Stopped part-way (a limit): a reused context is not trusted again, it is rebuilt.
+    slot.broken = true;
     reply = { s: 'E', m: limitError(state, slot, err) ?? `script threw: ${err.name ? `${err.name}: ` : ''}${err.message}` };
   } else {
     let text = ctx.getString(result.value);
@@ -710,8 +861,10 @@ function call(header, input, known) {
       return [logs ? { s: 'R', l: logs } : RESULT, payload];
     }
     if (status === 'M') {
+      slot.broken = true;
       reply = { s: 'E', m: memoryError(state, slot) };
     } else if (status === 'S') {
+      slot.broken = true;
       reply = { s: 'E', m: 'script exceeded the stack limit (recursion too deep)' };
     } else if (status === 'T') {
       reply = { s: 'E', m: `script threw: ${payload}` };
@@ -722,6 +875,90 @@ function call(header, input, known) {
   slot.deadline = -Infinity;
   if (overBudget()) reply.restart = true;
   return [logs ? { ...reply, l: logs } : reply, ''];
+}
+
+/**
+ * A reused context's first step of every call: the script's top-level code, run again inside
+ * the wrapper, under the same limits as the top-level code of a fresh context (the per-context
+ * memory limit, the call's time limit). Returns the error reply when it fails, with the
+ * messages a fresh context that cannot be prepared gives.
+ */
+function reloadScript(state, slot) {
+  const { ctx } = slot;
+  applyMemoryLimit(state, slot, 'load');
+  slot.timedOut = false;
+  slot.deadline = performance.now() + state.timeoutMs;
+  const r = ctx.callFunction(slot.reload, ctx.undefined, slot.loader);
+  let m;
+  if (r.error) {
+    const err = errorText(ctx, r.error);
+    r.error.dispose();
+    slot.broken = true;
+    const limit = limitError(state, slot, err);
+    m = limit ? `${limit} while loading the script` : `script threw while loading: ${err.name ? `${err.name}: ` : ''}${err.message}`;
+  } else {
+    const text = ctx.getString(r.value);
+    r.value.dispose();
+    const status = text.charAt(0);
+    if (status === 'R') return undefined;
+    if (status === 'M') {
+      slot.broken = true;
+      m = `${memoryError(state, slot)} while loading the script`;
+    } else if (status === 'S') {
+      slot.broken = true;
+      m = 'script exceeded the stack limit (recursion too deep) while loading the script';
+    } else {
+      m = `script threw while loading: ${text.slice(3)}`;
+    }
+  }
+  slot.deadline = -Infinity;
+  return { s: 'E', m, ...(overBudget() ? { restart: true } : {}) };
+}
+
+/**
+ * After a reply from a reused context: promise jobs left behind, or the state guard's verdict
+ * (vm/state-guard.js). Clean or put back: the context serves the next call. Changed beyond
+ * repair: this codec gets a fresh context per call from now on (this call's own result was
+ * right: it started from the post-load state). A call stopped by a limit: a new reused context.
+ */
+function settleReused(state, slot) {
+  if (slot.destroyed) return;
+  const current = state.warm || codecs.get(state.id) === state;
+  let keep = current && !slot.broken;
+  if (keep) {
+    const verdict = guardVerdict(slot);
+    if (verdict === 1) state.repairs = (state.repairs ?? 0) + 1;
+    if (verdict !== 0 && verdict !== 1) {
+      keep = false;
+      state.reuse = false;
+      state.why = verdict;
+    }
+  }
+  if (keep) return;
+  if (state.ready === slot) state.ready = undefined;
+  destroySlot(slot);
+  if (!current) return;
+  const made = createSlot(state, false, state.reuse);
+  if (made.slot) state.ready = made.slot;
+  if (overBudget()) mustRestart = true;
+}
+
+/** 0 as loaded, 1 put back, or why the reused context cannot serve another call. */
+function guardVerdict(slot) {
+  if (slot.rt.hasPendingJob()) return 'a call left promise jobs pending';
+  const { ctx } = slot;
+  slot.timedOut = false;
+  slot.deadline = performance.now() + 1000;
+  const r = ctx.callFunction(slot.guard, ctx.undefined);
+  slot.deadline = -Infinity;
+  if (r.error) {
+    r.error.dispose();
+    return 'the state check after a call failed';
+  }
+  const v = ctx.getNumber(r.value);
+  r.value.dispose();
+  if (v === 0 || v === 1) return v;
+  return 'a call changed the global object or a built-in in a way that cannot be put back';
 }
 
 /** The bridge's slow path for a result it could not pass (see vm/result-check.js). */

@@ -76,6 +76,11 @@ export interface ReplyHeader {
   codecs?: number;
   /** A load refused because it does not fit the total memory budget. */
   budget?: boolean;
+  /** How the codec's calls get their fresh state (load, stats), and why not reused. */
+  path?: 'reused-context' | 'fresh-context';
+  why?: string;
+  /** Calls after which the reused context's global object or built-ins were put back. */
+  repairs?: number;
 }
 
 export interface Reply {
@@ -101,6 +106,8 @@ export interface LoadHeader {
   maxDepth: number;
   maxLogLines: number;
   maxLogChars: number;
+  /** `context` forces a fresh context per call; `auto` reuses one where the script allows. */
+  freshState: 'auto' | 'context';
 }
 
 interface WorkerHandle {
@@ -298,6 +305,15 @@ export class SandboxEngine {
     const live = this.handle;
     if (live.dead || !live.registered.has(codec)) return 0;
     return this.request(live, { op: 'stats', codec }, '', 5_000).header.contexts ?? 0;
+  }
+
+  /** How the codec's calls get their fresh state, as the sandbox thread settled it. */
+  statePath(codec: number): { path: 'reused-context' | 'fresh-context'; why?: string; repairs: number } | undefined {
+    const live = this.handle;
+    if (live.dead || !live.registered.has(codec)) return undefined;
+    const h = this.request(live, { op: 'stats', codec }, '', 5_000).header;
+    if (h.path === undefined) return undefined;
+    return { path: h.path, ...(h.why !== undefined ? { why: h.why } : {}), repairs: h.repairs ?? 0 };
   }
 
   private readonly devices = new Map<string, number>();

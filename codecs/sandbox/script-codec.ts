@@ -65,6 +65,12 @@ export interface ScriptCodecOptions {
   acceptsEmpty?: boolean;
   /** Receives what the script wrote with console.* during a call (bounded per call). */
   onLog?: (entry: ScriptLogEntry) => void;
+  /**
+   * How every call gets the script's post-load state: `auto` (default) reuses one context and
+   * runs the top-level code again per call where the script allows it, else a fresh context
+   * per call; `context` always a fresh context per call (README.md, "Isolation").
+   */
+  freshState?: 'auto' | 'context';
 }
 
 export interface ScriptCodec extends Codec {
@@ -78,6 +84,11 @@ export interface ScriptCodec extends Codec {
   forDevice(deviceId: string): Codec;
   /** Prepared contexts of this script in the sandbox: 1, or 0 after a failed preparation. */
   contextCount(): number;
+  /**
+   * How calls get their fresh state now: `reused-context` or `fresh-context` (with the reason);
+   * `repairs` counts calls after which the global object or a built-in was put back.
+   */
+  statePath(): { path: 'reused-context' | 'fresh-context'; why?: string; repairs: number } | undefined;
   /** Frees the script's contexts; later calls return errors. */
   dispose(): void;
 }
@@ -222,6 +233,10 @@ export async function loadScriptCodec(source: string, options: ScriptCodecOption
   if (!['auto', 'ttn', 'chirpstack', 'ttn-v2', 'chirpstack-v3'].includes(style)) {
     throw new TypeError(`loadScriptCodec: unknown style ${String(style)}`);
   }
+  const freshState = options.freshState ?? 'auto';
+  if (freshState !== 'auto' && freshState !== 'context') {
+    throw new TypeError(`loadScriptCodec: freshState must be 'auto' or 'context', not ${String(freshState)}`);
+  }
   const limits = {
     timeoutMs: positiveInteger('timeoutMs', options.timeoutMs, SCRIPT_DEFAULTS.timeoutMs, 1, 60_000),
     loadTimeoutMs: positiveInteger('loadTimeoutMs', options.loadTimeoutMs, SCRIPT_DEFAULTS.loadTimeoutMs, 1, 600_000),
@@ -254,6 +269,7 @@ export async function loadScriptCodec(source: string, options: ScriptCodecOption
       maxDepth: SCRIPT_DEFAULTS.maxDepth,
       maxLogLines: SCRIPT_DEFAULTS.maxLogLines,
       maxLogChars: SCRIPT_DEFAULTS.maxLogChars,
+      freshState,
     },
     2 * limits.loadTimeoutMs + 2 * HARD_MARGIN_MS,
   );
@@ -465,6 +481,7 @@ function buildCodec(
       return v;
     },
     contextCount: () => (disposed ? 0 : engine.contexts(id)),
+    statePath: () => (disposed ? undefined : engine.statePath(id)),
     dispose(): void {
       if (disposed) return;
       disposed = true;
@@ -496,6 +513,12 @@ export function combineScriptCodecs(uplink: ScriptCodec, downlink: ScriptCodec):
     functions: Object.freeze([...new Set([...uplink.functions, ...downlink.functions])]),
     forDevice: (deviceId: string) => Object.freeze(combine(uplink.forDevice(deviceId), downlink.forDevice(deviceId))),
     contextCount: () => uplink.contextCount() + downlink.contextCount(),
+    // The two scripts settle their paths alone: report the fresh one if either has it.
+    statePath: () => {
+      const up = uplink.statePath();
+      const down = downlink.statePath();
+      return up?.path === 'fresh-context' || down === undefined ? up : down;
+    },
     dispose(): void {
       uplink.dispose();
       downlink.dispose();

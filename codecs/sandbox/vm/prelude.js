@@ -1,7 +1,7 @@
 // The bridge between the sandbox host and a codec script. This file is evaluated INSIDE QuickJS,
 // in every fresh context, before the codec script, so it captures the built-ins it relies on
 // while they are still pristine. It evaluates to the function `setup(configJson)`, which returns
-// `{bind, takeLogs, check}`; the worker keeps handles to those. Nothing of this is reachable from
+// `{bind, bindLive, reload, takeLogs, check}`; the worker keeps handles to those. Nothing of this is reachable from
 // the script except the `console` object it installs.
 //
 // Every call gets a context of its own (engine-worker.mjs), so this is parsed once per call:
@@ -202,18 +202,22 @@
       },
     };
 
+    // What the top-level code logged while the context was prepared is not the call's.
+    function forgetLogs() {
+      if (logs.length !== 0 || logDropped !== 0) {
+        logs = [];
+        logChars = 0;
+        logDropped = 0;
+      }
+    }
+
     // One caller per codec operation, bound to the script's functions.
     function bind(kind, a, b, c) {
       var adapter = adapters[kind];
       if (adapter === undefined) throw new Error('unknown caller kind ' + kind);
       return function (json) {
         var result;
-        // What the top-level code logged while the context was prepared is not this call's.
-        if (logs.length !== 0 || logDropped !== 0) {
-          logs = [];
-          logChars = 0;
-          logDropped = 0;
-        }
+        forgetLogs();
         try {
           result = adapter(a, b, c, toInput(json));
         } catch (e) {
@@ -223,8 +227,42 @@
       };
     }
 
+    // A reused context (engine-worker.mjs) runs the script's top-level code again for every
+    // call, inside a wrapper function that returns the script's functions: `reload(loader)` does
+    // that, and `bindLive` makes a caller that uses what the latest reload returned.
+    var live;
+    function reload(loader) {
+      live = undefined;
+      try {
+        live = loader();
+      } catch (e) {
+        return threw(e);
+      }
+      return status('R', '');
+    }
+
+    function bindLive(kind, na, nb, nc) {
+      var adapter = adapters[kind];
+      if (adapter === undefined) throw new Error('unknown caller kind ' + kind);
+      return function (json) {
+        var entries = live;
+        live = undefined;
+        if (entries === undefined) return status('E', 'the script was not loaded for this call');
+        var a = entries[na];
+        if (typeof a !== 'function') return status('E', 'script defines no ' + na);
+        var result;
+        forgetLogs();
+        try {
+          result = adapter(a, nb === '' ? undefined : entries[nb], nc === '' ? undefined : entries[nc], toInput(json));
+        } catch (e) {
+          return threw(e);
+        }
+        return end(result);
+      };
+    }
+
     function seal() {}
 
-    return { bind: bind, takeLogs: takeLogs, seal: seal, check: check };
+    return { bind: bind, bindLive: bindLive, reload: reload, takeLogs: takeLogs, seal: seal, check: check };
   };
 })();
