@@ -5,7 +5,7 @@
  * in the same run (timed windows alternating between decode and parse) so the ratio holds on any
  * machine. Goal: every codec < 20 % of that parse.
  *
- *   node --import tsx bench/codecs/run.ts [--runs 5] [--ms 300]
+ *   node --import tsx bench/codecs/run.ts [--runs 5] [--ms 300] [--codec <vendor/id>]…
  */
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -17,7 +17,9 @@ import { CODECS_DIR } from '../../codecs/location.ts';
 import { NATIVE_CODECS } from '../../codecs/registry.ts';
 import { sharedPath } from '../../codecs/testing/paths.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, ms: { type: 'string', default: '300' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '5' }, ms: { type: 'string', default: '300' }, codec: { type: 'string', multiple: true } },
+});
 const RUNS = Number(values.runs);
 const MS = Number(values.ms);
 
@@ -108,6 +110,7 @@ function benchCodec(codec: Codec, template: Record<string, unknown>): Row | unde
 const template = referenceUpEvent();
 const rows: Row[] = [];
 for (const codec of NATIVE_CODECS) {
+  if (values.codec && !values.codec.includes(codec.id)) continue;
   const row = benchCodec(codec, template);
   if (row) rows.push(row);
 }
