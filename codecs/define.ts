@@ -37,6 +37,14 @@ export interface CodecImplementation {
   fPorts: readonly number[];
   /** Whether an empty FRMPayload is a valid frame for this device (default: no). */
   acceptsEmpty?: boolean;
+  /**
+   * The decoder builds `data` only from finite numbers, strings and booleans in plain objects and
+   * arrays of its own (nothing copied from input, no NaN or Infinity), so the per-call JSON check
+   * is skipped. The contract test still checks it on fuzzed input (`codecs/contract.test.ts`).
+   * For codecs whose output is large enough that the check is a real share of a decode
+   * (Kamstrup flowIQ: a value object per profile point).
+   */
+  dataIsJson?: true;
   decodeUplink(input: { bytes: Uint8Array; fPort: number; recvTime?: Date; variables: Record<string, unknown> }): DecodeResult;
   normalizeUplink(data: JsonObject, context: NormalizeContext): NormalizeResult;
   encodeUplink(input: UplinkEncodeInput): UplinkEncodeResult;
@@ -173,7 +181,8 @@ export function defineCodec(impl: CodecImplementation): Codec {
         const recvTime = input.recvTime instanceof Date && !Number.isNaN(input.recvTime.getTime()) ? input.recvTime : undefined;
         const fPort = input.fPort;
         const variables = variablesOf(input.variables);
-        return guarded(impl.decodeUplink(recvTime ? { bytes, fPort, variables, recvTime } : { bytes, fPort, variables }));
+        const result = impl.decodeUplink(recvTime ? { bytes, fPort, variables, recvTime } : { bytes, fPort, variables });
+        return impl.dataIsJson ? result : guarded(result);
       } catch (err) {
         return { errors: [describe(err)] };
       }

@@ -43,4 +43,49 @@ describe('runExampleFile', () => {
     ]);
     expect(outcomes[2]?.problem).toBe('data.v: got 5, expected 6');
   });
+
+  it('runs encoder examples that expect errors, and compares listed errors and warnings exactly', () => {
+    const downlink = defineCodec({
+      id: 't/d',
+      name: 'd',
+      category: 'generic',
+      fPorts: [1],
+      decodeUplink: () => ({ data: {} }),
+      normalizeUplink: () => ({ readings: [] }),
+      encodeUplink: () => ({ bytes: [0], fPort: 1 }),
+      encodeDownlink: ({ data }) => {
+        const n = data['n'];
+        if (typeof n !== 'number' || n > 9) return { errors: ['n must be 0..9'] };
+        return { bytes: [n], fPort: 3, ...(n === 0 ? { warnings: ['zero'] } : {}) };
+      },
+      decodeDownlink: ({ bytes }) => ({ data: { n: bytes[0] ?? 0 }, ...(bytes[0] === 0 ? { warnings: ['zero'] } : {}) }),
+    });
+    const outcomes = runExampleFile(downlink, {
+      downlinkEncoderExamples: [
+        { description: 'fails as expected', input: { data: { n: 12 } }, expected: null, errors: ['n must be 0..9'] },
+        { description: 'fails, errors unlisted', input: { data: { n: 12 } }, expected: null },
+        { description: 'other error', input: { data: { n: 12 } }, expected: null, errors: ['n is too big'] },
+        { description: 'expected to fail but encodes', input: { data: { n: 1 } }, expected: null, errors: ['n must be 0..9'] },
+        { description: 'warning listed', input: { data: { n: 0 } }, expected: { bytesHex: '00', fPort: 3 }, warnings: ['zero'] },
+        { description: 'warning missing', input: { data: { n: 1 } }, expected: { bytesHex: '01', fPort: 3 }, warnings: ['zero'] },
+      ],
+      downlinkDecoderExamples: [
+        { description: 'decoder warning', fPort: 3, bytesHex: '00', expected: { n: 0 }, warnings: ['zero'] },
+        { description: 'decoder warning wrong', fPort: 3, bytesHex: '00', expected: { n: 0 }, warnings: [] },
+      ],
+    });
+    expect(outcomes.map((o) => [o.description, o.pass])).toEqual([
+      ['fails as expected', true],
+      ['fails, errors unlisted', true],
+      ['other error', false],
+      ['expected to fail but encodes', false],
+      ['warning listed', true],
+      ['warning missing', false],
+      ['decoder warning', true],
+      ['decoder warning wrong', false],
+    ]);
+    expect(outcomes[2]?.problem).toBe('errors[0]: got "n must be 0..9", expected "n is too big"');
+    expect(outcomes[3]?.problem).toContain('expected errors, got bytes 01');
+    expect(outcomes[5]?.problem).toBe('warnings[0]: got undefined, expected "zero"');
+  });
 });

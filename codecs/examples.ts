@@ -8,12 +8,15 @@
  *
  *   { "examples": [{description, fPort, bytesHex, variables?, recvTime?, expected: {…}|null,
  *                   errors?, warnings?, expectedReadings?: Reading[]}],
- *     "downlinkEncoderExamples": [{description, input: {data}, expected: {fPort, bytesHex}}],
- *     "downlinkDecoderExamples": [{description, fPort, bytesHex, expected}] }
+ *     "downlinkEncoderExamples": [{description, input: {data}, expected: {fPort, bytesHex}|null,
+ *                                  errors?, warnings?}],
+ *     "downlinkDecoderExamples": [{description, fPort, bytesHex, expected, errors?, warnings?}] }
  *
  * Comparison mirrors The Things Network's validator: the decoder result goes through JSON, then
  * deep equality with `expected` (key order irrelevant); `errors`/`warnings` are compared only when
- * the example lists them, and then exactly; `expected: null` means no data. `floatTolerance`
+ * the example lists them, and then exactly; `expected: null` means no data (an encoder example
+ * with `expected: null` must fail: the TTN repository has encoder examples that expect `errors`,
+ * and The Things Stack's validator runs them like the others). `floatTolerance`
  * (Cayenne LPP) relaxes number comparison.
  */
 import type { Codec, JsonValue, Reading } from './api.ts';
@@ -34,7 +37,10 @@ export interface UplinkExample {
 export interface DownlinkEncoderExample {
   description: string;
   input: { data: Record<string, JsonValue> };
-  expected: { fPort?: number; bytesHex: string };
+  /** null = encoding must fail (then `errors`, when listed, must match). */
+  expected: { fPort?: number; bytesHex: string } | null;
+  errors?: string[];
+  warnings?: string[];
 }
 
 export interface DownlinkDecoderExample {
@@ -44,6 +50,7 @@ export interface DownlinkDecoderExample {
   /** null = decoding must fail (then `errors`, when listed, must match). */
   expected: JsonValue | null;
   errors?: string[];
+  warnings?: string[];
 }
 
 export interface ExampleFile {
@@ -89,6 +96,18 @@ export function firstDifference(actual: unknown, expected: unknown, tol = 0, pat
     }
   }
   return `${path || '(root)'}: got ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`;
+}
+
+/** Differences in the `errors`/`warnings` an example lists (compared exactly; unlisted ones are not checked). */
+function listedMessages(result: { errors?: unknown; warnings?: unknown }, ex: { errors?: string[]; warnings?: string[] }): string[] {
+  const out: string[] = [];
+  for (const key of ['errors', 'warnings'] as const) {
+    const listed = ex[key];
+    if (listed === undefined) continue;
+    const d = firstDifference(result[key] ?? [], listed, 0, key);
+    if (d) out.push(d);
+  }
+  return out;
 }
 
 function roundTrip(v: unknown): unknown {
@@ -145,10 +164,15 @@ export function runExampleFile(codec: Codec, file: ExampleFile, options: { inclu
     }
     const r = codec.encodeDownlink({ data: ex.input.data });
     const problems: string[] = [];
-    if (r.errors?.length) problems.push(`errors: ${r.errors.join('; ')}`);
     const hex = r.bytes ? toHex(r.bytes) : undefined;
-    if (hex !== ex.expected.bytesHex.toLowerCase()) problems.push(`bytes: got ${hex}, expected ${ex.expected.bytesHex.toLowerCase()}`);
-    if (ex.expected.fPort !== undefined && r.fPort !== ex.expected.fPort) problems.push(`fPort: got ${r.fPort}, expected ${ex.expected.fPort}`);
+    if (ex.expected === null) {
+      if (!r.errors?.length) problems.push(`expected errors, got bytes ${hex}`);
+    } else {
+      if (r.errors?.length) problems.push(`errors: ${r.errors.join('; ')}`);
+      if (hex !== ex.expected.bytesHex.toLowerCase()) problems.push(`bytes: got ${hex}, expected ${ex.expected.bytesHex.toLowerCase()}`);
+      if (ex.expected.fPort !== undefined && r.fPort !== ex.expected.fPort) problems.push(`fPort: got ${r.fPort}, expected ${ex.expected.fPort}`);
+    }
+    problems.push(...listedMessages(r, ex));
     outcomes.push({ kind: 'downlink-encode', description: ex.description, pass: problems.length === 0, ...(problems.length ? { problem: problems.join('; ') } : {}) });
   }
 
@@ -162,7 +186,7 @@ export function runExampleFile(codec: Codec, file: ExampleFile, options: { inclu
       outcomes.push({ kind: 'downlink-decode', description: ex.description, pass: false, problem: 'bytesHex is not hex' });
       continue;
     }
-    const r = roundTrip(codec.decodeDownlink({ bytes, fPort: ex.fPort })) as { data?: unknown; errors?: unknown };
+    const r = roundTrip(codec.decodeDownlink({ bytes, fPort: ex.fPort })) as { data?: unknown; errors?: unknown; warnings?: unknown };
     const problems: string[] = [];
     if (ex.expected === null) {
       if (r.data !== undefined && r.data !== null) problems.push(`expected no data, got ${JSON.stringify(r.data)}`);
@@ -170,10 +194,7 @@ export function runExampleFile(codec: Codec, file: ExampleFile, options: { inclu
       const d = firstDifference(r.data, ex.expected, tol, 'data');
       if (d) problems.push(d);
     }
-    if (ex.errors !== undefined) {
-      const d = firstDifference(r.errors ?? [], ex.errors, 0, 'errors');
-      if (d) problems.push(d);
-    }
+    problems.push(...listedMessages(r, ex));
     outcomes.push({ kind: 'downlink-decode', description: ex.description, pass: problems.length === 0, ...(problems.length ? { problem: problems.join('; ') } : {}) });
   }
   return outcomes;

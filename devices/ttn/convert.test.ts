@@ -90,7 +90,7 @@ describe('convertExamples', () => {
     expect(fPortsOf(r.file)).toEqual([]);
   });
 
-  it('skips downlink examples of a codec in a file the entry does not have, and failing encoder examples, saying so', () => {
+  it('skips downlink examples of a codec in a file the entry does not have, saying so', () => {
     const r = convertExamples(
       codec({
         uplinkDecoder: { fileName: 'c.js', examples: [] },
@@ -112,6 +112,43 @@ describe('convertExamples', () => {
       { description: 'no', fPort: 2, bytesHex: '09', expected: null, errors: ['unknown'] },
     ]);
     expect(r.notes).toEqual(['downlinkEncoder is in a third file (enc.js), besides the uplink decoder\'s and the downlink script: its 1 example(s) are not imported']);
+  });
+
+  it('keeps encoder examples that expect errors, and warnings of downlink examples, to be checked', () => {
+    const r = convertExamples(
+      codec({
+        uplinkDecoder: { fileName: 'c.js', examples: [] },
+        downlinkEncoder: {
+          fileName: 'c.js',
+          examples: [
+            { description: 'too long', input: { data: { period: 99999 } }, output: { errors: ['period must be 1..65535 s'] } },
+            { description: 'ok', input: { data: { period: 60 } }, output: { bytes: [0, 60], fPort: 4, warnings: ['rounded'] } },
+          ],
+        },
+        downlinkDecoder: { fileName: 'c.js', examples: [{ description: 'ok', input: { fPort: 4, bytes: [0, 60] }, output: { data: { period: 60 }, warnings: [] } }] },
+      }),
+      'vendor/v/c.yaml',
+      both,
+    );
+    expect(r.file.downlinkEncoderExamples).toEqual([
+      { description: 'too long', input: { data: { period: 99999 } }, expected: null, errors: ['period must be 1..65535 s'] },
+      { description: 'ok', input: { data: { period: 60 } }, expected: { bytesHex: '003c', fPort: 4 }, warnings: ['rounded'] },
+    ]);
+    expect(r.file.downlinkDecoderExamples).toEqual([{ description: 'ok', fPort: 4, bytesHex: '003c', expected: { period: 60 }, warnings: [] }]);
+    expect(r.notes).toEqual([]);
+  });
+
+  it('says that encoder input beside data never reaches the script, as in The Things Stack', () => {
+    const r = convertExamples(
+      codec({
+        uplinkDecoder: { fileName: 'c.js', examples: [] },
+        downlinkEncoder: { fileName: 'c.js', examples: [{ description: 'reset', input: { command: 3, data: { reset: true } }, output: { bytes: [0xff], fPort: 5 } }] },
+      }),
+      'vendor/v/c.yaml',
+      both,
+    );
+    expect(r.file.downlinkEncoderExamples).toEqual([{ description: 'reset', input: { data: { reset: true } }, expected: { bytesHex: 'ff', fPort: 5 } }]);
+    expect(r.notes).toEqual(['downlink encoder example "reset": input command beside data never reaches the script (The Things Stack passes only data)']);
   });
 
   it('rejects malformed examples with the file and the path of the value', () => {

@@ -214,16 +214,22 @@ export function convertExamples(codec: TtnCodec, shownFile: string, downlinkInSc
         if (!isMapping(input) || !isMapping(input['data'])) throw new Error(`${p}.input.data: is required (a mapping)`);
         if (!isMapping(output)) throw new Error(`${p}.output: is required ({bytes, fPort})`);
         const description = descriptionOf(raw, i);
+        // The Things Stack hands an encoder {data} only (its runner's input has data and fPort):
+        // other keys of the example's input never reach the script, here as there.
+        const dropped = Object.keys(input).filter((k) => k !== 'data' && k !== 'fPort');
+        if (dropped.length > 0) notes.push(`downlink encoder example "${description}": input ${dropped.join(', ')} beside data never reaches the script (The Things Stack passes only data)`);
         const errors = stringsOf(output['errors'], `${p}.output.errors`);
-        if (errors !== undefined && errors.length > 0) {
-          notes.push(`downlink encoder example "${description}" expects errors; lorawan-edge's examples have no failing encoder case: not imported`);
-          return;
-        }
-        const expected: DownlinkEncoderExample['expected'] = { bytesHex: bytesHexOf(output['bytes'], `${p}.output.bytes`) };
-        if (output['fPort'] !== undefined) expected.fPort = portOf(output['fPort'], `${p}.output.fPort`);
         const warnings = stringsOf(output['warnings'], `${p}.output.warnings`);
-        if (warnings !== undefined && warnings.length > 0) notes.push(`downlink encoder example "${description}": its warnings are not checked`);
-        encoders.push({ description, input: { data: toJson(input['data'], `${p}.input.data`) as Record<string, JsonValue> }, expected });
+        const failing = errors !== undefined && errors.length > 0;
+        let expected: DownlinkEncoderExample['expected'] = null;
+        if (!failing) {
+          expected = { bytesHex: bytesHexOf(output['bytes'], `${p}.output.bytes`) };
+          if (output['fPort'] !== undefined) expected.fPort = portOf(output['fPort'], `${p}.output.fPort`);
+        }
+        const ex: DownlinkEncoderExample = { description, input: { data: toJson(input['data'], `${p}.input.data`) as Record<string, JsonValue> }, expected };
+        if (errors !== undefined) ex.errors = errors;
+        if (warnings !== undefined) ex.warnings = warnings;
+        encoders.push(ex);
       });
     });
   }
@@ -248,7 +254,6 @@ export function convertExamples(codec: TtnCodec, shownFile: string, downlinkInSc
           const failing = errors !== undefined && errors.length > 0;
           if (!failing && (output['data'] === undefined || output['data'] === null)) throw new Error(`${p}.output: has neither data nor errors`);
           const warnings = stringsOf(output['warnings'], `${p}.output.warnings`);
-          if (warnings !== undefined && warnings.length > 0) notes.push(`downlink decoder example "${description}": its warnings are not checked`);
           const ex: DownlinkDecoderExample = {
             description,
             fPort: portOf(input['fPort'], `${p}.input.fPort`),
@@ -256,6 +261,7 @@ export function convertExamples(codec: TtnCodec, shownFile: string, downlinkInSc
             expected: failing ? null : toJson(output['data'], `${p}.output.data`),
           };
           if (errors !== undefined) ex.errors = errors;
+          if (warnings !== undefined) ex.warnings = warnings;
           return ex;
         }),
       );
@@ -272,7 +278,7 @@ export function fPortsOf(file: ExampleFile): number[] {
 
 /** The downlink port the encoder examples agree on, if they do. */
 export function downlinkPortOf(file: ExampleFile): number | undefined {
-  const ports = new Set((file.downlinkEncoderExamples ?? []).map((e) => e.expected.fPort).filter((p): p is number => p !== undefined));
+  const ports = new Set((file.downlinkEncoderExamples ?? []).map((e) => e.expected?.fPort).filter((p): p is number => p !== undefined));
   return ports.size === 1 ? [...ports][0] : undefined;
 }
 

@@ -375,6 +375,9 @@ export type RawNumber = { ok: true; value: number } | { ok: false; reason: strin
 // The number readers work on `n` bytes of `data` from `start`, so that profile elements are read
 // in place (a subarray per element would allocate a typed array each time).
 
+/** 2^(8n) - 1 for n = 0..6: the all-ones (invalid) value of an n-byte unsigned integer. */
+const ALL_ONES = [0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffff, 0xffffffffffff];
+
 /** 2^(8n - 1) for n = 0..6: the sign bit of an n-byte integer. */
 const SIGN_BIT = [0.5, 0x80, 0x8000, 0x800000, 0x80000000, 0x8000000000, 0x800000000000];
 
@@ -396,6 +399,37 @@ function signedLE(data: Uint8Array, start = 0, n = data.length - start): RawNumb
   if (v === min) return { ok: false, reason: 'invalid marker' };
   if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) return { ok: false, reason: 'value beyond 2^53' };
   return { ok: true, value: Number(v) };
+}
+
+/** `signedLE` for 1..6 bytes as a number, NaN for the invalid marker (the most negative value). */
+function signedNumberAt(data: Uint8Array, start: number, n: number): number {
+  let v = 0;
+  for (let i = start + n - 1; i >= start; i--) v = v * 256 + (data[i] as number);
+  const half = SIGN_BIT[n] as number;
+  if (v === half) return Number.NaN;
+  return v > half ? v - 2 * half : v;
+}
+
+/** `bcdAt` (not negative) as a number, NaN for a non-decimal digit. */
+function bcdNumberAt(data: Uint8Array, start: number, n: number): number {
+  let v = 0;
+  let neg = false;
+  for (let i = n - 1; i >= 0; i--) {
+    const b = data[start + i] as number;
+    let hi = b >> 4;
+    const lo = b & 0x0f;
+    if (i === n - 1 && hi === 0x0f) {
+      neg = true;
+      hi = 0;
+    }
+    if (hi > 9 || lo > 9) return Number.NaN;
+    v = v * 100 + hi * 10 + lo;
+  }
+  return neg ? -v : v;
+}
+
+function numberOf(r: RawNumber): number {
+  return r.ok ? r.value : Number.NaN;
 }
 
 function unsignedAt(data: Uint8Array, start: number, n: number): number {
@@ -798,24 +832,29 @@ export function expandProfileInto(
   const unit = (control >> 4) & 0x03;
   const mode = (control >> 6) & 0x03;
   if (spacing === 0 || spacing > 0xfe || (spacing > 250 && spacing !== 0xfe) || (spacing === 0xfe && unit !== 3)) return false;
-  // The invalid marker of an unsigned element: all bits set.
-  const allOnes = 2 ** (8 * size) - 1;
+  // The invalid marker of an unsigned element: all bits set. (A table: `2 ** (8 * size)` with a
+  // variable exponent is a Math.pow call, which cost more than the rest of a short profile.)
+  // An 8-byte element is read as its low 6 bytes (exact in a double), which are never 2^64 - 1.
+  const allOnes = size <= 6 ? (ALL_ONES[size] as number) : -1;
   const sign = direction === 'inverse' ? -1 : 1;
   const stepMs = sign * spacing * (UNIT_MS[unit] as number); // unless monthly (0xFE)
   let value = baseRaw;
   let time = baseTime;
+  const bcd = coding.kind === 'bcd';
   for (let at = rec.dataStart + 2; at < end; at += size) {
-    let element: RawNumber;
-    if (coding.kind === 'bcd') element = bcdAt(frame, at, size, false);
-    else if (mode === 3) element = signedLE(frame, at, size);
+    // Elements are read as plain numbers, NaN when invalid: a result object per element was
+    // most of what a profile allocated.
+    let element: number;
+    if (bcd) element = bcdNumberAt(frame, at, size);
+    else if (mode === 3) element = size <= 6 ? signedNumberAt(frame, at, size) : numberOf(signedLE(frame, at, size));
     else {
       const v = unsignedAt(frame, at, size);
-      element = v === allOnes ? { ok: false, reason: 'invalid marker' } : { ok: true, value: v };
+      element = v === allOnes ? Number.NaN : v;
     }
-    if (!element.ok) return false;
-    if (mode === 0) value = element.value;
-    else if (mode === 2) value = value - sign * element.value; // negative increments
-    else value = value + sign * element.value; // positive increments / signed differences
+    if (Number.isNaN(element)) return false;
+    if (mode === 0) value = element;
+    else if (mode === 2) value = value - sign * element; // negative increments
+    else value = value + sign * element; // positive increments / signed differences
     time = spacing === 0xfe ? addMonths(time, sign) : time + stepMs;
     raws.push(value);
     times.push(time);
