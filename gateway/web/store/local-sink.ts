@@ -20,6 +20,7 @@ import type { GatewayMetrics } from '../../metrics.ts';
 import type { ComponentHealth, Sink } from '../../pipeline/contracts.ts';
 import type { PipelineRecord } from '../../pipeline/record.ts';
 import { LocalStore, type RegistryDeviceInput, type StoreEvent, type StoreOptions } from './local-store.ts';
+import { encodeBatch } from './store-batch.ts';
 import { StoreWorkerClient } from './store-worker-client.ts';
 import type { PruneResult } from './store-worker-protocol.ts';
 
@@ -182,9 +183,11 @@ export class LocalStoreSink implements Sink {
 
   private async applyBatch(records: LogRecord<PipelineRecord>[]): Promise<StoreEvent[]> {
     if (!this.worker) throw new Error('local store is not open');
-    // Events are copied back only while a page listens.
-    const reply = await this.worker.request({ op: 'apply', records, events: this.listeners.size > 0 });
-    for (const s of reply.skipped ?? []) {
+    // What the store needs of each record, in one buffer handed over to the worker (store-batch.ts).
+    const { bytes, unreadable } = encodeBatch(records);
+    // Events are built and copied back only while a page listens.
+    const reply = await this.worker.request({ op: 'apply', batch: bytes, events: this.listeners.size > 0 }, [bytes]);
+    for (const s of [...unreadable, ...(reply.skipped ?? [])]) {
       this.opts.metrics.sinkErrors.inc({ sink: this.name, kind: 'bad_record' });
       this.opts.logger.warn({ sink: this.name, logId: s.logId, devEui: s.devEui, err: s.reason }, 'local store: record skipped');
     }

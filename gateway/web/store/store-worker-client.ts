@@ -80,12 +80,13 @@ export class StoreWorkerClient {
     return this.deadReason !== undefined;
   }
 
-  request(req: DistributiveOmit<StoreRequest, 'seq'>): Promise<Ok> {
+  /** `transfer`: buffers handed over to the worker (no copy; unusable here afterwards). */
+  request(req: DistributiveOmit<StoreRequest, 'seq'>, transfer: ArrayBuffer[] = []): Promise<Ok> {
     if (this.deadReason !== undefined) return Promise.reject(new StoreWorkerError(`local store worker: ${this.deadReason}`));
     const seq = ++this.seq;
     return new Promise<Ok>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
-      this.worker.postMessage({ ...req, seq } as StoreRequest);
+      this.worker.postMessage({ ...req, seq } as StoreRequest, transfer);
     });
   }
 
