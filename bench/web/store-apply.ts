@@ -24,7 +24,7 @@ import { eventToRecord } from '../../gateway/pipeline/decode.ts';
 import type { PipelineRecord } from '../../gateway/pipeline/record.ts';
 import { parseRegistry } from '../../gateway/registry/devices-file.ts';
 import { LocalStore, type StoreOptions } from '../../gateway/web/store/local-store.ts';
-import { decodeBatch, encodeBatch } from '../../gateway/web/store/store-batch.ts';
+import { decodeBatch, decodeRecords, encodeBatch } from '../../gateway/web/store/store-batch.ts';
 import { parseEventJson } from '../../lorawan/chirpstack/events.ts';
 import { buildFleet, fastMessages, registryYaml } from '../gateway/fleet.ts';
 
@@ -94,7 +94,7 @@ try {
   const apply = cpuUs(() => {
     for (const b of batches) {
       const t = performance.now();
-      store.applyStored(decodeBatch(encodeBatch(b).bytes), false);
+      store.applyStored(decodeRecords(encodeBatch(b).bytes), false);
       worst = Math.max(worst, performance.now() - t);
     }
   });

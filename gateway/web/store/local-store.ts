@@ -17,7 +17,7 @@ import type { ReadingValue } from '../../../codecs/api.ts';
 import type { PipelineRecord } from '../../pipeline/record.ts';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 import { PruneIndex } from './prune-index.ts';
-import { decodeBatch, encodeBatch, tagsObject, type StoreRecord, type StoreUplink } from './store-batch.ts';
+import { decodeRecords, encodeBatch, tagsObject, type StoreRecord, type StoreUplink } from './store-batch.ts';
 
 export interface StoreOptions {
   /** SQLite file, or ':memory:' */
@@ -201,6 +201,9 @@ export function nextInterval(current: number | null, gapMs: number): number | nu
 const json = (v: unknown): string => JSON.stringify(v);
 const parse = <T>(s: string | null | undefined, def: T): T => (s ? (JSON.parse(s) as T) : def);
 
+/** The writer's SQLite page cache, KiB. */
+const WRITER_CACHE_KB = 8000;
+
 /** Devices visited by one pruning step at most (each costs two indexed deletes). */
 const PRUNE_DEVICES_PER_STEP = 500;
 
@@ -228,9 +231,13 @@ export class LocalStore {
     // WAL + NORMAL: a power cut may lose the last transactions, never corrupt the file; the log
     // cursor only moves after the transaction, so what is lost is applied again.
     this.db.pragma('synchronous = NORMAL');
-    // 32 MB of page cache (native memory, outside the V8 heap): the indexes a batch touches stay
-    // in memory with the city fleet's 10,000 devices.
-    if (role === 'writer') this.db.pragma('cache_size = -32000');
+    // 8 MB of page cache for the writer (native memory, outside the V8 heap; the reader keeps
+    // SQLite's 2 MB default). It was 32 MB: with 10,000-record batches the CPU per uplink was the
+    // same within noise at 8 MB (bench/web/store-apply.ts), and RSS counts against the gateway's
+    // 150 MB. Pages beyond it are read back from the OS's file cache; a transaction with more
+    // dirty pages than fit spills them to the WAL early, which is allowed. No mmap (the default):
+    // mapped pages would count in RSS too.
+    if (role === 'writer') this.db.pragma(`cache_size = -${WRITER_CACHE_KB}`);
     this.db.exec(SCHEMA_SQL);
     this.db.exec(GATEWAY_STATS_SQL);
     const version = this.meta('schema_version');
@@ -334,25 +341,30 @@ export class LocalStore {
    * encoded is skipped (marked done).
    */
   apply(records: readonly { id: number; value: PipelineRecord }[]): StoreEvent[] {
-    return this.applyStored(decodeBatch(encodeBatch(records.filter((r) => r.id > this.applied)).bytes), true);
+    return this.applyStored(decodeRecords(encodeBatch(records.filter((r) => r.id > this.applied)).bytes), true);
   }
 
   /**
    * Applies store records (store-batch.ts: what the worker receives) that were not applied yet.
    * `wantEvents`: whether to build the live-update events (only while a page listens).
    */
-  applyStored(records: readonly StoreRecord[], wantEvents: boolean): StoreEvent[] {
+  applyStored(records: Iterable<StoreRecord>, wantEvents: boolean): StoreEvent[] {
     if (this.role !== 'writer') throw new Error('local store: a reader connection cannot apply records');
     const events: StoreEvent[] = [];
-    const fresh = records.filter((r) => r.logId > this.applied);
-    const last = fresh[fresh.length - 1];
-    if (last === undefined) return events;
+    let last = this.applied;
     const batch: Batch = { events: wantEvents ? events : undefined, dirty: new Set(), dirtyPairs: new Set(), dirtyGateways: new Set(), framesAdded: new Map(), oldestAdded: new Map() };
     // In-memory state changes only after the transaction commits: on an exception the
     // transaction rolls back and the maps are rebuilt from the file.
     try {
       this.db.transaction(() => {
-        for (const r of fresh) this.applyOne(r, batch);
+        // Records are decoded one at a time as they are applied (decodeRecords): a batch never
+        // exists as an array of objects in the worker's heap.
+        for (const r of records) {
+          if (r.logId <= last) continue;
+          this.applyOne(r, batch);
+          last = r.logId;
+        }
+        if (last === this.applied) return;
         const state = this.st['state']!;
         for (const dev of batch.dirty) state.run(stateParams(dev, this.states.get(dev) as DeviceState));
         const devGateway = this.st['devGateway']!;
@@ -366,7 +378,7 @@ export class LocalStore {
           const g = this.gateways.get(gw) as GatewayRow;
           gateway.run(gw, g.lastSeen, g.uplinks);
         }
-        this.st['setMeta']!.run('applied_id', String(last.logId));
+        this.st['setMeta']!.run('applied_id', String(last));
       })();
     } catch (err) {
       this.states.clear();
@@ -378,7 +390,7 @@ export class LocalStore {
       throw err;
     }
     this.pruneIndex.added(batch.framesAdded, batch.oldestAdded);
-    this.applied = last.logId;
+    this.applied = last;
     return events;
   }
 

@@ -11,7 +11,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { LocalStore, type StoreEvent } from './local-store.ts';
-import { decodeBatch, type StoreRecord } from './store-batch.ts';
+import { decodeBatch, decodeRecords } from './store-batch.ts';
 import type { PruneResult, SkippedRecord, StoreReply, StoreRequest, StoreWorkerData } from './store-worker-protocol.ts';
 
 const port = parentPort;
@@ -24,14 +24,14 @@ export function isStoreFailure(err: unknown): boolean {
   return typeof code === 'string' && /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(code);
 }
 
-function apply(store: LocalStore, records: StoreRecord[], wantEvents: boolean): { events: StoreEvent[]; skipped: SkippedRecord[] } {
+function apply(store: LocalStore, batch: ArrayBuffer, wantEvents: boolean): { events: StoreEvent[]; skipped: SkippedRecord[] } {
   try {
-    return { events: store.applyStored(records, wantEvents), skipped: [] };
+    return { events: store.applyStored(decodeRecords(batch), wantEvents), skipped: [] };
   } catch (err) {
     if (isStoreFailure(err)) throw err;
     const events: StoreEvent[] = [];
     const skipped: SkippedRecord[] = [];
-    for (const r of records) {
+    for (const r of decodeBatch(batch)) {
       try {
         events.push(...store.applyStored([r], wantEvents));
       } catch (e) {
@@ -83,7 +83,7 @@ port.on('message', (req: StoreRequest) => {
   try {
     switch (req.op) {
       case 'apply': {
-        const { events, skipped } = apply(store, decodeBatch(req.batch), req.events);
+        const { events, skipped } = apply(store, req.batch, req.events);
         reply({ seq: req.seq, ok: true, ...(req.events ? { events } : {}), ...(skipped.length ? { skipped } : {}) });
         return;
       }
