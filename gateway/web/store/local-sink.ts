@@ -15,12 +15,12 @@
  * its log id — the record stays in the log's files until the segment goes, and
  * `lorawan-edge replay` can read it).
  */
-import type { DurableLog, LogRecord } from '../../buffer/index.ts';
+import type { DurableLog } from '../../buffer/index.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import type { ComponentHealth, Sink } from '../../pipeline/contracts.ts';
 import type { PipelineRecord } from '../../pipeline/record.ts';
 import { LocalStore, type RegistryDeviceInput, type StoreEvent, type StoreOptions } from './local-store.ts';
-import { encodeBatch } from './store-batch.ts';
+import { BatchEncoder } from './store-batch.ts';
 import { StoreWorkerClient } from './store-worker-client.ts';
 import type { PruneResult } from './store-worker-protocol.ts';
 
@@ -47,6 +47,8 @@ export interface LocalSinkOptions {
 }
 
 const DEFAULT_BATCH_RECORDS = 10_000;
+/** Records read from the log at a time while a batch is built (what the main thread holds). */
+const READ_CHUNK_RECORDS = 1000;
 
 export class LocalStoreSink implements Sink {
   readonly type = 'local';
@@ -147,15 +149,25 @@ export class LocalStoreSink implements Sink {
 
   private async run(): Promise<void> {
     const batch = this.opts.batchRecords ?? DEFAULT_BATCH_RECORDS;
-    const reader = this.opts.log.reader(this.name, { batchSize: batch });
+    const chunk = Math.min(batch, READ_CHUNK_RECORDS);
+    const reader = this.opts.log.reader(this.name, { batchSize: chunk });
     try {
       while (this.running) {
-        const records = await reader.read(batch, 250);
-        const last = records[records.length - 1];
-        if (last === undefined) continue;
+        const first = await reader.read(chunk, 250);
+        if (first.length === 0) continue;
+        // What the store needs of each record goes into one buffer for the worker
+        // (store-batch.ts); the log's records are let go chunk by chunk as they are encoded.
+        const encoder = new BatchEncoder(Math.min(batch, first.length * 2));
+        encoder.add(first);
+        while (encoder.count < batch) {
+          const more = await reader.read(Math.min(chunk, batch - encoder.count), 0);
+          if (more.length === 0) break;
+          encoder.add(more);
+        }
+        const count = encoder.count;
         let events: StoreEvent[];
         try {
-          events = await this.applyBatch(records);
+          events = await this.applyBatch(encoder);
         } catch (err) {
           // Not one bad record (those are skipped): the store itself failed, e.g. disk full,
           // or its worker died (a new one is started).
@@ -168,9 +180,9 @@ export class LocalStoreSink implements Sink {
           continue;
         }
         this.lastError = undefined;
-        this.applied += records.length;
-        this.opts.metrics.sinkPointsWritten.inc({ sink: this.name }, records.length);
-        const id = last.id;
+        this.applied += count;
+        this.opts.metrics.sinkPointsWritten.inc({ sink: this.name }, count);
+        const id = encoder.lastId;
         this.committing = this.committing
           .then(() => this.opts.log.commit(this.name, id))
           .catch((err: unknown) => {
@@ -184,13 +196,12 @@ export class LocalStoreSink implements Sink {
     }
   }
 
-  private async applyBatch(records: LogRecord<PipelineRecord>[]): Promise<StoreEvent[]> {
+  private async applyBatch(encoder: BatchEncoder): Promise<StoreEvent[]> {
     if (!this.worker) throw new Error('local store is not open');
-    // What the store needs of each record, in one buffer handed over to the worker (store-batch.ts).
-    const { bytes, unreadable } = encodeBatch(records);
-    // Events are built and copied back only while a page listens.
+    const bytes = encoder.finish();
+    // Handed over, not copied. Events are built and copied back only while a page listens.
     const reply = await this.worker.request({ op: 'apply', batch: bytes, events: this.listeners.size > 0 }, [bytes]);
-    for (const s of [...unreadable, ...(reply.skipped ?? [])]) {
+    for (const s of [...encoder.unreadable, ...(reply.skipped ?? [])]) {
       this.opts.metrics.sinkErrors.inc({ sink: this.name, kind: 'bad_record' });
       this.opts.logger.warn({ sink: this.name, logId: s.logId, devEui: s.devEui, err: s.reason }, 'local store: record skipped');
     }

@@ -481,26 +481,59 @@ export interface UnreadableRecord {
 }
 
 /**
- * Encodes log records for the store worker. A record that cannot be converted is reported in
- * `unreadable` and goes as `skip`, so the rest of its batch is applied.
+ * Builds one batch for the store worker from records added in log order, possibly in several
+ * reads (the sink reads the log in small chunks and lets their objects go as soon as they are
+ * encoded, so a large batch never sits in the main thread's heap). A record that cannot be
+ * encoded is reported in `unreadable` and goes as `skip`, so the rest of its batch is applied.
  */
-export function encodeBatch(records: readonly { id: number; value: PipelineRecord }[]): { bytes: ArrayBuffer; unreadable: UnreadableRecord[] } {
-  const w = new Writer(320 * records.length + 64); // ~290 B per bench record; grows if needed
-  const unreadable: UnreadableRecord[] = [];
-  w.u32(records.length);
-  for (const { id, value } of records) {
-    const start = w.mark();
-    try {
-      writeRecord(w, id, value);
-    } catch (err) {
-      w.rollback(start);
-      w.u8(KIND.skip);
-      w.f64(id);
-      unreadable.push({ logId: id, devEui: (value as { devEui?: unknown } | null)?.devEui, reason: (err as Error).message });
+export class BatchEncoder {
+  private readonly w: Writer;
+  private n = 0;
+  private last = 0;
+  readonly unreadable: UnreadableRecord[] = [];
+
+  constructor(expectedRecords: number) {
+    this.w = new Writer(320 * expectedRecords + 64); // ~290 B per bench record; grows if needed
+    this.w.u32(0); // the count, filled in by finish()
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  /** Id of the last record added (0 when none). */
+  get lastId(): number {
+    return this.last;
+  }
+
+  add(records: readonly { id: number; value: PipelineRecord }[]): void {
+    const w = this.w;
+    for (const { id, value } of records) {
+      const start = w.mark();
+      try {
+        writeRecord(w, id, value);
+      } catch (err) {
+        w.rollback(start);
+        w.u8(KIND.skip);
+        w.f64(id);
+        this.unreadable.push({ logId: id, devEui: (value as { devEui?: unknown } | null)?.devEui, reason: (err as Error).message });
+      }
+      this.n++;
+      this.last = id;
     }
   }
-  // Exactly the bytes written, in an ArrayBuffer of their own (transferable).
-  return { bytes: (w.buf.buffer as ArrayBuffer).slice(w.buf.byteOffset, w.buf.byteOffset + w.pos), unreadable };
+
+  /** Exactly the bytes written, in an ArrayBuffer of their own (transferable). */
+  finish(): ArrayBuffer {
+    this.w.buf.writeUInt32LE(this.n, 0);
+    return (this.w.buf.buffer as ArrayBuffer).slice(this.w.buf.byteOffset, this.w.buf.byteOffset + this.w.pos);
+  }
+}
+
+export function encodeBatch(records: readonly { id: number; value: PipelineRecord }[]): { bytes: ArrayBuffer; unreadable: UnreadableRecord[] } {
+  const e = new BatchEncoder(records.length);
+  e.add(records);
+  return { bytes: e.finish(), unreadable: e.unreadable };
 }
 
 /** The records of a batch, decoded one at a time as they are consumed. */
