@@ -252,6 +252,38 @@ describe('local store', () => {
     for (const s of [whole, stepped, reader]) s.close();
   });
 
+  it('prunes only the devices with something to delete, and finds them again after a reopen', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'local-store-prune-index-'));
+    dirs.push(dir);
+    const file = join(dir, 'store.sqlite');
+    const dev = { name: 'd', tags: {} };
+    const reading = (i: number) => ({ model: 'dingtek/df703', readings: [{ values: { fill_pct: i % 100 } }], warnings: [], errors: [], by: 'codec' as const });
+    // 1,200 devices, one uplink each: more devices than one step visits (500), nothing to delete.
+    const many = Array.from({ length: 1200 }, (_, i) => `70b3d5e75f${i.toString(16).padStart(6, '0')}`);
+    let id = 0;
+    let store = new LocalStore(options(file));
+    store.apply(many.map((d, i) => ({ id: ++id, value: uplinkRecord(d, dev, { id: `u${id}`, time: T0 + i, decoded: reading(i) }) })));
+    const now = T0 + DAY;
+    const first = store.pruneStep(now, '', 5000);
+    expect(first).toEqual({ deleted: 0, readings: 0, next: undefined });
+    // A backlog delivered late: one device gets a reading older than the history window and
+    // another more frames than it keeps. The next pruning finds exactly those.
+    const old = many[700] as string;
+    const chatty = many[1100] as string;
+    const late = [{ id: ++id, value: uplinkRecord(old, dev, { id: `u${id}`, time: now - (HISTORY_DAYS + 1) * DAY, decoded: reading(1) }) }];
+    for (let k = 0; k < FRAMES + 2; k++) late.push({ id: ++id, value: uplinkRecord(chatty, dev, { id: `u${id}`, time: T0 + 10_000 + k, decoded: reading(k) }) });
+    store.apply(late);
+    store.close();
+    // Reopened: the writer rebuilds what has to go from the file.
+    store = new LocalStore(options(file));
+    const step = store.pruneStep(now, '', 5000);
+    expect(step).toEqual({ deleted: 1 + 3, readings: 1, next: undefined });
+    expect(store.frames(chatty, 100)).toHaveLength(FRAMES);
+    expect(store.readings(old, 0, now, 100)).toHaveLength(1);
+    expect(store.pruneStep(now, '', 5000)).toEqual({ deleted: 0, readings: 0, next: undefined });
+    store.close();
+  });
+
   it('estimates the reporting interval, leaving out missed uplinks', () => {
     let i: number | null = null;
     for (const gap of [600, 600, 1200, 600, 1300, 610]) i = nextInterval(i, gap);

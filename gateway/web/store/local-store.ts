@@ -14,8 +14,10 @@ import { GATEWAY_STATS_SQL, putGatewayStat } from './gateway-stats.ts';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { ReadingValue } from '../../../codecs/api.ts';
-import type { PipelineRecord, UplinkRecord } from '../../pipeline/record.ts';
+import type { PipelineRecord } from '../../pipeline/record.ts';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
+import { PruneIndex } from './prune-index.ts';
+import { decodeRecords, encodeBatch, tagsObject, type StoreRecord, type StoreUplink } from './store-batch.ts';
 
 export interface StoreOptions {
   /** SQLite file, or ':memory:' */
@@ -134,6 +136,18 @@ export type StoreEvent =
 
 export const ALARM_PREFIX = 'alarm_';
 
+/** What one `applyStored` call collects while it runs, written or handed on after its records. */
+interface Batch {
+  /** undefined: nobody listens, no events are built */
+  events: StoreEvent[] | undefined;
+  dirty: Set<string>;
+  dirtyPairs: Set<string>;
+  dirtyGateways: Set<string>;
+  /** frames written per device, and each device's oldest reading time (for the prune index) */
+  framesAdded: Map<string, number>;
+  oldestAdded: Map<string, number>;
+}
+
 interface GatewayRow {
   lastSeen: number;
   uplinks: number;
@@ -184,14 +198,11 @@ export function nextInterval(current: number | null, gapMs: number): number | nu
   return Math.round(0.8 * current + 0.2 * gapMs);
 }
 
-function readingTime(r: { time?: string }, fallback: number): number {
-  if (r.time === undefined) return fallback;
-  const t = Date.parse(r.time);
-  return Number.isFinite(t) ? t : fallback;
-}
-
 const json = (v: unknown): string => JSON.stringify(v);
 const parse = <T>(s: string | null | undefined, def: T): T => (s ? (JSON.parse(s) as T) : def);
+
+/** The writer's SQLite page cache, KiB. */
+const WRITER_CACHE_KB = 8000;
 
 /** Devices visited by one pruning step at most (each costs two indexed deletes). */
 const PRUNE_DEVICES_PER_STEP = 500;
@@ -203,6 +214,8 @@ export class LocalStore {
   private readonly gateways = new Map<string, GatewayRow>();
   private readonly activeAlarms = new Map<string, { id: number; lastAt: number }>();
   private readonly knownDevices = new Set<string>();
+  /** which devices have frames or readings to prune (writer only) */
+  private readonly pruneIndex = new PruneIndex();
   private applied = 0;
   private readonly st: Record<string, Statement>;
 
@@ -218,9 +231,13 @@ export class LocalStore {
     // WAL + NORMAL: a power cut may lose the last transactions, never corrupt the file; the log
     // cursor only moves after the transaction, so what is lost is applied again.
     this.db.pragma('synchronous = NORMAL');
-    // 32 MB of page cache (native memory, outside the V8 heap): the indexes a batch touches stay
-    // in memory with the city fleet's 10,000 devices.
-    if (role === 'writer') this.db.pragma('cache_size = -32000');
+    // 8 MB of page cache for the writer (native memory, outside the V8 heap; the reader keeps
+    // SQLite's 2 MB default). It was 32 MB: with 10,000-record batches the CPU per uplink was the
+    // same within noise at 8 MB (bench/web/store-apply.ts), and RSS counts against the gateway's
+    // 150 MB. Pages beyond it are read back from the OS's file cache; a transaction with more
+    // dirty pages than fit spills them to the WAL early, which is allowed. No mmap (the default):
+    // mapped pages would count in RSS too.
+    if (role === 'writer') this.db.pragma(`cache_size = -${WRITER_CACHE_KB}`);
     this.db.exec(SCHEMA_SQL);
     this.db.exec(GATEWAY_STATS_SQL);
     const version = this.meta('schema_version');
@@ -234,14 +251,12 @@ export class LocalStore {
         `INSERT INTO devices (dev_eui, name, model, category, commune, tags, lat, lon, registered) VALUES (@dev_eui, @name, @model, @category, @commune, @tags, @lat, @lon, 0)
          ON CONFLICT(dev_eui) DO UPDATE SET name = excluded.name, model = excluded.model, category = excluded.category, commune = excluded.commune, tags = excluded.tags, lat = excluded.lat, lon = excluded.lon WHERE registered = 0`,
       ),
-      state: db.prepare(
-        `INSERT OR REPLACE INTO device_state VALUES (@dev_eui, @firstSeen, @lastSeen, @lastUplink, @lastRxAt, @devAddr, @fCnt, @fPort, @dr, @sf, @frequency, @gatewayCount, @bestRssi, @bestSnr, @bestGateway,
-         @uplinks, @decodeErrors, @joinedAt, @joins, @statusAt, @batteryPct, @marginDb, @externalPower, @intervalMs, @readings, NULL, @warnings, @errors)`,
-      ),
+      // Positional parameters: binding by name looks each one up (measurably slower per row).
+      state: db.prepare(`INSERT OR REPLACE INTO device_state VALUES (${Array.from({ length: 28 }, () => '?').join(', ')})`),
       devGateway: db.prepare('INSERT OR REPLACE INTO device_gateways VALUES (?, ?, ?, ?, ?, ?)'),
       gateway: db.prepare('INSERT OR REPLACE INTO gateways VALUES (?, ?, ?)'),
       reading: db.prepare(`INSERT INTO readings (dev_eui, time, "values") VALUES (?, ?, ?) ON CONFLICT(dev_eui, time) DO UPDATE SET "values" = json_patch("values", excluded."values")`),
-      frame: db.prepare('INSERT OR REPLACE INTO frames VALUES (@logId, @dev_eui, @id, @time, @rxAt, @fCnt, @fPort, @dr, @sf, @frequency, @payload, @gateways, @model, @readings, @warnings, @errors)'),
+      frame: db.prepare(`INSERT OR REPLACE INTO frames VALUES (${Array.from({ length: 16 }, () => '?').join(', ')})`),
       raise: db.prepare('INSERT INTO alarms (dev_eui, kind, raised_at, last_at) VALUES (?, ?, ?, ?)'),
       touchAlarm: db.prepare('UPDATE alarms SET last_at = ? WHERE id = ?'),
       clearAlarm: db.prepare('UPDATE alarms SET cleared_at = ? WHERE id = ?'),
@@ -273,6 +288,7 @@ export class LocalStore {
       this.activeAlarms.set(`${r.dev_eui}|${r.kind}`, { id: r.id, lastAt: r.last_at });
     }
     for (const r of this.db.prepare('SELECT dev_eui FROM devices').all() as { dev_eui: string }[]) this.knownDevices.add(r.dev_eui);
+    this.pruneIndex.load(this.db);
   }
 
   /** Id of the last log record applied (records up to it are skipped). */
@@ -319,32 +335,50 @@ export class LocalStore {
     for (const r of this.db.prepare('SELECT dev_eui FROM devices').all() as { dev_eui: string }[]) this.knownDevices.add(r.dev_eui);
   }
 
-  /** Applies records (in log order) that were not applied yet; returns what changed. */
+  /**
+   * Applies records (in log order) that were not applied yet; returns what changed. They go
+   * through the same encoding as the worker's batches (store-batch.ts); a record that cannot be
+   * encoded is skipped (marked done).
+   */
   apply(records: readonly { id: number; value: PipelineRecord }[]): StoreEvent[] {
+    return this.applyStored(decodeRecords(encodeBatch(records.filter((r) => r.id > this.applied)).bytes), true);
+  }
+
+  /**
+   * Applies store records (store-batch.ts: what the worker receives) that were not applied yet.
+   * `wantEvents`: whether to build the live-update events (only while a page listens).
+   */
+  applyStored(records: Iterable<StoreRecord>, wantEvents: boolean): StoreEvent[] {
     if (this.role !== 'writer') throw new Error('local store: a reader connection cannot apply records');
     const events: StoreEvent[] = [];
-    const fresh = records.filter((r) => r.id > this.applied);
-    const last = fresh[fresh.length - 1];
-    if (last === undefined) return events;
-    const dirty = new Set<string>();
-    const dirtyPairs = new Set<string>();
-    const dirtyGateways = new Set<string>();
+    let last = this.applied;
+    const batch: Batch = { events: wantEvents ? events : undefined, dirty: new Set(), dirtyPairs: new Set(), dirtyGateways: new Set(), framesAdded: new Map(), oldestAdded: new Map() };
     // In-memory state changes only after the transaction commits: on an exception the
     // transaction rolls back and the maps are rebuilt from the file.
     try {
       this.db.transaction(() => {
-        for (const { id, value: r } of fresh) this.applyOne(id, r, events, dirty, dirtyPairs, dirtyGateways);
-        for (const dev of dirty) this.st['state']!.run(stateToRow(dev, this.states.get(dev) as DeviceState));
-        for (const key of dirtyPairs) {
-          const [dev, gw] = key.split('|') as [string, string];
+        // Records are decoded one at a time as they are applied (decodeRecords): a batch never
+        // exists as an array of objects in the worker's heap.
+        for (const r of records) {
+          if (r.logId <= last) continue;
+          this.applyOne(r, batch);
+          last = r.logId;
+        }
+        if (last === this.applied) return;
+        const state = this.st['state']!;
+        for (const dev of batch.dirty) state.run(stateParams(dev, this.states.get(dev) as DeviceState));
+        const devGateway = this.st['devGateway']!;
+        for (const key of batch.dirtyPairs) {
+          const bar = key.indexOf('|');
           const g = this.devGateways.get(key) as DeviceGatewayRow;
-          this.st['devGateway']!.run(dev, gw, g.lastSeen, g.rssi, g.snr, g.uplinks);
+          devGateway.run(key.slice(0, bar), key.slice(bar + 1), g.lastSeen, g.rssi, g.snr, g.uplinks);
         }
-        for (const gw of dirtyGateways) {
+        const gateway = this.st['gateway']!;
+        for (const gw of batch.dirtyGateways) {
           const g = this.gateways.get(gw) as GatewayRow;
-          this.st['gateway']!.run(gw, g.lastSeen, g.uplinks);
+          gateway.run(gw, g.lastSeen, g.uplinks);
         }
-        this.st['setMeta']!.run('applied_id', String(last.id));
+        this.st['setMeta']!.run('applied_id', String(last));
       })();
     } catch (err) {
       this.states.clear();
@@ -355,7 +389,8 @@ export class LocalStore {
       this.load();
       throw err;
     }
-    this.applied = last.id;
+    this.pruneIndex.added(batch.framesAdded, batch.oldestAdded);
+    this.applied = last;
     return events;
   }
 
@@ -372,26 +407,29 @@ export class LocalStore {
       s = emptyState(t);
       this.states.set(devEui, s);
     }
-    s.firstSeen = Math.min(s.firstSeen, t);
-    s.lastSeen = Math.max(s.lastSeen, t);
+    if (t < s.firstSeen) s.firstSeen = t;
+    if (t > s.lastSeen) s.lastSeen = t;
     dirty.add(devEui);
     return s;
   }
 
-  private applyOne(logId: number, r: PipelineRecord, events: StoreEvent[], dirty: Set<string>, dirtyPairs: Set<string>, dirtyGateways: Set<string>): void {
-    if (r.kind === 'gateway') return putGatewayStat(this.db, r);
+  private applyOne(r: StoreRecord, b: Batch): void {
+    if (r.kind === 'skip') return;
+    if (r.kind === 'gateway') return putGatewayStat(this.db, r.record);
     if (!this.knownDevices.has(r.devEui)) {
-      this.st['heardDevice']!.run({ dev_eui: r.devEui, name: r.device.name || r.devEui, model: r.device.model ?? null, category: r.device.category ?? null, tags: json(r.device.tags), ...this.placement(r.device.tags) });
+      const d = r.device;
+      const tags = tagsObject(d.tags);
+      this.st['heardDevice']!.run({ dev_eui: r.devEui, name: d.name || r.devEui, model: d.model, category: d.category, tags: json(tags), ...this.placement(tags) });
       this.knownDevices.add(r.devEui);
     }
-    const s = this.state(r.devEui, r.time, dirty);
+    const s = this.state(r.devEui, r.time, b.dirty);
     if (r.kind === 'join') {
       s.joins++;
       if (s.joinedAt === null || r.time >= s.joinedAt) {
         s.joinedAt = r.time;
         s.devAddr = r.devAddr;
       }
-      events.push({ type: 'join', devEui: r.devEui, time: r.time, devAddr: r.devAddr });
+      b.events?.push({ type: 'join', devEui: r.devEui, time: r.time, devAddr: r.devAddr });
       return;
     }
     if (r.kind === 'status') {
@@ -401,39 +439,37 @@ export class LocalStore {
         s.externalPower = r.externalPower;
         s.batteryPct = r.batteryUnavailable || r.externalPower ? null : r.batteryPct;
       }
-      events.push({ type: 'status', devEui: r.devEui, time: r.time, batteryPct: r.batteryUnavailable ? null : r.batteryPct, marginDb: r.margin });
+      b.events?.push({ type: 'status', devEui: r.devEui, time: r.time, batteryPct: r.batteryUnavailable ? null : r.batteryPct, marginDb: r.margin });
       return;
     }
-    this.applyUplink(logId, r, s, events, dirtyPairs, dirtyGateways);
+    this.applyUplink(r, s, b);
   }
 
-  private applyUplink(logId: number, r: UplinkRecord, s: DeviceState, events: StoreEvent[], dirtyPairs: Set<string>, dirtyGateways: Set<string>): void {
-    const decoded = r.decoded;
-    const readings = (decoded?.readings ?? []).map((x) => ({ time: readingTime(x, r.time), values: x.values }));
-    const warnings = decoded?.warnings ?? [];
-    const errors = decoded?.errors ?? [];
+  private applyUplink(r: StoreUplink, s: DeviceState, b: Batch): void {
     s.uplinks++;
-    if (errors.length > 0) s.decodeErrors++;
-    const newest = s.lastUplink === null || r.time >= s.lastUplink;
-    if (newest) {
+    if (r.errors.length > 0) s.decodeErrors++;
+    if (s.lastUplink === null || r.time >= s.lastUplink) {
       if (s.lastUplink !== null) s.intervalMs = nextInterval(s.intervalMs, r.time - s.lastUplink);
-      const best = r.gateways.reduce<GatewayHeard | undefined>((b, g) => (b === undefined || g.rssi > b.rssi ? g : b), undefined);
-      Object.assign(s, {
-        lastUplink: r.time,
-        lastRxAt: r.rxAt,
-        devAddr: r.devAddr,
-        fCnt: r.fCnt,
-        fPort: r.fPort,
-        dr: r.dr,
-        sf: r.sf ?? null,
-        frequency: r.frequency ?? null,
-        gatewayCount: r.gateways.length,
-        bestRssi: best?.rssi ?? null,
-        bestSnr: r.gateways.length ? Math.max(...r.gateways.map((g) => g.snr)) : null,
-        bestGateway: best?.id ?? null,
-        warnings,
-        errors,
-      });
+      let best: StoreUplink['gateways'][number] | undefined;
+      let bestSnr: number | null = null;
+      for (const g of r.gateways) {
+        if (best === undefined || g.rssi > best.rssi) best = g;
+        if (bestSnr === null || g.snr > bestSnr) bestSnr = g.snr;
+      }
+      s.lastUplink = r.time;
+      s.lastRxAt = r.rxAt;
+      s.devAddr = r.devAddr;
+      s.fCnt = r.fCnt;
+      s.fPort = r.fPort;
+      s.dr = r.dr;
+      s.sf = r.sf;
+      s.frequency = r.frequency;
+      s.gatewayCount = r.gateways.length;
+      s.bestRssi = best?.rssi ?? null;
+      s.bestSnr = bestSnr;
+      s.bestGateway = best?.id ?? null;
+      s.warnings = r.warnings;
+      s.errors = r.errors;
     }
     for (const g of r.gateways) {
       const key = `${r.devEui}|${g.id}`;
@@ -441,55 +477,70 @@ export class LocalStore {
       if (!dg) this.devGateways.set(key, { lastSeen: r.time, rssi: g.rssi, snr: g.snr, uplinks: 1 });
       else {
         dg.uplinks++;
-        if (r.time >= dg.lastSeen) Object.assign(dg, { lastSeen: r.time, rssi: g.rssi, snr: g.snr });
+        if (r.time >= dg.lastSeen) {
+          dg.lastSeen = r.time;
+          dg.rssi = g.rssi;
+          dg.snr = g.snr;
+        }
       }
-      dirtyPairs.add(key);
+      b.dirtyPairs.add(key);
       const gw = this.gateways.get(g.id);
       if (!gw) this.gateways.set(g.id, { lastSeen: r.time, uplinks: 1 });
       else {
         gw.uplinks++;
-        gw.lastSeen = Math.max(gw.lastSeen, r.time);
+        if (r.time > gw.lastSeen) gw.lastSeen = r.time;
       }
-      dirtyGateways.add(g.id);
+      b.dirtyGateways.add(g.id);
     }
-    for (const x of readings) {
-      this.st['reading']!.run(r.devEui, x.time, json(x.values));
-      for (const [field, value] of Object.entries(x.values)) {
+    // The frame's readings column is built from the readings' JSON text, not stringified again.
+    let readingsJson = '[';
+    const parsed: { time: number; values: Record<string, ReadingValue> }[] = [];
+    const reading = this.st['reading']!;
+    for (const x of r.readings) {
+      reading.run(r.devEui, x.time, x.valuesJson);
+      const oldest = b.oldestAdded.get(r.devEui);
+      if (oldest === undefined || x.time < oldest) b.oldestAdded.set(r.devEui, x.time);
+      const values = x.values;
+      if (b.events) parsed.push({ time: x.time, values });
+      if (readingsJson.length > 1) readingsJson += ',';
+      readingsJson += `{"time":${JSON.stringify(x.time)},"values":${x.valuesJson}}`;
+      for (const field in values) {
+        const value = values[field] as ReadingValue;
         const prev = s.readings[field];
         if (prev === undefined || x.time >= prev.time) s.readings[field] = { value, time: x.time };
-        if (field.startsWith(ALARM_PREFIX) && typeof value === 'boolean') this.alarmReading(r.devEui, field.slice(ALARM_PREFIX.length), value, x.time, events);
+        if (typeof value === 'boolean' && field.startsWith(ALARM_PREFIX)) this.alarmReading(r.devEui, field.slice(ALARM_PREFIX.length), value, x.time, b.events);
       }
     }
-    const frame: StoredFrame = {
-      logId,
-      id: r.id,
-      time: r.time,
-      rxAt: r.rxAt,
-      fCnt: r.fCnt,
-      fPort: r.fPort,
-      dr: r.dr,
-      sf: r.sf ?? null,
-      frequency: r.frequency ?? null,
-      payloadHex: Buffer.from(r.payload).toString('hex'),
-      gateways: r.gateways.map((g) => ({ id: g.id, rssi: g.rssi, snr: g.snr })),
-      model: decoded?.model ?? r.device.model ?? null,
-      readings,
-      warnings,
-      errors,
-    };
-    this.st['frame']!.run({
-      dev_eui: r.devEui,
-      ...frame,
-      payload: Buffer.from(r.payload),
-      gateways: json(frame.gateways),
-      readings: json(readings),
-      warnings: json(warnings),
-      errors: json(errors),
-    });
-    events.push({ type: 'uplink', devEui: r.devEui, frame });
+    readingsJson += ']';
+    const model = r.decodedModel ?? r.device.model;
+    const warnings = r.warnings.length ? json(r.warnings) : '[]';
+    const errors = r.errors.length ? json(r.errors) : '[]';
+    const gateways = gatewaysJson(r.gateways);
+    this.st['frame']!.run(r.logId, r.devEui, r.id, r.time, r.rxAt, r.fCnt, r.fPort, r.dr, r.sf, r.frequency, r.payload, gateways, model, readingsJson, warnings, errors);
+    b.framesAdded.set(r.devEui, (b.framesAdded.get(r.devEui) ?? 0) + 1);
+    if (b.events) {
+      const frame: StoredFrame = {
+        logId: r.logId,
+        id: r.id,
+        time: r.time,
+        rxAt: r.rxAt,
+        fCnt: r.fCnt,
+        fPort: r.fPort,
+        dr: r.dr,
+        sf: r.sf,
+        frequency: r.frequency,
+        payloadHex: Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.length).toString('hex'),
+        gateways: r.gateways.map((g) => ({ id: g.id, rssi: g.rssi, snr: g.snr })),
+        model,
+        readings: parsed,
+        warnings: r.warnings,
+        errors: r.errors,
+      };
+      b.events.push({ type: 'uplink', devEui: r.devEui, frame });
+    }
   }
 
-  private alarmReading(devEui: string, kind: string, on: boolean, t: number, events: StoreEvent[]): void {
+  private alarmReading(devEui: string, kind: string, on: boolean, t: number, events: StoreEvent[] | undefined): void {
     const key = `${devEui}|${kind}`;
     const active = this.activeAlarms.get(key);
     if (on) {
@@ -502,11 +553,11 @@ export class LocalStore {
       }
       const id = Number(this.st['raise']!.run(devEui, kind, t, t).lastInsertRowid);
       this.activeAlarms.set(key, { id, lastAt: t });
-      events.push({ type: 'alarm', alarm: this.alarm(id) as Alarm });
+      events?.push({ type: 'alarm', alarm: this.alarm(id) as Alarm });
     } else if (active && t >= active.lastAt) {
       this.st['clearAlarm']!.run(t, active.id);
       this.activeAlarms.delete(key);
-      events.push({ type: 'alarm', alarm: this.alarm(active.id) as Alarm });
+      events?.push({ type: 'alarm', alarm: this.alarm(active.id) as Alarm });
     }
   }
 
@@ -545,43 +596,48 @@ export class LocalStore {
    * milliseconds, and applies go between them.
    */
   pruneStep(now: number, from: string, maxRows: number): PruneStep & { readings: number } {
+    if (this.role !== 'writer') throw new Error('local store: a reader connection cannot prune');
     const before = now - this.opts.historyDays * 86_400_000;
+    const keep = this.opts.framesPerDevice;
     const st = this.pruneStatements();
     let deleted = 0;
     let readings = 0;
     let next: string | undefined;
+    const finished: { dev: string; oldest: number | null }[] = [];
     this.db.transaction(() => {
       if (from === '') st.alarms.run(before);
-      // A bounded page of devices (a statement cannot stay open while the deletes run).
-      const page = st.devices.all(from, PRUNE_DEVICES_PER_STEP + 1) as { dev_eui: string }[];
-      for (const [i, { dev_eui }] of page.entries()) {
+      // Only the devices the prune index says have something to delete.
+      const page = this.pruneIndex.candidates(before, keep, from, PRUNE_DEVICES_PER_STEP + 1);
+      for (const [i, dev] of page.entries()) {
         if (deleted >= maxRows || i === PRUNE_DEVICES_PER_STEP) {
-          next = dev_eui;
+          next = dev;
           break;
         }
         // Bounded per statement, so one device with a long backlog is split over steps too.
         const room = Math.max(1, maxRows - deleted);
-        const r = st.readings.run(dev_eui, before, room).changes;
+        const r = this.pruneIndex.hasOldReadings(dev, before) ? st.readings.run(dev, before, room).changes : 0;
         // Frames get what the readings left of the step's room, so a step stays within maxRows.
-        const f = r < room ? st.frames.run({ dev: dev_eui, keep: this.opts.framesPerDevice - 1, room: room - r }).changes : 0;
+        const f = r < room && this.pruneIndex.hasExtraFrames(dev, keep) ? st.frames.run({ dev, keep: keep - 1, room: room - r }).changes : 0;
         readings += r;
         deleted += r + f;
         if (r + f >= room) {
-          next = dev_eui; // maybe more for this device: start the next step with it again
+          next = dev; // maybe more for this device: start the next step with it again
           break;
         }
+        finished.push({ dev, oldest: st.oldest.get(dev) as number | null });
       }
     })();
+    for (const { dev, oldest } of finished) this.pruneIndex.pruned(dev, keep, oldest);
     return { deleted, readings, next };
   }
 
-  private pruneSt: { devices: Statement; readings: Statement; frames: Statement; alarms: Statement } | undefined;
+  private pruneSt: { oldest: Statement; readings: Statement; frames: Statement; alarms: Statement } | undefined;
 
-  private pruneStatements(): { devices: Statement; readings: Statement; frames: Statement; alarms: Statement } {
+  private pruneStatements(): { oldest: Statement; readings: Statement; frames: Statement; alarms: Statement } {
     // Per device, along the (dev_eui, time) and (dev_eui, log_id) indexes: no index on time
     // alone is needed. `LIMIT` inside a sub-select bounds each delete.
     this.pruneSt ??= {
-      devices: this.db.prepare('SELECT dev_eui FROM devices WHERE dev_eui >= ? ORDER BY dev_eui LIMIT ?'),
+      oldest: this.db.prepare('SELECT MIN(time) FROM readings WHERE dev_eui = ?').pluck(),
       readings: this.db.prepare('DELETE FROM readings WHERE id IN (SELECT id FROM readings WHERE dev_eui = ? AND time < ? LIMIT ?)'),
       frames: this.db.prepare(
         `DELETE FROM frames WHERE log_id IN (SELECT log_id FROM frames WHERE dev_eui = @dev AND log_id < (SELECT log_id FROM frames WHERE dev_eui = @dev ORDER BY log_id DESC LIMIT 1 OFFSET @keep) ORDER BY log_id LIMIT @room)`,
@@ -673,15 +729,20 @@ function rowToState(r: Record<string, unknown>): DeviceState {
   };
 }
 
-function stateToRow(devEui: string, s: DeviceState): Record<string, unknown> {
-  return {
-    ...s,
-    dev_eui: devEui,
-    externalPower: s.externalPower === null ? null : s.externalPower ? 1 : 0,
-    readings: json(s.readings),
-    warnings: json(s.warnings),
-    errors: json(s.errors),
-  };
+/** device_state's columns in table order (readings_at is unused and stays NULL). */
+function stateParams(devEui: string, s: DeviceState): unknown[] {
+  return [
+    devEui, s.firstSeen, s.lastSeen, s.lastUplink, s.lastRxAt, s.devAddr, s.fCnt, s.fPort, s.dr, s.sf, s.frequency, s.gatewayCount, s.bestRssi, s.bestSnr, s.bestGateway,
+    s.uplinks, s.decodeErrors, s.joinedAt, s.joins, s.statusAt, s.batteryPct, s.marginDb, s.externalPower === null ? null : s.externalPower ? 1 : 0, s.intervalMs,
+    json(s.readings), null, s.warnings.length ? json(s.warnings) : '[]', s.errors.length ? json(s.errors) : '[]',
+  ];
+}
+
+/** The frame's gateways column: `[{"id":…,"rssi":…,"snr":…}, …]`. */
+function gatewaysJson(gateways: readonly GatewayHeard[]): string {
+  let out = '[';
+  for (const g of gateways) out += `${out.length > 1 ? ',' : ''}{"id":${JSON.stringify(g.id)},"rssi":${JSON.stringify(g.rssi)},"snr":${JSON.stringify(g.snr)}}`;
+  return `${out}]`;
 }
 
 function rowToFrame(r: Record<string, unknown>): StoredFrame {

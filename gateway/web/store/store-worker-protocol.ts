@@ -2,8 +2,6 @@
  * Messages between sink `local` (main thread) and its store worker (store-worker.ts). Every
  * request carries a sequence number; the worker answers each once, in order for `apply`.
  */
-import type { LogRecord } from '../../buffer/index.ts';
-import type { PipelineRecord } from '../../pipeline/record.ts';
 import type { RegistryDeviceInput, StoreEvent, StoreOptions } from './local-store.ts';
 
 export interface StoreWorkerData {
@@ -11,8 +9,11 @@ export interface StoreWorkerData {
 }
 
 export type StoreRequest =
-  /** `events`: whether anyone listens (the pages' SSE); if not, the worker sends none back. */
-  | { op: 'apply'; seq: number; records: LogRecord<PipelineRecord>[]; events: boolean }
+  /**
+   * `batch`: the records in store-batch.ts's encoding (transferred, not copied). `events`:
+   * whether anyone listens (the pages' SSE); if not, the worker sends none back.
+   */
+  | { op: 'apply'; seq: number; batch: ArrayBuffer; events: boolean }
   | { op: 'registry'; seq: number; devices: readonly RegistryDeviceInput[] }
   /** Prune in steps of at most `maxRows` deleted rows, yielding to applies between steps. */
   | { op: 'prune'; seq: number; now: number; maxRows: number }

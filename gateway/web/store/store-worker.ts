@@ -10,9 +10,8 @@
  * full, I/O) fails the whole request: the sink retries from its cursor.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { LogRecord } from '../../buffer/index.ts';
-import type { PipelineRecord } from '../../pipeline/record.ts';
 import { LocalStore, type StoreEvent } from './local-store.ts';
+import { decodeBatch, decodeRecords } from './store-batch.ts';
 import type { PruneResult, SkippedRecord, StoreReply, StoreRequest, StoreWorkerData } from './store-worker-protocol.ts';
 
 const port = parentPort;
@@ -25,20 +24,20 @@ export function isStoreFailure(err: unknown): boolean {
   return typeof code === 'string' && /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(code);
 }
 
-function apply(store: LocalStore, records: LogRecord<PipelineRecord>[]): { events: StoreEvent[]; skipped: SkippedRecord[] } {
+function apply(store: LocalStore, batch: ArrayBuffer, wantEvents: boolean): { events: StoreEvent[]; skipped: SkippedRecord[] } {
   try {
-    return { events: store.apply(records), skipped: [] };
+    return { events: store.applyStored(decodeRecords(batch), wantEvents), skipped: [] };
   } catch (err) {
     if (isStoreFailure(err)) throw err;
     const events: StoreEvent[] = [];
     const skipped: SkippedRecord[] = [];
-    for (const r of records) {
+    for (const r of decodeBatch(batch)) {
       try {
-        events.push(...store.apply([r]));
+        events.push(...store.applyStored([r], wantEvents));
       } catch (e) {
         if (isStoreFailure(e)) throw e;
-        store.skip(r.id);
-        skipped.push({ logId: r.id, devEui: (r.value as { devEui?: unknown }).devEui, reason: (e as Error).message });
+        store.skip(r.logId);
+        skipped.push({ logId: r.logId, devEui: 'devEui' in r ? r.devEui : undefined, reason: (e as Error).message });
       }
     }
     return { events, skipped };
@@ -84,7 +83,7 @@ port.on('message', (req: StoreRequest) => {
   try {
     switch (req.op) {
       case 'apply': {
-        const { events, skipped } = apply(store, req.records);
+        const { events, skipped } = apply(store, req.batch, req.events);
         reply({ seq: req.seq, ok: true, ...(req.events ? { events } : {}), ...(skipped.length ? { skipped } : {}) });
         return;
       }
