@@ -449,20 +449,10 @@ export function recordUnsigned(rec: DataRecord): number {
 }
 
 function bcdAt(data: Uint8Array, start: number, n: number, negative: boolean): RawNumber {
-  let v = 0;
-  let neg = negative;
-  for (let i = n - 1; i >= 0; i--) {
-    const b = data[start + i] as number;
-    let hi = b >> 4;
-    const lo = b & 0x0f;
-    if (i === n - 1 && hi === 0x0f) {
-      neg = true;
-      hi = 0;
-    }
-    if (hi > 9 || lo > 9) return { ok: false, reason: 'non-decimal BCD digit' };
-    v = v * 100 + hi * 10 + lo;
-  }
-  return { ok: true, value: neg ? -v : v };
+  const v = bcdNumberAt(data, start, n);
+  if (Number.isNaN(v)) return { ok: false, reason: 'non-decimal BCD digit' };
+  // -Math.abs keeps -0 for a negative zero, as the digit loop gave it.
+  return { ok: true, value: negative ? -Math.abs(v) : v };
 }
 
 /** Type A BCD, least significant byte first; a high nibble F in the top byte means negative. */
