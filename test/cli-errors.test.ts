@@ -56,13 +56,17 @@ function oneLine(r: Run, code: number): string {
   return lines[0] as string;
 }
 
-/** `setpriv …` running a command as nobody, or [] when that user or setpriv is missing. */
+/**
+ * `setpriv …` running a command as nobody, or [] when that user or setpriv is missing, or when
+ * nobody cannot run the CLI from this checkout (a clone inside a 0700 folder, as `mktemp -d` makes).
+ */
 function nobody(): string[] {
   try {
     execFileSync('id', ['nobody'], { stdio: 'pipe', timeout: 10_000 });
-    execFileSync('setpriv', ['--version'], { stdio: 'pipe', timeout: 10_000 });
     // (HOME: root's is not nobody's to read.)
-    return ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', 'env', `HOME=${tmpdir()}`];
+    const wrap = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', 'env', `HOME=${tmpdir()}`];
+    execFileSync(wrap[0] as string, [...wrap.slice(1), process.execPath, BIN, '--version'], { stdio: 'pipe', timeout: 30_000 });
+    return wrap;
   } catch {
     return [];
   }
