@@ -32,6 +32,8 @@ export const SEMTECH_UDP_KEYS = [
   'adr',
   'adr_history',
   'adr_installation_margin_db',
+  'inbox',
+  'inbox_fsync_interval_ms',
 ] as const;
 
 export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string, at: (p: string) => string): SemtechUdpConfig {
@@ -68,5 +70,7 @@ export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string
     adr: c.oneOf(raw, 'adr', p, [true, false] as const, true),
     adr_history: c.int(raw, 'adr_history', p, 20, 1, 64),
     adr_installation_margin_db: c.int(raw, 'adr_installation_margin_db', p, 10, 0, 30),
+    inbox: c.oneOf(raw, 'inbox', p, [true, false] as const, true),
+    inbox_fsync_interval_ms: c.int(raw, 'inbox_fsync_interval_ms', p, 5, 0, 50),
   };
 }
