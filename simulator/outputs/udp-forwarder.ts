@@ -10,7 +10,10 @@
  *   until its PUSH_ACK and sends it again, byte for byte (same token), every `resendMs`, at most
  *   `resendRetries` times, at most `resendQueue` datagrams kept (the oldest is given up when a
  *   new one would exceed it) — what a forwarder with a backlog does through a network server
- *   restart; counted as resent / given up / dropped;
+ *   restart; counted as resent / given up / dropped. While any PUSH_DATA is being sent again
+ *   the simulation waits (as for `maxInFlight`): at `--speed max` a device sends again within
+ *   a second, so a new frame would otherwise overtake its own backlog and the network server
+ *   would rightly refuse the older counters as replays — a real device sends every few minutes;
  * - PULL_DATA at start and every `keepaliveMs` (real time) keeps the downlink route open; the
  *   start waits (bounded) for the first PULL_ACKs so the server knows every gateway before the
  *   first join-request;
@@ -138,6 +141,8 @@ export class UdpForwarderOutput implements SimOutput {
   private readonly resendQueue: number;
   /** PUSH_DATA held for resending (all gateways) */
   private held = 0;
+  /** held PUSH_DATA sent more than once and not yet acknowledged (the server is not answering) */
+  private resending = 0;
   private host: OutputHost | undefined;
   private gateways: VirtualGateway[] = [];
   private timers: NodeJS.Timeout[] = [];
@@ -318,6 +323,12 @@ export class UdpForwarderOutput implements SimOutput {
 
   private forget(p: Pending): void {
     if (p.datagram) this.held--;
+    if (p.sends > 1) this.resending--;
+  }
+
+  /** Whether new frames must wait: too many in flight, or a backlog being resent (kept in order). */
+  private mustWait(): boolean {
+    return this.inFlight >= this.maxInFlight || this.resending > 0;
   }
 
   private push(frame: SimUplink | SimJoinRequest, r: GatewayReception, parts: RxpkParts): void {
@@ -342,11 +353,11 @@ export class UdpForwarderOutput implements SimOutput {
     if (this.stopped) return;
     const parts = rxpkParts(frame);
     for (const r of receptions) this.push(frame, r, parts);
-    if (this.inFlight >= this.maxInFlight) return this.waitForRoom();
+    if (this.mustWait()) return this.waitForRoom();
   }
 
   private async waitForRoom(): Promise<void> {
-    while (this.inFlight >= this.maxInFlight && !this.stopped) await this.room.wait();
+    while (this.mustWait() && !this.stopped) await this.room.wait();
   }
 
   uplink(u: SimUplink): void | Promise<void> {
@@ -360,7 +371,7 @@ export class UdpForwarderOutput implements SimOutput {
 
   private acked(): void {
     this.inFlight--;
-    if (this.inFlight < this.maxInFlight) this.room.wakeAll();
+    if (!this.mustWait()) this.room.wakeAll();
     if (this.inFlight === 0) this.settled.wakeAll();
   }
 
@@ -434,6 +445,7 @@ export class UdpForwarderOutput implements SimOutput {
         this.acked();
         continue;
       }
+      if (p.sends === 1) this.resending++;
       p.sends++;
       p.at = now;
       this.c.pushResent++;
