@@ -59,6 +59,9 @@ UDP tuning:
   --keepalive <d>          PULL_DATA period, real time (default 10s)
   --ack-timeout <d>        wait for PUSH_ACK/PULL_ACK and join-accepts (default 2s / 5s)
   --nonce-salt <n>         vary DevNonces (a network server rejects reused ones)
+  --udp-resend <ms>        keep each PUSH_DATA until its PUSH_ACK and send it again every
+                           <ms> (same token; at most 120 times, 10,000 kept); without it no
+                           resend, like the stock Semtech forwarder
 
   --quiet                  no progress line, no warnings
   -h, --help               this help
@@ -145,6 +148,7 @@ export async function runSimulate(argv: string[], io: Io): Promise<number> {
       keepalive: { type: 'string' },
       'ack-timeout': { type: 'string' },
       'nonce-salt': { type: 'string' },
+      'udp-resend': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -165,6 +169,10 @@ export async function runSimulate(argv: string[], io: Io): Promise<number> {
   if (values.seed !== undefined && !/^\d+$/.test(values.seed)) throw new UsageError(`--seed must be a non-negative integer, not "${values.seed}"`);
 
   const ackTimeoutMs = values['ack-timeout'] !== undefined ? parseDurationOpt('ack-timeout', values['ack-timeout']) : undefined;
+  if (values['udp-resend'] !== undefined && values.udp === undefined) throw new UsageError('--udp-resend applies to --udp only');
+  if (values['udp-resend'] !== undefined && (!/^\d+$/.test(values['udp-resend']) || Number(values['udp-resend']) < 1 || Number(values['udp-resend']) > 60_000)) {
+    throw new UsageError(`--udp-resend must be a number of milliseconds from 1 to 60000, not "${values['udp-resend']}"`);
+  }
   let output: OutputSpec;
   if (values.udp !== undefined) {
     output = {
@@ -172,6 +180,7 @@ export async function runSimulate(argv: string[], io: Io): Promise<number> {
       ...parseHostPort(values.udp),
       ...(values.keepalive !== undefined ? { keepaliveMs: parseDurationOpt('keepalive', values.keepalive) } : {}),
       ...(ackTimeoutMs !== undefined ? { ackTimeoutMs } : {}),
+      ...(values['udp-resend'] !== undefined ? { resendMs: Number(values['udp-resend']) } : {}),
     };
   } else if (values.mqtt !== undefined) {
     output = { type: 'mqtt', url: parseMqttUrl(values.mqtt), format: (values.format as 'chirpstack-json' | 'chirpstack-protobuf' | undefined) ?? 'chirpstack-json' };

@@ -6,7 +6,7 @@
  * It lives in test/ because support/ may not import gateway/ (DESIGN.md).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../codecs/testing/paths.ts';
 import { DurableLog } from '../gateway/buffer/index.ts';
@@ -61,6 +61,9 @@ export async function startCrashGateway(config: string, httpPort: number, procs:
   const out: string[] = [];
   proc.stdout?.on('data', (b: Buffer) => out.push(b.toString()));
   proc.stderr?.on('data', (b: Buffer) => out.push(b.toString()));
+  // CRASH_DEBUG_LOG=<file>: each gateway life's output is appended there when it exits.
+  const debugLog = process.env['CRASH_DEBUG_LOG'];
+  if (debugLog) proc.on('exit', () => appendFileSync(debugLog, `--- life ${procs.length}\n${out.join('')}`));
   const until = Date.now() + 60_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`gateway exited ${proc.exitCode}: ${out.join('')}`);

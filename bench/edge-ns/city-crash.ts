@@ -10,13 +10,18 @@
  *   - every uplink the gateway stored (the log) is stored once: no duplicate devEui/fCnt;
  *   - InfluxDB holds exactly the log's uplinks;
  *   - no device joined again after its first join (simulator join summary, join records);
- *   - every heard ledger uplink is stored, except those sent while the gateway was down (lost on
- *     UDP by nature) or in its last `AT_RISK_MS` before a kill (dedup window / uncommitted batch):
- *     both are counted and reported; a loss outside them fails the run.
+ *   - with `--resend <ms>` (the default, 100: forwarders that keep each PUSH_DATA until its
+ *     PUSH_ACK and send it again, simulator/outputs/udp-forwarder.ts) every heard ledger uplink is
+ *     stored: any loss fails the run;
+ *   - with `--resend 0` (the stock Semtech forwarder: no resend) every heard uplink is stored
+ *     except those sent while the gateway was down (lost on UDP by nature) or in its last
+ *     `AT_RISK_MS` before a kill: both are counted and reported; a loss outside them fails the run.
+ * Also reported: how long the whole fleet took to join (every OTAA device accepted), the wall
+ * time, and the gateway's peak RSS (the kernel's VmHWM over every process life).
  * `lorawan_edge_ns_uplinks_total` is scraped every 250 ms; the last value of each process life
  * is reported next to what the log holds. Exit code 1 when a check fails.
  *
- *   node --import tsx bench/edge-ns/city-crash.ts [--divisor 20] [--count 6000] [--rate 100] [--kills 3] [--seed 1]
+ *   node --import tsx bench/edge-ns/city-crash.ts [--divisor 20] [--count 6000] [--rate 100] [--kills 3] [--seed 1] [--resend 100]
  *
  * `--divisor N` runs 1/N of every device group of simulator/fleets/city.yaml (1 = all 10,000).
  */
@@ -30,9 +35,19 @@ import { citySlice } from '../../simulator/testing/fleets.ts';
 import { freePorts } from '../../support/free-port.ts';
 import { startInfluxd } from '../../support/influxd.ts';
 import { exited, KillSchedule, readHeldRecords, startCrashGateway, uplinkCounts, writeCrashGatewayFiles } from '../../test/edge-ns-crash-rig.ts';
-import { countUplinkPoints, scrape, sleep } from '../gateway/procs.ts';
+import { countUplinkPoints, RssSampler, scrape, sleep } from '../gateway/procs.ts';
 
-const { values } = parseArgs({ options: { divisor: { type: 'string', default: '20' }, count: { type: 'string', default: '6000' }, rate: { type: 'string', default: '100' }, kills: { type: 'string', default: '3' }, seed: { type: 'string', default: '1' } } });
+const { values } = parseArgs({
+  options: {
+    divisor: { type: 'string', default: '20' },
+    count: { type: 'string', default: '6000' },
+    rate: { type: 'string', default: '100' },
+    kills: { type: 'string', default: '3' },
+    seed: { type: 'string', default: '1' },
+    resend: { type: 'string', default: '100' },
+  },
+});
+const resendMs = Number(values.resend);
 const divisor = Number(values.divisor);
 const count = Number(values.count);
 const rate = Number(values.rate);
@@ -40,6 +55,22 @@ const kills = Number(values.kills);
 const seed = Number(values.seed);
 /** How long before a kill a frame may still have been in the dedup window or an uncommitted batch. */
 const AT_RISK_MS = 1_000;
+
+/** The inbox journal's series of one gateway life (buckets as `bucket:<le>`, recoveries as `recovered:<outcome>`). */
+async function inboxSeries(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^(lorawan_edge_ns_inbox_[a-z_]+)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const v = Number(m[3]);
+    const le = /le="([^"]+)"/.exec(m[2] ?? '');
+    const outcome = /outcome="([^"]+)"/.exec(m[2] ?? '');
+    const key = m[1] === 'lorawan_edge_ns_inbox_commit_seconds_bucket' ? (le && le[1] !== '+Inf' ? `bucket:${le[1]}` : undefined) : outcome ? `recovered:${outcome[1]}` : m[1];
+    if (key) out.set(key, (out.get(key) ?? 0) + v);
+  }
+  return out;
+}
 
 /** mulberry32: a small seeded PRNG, so the kill moments of a run can be repeated. */
 function prng(s: number): () => number {
@@ -67,14 +98,16 @@ try {
   const [udpPort, httpPort, deadPort] = (await freePorts(3)) as [number, number, number];
   const config = writeCrashGatewayFiles(dir, probe, { udpPort, httpPort, deadPort }, { url: influx.url, database: 'city' });
 
-  // Last scraped lorawan_edge_ns_uplinks_total of each process life.
+  // Last scraped lorawan_edge_ns_uplinks_total of each process life, and its inbox metrics.
   const accepted: number[] = [0];
+  const inboxLives: Map<string, number>[] = [new Map()];
   let scraping = true;
   const poller = (async () => {
     while (scraping) {
       try {
         const m = await scrape(httpPort);
         accepted[accepted.length - 1] = m['lorawan_edge_ns_uplinks_total'] ?? 0;
+        inboxLives[inboxLives.length - 1] = await inboxSeries(httpPort);
       } catch {
         // down or restarting
       }
@@ -84,8 +117,16 @@ try {
 
   const ledger: LedgerEntry[] = [];
   const sentAt = new Map<number, number>();
-  const start = (): Promise<ChildProcess> => startCrashGateway(config, httpPort, procs);
-  const schedule = new KillSchedule(await start(), killAt, start, () => accepted.push(0));
+  const rss: RssSampler[] = [];
+  const start = async (): Promise<ChildProcess> => {
+    const p = await startCrashGateway(config, httpPort, procs);
+    if (p.pid !== undefined) rss.push(new RssSampler(p.pid, 500));
+    return p;
+  };
+  const schedule = new KillSchedule(await start(), killAt, start, () => {
+    accepted.push(0);
+    inboxLives.push(new Map());
+  });
   const downs = schedule.downs;
   const sim = await createSimulation({
     fleet,
@@ -93,7 +134,7 @@ try {
     seed,
     speed: 'max',
     rate,
-    output: { type: 'udp', host: '127.0.0.1', port: udpPort, ackTimeoutMs: 1000, keepaliveMs: 200 },
+    output: { type: 'udp', host: '127.0.0.1', port: udpPort, ackTimeoutMs: 1000, keepaliveMs: 200, ...(resendMs > 0 ? { resendMs } : {}) },
     joinTimeoutMs: 5000,
     onUplink: (e) => {
       ledger.push(e);
@@ -101,9 +142,18 @@ try {
       schedule.uplinkSent(ledger.length);
     },
   });
-  await sim.run({ count, realTimeMs: 600_000 });
+  // When every OTAA device of the fleet had its join accepted (the simulator's count).
+  const simStarted = Date.now();
+  let joinedAt = 0;
+  const joinWatch = setInterval(() => {
+    if (!joinedAt && sim.stats().joins.accepted >= otaa) joinedAt = Date.now();
+  }, 250);
+  await sim.run({ count, realTimeMs: 3_600_000 });
   await schedule.restarting;
   const stats = await sim.stop();
+  clearInterval(joinWatch);
+  if (!joinedAt && stats.joins.accepted >= otaa) joinedAt = Date.now();
+  const simSeconds = (Date.now() - simStarted) / 1000;
 
   // InfluxDB has caught up when its uplink count stops moving (two equal reads 1 s apart; 120 s bound).
   let inInflux = -1;
@@ -115,8 +165,20 @@ try {
   }
   scraping = false;
   await poller;
+  for (const r of rss) r.stop();
   schedule.gateway.kill('SIGKILL');
   await exited(schedule.gateway);
+  const peakRssMb = Math.max(...rss.map((r) => r.peakMb()));
+  // The inbox journal over every life: PUSH_DATA receipt → durable (when the PUSH_ACK leaves), replays.
+  const inbox = new Map<string, number>();
+  for (const life of inboxLives) for (const [k, v] of life) inbox.set(k, (inbox.get(k) ?? 0) + v);
+  const commitQ = (q: number): string => {
+    const total = inbox.get('lorawan_edge_ns_inbox_commit_seconds_count') ?? 0;
+    if (!total) return '–';
+    const buckets = [...inbox].filter(([k]) => k.startsWith('bucket:')).map(([k, v]) => [Number(k.slice(7)), v] as const).sort((a, b) => a[0] - b[0]);
+    const hit = buckets.find(([, v]) => v >= q * total);
+    return hit ? `≤ ${hit[0] * 1000} ms` : '> 1 s';
+  };
 
   const records = await readHeldRecords(dir);
   const seen = uplinkCounts(records);
@@ -146,18 +208,25 @@ try {
     // A join-request sent while the gateway was down times out and is sent again: that is the
     // first join retried, not a re-join. A re-join is a second accepted join of one device.
     ['no re-join (join-accepts = OTAA devices, no device with two join records)', stats.joins.accepted === otaa && joinedTwice === 0],
-    ['no heard uplink lost outside the kill windows', lostElsewhere.length === 0],
+    resendMs > 0 ? ['no heard uplink lost (forwarders resend)', missing.length === 0] : ['no heard uplink lost outside the kill windows', lostElsewhere.length === 0],
   ];
+  const out_ = stats.output.counters;
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   const out = [
-    `### city-crash: 1/${divisor} of the city fleet (${probe.devices.length} devices, ${otaa} OTAA, ${fleet.gateways.length} gateways), ${count} uplinks at ≤ ${rate}/s, ${kills} × kill -9 (seed ${seed})`,
+    `### city-crash: 1/${divisor} of the city fleet (${probe.devices.length} devices, ${otaa} OTAA, ${fleet.gateways.length} gateways), ${count} uplinks at ≤ ${rate}/s, ${kills} × kill -9 (seed ${seed}), ${resendMs > 0 ? `forwarders resend every ${resendMs} ms` : 'stock forwarders (no resend)'}`,
     '',
     `${cpus().length} × ${cpus()[0]?.model ?? '?'}; load before ${loadBefore}, after ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${seconds} s wall; Node ${process.version}`,
-    `\`node --import tsx bench/edge-ns/city-crash.ts --divisor ${divisor} --count ${count} --rate ${rate} --kills ${kills} --seed ${seed}\``,
+    `\`node --import tsx bench/edge-ns/city-crash.ts --divisor ${divisor} --count ${count} --rate ${rate} --kills ${kills} --seed ${seed} --resend ${resendMs}\``,
     '',
     '| figure | value |',
     '|---|---|',
     `| ledger uplinks sent / heard by ≥ 1 gateway | ${ledger.length} / ${heard.length} |`,
+    `| whole fleet joined (every OTAA device accepted) after | ${joinedAt ? `${((joinedAt - simStarted) / 1000).toFixed(1)} s` : 'never'} |`,
+    `| simulation wall time (joins + uplinks) | ${simSeconds.toFixed(0)} s |`,
+    `| gateway peak RSS (VmHWM, any life) | ${peakRssMb.toFixed(0)} MB |`,
+    `| inbox journal: PUSH_DATA → durable (PUSH_ACK) p50 / p99 / mean | ${commitQ(0.5)} / ${commitQ(0.99)} / ${(((inbox.get('lorawan_edge_ns_inbox_commit_seconds_sum') ?? 0) / Math.max(1, inbox.get('lorawan_edge_ns_inbox_commit_seconds_count') ?? 0)) * 1000).toFixed(1)} ms |`,
+    `| inbox journal: entries replayed at restarts / frames already processed / restored (records lost between SQLite and the log) / resends recognised | ${inbox.get('lorawan_edge_ns_inbox_replayed_total') ?? 0} / ${inbox.get('recovered:already_processed') ?? 0} / ${inbox.get('recovered:restored') ?? 0} / ${inbox.get('lorawan_edge_ns_inbox_resends_total') ?? 0} |`,
+    `| PUSH_DATA sent / resent / given up / dropped (queue) / ACK missing | ${(out_['pushData'] ?? 0) + (out_['statPushData'] ?? 0)} / ${out_['pushResent'] ?? 0} / ${out_['pushResendGaveUp'] ?? 0} / ${out_['pushResendDropped'] ?? 0} / ${out_['pushAckMissing'] ?? 0} |`,
     `| kills at uplink # (restart took, ms) | ${downs.map((d) => `${d.at} (${d.to - d.from})`).join(', ')} |`,
     `| accepted per lorawan_edge_ns_uplinks_total (sum of each life's last scrape) | ${accepted.reduce((a, b) => a + b, 0)} (${accepted.join(' + ')}) |`,
     `| stored in the durable log (uplinks / distinct devEui·fCnt / duplicates) | ${storedUps} / ${seen.size} / ${twice.length} |`,
@@ -165,7 +234,7 @@ try {
     `| joins: requests / timed out (retried) / accepted / OTAA devices | ${stats.joins.requests} / ${stats.joins.timedOut} / ${stats.joins.accepted} / ${otaa} |`,
     `| join records in the log (devices with two) | ${joinRecords} (${joinedTwice}) |`,
     `| heard uplinks sent while the gateway was down (UDP, lost by nature) | ${sentWhileDown.length} |`,
-    `| heard uplinks not stored: while down / in the last ${AT_RISK_MS} ms before a kill / elsewhere | ${lostWhileDown.length} / ${lostBeforeKill.length} / ${lostElsewhere.length} |`,
+    `| heard uplinks not stored: total / sent while down / in the last ${AT_RISK_MS} ms before a kill / elsewhere | ${missing.length} / ${lostWhileDown.length} / ${lostBeforeKill.length} / ${lostElsewhere.length} |`,
     '',
     ...checks.map(([what, ok]) => `- ${ok ? 'PASS' : 'FAIL'}: ${what}`),
   ];

@@ -18,6 +18,10 @@ export interface Reception {
   rxpk: Rxpk;
   /** monotonic ms when the datagram arrived */
   receivedAt: number;
+  /** the datagram's inbox journal entry (../sources/udp-inbox.ts), when the journal is on */
+  entry?: number;
+  /** handed over again from the journal at start */
+  replayed?: boolean;
 }
 
 interface Open {

@@ -82,8 +82,8 @@ export interface NsDeps {
   store: SessionStore;
   decode: DecodeContext;
   metrics: NsMetrics;
-  /** appends records; resolves when durable */
-  append: (records: PipelineRecord[]) => Promise<void>;
+  /** appends records; resolves when durable; `onRefused` hears at once the indices the log refused */
+  append: (records: PipelineRecord[], onRefused?: (indices: number[]) => void) => Promise<void>;
   /** sends a PULL_RESP to a gateway; returns its token, undefined when the gateway has no route */
   transmit: (gatewayEui: string, txpk: Txpk) => number | undefined;
   reject: (reason: string, detail: string, payload?: Uint8Array) => void;
@@ -91,6 +91,26 @@ export interface NsDeps {
   /** monotonic ms (performance.now) */
   monotonic: () => number;
   now: () => number;
+  /** The inbox journal (../sources/udp-inbox.ts, `inbox.ts` below), when it is on. */
+  inbox?: InboxHooks;
+}
+
+/**
+ * What the network server tells the inbox journal and asks of it: which journal entries are
+ * done (each reception carries its entry id), and what S6 of session-store.ts needs to tell a
+ * replayed frame that was stored from one that was lost.
+ */
+export interface InboxHooks {
+  /** one reception of each of these entries is done: rejected, or its effects durable */
+  done: (entries: number[]) => void;
+  /** the durable log's next record id now */
+  nextLogId: () => number;
+  /** the durable log's next record id at start: records below it were durable before the crash */
+  storedBelowLogId: number;
+  /** the journal's persisted cursor (applied_uplinks rows up to it are pruned) */
+  cursor: () => number;
+  /** a replayed frame found already processed, or restored (stored now: it had been lost) */
+  recovered: (outcome: 'already_processed' | 'restored') => void;
 }
 
 /** EU868 extra channels 3..7 of the CFList (the usual 867.1–867.9 MHz plan). */
@@ -130,6 +150,26 @@ interface Answer {
   receivedAt: number;
 }
 
+interface AppliedRows {
+  base: number;
+  /** batch record index of each row */
+  indices: number[];
+  rows: { devEui: string; fCnt: number; logId: number; entry: number }[];
+  pruneThrough: number;
+}
+
+interface Batch {
+  sessions: Set<Session>;
+  records: PipelineRecord[];
+  answers: Answer[];
+  /** what may only happen once the batch's records are in the log (join-accepts) */
+  afterDurable: (() => void)[];
+  /** inbox journal entries of the frames in this batch (one per reception) */
+  entries: number[];
+  /** S6 rows: records[index] is the uplink devEui/fCnt from journal entry `entry` */
+  applied: { devEui: string; fCnt: number; index: number; entry: number }[];
+}
+
 /** ChirpStack-style deduplication id (UUID form), the same for the same frame of a session. */
 export function uplinkId(devEui: string, seq: number, fCnt32: number): string {
   // One-shot hash (no Hash object per uplink); the same digest as createHash('sha1').
@@ -143,7 +183,11 @@ export class NetworkServer {
   private readonly dedup: DedupWindow;
   private readonly pendingTx = new Map<number, PendingTx>();
   /** `afterDurable`: what may only happen once the batch's records are in the log (join-accepts) */
-  private batch: { sessions: Set<Session>; records: PipelineRecord[]; answers: Answer[]; afterDurable: (() => void)[] } | undefined;
+  private batch: Batch | undefined;
+  /** whether the frame being processed went into the batch (its journal entries are done with the batch) */
+  private claimed = false;
+  /** devEui/fCnt of replayed frames stored or restored in this life (S6: never twice) */
+  private readonly replayDone = new Set<string>();
   private nextJoinNonce: number;
   private nextNwkAddr: number;
   private closed = false;
@@ -187,7 +231,14 @@ export class NetworkServer {
     private readonly deps: NsDeps,
   ) {
     this.adr = new AdrEngine({ historyLength: config.adr_history ?? 20, installationMarginDb: config.adr_installation_margin_db ?? 10 });
-    this.dedup = new DedupWindow(config.dedup_window_ms, (frame) => this.process(frame.data, frame.receptions), () => deps.metrics.rejected.inc({ reason: 'duplicate' }));
+    this.dedup = new DedupWindow(
+      config.dedup_window_ms,
+      (frame) => this.process(frame.data, frame.receptions),
+      (r) => {
+        deps.metrics.rejected.inc({ reason: 'duplicate' });
+        this.release([r]);
+      },
+    );
     for (const s of deps.store.loadSessions()) this.index(s);
     this.outbox = new OutcomeOutbox(deps.store.db);
     this.commandIds = new CommandIds(deps.store.db);
@@ -314,10 +365,55 @@ export class NetworkServer {
     return this.pending.has(devEui);
   }
 
-  /** A received rxpk (CRC checked by the caller) from a gateway. */
-  receive(gatewayEui: string, rxpk: Rxpk, receivedAt: number): void {
+  /**
+   * A received rxpk (CRC checked by the caller) from a gateway; `entry` is its inbox journal
+   * entry, `replayed` when it comes from the journal at start (N4 of udp-inbox.ts).
+   */
+  receive(gatewayEui: string, rxpk: Rxpk, receivedAt: number, entry?: number, replayed = false): void {
     if (this.closed) return;
-    this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt });
+    this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, ...(entry !== undefined ? { entry } : {}), ...(replayed ? { replayed } : {}) });
+  }
+
+  /** Tells the inbox journal that these receptions are done. */
+  private release(receptions: readonly Reception[]): void {
+    if (!this.deps.inbox) return;
+    const ids: number[] = [];
+    for (const r of receptions) if (r.entry !== undefined) ids.push(r.entry);
+    if (ids.length) this.deps.inbox.done(ids);
+  }
+
+  /** The frame's receptions are done with batch `b` (not when `process` returns). */
+  private claim(b: Batch, receptions: readonly Reception[]): void {
+    this.claimed = true;
+    for (const r of receptions) if (r.entry !== undefined) b.entries.push(r.entry);
+  }
+
+  private static entryOf(receptions: readonly Reception[]): number {
+    let e = 0;
+    for (const r of receptions) if (r.entry !== undefined && r.entry > e) e = r.entry;
+    return e;
+  }
+
+  /**
+   * A frame replayed from the inbox journal whose counter the store already has (N4, S6): it was
+   * processed before the crash — skipped — unless its batch's records never became durable,
+   * then its record is built again (the counters stay as they are) and stored.
+   */
+  private replayedCommitted(f: DataFrame, receptions: Reception[], s: Session, fCnt32: number): void {
+    const key = `${s.devEui}/${fCnt32}`;
+    const logId = this.deps.store.appliedLogId(s.devEui, fCnt32);
+    if (this.replayDone.has(key) || logId === undefined || logId < (this.deps.inbox?.storedBelowLogId ?? Infinity) || f.fPort === null || f.fPort === 0) {
+      this.deps.inbox?.recovered('already_processed');
+      return;
+    }
+    this.replayDone.add(key);
+    const opened = openDataFrame(f, { nwkSKey: this.aes.get(`${s.devEui}/n`, s.nwkSKey), appSKey: this.aes.get(`${s.devEui}/a`, s.appSKey) }, fCnt32);
+    const b = this.currentBatch();
+    this.claim(b, receptions);
+    b.applied.push({ devEui: s.devEui, fCnt: fCnt32, index: b.records.length, entry: NetworkServer.entryOf(receptions) });
+    b.records.push(eventToRecord(this.uplinkEvent(s, f, receptions, fCnt32, opened.payload, this.bestReception(receptions).rxpk), this.config.name, this.deps.decode).record);
+    this.deps.metrics.uplinks.inc();
+    this.deps.inbox?.recovered('restored');
   }
 
   private reject(reason: string, detail: string, payload?: Uint8Array): void {
@@ -326,6 +422,7 @@ export class NetworkServer {
   }
 
   private process(data: Uint8Array, receptions: Reception[]): void {
+    this.claimed = false;
     try {
       const parsed = parsePhyPayload(data);
       if (!parsed.ok) return this.reject('bad_frame', `${parsed.error.code}: ${parsed.error.message}`, data);
@@ -336,6 +433,8 @@ export class NetworkServer {
     } catch (err) {
       this.reject('internal_error', (err as Error).message, data);
       this.deps.logger.error({ err: (err as Error).message }, 'frame could not be processed; kept in the rejects file');
+    } finally {
+      if (!this.claimed) this.release(receptions);
     }
   }
 
@@ -347,7 +446,11 @@ export class NetworkServer {
     if (keys.joinEui !== f.joinEui) return this.reject('join_eui_mismatch', `DevEUI ${f.devEui} sent JoinEUI ${f.joinEui}, the keys file has ${keys.joinEui}`, f.phyPayload);
     const appKey = Buffer.from(keys.appKey, 'hex');
     if (!verifyJoinRequestMic(f, appKey)) return this.reject('bad_mic', `join-request MIC of DevEUI ${f.devEui} does not verify`, f.phyPayload);
-    if (this.deps.store.hasDevNonce(f.devEui, f.devNonce)) return this.reject('devnonce_reuse', `DevEUI ${f.devEui} used DevNonce ${f.devNonce} before`, f.phyPayload);
+    if (this.deps.store.hasDevNonce(f.devEui, f.devNonce)) {
+      // Replayed from the inbox journal: this join was committed before the crash (N4).
+      if (receptions.some((r) => r.replayed)) return this.deps.inbox?.recovered('already_processed');
+      return this.reject('devnonce_reuse', `DevEUI ${f.devEui} used DevNonce ${f.devNonce} before`, f.phyPayload);
+    }
     const best = this.bestReception(receptions);
     const joinNonce = this.nextJoinNonce & 0xffffff;
     const devAddr = this.allocateDevAddr();
@@ -368,6 +471,7 @@ export class NetworkServer {
     const time = rxTime(best.rxpk, this.deps.now());
     const ev = { kind: 'join' as const, deduplicationId: uplinkId(f.devEui, s.seq, -1), time, deviceInfo: this.deviceInfo(f.devEui), devAddr: hex32(devAddr), regionConfigId: 'eu868' };
     const b = this.currentBatch();
+    this.claim(b, receptions);
     b.records.push(eventToRecord(ev, this.config.name, this.deps.decode).record);
     // The join-accept leaves once the join record is in the log too (the 5 s join delay leaves
     // ample room): a kill -9 before that loses no join record the sinks should get — the device
@@ -394,6 +498,9 @@ export class NetworkServer {
     if (!candidates?.length) return this.reject('unknown_devaddr', `no session with DevAddr ${addr}`, f.phyPayload);
     let match: { s: Session; fCnt32: number; retransmission: boolean } | undefined;
     let why: 'bad_mic' | 'replay' | 'fcnt_gap' = 'bad_mic';
+    /** the session and committed counter a replay's MIC verified with */
+    let replayOf: { s: Session; fCnt32: number } | undefined;
+    const replayed = receptions.some((r) => r.replayed);
     for (const s of candidates) {
       const fc = reconstructFCnt(f.fCnt16, s.fCntUpNext, { maxGap: this.config.max_fcnt_gap });
       if (fc.ok) {
@@ -417,20 +524,24 @@ export class NetworkServer {
           break;
         }
         why = 'replay';
+        replayOf ??= { s, fCnt32: old };
       } else if (fc.reason === 'too-far' && why !== 'replay') why = 'fcnt_gap';
     }
     if (!match) {
+      if (replayed && replayOf) return this.replayedCommitted(f, receptions, replayOf.s, replayOf.fCnt32);
       const detail = why === 'replay' ? `DevAddr ${addr} FCnt ${f.fCnt16}: already received (replay)` : why === 'fcnt_gap' ? `DevAddr ${addr} FCnt ${f.fCnt16}: further ahead than the allowed gap ${this.config.max_fcnt_gap}, or a bad MIC` : `DevAddr ${addr} FCnt ${f.fCnt16}: MIC does not verify with any session`;
       return this.reject(why, detail, f.phyPayload);
     }
     const { s, fCnt32 } = match;
     if (match.retransmission) {
+      if (replayed) return this.replayedCommitted(f, receptions, s, fCnt32);
       // The same counter again: byte-identical = a copy of the frame already stored.
       if (micHex(f) === s.lastMic) {
         if (f.confirmed) {
           // The device did not hear our ACK: answer again, store nothing.
           this.deps.metrics.retransmissions.inc();
           const b = this.currentBatch();
+          this.claim(b, receptions);
           b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers: [], receivedAt: receptions[0]?.receivedAt ?? this.deps.monotonic() });
           return;
         }
@@ -444,6 +555,7 @@ export class NetworkServer {
       return this.reject('replay', `DevAddr ${addr} FCnt ${fCnt32}: counter already used by another frame`, f.phyPayload);
     }
     const opened = openDataFrame(f, { nwkSKey: this.aes.get(`${s.devEui}/n`, s.nwkSKey), appSKey: this.aes.get(`${s.devEui}/a`, s.appSKey) }, fCnt32);
+    if (replayed) this.replayDone.add(`${s.devEui}/${fCnt32}`);
     s.fCntUpNext = fCnt32 + 1;
     const mic = micHex(f);
     s.lastMic = mic;
@@ -471,8 +583,10 @@ export class NetworkServer {
       }
     }
     const b = this.currentBatch();
+    this.claim(b, receptions);
     b.sessions.add(s);
     if (f.fPort !== null && f.fPort > 0) {
+      if (this.deps.inbox) b.applied.push({ devEui: s.devEui, fCnt: fCnt32, index: b.records.length, entry: NetworkServer.entryOf(receptions) });
       b.records.push(eventToRecord(this.uplinkEvent(s, f, receptions, fCnt32, opened.payload, best.rxpk), this.config.name, this.deps.decode).record);
       this.deps.metrics.uplinks.inc();
     } else this.deps.metrics.macOnly.inc();
@@ -522,9 +636,9 @@ export class NetworkServer {
 
   // ── commit and answers ───────────────────────────────────────────────────────────────────
 
-  private currentBatch(): NonNullable<NetworkServer['batch']> {
+  private currentBatch(): Batch {
     if (!this.batch) {
-      this.batch = { sessions: new Set(), records: [], answers: [], afterDurable: [] };
+      this.batch = { sessions: new Set(), records: [], answers: [], afterDurable: [], entries: [], applied: [] };
       // Group commit: one SQLite transaction (one fsync) and one log append per interval, not
       // per frame — dedup windows close one by one, so a per-turn batch would be one frame.
       setTimeout(() => this.commit(), COMMIT_INTERVAL_MS);
@@ -547,6 +661,9 @@ export class NetworkServer {
         this.deps.logger.error({ err: (err as Error).message, devEui: a.session.devEui }, 'answer failed');
       }
     }
+    // S6: the log ids the records get are predicted here, and the log append below follows in
+    // the same synchronous run, so no other append can come between.
+    const applied = this.appliedRows(b);
     try {
       // S2: counters first, then the records; S1: FCntDowns durable before any answer leaves.
       // The ADR state of the batch's devices rides in the same transaction (adr-store.ts).
@@ -554,10 +671,13 @@ export class NetworkServer {
         this.deps.store.commitUplinks(
           b.sessions,
           ready.map((p) => ({ session: p.a.session, queued: p.queued ? { id: p.queued.id, state: p.queued.confirmed ? 'awaiting_ack' : 'sent', attempts: p.queued.attempts, outcome: '' } : undefined })),
+          applied,
         );
         this.writeAdr();
       })();
     } catch (err) {
+      // The batch's journal entries stay open: the cursor stops before them, so the next start
+      // processes them again.
       this.deps.logger.error({ err: (err as Error).message }, 'session store commit failed: this batch is dropped unanswered');
       this.deps.metrics.rejected.inc({ reason: 'store_error' }, b.records.length);
       return;
@@ -587,9 +707,10 @@ export class NetworkServer {
           this.deps.logger.error({ err: (err as Error).message }, 'join-accept failed');
         }
       }
+      this.deps.inbox?.done(b.entries);
     };
     if (b.records.length === 0) return durable();
-    this.deps.append(b.records).then(
+    this.deps.append(b.records, (refused) => this.fixApplied(applied, refused)).then(
       () => {
         if (!this.closed) durable();
       },
@@ -604,6 +725,36 @@ export class NetworkServer {
   private writeAdr(all = false): void {
     const changes = this.adr.takeDirty(all);
     if (changes.length) this.adrStore.write(changes.map(([devEui, d]) => [devEui, d, this.sessions.get(devEui)?.seq ?? 0] as const));
+  }
+
+  /** S6 rows of a batch, with the log ids its records will get if the log takes them all. */
+  private appliedRows(b: Batch): AppliedRows | undefined {
+    const inbox = this.deps.inbox;
+    if (!inbox) return undefined;
+    const base = inbox.nextLogId();
+    return { base, indices: b.applied.map((a) => a.index), rows: b.applied.map((a) => ({ devEui: a.devEui, fCnt: a.fCnt, logId: base + a.index, entry: a.entry })), pruneThrough: inbox.cursor() };
+  }
+
+  /**
+   * The log refused records of the batch (unstorable): the later ones get lower ids than
+   * predicted. Corrected at once, in the same synchronous run as the append, so before the log's
+   * flush (a later turn, unless the append filled `flush_bytes`) writes them.
+   */
+  private fixApplied(applied: AppliedRows | undefined, refused: number[]): void {
+    if (!applied || refused.length === 0 || applied.rows.length === 0) return;
+    const no = new Set(refused);
+    const rows = applied.rows.map((r, k) => {
+      const index = applied.indices[k] as number;
+      let below = 0;
+      for (const x of refused) if (x < index) below++;
+      // A refused record is not in the log: -1 reads as "stored" (a replay is refused again anyway).
+      return { ...r, logId: no.has(index) ? -1 : applied.base + index - below };
+    });
+    try {
+      this.deps.store.fixApplied(rows);
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message }, 'recovery marks not corrected after refused records');
+    }
   }
 
   /**
@@ -754,11 +905,14 @@ export class NetworkServer {
     const b = this.batch;
     this.batch = undefined;
     // A clean stop writes the ADR history not written yet (adr.ts HISTORY_WRITE_EVERY).
+    const applied = b ? this.appliedRows(b) : undefined;
     this.deps.store.db.transaction(() => {
-      if (b?.sessions.size) this.deps.store.commitUplinks(b.sessions);
+      if (b?.sessions.size || applied?.rows.length) this.deps.store.commitUplinks(b?.sessions ?? new Set(), [], applied);
       this.writeAdr(true);
     })();
-    if (b?.records.length) await this.deps.append(b.records);
+    if (!b) return;
+    if (b.records.length) await this.deps.append(b.records, (refused) => this.fixApplied(applied, refused));
+    this.deps.inbox?.done(b.entries);
   }
 
   close(): void {

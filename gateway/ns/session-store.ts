@@ -19,6 +19,10 @@
  * S4. JoinNonce and DevAddr allocators only move forward (committed in the join's transaction).
  * S5. The in-memory copy (the caller's) is loaded from here at start and written through;
  *     this module never holds a second copy of a session.
+ * S6. With the inbox journal on, `commitUplinks` also records, per stored uplink, the durable-log
+ *     id its record is about to get (`applied_uplinks`, see `AppliedUplink`): S2's crash window
+ *     (counters committed, records not yet durable) is then told apart at the next start and the
+ *     frame replayed from the journal is stored instead of lost.
  *
  * ## On-disk format
  *
@@ -26,7 +30,8 @@
  * Tables: `meta(k, v)` (schema version, next_join_nonce, next_nwk_addr); `sessions` (one row
  * per device, keys as 16-byte blobs); `dev_nonces(dev_eui, dev_nonce)`; `downlinks` (queue:
  * id, dev_eui, f_port, payload, confirmed, state pending|sent|awaiting_ack|done|failed,
- * attempts, f_cnt_down, outcome, created_ms). The schema version is `meta.schema = 1`. Other
+ * attempts, f_cnt_down, outcome, created_ms); `applied_uplinks(dev_eui, f_cnt, log_id, entry)`
+ * (S6, a few rows per frame in flight). The schema version is `meta.schema = 1`. Other
  * modules keep their own tables in this file through `db` (adr-store.ts, outcome-outbox.ts,
  * command-ids.ts), created on open (`CREATE TABLE IF NOT EXISTS`).
  *
@@ -126,7 +131,23 @@ CREATE TABLE IF NOT EXISTS downlinks (
 );
 CREATE INDEX IF NOT EXISTS downlinks_pending ON downlinks (dev_eui, state, id);
 CREATE INDEX IF NOT EXISTS downlinks_state ON downlinks (state, dev_eui);
+CREATE TABLE IF NOT EXISTS applied_uplinks (dev_eui TEXT NOT NULL, f_cnt INTEGER NOT NULL, log_id INTEGER NOT NULL, entry INTEGER NOT NULL, PRIMARY KEY (dev_eui, f_cnt)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS applied_uplinks_entry ON applied_uplinks (entry);
 `;
+
+/**
+ * S6 (the inbox journal, ../sources/udp-inbox.ts): with a batch's counters, the durable-log id
+ * each of its records is about to get and the journal entry it came from. After a crash between
+ * this commit and the log's fsync, a replayed frame whose FCnt is committed is told apart:
+ * log id below the log's next id at start = stored (skip it), at or above = lost (store it).
+ * Rows go once the journal's cursor has passed their entry.
+ */
+export interface AppliedUplink {
+  devEui: string;
+  fCnt: number;
+  logId: number;
+  entry: number;
+}
 
 function toSession(r: SessionRow): Session {
   return {
@@ -181,6 +202,9 @@ export class SessionStore {
     getDownlink: Database.Statement;
     enqueue: Database.Statement;
     pendingDevices: Database.Statement;
+    applied: Database.Statement;
+    appliedGet: Database.Statement;
+    appliedPrune: Database.Statement;
   };
 
   constructor(readonly path: string) {
@@ -203,6 +227,9 @@ export class SessionStore {
       getDownlink: d.prepare(`SELECT * FROM downlinks WHERE id = ?`),
       pendingDevices: d.prepare(`SELECT DISTINCT dev_eui FROM downlinks WHERE state = 'pending'`),
       enqueue: d.prepare(`INSERT INTO downlinks (dev_eui, f_port, payload, confirmed, state, created_ms) VALUES (?, ?, ?, ?, 'pending', ?)`),
+      applied: d.prepare(`INSERT OR REPLACE INTO applied_uplinks (dev_eui, f_cnt, log_id, entry) VALUES (?, ?, ?, ?)`),
+      appliedGet: d.prepare(`SELECT log_id FROM applied_uplinks WHERE dev_eui = ? AND f_cnt = ?`),
+      appliedPrune: d.prepare(`DELETE FROM applied_uplinks WHERE entry <= ?`),
     };
     // Recovery: a downlink handed to a gateway whose TX_ACK never came is sent again.
     this.db.prepare(`UPDATE downlinks SET state = 'pending' WHERE state = 'sent'`).run();
@@ -272,14 +299,34 @@ export class SessionStore {
    * (S1, with their queue entries' states), in one transaction: one fsync per batch, where a
    * commit per answer cost one fsync on the event loop each.
    */
-  commitUplinks(sessions: Iterable<Session>, downlinks: readonly { session: Session; queued: { id: number; state: DownlinkState; attempts: number; outcome: string } | undefined }[] = []): void {
+  commitUplinks(
+    sessions: Iterable<Session>,
+    downlinks: readonly { session: Session; queued: { id: number; state: DownlinkState; attempts: number; outcome: string } | undefined }[] = [],
+    applied?: { rows: readonly AppliedUplink[]; pruneThrough: number },
+  ): void {
     this.db.transaction(() => {
+      if (applied) {
+        if (applied.pruneThrough > 0) this.st.appliedPrune.run(applied.pruneThrough);
+        for (const a of applied.rows) this.st.applied.run(a.devEui, a.fCnt, a.logId, a.entry);
+      }
       for (const s of sessions) this.st.uplink.run(s.fCntUpNext, s.dr, s.adr ? 1 : 0, s.lastMic, s.awaitingAck, s.devEui);
       for (const { session: s, queued } of downlinks) {
         this.st.down.run(s.fCntDownNext, s.awaitingAck, s.devEui);
         if (queued) this.st.setDownlink.run(queued.state, queued.attempts, s.fCntDownNext - 1, queued.outcome, queued.id);
       }
     })();
+  }
+
+  /** S6: corrects log ids after the log refused records of the batch (ids shift down). */
+  fixApplied(rows: readonly AppliedUplink[]): void {
+    this.db.transaction(() => {
+      for (const a of rows) this.st.applied.run(a.devEui, a.fCnt, a.logId, a.entry);
+    })();
+  }
+
+  /** S6: the log id the record of this frame was to get, if its batch's counters were committed. */
+  appliedLogId(devEui: string, fCnt: number): number | undefined {
+    return (this.st.appliedGet.get(devEui, fCnt) as { log_id: number } | undefined)?.log_id;
   }
 
   setDownlinkState(id: number, state: DownlinkState, attempts: number, outcome: string): void {

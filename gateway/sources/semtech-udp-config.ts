@@ -34,6 +34,8 @@ export const SEMTECH_UDP_KEYS = [
   'adr_history',
   'adr_installation_margin_db',
   'abp_channels',
+  'inbox',
+  'inbox_fsync_interval_ms',
 ] as const;
 
 export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string, at: (p: string) => string): SemtechUdpConfig {
@@ -74,5 +76,7 @@ export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string
     adr_history: c.int(raw, 'adr_history', p, 20, 1, 64),
     adr_installation_margin_db: c.int(raw, 'adr_installation_margin_db', p, 10, 0, 30),
     abp_channels: abpProblem ? [] : (abpChannels as number[]),
+    inbox: c.oneOf(raw, 'inbox', p, [true, false] as const, true),
+    inbox_fsync_interval_ms: c.int(raw, 'inbox_fsync_interval_ms', p, 5, 0, 50),
   };
 }

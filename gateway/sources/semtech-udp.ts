@@ -2,8 +2,10 @@
  * Source `semtech_udp`: the Semtech UDP packet-forwarder protocol (v2, v1 accepted) with the
  * built-in edge network server (gateway/ns/) for the devices in the keys file.
  *
- * - PUSH_DATA → PUSH_ACK at once (the ack only feeds the forwarder's statistics; the protocol
- *   never retransmits), each good `rxpk` to the network server, `stat` to the gateway metrics;
+ * - PUSH_DATA → its entry in the inbox journal (`udp-inbox.ts`, `inbox: true`, the default) →
+ *   PUSH_ACK once that is durable (a forwarder that resends un-ACKed datagrams then loses
+ *   nothing), each good `rxpk` to the network server, `stat` to the gateway metrics; with
+ *   `inbox: false`, PUSH_ACK at once, as the stock forwarder expects (it never resends);
  * - PULL_DATA → PULL_ACK, and the datagram's source address becomes that gateway's downlink
  *   route (gateways are keyed by EUI, never by address);
  * - TX_ACK → the network server (errors counted as `tx_ack_<error>`, RX2 tried when in time);
@@ -20,7 +22,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { decodeUdpPacket, encodeUdpPacket } from '../../lorawan/udp/codec.ts';
 import { txAckOutcome } from '../../lorawan/udp/server.ts';
-import type { Stat, Txpk, UdpErrorCode } from '../../lorawan/udp/types.ts';
+import type { PushData, Stat, Txpk, UdpErrorCode } from '../../lorawan/udp/types.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { commandDigest } from '../ns/command-ids.ts';
 import { parseCommandDown, type OutcomeDevice } from '../ns/command-down.ts';
@@ -28,7 +30,7 @@ import { encodeCommandObject } from '../ns/command-encode.ts';
 import { LabelChildren } from '../ns/metric-children.ts';
 import type { StoredOutcome } from '../ns/outcome-outbox.ts';
 import { nsMetrics, type NsMetrics } from '../ns/metrics.ts';
-import { NetworkServer, type NetworkServerConfig } from '../ns/network-server.ts';
+import { NetworkServer, type InboxHooks, type NetworkServerConfig } from '../ns/network-server.ts';
 import { SessionStore } from '../ns/session-store.ts';
 import type { ComponentHealth, RecordSink, Source } from '../pipeline/contracts.ts';
 import { STORE_REJECT_REASON } from './chirpstack-mqtt.ts';
@@ -37,6 +39,7 @@ import type { DecodeContext } from '../pipeline/decode.ts';
 import type { PipelineRecord } from '../pipeline/record.ts';
 import { indexKeys, readDeviceKeysFile, type KeyIndex } from '../registry/keys-file.ts';
 import type { RejectsFile } from '../rejects.ts';
+import { inboxMetrics, UdpInbox, type InboxMetrics } from './udp-inbox.ts';
 
 export interface SemtechUdpConfig extends NetworkServerConfig {
   /** host:port, IPv4 or [IPv6] */
@@ -48,10 +51,14 @@ export interface SemtechUdpConfig extends NetworkServerConfig {
   gateways: string[];
   max_datagram_bytes: number;
   device_profiles: Record<string, string>;
+  /** the inbox journal (udp-inbox.ts): PUSH_ACK only once a datagram is durable; default on */
+  inbox?: boolean;
+  /** its group-commit interval, ms (default 5) */
+  inbox_fsync_interval_ms?: number;
 }
 
 export interface SemtechUdpDeps {
-  log: RecordSink;
+  log: RecordSink & { nextId?: () => number };
   decode: DecodeContext;
   metrics: GatewayMetrics;
   rejects: RejectsFile;
@@ -107,6 +114,8 @@ export class SemtechUdpSource implements Source {
   private outcomeListener: (() => void) | undefined;
   private started: () => void = () => undefined;
   private readonly startedP = new Promise<void>((r) => (this.started = r));
+  private inbox: UdpInbox | undefined;
+  private readonly im: InboxMetrics;
 
   constructor(
     readonly config: SemtechUdpConfig,
@@ -120,6 +129,7 @@ export class SemtechUdpSource implements Source {
     this.eventsOf = new LabelChildren((kind) => deps.metrics.eventsReceived.labels({ source: this.name, kind }));
     this.readingsOf = new LabelChildren((category) => deps.metrics.readings.labels({ category }));
     this.undecodedOf = new LabelChildren((reason) => deps.metrics.undecoded.labels({ reason }));
+    this.im = inboxMetrics(deps.metrics.registry);
   }
 
   health(): ComponentHealth {
@@ -147,6 +157,7 @@ export class SemtechUdpSource implements Source {
     const listen = parseListen(this.config.listen);
     if (!listen) throw new Error(`sources.${this.name}.listen: must be host:port or [ipv6]:port, got ${JSON.stringify(this.config.listen)}`);
     this.store = new SessionStore(SemtechUdpSource.storePath(this.config));
+    const inbox = await this.openInbox();
     this.ns = new NetworkServer(this.config, {
       keys: () => this.keys,
       store: this.store,
@@ -158,10 +169,12 @@ export class SemtechUdpSource implements Source {
       logger: this.deps.logger,
       monotonic: () => performance.now(),
       now: this.deps.decode.now,
+      ...(inbox ? { inbox } : {}),
     });
     // Outcomes go to the durable outbox only when someone publishes them (outcome-outbox.ts O4).
     const listener = this.outcomeListener;
     if (listener) this.ns.onDownlinkOutcome = () => listener();
+    this.replayInbox();
     const socket = createSocket({ type: listen.family, reuseAddr: false });
     this.socket = socket;
     socket.on('message', (msg, from) => this.onDatagram(msg, from));
@@ -266,9 +279,57 @@ export class SemtechUdpSource implements Source {
     this.ns?.syncAbp();
   }
 
-  private async append(records: PipelineRecord[]): Promise<void> {
+  /**
+   * Opens the inbox journal (when on and the log can say its next id, S6 of session-store.ts)
+   * and returns the network server's hooks into it.
+   */
+  private async openInbox(): Promise<InboxHooks | undefined> {
+    const nextId = this.deps.log.nextId;
+    if (this.config.inbox === false || !nextId) return undefined;
+    const inbox = await UdpInbox.open({ dir: join(this.config.state_dir, 'inbox'), fsync_interval_ms: this.config.inbox_fsync_interval_ms ?? 5 }, this.im, (err) =>
+      this.deps.logger.error({ err: err.message }, 'inbox journal cursor not written (retried; entries after it are processed again at the next start)'),
+    );
+    this.inbox = inbox;
+    const st = inbox.stats();
+    if (st.corrupt_records || st.truncated_bytes) this.deps.logger.warn({ corrupt_records: st.corrupt_records, truncated_bytes: st.truncated_bytes }, 'inbox journal recovered from damage');
+    if (inbox.replayDropped) this.deps.logger.error({ dropped: inbox.replayDropped }, 'inbox journal: more entries after the cursor than max_replay; the oldest are not processed again');
+    const storedBelowLogId = nextId();
+    return {
+      done: (ids) => inbox.done(ids),
+      nextLogId: nextId,
+      storedBelowLogId,
+      cursor: () => inbox.committedCursor,
+      recovered: (outcome) => this.im.recovered.inc({ outcome }),
+    };
+  }
+
+  /** N4 of udp-inbox.ts: the entries after the cursor go through the network server again. */
+  private replayInbox(): void {
+    const inbox = this.inbox;
+    const ns = this.ns;
+    if (!inbox || !ns) return;
+    const entries = inbox.takeReplay();
+    const nowWall = Date.now();
+    const nowMono = performance.now();
+    let rxpks = 0;
+    for (const { id, entry } of entries) {
+      const decoded = decodeUdpPacket(entry.datagram);
+      const good = decoded.ok && decoded.packet.type === 'PUSH_DATA' ? decoded.packet.rxpk.filter((rx) => rx.stat === 1) : [];
+      // Tracked before the network server sees them: it may be done with one at once.
+      inbox.track(id, good.length);
+      rxpks += good.length;
+      if (!decoded.ok || decoded.packet.type !== 'PUSH_DATA') continue;
+      // The receive windows count from the first arrival, not from now.
+      const receivedAt = nowMono - Math.max(0, nowWall - entry.receivedAt);
+      for (const rx of good) ns.receive(decoded.packet.gatewayEui, rx, receivedAt, id, true);
+    }
+    if (entries.length) this.deps.logger.warn({ entries: entries.length, rxpks, dropped: inbox.replayDropped }, 'inbox journal: entries after the cursor processed again (a crash or kill before they were done)');
+  }
+
+  private async append(records: PipelineRecord[], onRefused?: (indices: number[]) => void): Promise<void> {
     const started = process.hrtime.bigint();
     const outcome = this.deps.log.append(records);
+    if (onRefused && outcome.rejected.length) onRefused(outcome.rejected.map((r) => r.index));
     // A record the log cannot store (too deep, too large, not encodable) is rejected alone and
     // kept in the rejects file; the others of the batch are stored.
     const refused = new Set<number>();
@@ -317,17 +378,31 @@ export class SemtechUdpSource implements Source {
     }
     switch (p.type) {
       case 'PUSH_DATA': {
-        this.send(encodeUdpPacket({ type: 'PUSH_ACK', version: p.version, token: p.token }), from.port, from.address);
         this.lastSeenOf.get(p.gatewayEui).set(Math.floor(Date.now() / 1000));
-        for (const r of p.rejected) this.reject(r.error.code === 'bad-field' && /\.data$/.test(r.error.field ?? '') ? 'bad_base64' : UDP_REASON[r.error.code], `gateway ${p.gatewayEui}: ${r.error.message}`, msg);
-        if (p.stat) this.onStat(p.gatewayEui, p.stat);
-        for (const rx of p.rxpk) {
-          if (rx.stat !== 1) {
-            this.reject('crc_error', `gateway ${p.gatewayEui}: rxpk stat ${rx.stat} (CRC ${rx.stat === -1 ? 'bad' : 'absent'})`, rx.data);
-            continue;
-          }
-          this.ns?.receive(p.gatewayEui, rx, receivedAt);
+        const ack = (): void => this.send(encodeUdpPacket({ type: 'PUSH_ACK', version: p.version, token: p.token }), from.port, from.address);
+        const inbox = this.inbox;
+        if (!inbox) {
+          ack();
+          return this.onPushData(p, msg, receivedAt);
         }
+        // N5: the forwarder sent it again (our PUSH_ACK was late or lost): one entry, ACKed again.
+        const first = inbox.resent(p.gatewayEui, msg);
+        if (first) {
+          this.im.resends.inc({ state: 'known' });
+          first.then(ack, () => undefined);
+          return;
+        }
+        // N1/N2: PUSH_ACK and processing once the entry is durable.
+        inbox.append(p.gatewayEui, msg).then(
+          (id) => {
+            ack();
+            this.onPushData(p, msg, receivedAt, id);
+          },
+          (err: unknown) => {
+            this.reject('inbox_error', `gateway ${p.gatewayEui}: not journaled, not acknowledged: ${(err as Error).message}`);
+            this.deps.logger.error({ err: (err as Error).message, gateway: p.gatewayEui }, 'inbox journal refused a datagram: no PUSH_ACK (a resending forwarder sends it again)');
+          },
+        );
         return;
       }
       case 'PULL_DATA':
@@ -342,6 +417,21 @@ export class SemtechUdpSource implements Source {
       }
       default:
         return this.reject('unexpected_datagram', `${p.type} is sent by servers, not gateways (from ${from.address}:${from.port})`, msg);
+    }
+  }
+
+  /** A PUSH_DATA's content (acknowledged already): rejects, `stat`, each good rxpk to the network server. */
+  private onPushData(p: PushData, msg: Buffer, receivedAt: number, entry?: number): void {
+    for (const r of p.rejected) this.reject(r.error.code === 'bad-field' && /\.data$/.test(r.error.field ?? '') ? 'bad_base64' : UDP_REASON[r.error.code], `gateway ${p.gatewayEui}: ${r.error.message}`, msg);
+    if (p.stat) this.onStat(p.gatewayEui, p.stat);
+    // Tracked before the network server sees them: it may be done with one at once (a duplicate).
+    if (entry !== undefined) this.inbox?.track(entry, p.rxpk.reduce((n, rx) => n + (rx.stat === 1 ? 1 : 0), 0));
+    for (const rx of p.rxpk) {
+      if (rx.stat !== 1) {
+        this.reject('crc_error', `gateway ${p.gatewayEui}: rxpk stat ${rx.stat} (CRC ${rx.stat === -1 ? 'bad' : 'absent'})`, rx.data);
+        continue;
+      }
+      this.ns?.receive(p.gatewayEui, rx, receivedAt, entry);
     }
   }
 
@@ -375,12 +465,15 @@ export class SemtechUdpSource implements Source {
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
     // What is in the dedup window is processed and committed, not dropped.
     await this.ns?.flush().catch((err: unknown) => this.deps.logger.error({ err: (err as Error).message }, 'network server flush on stop failed'));
+    await this.inbox?.flushCursor().catch((err: unknown) => this.deps.logger.error({ err: (err as Error).message }, 'inbox journal cursor not written on stop'));
     this.state = { state: 'stopped' };
   }
 
   async close(): Promise<void> {
     if (this.socket) await this.stop();
     this.ns?.close();
+    await this.inbox?.close().catch((err: unknown) => this.deps.logger.error({ err: (err as Error).message }, 'inbox journal close failed'));
+    this.inbox = undefined;
     this.store?.close();
     this.state = { state: 'stopped' };
   }

@@ -5,7 +5,15 @@
  * - every reception of a frame becomes a PUSH_DATA with one `rxpk` (tmst, time, chan, rfch, freq,
  *   stat 1, LORA, SFxBW125, 4/5, rssi, lsnr, size, data) from the socket of the gateway that
  *   heard it; PUSH_ACKs are matched by token, and those not back within `ackTimeoutMs` count as
- *   missing (the protocol never retransmits);
+ *   missing — the stock forwarder never retransmits;
+ * - optionally (`resendMs`, `simulate --udp-resend <ms>`) a forwarder that keeps each PUSH_DATA
+ *   until its PUSH_ACK and sends it again, byte for byte (same token), every `resendMs`, at most
+ *   `resendRetries` times, at most `resendQueue` datagrams kept (the oldest is given up when a
+ *   new one would exceed it) — what a forwarder with a backlog does through a network server
+ *   restart; counted as resent / given up / dropped. While any PUSH_DATA is being sent again
+ *   the simulation waits (as for `maxInFlight`): at `--speed max` a device sends again within
+ *   a second, so a new frame would otherwise overtake its own backlog and the network server
+ *   would rightly refuse the older counters as replays — a real device sends every few minutes;
  * - PULL_DATA at start and every `keepaliveMs` (real time) keeps the downlink route open; the
  *   start waits (bounded) for the first PULL_ACKs so the server knows every gateway before the
  *   first join-request;
@@ -37,6 +45,19 @@ export interface UdpOutputOptions {
   statIntervalMs?: number;
   /** PUSH_DATA awaiting their ack at once. Default 512. */
   maxInFlight?: number;
+  /** Keep each PUSH_DATA until its PUSH_ACK and send it again after this many real ms; 0/absent = never (the stock forwarder). */
+  resendMs?: number;
+  /** Resends of one PUSH_DATA before it is given up. Default 120. */
+  resendRetries?: number;
+  /** PUSH_DATA kept for resending at once (all gateways); past it the oldest is given up. Default 10,000. */
+  resendQueue?: number;
+}
+
+/** A PUSH_DATA awaiting its ack: when it was last sent and, with resend on, its bytes. */
+interface Pending {
+  at: number;
+  datagram?: Buffer;
+  sends: number;
 }
 
 /** The rxpk of one reception of a frame. */
@@ -99,8 +120,8 @@ interface VirtualGateway {
   gw: FleetGateway;
   socket: Socket;
   nextToken: number;
-  /** token → real send time */
-  pushPending: Map<number, number>;
+  /** token → the PUSH_DATA awaiting its ack (insertion order = first send order) */
+  pushPending: Map<number, Pending>;
   pullPending: Map<number, number>;
   rxnb: number;
   txnb: number;
@@ -115,6 +136,13 @@ export class UdpForwarderOutput implements SimOutput {
   private readonly ackTimeoutMs: number;
   private readonly statIntervalMs: number;
   private readonly maxInFlight: number;
+  private readonly resendMs: number;
+  private readonly resendRetries: number;
+  private readonly resendQueue: number;
+  /** PUSH_DATA held for resending (all gateways) */
+  private held = 0;
+  /** held PUSH_DATA sent more than once and not yet acknowledged (the server is not answering) */
+  private resending = 0;
   private host: OutputHost | undefined;
   private gateways: VirtualGateway[] = [];
   private timers: NodeJS.Timeout[] = [];
@@ -134,6 +162,9 @@ export class UdpForwarderOutput implements SimOutput {
     statPushData: 0,
     badDatagrams: 0,
     sendErrors: 0,
+    pushResent: 0,
+    pushResendGaveUp: 0,
+    pushResendDropped: 0,
   };
 
   constructor(private readonly options: UdpOutputOptions) {
@@ -142,6 +173,9 @@ export class UdpForwarderOutput implements SimOutput {
     this.ackTimeoutMs = options.ackTimeoutMs ?? 2_000;
     this.statIntervalMs = options.statIntervalMs ?? 30_000;
     this.maxInFlight = options.maxInFlight ?? 512;
+    this.resendMs = options.resendMs ?? 0;
+    this.resendRetries = options.resendRetries ?? 120;
+    this.resendQueue = options.resendQueue ?? 10_000;
   }
 
   async start(host: OutputHost): Promise<void> {
@@ -200,7 +234,7 @@ export class UdpForwarderOutput implements SimOutput {
       throw new Error(`${this.name}: ${(err as Error).message}`);
     }
     for (const g of this.gateways) this.pull(g);
-    const sweepEvery = Math.max(20, Math.min(250, this.ackTimeoutMs / 4));
+    const sweepEvery = Math.max(this.resendMs > 0 ? 5 : 20, Math.min(250, this.ackTimeoutMs / 4, this.resendMs > 0 ? this.resendMs / 2 : Infinity));
     this.timers.push(setInterval(() => this.sweep(), sweepEvery));
     this.timers.push(setInterval(() => this.gateways.forEach((g) => this.pull(g)), this.keepaliveMs));
     if (this.statIntervalMs > 0) this.timers.push(setInterval(() => this.gateways.forEach((g) => this.stat(g)), this.statIntervalMs));
@@ -254,38 +288,76 @@ export class UdpForwarderOutput implements SimOutput {
       txnb: g.txnb,
     };
     const token = this.token(g);
-    g.pushPending.set(token, performance.now());
     this.inFlight++;
     this.c.statPushData++;
-    this.send(g, encodeUdpPacket({ type: 'PUSH_DATA', version: 2, token, gatewayEui: g.eui, rxpk: [], stat, rejected: [] }));
+    this.sendPush(g, token, encodeUdpPacket({ type: 'PUSH_DATA', version: 2, token, gatewayEui: g.eui, rxpk: [], stat, rejected: [] }));
+  }
+
+  /** Sends a PUSH_DATA and keeps it until its ack (with its bytes when resend is on). */
+  private sendPush(g: VirtualGateway, token: number, datagram: Buffer): void {
+    if (this.resendMs > 0) {
+      if (this.held >= this.resendQueue) this.dropOldestHeld();
+      this.held++;
+      g.pushPending.set(token, { at: performance.now(), datagram, sends: 1 });
+    } else g.pushPending.set(token, { at: performance.now(), sends: 1 });
+    this.send(g, datagram);
+  }
+
+  /** The resend queue is full: the oldest held PUSH_DATA (of any gateway) is given up. */
+  private dropOldestHeld(): void {
+    let oldest: { g: VirtualGateway; token: number; at: number } | undefined;
+    for (const g of this.gateways) {
+      for (const [token, p] of g.pushPending) {
+        if (!p.datagram) continue;
+        if (!oldest || p.at < oldest.at) oldest = { g, token, at: p.at };
+        break;
+      }
+    }
+    if (!oldest) return;
+    oldest.g.pushPending.delete(oldest.token);
+    this.held--;
+    this.c.pushResendDropped++;
+    this.c.pushAckMissing++;
+    this.acked();
+  }
+
+  private forget(p: Pending): void {
+    if (p.datagram) this.held--;
+    if (p.sends > 1) this.resending--;
+  }
+
+  /** Whether new frames must wait: too many in flight, or a backlog being resent (kept in order). */
+  private mustWait(): boolean {
+    return this.inFlight >= this.maxInFlight || this.resending > 0;
   }
 
   private push(frame: SimUplink | SimJoinRequest, r: GatewayReception, parts: RxpkParts): void {
     const g = this.gateways[r.gatewayIndex];
     if (!g) return;
     const token = this.token(g);
-    if (g.pushPending.has(token)) {
+    const stale = g.pushPending.get(token);
+    if (stale) {
       // 65,536 datagrams later the token is back while still unacknowledged: that one is lost.
       this.c.pushAckMissing++;
       this.inFlight--;
+      this.forget(stale);
       g.pushPending.delete(token);
     }
-    g.pushPending.set(token, performance.now());
     g.rxnb++;
     this.inFlight++;
     this.c.pushData++;
-    this.send(g, pushDataDatagram(frame, r, token, parts));
+    this.sendPush(g, token, pushDataDatagram(frame, r, token, parts));
   }
 
   private sendFrame(frame: SimUplink | SimJoinRequest, receptions: readonly GatewayReception[]): void | Promise<void> {
     if (this.stopped) return;
     const parts = rxpkParts(frame);
     for (const r of receptions) this.push(frame, r, parts);
-    if (this.inFlight >= this.maxInFlight) return this.waitForRoom();
+    if (this.mustWait()) return this.waitForRoom();
   }
 
   private async waitForRoom(): Promise<void> {
-    while (this.inFlight >= this.maxInFlight && !this.stopped) await this.room.wait();
+    while (this.mustWait() && !this.stopped) await this.room.wait();
   }
 
   uplink(u: SimUplink): void | Promise<void> {
@@ -299,7 +371,7 @@ export class UdpForwarderOutput implements SimOutput {
 
   private acked(): void {
     this.inFlight--;
-    if (this.inFlight < this.maxInFlight) this.room.wakeAll();
+    if (!this.mustWait()) this.room.wakeAll();
     if (this.inFlight === 0) this.settled.wakeAll();
   }
 
@@ -311,12 +383,16 @@ export class UdpForwarderOutput implements SimOutput {
     }
     const p = decoded.packet;
     switch (p.type) {
-      case 'PUSH_ACK':
-        if (g.pushPending.delete(p.token)) {
+      case 'PUSH_ACK': {
+        const pending = g.pushPending.get(p.token);
+        if (pending) {
+          g.pushPending.delete(p.token);
+          this.forget(pending);
           this.c.pushAck++;
           this.acked();
         }
         return;
+      }
       case 'PULL_ACK':
         if (g.pullPending.delete(p.token)) this.c.pullAck++;
         g.pulledOnce = true;
@@ -337,13 +413,17 @@ export class UdpForwarderOutput implements SimOutput {
   }
 
   private sweep(): void {
-    const cutoff = performance.now() - this.ackTimeoutMs;
+    const now = performance.now();
+    const cutoff = now - this.ackTimeoutMs;
     for (const g of this.gateways) {
-      for (const [token, at] of g.pushPending) {
-        if (at > cutoff) break; // insertion order = send order
-        g.pushPending.delete(token);
-        this.c.pushAckMissing++;
-        this.acked();
+      if (this.resendMs > 0) this.resend(g, now);
+      else {
+        for (const [token, p] of g.pushPending) {
+          if (p.at > cutoff) break; // insertion order = send order
+          g.pushPending.delete(token);
+          this.c.pushAckMissing++;
+          this.acked();
+        }
       }
       for (const [token, at] of g.pullPending) {
         if (at > cutoff) break;
@@ -353,7 +433,32 @@ export class UdpForwarderOutput implements SimOutput {
     }
   }
 
-  async drain(timeoutMs = this.ackTimeoutMs + 500): Promise<void> {
+  /** Resend on: every PUSH_DATA unacknowledged for resendMs is sent again, or given up after resendRetries. */
+  private resend(g: VirtualGateway, now: number): void {
+    for (const [token, p] of g.pushPending) {
+      if (now - p.at < this.resendMs || !p.datagram) continue;
+      if (p.sends > this.resendRetries) {
+        g.pushPending.delete(token);
+        this.forget(p);
+        this.c.pushResendGaveUp++;
+        this.c.pushAckMissing++;
+        this.acked();
+        continue;
+      }
+      if (p.sends === 1) this.resending++;
+      p.sends++;
+      p.at = now;
+      this.c.pushResent++;
+      this.send(g, p.datagram);
+    }
+  }
+
+  /** How long stop() waits for the last acks: with resend on, long enough for the retries (≤ 60 s). */
+  private drainMs(): number {
+    return this.resendMs > 0 ? Math.min(60_000, Math.max(this.ackTimeoutMs, this.resendMs * (this.resendRetries + 1))) + 500 : this.ackTimeoutMs + 500;
+  }
+
+  async drain(timeoutMs = this.drainMs()): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     while ((this.inFlight > 0 || this.gateways.some((g) => g.pullPending.size > 0)) && performance.now() < deadline) {
       await Promise.race([this.settled.wait(), new Promise((r) => setTimeout(r, 50))]);
@@ -369,6 +474,7 @@ export class UdpForwarderOutput implements SimOutput {
     for (const g of this.gateways) {
       this.c.pushAckMissing += g.pushPending.size;
       this.c.pullAckMissing += g.pullPending.size;
+      for (const p of g.pushPending.values()) this.forget(p);
       g.pushPending.clear();
       g.pullPending.clear();
     }
@@ -387,6 +493,7 @@ export class UdpForwarderOutput implements SimOutput {
     return (
       `${this.name}: ${c.pushData + c.statPushData} PUSH_DATA (${c.statPushData} stat), ${c.pushAck} PUSH_ACK, ${c.pushAckMissing} missing; ` +
       `${c.pullData} PULL_DATA, ${c.pullAck} PULL_ACK, ${c.pullAckMissing} missing; ${c.pullResp} PULL_RESP, ${c.txAck} TX_ACK` +
+      (this.resendMs > 0 ? `; resend every ${this.resendMs} ms: ${c.pushResent} resent, ${c.pushResendGaveUp} given up, ${c.pushResendDropped} dropped (queue full)` : '') +
       (c.badDatagrams ? `; ${c.badDatagrams} unexpected datagrams` : '') +
       (c.sendErrors ? `; ${c.sendErrors} send errors` : '')
     );
