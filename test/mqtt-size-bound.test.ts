@@ -21,15 +21,6 @@ const BIN = { dev_eui: '70b3d5e75e000201', name: 'bin-size', model: 'dingtek/df7
 const BIG = 64 * 1024 * 1024;
 const T0 = Date.UTC(2026, 11, 7, 8, 0, 0);
 
-let rig: MqttGatewayRig;
-
-beforeAll(async () => {
-  rig = await startMqttGatewayRig({ name: 'size', devices: [BIN], source: { max_payload_bytes: 4096 }, sinks: [{ type: 'file', name: 'file' }] });
-}, 120_000);
-
-afterAll(async () => {
-  await rig?.dispose();
-});
 
 /** Publishes `bytes` bytes (`{"big":"xxx…`) at QoS 1 from a child process, so this process never holds them. */
 function publishBigElsewhere(url: string, topic: string, bytes: number): Promise<void> {
@@ -55,7 +46,17 @@ function publishBigElsewhere(url: string, topic: string, bytes: number): Promise
   });
 }
 
-describe('MQTT source: message size bound', () => {
+describe.each([4, 5] as const)('MQTT source: message size bound (MQTT %s)', (version) => {
+  let rig: MqttGatewayRig;
+
+  beforeAll(async () => {
+    rig = await startMqttGatewayRig({ name: `size${version}`, devices: [BIN], source: { max_payload_bytes: 4096, protocol_version: version }, sinks: [{ type: 'file', name: 'file' }] });
+  }, 120_000);
+
+  afterAll(async () => {
+    await rig?.dispose();
+  });
+
   it('a 64 MiB message is cut before it is read whole, counted, kept as a head; the next message arrives', async () => {
     const df703 = nativeCodec('dingtek/df703');
     const enc = df703?.encodeUplink({ readings: [{ values: { distance_mm: 321, temperature_c: 12 } }] });
