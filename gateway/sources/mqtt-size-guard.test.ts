@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
+import { fuzzParams } from '../../support/fuzz.ts';
 import { CUT_TOPIC_PREFIX, MqttSizeGuard, type CutPublish } from './mqtt-size-guard.ts';
 
 const TOPIC = 'application/a/device/70b3d5e75e00f001/event/up';
@@ -68,5 +70,58 @@ describe('MQTT size guard', () => {
     guard.write(bad.subarray(0, 3));
     guard.write(bad.subarray(3));
     expect(Buffer.concat(out)).toEqual(bad);
+  });
+
+  it('fuzz: any packet sequence in any chunking comes out as the same packets, the large PUBLISHes as markers', () => {
+    const MAX = 2048;
+    const packet = fc.oneof(
+      fc.record({ payload: fc.integer({ min: 0, max: 6000 }), qos: fc.constantFrom(0, 1), topic: fc.string({ minLength: 1, maxLength: 40 }).map((t) => t.replaceAll('#', 'x').replaceAll('+', 'x')), id: fc.integer({ min: 1, max: 65_535 }) }).map((p) => ({ kind: 'publish' as const, ...p })),
+      fc.constantFrom({ kind: 'pingresp' as const }, { kind: 'suback' as const }),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(4 as const, 5 as const), fc.array(packet, { maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 8 }), (version, list, sizes) => {
+        const gen = (p: object): Buffer => mqttPacket.generate(p as mqttPacket.Packet, { protocolVersion: version });
+        const bytes = Buffer.concat(
+          list.map((p) =>
+            p.kind === 'publish'
+              ? gen({ cmd: 'publish', topic: p.topic, payload: Buffer.alloc(p.payload, 0x61), qos: p.qos, ...(p.qos ? { messageId: p.id } : {}), dup: false, retain: false })
+              : p.kind === 'suback'
+                ? gen({ cmd: 'suback', messageId: 3, granted: [1] })
+                : gen({ cmd: 'pingresp' }),
+          ),
+        );
+        const cuts: CutPublish[] = [];
+        const guard = new MqttSizeGuard({ maxRemainingLength: MAX, protocolVersion: version, onCut: (c) => (cuts.push(c), `${CUT_TOPIC_PREFIX}${cuts.length}`) });
+        const out: Buffer[] = [];
+        guard.on('data', (b: Buffer) => out.push(b));
+        for (let i = 0, k = 0; i < bytes.length; k++) {
+          const n = sizes[k % sizes.length] as number;
+          guard.write(bytes.subarray(i, i + n));
+          i += n;
+        }
+        const parser = mqttPacket.parser({ protocolVersion: version });
+        const got: mqttPacket.Packet[] = [];
+        parser.on('packet', (p: mqttPacket.Packet) => got.push(p));
+        parser.parse(Buffer.concat(out));
+        expect(got.map((p) => p.cmd)).toEqual(list.map((p) => (p.kind === 'publish' ? 'publish' : p.kind)));
+        let cut = 0;
+        list.forEach((p, i) => {
+          if (p.kind !== 'publish') return;
+          const g = got[i] as mqttPacket.IPublishPacket;
+          const over = Buffer.byteLength(p.topic) + 2 + (p.qos ? 2 : 0) + (version === 5 ? 1 : 0) + p.payload > MAX;
+          expect(g.qos).toBe(p.qos);
+          if (p.qos) expect(g.messageId).toBe(p.id);
+          if (over) {
+            cut++;
+            expect(g.topic).toBe(`${CUT_TOPIC_PREFIX}${cut}`);
+            expect(cuts[cut - 1]).toMatchObject({ topic: p.topic, payloadBytes: p.payload });
+          } else {
+            expect([g.topic, g.payload.length]).toEqual([p.topic, p.payload]);
+          }
+        });
+        expect(cuts).toHaveLength(cut);
+      }),
+      fuzzParams(300),
+    );
   });
 });
