@@ -7,7 +7,7 @@
  * (name, catalogue model, tags, variables) are registered as well. Nothing is written when any
  * entry has a problem; no key value is ever printed.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadCatalogue } from '../devices/catalogue.ts';
 import { checkDevice, loadRegistry, mergeDevices, RegistryError, saveRegistry, type RegisteredDevice } from '../gateway/registry/devices-file.ts';
@@ -22,7 +22,32 @@ when group or others can read it). <file> is the simulator's --keys JSON, or a C
   dev_eui,join_eui,app_key                  (OTAA)
   dev_eui,dev_addr,nwk_s_key,app_s_key      (ABP)
 --registry also registers the simulator's devices (name, model, tags, variables).
-The keys file may also come from LORAWAN_EDGE_KEYS. Exit codes: 0 ok, 1 problems (nothing written), 2 usage error.`;
+<file> may hold at most 64 MiB; JSON may nest at most 64 levels and has no __proto__, constructor or
+prototype key. The keys file may also come from LORAWAN_EDGE_KEYS.
+Exit codes: 0 ok, 1 problems in a file (nothing written; no key is ever printed), 2 usage error.`;
+
+/**
+ * Reads at most `max` + 1 bytes, so that a pipe or a file growing after a stat cannot make the
+ * import buffer more than the bound; parseKeysImport refuses the one byte too many.
+ */
+function readBounded(path: string, max: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(Math.min(max + 1, Math.max(fstatSync(fd).size + 1, 64 * 1024)));
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, max + 1 - total), null);
+      if (n === 0) break;
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+      total += n;
+      if (total > max) break;
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
 
 function problemsOut(io: Io, file: string, problems: string[]): number {
   for (const p of problems.slice(0, 50)) io.stderr.write(`${file}: ${p}\n`);
@@ -53,10 +78,8 @@ export async function runKeys(argv: string[], io: Io): Promise<number> {
   const input = positionals[0] as string;
   let text: string;
   try {
-    if (statSync(input).size > MAX_KEYS_FILE_BYTES) throw new UsageError(`${input} is larger than ${MAX_KEYS_FILE_BYTES} bytes`);
-    text = readFileSync(input, 'utf8');
+    text = readBounded(input, MAX_KEYS_FILE_BYTES);
   } catch (err) {
-    if (err instanceof UsageError) throw err;
     throw new UsageError(`cannot read ${input}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const parsed = parseKeysImport(text);

@@ -17,6 +17,8 @@ export interface RejectEntry {
   detail: string;
   topic?: string;
   payload?: Uint8Array;
+  /** The payload's full size when `payload` is only its head (a message cut before it was read whole). */
+  payloadBytes?: number;
 }
 
 /** Default bound on one line of the rejects file. */
@@ -66,8 +68,8 @@ export class RejectsFile {
       reason: entry.reason,
       detail: entry.detail.length > MAX_DETAIL_CHARS ? `${entry.detail.slice(0, MAX_DETAIL_CHARS)}…` : entry.detail,
       ...(entry.topic !== undefined ? { topic: entry.topic.length > MAX_TOPIC_CHARS ? `${entry.topic.slice(0, MAX_TOPIC_CHARS)}…` : entry.topic } : {}),
-      ...(p && kept ? { payloadBase64: Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength).toString('base64'), payloadBytes: p.length } : {}),
-      ...(p && kept && kept.length < p.length ? { payloadTruncated: true } : {}),
+      ...(p && kept ? { payloadBase64: Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength).toString('base64'), payloadBytes: Math.max(p.length, entry.payloadBytes ?? 0) } : {}),
+      ...(p && kept && kept.length < Math.max(p.length, entry.payloadBytes ?? 0) ? { payloadTruncated: true } : {}),
     })}\n`;
     const s = this.open();
     if (this.bytes + Buffer.byteLength(line) > this.maxBytes) {

@@ -191,9 +191,15 @@ describe('lorawan-edge CLI: hostile files and operator mistakes', () => {
     for (const args of [['--check'], []]) {
       const r = cli(['gateway', ...args, '--config', join(dir, 'gw.yaml')]);
       expect(r.code).toBe(78);
-      expect(r.stderr).toMatch(/devices\.yaml: line 5, devices\[0\]\.tags\.time: "time" is InfluxDB's timestamp/);
+      expect(r.stderr).toMatch(/devices\.yaml: line 5, devices\[0\]\.tags\.time: device "bin-1" \(a84041000181c9e2\): tag "time" is InfluxDB's timestamp/);
       noStack(r.stderr);
     }
+    // InfluxDB 2 discards every point with a tag `_field`: refused at load, naming file, device and key.
+    writeFileSync(join(dir, 'devices-v2.yaml'), 'devices:\n  - dev_eui: a84041000181c9e2\n    name: bin-1\n    model: dingtek/df703\n    tags: {commune: centre, _field: x}\n');
+    writeFileSync(join(dir, 'gw-v2.yaml'), gatewayYaml('data_dir: ./data\nregistry: {devices_file: devices-v2.yaml}\n'));
+    const v2 = cli(['gateway', '--check', '--config', join(dir, 'gw-v2.yaml')]);
+    expect(v2.code).toBe(78);
+    expect(v2.stderr.trim().split('\n')).toEqual([expect.stringMatching(/devices-v2\.yaml: line 5, devices\[0\]\.tags\._field: device "bin-1" \(a84041000181c9e2\): tag "_field" is reserved by InfluxDB 2/)]);
     writeFileSync(join(dir, 'gw-typo.yaml'), gatewayYaml('registry: {devices_file: devcies.yaml}\n'));
     const missing = cli(['gateway', '--check', '--config', join(dir, 'gw-typo.yaml')]);
     expect(missing.code).toBe(78);

@@ -47,6 +47,16 @@ describe('keys import / devices add --app-key', () => {
     for (const out of [r, add]) expect(out.stdout + out.stderr).not.toContain(APP_KEY);
 
     expect(cli(['devices', 'add', '--registry', reg, '--dev-eui', '000000000000000a', '--model', 'dingtek/df703', '--name', 'x', '--keys', keys, '--app-key', APP_KEY]).code).toBe(2);
+    // A hostile JSON import: one line naming the file and the key path, exit 1, nothing written.
+    const hostile = join(dir, 'hostile.json');
+    writeFileSync(hostile, `{"version":1,"devices":[{"devEui":"0000000000000010","activation":"OTAA","joinEui":"aa13693363343639","appKey":"${APP_KEY}","tags":{"__proto__":{"x":1}}}]}`);
+    const before = readFileSync(keys, 'utf8');
+    const bad = cli(['keys', 'import', hostile, '--keys', keys]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe(`${hostile}: key "devices[0].tags.__proto__" is not allowed (__proto__, constructor and prototype are reserved)\nnothing written: 1 problem(s)\n`);
+    expect(bad.stdout + bad.stderr).not.toContain(APP_KEY);
+    expect(readFileSync(keys, 'utf8')).toBe(before);
+
     chmodSync(keys, 0o644);
     const open = cli(['keys', 'import', csv, '--keys', keys, '--replace']);
     expect(open.code).toBe(1);

@@ -21,7 +21,7 @@ import { didYouMean } from '../../devices/did-you-mean.ts';
 import { parseYaml, YamlError } from '../../devices/safe-yaml.ts';
 import { checkVariables, declaredVariables, type VariableMode, type VariableSpecs } from '../../devices/variables.ts';
 import { lineOf } from './locate.ts';
-import { reservedTagReason } from './reserved-keys.ts';
+import { collidingTagKeys, reservedTagReason } from './reserved-keys.ts';
 
 export interface RegisteredDevice {
   dev_eui: string;
@@ -119,13 +119,18 @@ export function checkDevice(
   if (o['tags'] !== undefined) {
     if (!o['tags'] || typeof o['tags'] !== 'object' || Array.isArray(o['tags'])) p('tags', 'must be a mapping of tag: value');
     else {
+      // A reserved or colliding key would make the InfluxDB sink reject every point of the
+      // device: refused here, naming the device, so the gateway does not start with it.
+      const device = `device ${name ? JSON.stringify(name) : '(no name)'}${devEui ? ` (${devEui})` : ''}`;
       for (const [k, v] of Object.entries(o['tags'])) {
+        const reserved = reservedTagReason(k);
         if (!TAG_KEY_RE.test(k)) p(`tags.${k}`, 'tag key must be letters, digits, _ . - (starting with a letter or _)');
-        else if (reservedTagReason(k) !== undefined) p(`tags.${k}`, reservedTagReason(k) as string);
+        else if (reserved !== undefined) p(`tags.${k}`, `${device}: tag "${k}" ${reserved}`);
         else if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') p(`tags.${k}`, 'must be a string');
         else if (String(v) === '') p(`tags.${k}`, 'must not be empty (InfluxDB drops empty tags)');
         else tags[k] = String(v);
       }
+      for (const [a, b] of collidingTagKeys(Object.keys(tags))) p(`tags.${b}`, `${device}: tags "${a}" and "${b}" are one key to InfluxDB, which would refuse every point of the device`);
     }
   }
   let variables: Record<string, unknown> = {};

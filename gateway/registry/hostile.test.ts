@@ -51,9 +51,14 @@ describe('registry YAML', () => {
     const text = bin('    tags:\n      time: morning\n      DEV_EUI: x\n      fill_pct: "3"\n      commune: centre\n');
     const problems = problemsOf(() => parseRegistry(text, 'r.yaml', catalogue));
     expect(problems).toEqual([
-      expect.stringMatching(/^line 6, devices\[0\]\.tags\.time: "time" is InfluxDB's timestamp/),
-      expect.stringMatching(/^line 7, devices\[0\]\.tags\.DEV_EUI: clashes with the gateway's own tag "dev_eui"/),
-      expect.stringMatching(/^line 8, devices\[0\]\.tags\.fill_pct: clashes with the field "fill_pct"/),
+      expect.stringMatching(/^line 6, devices\[0\]\.tags\.time: device "bin-1" \(a84041000181c9e2\): tag "time" is InfluxDB's timestamp/),
+      expect.stringMatching(/^line 7, devices\[0\]\.tags\.DEV_EUI: device "bin-1" \(a84041000181c9e2\): tag "DEV_EUI" clashes with the gateway's own tag "dev_eui"/),
+      expect.stringMatching(/^line 8, devices\[0\]\.tags\.fill_pct: device "bin-1" \(a84041000181c9e2\): tag "fill_pct" clashes with the field "fill_pct"/),
+    ]);
+    // InfluxDB 2 discards every point carrying these two: refused, naming file, device and key.
+    expect(problemsOf(() => parseRegistry(bin('    tags: {_field: x, _measurement: y}\n'), 'r.yaml', catalogue))).toEqual([
+      'line 5, devices[0].tags._field: device "bin-1" (a84041000181c9e2): tag "_field" is reserved by InfluxDB 2 (as "_field"), which discards every point of the device that carries it',
+      'line 5, devices[0].tags._measurement: device "bin-1" (a84041000181c9e2): tag "_measurement" is reserved by InfluxDB 2 (as "_measurement"), which discards every point of the device that carries it',
     ]);
     // `dev_eui ` with a trailing space is refused too (not a valid tag key at all).
     expect(checkDevice({ dev_eui: 'a84041000181c9e2', name: 'b', model: 'dingtek/df703', tags: { 'dev_eui ': 'x' } }, 'device', catalogue).problems).toHaveLength(1);
@@ -123,7 +128,7 @@ describe('CSV import', () => {
       expect.stringMatching(/^line 3, column dev_eui: must be a 16-hex-digit EUI/),
       expect.stringMatching(/^line 3, column model: unknown catalogue id "dingtek\/df70" \(did you mean "dingtek\/df703"\?\)/),
       'line 3, column var:container_depth_mm: must be a finite number, got Infinity',
-      expect.stringMatching(/^line 4, column tag:time: "time" is InfluxDB's timestamp/),
+      expect.stringMatching(/^line 4, column tag:time: device "bin-3" \(a84041000181c9e4\): tag "time" is InfluxDB's timestamp/),
       'line 6, column dev_eui: DevEUI a84041000181c9e5 is also on line 5',
     ]);
   });

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KeysFileError, mergeDeviceKeys, readDeviceKeysFile, writeDeviceKeysFile, type DeviceKeys } from './keys-file.ts';
+import { KeysFileError, MAX_KEYS_FILE_BYTES, mergeDeviceKeys, readDeviceKeysFile, writeDeviceKeysFile, type DeviceKeys } from './keys-file.ts';
 import { parseKeysImport } from './keys-import.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'keys-file-'));
@@ -61,6 +61,27 @@ describe('keys import formats', () => {
     expect(r.problems).toEqual([]);
     expect(r.keys).toEqual([otaa]);
     expect(r.devices).toEqual([{ dev_eui: otaa.devEui, name: 'bin-1', model: 'dingtek/df703', tags: { commune: 'centre' }, variables: { container_depth_mm: 1200 } }]);
+  });
+
+  it('gives the JSON the keys-file bounds: forbidden keys (at any level), nesting, size, non-object entries; never a key in a problem', () => {
+    const entry = { devEui: '3331383274356905', activation: 'OTAA', joinEui: 'aa13693363343639', appKey: APP_KEY };
+    const cases: [string, string][] = [
+      [`{"version":1,"__proto__":{"polluted":true},"devices":[]}`, 'key "__proto__" is not allowed'],
+      [`{"version":1,"devices":[${JSON.stringify({ ...entry, tags: { constructor: { prototype: 1 } } })}]}`, 'key "devices[0].tags.constructor" is not allowed'],
+      [`{"version":1,"devices":[${JSON.stringify({ ...entry, variables: { a: { prototype: 1 } } })}]}`, 'key "devices[0].variables.a.prototype" is not allowed'],
+      [`{"version":1,"devices":[],"x":${'['.repeat(100)}${']'.repeat(100)}}`, 'nests deeper than 64 levels'],
+      [`{"version":1,"devices":[],"x":${'{"a":'.repeat(70)}{"__proto__":1}${'}'.repeat(70)}}`, 'nests deeper than 64 levels'],
+      [`{"version":1,"devices":[null,${JSON.stringify(entry)}]}`, 'devices[0]: must be an object'],
+      [`{"version":1,"devices":[{"appKey":"${APP_KEY}",}]}`, 'not valid JSON'],
+    ];
+    for (const [text, want] of cases) {
+      const r = parseKeysImport(text);
+      expect(r.problems.join('; '), text.slice(0, 80)).toContain(want);
+      expect(r.problems.join('\n')).not.toContain(APP_KEY);
+    }
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    const big = parseKeysImport(`{"version":1,"devices":[],"pad":"${'x'.repeat(MAX_KEYS_FILE_BYTES)}"}`);
+    expect(big.problems).toEqual([`${MAX_KEYS_FILE_BYTES + 35} bytes is more than a keys file may hold (${MAX_KEYS_FILE_BYTES})`]);
   });
 
   it('reads both CSV forms; separators and upper case are normalized; problems name line and column', () => {

@@ -8,10 +8,16 @@
  *   (ABP); EUIs may be written with separators and in upper case.
  *
  * Problems name the entry (`devices[3].appKey`, `line 5, column app_key`), never a key value.
+ * The JSON gets the keys-file reader's bounds (devices/keys-file.ts): at most MAX_KEYS_FILE_BYTES,
+ * no `__proto__`/`constructor`/`prototype` key, at most 64 levels deep; a syntax error is not
+ * quoted (the parser's message may quote a key next to it).
  */
 import { parseCsv } from './csv.ts';
 import type { RegisteredDevice } from './devices-file.ts';
-import { checkDeviceKeys, checkKeysDocument, type DeviceKeys } from './keys-file.ts';
+import { parseJsonSafe } from '../../devices/safe-json.ts';
+import { YamlError } from '../../devices/safe-yaml.ts';
+import { isRecord } from '../../devices/keys-file.ts';
+import { checkDeviceKeys, checkKeysDocument, MAX_KEYS_FILE_BYTES, type DeviceKeys } from './keys-file.ts';
 
 /** A registry entry carried by the simulator's keys file (checked by the caller with checkDevice). */
 export type ImportedDevice = RegisteredDevice;
@@ -27,6 +33,8 @@ const OTAA_COLUMNS = ['dev_eui', 'join_eui', 'app_key'];
 const ABP_COLUMNS = ['dev_eui', 'dev_addr', 'nwk_s_key', 'app_s_key'];
 
 export function parseKeysImport(text: string): KeysImport {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_KEYS_FILE_BYTES) return { keys: [], devices: [], problems: [`${bytes} bytes is more than a keys file may hold (${MAX_KEYS_FILE_BYTES})`] };
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();
   if (trimmed.startsWith('{')) return fromJson(trimmed);
   return fromCsv(text);
@@ -35,15 +43,17 @@ export function parseKeysImport(text: string): KeysImport {
 function fromJson(text: string): KeysImport {
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
-  } catch {
-    return { keys: [], devices: [], problems: ['not valid JSON'] };
+    doc = parseJsonSafe(text, 'keys import');
+  } catch (err) {
+    return { keys: [], devices: [], problems: [err instanceof YamlError ? err.detail : 'not valid JSON'] };
   }
   const { devices: keys, problems } = checkKeysDocument(doc);
   const devices: ImportedDevice[] = [];
   const list = (doc as { devices?: unknown }).devices;
   if (Array.isArray(list)) {
-    for (const raw of list as Record<string, unknown>[]) {
+    for (const raw of list as unknown[]) {
+      // A non-object entry is already a problem of checkKeysDocument; it carries no device.
+      if (!isRecord(raw)) continue;
       const eui = typeof raw['devEui'] === 'string' ? raw['devEui'].toLowerCase() : '';
       if (typeof raw['name'] === 'string' && typeof raw['catalogueId'] === 'string') {
         const tags = typeof raw['tags'] === 'object' && raw['tags'] !== null ? (raw['tags'] as Record<string, string>) : {};

@@ -34,7 +34,7 @@ describe('device registry file', () => {
           'devices[0].name: is required (a non-empty string)',
           expect.stringMatching(/^devices\[0\]\.model: unknown catalogue id "acme\/x"/),
           'devices[0].colour: unknown field',
-          expect.stringMatching(/^devices\[1\]\.tags\.device: is set by the gateway itself/),
+          expect.stringMatching(/^devices\[1\]\.tags\.device: device "a" \(a84041000181c9e2\): tag "device" is set by the gateway itself/),
           expect.stringMatching(/^devices\[1\]\.tags\.bad key: tag key must be/),
         ]),
       );

@@ -22,7 +22,9 @@
  *
  * Bad input never stops the source: malformed JSON/protobuf, unknown topics, oversized
  * payloads are acknowledged (redelivery would not fix them), counted under their reason and
- * written to the rejects file with the raw payload.
+ * written to the rejects file with the raw payload. A message far above `max_payload_bytes` is
+ * cut from the socket's bytes before mqtt.js collects it (mqtt-size-guard.ts): only its head is
+ * ever held, and it is rejected as `oversized` in its place in the stream.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { IPublishPacket, Packet } from 'mqtt-packet';
@@ -33,6 +35,7 @@ import { eventToRecord, type DecodeContext } from '../pipeline/decode.ts';
 import type { PipelineRecord } from '../pipeline/record.ts';
 import { redactUrl } from '../redact-url.ts';
 import type { RejectsFile } from '../rejects.ts';
+import { CUT_HEADROOM, CUT_TOPIC_PREFIX, MqttSizeGuard, type CutPublish } from './mqtt-size-guard.ts';
 
 export interface ChirpstackMqttConfig {
   name: string;
@@ -162,6 +165,9 @@ export class ChirpstackMqttSource implements Source {
   /** mqtt.js packet-pump continuations held while too many messages await durability. */
   private pumpWaiters: (() => void)[] = [];
   private stopping = false;
+  /** Messages the size guard cut, by the marker topic of their stand-in (taken in onPublish). */
+  private readonly cuts = new Map<string, CutPublish>();
+  private cutSerial = 0;
 
   constructor(
     private readonly config: ChirpstackMqttConfig,
@@ -197,6 +203,7 @@ export class ChirpstackMqttSource implements Source {
     };
     const client = mqtt.connect(this.config.url, { ...opts, manualConnect: true });
     this.client = client;
+    this.installSizeGuard(client);
     this.installDeferredAcks(client);
     client.on('connect', (connack) => {
       this.state = { state: 'running' };
@@ -273,6 +280,37 @@ export class ChirpstackMqttSource implements Source {
   }
 
   private sendAck: SendPacket | undefined;
+
+  /**
+   * Puts a size guard between each new connection's socket and mqtt.js's parser: mqtt.js pipes
+   * the stream its `streamBuilder` returns into the parser, so that pipe goes through the guard
+   * (writes, close and errors stay on the socket itself). Relies on mqtt.js 5's
+   * `streamBuilder`, like installDeferredAcks on its hooks.
+   */
+  private installSizeGuard(client: MqttClient): void {
+    const internal = client as unknown as { streamBuilder: (c: MqttClient) => NodeJS.ReadWriteStream };
+    const build = internal.streamBuilder;
+    internal.streamBuilder = (c: MqttClient): NodeJS.ReadWriteStream => {
+      const stream = build(c);
+      const guard = new MqttSizeGuard({
+        maxRemainingLength: this.config.max_payload_bytes + CUT_HEADROOM,
+        protocolVersion: this.config.protocol_version,
+        onCut: (cut) => {
+          const marker = `${CUT_TOPIC_PREFIX}${++this.cutSerial}`;
+          // Bounded: a stand-in never reaches onPublish only when its connection died first.
+          if (this.cuts.size >= 256) this.cuts.delete(this.cuts.keys().next().value as string);
+          this.cuts.set(marker, cut);
+          return marker;
+        },
+      });
+      const pipe = stream.pipe.bind(stream);
+      stream.pipe = <T extends NodeJS.WritableStream>(dest: T, options?: { end?: boolean }): T => {
+        pipe(guard);
+        return guard.pipe(dest, options);
+      };
+      return stream;
+    };
+  }
 
   /**
    * Sends, in order, every held PUBACK whose message is durable; stops at the first that is
@@ -413,6 +451,7 @@ export class ChirpstackMqttSource implements Source {
    * for — rejected, ignored, or a redelivery of something already durable).
    */
   private onPublish(packet: IPublishPacket): IngestBatch | undefined {
+    if (packet.topic.startsWith(CUT_TOPIC_PREFIX)) return this.rejectCut(packet.topic);
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const topic = packet.topic;
     const reject = (reason: string, detail: string): undefined => {
@@ -455,6 +494,20 @@ export class ChirpstackMqttSource implements Source {
       this.recent.set(key, b);
     }
     return b;
+  }
+
+  /** The stand-in of a message the size guard cut: rejected (and then acknowledged) as oversized. */
+  private rejectCut(marker: string): undefined {
+    const cut = this.cuts.get(marker);
+    this.cuts.delete(marker);
+    const reason = 'oversized';
+    const detail = cut
+      ? `${cut.payloadBytes} bytes > max_payload_bytes ${this.config.max_payload_bytes}: cut from the connection before it was read whole (its first ${cut.head.length} bytes kept)`
+      : 'a message cut from the connection before it was read whole';
+    this.deps.metrics.uplinksRejected.inc({ reason });
+    this.deps.rejects.write({ source: this.name, reason, detail, ...(cut ? { topic: cut.topic, payload: cut.head, payloadBytes: cut.payloadBytes } : {}) });
+    this.deps.logger.warn({ reason, detail, topic: cut?.topic }, 'message rejected');
+    return undefined;
   }
 
   private account(b: IngestBatch, record: PipelineRecord, undecoded: string | undefined, model: string | undefined): void {

@@ -162,6 +162,29 @@ describe('ChirpStack protobuf events', () => {
     const r = parseEventProtobuf('up', Uint8Array.from([0xff, 0xff, 0xff]));
     expect(r.ok).toBe(false);
   });
+
+  it('refuses a field whose declared length runs past the end at once (the fuzz stall: google-protobuf walked the length)', () => {
+    // Input 5,721 of the MQTT fuzz run (seed 20261206) was 6 bytes on a join topic declaring a
+    // ~267 MB sub-message: 192 s in the reader before "Decoder hit an error". A string, bytes
+    // and a sub-message, at the top and inside a valid prefix of a real event.
+    const parsed = parseEventJson('up', JSON.stringify(up));
+    if (!parsed.ok) throw new Error(parsed.error);
+    const real = eventToProtobuf(parsed.event);
+    const cases: [string, number[]][] = [
+      ['join', [0x22, 0xf2, 0xc4, 0xad, 0x7f, 0x00]],
+      ['up', [0x0a, 0xff, 0xff, 0xff, 0x7f, 0x41]],
+      ['up', [0x12, 0xff, 0xff, 0xff, 0x0f, 0x41]],
+      ['status', [0x1a, 0xff, 0xff, 0xff, 0xff, 0x0f]],
+      ['up', [...real, 0x22, 0xff, 0xff, 0xff, 0x7f, 0x00]],
+    ];
+    for (const [kind, bytes] of cases) {
+      const r = parseEventProtobuf(kind, Uint8Array.from(bytes));
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error).toMatch(/^malformed protobuf: a field (of \d+ bytes|length) runs past the end of the message/);
+    }
+    // What fits is read as before.
+    expect(parseEventProtobuf('up', real).ok).toBe(true);
+  });
 });
 
 describe('topics', () => {

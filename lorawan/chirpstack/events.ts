@@ -20,6 +20,7 @@ import type * as GwPb from '@chirpstack/chirpstack-api/gw/gw_pb.js';
 import type * as CommonPb from '@chirpstack/chirpstack-api/common/common_pb.js';
 import type * as TimestampPb from 'google-protobuf/google/protobuf/timestamp_pb.js';
 import type * as StructPb from 'google-protobuf/google/protobuf/struct_pb.js';
+import { guardProtobufLengths } from './pb-bounds.ts';
 
 // The generated protobuf modules are CommonJS; load them once, lazily typed.
 const require = createRequire(import.meta.url);
@@ -28,6 +29,8 @@ const gw = require('@chirpstack/chirpstack-api/gw/gw_pb.js') as typeof GwPb;
 const common = require('@chirpstack/chirpstack-api/common/common_pb.js') as typeof CommonPb;
 const timestampPb = require('google-protobuf/google/protobuf/timestamp_pb.js') as typeof TimestampPb;
 const structPb = require('google-protobuf/google/protobuf/struct_pb.js') as typeof StructPb;
+// A declared length past the end of the bytes is refused at once, not walked (pb-bounds.ts).
+guardProtobufLengths();
 
 export interface DeviceInfo {
   tenantId: string;
