@@ -23,7 +23,7 @@
  * when it carries a payload, kept in the rejects file; nothing here throws on input.
  */
 import { hash } from 'node:crypto';
-import { hex32 } from '../../lorawan/bytes.ts';
+import { hex32, readEuiLE } from '../../lorawan/bytes.ts';
 import type { UplinkEvent } from '../../lorawan/chirpstack/events.ts';
 import { buildDataFrame, openDataFrame } from '../../lorawan/data-frame.ts';
 import { reconstructFCnt } from '../../lorawan/fcnt.ts';
@@ -46,7 +46,10 @@ import { channelMask, JOIN_CF_LIST_HZ } from './channel-plan.ts';
 import { CommandIds } from './command-ids.ts';
 import type { DownlinkOutcome } from './command-down.ts';
 import { OutcomeOutbox } from './outcome-outbox.ts';
+import { ConnectedGateways } from './connected-gateways.ts';
 import { DedupWindow, type Reception } from './dedup.ts';
+import { GatewayClocks } from './gateway-clock.ts';
+import { planWindow } from './receive-windows.ts';
 import { AesKeyCache } from './session-keys-cache.ts';
 import type { NsMetrics } from './metrics.ts';
 import type { DownlinkState, Session, SessionStore } from './session-store.ts';
@@ -67,6 +70,13 @@ export interface NetworkServerConfig {
   abp_fcnt_reset: 'reject' | 'accept_zero';
   confirmed_retries: number;
   application_id: string;
+  /**
+   * Close a frame's dedup window as soon as every connected gateway has reported it (default
+   * on); the window is then only the upper bound (connected-gateways.ts)
+   */
+  dedup_early_close?: boolean;
+  /** the forwarders' keepalive_interval, s: a gateway is connected while its last PULL_DATA is younger than twice this (default 10) */
+  gateway_keepalive_s?: number;
   /** ADR engine (adr.ts) for devices that set the ADR bit; default on */
   adr?: boolean;
   /** uplinks of SNR history before a LinkADRReq (ChirpStack: 20) */
@@ -147,7 +157,8 @@ interface Answer {
   receptions: Reception[];
   fCnt32: number;
   macAnswers: MacCommand[];
-  receivedAt: number;
+  /** monotonic ms when the uplink was heard (its tmst on our clock): the receive windows count from here */
+  heardAt: number;
 }
 
 interface AppliedRows {
@@ -225,6 +236,10 @@ export class NetworkServer {
   private readonly sentFCnt = new Map<number, number>();
   /** prepared AES keys of recently heard sessions (bounded: session-keys-cache.ts says why) */
   private readonly aes = new AesKeyCache();
+  /** per-gateway tmst → monotonic clock (when an uplink was heard, whatever it queued for) */
+  readonly clocks = new GatewayClocks();
+  /** gateways with a recent PULL_DATA: a frame all of them reported needs no more dedup wait */
+  private readonly connected: ConnectedGateways;
 
   constructor(
     readonly config: NetworkServerConfig,
@@ -239,6 +254,12 @@ export class NetworkServer {
         this.release([r]);
       },
     );
+    this.connected = new ConnectedGateways(2 * 1000 * (config.gateway_keepalive_s ?? 10));
+    if (config.dedup_early_close !== false) this.dedup.isComplete = (receptions) => this.connected.allReported(receptions, this.deps.monotonic());
+    // A device's frames keep their order through early closes: data uplinks by DevAddr, a
+    // join-request under the DevAddr of the device's current session (its last data frames
+    // must not be judged after the session they belong to was replaced).
+    this.dedup.sequenceKey = (data) => devAddrOfUplink(data) ?? this.sessionAddrOfJoin(data);
     for (const s of deps.store.loadSessions()) this.index(s);
     this.outbox = new OutcomeOutbox(deps.store.db);
     this.commandIds = new CommandIds(deps.store.db);
@@ -371,7 +392,12 @@ export class NetworkServer {
    */
   receive(gatewayEui: string, rxpk: Rxpk, receivedAt: number, entry?: number, replayed = false): void {
     if (this.closed) return;
-    this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, ...(entry !== undefined ? { entry } : {}), ...(replayed ? { replayed } : {}) });
+    // A datagram replayed from the journal at start is as old as the crash: it says nothing
+    // about the gateway's clock, and its windows count from its (re-)arrival as before.
+    if (replayed) return this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, ...(entry !== undefined ? { entry } : {}), replayed });
+    const { heardAt, ageMs } = this.clocks.observe(gatewayEui, rxpk.tmst, receivedAt);
+    this.deps.metrics.receiveDelay.observe(ageMs / 1000);
+    this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, heardAt, ...(entry !== undefined ? { entry } : {}) });
   }
 
   /** Tells the inbox journal that these receptions are done. */
@@ -416,6 +442,17 @@ export class NetworkServer {
     this.deps.inbox?.recovered('restored');
   }
 
+  /** The DevAddr of the current session of a join-request's DevEUI (MHDR 0x00, 23 bytes), if any. */
+  private sessionAddrOfJoin(data: Uint8Array): number | undefined {
+    if (data.length !== 23 || (data[0] ?? 0xff) >> 5 !== 0) return undefined;
+    return this.sessions.get(readEuiLE(data, 9))?.devAddr;
+  }
+
+  /** A PULL_DATA from a gateway: it is connected (its copies are waited for in dedup windows). */
+  gatewayPulled(gatewayEui: string, at: number): void {
+    this.connected.pulled(gatewayEui, at);
+  }
+
   private reject(reason: string, detail: string, payload?: Uint8Array): void {
     this.deps.metrics.rejected.inc({ reason });
     this.deps.reject(reason, detail, payload);
@@ -423,6 +460,8 @@ export class NetworkServer {
 
   private process(data: Uint8Array, receptions: Reception[]): void {
     this.claimed = false;
+    const first = receptions[0];
+    if (first) this.deps.metrics.dedupWait.observe((this.deps.monotonic() - first.receivedAt) / 1000);
     try {
       const parsed = parsePhyPayload(data);
       if (!parsed.ok) return this.reject('bad_frame', `${parsed.error.code}: ${parsed.error.message}`, data);
@@ -542,7 +581,7 @@ export class NetworkServer {
           this.deps.metrics.retransmissions.inc();
           const b = this.currentBatch();
           this.claim(b, receptions);
-          b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers: [], receivedAt: receptions[0]?.receivedAt ?? this.deps.monotonic() });
+          b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers: [], heardAt: heardTime(this.bestReception(receptions)) });
           return;
         }
         // Heard by a gateway that had not reported it: a copy that came later than the window
@@ -590,7 +629,7 @@ export class NetworkServer {
       b.records.push(eventToRecord(this.uplinkEvent(s, f, receptions, fCnt32, opened.payload, best.rxpk), this.config.name, this.deps.decode).record);
       this.deps.metrics.uplinks.inc();
     } else this.deps.metrics.macOnly.inc();
-    b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers, receivedAt: best.receivedAt });
+    b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers, heardAt: heardTime(best) });
   }
 
   private deviceInfo(devEui: string): UplinkEvent['deviceInfo'] {
@@ -690,7 +729,7 @@ export class NetworkServer {
     const send = (p: PreparedAnswer): void => {
       const s = p.a.session;
       try {
-        this.schedule(this.bestReception(p.a.receptions), p.phy, s.rxDelay * 1000, s.rx1DrOffset, s.rx2Dr, 'data', s, p.queued, p.a.receivedAt);
+        this.schedule(this.bestReception(p.a.receptions), p.phy, s.rxDelay * 1000, s.rx1DrOffset, s.rx2Dr, 'data', s, p.queued);
         if (p.a.frame.confirmed) this.deps.metrics.acks.inc();
       } catch (err) {
         this.deps.logger.error({ err: (err as Error).message, devEui: s.devEui }, 'answer failed');
@@ -819,19 +858,23 @@ export class NetworkServer {
   /**
    * Sends `phy` in RX1 (uplink tmst + delay, uplink frequency, RX1 DR) or — when RX1 cannot be
    * met any more — in RX2 (delay + 1 s, RX2 frequency and DR); the RX2 txpk is kept as the
-   * fallback should the gateway refuse RX1 (TX_ACK error).
+   * fallback should the gateway refuse RX1 (TX_ACK error). The windows count from when the
+   * uplink was heard (its tmst, `gateway-clock.ts`), not from when its datagram was read, so
+   * time spent in the socket buffer is not mistaken for time left (`receive-windows.ts`).
    */
-  private schedule(r: Reception, phy: Buffer, rx1DelayMs: number, rx1DrOffset: number, rx2Dr: number, kind: PendingTx['kind'], session: Session, queued?: PendingTx['queued'], receivedAt = r.receivedAt): void {
+  private schedule(r: Reception, phy: Buffer, rx1DelayMs: number, rx1DrOffset: number, rx2Dr: number, kind: PendingTx['kind'], session: Session, queued?: PendingTx['queued']): void {
     const upDr = dataRateFromDatr(EU868, r.rxpk.datr) ?? 0;
     const rx1Dr = rx1DataRate(EU868, upDr, rx1DrOffset) ?? upDr;
     const base = { phyPayload: phy, powerDbm: this.config.tx_power_dbm };
     const rx1 = downlinkTxpk({ ...base, timing: { type: 'after-uplink', uplinkTmst: r.rxpk.tmst, delayUs: rx1DelayMs * 1000 }, frequencyHz: Math.round(r.rxpk.freq * 1e6), datr: datrOf(EU868, rx1Dr) ?? r.rxpk.datr });
     const rx2 = downlinkTxpk({ ...base, timing: { type: 'after-uplink', uplinkTmst: r.rxpk.tmst, delayUs: (rx1DelayMs + 1000) * 1000 }, frequencyHz: this.config.rx2_frequency_hz, datr: datrOf(EU868, rx2Dr) ?? 'SF12BW125' });
-    const elapsed = this.deps.monotonic() - receivedAt;
-    const rx1Possible = elapsed + TX_LEAD_MS < rx1DelayMs;
-    const rx2Possible = elapsed + TX_LEAD_MS < rx1DelayMs + 1000;
-    if (!rx1Possible && !rx2Possible) {
-      this.reject('too_late', `${kind} for ${session.devEui}: ${Math.round(elapsed)} ms after the uplink, both receive windows are gone`);
+    const heard = heardTime(r);
+    const plan = planWindow({ heardAt: heard, rx1DelayMs, now: this.deps.monotonic(), leadMs: TX_LEAD_MS });
+    const elapsed = this.deps.monotonic() - heard;
+    const rx1Possible = plan.window === 'rx1';
+    if (plan.window === 'too_late') {
+      this.deps.metrics.tooLate.inc({ kind });
+      this.reject('too_late', `${kind} for ${session.devEui}: ${Math.round(elapsed)} ms after the uplink was heard (${Math.round(r.receivedAt - heard)} ms of it before its datagram was read), both receive windows are gone`);
       if (queued) {
         this.deps.store.setDownlinkState(queued.id, 'pending', queued.attempts, 'too late');
         this.pending.add(session.devEui);
@@ -848,12 +891,12 @@ export class NetworkServer {
       }
       return;
     }
-    this.deps.metrics.answerSeconds.observe({ kind }, (this.deps.monotonic() - receivedAt) / 1000);
+    this.deps.metrics.answerSeconds.observe({ kind }, elapsed / 1000);
     this.deps.metrics.downlinks.inc({ outcome: rx1Possible ? 'rx1' : 'rx2' });
     this.pendingTx.set(token, {
       gatewayEui: r.gatewayEui,
       ...(rx1Possible ? { fallback: rx2 } : {}),
-      fallbackBy: receivedAt + rx1DelayMs + 1000 - TX_LEAD_MS,
+      fallbackBy: plan.rx2SendBy,
       ...(queued ? { queued } : {}),
       session,
       kind,
@@ -920,6 +963,18 @@ export class NetworkServer {
     clearInterval(this.pendingPoll);
     this.dedup.clear();
   }
+}
+
+/** The DevAddr of a data uplink (MHDR 0x40 / 0x80, LE at bytes 1–4): the dedup window keeps a device's frames in order. */
+function devAddrOfUplink(data: Uint8Array): number | undefined {
+  const m = (data[0] ?? 0) & 0xe0;
+  if ((m !== 0x40 && m !== 0x80) || data.length < 12) return undefined;
+  return ((data[1] as number) | ((data[2] as number) << 8) | ((data[3] as number) << 16) | ((data[4] as number) << 24)) >>> 0;
+}
+
+/** When the reception's uplink was heard on our clock (its datagram's arrival if unknown). */
+function heardTime(r: Reception): number {
+  return r.heardAt ?? r.receivedAt;
 }
 
 function micHex(f: DataFrame): string {

@@ -407,6 +407,7 @@ export class SemtechUdpSource implements Source {
       }
       case 'PULL_DATA':
         this.routes.set(p.gatewayEui, { address: from.address, port: from.port, version: p.version });
+        this.ns?.gatewayPulled(p.gatewayEui, receivedAt);
         this.m.gatewayLastSeen.set({ gateway: p.gatewayEui }, Math.floor(Date.now() / 1000));
         this.send(encodeUdpPacket({ type: 'PULL_ACK', version: p.version, token: p.token }), from.port, from.address);
         return;
