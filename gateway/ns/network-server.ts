@@ -179,6 +179,16 @@ interface Batch {
   entries: number[];
   /** S6 rows: records[index] is the uplink devEui/fCnt from journal entry `entry` */
   applied: { devEui: string; fCnt: number; index: number; entry: number }[];
+  /** joins committed with the batch (S1): the new session, its DevNonce, the session it replaced */
+  joins: BatchJoin[];
+  /** `devEui/devNonce` of `joins`: a nonce is used once it is in a batch, before it is durable (S3) */
+  joinNonces: Set<string>;
+}
+
+interface BatchJoin {
+  session: Session;
+  devNonce: number;
+  previous: Session | undefined;
 }
 
 /** ChirpStack-style deduplication id (UUID form), the same for the same frame of a session. */
@@ -485,20 +495,26 @@ export class NetworkServer {
     if (keys.joinEui !== f.joinEui) return this.reject('join_eui_mismatch', `DevEUI ${f.devEui} sent JoinEUI ${f.joinEui}, the keys file has ${keys.joinEui}`, f.phyPayload);
     const appKey = Buffer.from(keys.appKey, 'hex');
     if (!verifyJoinRequestMic(f, appKey)) return this.reject('bad_mic', `join-request MIC of DevEUI ${f.devEui} does not verify`, f.phyPayload);
-    if (this.deps.store.hasDevNonce(f.devEui, f.devNonce)) {
+    if (this.deps.store.hasDevNonce(f.devEui, f.devNonce) || this.batch?.joinNonces.has(`${f.devEui}/${f.devNonce}`)) {
       // Replayed from the inbox journal: this join was committed before the crash (N4).
       if (receptions.some((r) => r.replayed)) return this.deps.inbox?.recovered('already_processed');
       return this.reject('devnonce_reuse', `DevEUI ${f.devEui} used DevNonce ${f.devNonce} before`, f.phyPayload);
     }
     const best = this.bestReception(receptions);
+    const previous = this.sessions.get(f.devEui);
     const joinNonce = this.nextJoinNonce & 0xffffff;
     const devAddr = this.allocateDevAddr();
     const sk = deriveSessionKeys(appKey, { joinNonce, netId: this.config.net_id, devNonce: f.devNonce });
-    const s = this.newSession(f.devEui, 'OTAA', devAddr, Buffer.from(sk.nwkSKey), Buffer.from(sk.appSKey), (this.sessions.get(f.devEui)?.seq ?? 0) + 1);
+    const s = this.newSession(f.devEui, 'OTAA', devAddr, Buffer.from(sk.nwkSKey), Buffer.from(sk.appSKey), (previous?.seq ?? 0) + 1);
     s.dr = dataRateFromDatr(EU868, best.rxpk.datr) ?? 0;
     this.nextJoinNonce = (this.nextJoinNonce + 1) & 0xffffff || 1;
-    // S1: the session and the DevNonce are durable before the join-accept can leave.
-    this.deps.store.commitJoin(s, f.devNonce, { nextJoinNonce: this.nextJoinNonce, nextNwkAddr: this.nextNwkAddr });
+    // S1: the session, the DevNonce and the allocators are committed with the batch (one
+    // transaction, one fsync, for every join and uplink of the batch); in memory the session
+    // is in use at once, as uplink counters are.
+    const b = this.currentBatch();
+    this.claim(b, receptions);
+    b.joins.push({ session: s, devNonce: f.devNonce, previous });
+    b.joinNonces.add(`${f.devEui}/${f.devNonce}`);
     this.index(s);
     this.adr.forget(f.devEui);
     this.deps.metrics.sessions.set(this.sessions.size);
@@ -509,12 +525,10 @@ export class NetworkServer {
     );
     const time = rxTime(best.rxpk, this.deps.now());
     const ev = { kind: 'join' as const, deduplicationId: uplinkId(f.devEui, s.seq, -1), time, deviceInfo: this.deviceInfo(f.devEui), devAddr: hex32(devAddr), regionConfigId: 'eu868' };
-    const b = this.currentBatch();
-    this.claim(b, receptions);
     b.records.push(eventToRecord(ev, this.config.name, this.deps.decode).record);
-    // The join-accept leaves once the join record is in the log too (the 5 s join delay leaves
-    // ample room): a kill -9 before that loses no join record the sinks should get — the device
-    // hears nothing and joins again.
+    // The join-accept leaves once the batch is committed and the join record is in the log too
+    // (the 5 s join delay leaves ample room): a kill -9 before that loses no session and no join
+    // record the sinks should get — the device hears nothing and joins again.
     b.afterDurable.push(() => this.schedule(best, accept, EU868.joinAcceptDelay1Ms, s.rx1DrOffset, s.rx2Dr, 'join-accept', s));
   }
 
@@ -677,7 +691,7 @@ export class NetworkServer {
 
   private currentBatch(): Batch {
     if (!this.batch) {
-      this.batch = { sessions: new Set(), records: [], answers: [], afterDurable: [], entries: [], applied: [] };
+      this.batch = { sessions: new Set(), records: [], answers: [], afterDurable: [], entries: [], applied: [], joins: [], joinNonces: new Set() };
       // Group commit: one SQLite transaction (one fsync) and one log append per interval, not
       // per frame — dedup windows close one by one, so a per-turn batch would be one frame.
       setTimeout(() => this.commit(), COMMIT_INTERVAL_MS);
@@ -712,11 +726,15 @@ export class NetworkServer {
           ready.map((p) => ({ session: p.a.session, queued: p.queued ? { id: p.queued.id, state: p.queued.confirmed ? 'awaiting_ack' : 'sent', attempts: p.queued.attempts, outcome: '' } : undefined })),
           applied,
         );
+        // After the uplink counters: a join's row replaces what an uplink of the session it
+        // replaced wrote above (same DevEUI).
+        if (b.joins.length) this.deps.store.commitJoins(b.joins, { nextJoinNonce: this.nextJoinNonce, nextNwkAddr: this.nextNwkAddr });
         this.writeAdr();
       })();
     } catch (err) {
       // The batch's journal entries stay open: the cursor stops before them, so the next start
-      // processes them again.
+      // processes them again. Its joins never happened: their devices hear no join-accept.
+      this.undoJoins(b.joins);
       this.deps.logger.error({ err: (err as Error).message }, 'session store commit failed: this batch is dropped unanswered');
       this.deps.metrics.rejected.inc({ reason: 'store_error' }, b.records.length);
       return;
@@ -758,6 +776,21 @@ export class NetworkServer {
         this.deps.logger.error({ err: (err as Error).message, records: b.records.length }, 'durable log refused a batch: its confirmed uplinks are not acknowledged');
       },
     );
+  }
+
+  /** A batch's joins that could not be committed: the sessions they replaced are in use again. */
+  private undoJoins(joins: readonly BatchJoin[]): void {
+    for (let i = joins.length - 1; i >= 0; i--) {
+      const j = joins[i] as BatchJoin;
+      const cur = this.sessions.get(j.session.devEui);
+      if (cur !== j.session) continue;
+      const list = this.byAddr.get(cur.devAddr)?.filter((x) => x !== cur) ?? [];
+      if (list.length) this.byAddr.set(cur.devAddr, list);
+      else this.byAddr.delete(cur.devAddr);
+      if (j.previous) this.index(j.previous);
+      else this.sessions.delete(j.session.devEui);
+    }
+    this.deps.metrics.sessions.set(this.sessions.size);
   }
 
   /** The ADR state the engine has due (`all`: everything unwritten, at stop); inside the caller's transaction. */
@@ -951,6 +984,7 @@ export class NetworkServer {
     const applied = b ? this.appliedRows(b) : undefined;
     this.deps.store.db.transaction(() => {
       if (b?.sessions.size || applied?.rows.length) this.deps.store.commitUplinks(b?.sessions ?? new Set(), [], applied);
+      if (b?.joins.length) this.deps.store.commitJoins(b.joins, { nextJoinNonce: this.nextJoinNonce, nextNwkAddr: this.nextNwkAddr });
       this.writeAdr(true);
     })();
     if (!b) return;
