@@ -255,7 +255,7 @@ async function main(): Promise<void> {
   const report = [
     `### bench/edge-ns (${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, shared with other work)`,
     '',
-    `\`node --import tsx bench/edge-ns/run.ts --rates ${rates.join(',')} --seconds ${seconds} --devices ${N} --store ${storeOn ? 'on' : 'off'}${warmupRounds !== 1 ? ` --warmup ${warmupRounds}` : ''}${extraFlags.length ? ` '--node-flags=${extraFlags.join(' ')}'` : ''}\` (load average before: ${loadBefore}, after: ${loadavg().map((x) => x.toFixed(1)).join(' ')}) — ${N.toLocaleString('en')} ABP sessions + ${OTAA_N} OTAA devices, one virtual forwarder on loopback, gateway = the bundle with the systemd unit's node flags, InfluxDB 1.6 on the same machine.`,
+    `\`node --import tsx bench/edge-ns/run.ts --rates ${rates.join(',')} --seconds ${seconds} --devices ${N} --store ${storeOn ? 'on' : 'off'}${logFsyncMs ? ` --log-fsync-ms ${logFsyncMs}` : ''}${answerRate !== 2000 ? ` --answer-rate ${answerRate}` : ''}${warmupRounds !== 1 ? ` --warmup ${warmupRounds}` : ''}${extraFlags.length ? ` '--node-flags=${extraFlags.join(' ')}'` : ''}\` (load average before: ${loadBefore}, after: ${loadavg().map((x) => x.toFixed(1)).join(' ')}) — ${N.toLocaleString('en')} ABP sessions + ${OTAA_N} OTAA devices, one virtual forwarder on loopback, gateway = the bundle with the systemd unit's node flags, InfluxDB 1.6 on the same machine.`,
     '',
     '| offered uplinks/s | sent/s | accepted / sent | accepted/s | gateway CPU µs/uplink | gateway RSS peak MB |',
     '|---|---|---|---|---|---|',

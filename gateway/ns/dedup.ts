@@ -65,7 +65,8 @@ export class DedupWindow {
 
   constructor(
     private readonly windowMs: number,
-    private readonly onFrame: (frame: { data: Uint8Array; receptions: Reception[] }) => void,
+    /** `waitedMs`: how long the frame's window was open (early close or full length) */
+    private readonly onFrame: (frame: { data: Uint8Array; receptions: Reception[]; waitedMs: number }) => void,
     private readonly onDuplicate: (r: Reception) => void,
     private readonly maxOpen = 20_000,
     private readonly now: () => number = () => performance.now(),
@@ -149,7 +150,7 @@ export class DedupWindow {
       if (n > 0) this.openPerSeq.set(o.seq, n);
       else this.openPerSeq.delete(o.seq);
     }
-    this.onFrame({ data: o.data, receptions: o.receptions });
+    this.onFrame({ data: o.data, receptions: o.receptions, waitedMs: this.now() - (o.closesAt - this.windowMs) });
     for (const r of o.later) this.add(o.data, r);
   }
 

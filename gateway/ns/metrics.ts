@@ -65,7 +65,7 @@ export function nsMetrics(registry: Registry): NsMetrics {
     }),
     dedupWait: new Histogram({
       name: 'lorawan_edge_ns_dedup_wait_seconds',
-      help: 'From the first copy of a frame to the close of its dedup window (early when every connected gateway has reported it)',
+      help: 'How long a frame\'s dedup window was open, from its first copy entering it (after the inbox journal) to its close (early when every connected gateway has reported it)',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1],
       registers: r,
     }),

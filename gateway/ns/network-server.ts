@@ -258,7 +258,10 @@ export class NetworkServer {
     this.adr = new AdrEngine({ historyLength: config.adr_history ?? 20, installationMarginDb: config.adr_installation_margin_db ?? 10 });
     this.dedup = new DedupWindow(
       config.dedup_window_ms,
-      (frame) => this.process(frame.data, frame.receptions),
+      (frame) => {
+        this.deps.metrics.dedupWait.observe(frame.waitedMs / 1000);
+        this.process(frame.data, frame.receptions);
+      },
       (r) => {
         deps.metrics.rejected.inc({ reason: 'duplicate' });
         this.release([r]);
@@ -470,8 +473,6 @@ export class NetworkServer {
 
   private process(data: Uint8Array, receptions: Reception[]): void {
     this.claimed = false;
-    const first = receptions[0];
-    if (first) this.deps.metrics.dedupWait.observe((this.deps.monotonic() - first.receivedAt) / 1000);
     try {
       const parsed = parsePhyPayload(data);
       if (!parsed.ok) return this.reject('bad_frame', `${parsed.error.code}: ${parsed.error.message}`, data);
