@@ -6,7 +6,9 @@
  * file by another connection; a join-request sent twice within one batch gets one join-accept
  * (the DevNonce is used from the moment its join is in a batch); and an uplink of a device's
  * old session committed in the same batch as its re-join does not overwrite the new session's
- * counters (after a restart the new session still counts from 0).
+ * counters (after a restart the new session still counts from 0); a batch whose commit fails (the
+ * file locked by another writer past the busy timeout) sends no join-accept and leaves the
+ * device's current session in use.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -178,5 +180,41 @@ describe('joins in the group commit', () => {
     const keys = deriveSessionKeys(rejoiner.appKey, { joinNonce: ja2.joinAccept.joinNonce, netId: ja2.joinAccept.netId, devNonce: 2 });
     fwd.push(buildDataFrame({ mType: 'UnconfirmedDataUp', devAddr: ja2.joinAccept.devAddr, fCnt: 0, fPort: 1, payload: Buffer.of(9) }, keys));
     await until(() => ns()?.sessions.get(rejoiner.devEui)?.fCntUpNext === 1, 'frame 0 of the new session accepted', 30_000);
+  }, 90_000);
+
+  it('a re-join whose batch cannot be committed (another writer holds the file) sends no join-accept; the current session stays in use', async () => {
+    const s2 = ns()?.sessions.get(rejoiner.devEui);
+    const last = fwd.resp[fwd.resp.length - 1];
+    const ja2 = last && openJoinAccept(last.txpk.data, rejoiner.appKey);
+    if (!s2 || !ja2?.ok) throw new Error('no current session for the re-joining device');
+    const keys = deriveSessionKeys(rejoiner.appKey, { joinNonce: ja2.joinAccept.joinNonce, netId: ja2.joinAccept.netId, devNonce: 2 });
+    const n = fwd.resp.length;
+    const failedBefore = await rejected('store_error');
+    // The previous test's last frame is committed first (its batch must not be the one that fails).
+    const reader = new Database(storePath(), { readonly: true });
+    const committed = reader.prepare('SELECT f_cnt_up_next AS n FROM sessions WHERE dev_eui = ?');
+    await until(() => (committed.get(rejoiner.devEui) as { n: number } | undefined)?.n === 1, 'frame 0 committed', 30_000);
+    reader.close();
+    // A second writer (as `lorawan-edge downlink` is) holds the write lock longer than the
+    // store's busy timeout (5 s): the batch's transaction fails.
+    const lock = new Database(storePath());
+    lock.exec('BEGIN IMMEDIATE');
+    try {
+      fwd.push(buildJoinRequest({ joinEui: JOIN_EUI, devEui: rejoiner.devEui, devNonce: 3 }, rejoiner.appKey));
+      const end = Date.now() + 60_000;
+      while (Date.now() < end && (await rejected('store_error')) <= failedBefore) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      lock.exec('ROLLBACK');
+      lock.close();
+    }
+    expect(await rejected('store_error')).toBe(failedBefore + 1);
+    expect(ns()?.sessions.get(rejoiner.devEui)).toBe(s2);
+    // The session the failed join would have replaced still takes the device's frames.
+    fwd.push(buildDataFrame({ mType: 'UnconfirmedDataUp', devAddr: ja2.joinAccept.devAddr, fCnt: 1, fPort: 1, payload: Buffer.of(10) }, keys));
+    await until(() => ns()?.sessions.get(rejoiner.devEui)?.fCntUpNext === 2, 'frame 1 of the current session accepted', 30_000);
+    expect(fwd.resp).toHaveLength(n);
+    // A later join goes through.
+    fwd.push(buildJoinRequest({ joinEui: JOIN_EUI, devEui: rejoiner.devEui, devNonce: 4 }, rejoiner.appKey));
+    await fwd.nextResp(n + 1);
   }, 90_000);
 });

@@ -331,15 +331,18 @@ export class NetworkServer {
 
   private index(s: Session): void {
     const old = this.sessions.get(s.devEui);
-    if (old) {
-      const list = this.byAddr.get(old.devAddr)?.filter((x) => x !== old) ?? [];
-      if (list.length) this.byAddr.set(old.devAddr, list);
-      else this.byAddr.delete(old.devAddr);
-    }
+    if (old) this.unindexAddr(old);
     this.sessions.set(s.devEui, s);
     const list = this.byAddr.get(s.devAddr) ?? [];
     list.push(s);
     this.byAddr.set(s.devAddr, list);
+  }
+
+  /** Takes `s` out of the DevAddr index (it stays in `sessions` until replaced or deleted). */
+  private unindexAddr(s: Session): void {
+    const list = this.byAddr.get(s.devAddr)?.filter((x) => x !== s) ?? [];
+    if (list.length) this.byAddr.set(s.devAddr, list);
+    else this.byAddr.delete(s.devAddr);
   }
 
   /** Queues a downlink (an MQTT command): durable at once, sent with the device's next uplink. */
@@ -785,11 +788,11 @@ export class NetworkServer {
       const j = joins[i] as BatchJoin;
       const cur = this.sessions.get(j.session.devEui);
       if (cur !== j.session) continue;
-      const list = this.byAddr.get(cur.devAddr)?.filter((x) => x !== cur) ?? [];
-      if (list.length) this.byAddr.set(cur.devAddr, list);
-      else this.byAddr.delete(cur.devAddr);
       if (j.previous) this.index(j.previous);
-      else this.sessions.delete(j.session.devEui);
+      else {
+        this.unindexAddr(cur);
+        this.sessions.delete(cur.devEui);
+      }
     }
     this.deps.metrics.sessions.set(this.sessions.size);
   }
