@@ -409,7 +409,8 @@ export class NetworkServer {
   receive(gatewayEui: string, rxpk: Rxpk, receivedAt: number, entry?: number, replayed = false): void {
     if (this.closed) return;
     // A datagram replayed from the journal at start is as old as the crash: it says nothing
-    // about the gateway's clock, and its windows count from its (re-)arrival as before.
+    // about the gateway's clock now; its windows count from its first arrival (`receivedAt`,
+    // from the journal's wall-clock time), so they are mostly gone and counted as too late.
     if (replayed) return this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, ...(entry !== undefined ? { entry } : {}), replayed });
     const { heardAt, ageMs } = this.clocks.observe(gatewayEui, rxpk.tmst, receivedAt);
     this.deps.metrics.receiveDelay.observe(ageMs / 1000);
