@@ -92,8 +92,11 @@ export interface NsDeps {
   store: SessionStore;
   decode: DecodeContext;
   metrics: NsMetrics;
-  /** appends records; resolves when durable; `onRefused` hears at once the indices the log refused */
-  append: (records: PipelineRecord[], onRefused?: (indices: number[]) => void) => Promise<void>;
+  /**
+   * appends records; resolves when durable; `onRefused` hears at once the indices the log
+   * refused; `urgent`: an answer waits for this durability (the log flushes now, not at its interval)
+   */
+  append: (records: PipelineRecord[], onRefused?: (indices: number[]) => void, urgent?: boolean) => Promise<void>;
   /** sends a PULL_RESP to a gateway; returns its token, undefined when the gateway has no route */
   transmit: (gatewayEui: string, txpk: Txpk) => number | undefined;
   reject: (reason: string, detail: string, payload?: Uint8Array) => void;
@@ -772,7 +775,9 @@ export class NetworkServer {
       this.deps.inbox?.done(b.entries);
     };
     if (b.records.length === 0) return durable();
-    this.deps.append(b.records, (refused) => this.fixApplied(applied, refused)).then(
+    // An ACK or join-accept waits for this fsync inside its receive window: no group-commit
+    // wait for it (at most one more fsync of the log per batch that holds one).
+    this.deps.append(b.records, (refused) => this.fixApplied(applied, refused), acks.length > 0 || b.afterDurable.length > 0).then(
       () => {
         if (!this.closed) durable();
       },
