@@ -12,7 +12,8 @@
  * (ACK / join-accept) is measured, p50/p99, per receive window, with the ones that got no answer
  * (answer-times.ts) — it includes the kernel's receive buffer, the inbox journal, the dedup wait
  * (closed early: the one forwarder is connected), the batch commit (SQLite) and, for ACKs and
- * join-accepts, the durable log's group commit (`--log-fsync-ms`, default the gateway's 100 ms).
+ * join-accepts, the durable log's fsync (asked for at once for their batch; `--log-fsync-ms` sets the
+ * group-commit interval, default the gateway's 100 ms, that everything else waits for).
  * The forwarder's tmst runs in real time (stamped at send), as the network server's window
  * judgement needs. Finally every accepted uplink is counted in InfluxDB.
  *
@@ -48,7 +49,7 @@ const storeOn = values.store !== 'off';
 const GW = '0016c001f15e0001';
 const OTAA_N = 20;
 
-/** buffer.fsync_interval_ms of the gateway ('' = its default, 100 ms): ACKs and join-accepts wait for it */
+/** buffer.fsync_interval_ms of the gateway ('' = its default, 100 ms) */
 const logFsyncMs = values['log-fsync-ms'] as string;
 
 async function main(): Promise<void> {
