@@ -201,6 +201,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     },
     // The semtech_udp source's inbox journal notes which log id each record gets (S6, gateway/ns/session-store.ts).
     nextId: () => log.nextId,
+    // The edge network server's ACKs and join-accepts wait on the log's fsync inside a receive window.
+    flushSoon: () => log.flushSoon(),
   };
   const sources = config.sources.map(
     (s) =>

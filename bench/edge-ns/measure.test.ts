@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseExposition, parseProcNetUdp, rejectsByReason } from './measure.ts';
+import { histogramQuantile, parseExposition, parseProcNetUdp, rejectsByReason } from './measure.ts';
 
 const PROC = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
 14251: 0100007F:9EA6 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1143711 2 000000002abc0325 0
@@ -17,5 +17,15 @@ describe('bench/edge-ns measurements', () => {
     const before = parseExposition('# HELP x\nlorawan_edge_ns_rejected_total{reason="bad_mic"} 3\nlorawan_edge_ns_uplinks_total 10\n');
     const after = parseExposition('lorawan_edge_ns_rejected_total{reason="bad_mic"} 5\nlorawan_edge_ns_rejected_total{reason="replay"} 1\nlorawan_edge_uplinks_rejected_total{reason="unstorable"} 0\nlorawan_edge_ns_uplinks_total 99\n');
     expect(rejectsByReason(before, after)).toEqual({ bad_mic: 2, replay: 1 });
+  });
+
+  it('reads a histogram quantile between two scrapes as its bucket bound', () => {
+    const h = (a: number, b: number, c: number): string => `x_seconds_bucket{kind="data",le="0.01"} ${a}\nx_seconds_bucket{kind="data",le="0.1"} ${b}\nx_seconds_bucket{le="+Inf",kind="data"} ${c}\nx_seconds_bucket{kind="join",le="0.01"} 7\n`;
+    const before = parseExposition(h(10, 10, 10));
+    const after = parseExposition(h(60, 108, 110));
+    expect(histogramQuantile(before, after, 'x_seconds', 0.5, 'kind="data"')).toBe(0.01);
+    expect(histogramQuantile(before, after, 'x_seconds', 0.9, 'kind="data"')).toBe(0.1);
+    expect(histogramQuantile(before, after, 'x_seconds', 0.99, 'kind="data"')).toBe(Infinity);
+    expect(histogramQuantile(before, before, 'x_seconds', 0.5, 'kind="data"')).toBeNaN();
   });
 });

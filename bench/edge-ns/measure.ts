@@ -92,3 +92,27 @@ export async function untilSettled(read: () => Promise<number>, quietMs: number,
   }
   return { value, lastChangeAt };
 }
+
+/**
+ * The `q` quantile of a Prometheus histogram's observations between two scrapes, as the upper
+ * bound of the bucket it falls in (`+Inf` when beyond the last): `name` without `_bucket`,
+ * `labels` the histogram's own labels (`kind="data"`), empty when it has none.
+ */
+export function histogramQuantile(before: Map<string, number>, after: Map<string, number>, name: string, q: number, labels = ''): number {
+  const buckets: [number, number][] = [];
+  const prefix = `${name}_bucket{`;
+  const want = labels.split(',').filter(Boolean).sort().join(',');
+  for (const [k, v] of after) {
+    if (!k.startsWith(prefix)) continue;
+    // prom-client writes `le` first, other exporters last: compare the other labels as a set.
+    const parts = k.slice(prefix.length, -1).split(',');
+    const le = parts.find((x) => x.startsWith('le="'))?.slice(4, -1);
+    if (le === undefined || parts.filter((x) => !x.startsWith('le="')).sort().join(',') !== want) continue;
+    buckets.push([le === '+Inf' ? Infinity : Number(le), v - (before.get(k) ?? 0)]);
+  }
+  buckets.sort((a, b) => a[0] - b[0]);
+  const total = buckets.at(-1)?.[1] ?? 0;
+  if (total <= 0) return NaN;
+  for (const [le, n] of buckets) if (n >= q * total) return le;
+  return Infinity;
+}

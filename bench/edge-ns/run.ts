@@ -9,11 +9,15 @@
  * the network server accepted (`lorawan_edge_ns_uplinks_total`), CPU µs per uplink of the
  * gateway process (from /proc), RSS. During the 2,000/s phase, 1 % of the uplinks are confirmed
  * and 20 join-requests are sent: the time from sending the PUSH_DATA to receiving the PULL_RESP
- * (ACK / join-accept) is measured, p50/p99 — it includes the 200 ms dedup window, the batch
- * commit (SQLite + durable log group commit) and the loopback. Finally every accepted uplink is
- * counted in InfluxDB.
+ * (ACK / join-accept) is measured, p50/p99, per receive window, with the ones that got no answer
+ * (answer-times.ts) — it includes the kernel's receive buffer, the inbox journal, the dedup wait
+ * (closed early: the one forwarder is connected), the batch commit (SQLite) and, for ACKs and
+ * join-accepts, the durable log's fsync (asked for at once for their batch; `--log-fsync-ms` sets the
+ * group-commit interval, default the gateway's 100 ms, that everything else waits for).
+ * The forwarder's tmst runs in real time (stamped at send), as the network server's window
+ * judgement needs. Finally every accepted uplink is counted in InfluxDB.
  *
- *   node --import tsx bench/edge-ns/run.ts [--rates 2000,5000,10000] [--seconds 10] [--devices 10000]
+ *   node --import tsx bench/edge-ns/run.ts [--rates 2000,5000,10000] [--seconds 10] [--devices 10000] [--log-fsync-ms 100]
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -24,15 +28,16 @@ import { parseArgs } from 'node:util';
 import { buildDataFrame } from '../../lorawan/data-frame.ts';
 import { buildJoinRequest } from '../../lorawan/join.ts';
 import { decodeUdpPacket } from '../../lorawan/udp/codec.ts';
+import { AnswerTimes, ConcentratorClock, stampTmst, TMST_PLACEHOLDER, tmstOffset, type AnswerSummary } from './answer-times.ts';
 import { buildPullData, pushDataFor } from './datagrams.ts';
-import { rejectsByReason, scrapeLabelled, udpSocketState, untilSettled } from './measure.ts';
+import { histogramQuantile, rejectsByReason, scrapeLabelled, udpSocketState, untilSettled } from './measure.ts';
 import { buildFleet, registryYaml } from '../gateway/fleet.ts';
 import { buildBundle, deployedGateway, RssSampler, scrape, sleep, waitFor } from '../gateway/procs.ts';
 import { writeDeviceKeysFile, type DeviceKeys } from '../../gateway/registry/keys-file.ts';
 import { freePorts } from '../../support/free-port.ts';
 import { startInfluxd } from '../../support/influxd.ts';
 
-const { values } = parseArgs({ options: { rates: { type: 'string', default: '2000,5000,10000' }, seconds: { type: 'string', default: '10' }, devices: { type: 'string', default: '10000' }, 'answer-rate': { type: 'string', default: '2000' }, 'node-flags': { type: 'string', default: '' }, store: { type: 'string', default: 'on' }, 'gateway-output': { type: 'string', default: '' }, warmup: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { rates: { type: 'string', default: '2000,5000,10000' }, seconds: { type: 'string', default: '10' }, devices: { type: 'string', default: '10000' }, 'answer-rate': { type: 'string', default: '2000' }, 'node-flags': { type: 'string', default: '' }, store: { type: 'string', default: 'on' }, 'gateway-output': { type: 'string', default: '' }, warmup: { type: 'string', default: '1' }, 'log-fsync-ms': { type: 'string', default: '' } } });
 /** extra node flags after the unit's (later flags win), e.g. --node-flags='--max-old-space-size=256' */
 const extraFlags = (values['node-flags'] as string).split(' ').filter(Boolean);
 const rates = (values.rates as string).split(',').map(Number);
@@ -44,10 +49,8 @@ const storeOn = values.store !== 'off';
 const GW = '0016c001f15e0001';
 const OTAA_N = 20;
 
-const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-};
+/** buffer.fsync_interval_ms of the gateway ('' = its default, 100 ms) */
+const logFsyncMs = values['log-fsync-ms'] as string;
 
 async function main(): Promise<void> {
   const loadBefore = loadavg().map((x) => x.toFixed(1)).join(' ');
@@ -74,6 +77,7 @@ async function main(): Promise<void> {
       http: { listen: `127.0.0.1:${httpPort}` },
       log: { level: 'warn' },
       registry: { devices_file: 'devices.yaml' },
+      ...(logFsyncMs ? { buffer: { fsync_interval_ms: Number(logFsyncMs) } } : {}),
       sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${udpPort}`, keys_file: 'keys.json' }],
       sinks: [{ type: 'influxdb', name: 'influx', url: influx.url, database: 'edge_ns' }],
       ...(storeOn ? {} : { web: { enabled: false, store: { enabled: false } } }),
@@ -112,18 +116,15 @@ async function main(): Promise<void> {
   } catch {
     // kernel limit
   }
-  const sentAt = new Map<string, number>();
-  const answers: { kind: 'ack' | 'join'; ms: number }[] = [];
+  const answers = new AnswerTimes();
+  const clock = new ConcentratorClock();
   sock.on('message', (msg) => {
     // PUSH_ACKs (one per PUSH_DATA) are skipped unread: the load generator stays cheap.
     if (msg[3] !== 0x03) return;
+    const at = performance.now();
     const d = decodeUdpPacket(msg);
     if (!d.ok || d.packet.type !== 'PULL_RESP') return;
-    const tmst = (d.packet.txpk.tmst ?? 0) >>> 0;
-    for (const [k, delay] of [['ack', 1_000_000], ['join', 5_000_000]] as const) {
-      const t = sentAt.get(`${k}:${(tmst - delay) >>> 0}`);
-      if (t !== undefined) answers.push({ kind: k, ms: performance.now() - t });
-    }
+    answers.resp((d.packet.txpk.tmst ?? 0) >>> 0, at);
   });
   const send = (b: Buffer): void => sock.send(b, udpPort, '127.0.0.1');
   send(buildPullData(GW));
@@ -131,14 +132,21 @@ async function main(): Promise<void> {
 
   let next = 0; // global uplink index → device next % N, FCnt ⌊next / N⌋
   const t0 = Date.UTC(2026, 0, 1);
-  let tmst = 0;
-  const frame = (confirmed: boolean): { bytes: Buffer; tmst: number } => {
+  /** a pre-built PUSH_DATA and where its tmst goes (stamped when it is sent) */
+  const frame = (confirmed: boolean): { bytes: Buffer; tmstAt: number } => {
     const i = next++;
     const d = abp[i % N] as (typeof abp)[number];
     const payload = d.payloads[Math.floor(i / N) % d.payloads.length] as Uint8Array;
     const phy = buildDataFrame({ mType: confirmed ? 'ConfirmedDataUp' : 'UnconfirmedDataUp', devAddr: d.devAddr, fCnt: Math.floor(i / N), fCtrl: { adr: true }, fPort: d.fPort, payload }, { nwkSKey: d.nwkSKey, appSKey: d.appSKey });
-    tmst = (tmst + 997) >>> 0;
-    return { bytes: pushDataFor(GW, phy, tmst, t0 + i), tmst };
+    const bytes = pushDataFor(GW, phy, TMST_PLACEHOLDER, t0 + i);
+    return { bytes, tmstAt: tmstOffset(bytes) };
+  };
+  /** Sends a pre-built PUSH_DATA heard now (its tmst = the forwarder's counter); returns that tmst. */
+  const sendFrame = (f: { bytes: Buffer; tmstAt: number }): number => {
+    const tmst = clock.now();
+    stampTmst(f.bytes, f.tmstAt, tmst);
+    send(f.bytes);
+    return tmst;
   };
 
   // Warm-up, not measured: `--warmup` rounds of one uplink per device at 2,000/s, so the phases
@@ -149,11 +157,11 @@ async function main(): Promise<void> {
   if (warmupRounds > 0) {
     const total = warmupRounds * N;
     console.error(`warm-up: ${total} uplinks at 2,000/s …`);
-    const frames = Array.from({ length: total }, () => frame(false).bytes);
+    const frames = Array.from({ length: total }, () => frame(false));
     const started = performance.now();
     for (let k = 0; k < total; ) {
       const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * 2000));
-      for (; k < due; k++) send(frames[k] as Buffer);
+      for (; k < due; k++) sendFrame(frames[k] as (typeof frames)[number]);
       await sleep(10);
     }
     await untilSettled(async () => (await scrape(httpPort))['lorawan_edge_ns_uplinks_total'] ?? 0, 1500, 120_000, 250);
@@ -162,12 +170,14 @@ async function main(): Promise<void> {
 
   const rows: string[] = [];
   const phases: { rate: number; sent: number; datagrams: number; kernelDrops: number; rejectText: string; catchUpS: number }[] = [];
+  /** the answer phase: load average at its start and end, the gateway's own window counters */
+  let answerPhase: { loadStart: string; loadEnd: string; counters: string } | undefined;
   let joinsSent = 0;
   for (const rate of rates) {
     const total = rate * seconds;
     console.error(`rate ${rate}/s: building ${total} frames …`);
     const withAnswers = rate === answerRate;
-    const batch: { bytes: Buffer; tmst: number; confirmed: boolean }[] = [];
+    const batch: { bytes: Buffer; tmstAt: number; confirmed: boolean }[] = [];
     for (let k = 0; k < total; k++) {
       const confirmed = withAnswers && k % 100 === 50;
       batch.push({ ...frame(confirmed), confirmed });
@@ -176,20 +186,22 @@ async function main(): Promise<void> {
     const beforeL = await scrapeLabelled(httpPort);
     const kernelBefore = udpSocketState(udpPort);
     const cpuBefore = rss.samples.at(-1)?.cpuS ?? 0;
+    const loadStart = loadavg()[0]?.toFixed(1) ?? '?';
     const started = performance.now();
     // Paced in 10 ms slices.
     for (let k = 0; k < total; ) {
       const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
       for (; k < due; k++) {
         const f = batch[k] as (typeof batch)[number];
-        if (f.confirmed) sentAt.set(`ack:${f.tmst}`, performance.now());
-        send(f.bytes);
+        const at = performance.now();
+        const tmst = sendFrame(f);
+        if (f.confirmed) answers.sentAt('ack', tmst, at);
       }
       if (withAnswers && joinsSent < OTAA_N && k > (joinsSent + 1) * (total / (OTAA_N + 1))) {
         const o = otaa[joinsSent] as (typeof otaa)[number];
-        tmst = (tmst + 997) >>> 0;
-        sentAt.set(`join:${tmst}`, performance.now());
-        send(pushDataFor(GW, buildJoinRequest({ joinEui: o.joinEui, devEui: o.devEui, devNonce: 1 + joinsSent }, o.appKey), tmst, Date.now()));
+        const datagram = pushDataFor(GW, buildJoinRequest({ joinEui: o.joinEui, devEui: o.devEui, devNonce: 1 + joinsSent }, o.appKey), TMST_PLACEHOLDER, Date.now());
+        const at = performance.now();
+        answers.sentAt('join', sendFrame({ bytes: datagram, tmstAt: tmstOffset(datagram) }), at);
         joinsSent++;
       }
       await sleep(10);
@@ -214,6 +226,7 @@ async function main(): Promise<void> {
     const rejects = rejectsByReason(beforeL, afterL);
     const rejectText = Object.entries(rejects).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
     const lag = after['lorawan_edge_nodejs_eventloop_lag_p99_seconds'];
+    if (withAnswers) answerPhase = { loadStart, loadEnd: loadavg()[0]?.toFixed(1) ?? '?', counters: windowCounters(beforeL, afterL) };
     console.error(`accepted at the end of sending ${atSendEnd}, receive queue then ${queuedAtSendEnd} B; caught up ${(busyS - sendS).toFixed(1)} s after; datagrams read ${datagrams}, kernel drops ${kernelDrops}; rejects: ${rejectText}; event-loop lag p99 ${lag?.toFixed(3) ?? '?'} s`);
     phases.push({ rate, sent: total, datagrams, kernelDrops, rejectText, catchUpS: busyS - sendS });
     rows.push(`| ${rate.toLocaleString('en')} | ${(total / sendS).toFixed(0)} | ${accepted.toLocaleString('en')} / ${total.toLocaleString('en')} | ${(accepted / busyS).toFixed(0)} | ${cpuUs.toFixed(0)} | ${rss.peakMb().toFixed(0)} |`);
@@ -238,19 +251,19 @@ async function main(): Promise<void> {
   proc.kill('SIGTERM');
   await Promise.race([new Promise((r) => proc.once('exit', r)), sleep(30_000)]);
   sock.close();
-  const acks = answers.filter((a) => a.kind === 'ack').map((a) => a.ms);
-  const joins = answers.filter((a) => a.kind === 'join').map((a) => a.ms);
+  const answerLine = (what: string, a: AnswerSummary): string =>
+    `${what} p50 ${a.p50Ms.toFixed(1)} ms, p99 ${a.p99Ms.toFixed(1)} ms, max ${a.maxMs.toFixed(1)} ms (${a.answered} of ${a.sent} answered: ${a.rx1} RX1, ${a.rx2} RX2)`;
   const report = [
     `### bench/edge-ns (${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, shared with other work)`,
     '',
-    `\`node --import tsx bench/edge-ns/run.ts --rates ${rates.join(',')} --seconds ${seconds} --devices ${N} --store ${storeOn ? 'on' : 'off'}${warmupRounds !== 1 ? ` --warmup ${warmupRounds}` : ''}${extraFlags.length ? ` '--node-flags=${extraFlags.join(' ')}'` : ''}\` (load average before: ${loadBefore}, after: ${loadavg().map((x) => x.toFixed(1)).join(' ')}) — ${N.toLocaleString('en')} ABP sessions + ${OTAA_N} OTAA devices, one virtual forwarder on loopback, gateway = the bundle with the systemd unit's node flags, InfluxDB 1.6 on the same machine.`,
+    `\`node --import tsx bench/edge-ns/run.ts --rates ${rates.join(',')} --seconds ${seconds} --devices ${N} --store ${storeOn ? 'on' : 'off'}${logFsyncMs ? ` --log-fsync-ms ${logFsyncMs}` : ''}${answerRate !== 2000 ? ` --answer-rate ${answerRate}` : ''}${warmupRounds !== 1 ? ` --warmup ${warmupRounds}` : ''}${extraFlags.length ? ` '--node-flags=${extraFlags.join(' ')}'` : ''}\` (load average before: ${loadBefore}, after: ${loadavg().map((x) => x.toFixed(1)).join(' ')}) — ${N.toLocaleString('en')} ABP sessions + ${OTAA_N} OTAA devices, one virtual forwarder on loopback, gateway = the bundle with the systemd unit's node flags, InfluxDB 1.6 on the same machine.`,
     '',
     '| offered uplinks/s | sent/s | accepted / sent | accepted/s | gateway CPU µs/uplink | gateway RSS peak MB |',
     '|---|---|---|---|---|---|',
     ...rows,
     '',
     `- RSS idle with ${(N + 0).toLocaleString('en')} sessions loaded: ${idleRss.toFixed(0)} MB; after the warm-up (${warmupRounds} uplink(s) per device, not measured): ${(warmedRss / 1024).toFixed(0)} MB; peak over the run: ${rss.peakMb().toFixed(0)} MB.`,
-    `- Answer time PUSH_DATA → PULL_RESP at ${answerRate.toLocaleString('en')} uplinks/s (includes the 200 ms dedup window and the durable commit): ACK p50 ${quantile(acks, 0.5).toFixed(0)} ms, p99 ${quantile(acks, 0.99).toFixed(0)} ms (${acks.length} confirmed uplinks); join-accept p50 ${quantile(joins, 0.5).toFixed(0)} ms, p99 ${quantile(joins, 0.99).toFixed(0)} ms (${joins.length} joins).`,
+    `- Answer time PUSH_DATA → PULL_RESP at ${answerRate.toLocaleString('en')} uplinks/s (load average ${answerPhase?.loadStart ?? '?'} at the phase's start, ${answerPhase?.loadEnd ?? '?'} at its end; durable log fsync interval ${logFsyncMs || '100 (default)'} ms): ${answerLine('ACK', answers.summary('ack'))}; ${answerLine('join-accept', answers.summary('join'))}. Gateway counters in that phase: ${answerPhase?.counters ?? '?'}.`,
     `- InfluxDB: ${influxCount.toLocaleString('en')} lorawan_uplink points for ${acc.toLocaleString('en')} accepted uplinks (both counted once they stopped moving; ${written.toLocaleString('en')} points written by the sink, all measurements).`,
     ...phases.map((p) => `- ${p.rate.toLocaleString('en')}/s: ${p.sent.toLocaleString('en')} sent, ${p.datagrams.toLocaleString('en')} datagrams read by the gateway, ${p.kernelDrops.toLocaleString('en')} dropped by the kernel (receive buffer full, /proc/net/udp); rejects: ${p.rejectText}; caught up ${p.catchUpS.toFixed(1)} s after the last datagram was sent.`),
   ].join('\n');
@@ -259,6 +272,20 @@ async function main(): Promise<void> {
   await influx.dispose();
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
+}
+
+/** What the network server says about receive windows between two scrapes (gateway/ns/README.md, timing model). */
+function windowCounters(before: Map<string, number>, after: Map<string, number>): string {
+  const d = (k: string): number => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+  const closes = d('lorawan_edge_ns_dedup_wait_seconds_count');
+  const early = d('lorawan_edge_ns_dedup_wait_seconds_bucket{le="0.01"}');
+  const hq = (name: string, labels = ''): string => `≤ ${histogramQuantile(before, after, name, 0.5, labels)} / ≤ ${histogramQuantile(before, after, name, 0.99, labels)}`;
+  return [
+    `downlinks RX1 ${d('lorawan_edge_ns_downlinks_total{outcome="rx1"}')}, RX2 ${d('lorawan_edge_ns_downlinks_total{outcome="rx2"}')}`,
+    `too late ${d('lorawan_edge_ns_answers_too_late_total{kind="data"}')} data / ${d('lorawan_edge_ns_answers_too_late_total{kind="join-accept"}')} join-accept`,
+    `dedup windows closed within 10 ms ${early} of ${closes}`,
+    `p50/p99 bucket bounds (s): inbox journal commit ${hq('lorawan_edge_ns_inbox_commit_seconds')}, receive delay from tmst ${hq('lorawan_edge_ns_receive_delay_seconds')}, dedup wait ${hq('lorawan_edge_ns_dedup_wait_seconds')}, heard → PULL_RESP data ${hq('lorawan_edge_ns_answer_seconds', 'kind="data"')} / join-accept ${hq('lorawan_edge_ns_answer_seconds', 'kind="join-accept"')}`,
+  ].join(', ');
 }
 
 main().catch((err: unknown) => {

@@ -47,6 +47,21 @@ async function readAll(log: DurableLog<TestUplink>, sink: string): Promise<LogRe
 const segmentFiles = async (dir: string) => (await readdir(dir)).filter((n) => n.endsWith('.seg')).sort();
 
 describe('durable log: append, read, commit', () => {
+  it('flushSoon() makes the pending batch durable without waiting out fsync_interval_ms, also behind a running flush', async () => {
+    const log = await openLog({ dir: await freshDir(), fsync_interval_ms: 600_000 });
+    const within = <T,>(p: Promise<T>): Promise<T | 'not durable'> => Promise.race([p, new Promise<'not durable'>((r) => setTimeout(() => r('not durable'), 30_000))]);
+    const a = log.append(uplinkFor(1));
+    log.flushSoon();
+    expect(await within(a)).toBe(1);
+    // B starts a flush; C arrives while it runs and asks too: the next flush follows at once.
+    const b = log.append(uplinkFor(2));
+    log.flushSoon();
+    const c = log.append(uplinkFor(3));
+    log.flushSoon();
+    expect(await within(Promise.all([b, c]))).toEqual([2, 3]);
+    log.flushSoon(); // nothing pending: no-op
+  }, 90_000);
+
   it('assigns ids 1.. in call order, reads them back intact and in order', async () => {
     const dir = await freshDir();
     const log = await openLog({ dir, sinks: ['influx'] });

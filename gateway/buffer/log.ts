@@ -72,6 +72,8 @@
  * batch is written with one positional write per segment it touches, then one fdatasync, when the
  * first record in it has waited `fsync_interval_ms` (default 100 ms) or the batch reaches
  * `flush_bytes` (default 1 MiB), whichever comes first; only then do the batch's promises resolve.
+ * A caller with someone waiting on the durability (the edge network server's ACK or join-accept,
+ * whose receive window is running) may ask for the pending batch now (`flushSoon()`).
  * One flush runs at a time; records arriving meanwhile form the next batch. On rotation the old
  * segment is fdatasync'ed and closed, the new file is created with O_EXCL, and the folder is
  * fsync'ed before any record in the new file is acknowledged. After the fdatasync the SYNCED mark
@@ -325,6 +327,8 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
   private pendingSince = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  /** flushSoon() during a running flush: the next one starts as soon as it ends */
+  private urgent = false;
   private waiting: Waiter<T>[] = [];
 
   private readonly cursors = new Map<string, Cursor>();
@@ -722,13 +726,25 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     }
   }
 
+  /**
+   * Flushes the pending batch now rather than when its `fsync_interval_ms` is up (after the
+   * running flush, if one runs): for a caller whose reader waits on this durability. Everything
+   * else keeps the group commit; each call costs at most one extra fdatasync.
+   */
+  flushSoon(): void {
+    if (this.pendingCount === 0 || this.failed || this.stall) return;
+    if (this.flushing) this.urgent = true;
+    else this.startFlush();
+  }
+
   private startFlush(): void {
     this.clearTimer();
     if (this.flushing) return;
+    this.urgent = false;
     this.flushing = this.flush().finally(() => {
       this.flushing = undefined;
       if (this.pendingCount === 0 || this.failed || this.stall) return;
-      const due = this.pendingSince + this.config.fsync_interval_ms <= performance.now();
+      const due = this.urgent || this.pendingSince + this.config.fsync_interval_ms <= performance.now();
       if (this.state === 'closing' || due) this.startFlush();
       else this.scheduleFlush();
     });

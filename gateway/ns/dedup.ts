@@ -8,6 +8,16 @@
  * transmission (a replay or a retransmission): it is processed after this window, as a frame of
  * its own, so the network server can judge it.
  *
+ * Early close: when `isComplete` is set and says a frame's copies are all in (every connected
+ * gateway has reported it, `connected-gateways.ts`), its window closes at once instead of
+ * waiting out its length; the window stays the upper bound. Until the time the window would have
+ * closed, such a frame is remembered, so that the same gateway's same copy again (same `tmst`)
+ * is still a `duplicate` and not a new frame. A frame never closes early while an older frame with
+ * the same `sequenceKey` (the network server gives the DevAddr) is still open: a device's frames
+ * must reach the network server in the order they were sent, or the earlier one would look like
+ * a replay of a counter already passed (a real device sends seconds apart, a simulator at full
+ * speed does not).
+ *
  * Bounded: at most `maxOpen` frames are open at once; past that, the oldest closes early.
  */
 import { performance } from 'node:perf_hooks';
@@ -22,6 +32,8 @@ export interface Reception {
   entry?: number;
   /** handed over again from the journal at start */
   replayed?: boolean;
+  /** monotonic ms when the uplink was heard, from its tmst (gateway-clock.ts); receivedAt if unknown */
+  heardAt?: number;
 }
 
 interface Open {
@@ -29,6 +41,8 @@ interface Open {
   receptions: Reception[];
   /** monotonic ms when the window closes */
   closesAt: number;
+  /** sequenceKey of the frame, if any */
+  seq: number | undefined;
   /** second transmissions of the same bytes, processed after this window */
   later: Reception[];
 }
@@ -38,10 +52,21 @@ export class DedupWindow {
   private readonly open = new Map<string, Open>();
   /** One sweep timer instead of one timer per frame (thousands per second). */
   private sweeper: NodeJS.Timeout | undefined;
+  /** whether a frame's receptions are all that can come (early close); unset = always wait */
+  isComplete: ((receptions: readonly Reception[]) => boolean) | undefined;
+  /** frames with the same key keep their order (early close waits for older ones) */
+  sequenceKey: ((data: Uint8Array) => number | undefined) | undefined;
+  /** open windows per sequence key */
+  private readonly openPerSeq = new Map<number, number>();
+  /** frames whose window closed early (every connected gateway had reported) */
+  closedEarly = 0;
+  /** early-closed frames until their window's end: key → closesAt and receptions (bounded like `open`) */
+  private readonly early = new Map<string, { closesAt: number; receptions: Reception[] }>();
 
   constructor(
     private readonly windowMs: number,
-    private readonly onFrame: (frame: { data: Uint8Array; receptions: Reception[] }) => void,
+    /** `waitedMs`: how long the frame's window was open (early close or full length) */
+    private readonly onFrame: (frame: { data: Uint8Array; receptions: Reception[]; waitedMs: number }) => void,
     private readonly onDuplicate: (r: Reception) => void,
     private readonly maxOpen = 20_000,
     private readonly now: () => number = () => performance.now(),
@@ -69,25 +94,63 @@ export class DedupWindow {
     const o = this.open.get(key);
     if (o) {
       const same = o.receptions.find((x) => x.gatewayEui === r.gatewayEui);
-      if (!same) o.receptions.push(r);
-      else if (same.rxpk.tmst === r.rxpk.tmst) this.onDuplicate(r);
+      if (!same) {
+        o.receptions.push(r);
+        if (this.mayCloseEarly(o)) this.closeEarly(key);
+      } else if (same.rxpk.tmst === r.rxpk.tmst) this.onDuplicate(r);
       else if (o.later.length < 16) o.later.push(r);
       else this.onDuplicate(r);
       return;
+    }
+    if (this.early.size) {
+      const t = this.now();
+      for (const [k, e] of this.early) {
+        if (e.closesAt > t) break;
+        this.early.delete(k);
+      }
+      const e = this.early.get(key);
+      if (e && e.receptions.some((x) => x.gatewayEui === r.gatewayEui && x.rxpk.tmst === r.rxpk.tmst)) return this.onDuplicate(r);
     }
     if (this.open.size >= this.maxOpen) {
       const oldest = this.open.keys().next().value;
       if (oldest !== undefined) this.close(oldest);
     }
-    this.open.set(key, { data, receptions: [r], closesAt: this.now() + this.windowMs, later: [] });
+    const seq = this.sequenceKey?.(data);
+    const o2: Open = { data, receptions: [r], closesAt: this.now() + this.windowMs, later: [], seq };
+    this.open.set(key, o2);
+    if (seq !== undefined) this.openPerSeq.set(seq, (this.openPerSeq.get(seq) ?? 0) + 1);
+    if (this.mayCloseEarly(o2)) return this.closeEarly(key);
     this.arm();
+  }
+
+  private mayCloseEarly(o: Open): boolean {
+    if (!this.isComplete?.(o.receptions)) return false;
+    return o.seq === undefined || this.openPerSeq.get(o.seq) === 1;
+  }
+
+  private closeEarly(key: string): void {
+    const o = this.open.get(key);
+    if (!o) return;
+    this.closedEarly++;
+    this.early.delete(key);
+    if (this.early.size >= this.maxOpen) {
+      const oldest = this.early.keys().next().value;
+      if (oldest !== undefined) this.early.delete(oldest);
+    }
+    this.early.set(key, { closesAt: o.closesAt, receptions: o.receptions });
+    this.close(key);
   }
 
   private close(key: string): void {
     const o = this.open.get(key);
     if (!o) return;
     this.open.delete(key);
-    this.onFrame({ data: o.data, receptions: o.receptions });
+    if (o.seq !== undefined) {
+      const n = (this.openPerSeq.get(o.seq) ?? 1) - 1;
+      if (n > 0) this.openPerSeq.set(o.seq, n);
+      else this.openPerSeq.delete(o.seq);
+    }
+    this.onFrame({ data: o.data, receptions: o.receptions, waitedMs: this.now() - (o.closesAt - this.windowMs) });
     for (const r of o.later) this.add(o.data, r);
   }
 
@@ -100,6 +163,8 @@ export class DedupWindow {
     if (this.sweeper) clearTimeout(this.sweeper);
     this.sweeper = undefined;
     this.open.clear();
+    this.early.clear();
+    this.openPerSeq.clear();
   }
 
   get size(): number {

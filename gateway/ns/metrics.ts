@@ -18,6 +18,9 @@ export interface NsMetrics {
   downlinks: Counter<'outcome'>;
   sessions: Gauge;
   answerSeconds: Histogram<'kind'>;
+  receiveDelay: Histogram;
+  dedupWait: Histogram;
+  tooLate: Counter<'kind'>;
   datagrams: Counter<'type'>;
   gatewayRx: Gauge<'gateway'>;
   gatewayRxOk: Gauge<'gateway'>;
@@ -48,11 +51,25 @@ export function nsMetrics(registry: Registry): NsMetrics {
     sessions: new Gauge({ name: 'lorawan_edge_ns_sessions', help: 'Device sessions held (OTAA and ABP)', registers: r }),
     answerSeconds: new Histogram({
       name: 'lorawan_edge_ns_answer_seconds',
-      help: 'From the uplink datagram to its PULL_RESP (join-accept or data downlink), including the dedup window',
+      help: 'From when the uplink was heard (its tmst on our clock) to its PULL_RESP (join-accept or data downlink), including the socket buffer and the dedup window',
       labelNames: ['kind'],
-      buckets: [0.01, 0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2, 5],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2, 5],
       registers: r,
     }),
+    // Receive-window timing (gateway/ns/README.md, "Timing model").
+    receiveDelay: new Histogram({
+      name: 'lorawan_edge_ns_receive_delay_seconds',
+      help: 'How long an uplink datagram took to be read beyond the least-delayed recent one of its gateway (socket buffer, backhaul), from its tmst',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+      registers: r,
+    }),
+    dedupWait: new Histogram({
+      name: 'lorawan_edge_ns_dedup_wait_seconds',
+      help: 'How long a frame\'s dedup window was open, from its first copy entering it (after the inbox journal) to its close (early when every connected gateway has reported it)',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1],
+      registers: r,
+    }),
+    tooLate: new Counter({ name: 'lorawan_edge_ns_answers_too_late_total', help: 'Answers not sent because both receive windows were out of reach (also counted in rejected_total{reason="too_late"})', labelNames: ['kind'], registers: r }),
     datagrams: new Counter({ name: 'lorawan_edge_udp_datagrams_total', help: 'Semtech UDP datagrams received, per type', labelNames: ['type'], registers: r }),
     gatewayRx: new Gauge({ name: 'lorawan_edge_gateway_rx_packets', help: 'Gateway stat rxnb (packets received) of the last interval', labelNames: ['gateway'], registers: r }),
     gatewayRxOk: new Gauge({ name: 'lorawan_edge_gateway_rx_ok_packets', help: 'Gateway stat rxok (packets with a good CRC)', labelNames: ['gateway'], registers: r }),

@@ -23,7 +23,7 @@
  * when it carries a payload, kept in the rejects file; nothing here throws on input.
  */
 import { hash } from 'node:crypto';
-import { hex32 } from '../../lorawan/bytes.ts';
+import { hex32, readEuiLE } from '../../lorawan/bytes.ts';
 import type { UplinkEvent } from '../../lorawan/chirpstack/events.ts';
 import { buildDataFrame, openDataFrame } from '../../lorawan/data-frame.ts';
 import { reconstructFCnt } from '../../lorawan/fcnt.ts';
@@ -46,7 +46,10 @@ import { channelMask, JOIN_CF_LIST_HZ } from './channel-plan.ts';
 import { CommandIds } from './command-ids.ts';
 import type { DownlinkOutcome } from './command-down.ts';
 import { OutcomeOutbox } from './outcome-outbox.ts';
+import { ConnectedGateways } from './connected-gateways.ts';
 import { DedupWindow, type Reception } from './dedup.ts';
+import { GatewayClocks } from './gateway-clock.ts';
+import { planWindow } from './receive-windows.ts';
 import { AesKeyCache } from './session-keys-cache.ts';
 import type { NsMetrics } from './metrics.ts';
 import type { DownlinkState, Session, SessionStore } from './session-store.ts';
@@ -67,6 +70,13 @@ export interface NetworkServerConfig {
   abp_fcnt_reset: 'reject' | 'accept_zero';
   confirmed_retries: number;
   application_id: string;
+  /**
+   * Close a frame's dedup window as soon as every connected gateway has reported it (default
+   * on); the window is then only the upper bound (connected-gateways.ts)
+   */
+  dedup_early_close?: boolean;
+  /** the forwarders' keepalive_interval, s: a gateway is connected while its last PULL_DATA is younger than twice this (default 10) */
+  gateway_keepalive_s?: number;
   /** ADR engine (adr.ts) for devices that set the ADR bit; default on */
   adr?: boolean;
   /** uplinks of SNR history before a LinkADRReq (ChirpStack: 20) */
@@ -82,8 +92,11 @@ export interface NsDeps {
   store: SessionStore;
   decode: DecodeContext;
   metrics: NsMetrics;
-  /** appends records; resolves when durable; `onRefused` hears at once the indices the log refused */
-  append: (records: PipelineRecord[], onRefused?: (indices: number[]) => void) => Promise<void>;
+  /**
+   * appends records; resolves when durable; `onRefused` hears at once the indices the log
+   * refused; `urgent`: an answer waits for this durability (the log flushes now, not at its interval)
+   */
+  append: (records: PipelineRecord[], onRefused?: (indices: number[]) => void, urgent?: boolean) => Promise<void>;
   /** sends a PULL_RESP to a gateway; returns its token, undefined when the gateway has no route */
   transmit: (gatewayEui: string, txpk: Txpk) => number | undefined;
   reject: (reason: string, detail: string, payload?: Uint8Array) => void;
@@ -147,7 +160,8 @@ interface Answer {
   receptions: Reception[];
   fCnt32: number;
   macAnswers: MacCommand[];
-  receivedAt: number;
+  /** monotonic ms when the uplink was heard (its tmst on our clock): the receive windows count from here */
+  heardAt: number;
 }
 
 interface AppliedRows {
@@ -168,6 +182,16 @@ interface Batch {
   entries: number[];
   /** S6 rows: records[index] is the uplink devEui/fCnt from journal entry `entry` */
   applied: { devEui: string; fCnt: number; index: number; entry: number }[];
+  /** joins committed with the batch (S1): the new session, its DevNonce, the session it replaced */
+  joins: BatchJoin[];
+  /** `devEui/devNonce` of `joins`: a nonce is used once it is in a batch, before it is durable (S3) */
+  joinNonces: Set<string>;
+}
+
+interface BatchJoin {
+  session: Session;
+  devNonce: number;
+  previous: Session | undefined;
 }
 
 /** ChirpStack-style deduplication id (UUID form), the same for the same frame of a session. */
@@ -225,6 +249,10 @@ export class NetworkServer {
   private readonly sentFCnt = new Map<number, number>();
   /** prepared AES keys of recently heard sessions (bounded: session-keys-cache.ts says why) */
   private readonly aes = new AesKeyCache();
+  /** per-gateway tmst → monotonic clock (when an uplink was heard, whatever it queued for) */
+  readonly clocks = new GatewayClocks();
+  /** gateways with a recent PULL_DATA: a frame all of them reported needs no more dedup wait */
+  private readonly connected: ConnectedGateways;
 
   constructor(
     readonly config: NetworkServerConfig,
@@ -233,12 +261,21 @@ export class NetworkServer {
     this.adr = new AdrEngine({ historyLength: config.adr_history ?? 20, installationMarginDb: config.adr_installation_margin_db ?? 10 });
     this.dedup = new DedupWindow(
       config.dedup_window_ms,
-      (frame) => this.process(frame.data, frame.receptions),
+      (frame) => {
+        this.deps.metrics.dedupWait.observe(frame.waitedMs / 1000);
+        this.process(frame.data, frame.receptions);
+      },
       (r) => {
         deps.metrics.rejected.inc({ reason: 'duplicate' });
         this.release([r]);
       },
     );
+    this.connected = new ConnectedGateways(2 * 1000 * (config.gateway_keepalive_s ?? 10));
+    if (config.dedup_early_close !== false) this.dedup.isComplete = (receptions) => this.connected.allReported(receptions, this.deps.monotonic());
+    // A device's frames keep their order through early closes: data uplinks by DevAddr, a
+    // join-request under the DevAddr of the device's current session (its last data frames
+    // must not be judged after the session they belong to was replaced).
+    this.dedup.sequenceKey = (data) => devAddrOfUplink(data) ?? this.sessionAddrOfJoin(data);
     for (const s of deps.store.loadSessions()) this.index(s);
     this.outbox = new OutcomeOutbox(deps.store.db);
     this.commandIds = new CommandIds(deps.store.db);
@@ -297,15 +334,18 @@ export class NetworkServer {
 
   private index(s: Session): void {
     const old = this.sessions.get(s.devEui);
-    if (old) {
-      const list = this.byAddr.get(old.devAddr)?.filter((x) => x !== old) ?? [];
-      if (list.length) this.byAddr.set(old.devAddr, list);
-      else this.byAddr.delete(old.devAddr);
-    }
+    if (old) this.unindexAddr(old);
     this.sessions.set(s.devEui, s);
     const list = this.byAddr.get(s.devAddr) ?? [];
     list.push(s);
     this.byAddr.set(s.devAddr, list);
+  }
+
+  /** Takes `s` out of the DevAddr index (it stays in `sessions` until replaced or deleted). */
+  private unindexAddr(s: Session): void {
+    const list = this.byAddr.get(s.devAddr)?.filter((x) => x !== s) ?? [];
+    if (list.length) this.byAddr.set(s.devAddr, list);
+    else this.byAddr.delete(s.devAddr);
   }
 
   /** Queues a downlink (an MQTT command): durable at once, sent with the device's next uplink. */
@@ -371,7 +411,13 @@ export class NetworkServer {
    */
   receive(gatewayEui: string, rxpk: Rxpk, receivedAt: number, entry?: number, replayed = false): void {
     if (this.closed) return;
-    this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, ...(entry !== undefined ? { entry } : {}), ...(replayed ? { replayed } : {}) });
+    // A datagram replayed from the journal at start is as old as the crash: it says nothing
+    // about the gateway's clock now; its windows count from its first arrival (`receivedAt`,
+    // from the journal's wall-clock time), so they are mostly gone and counted as too late.
+    if (replayed) return this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, ...(entry !== undefined ? { entry } : {}), replayed });
+    const { heardAt, ageMs } = this.clocks.observe(gatewayEui, rxpk.tmst, receivedAt);
+    this.deps.metrics.receiveDelay.observe(ageMs / 1000);
+    this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, heardAt, ...(entry !== undefined ? { entry } : {}) });
   }
 
   /** Tells the inbox journal that these receptions are done. */
@@ -416,6 +462,17 @@ export class NetworkServer {
     this.deps.inbox?.recovered('restored');
   }
 
+  /** The DevAddr of the current session of a join-request's DevEUI (MHDR 0x00, 23 bytes), if any. */
+  private sessionAddrOfJoin(data: Uint8Array): number | undefined {
+    if (data.length !== 23 || (data[0] ?? 0xff) >> 5 !== 0) return undefined;
+    return this.sessions.get(readEuiLE(data, 9))?.devAddr;
+  }
+
+  /** A PULL_DATA from a gateway: it is connected (its copies are waited for in dedup windows). */
+  gatewayPulled(gatewayEui: string, at: number): void {
+    this.connected.pulled(gatewayEui, at);
+  }
+
   private reject(reason: string, detail: string, payload?: Uint8Array): void {
     this.deps.metrics.rejected.inc({ reason });
     this.deps.reject(reason, detail, payload);
@@ -446,20 +503,26 @@ export class NetworkServer {
     if (keys.joinEui !== f.joinEui) return this.reject('join_eui_mismatch', `DevEUI ${f.devEui} sent JoinEUI ${f.joinEui}, the keys file has ${keys.joinEui}`, f.phyPayload);
     const appKey = Buffer.from(keys.appKey, 'hex');
     if (!verifyJoinRequestMic(f, appKey)) return this.reject('bad_mic', `join-request MIC of DevEUI ${f.devEui} does not verify`, f.phyPayload);
-    if (this.deps.store.hasDevNonce(f.devEui, f.devNonce)) {
+    if (this.deps.store.hasDevNonce(f.devEui, f.devNonce) || this.batch?.joinNonces.has(`${f.devEui}/${f.devNonce}`)) {
       // Replayed from the inbox journal: this join was committed before the crash (N4).
       if (receptions.some((r) => r.replayed)) return this.deps.inbox?.recovered('already_processed');
       return this.reject('devnonce_reuse', `DevEUI ${f.devEui} used DevNonce ${f.devNonce} before`, f.phyPayload);
     }
     const best = this.bestReception(receptions);
+    const previous = this.sessions.get(f.devEui);
     const joinNonce = this.nextJoinNonce & 0xffffff;
     const devAddr = this.allocateDevAddr();
     const sk = deriveSessionKeys(appKey, { joinNonce, netId: this.config.net_id, devNonce: f.devNonce });
-    const s = this.newSession(f.devEui, 'OTAA', devAddr, Buffer.from(sk.nwkSKey), Buffer.from(sk.appSKey), (this.sessions.get(f.devEui)?.seq ?? 0) + 1);
+    const s = this.newSession(f.devEui, 'OTAA', devAddr, Buffer.from(sk.nwkSKey), Buffer.from(sk.appSKey), (previous?.seq ?? 0) + 1);
     s.dr = dataRateFromDatr(EU868, best.rxpk.datr) ?? 0;
     this.nextJoinNonce = (this.nextJoinNonce + 1) & 0xffffff || 1;
-    // S1: the session and the DevNonce are durable before the join-accept can leave.
-    this.deps.store.commitJoin(s, f.devNonce, { nextJoinNonce: this.nextJoinNonce, nextNwkAddr: this.nextNwkAddr });
+    // S1: the session, the DevNonce and the allocators are committed with the batch (one
+    // transaction, one fsync, for every join and uplink of the batch); in memory the session
+    // is in use at once, as uplink counters are.
+    const b = this.currentBatch();
+    this.claim(b, receptions);
+    b.joins.push({ session: s, devNonce: f.devNonce, previous });
+    b.joinNonces.add(`${f.devEui}/${f.devNonce}`);
     this.index(s);
     this.adr.forget(f.devEui);
     this.deps.metrics.sessions.set(this.sessions.size);
@@ -470,12 +533,10 @@ export class NetworkServer {
     );
     const time = rxTime(best.rxpk, this.deps.now());
     const ev = { kind: 'join' as const, deduplicationId: uplinkId(f.devEui, s.seq, -1), time, deviceInfo: this.deviceInfo(f.devEui), devAddr: hex32(devAddr), regionConfigId: 'eu868' };
-    const b = this.currentBatch();
-    this.claim(b, receptions);
     b.records.push(eventToRecord(ev, this.config.name, this.deps.decode).record);
-    // The join-accept leaves once the join record is in the log too (the 5 s join delay leaves
-    // ample room): a kill -9 before that loses no join record the sinks should get — the device
-    // hears nothing and joins again.
+    // The join-accept leaves once the batch is committed and the join record is in the log too
+    // (the 5 s join delay leaves ample room): a kill -9 before that loses no session and no join
+    // record the sinks should get — the device hears nothing and joins again.
     b.afterDurable.push(() => this.schedule(best, accept, EU868.joinAcceptDelay1Ms, s.rx1DrOffset, s.rx2Dr, 'join-accept', s));
   }
 
@@ -542,7 +603,7 @@ export class NetworkServer {
           this.deps.metrics.retransmissions.inc();
           const b = this.currentBatch();
           this.claim(b, receptions);
-          b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers: [], receivedAt: receptions[0]?.receivedAt ?? this.deps.monotonic() });
+          b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers: [], heardAt: heardTime(this.bestReception(receptions)) });
           return;
         }
         // Heard by a gateway that had not reported it: a copy that came later than the window
@@ -590,7 +651,7 @@ export class NetworkServer {
       b.records.push(eventToRecord(this.uplinkEvent(s, f, receptions, fCnt32, opened.payload, best.rxpk), this.config.name, this.deps.decode).record);
       this.deps.metrics.uplinks.inc();
     } else this.deps.metrics.macOnly.inc();
-    b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers, receivedAt: best.receivedAt });
+    b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers, heardAt: heardTime(best) });
   }
 
   private deviceInfo(devEui: string): UplinkEvent['deviceInfo'] {
@@ -638,7 +699,7 @@ export class NetworkServer {
 
   private currentBatch(): Batch {
     if (!this.batch) {
-      this.batch = { sessions: new Set(), records: [], answers: [], afterDurable: [], entries: [], applied: [] };
+      this.batch = { sessions: new Set(), records: [], answers: [], afterDurable: [], entries: [], applied: [], joins: [], joinNonces: new Set() };
       // Group commit: one SQLite transaction (one fsync) and one log append per interval, not
       // per frame — dedup windows close one by one, so a per-turn batch would be one frame.
       setTimeout(() => this.commit(), COMMIT_INTERVAL_MS);
@@ -673,11 +734,15 @@ export class NetworkServer {
           ready.map((p) => ({ session: p.a.session, queued: p.queued ? { id: p.queued.id, state: p.queued.confirmed ? 'awaiting_ack' : 'sent', attempts: p.queued.attempts, outcome: '' } : undefined })),
           applied,
         );
+        // After the uplink counters: a join's row replaces what an uplink of the session it
+        // replaced wrote above (same DevEUI).
+        if (b.joins.length) this.deps.store.commitJoins(b.joins, { nextJoinNonce: this.nextJoinNonce, nextNwkAddr: this.nextNwkAddr });
         this.writeAdr();
       })();
     } catch (err) {
       // The batch's journal entries stay open: the cursor stops before them, so the next start
-      // processes them again.
+      // processes them again. Its joins never happened: their devices hear no join-accept.
+      this.undoJoins(b.joins);
       this.deps.logger.error({ err: (err as Error).message }, 'session store commit failed: this batch is dropped unanswered');
       this.deps.metrics.rejected.inc({ reason: 'store_error' }, b.records.length);
       return;
@@ -690,7 +755,7 @@ export class NetworkServer {
     const send = (p: PreparedAnswer): void => {
       const s = p.a.session;
       try {
-        this.schedule(this.bestReception(p.a.receptions), p.phy, s.rxDelay * 1000, s.rx1DrOffset, s.rx2Dr, 'data', s, p.queued, p.a.receivedAt);
+        this.schedule(this.bestReception(p.a.receptions), p.phy, s.rxDelay * 1000, s.rx1DrOffset, s.rx2Dr, 'data', s, p.queued);
         if (p.a.frame.confirmed) this.deps.metrics.acks.inc();
       } catch (err) {
         this.deps.logger.error({ err: (err as Error).message, devEui: s.devEui }, 'answer failed');
@@ -710,7 +775,9 @@ export class NetworkServer {
       this.deps.inbox?.done(b.entries);
     };
     if (b.records.length === 0) return durable();
-    this.deps.append(b.records, (refused) => this.fixApplied(applied, refused)).then(
+    // An ACK or join-accept waits for this fsync inside its receive window: no group-commit
+    // wait for it (at most one more fsync of the log per batch that holds one).
+    this.deps.append(b.records, (refused) => this.fixApplied(applied, refused), acks.length > 0 || b.afterDurable.length > 0).then(
       () => {
         if (!this.closed) durable();
       },
@@ -719,6 +786,21 @@ export class NetworkServer {
         this.deps.logger.error({ err: (err as Error).message, records: b.records.length }, 'durable log refused a batch: its confirmed uplinks are not acknowledged');
       },
     );
+  }
+
+  /** A batch's joins that could not be committed: the sessions they replaced are in use again. */
+  private undoJoins(joins: readonly BatchJoin[]): void {
+    for (let i = joins.length - 1; i >= 0; i--) {
+      const j = joins[i] as BatchJoin;
+      const cur = this.sessions.get(j.session.devEui);
+      if (cur !== j.session) continue;
+      if (j.previous) this.index(j.previous);
+      else {
+        this.unindexAddr(cur);
+        this.sessions.delete(cur.devEui);
+      }
+    }
+    this.deps.metrics.sessions.set(this.sessions.size);
   }
 
   /** The ADR state the engine has due (`all`: everything unwritten, at stop); inside the caller's transaction. */
@@ -819,19 +901,23 @@ export class NetworkServer {
   /**
    * Sends `phy` in RX1 (uplink tmst + delay, uplink frequency, RX1 DR) or — when RX1 cannot be
    * met any more — in RX2 (delay + 1 s, RX2 frequency and DR); the RX2 txpk is kept as the
-   * fallback should the gateway refuse RX1 (TX_ACK error).
+   * fallback should the gateway refuse RX1 (TX_ACK error). The windows count from when the
+   * uplink was heard (its tmst, `gateway-clock.ts`), not from when its datagram was read, so
+   * time spent in the socket buffer is not mistaken for time left (`receive-windows.ts`).
    */
-  private schedule(r: Reception, phy: Buffer, rx1DelayMs: number, rx1DrOffset: number, rx2Dr: number, kind: PendingTx['kind'], session: Session, queued?: PendingTx['queued'], receivedAt = r.receivedAt): void {
+  private schedule(r: Reception, phy: Buffer, rx1DelayMs: number, rx1DrOffset: number, rx2Dr: number, kind: PendingTx['kind'], session: Session, queued?: PendingTx['queued']): void {
     const upDr = dataRateFromDatr(EU868, r.rxpk.datr) ?? 0;
     const rx1Dr = rx1DataRate(EU868, upDr, rx1DrOffset) ?? upDr;
     const base = { phyPayload: phy, powerDbm: this.config.tx_power_dbm };
     const rx1 = downlinkTxpk({ ...base, timing: { type: 'after-uplink', uplinkTmst: r.rxpk.tmst, delayUs: rx1DelayMs * 1000 }, frequencyHz: Math.round(r.rxpk.freq * 1e6), datr: datrOf(EU868, rx1Dr) ?? r.rxpk.datr });
     const rx2 = downlinkTxpk({ ...base, timing: { type: 'after-uplink', uplinkTmst: r.rxpk.tmst, delayUs: (rx1DelayMs + 1000) * 1000 }, frequencyHz: this.config.rx2_frequency_hz, datr: datrOf(EU868, rx2Dr) ?? 'SF12BW125' });
-    const elapsed = this.deps.monotonic() - receivedAt;
-    const rx1Possible = elapsed + TX_LEAD_MS < rx1DelayMs;
-    const rx2Possible = elapsed + TX_LEAD_MS < rx1DelayMs + 1000;
-    if (!rx1Possible && !rx2Possible) {
-      this.reject('too_late', `${kind} for ${session.devEui}: ${Math.round(elapsed)} ms after the uplink, both receive windows are gone`);
+    const heard = heardTime(r);
+    const plan = planWindow({ heardAt: heard, rx1DelayMs, now: this.deps.monotonic(), leadMs: TX_LEAD_MS });
+    const elapsed = this.deps.monotonic() - heard;
+    const rx1Possible = plan.window === 'rx1';
+    if (plan.window === 'too_late') {
+      this.deps.metrics.tooLate.inc({ kind });
+      this.reject('too_late', `${kind} for ${session.devEui}: ${Math.round(elapsed)} ms after the uplink was heard (${Math.round(r.receivedAt - heard)} ms of it before its datagram was read), both receive windows are gone`);
       if (queued) {
         this.deps.store.setDownlinkState(queued.id, 'pending', queued.attempts, 'too late');
         this.pending.add(session.devEui);
@@ -848,12 +934,12 @@ export class NetworkServer {
       }
       return;
     }
-    this.deps.metrics.answerSeconds.observe({ kind }, (this.deps.monotonic() - receivedAt) / 1000);
+    this.deps.metrics.answerSeconds.observe({ kind }, elapsed / 1000);
     this.deps.metrics.downlinks.inc({ outcome: rx1Possible ? 'rx1' : 'rx2' });
     this.pendingTx.set(token, {
       gatewayEui: r.gatewayEui,
       ...(rx1Possible ? { fallback: rx2 } : {}),
-      fallbackBy: receivedAt + rx1DelayMs + 1000 - TX_LEAD_MS,
+      fallbackBy: plan.rx2SendBy,
       ...(queued ? { queued } : {}),
       session,
       kind,
@@ -908,6 +994,7 @@ export class NetworkServer {
     const applied = b ? this.appliedRows(b) : undefined;
     this.deps.store.db.transaction(() => {
       if (b?.sessions.size || applied?.rows.length) this.deps.store.commitUplinks(b?.sessions ?? new Set(), [], applied);
+      if (b?.joins.length) this.deps.store.commitJoins(b.joins, { nextJoinNonce: this.nextJoinNonce, nextNwkAddr: this.nextNwkAddr });
       this.writeAdr(true);
     })();
     if (!b) return;
@@ -920,6 +1007,18 @@ export class NetworkServer {
     clearInterval(this.pendingPoll);
     this.dedup.clear();
   }
+}
+
+/** The DevAddr of a data uplink (MHDR 0x40 / 0x80, LE at bytes 1–4): the dedup window keeps a device's frames in order. */
+function devAddrOfUplink(data: Uint8Array): number | undefined {
+  const m = (data[0] ?? 0) & 0xe0;
+  if ((m !== 0x40 && m !== 0x80) || data.length < 12) return undefined;
+  return ((data[1] as number) | ((data[2] as number) << 8) | ((data[3] as number) << 16) | ((data[4] as number) << 24)) >>> 0;
+}
+
+/** When the reception's uplink was heard on our clock (its datagram's arrival if unknown). */
+function heardTime(r: Reception): number {
+  return r.heardAt ?? r.receivedAt;
 }
 
 function micHex(f: DataFrame): string {

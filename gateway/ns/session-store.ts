@@ -7,8 +7,9 @@
  *
  * S1. Every method that changes state returns only after its transaction is durable:
  *     `journal_mode=WAL` + `synchronous=FULL` fsyncs the WAL at every commit. So a join-accept
- *     is sent only after its session and DevNonce are on disk (`commitJoin`), and a downlink
- *     only after its FCntDown is (`commitUplinks`, with the batch's uplink counters).
+ *     is sent only after its session and DevNonce are on disk (`commitJoins`, in the batch's
+ *     transaction with its uplink counters — one fsync per batch, not per join), and a
+ *     downlink only after its FCntDown is (`commitUplinks`, with the batch's uplink counters).
  * S2. Uplink counters are committed (`commitUplinks`, one transaction per batch) *before* the
  *     batch's records are appended to the durable log. After a crash the stored FCntUp is
  *     therefore never behind a stored record: no frame is accepted twice. A crash between the
@@ -16,7 +17,7 @@
  *     the dedup window or the socket buffer, which no UDP receiver can keep either).
  * S3. A DevNonce, once committed for a device, is never accepted again for it (LoRaWAN 1.0.x
  *     random nonces: every nonce seen is kept, as ChirpStack does).
- * S4. JoinNonce and DevAddr allocators only move forward (committed in the join's transaction).
+ * S4. JoinNonce and DevAddr allocators only move forward (committed with the batch's joins).
  * S5. The in-memory copy (the caller's) is loaded from here at start and written through;
  *     this module never holds a second copy of a session.
  * S6. With the inbox journal on, `commitUplinks` also records, per stored uplink, the durable-log
@@ -281,14 +282,19 @@ export class SessionStore {
   }
 
   /**
-   * A join's whole effect in one transaction: the DevNonce, the new session and the allocators.
-   * Durable on return (S1): only then may the join-accept leave. Throws when the DevNonce was
+   * The joins of a batch: each DevNonce and new session, then the allocators' values (S4: they
+   * only moved forward). Called inside the batch's transaction (a savepoint there) after its
+   * uplink counters, so a new session's row replaces whatever an uplink of the session it
+   * replaced wrote in the same transaction (the UPDATEs are keyed by DevEUI). Durable when that
+   * transaction returns (S1): only then may the join-accepts leave. Throws when a DevNonce was
    * used already (S3; the caller checks first, this is the guard).
    */
-  commitJoin(session: Session, devNonce: number, meta: { nextJoinNonce: number; nextNwkAddr: number }): void {
+  commitJoins(joins: readonly { session: Session; devNonce: number }[], meta: { nextJoinNonce: number; nextNwkAddr: number }): void {
     this.db.transaction(() => {
-      this.st.nonceAdd.run(session.devEui, devNonce);
-      this.st.upsert.run(this.row(session));
+      for (const j of joins) {
+        this.st.nonceAdd.run(j.session.devEui, j.devNonce);
+        this.st.upsert.run(this.row(j.session));
+      }
       this.st.setMeta.run('next_join_nonce', meta.nextJoinNonce);
       this.st.setMeta.run('next_nwk_addr', meta.nextNwkAddr);
     })();

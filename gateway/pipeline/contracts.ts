@@ -43,6 +43,8 @@ export interface RecordSink {
    * when_full: block and a timeout).
    */
   append(records: PipelineRecord[]): { rejected: RecordRejection[]; durable: Promise<void> };
+  /** Asks for the pending appends' fsync now, not at the group-commit interval (someone waits on it). */
+  flushSoon?(): void;
 }
 
 export interface Source extends Component {

@@ -163,7 +163,7 @@ export class SemtechUdpSource implements Source {
       store: this.store,
       decode: { ...this.deps.decode, deviceProfiles: this.config.device_profiles },
       metrics: this.m,
-      append: (records) => this.append(records),
+      append: (records, onRefused, urgent) => this.append(records, onRefused, urgent),
       transmit: (gw, txpk) => this.transmit(gw, txpk),
       reject: (reason, detail, payload) => this.keep(reason, detail, payload),
       logger: this.deps.logger,
@@ -326,9 +326,10 @@ export class SemtechUdpSource implements Source {
     if (entries.length) this.deps.logger.warn({ entries: entries.length, rxpks, dropped: inbox.replayDropped }, 'inbox journal: entries after the cursor processed again (a crash or kill before they were done)');
   }
 
-  private async append(records: PipelineRecord[], onRefused?: (indices: number[]) => void): Promise<void> {
+  private async append(records: PipelineRecord[], onRefused?: (indices: number[]) => void, urgent = false): Promise<void> {
     const started = process.hrtime.bigint();
     const outcome = this.deps.log.append(records);
+    if (urgent) this.deps.log.flushSoon?.();
     if (onRefused && outcome.rejected.length) onRefused(outcome.rejected.map((r) => r.index));
     // A record the log cannot store (too deep, too large, not encodable) is rejected alone and
     // kept in the rejects file; the others of the batch are stored.
@@ -407,6 +408,7 @@ export class SemtechUdpSource implements Source {
       }
       case 'PULL_DATA':
         this.routes.set(p.gatewayEui, { address: from.address, port: from.port, version: p.version });
+        this.ns?.gatewayPulled(p.gatewayEui, receivedAt);
         this.m.gatewayLastSeen.set({ gateway: p.gatewayEui }, Math.floor(Date.now() / 1000));
         this.send(encodeUdpPacket({ type: 'PULL_ACK', version: p.version, token: p.token }), from.port, from.address);
         return;

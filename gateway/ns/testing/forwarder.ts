@@ -4,6 +4,7 @@
  * answers them with TX_ACK (optionally an error, once).
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
 import { decodeUdpPacket } from '../../../lorawan/udp/codec.ts';
 import { buildPullData, buildPushData, buildTxAck, rxpkFor } from '../../../lorawan/udp/gateway.ts';
 import type { Txpk } from '../../../lorawan/udp/types.ts';
@@ -18,12 +19,14 @@ export async function until(cond: () => boolean, what = 'condition', ms = 15_000
 
 export class TestForwarder {
   readonly socket: Socket = createSocket('udp4');
-  readonly resp: { token: number; txpk: Txpk }[] = [];
+  /** PULL_RESPs received, with when (performance.now()) */
+  readonly resp: { token: number; txpk: Txpk; at: number }[] = [];
   readonly acks: Buffer[] = [];
   txAckError: string | undefined;
   /** answer every PULL_RESP with this TX_ACK error while set (txAckError: once) */
   txAckErrorAlways: string | undefined;
   private tmst = 1_000_000;
+  private keepalive: NodeJS.Timeout | undefined;
 
   constructor(
     readonly eui: string,
@@ -33,7 +36,7 @@ export class TestForwarder {
       const d = decodeUdpPacket(msg);
       if (!d.ok) return;
       if (d.packet.type === 'PULL_RESP') {
-        this.resp.push({ token: d.packet.token, txpk: d.packet.txpk });
+        this.resp.push({ token: d.packet.token, txpk: d.packet.txpk, at: performance.now() });
         const err = this.txAckError ?? this.txAckErrorAlways;
         this.txAckError = undefined;
         this.send(buildTxAck({ gatewayEui: this.eui, token: d.packet.token, ...(err ? { error: err, form: 'json' as const } : {}) }));
@@ -45,6 +48,11 @@ export class TestForwarder {
     await new Promise<void>((r) => this.socket.bind(0, '127.0.0.1', () => r()));
     this.send(buildPullData({ gatewayEui: this.eui }).bytes);
     await until(() => this.acks.length > 0, 'PULL_ACK');
+  }
+
+  /** PULL_DATA every `ms`, as a forwarder's keepalive_interval (the server's view of who is connected). */
+  startKeepalive(ms: number): void {
+    this.keepalive = setInterval(() => this.send(buildPullData({ gatewayEui: this.eui }).bytes), ms);
   }
 
   send(b: Buffer): void {
@@ -59,12 +67,13 @@ export class TestForwarder {
     return this.tmst;
   }
 
-  async nextResp(n: number): Promise<{ token: number; txpk: Txpk }> {
+  async nextResp(n: number): Promise<{ token: number; txpk: Txpk; at: number }> {
     await until(() => this.resp.length >= n, `PULL_RESP #${n}`);
-    return this.resp[n - 1] as { token: number; txpk: Txpk };
+    return this.resp[n - 1] as { token: number; txpk: Txpk; at: number };
   }
 
   close(): void {
+    if (this.keepalive) clearInterval(this.keepalive);
     this.socket.close();
   }
 }
