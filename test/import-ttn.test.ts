@@ -329,6 +329,32 @@ describe('codec import-ttn: what The Things Stack does with a vendor folder', ()
   });
 });
 
+describe('codec import-ttn: ES-module scripts', () => {
+  it('a codec script that is an ES module is refused naming the file, as The Things Stack cannot load it', async () => {
+    const vendor = fixtureCopy();
+    const file = join(vendor, 'bs-100.js');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('function decodeUplink(input) {', 'export function decodeUplink(input) {'));
+    const out = tempCatalogue();
+    const r = await run(['codec', 'import-ttn', vendor, '--out', out, '--device', 'bs-100']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      'ERROR acme-city/bs-100: vendor/acme-city/bs-100.js: is an ES module (export/import): The Things Stack runs payload formatters as classic scripts and cannot load it, so it is not imported',
+    );
+    expect(existsSync(join(out, 'acme-city', 'bs-100.yaml'))).toBe(false);
+  });
+
+  it('a downlink script that is an ES module is refused naming that file', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'ttn-repo-'));
+    temps.push(root);
+    cpSync(FIXTURE_REPO, root, { recursive: true });
+    const down = join(root, 'vendor', 'acme-river', 'rl-10-downlink.js');
+    writeFileSync(down, `${readFileSync(down, 'utf8')}\nexport const unused = 1;\n`);
+    const r = await run(['codec', 'import-ttn', join(root, 'vendor', 'acme-river'), '--out', tempCatalogue()]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('ERROR acme-river/rl-10: vendor/acme-river/rl-10-downlink.js: is an ES module (export/import)');
+  });
+});
+
 describe('codec import-ttn: hostile vendor folders', () => {
   /** A secret outside the repository, valid as a codec script (so only the path check stops it). */
   function outsideFile(name: string, text: string): string {

@@ -150,9 +150,13 @@ describe('stateful scripts give the same result on every call, on both paths', (
     expect(await sameEveryCall('v3-down', v3, (c) => c.encodeDownlink?.({ data: {} }))).toEqual({ bytes: [1], fPort: 1 });
   });
 
-  it('an ES module keeps a fresh context per call', async () => {
+  it('an ES module keeps a fresh context per call, so its module-scope state is fresh on every call', async () => {
     const { reused } = await both('esm', fixture('chirpstack-esm.js'));
     expect(reused.statePath()).toEqual({ path: 'fresh-context', why: 'an ES module gets a fresh context per call', repairs: 0 });
+    // What a catalogue entry whose script is a ChirpStack v4 module gets (import-ttn refuses
+    // modules, as The Things Stack cannot load them).
+    const module = `let pointer = 0; const seen = []; export function decodeUplink(input) { pointer++; seen.push(input.bytes[0]); globalThis.g = (globalThis.g || 0) + 1; return { data: { pointer, seen: seen.length, g: globalThis.g } }; }`;
+    expect(await sameEveryCall('esm-state', module)).toEqual({ data: { pointer: 1, seen: 1, g: 1 } });
   });
 });
 

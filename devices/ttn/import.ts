@@ -89,6 +89,17 @@ export interface ImportReport {
   devices: DeviceImport[];
 }
 
+
+/**
+ * The Things Stack runs a payload formatter as a classic script (goja has no ES modules), so a
+ * script with `export`/`import` never loads there: refused by name instead of being run with
+ * ChirpStack's module semantics (strict mode, Buffer), which the sandbox would otherwise give it.
+ */
+function refuseModule(codec: ScriptCodec, shown: string): ScriptCodec {
+  if (codec.style !== 'chirpstack') return codec;
+  codec.dispose();
+  throw new TtnSourceError(shown, 'is an ES module (export/import): The Things Stack runs payload formatters as classic scripts and cannot load it, so it is not imported');
+}
 /** A `devices` id that the vendor's index.yaml does not list (a usage error for the CLI). */
 export class UnknownTtnDeviceError extends Error {
   override readonly name = 'UnknownTtnDeviceError';
@@ -179,11 +190,11 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
     let encodes: boolean;
     let loading = vendor.shown(script.file);
     try {
-      let codec: ScriptCodec = await loadScriptCodec(script.source, { id, name, category, fPorts });
+      let codec: ScriptCodec = refuseModule(await loadScriptCodec(script.source, { id, name, category, fPorts }), loading);
       if (downScript !== undefined) {
         loading = vendor.shown(downScript.file);
         try {
-          codec = combineScriptCodecs(codec, await loadScriptCodec(downScript.source, { id, name, category, fPorts }));
+          codec = combineScriptCodecs(codec, refuseModule(await loadScriptCodec(downScript.source, { id, name, category, fPorts }), loading));
         } catch (err) {
           codec.dispose();
           throw err;
