@@ -98,8 +98,11 @@ describe('codec import-ttn: the fixture vendor folder, end to end', () => {
     expect(verdicts).toEqual([
       'PASS acme-city/bs-100 uplink "Measurement, 1234 mm, 21.5 °C"',
       'PASS acme-city/bs-100 normalize "Measurement, 1234 mm, 21.5 °C"',
+      // normalizedOutput compared with the script's own normalizeUplink output, as TTN's validator does.
+      'PASS acme-city/bs-100 normalized-output "Measurement, 1234 mm, 21.5 °C"',
       'PASS acme-city/bs-100 uplink "Measurement below zero, nearly empty battery"',
       'PASS acme-city/bs-100 normalize "Measurement below zero, nearly empty battery"',
+      'PASS acme-city/bs-100 normalized-output "Measurement below zero, nearly empty battery"',
       'PASS acme-city/bs-100 uplink "Fire event"',
       'PASS acme-city/bs-100 uplink "Unknown FPort"',
       'PASS acme-city/bs-100 downlink-encode "Report every 30 minutes"',
@@ -115,7 +118,7 @@ describe('codec import-ttn: the fixture vendor folder, end to end', () => {
     // What could not be converted is said, not silently dropped.
     expect(result.stdout).not.toContain('expects errors');
     expect(result.stdout).toContain('note: the script has no normalizeUplink');
-    expect(lines.at(-1)).toBe('summary: 2 device(s) imported, 0 skipped, 0 not imported; examples: 14 passed, 0 failed');
+    expect(lines.at(-1)).toBe('summary: 2 device(s) imported, 0 skipped, 0 not imported; examples: 16 passed, 0 failed');
   });
 
   it('writes catalogue entries from the device, profile and codec YAML', () => {
@@ -157,6 +160,7 @@ describe('codec import-ttn: the fixture vendor folder, end to end', () => {
       errors: [],
       warnings: [],
       expectedReadings: [{ values: { temperature_c: 21.5 } }],
+      expectedNormalized: { data: [{ air: { temperature: 21.5 } }] },
     });
     expect(bs.examples?.[1]?.warnings).toEqual(['battery low']);
     expect(bs.examples?.[3]).toEqual({ description: 'Unknown FPort', fPort: 42, bytesHex: '04d200d75a', expected: null, errors: ['unknown FPort'] });
@@ -183,7 +187,7 @@ describe('codec import-ttn: the fixture vendor folder, end to end', () => {
     const report = await validateCatalogue(out);
     expect(report.problems).toEqual([]);
     expect(report.devices).toBe(2);
-    expect(report.examples).toBe(14);
+    expect(report.examples).toBe(16);
     const entry = loadCatalogue(out).byId.get('acme-city/bs-100');
     expect(entry).toBeDefined();
     const codec = await resolveCodec(entry as NonNullable<typeof entry>);
@@ -212,10 +216,26 @@ describe('codec import-ttn: failing examples, options, dry run', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('FAIL acme-city/bs-100 uplink "Measurement, 1234 mm, 21.5 °C": data.distance: got 1234, expected 1235\n');
     expect(r.stdout).toContain('PASS acme-city/bs-100 uplink "Fire event"');
-    expect(r.stdout).toContain('examples: 13 passed, 1 failed');
+    expect(r.stdout).toContain('examples: 15 passed, 1 failed');
     // The entry is written (to be fixed), and the validator reports it too.
     const report = await validateCatalogue(out);
     expect(report.problems.map((p) => p.message)).toEqual(['uplink "Measurement, 1234 mm, 21.5 °C": data.distance: got 1234, expected 1235']);
+  });
+
+  it('a normalizedOutput field without a lorawan-edge reading is still checked against the script', async () => {
+    const vendor = fixtureCopy();
+    const codecFile = join(vendor, 'bs-100-codec.yaml');
+    const text = readFileSync(codecFile, 'utf8');
+    expect(text).toContain('          - air:\n              temperature: 21.5\n');
+    // The script gives no wind: TTN's validator fails this example; the readings (air only) still pass.
+    writeFileSync(codecFile, text.replace('          - air:\n              temperature: 21.5\n', '          - air:\n              temperature: 21.5\n            wind:\n              speed: 3\n'));
+    const r = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue(), '--device', 'bs-100']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('PASS acme-city/bs-100 normalize "Measurement, 1234 mm, 21.5 °C"');
+    expect(r.stdout).toContain(
+      'FAIL acme-city/bs-100 normalized-output "Measurement, 1234 mm, 21.5 °C": normalized data[0].wind: got undefined, expected {"speed":3}',
+    );
+    expect(r.stdout).toContain('note: uplink example "Measurement, 1234 mm, 21.5 °C": normalizedOutput field(s) without a lorawan-edge reading: wind.speed; checked as TTN does');
   });
 
   it('--dry-run writes nothing but checks the same way', async () => {
@@ -224,7 +244,7 @@ describe('codec import-ttn: failing examples, options, dry run', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('(dry run: nothing is written)');
     expect(r.stdout).toContain(`  would write ${join(out, 'acme-city', 'bs-100.yaml')}`);
-    expect(r.stdout).toContain('summary: 2 device(s) would be imported, 0 skipped, 0 not imported; examples: 14 passed, 0 failed');
+    expect(r.stdout).toContain('summary: 2 device(s) would be imported, 0 skipped, 0 not imported; examples: 16 passed, 0 failed');
     expect(existsSync(out)).toBe(false);
   });
 
