@@ -238,6 +238,38 @@ describe('codec import-ttn: failing examples, options, dry run', () => {
     expect(r.stdout).toContain('note: uplink example "Measurement, 1234 mm, 21.5 °C": normalizedOutput field(s) without a lorawan-edge reading: wind.speed; checked as TTN does');
   });
 
+  it('firmware of other hardware versions, and their codecs, are reported; --hardware chooses', async () => {
+    // The fixture's device: firmware 1.0 (codec v1) runs on hardware 1.0, 2.1 (codec) on 2.0.
+    const vendor = fixtureCopy();
+    const deviceFile = join(vendor, 'bs-100.yaml');
+    const text = readFileSync(deviceFile, 'utf8');
+    const spoiled = text
+      .replace("hardwareVersions:\n  - version: '1.0'\n    numeric: 1\n", "hardwareVersions:\n  - version: '1.0'\n    numeric: 1\n  - version: '2.0'\n    numeric: 2\n")
+      .replace("  - version: '2.1'\n    numeric: 3\n    hardwareVersions:\n      - '1.0'\n", "  - version: '2.1'\n    numeric: 3\n    hardwareVersions:\n      - '2.0'\n");
+    expect(spoiled).not.toBe(text);
+    writeFileSync(deviceFile, spoiled);
+    const out = tempCatalogue();
+    const latest = await run(['codec', 'import-ttn', vendor, '--out', out, '--device', 'bs-100']);
+    expect(latest.code).toBe(0);
+    expect(latest.stdout).toContain('acme-city/bs-100: firmware 2.1, EU863-870, codec bs-100-codec');
+    expect(latest.stdout).toContain('note: firmware 2.1 runs on hardware 2.0 only: devices of hardware 1.0 need the codec of their own firmware (--hardware)');
+    expect(latest.stdout).toContain(
+      'note: firmware 1.0, hardware 1.0 uses another codec, bs-100-codec-v1, which this entry does not run (its examples are not checked): import it with --firmware 1.0',
+    );
+    expect(String(readYamlFile(join(out, 'acme-city', 'bs-100.yaml'))['notes'])).toContain('firmware 2.1 (hardware 2.0), EU863-870 profile bs-100-profile, codec bs-100-codec.');
+
+    const old = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue(), '--device', 'bs-100', '--hardware', '1.0']);
+    expect(old.code).toBe(0);
+    expect(old.stdout).toContain('acme-city/bs-100: firmware 1.0, EU863-870, codec bs-100-codec-v1');
+    expect(old.stdout).not.toContain('uses another codec');
+    const none = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue(), '--device', 'bs-100', '--hardware', '9']);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toContain('ERROR acme-city/bs-100: vendor/acme-city/bs-100.yaml: no hardware version "9" (has: 1.0, 2.0)');
+    const usage = await run(['codec', 'import-ttn', vendor, '--hardware', '1.0']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--hardware needs exactly one --device');
+  });
+
   it('--dry-run writes nothing but checks the same way', async () => {
     const out = tempCatalogue();
     const r = await run(['codec', 'import-ttn', VENDOR, '--out', out, '--dry-run']);

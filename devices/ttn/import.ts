@@ -46,6 +46,8 @@ export interface ImportTtnOptions {
   devices?: readonly string[];
   /** Firmware version (as written in the device YAML); default the latest with a codec for the region. */
   firmware?: string;
+  /** Hardware version: only firmware versions that run on it are considered. */
+  hardware?: string;
   /** Region of the profile; default EU863-870 (short names like EU868 are accepted). */
   region?: string;
   /** Category of every imported device; default guessed from the device's sensors. */
@@ -144,6 +146,7 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
     try {
       chosen = chooseProfile(device, vendor.shown(device.file), {
         ...(options.firmware !== undefined ? { firmware: options.firmware } : {}),
+        ...(options.hardware !== undefined ? { hardware: options.hardware } : {}),
         ...(options.region !== undefined ? { region: options.region } : {}),
       });
     } catch (err) {
@@ -152,6 +155,17 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
       throw err;
     }
     Object.assign(result, { firmware: chosen.firmware.version, region: chosen.region, codecId: chosen.codecId });
+    // A codec of one firmware (or hardware) is not right for the others: say which the entry
+    // covers and which were left out, so no device of another version is decoded by it unnoticed.
+    const hw = (list: readonly string[] | undefined): string => (list ? `, hardware ${list.join(', ')}` : '');
+    if (chosen.hardwareNotCovered.length > 0) {
+      result.notes.push(
+        `firmware ${chosen.firmware.version} runs on hardware ${(chosen.firmware.hardwareVersions ?? []).join(', ')} only: devices of hardware ${chosen.hardwareNotCovered.join(', ')} need the codec of their own firmware (--hardware)`,
+      );
+    }
+    for (const o of chosen.otherCodecs) {
+      result.notes.push(`firmware ${o.firmware}${hw(o.hardwareVersions)} uses another codec, ${o.codecId}, which this entry does not run (its examples are not checked): import it with --firmware ${o.firmware}`);
+    }
     const codecYaml = readCodec(vendor, chosen.codecId);
     const codecShown = vendor.shown(codecYaml.file);
     const up = codecYaml.uplinkDecoder;
@@ -229,7 +243,7 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
     const sources = [vendor.shown(device.file), codecShown, vendor.shown(script.file), ...(downScript ? [vendor.shown(downScript.file)] : [])];
     const notes = [
       `Imported from The Things Network device repository by lorawan-edge codec import-ttn: ${sources.join(', ')};`,
-      `firmware ${chosen.firmware.version}, ${chosen.region} profile${chosen.profile.id !== undefined ? ` ${chosen.profile.id}` : ''}, codec ${chosen.codecId}.`,
+      `firmware ${chosen.firmware.version}${chosen.firmware.hardwareVersions ? ` (hardware ${chosen.firmware.hardwareVersions.join(', ')})` : ''}, ${chosen.region} profile${chosen.profile.id !== undefined ? ` ${chosen.profile.id}` : ''}, codec ${chosen.codecId}.`,
       'The script runs unmodified in the sandbox.',
       ...(device.description ? [sentence(device.description)] : []),
       ...result.notes.map((n) => sentence(`${n.charAt(0).toUpperCase()}${n.slice(1)}`)),
