@@ -126,6 +126,12 @@ const ADVERSARIAL: Record<string, string> = {
       if (input.bytes[0] === 0xff) a[c][p].mark = 1;
       return { data: seen };
     }`,
+  'a property added to built-in functions reached as values': `
+    function decodeUplink(input) {
+      var seen = { push: typeof [].push.x === 'undefined' ? null : [].push.x, max: typeof Math.max.cache, split: Object.keys(''.split).length };
+      if (input.bytes[0] === 0xff) { [].push.x = 1; Math.max.cache = {}; ''.split.y = 2; }
+      return { data: seen };
+    }`,
 };
 
 describe('changes reached under names built at run time do not reach the next call', () => {

@@ -368,7 +368,22 @@
       if (pd !== undefined && apply(hasOwn, pd, ['value']) && isObject(pd.value)) entries[entries.length] = { o: pd.value, all: true };
     }
     if (symbols) entries[entries.length] = { o: Array.prototype[Symbol.unscopables], all: true };
-    var main = watcher(entries, named, symbols);
+    // Built-in functions reached as values under a name the source contains: methods of the
+    // objects above and of the prototypes every literal reaches (`[].push.x = 1`,
+    // `Math.max.cache = {}`, `''.split.y = 2`): their key count and extensibility (and any
+    // property of theirs the source names).
+    var holders = [Object.prototype, FunctionCtor.prototype, Array.prototype, String.prototype, Number.prototype, Boolean.prototype, RegExp.prototype, Symbol.prototype, Promise.prototype, Error.prototype];
+    for (var e = 1; e < entries.length; e++) holders[holders.length] = entries[e].o;
+    var methods = [];
+    for (var hi = 0; hi < holders.length; hi++) {
+      var hk = ownKeys(holders[hi]);
+      for (var ki = 0; ki < hk.length; ki++) {
+        if (typeof hk[ki] !== 'string' || named[hk[ki]] !== true) continue;
+        var md = gopd(holders[hi], hk[ki]);
+        if (md !== undefined && apply(hasOwn, md, ['value']) && typeof md.value === 'function') methods[methods.length] = { o: md.value, all: false };
+      }
+    }
+    var main = watcher(entries.concat(methods), named, symbols);
     // A marked constructor's snapshot is taken now; its compiled check when it is first needed.
     for (var g = 0; g < groups.length; g++) groups[g].snaps = [snap(groups[g].ctor), snap(groups[g].proto)];
 
