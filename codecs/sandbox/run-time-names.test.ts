@@ -126,6 +126,13 @@ const ADVERSARIAL: Record<string, string> = {
       if (input.bytes[0] === 0xff) a[c][p].mark = 1;
       return { data: seen };
     }`,
+  'assignments through tripwired properties behave as assignments': `${C} ${U}
+    function decodeUplink(input) {
+      var o = {}; o[c] = 5;
+      var q = {}; q[u] = null;
+      var f = function () {}; f[c] = 'mine';
+      return { data: { own: o[c], keys: Object.keys(o), nullProto: typeof q.toString, fn: f[c], fnKeys: Object.keys(f) } };
+    }`,
   'a property added to built-in functions reached as values': `
     function decodeUplink(input) {
       var seen = { push: typeof [].push.x === 'undefined' ? null : [].push.x, max: typeof Math.max.cache, split: Object.keys(''.split).length };

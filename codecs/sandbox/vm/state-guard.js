@@ -35,6 +35,7 @@
   var apply = Reflect.apply;
   var create = Object.create;
   var keysOf = Object.keys;
+  var assign = Object.assign;
   var parse = JSON.parse;
   var stringify = JSON.stringify;
   var FunctionCtor = Function;
@@ -143,7 +144,7 @@
   }
 
   /** Assignment through an accessor that stands for a writable data property. */
-  function assign(holder, key, receiver, v, setHeld) {
+  function assignThrough(holder, key, receiver, v, setHeld) {
     if (receiver === holder) setHeld(v);
     else if (isObject(receiver)) defineProperty(receiver, key, { value: v, writable: true, enumerable: true, configurable: true });
   }
@@ -164,7 +165,7 @@
         },
         set: function (v) {
           tripped = true;
-          assign(o, key, this, v, hold);
+          assignThrough(o, key, this, v, hold);
         },
         enumerable: d.enumerable,
         configurable: true,
@@ -208,7 +209,7 @@
       },
       set: function (v) {
         tripped = true;
-        assign(o, 'constructor', this, v, hold);
+        assignThrough(o, 'constructor', this, v, hold);
       },
       enumerable: d.enumerable,
       configurable: true,
@@ -251,13 +252,15 @@
    * could only be deleted here: redefining it needs defineProperty). `full`: the snapshots, for
    * the repair.
    */
-  function watcher(entries, named, symbols) {
+  function watcher(entries, named, symbols, batchFrom) {
     var objects = [];
+    var batchStart = -1;
     var full = [];
     var pairCode = [];
     var pairValues = [];
     var hasCode = [];
     for (var e = 0; e < entries.length; e++) {
+      if (e === batchFrom) batchStart = objects.length;
       var o = entries[e].o;
       var dup = false;
       for (var x = 0; x < objects.length; x++) if (objects[x] === o) dup = true;
@@ -301,11 +304,32 @@
     args[args.length] = hasOwnCall;
     var body = pairCode.concat(hasCode);
     var valuesSame = apply(new FunctionCtor(params.join(', '), 'return function () { var t; return ' + (body.length > 0 ? body.join(' && ') : 'true') + '; };'), undefined, args);
+    // From `batchStart` on (built-in functions, which have no enumerable own properties of their
+    // own), additions are seen in one call: Object.assign copies every enumerable own property,
+    // symbol-keyed ones too, of all of them into one new object, which must stay empty. That is
+    // one C call instead of a key list per function.
+    var end = batchStart < 0 ? objects.length : batchStart;
+    var batch = [undefined];
+    var batchEmpty = true;
+    for (var bi = end; bi < objects.length; bi++) {
+      batch[batch.length] = objects[bi];
+      if (counts[bi] !== 0 || symbolCounts[bi] !== 0) batchEmpty = false;
+    }
+    if (!batchEmpty) end = objects.length;
     function clean() {
-      for (var i = 0; i < objects.length; i++) {
+      for (var i = 0; i < end; i++) {
         var o = objects[i];
         if (getProto(o) !== protos[i] || isExtensible(o) !== exts[i] || keysOf(o).length !== counts[i]) return false;
         if (symbols && getOwnSymbols(o).length !== symbolCounts[i]) return false;
+      }
+      if (end < objects.length) {
+        for (var j = end; j < objects.length; j++) if (isExtensible(objects[j]) !== exts[j] || getProto(objects[j]) !== protos[j]) return false;
+        var into = create(null);
+        batch[0] = into;
+        apply(assign, undefined, batch);
+        batch[0] = undefined;
+        for (var k in into) return false;
+        if (getOwnSymbols(into).length !== 0) return false;
       }
       return valuesSame();
     }
@@ -383,7 +407,7 @@
         if (md !== undefined && apply(hasOwn, md, ['value']) && typeof md.value === 'function') methods[methods.length] = { o: md.value, all: false };
       }
     }
-    var main = watcher(entries.concat(methods), named, symbols);
+    var main = watcher(entries.concat(methods), named, symbols, entries.length);
     // A marked constructor's snapshot is taken now; its compiled check when it is first needed.
     for (var g = 0; g < groups.length; g++) groups[g].snaps = [snap(groups[g].ctor), snap(groups[g].proto)];
 
@@ -398,7 +422,7 @@
         if (!repair(group.snaps[x])) return 2;
         verdict = 1;
       }
-      var w = watcher([{ o: group.ctor, all: true }, { o: group.proto, all: true }], named, symbols);
+      var w = watcher([{ o: group.ctor, all: true }, { o: group.proto, all: true }], named, symbols, -1);
       w.full = group.snaps;
       group.watch = w;
       return verdict;
