@@ -18,7 +18,7 @@ import { runCodecNew, runContract } from './codec-new.ts';
 
 export const CODEC_HELP = `Usage: lorawan-edge codec test [<device-id>] [--verbose] [--contract]
        lorawan-edge codec new <vendor>/<id> [--category <c>] [--from <codec id>] [--name <name>]
-       lorawan-edge codec import-ttn <vendor-folder> [--device <id>]… [--firmware <version>]
+       lorawan-edge codec import-ttn <vendor-folder> [--device <id>]… [--firmware <version>] [--hardware <version>]
                                      [--region <region>] [--category <category>]
                                      [--out <catalogue-dir>] [--dry-run] [--force]
 
@@ -36,6 +36,7 @@ export const CODEC_HELP = `Usage: lorawan-edge codec test [<device-id>] [--verbo
     --device <id>        a device of the vendor's index.yaml, repeatable (default: all; devices
                          without a profile for the region are skipped)
     --firmware <version> firmware version whose codec to use (default: the latest with one)
+    --hardware <version> consider only firmware versions that run on this hardware version
     --region <region>    profile region (default EU863-870; EU868, US915… are accepted)
     --category <c>       bin-fill, water-meter, air-quality or generic (default: guessed from
                          the device's sensors)
@@ -87,6 +88,7 @@ async function runImportTtn(argv: string[], io: Io): Promise<number> {
     options: {
       device: { type: 'string', multiple: true },
       firmware: { type: 'string' },
+      hardware: { type: 'string' },
       region: { type: 'string' },
       category: { type: 'string' },
       out: { type: 'string' },
@@ -107,6 +109,9 @@ async function runImportTtn(argv: string[], io: Io): Promise<number> {
   if (values.firmware !== undefined && values.device?.length !== 1) {
     throw new UsageError('--firmware needs exactly one --device (firmware versions are per device)');
   }
+  if (values.hardware !== undefined && values.device?.length !== 1) {
+    throw new UsageError('--hardware needs exactly one --device (hardware versions are per device)');
+  }
   const folder = positionals[0] as string;
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UsageError(`not a folder: ${folder}`);
   // Loaded on demand: the importer pulls in the sandbox.
@@ -118,6 +123,7 @@ async function runImportTtn(argv: string[], io: Io): Promise<number> {
       vendorDir: folder,
       ...(values.device ? { devices: values.device } : {}),
       ...(values.firmware !== undefined ? { firmware: values.firmware } : {}),
+      ...(values.hardware !== undefined ? { hardware: values.hardware } : {}),
       ...(values.region !== undefined ? { region: values.region } : {}),
       ...(category !== undefined ? { category: category as Category } : {}),
       ...(values.out !== undefined ? { outDir: values.out } : {}),

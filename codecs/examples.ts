@@ -4,10 +4,12 @@
  * production code does.
  *
  * The file shape follows the public vector files (`../shared/vendor-vectors`, see
- * devices-and-payload-formats.md §2) plus `expectedReadings` for `normalizeUplink`:
+ * devices-and-payload-formats.md §2) plus `expectedReadings` for `normalizeUplink`, and
+ * `expectedNormalized`, a TTN example's `normalizedOutput` as written, for a script codec:
  *
  *   { "examples": [{description, fPort, bytesHex, variables?, recvTime?, expected: {…}|null,
- *                   errors?, warnings?, expectedReadings?: Reading[]}],
+ *                   errors?, warnings?, expectedReadings?: Reading[],
+ *                   expectedNormalized?: {data, errors?, warnings?}}],
  *     "downlinkEncoderExamples": [{description, input: {data}, expected: {fPort, bytesHex}|null,
  *                                  errors?, warnings?}],
  *     "downlinkDecoderExamples": [{description, fPort, bytesHex, expected, errors?, warnings?}] }
@@ -19,7 +21,7 @@
  * and The Things Stack's validator runs them like the others). `floatTolerance`
  * (Cayenne LPP) relaxes number comparison.
  */
-import type { Codec, JsonValue, Reading } from './api.ts';
+import type { Codec, JsonObject, JsonValue, Reading } from './api.ts';
 import { fromHex, toHex } from './bytes.ts';
 
 export interface UplinkExample {
@@ -32,6 +34,23 @@ export interface UplinkExample {
   errors?: string[];
   warnings?: string[];
   expectedReadings?: Reading[];
+  /**
+   * What the script's own `normalizeUplink` must return for the decoded data (TTN's
+   * `normalizedOutput`): `data` compared as `expected` is, `errors`/`warnings` when listed.
+   */
+  expectedNormalized?: JsonValue;
+}
+
+/**
+ * A codec that can give its script's normalizeUplink result as the script returned it (TTN's
+ * normalized payload), before lorawan-edge maps it to readings: the script codecs.
+ */
+export interface NormalizedPayloadSource {
+  normalizedPayload(data: JsonObject): { data?: unknown; errors?: unknown; warnings?: unknown };
+}
+
+function hasNormalizedPayload(codec: Codec): codec is Codec & NormalizedPayloadSource {
+  return typeof (codec as Partial<NormalizedPayloadSource>).normalizedPayload === 'function';
 }
 
 export interface DownlinkEncoderExample {
@@ -62,7 +81,7 @@ export interface ExampleFile {
 }
 
 export interface ExampleOutcome {
-  kind: 'uplink' | 'normalize' | 'downlink-encode' | 'downlink-decode';
+  kind: 'uplink' | 'normalize' | 'normalized-output' | 'downlink-encode' | 'downlink-decode';
   description: string;
   pass: boolean;
   /** What differed, for humans. */
@@ -148,7 +167,26 @@ function runUplink(codec: Codec, ex: UplinkExample, tol: number): ExampleOutcome
     const d = firstDifference(roundTrip(normalized.readings), ex.expectedReadings, tol, 'readings');
     out.push({ kind: 'normalize', description: ex.description, pass: !d, ...(d ? { problem: d } : {}) });
   }
+  if (ex.expectedNormalized !== undefined) out.push(checkNormalized(codec, ex, result.data, tol));
   return out;
+}
+
+/** The script's normalizeUplink result against TTN's `normalizedOutput`, as TTN's validator compares them. */
+function checkNormalized(codec: Codec, ex: UplinkExample, data: unknown, tol: number): ExampleOutcome {
+  const at = { kind: 'normalized-output' as const, description: ex.description };
+  const expected = ex.expectedNormalized;
+  if (!hasNormalizedPayload(codec)) return { ...at, pass: false, problem: 'the codec has no script normalizeUplink to compare normalizedOutput with' };
+  if (expected === null || typeof expected !== 'object' || Array.isArray(expected)) return { ...at, pass: false, problem: 'expectedNormalized is not an object {data, errors?, warnings?}' };
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return { ...at, pass: false, problem: 'the uplink decoded to no data to normalize' };
+  const got = roundTrip(codec.normalizedPayload(data as JsonObject)) as { data?: unknown; errors?: unknown; warnings?: unknown };
+  const problems: string[] = [];
+  // The Things Stack keeps a normalized payload as a list of measurements: one measurement
+  // object is the list of it (the repository's examples write lists; scripts return either).
+  const measurements = (v: unknown): unknown => (v !== null && typeof v === 'object' && !Array.isArray(v) ? [v] : v);
+  const d = firstDifference(measurements(got.data), measurements(expected['data']), tol, 'normalized data');
+  if (d) problems.push(d);
+  problems.push(...listedMessages(got, expected as { errors?: string[]; warnings?: string[] }));
+  return { ...at, pass: problems.length === 0, ...(problems.length ? { problem: problems.join('; ') } : {}) };
 }
 
 export function runExampleFile(codec: Codec, file: ExampleFile, options: { includeVendorDoc?: boolean } = {}): ExampleOutcome[] {

@@ -98,8 +98,11 @@ describe('codec import-ttn: the fixture vendor folder, end to end', () => {
     expect(verdicts).toEqual([
       'PASS acme-city/bs-100 uplink "Measurement, 1234 mm, 21.5 °C"',
       'PASS acme-city/bs-100 normalize "Measurement, 1234 mm, 21.5 °C"',
+      // normalizedOutput compared with the script's own normalizeUplink output, as TTN's validator does.
+      'PASS acme-city/bs-100 normalized-output "Measurement, 1234 mm, 21.5 °C"',
       'PASS acme-city/bs-100 uplink "Measurement below zero, nearly empty battery"',
       'PASS acme-city/bs-100 normalize "Measurement below zero, nearly empty battery"',
+      'PASS acme-city/bs-100 normalized-output "Measurement below zero, nearly empty battery"',
       'PASS acme-city/bs-100 uplink "Fire event"',
       'PASS acme-city/bs-100 uplink "Unknown FPort"',
       'PASS acme-city/bs-100 downlink-encode "Report every 30 minutes"',
@@ -115,7 +118,7 @@ describe('codec import-ttn: the fixture vendor folder, end to end', () => {
     // What could not be converted is said, not silently dropped.
     expect(result.stdout).not.toContain('expects errors');
     expect(result.stdout).toContain('note: the script has no normalizeUplink');
-    expect(lines.at(-1)).toBe('summary: 2 device(s) imported, 0 skipped, 0 not imported; examples: 14 passed, 0 failed');
+    expect(lines.at(-1)).toBe('summary: 2 device(s) imported, 0 skipped, 0 not imported; examples: 16 passed, 0 failed');
   });
 
   it('writes catalogue entries from the device, profile and codec YAML', () => {
@@ -157,6 +160,7 @@ describe('codec import-ttn: the fixture vendor folder, end to end', () => {
       errors: [],
       warnings: [],
       expectedReadings: [{ values: { temperature_c: 21.5 } }],
+      expectedNormalized: { data: [{ air: { temperature: 21.5 } }] },
     });
     expect(bs.examples?.[1]?.warnings).toEqual(['battery low']);
     expect(bs.examples?.[3]).toEqual({ description: 'Unknown FPort', fPort: 42, bytesHex: '04d200d75a', expected: null, errors: ['unknown FPort'] });
@@ -183,7 +187,7 @@ describe('codec import-ttn: the fixture vendor folder, end to end', () => {
     const report = await validateCatalogue(out);
     expect(report.problems).toEqual([]);
     expect(report.devices).toBe(2);
-    expect(report.examples).toBe(14);
+    expect(report.examples).toBe(16);
     const entry = loadCatalogue(out).byId.get('acme-city/bs-100');
     expect(entry).toBeDefined();
     const codec = await resolveCodec(entry as NonNullable<typeof entry>);
@@ -212,10 +216,58 @@ describe('codec import-ttn: failing examples, options, dry run', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('FAIL acme-city/bs-100 uplink "Measurement, 1234 mm, 21.5 °C": data.distance: got 1234, expected 1235\n');
     expect(r.stdout).toContain('PASS acme-city/bs-100 uplink "Fire event"');
-    expect(r.stdout).toContain('examples: 13 passed, 1 failed');
+    expect(r.stdout).toContain('examples: 15 passed, 1 failed');
     // The entry is written (to be fixed), and the validator reports it too.
     const report = await validateCatalogue(out);
     expect(report.problems.map((p) => p.message)).toEqual(['uplink "Measurement, 1234 mm, 21.5 °C": data.distance: got 1234, expected 1235']);
+  });
+
+  it('a normalizedOutput field without a lorawan-edge reading is still checked against the script', async () => {
+    const vendor = fixtureCopy();
+    const codecFile = join(vendor, 'bs-100-codec.yaml');
+    const text = readFileSync(codecFile, 'utf8');
+    expect(text).toContain('          - air:\n              temperature: 21.5\n');
+    // The script gives no wind: TTN's validator fails this example; the readings (air only) still pass.
+    writeFileSync(codecFile, text.replace('          - air:\n              temperature: 21.5\n', '          - air:\n              temperature: 21.5\n            wind:\n              speed: 3\n'));
+    const r = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue(), '--device', 'bs-100']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('PASS acme-city/bs-100 normalize "Measurement, 1234 mm, 21.5 °C"');
+    expect(r.stdout).toContain(
+      'FAIL acme-city/bs-100 normalized-output "Measurement, 1234 mm, 21.5 °C": normalized data[0].wind: got undefined, expected {"speed":3}',
+    );
+    expect(r.stdout).toContain('note: uplink example "Measurement, 1234 mm, 21.5 °C": normalizedOutput field(s) without a lorawan-edge reading: wind.speed; checked as TTN does');
+  });
+
+  it('firmware of other hardware versions, and their codecs, are reported; --hardware chooses', async () => {
+    // The fixture's device: firmware 1.0 (codec v1) runs on hardware 1.0, 2.1 (codec) on 2.0.
+    const vendor = fixtureCopy();
+    const deviceFile = join(vendor, 'bs-100.yaml');
+    const text = readFileSync(deviceFile, 'utf8');
+    const spoiled = text
+      .replace("hardwareVersions:\n  - version: '1.0'\n    numeric: 1\n", "hardwareVersions:\n  - version: '1.0'\n    numeric: 1\n  - version: '2.0'\n    numeric: 2\n")
+      .replace("  - version: '2.1'\n    numeric: 3\n    hardwareVersions:\n      - '1.0'\n", "  - version: '2.1'\n    numeric: 3\n    hardwareVersions:\n      - '2.0'\n");
+    expect(spoiled).not.toBe(text);
+    writeFileSync(deviceFile, spoiled);
+    const out = tempCatalogue();
+    const latest = await run(['codec', 'import-ttn', vendor, '--out', out, '--device', 'bs-100']);
+    expect(latest.code).toBe(0);
+    expect(latest.stdout).toContain('acme-city/bs-100: firmware 2.1, EU863-870, codec bs-100-codec');
+    expect(latest.stdout).toContain('note: firmware 2.1 runs on hardware 2.0 only: devices of hardware 1.0 need the codec of their own firmware (--hardware)');
+    expect(latest.stdout).toContain(
+      'note: firmware 1.0, hardware 1.0 uses another codec, bs-100-codec-v1, which this entry does not run (its examples are not checked): import it with --firmware 1.0',
+    );
+    expect(String(readYamlFile(join(out, 'acme-city', 'bs-100.yaml'))['notes'])).toContain('firmware 2.1 (hardware 2.0), EU863-870 profile bs-100-profile, codec bs-100-codec.');
+
+    const old = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue(), '--device', 'bs-100', '--hardware', '1.0']);
+    expect(old.code).toBe(0);
+    expect(old.stdout).toContain('acme-city/bs-100: firmware 1.0, EU863-870, codec bs-100-codec-v1');
+    expect(old.stdout).not.toContain('uses another codec');
+    const none = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue(), '--device', 'bs-100', '--hardware', '9']);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toContain('ERROR acme-city/bs-100: vendor/acme-city/bs-100.yaml: no hardware version "9" (has: 1.0, 2.0)');
+    const usage = await run(['codec', 'import-ttn', vendor, '--hardware', '1.0']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--hardware needs exactly one --device');
   });
 
   it('--dry-run writes nothing but checks the same way', async () => {
@@ -224,7 +276,7 @@ describe('codec import-ttn: failing examples, options, dry run', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('(dry run: nothing is written)');
     expect(r.stdout).toContain(`  would write ${join(out, 'acme-city', 'bs-100.yaml')}`);
-    expect(r.stdout).toContain('summary: 2 device(s) would be imported, 0 skipped, 0 not imported; examples: 14 passed, 0 failed');
+    expect(r.stdout).toContain('summary: 2 device(s) would be imported, 0 skipped, 0 not imported; examples: 16 passed, 0 failed');
     expect(existsSync(out)).toBe(false);
   });
 
@@ -326,6 +378,32 @@ describe('codec import-ttn: what The Things Stack does with a vendor folder', ()
     expect(codec.decodeUplink({ bytes: [0x01, 0xf4, 0x5a], fPort: 1 })).toEqual({ data: { distance: 500, battery: 90 } });
     expect(codec.encodeDownlink?.({ data: { interval: 600 } })).toEqual({ bytes: [0x02, 0x02, 0x58], fPort: 10 });
     (codec as { dispose?: () => void }).dispose?.();
+  });
+});
+
+describe('codec import-ttn: ES-module scripts', () => {
+  it('a codec script that is an ES module is refused naming the file, as The Things Stack cannot load it', async () => {
+    const vendor = fixtureCopy();
+    const file = join(vendor, 'bs-100.js');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('function decodeUplink(input) {', 'export function decodeUplink(input) {'));
+    const out = tempCatalogue();
+    const r = await run(['codec', 'import-ttn', vendor, '--out', out, '--device', 'bs-100']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      'ERROR acme-city/bs-100: vendor/acme-city/bs-100.js: is an ES module (export/import): The Things Stack runs payload formatters as classic scripts and cannot load it, so it is not imported',
+    );
+    expect(existsSync(join(out, 'acme-city', 'bs-100.yaml'))).toBe(false);
+  });
+
+  it('a downlink script that is an ES module is refused naming that file', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'ttn-repo-'));
+    temps.push(root);
+    cpSync(FIXTURE_REPO, root, { recursive: true });
+    const down = join(root, 'vendor', 'acme-river', 'rl-10-downlink.js');
+    writeFileSync(down, `${readFileSync(down, 'utf8')}\nexport const unused = 1;\n`);
+    const r = await run(['codec', 'import-ttn', join(root, 'vendor', 'acme-river'), '--out', tempCatalogue()]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('ERROR acme-river/rl-10: vendor/acme-river/rl-10-downlink.js: is an ES module (export/import)');
   });
 });
 

@@ -12,6 +12,8 @@
  *   threads counted);
  * - sandbox (fresh context): the engine before, `freshState: 'context'`: a fresh post-load
  *   context per call, prepared on the sandbox thread after each reply;
+ * - the same two for the ES2015 EX-10 (`fixtures/ttn-es2015.js`: a class using `this`), which
+ *   the source scan sent to the fresh path before session 6 and now lets reuse its context;
  * - wrapper: the same wrapper on the calling thread (one context, the top-level code run
  *   again per call), without and with the state guard (vm/state-guard.js) after each call;
  * - persistent: one context, the script loaded once, state kept (today's speed before fresh
@@ -47,6 +49,8 @@ function arg(name: string, fallback: number): number {
 const SECONDS = arg('seconds', 1);
 const RUNS = arg('runs', 5);
 const SCRIPT = readFileSync(new URL('../../codecs/sandbox/fixtures/ttn-es5.js', import.meta.url), 'utf8');
+/** EX-10 written with a class (`this`, private and arrow fields), Map, DataView: fresh path before session 6. */
+const SCRIPT_ES2015 = readFileSync(new URL('../../codecs/sandbox/fixtures/ttn-es2015.js', import.meta.url), 'utf8');
 const POINTER = 'var pointer = 0; var seen = { n: 0 }; function decodeUplink(input) { pointer++; seen.n++; return { data: { pointer: pointer, n: seen.n } }; }';
 const FRAMES: number[][] = Array.from({ length: 64 }, (_, i) => [1, i, 2 * i, 0xff - i, 3 * i, 90, 0x0c, i, i & 7, i]);
 
@@ -346,9 +350,19 @@ async function main(): Promise<void> {
   for (const bytes of FRAMES) {
     if (JSON.stringify(device.decodeUplink({ bytes, fPort: 1 })) !== JSON.stringify(freshDevice.decodeUplink({ bytes, fPort: 1 }))) throw new Error('the engine paths disagree');
   }
+  const es2015 = await loadScriptCodec(SCRIPT_ES2015, { ...ex10, id: 'bench/ex10-es2015' });
+  if (es2015.statePath()?.path !== 'reused-context') throw new Error(`the ES2015 EX-10 does not get a reused context: ${JSON.stringify(es2015.statePath())}`);
+  const es2015Fresh = await loadScriptCodec(SCRIPT_ES2015, { ...ex10, id: 'bench/ex10-es2015-fresh', freshState: 'context' });
+  const es2015Device = es2015.forDevice('bench-device');
+  const es2015FreshDevice = es2015Fresh.forDevice('bench-device');
+  for (const bytes of FRAMES) {
+    if (JSON.stringify(es2015Device.decodeUplink({ bytes, fPort: 1 })) !== JSON.stringify(es2015FreshDevice.decodeUplink({ bytes, fPort: 1 }))) throw new Error('the ES2015 paths disagree');
+  }
   const modes: Record<string, (i: number) => void> = {
     sandbox: (i) => void device.decodeUplink({ bytes: FRAMES[i & 63] as number[], fPort: 1 }),
     sandboxFresh: (i) => void freshDevice.decodeUplink({ bytes: FRAMES[i & 63] as number[], fPort: 1 }),
+    sandboxEs2015: (i) => void es2015Device.decodeUplink({ bytes: FRAMES[i & 63] as number[], fPort: 1 }),
+    sandboxEs2015Fresh: (i) => void es2015FreshDevice.decodeUplink({ bytes: FRAMES[i & 63] as number[], fPort: 1 }),
     wrapper: (i) => void callWrapped(wrapped, FRAMES[i & 63] as number[]),
     wrapperGuard: (i) => void callWrapped(guarded, FRAMES[i & 63] as number[]),
     persistent: (i) => void callReused(persistent, FRAMES[i & 63] as number[], 'none'),
@@ -365,6 +379,8 @@ async function main(): Promise<void> {
   const labels: Record<string, string> = {
     sandbox: "the sandbox's default: one reused context, top-level code run per call, state guard (sandbox thread)",
     sandboxFresh: "the sandbox before (freshState: 'context'): a fresh post-load context per call (sandbox thread)",
+    sandboxEs2015: 'ES2015 EX-10 (class, `this`): the reused context, which it gets since session 6 (sandbox thread)',
+    sandboxEs2015Fresh: 'ES2015 EX-10: a fresh context per call, its path before session 6 (sandbox thread)',
     wrapper: 'one context + wrapper: top-level code run per call (calling thread)',
     wrapperGuard: 'one context + wrapper + state guard after each call (calling thread)',
     persistent: 'one persistent context (no fresh state; upper bound)',
@@ -388,6 +404,8 @@ async function main(): Promise<void> {
     w.ctx.dispose();
   }
   freshCodec.dispose();
+  es2015.dispose();
+  es2015Fresh.dispose();
   for (const r of [pointer, persistent, restored, fingerprinted]) {
     r.call.dispose();
     r.tools.dispose();

@@ -958,6 +958,7 @@ function guardVerdict(slot) {
   const v = ctx.getNumber(r.value);
   r.value.dispose();
   if (v === 0 || v === 1) return v;
+  if (v === 3) return 'a call reached the global object, code evaluation, a prototype or a property definition under a name built at run time';
   return 'a call changed the global object or a built-in in a way that cannot be put back';
 }
 

@@ -12,7 +12,13 @@
 //
 // The scan reads identifier-like words from the raw text, comments and strings included (so a
 // word in a comment sends a script to the fresh path too: safe, and cheap), with `\u` escapes in
-// identifiers decoded (`glob\u0061lThis` is `globalThis`).
+// identifiers decoded (`glob\u0061lThis` is `globalThis`). `this` is the one word read more
+// closely (this-scan.mjs): inside a class body, and as `this.<name>` for a name that is no
+// variable of the script, it cannot reach the global object in a way the guard does not watch.
+// `prototype` (and `constructor`) likewise, where every occurrence is `X.prototype` of a
+// constructor X the script declares at its top level and never rebinds: that object is made
+// again by every call.
+import { ownPrototypesOnly, thisProblem } from './this-scan.mjs';
 
 /** Words that route a script to a fresh context per call, with the reason given for each. */
 const ROUTED = new Map([
@@ -90,7 +96,13 @@ export function reuseVerdict(source) {
   const words = sourceWords(source);
   for (const [word, reason] of ROUTED) {
     if (!words.has(word)) continue;
-    if (word === 'constructor' && onlyMethodDefinitions(source)) continue;
+    if (word === 'constructor' && (onlyMethodDefinitions(source) || ownPrototypesOnly(source, 'constructor'))) continue;
+    if (word === 'prototype' && ownPrototypesOnly(source, 'prototype')) continue;
+    if (word === 'this') {
+      const problem = thisProblem(source);
+      if (problem === undefined) continue;
+      return { reuse: false, reason: `the script ${problem}` };
+    }
     return { reuse: false, reason: `the script ${reason}` };
   }
   if (SHADOWED_CONSTANT.test(source)) return { reuse: false, reason: 'the script declares undefined, NaN or Infinity' };

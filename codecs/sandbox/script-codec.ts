@@ -22,6 +22,7 @@ import type {
   UplinkInput,
 } from '../api.ts';
 import { toBytes } from '../bytes.ts';
+import type { NormalizedPayloadSource } from '../examples.ts';
 import { MAX_RESULT_BYTES_LIMIT, sandboxEngine, type Reply, type SandboxEngine } from './engine.ts';
 
 export type ScriptStyle = 'ttn' | 'chirpstack' | 'ttn-v2' | 'chirpstack-v3';
@@ -449,14 +450,24 @@ function buildCodec(
     return mapNormalized(outcome.value);
   }
 
-  function view(device: string | undefined): Codec {
-    const codec: Codec = {
+  /** The script's normalizeUplink result as it returned it (TTN's normalized payload), for example checks. */
+  function normalizedPayload(device: string | undefined, data: JsonObject): { data?: unknown; errors?: unknown; warnings?: unknown } {
+    if (!ops.has('normalizeUplink')) return { errors: ['the script has no normalizeUplink'] };
+    const json = serialize({ data });
+    if (typeof json !== 'string') return { errors: [json.error] };
+    const outcome = invoke(device, 'normalizeUplink', json);
+    return outcome.ok ? outcome.value : { errors: [outcome.error] };
+  }
+
+  function view(device: string | undefined): Codec & NormalizedPayloadSource {
+    const codec: Codec & NormalizedPayloadSource = {
       id: options.id,
       name: options.name,
       category: options.category,
       fPorts: options.fPorts,
       decodeUplink: (input) => decodeUplink(device, input),
       normalizeUplink: (data, _context?: NormalizeContext) => normalizeUplink(device, data),
+      normalizedPayload: (data) => normalizedPayload(device, data),
       encodeUplink: (_input: UplinkEncodeInput): UplinkEncodeResult => ({ errors: ['script codecs have no device-side encoder'] }),
     };
     if (ops.has('encodeDownlink')) codec.encodeDownlink = (input) => encodeDownlink(device, input);

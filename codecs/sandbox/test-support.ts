@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import type { Category } from '../api.ts';
-import type { ScriptCodecOptions } from './script-codec.ts';
+import { loadScriptCodec, type ScriptCodec, type ScriptCodecOptions } from './script-codec.ts';
 
 export function fixture(name: string): string {
   return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
@@ -47,4 +47,15 @@ export function v8Script(source: string, names: readonly string[]): Record<strin
 /** What a V8 run gives once it went through JSON, the way results leave any codec runtime. */
 export function viaJson(value: unknown): unknown {
   return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
+
+/**
+ * The same script loaded on both of the sandbox's paths: `reused` as the scan decides (auto)
+ * and `fresh` with a fresh context per call, the reference the reused path must agree with.
+ * The caller disposes both.
+ */
+export async function loadBothPaths(id: string, source: string): Promise<{ reused: ScriptCodec; fresh: ScriptCodec }> {
+  const reused = await loadScriptCodec(source, options(`${id}-auto`));
+  const fresh = await loadScriptCodec(source, options(`${id}-context`, { freshState: 'context' }));
+  return { reused, fresh };
 }

@@ -61,11 +61,15 @@ describe('readingsOfNormalized', () => {
     expect(readingsOfNormalized({ data: { air: { pressure: 1013 } } })).toEqual({ readings: [{ values: { pressure_hpa: 1013 } }] });
   });
 
-  it('says why a normalized output does not map cleanly', () => {
+  it('fields without a reading are listed; those that map still give their readings', () => {
     expect(readingsOfNormalized({ data: [{ air: { temperature: 20, location: 'indoor' } }] })).toEqual({
-      why: 'normalizedOutput field(s) without a lorawan-edge reading: air.location',
+      readings: [{ values: { temperature_c: 20 } }],
+      unmapped: ['air.location'],
     });
-    expect(readingsOfNormalized({ data: [{ soil: { moisture: 30 } }] })).toMatchObject({ why: expect.stringContaining('soil.moisture') });
+    expect(readingsOfNormalized({ data: [{ soil: { moisture: 30 } }, { wind: { speed: 3 }, air: { co2: 410 } }] })).toEqual({
+      readings: [{ values: { co2_ppm: 410 } }],
+      unmapped: ['soil.moisture', 'wind.speed'],
+    });
     expect(readingsOfNormalized({ errors: ['x'] })).toEqual({ why: 'normalizedOutput expects errors' });
   });
 });
@@ -88,6 +92,36 @@ describe('convertExamples', () => {
     expect(r.file.examples).toEqual([{ description: 'bad', fPort: 9, bytesHex: '01', expected: null, errors: ['unknown FPort'], warnings: [] }]);
     expect(r.notes).toEqual(['uplink example "bad": output.data is ignored next to errors (a result with errors has no data, as in The Things Stack)']);
     expect(fPortsOf(r.file)).toEqual([]);
+  });
+
+  it('normalizedOutput: kept as written to compare with the script, readings from the fields that map', () => {
+    const normalizedOutput = { data: [{ air: { temperature: 21.5 }, wind: { speed: 3.2 } }], warnings: [] };
+    const r = convertExamples(
+      codec({
+        uplinkDecoder: {
+          fileName: 'c.js',
+          examples: [
+            { description: 'mixed', input: { fPort: 1, bytes: [1] }, output: { data: { t: 21.5 } }, normalizedOutput },
+            { description: 'failing', input: { fPort: 2, bytes: [1] }, output: { errors: ['no'] }, normalizedOutput },
+          ],
+        },
+      }),
+      'vendor/v/c.yaml',
+      both,
+    );
+    expect(r.file.examples?.[0]).toEqual({
+      description: 'mixed',
+      fPort: 1,
+      bytesHex: '01',
+      expected: { t: 21.5 },
+      expectedNormalized: normalizedOutput,
+      expectedReadings: [{ values: { temperature_c: 21.5 } }],
+    });
+    expect(r.file.examples?.[1]?.expectedNormalized).toBeUndefined();
+    expect(r.notes).toEqual([
+      'uplink example "mixed": normalizedOutput field(s) without a lorawan-edge reading: wind.speed; checked as TTN does, the readings only from the fields that map',
+      'uplink example "failing": normalizedOutput is ignored next to errors (nothing is decoded to normalize)',
+    ]);
   });
 
   it('skips downlink examples of a codec in a file the entry does not have, saying so', () => {

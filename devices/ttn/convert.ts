@@ -3,8 +3,9 @@
  * - the codec YAML's examples → our examples file (`codecs/examples.ts`): bytes arrays become
  *   `bytesHex`, `output.data` becomes `expected`, listed `errors`/`warnings` are kept (and then
  *   compared exactly, as TTN's validator does), downlink examples are converted, and a
- *   `normalizedOutput` becomes `expectedReadings` when every field of it has a lorawan-edge
- *   reading;
+ *   `normalizedOutput` becomes `expectedNormalized` (compared with the script's normalizeUplink
+ *   output, as TTN's validator does), and also `expectedReadings` when every field of it has a
+ *   lorawan-edge reading;
  * - the device's `sensors` → a category guess;
  * - the uplink ports of the examples that decode → `fPorts`.
  * What cannot be converted is skipped with a note that says why; malformed examples are errors.
@@ -92,10 +93,11 @@ function flatten(value: unknown, path: string, out: Array<[string, unknown]>): v
 }
 
 /**
- * `normalizedOutput` → `expectedReadings`, or the reason it does not map cleanly. A measurement
- * with no value left (only `time`) gives no reading, as in the sandbox.
+ * `normalizedOutput` → `expectedReadings` of the fields that have a lorawan-edge reading (the
+ * others listed in `unmapped`), or the reason there are none to expect. A measurement with no
+ * value left (only `time` or unmapped fields) gives no reading, as in the sandbox.
  */
-export function readingsOfNormalized(normalized: unknown): { readings: Reading[] } | { why: string } {
+export function readingsOfNormalized(normalized: unknown): { readings: Reading[]; unmapped?: string[] } | { why: string } {
   if (!isMapping(normalized)) return { why: 'normalizedOutput is not a mapping' };
   const errors = normalized['errors'];
   if (Array.isArray(errors) && errors.length > 0) return { why: 'normalizedOutput expects errors' };
@@ -122,8 +124,9 @@ export function readingsOfNormalized(normalized: unknown): { readings: Reading[]
     }
     if (Object.keys(values).length > 0) readings.push(time !== undefined ? { time, values } : { values });
   }
-  if (unmapped.size > 0) return { why: `normalizedOutput field(s) without a lorawan-edge reading: ${[...unmapped].sort().join(', ')}` };
-  return { readings };
+  // The fields that map give their readings, as the sandbox's mapping (which drops the others
+  // with a warning) gives them.
+  return unmapped.size > 0 ? { readings, unmapped: [...unmapped].sort() } : { readings };
 }
 
 export interface ConvertedExamples {
@@ -189,10 +192,21 @@ export function convertExamples(codec: TtnCodec, shownFile: string, downlinkInSc
         }
         if (errors !== undefined) ex.errors = errors;
         if (warnings !== undefined) ex.warnings = warnings;
-        if (raw['normalizedOutput'] !== undefined && !failing) {
-          const r = readingsOfNormalized(raw['normalizedOutput']);
-          if ('readings' in r) ex.expectedReadings = r.readings;
-          else notes.push(`uplink example "${description}": ${r.why}; its normalized output is not checked`);
+        const normalizedOutput = raw['normalizedOutput'];
+        if (normalizedOutput !== undefined && failing) {
+          notes.push(`uplink example "${description}": normalizedOutput is ignored next to errors (nothing is decoded to normalize)`);
+        } else if (normalizedOutput !== undefined) {
+          // Checked as TTN's validator checks it: the script's normalizeUplink output itself.
+          if (!isMapping(normalizedOutput)) throw new Error(`${p}.normalizedOutput: must be a mapping {data, errors?, warnings?}`);
+          ex.expectedNormalized = toJson(normalizedOutput, `${p}.normalizedOutput`);
+          // And, where every field has one, the lorawan-edge readings made from it.
+          const r = readingsOfNormalized(normalizedOutput);
+          if ('why' in r) {
+            notes.push(`uplink example "${description}": ${r.why}; its normalized output is checked as TTN does, no readings are expected`);
+          } else {
+            ex.expectedReadings = r.readings;
+            if (r.unmapped) notes.push(`uplink example "${description}": normalizedOutput field(s) without a lorawan-edge reading: ${r.unmapped.join(', ')}; checked as TTN does, the readings only from the fields that map`);
+          }
         }
         return ex;
       }),

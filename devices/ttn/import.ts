@@ -46,6 +46,8 @@ export interface ImportTtnOptions {
   devices?: readonly string[];
   /** Firmware version (as written in the device YAML); default the latest with a codec for the region. */
   firmware?: string;
+  /** Hardware version: only firmware versions that run on it are considered. */
+  hardware?: string;
   /** Region of the profile; default EU863-870 (short names like EU868 are accepted). */
   region?: string;
   /** Category of every imported device; default guessed from the device's sensors. */
@@ -89,6 +91,17 @@ export interface ImportReport {
   devices: DeviceImport[];
 }
 
+
+/**
+ * The Things Stack runs a payload formatter as a classic script (goja has no ES modules), so a
+ * script with `export`/`import` never loads there: refused by name instead of being run with
+ * ChirpStack's module semantics (strict mode, Buffer), which the sandbox would otherwise give it.
+ */
+function refuseModule(codec: ScriptCodec, shown: string): ScriptCodec {
+  if (codec.style !== 'chirpstack') return codec;
+  codec.dispose();
+  throw new TtnSourceError(shown, 'is an ES module (export/import): The Things Stack runs payload formatters as classic scripts and cannot load it, so it is not imported');
+}
 /** A `devices` id that the vendor's index.yaml does not list (a usage error for the CLI). */
 export class UnknownTtnDeviceError extends Error {
   override readonly name = 'UnknownTtnDeviceError';
@@ -133,6 +146,7 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
     try {
       chosen = chooseProfile(device, vendor.shown(device.file), {
         ...(options.firmware !== undefined ? { firmware: options.firmware } : {}),
+        ...(options.hardware !== undefined ? { hardware: options.hardware } : {}),
         ...(options.region !== undefined ? { region: options.region } : {}),
       });
     } catch (err) {
@@ -141,6 +155,17 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
       throw err;
     }
     Object.assign(result, { firmware: chosen.firmware.version, region: chosen.region, codecId: chosen.codecId });
+    // A codec of one firmware (or hardware) is not right for the others: say which the entry
+    // covers and which were left out, so no device of another version is decoded by it unnoticed.
+    const hw = (list: readonly string[] | undefined): string => (list ? `, hardware ${list.join(', ')}` : '');
+    if (chosen.hardwareNotCovered.length > 0) {
+      result.notes.push(
+        `firmware ${chosen.firmware.version} runs on hardware ${(chosen.firmware.hardwareVersions ?? []).join(', ')} only: devices of hardware ${chosen.hardwareNotCovered.join(', ')} need the codec of their own firmware (--hardware)`,
+      );
+    }
+    for (const o of chosen.otherCodecs) {
+      result.notes.push(`firmware ${o.firmware}${hw(o.hardwareVersions)} uses another codec, ${o.codecId}, which this entry does not run (its examples are not checked): import it with --firmware ${o.firmware}`);
+    }
     const codecYaml = readCodec(vendor, chosen.codecId);
     const codecShown = vendor.shown(codecYaml.file);
     const up = codecYaml.uplinkDecoder;
@@ -179,11 +204,11 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
     let encodes: boolean;
     let loading = vendor.shown(script.file);
     try {
-      let codec: ScriptCodec = await loadScriptCodec(script.source, { id, name, category, fPorts });
+      let codec: ScriptCodec = refuseModule(await loadScriptCodec(script.source, { id, name, category, fPorts }), loading);
       if (downScript !== undefined) {
         loading = vendor.shown(downScript.file);
         try {
-          codec = combineScriptCodecs(codec, await loadScriptCodec(downScript.source, { id, name, category, fPorts }));
+          codec = combineScriptCodecs(codec, refuseModule(await loadScriptCodec(downScript.source, { id, name, category, fPorts }), loading));
         } catch (err) {
           codec.dispose();
           throw err;
@@ -218,7 +243,7 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
     const sources = [vendor.shown(device.file), codecShown, vendor.shown(script.file), ...(downScript ? [vendor.shown(downScript.file)] : [])];
     const notes = [
       `Imported from The Things Network device repository by lorawan-edge codec import-ttn: ${sources.join(', ')};`,
-      `firmware ${chosen.firmware.version}, ${chosen.region} profile${chosen.profile.id !== undefined ? ` ${chosen.profile.id}` : ''}, codec ${chosen.codecId}.`,
+      `firmware ${chosen.firmware.version}${chosen.firmware.hardwareVersions ? ` (hardware ${chosen.firmware.hardwareVersions.join(', ')})` : ''}, ${chosen.region} profile${chosen.profile.id !== undefined ? ` ${chosen.profile.id}` : ''}, codec ${chosen.codecId}.`,
       'The script runs unmodified in the sandbox.',
       ...(device.description ? [sentence(device.description)] : []),
       ...result.notes.map((n) => sentence(`${n.charAt(0).toUpperCase()}${n.slice(1)}`)),

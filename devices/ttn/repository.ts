@@ -79,6 +79,8 @@ export interface FirmwareProfile {
 export interface FirmwareVersion {
   version: string;
   numeric?: number;
+  /** The hardware versions this firmware runs on (`firmwareVersions[].hardwareVersions`); absent = all. */
+  hardwareVersions?: string[];
   profiles: Record<string, FirmwareProfile>;
 }
 
@@ -88,6 +90,8 @@ export interface TtnDevice {
   name: string;
   description?: string;
   sensors: string[];
+  /** The device's `hardwareVersions[].version`, when listed. */
+  hardwareVersions?: string[];
   firmwareVersions: FirmwareVersion[];
   productURL?: string;
   dataSheetURL?: string;
@@ -249,8 +253,13 @@ function firmwareOf(v: unknown, i: number, where: string): FirmwareVersion {
     if (typeof p['lorawanCertified'] === 'boolean') profile.lorawanCertified = p['lorawanCertified'];
     profiles[region] = profile;
   }
+  const hardware = v['hardwareVersions'];
+  if (hardware !== undefined && (!Array.isArray(hardware) || hardware.some((h) => typeof h !== 'string' && typeof h !== 'number'))) {
+    throw new TtnSourceError(where, `${at}.hardwareVersions: must be a list of hardware versions`);
+  }
+  const hardwareVersions = Array.isArray(hardware) ? hardware.map((h) => String(h)) : undefined;
   // An unquoted `version: 1.0` is the number 1 in YAML; String() is the best that can be done.
-  return { version: String(version), ...(numeric !== undefined ? { numeric } : {}), profiles };
+  return { version: String(version), ...(numeric !== undefined ? { numeric } : {}), ...(hardwareVersions ? { hardwareVersions } : {}), profiles };
 }
 
 /** Reads `<device-id>.yaml`. */
@@ -267,12 +276,17 @@ export function readDevice(vendor: VendorFolder, deviceId: string): TtnDevice {
   const description = optionalString(doc, 'description', where);
   const productURL = optionalString(doc, 'productURL', where);
   const dataSheetURL = optionalString(doc, 'dataSheetURL', where);
+  const hw = doc['hardwareVersions'];
+  const hardwareVersions = Array.isArray(hw)
+    ? hw.map((h) => (isMapping(h) ? h['version'] : undefined)).filter((h): h is string | number => typeof h === 'string' || typeof h === 'number').map(String)
+    : undefined;
   return {
     id: deviceId,
     file,
     name: name.trim(),
     ...(description !== undefined ? { description } : {}),
     sensors,
+    ...(hardwareVersions && hardwareVersions.length > 0 ? { hardwareVersions } : {}),
     firmwareVersions: fw.map((v, i) => firmwareOf(v, i, where)),
     ...(productURL !== undefined ? { productURL } : {}),
     ...(dataSheetURL !== undefined ? { dataSheetURL } : {}),
@@ -322,6 +336,13 @@ export interface ChosenProfile {
   codecId: string;
   /** Every region of that firmware whose profile uses the same codec. */
   regions: string[];
+  /**
+   * The other firmware versions (of the hardware asked for) whose profile for the region names
+   * another codec: their examples are not run by this import.
+   */
+  otherCodecs: Array<{ firmware: string; codecId: string; hardwareVersions?: string[] }>;
+  /** Hardware versions of the device the chosen firmware does not list (it runs on the others only). */
+  hardwareNotCovered: string[];
 }
 
 /** Why a device has nothing to import for the region (not an error when a whole vendor is imported). */
@@ -334,9 +355,18 @@ export class NoProfileError extends Error {
  * in the latest firmware (highest `numeric`, else highest version number; the later entry on a
  * tie) that has a profile with a codec for the region.
  */
-export function chooseProfile(device: TtnDevice, shown: string, options: { firmware?: string; region?: string } = {}): ChosenProfile {
+export function chooseProfile(device: TtnDevice, shown: string, options: { firmware?: string; region?: string; hardware?: string } = {}): ChosenProfile {
   const region = regionName(options.region ?? DEFAULT_REGION);
   let candidates = device.firmwareVersions;
+  const hardware = options.hardware;
+  if (hardware !== undefined) {
+    if (device.hardwareVersions && !device.hardwareVersions.includes(hardware)) {
+      throw new TtnSourceError(shown, `no hardware version "${hardware}" (has: ${device.hardwareVersions.join(', ')})`);
+    }
+    // A firmware that lists no hardware versions runs on all of them.
+    candidates = candidates.filter((f) => f.hardwareVersions === undefined || f.hardwareVersions.includes(hardware));
+    if (candidates.length === 0) throw new TtnSourceError(shown, `no firmware version runs on hardware ${hardware}`);
+  }
   if (options.firmware !== undefined) {
     candidates = candidates.filter((f) => f.version === options.firmware);
     if (candidates.length === 0) {
@@ -357,7 +387,12 @@ export function chooseProfile(device: TtnDevice, shown: string, options: { firmw
   const regions = Object.entries(best.firmware.profiles)
     .filter(([, p]) => p.codec === codecId)
     .map(([r]) => r);
-  return { firmware: best.firmware, region, profile: best.profile, codecId, regions };
+  const otherCodecs = withCodec
+    .filter((c) => c.profile.codec !== codecId)
+    .map((c) => ({ firmware: c.firmware.version, codecId: c.profile.codec as string, ...(c.firmware.hardwareVersions ? { hardwareVersions: c.firmware.hardwareVersions } : {}) }));
+  const listed = best.firmware.hardwareVersions;
+  const hardwareNotCovered = listed === undefined ? [] : (device.hardwareVersions ?? []).filter((h) => !listed.includes(h));
+  return { firmware: best.firmware, region, profile: best.profile, codecId, regions, otherCodecs, hardwareNotCovered };
 }
 
 /** Reads `<profile-id>.yaml` (possibly another vendor's); undefined when the file is not there. */

@@ -5,22 +5,22 @@
 //
 // What a call can change without naming the global object, a prototype or a property
 // definition (those scripts get a fresh context per call, reuse-scan.mjs): the global object
-// (implicit globals `x = 1`, a replaced or deleted global the script names), and the globals
-// the script names that are objects or functions (`Math.round10 = …`, `var m = Math;
-// m.max = …`, `console.log = …`, `Object.freeze(JSON)`). An assignment always creates an
-// enumerable property (only a property definition makes another), and replacing or deleting
-// one means naming it, so the check after each call is cheap: the count of enumerable own keys,
-// prototype and extensibility of each of those objects, and the value of every property the
-// script names on them (compiled once into one function with the names as literals: QuickJS
-// reads a literal name far faster than a computed one, and far faster than it lists an
-// object's own keys). Only when that sees a change is every own property of those objects
-// compared with the snapshot and put back. Not seen: an existing property replaced under a
-// name the source does not contain (computed at run time, `Math[input.name] = …`).
+// (implicit globals `x = 1`, a replaced or deleted global the script names, `this.x` where
+// `this` is the global object), the globals the script names that are objects or functions
+// (`Math.round10 = …`, `var m = Math; m.max = …`, `console.log = …`, `Object.freeze(JSON)`,
+// `Math['fl' + 'oor'] = …`) and their `prototype` objects. The routes to anything else under a
+// name built at run time get tripwires (below). An assignment always creates an enumerable
+// property (only a property definition, behind a tripwire, makes another), so the check after
+// each call is cheap: the count of enumerable own keys, prototype and extensibility of each of
+// those objects, and the value of every property watched (compiled once into one function with
+// the names as literals). Only when that sees a change is every own property of those objects
+// compared with the snapshot and put back.
 //
 // `check()` answers 0 when everything is as it was, 1 when it put back what changed (keys added
 // by the call deleted, changed or deleted properties defined again as they were, and the result
 // verified), 2 when it cannot (a prototype or extensibility changed, a key cannot be deleted,
-// the order of keys differs after the repair): the sandbox then gives up the reused context.
+// the order of keys differs after the repair), 3 when the call used a tripwire (below): the
+// sandbox then gives up the reused context.
 // It uses only built-ins captured here, before any script code ran.
 (function () {
   'use strict';
@@ -35,6 +35,7 @@
   var apply = Reflect.apply;
   var create = Object.create;
   var keysOf = Object.keys;
+  var assign = Object.assign;
   var parse = JSON.parse;
   var stringify = JSON.stringify;
   var FunctionCtor = Function;
@@ -114,66 +115,334 @@
     return same(s);
   }
 
-  return function setup(namesJson) {
-    var names = parse(namesJson);
-    var named = create(null);
-    for (var n = 0; n < names.length; n++) named[names[n]] = true;
-    // The objects watched (the global object first), their snapshots for the repair, and the
-    // (object, name) pairs whose values the fast check compares: the data properties whose
-    // names occur in the source. (All of them would cost ~0.1 µs each per call: 10 µs for the
-    // global object, 5 µs for Math, measured.)
-    var objects = [G];
-    var full = [snap(G)];
-    var pairValues = [];
-    var pairCode = [];
-    function watchNamed(index, s) {
-      for (var i = 0; i < s.keys.length; i++) {
-        var key = s.keys[i];
-        if (typeof key !== 'string' || named[key] !== true || !s.data[i]) continue;
-        var p = pairValues.length;
-        pairValues[p] = s.values[i];
-        pairCode[p] = '((t = o[' + index + '][' + stringify(key) + ']) === v[' + p + '] || (t !== t && v[' + p + '] !== v[' + p + ']))';
+  var getOwnSymbols = Object.getOwnPropertySymbols;
+  var hasOwnCall = FunctionCtor.prototype.call.bind(hasOwn);
+
+  // What the source scan (reuse-scan.mjs) refuses by name gets a tripwire in a reused context,
+  // so that a script on this path cannot reach it under a name built at run time either
+  // (`[]['constr' + 'uctor']['constr' + 'uctor']('return this')()`, `Object['getProto' +
+  // 'typeOf']`, `o['__pro' + 'to__']`): the ways to the global object, to code evaluation, to
+  // prototypes and to property definitions. Each such property becomes an accessor that gives
+  // what the property gave (the call goes on exactly as in a fresh context) and records that it
+  // was used; the check after that call then answers 3 and the codec gets a fresh context per
+  // call from then on (the call itself started from the post-load state, so it was right). The
+  // script's source names none of them (else it would not be here), so nothing it does by name
+  // meets a tripwire.
+  // `constructor` of the other built-in prototypes (`[]['constr' + 'uctor']` is Array) is read
+  // by the built-ins themselves for species (`map`, `slice`, `then`), so it cannot be a
+  // tripwire: reading it marks that constructor and its prototype, which the check after the
+  // call then compares with their snapshot too. Buffer's own stays as it is (the script names
+  // Buffer, which is watched anyway).
+  var HARD_GLOBALS = ['globalThis', 'eval', 'Function', 'Reflect', 'WeakRef', 'FinalizationRegistry'];
+  var HARD_OBJECT = ['getPrototypeOf', 'setPrototypeOf', 'defineProperty', 'defineProperties', 'getOwnPropertyNames', 'getOwnPropertyDescriptors'];
+  var HARD_OBJECT_PROTO = ['__proto__', '__defineGetter__', '__defineSetter__'];
+  var tripped = false;
+  var touched = [];
+
+  function isObject(v) {
+    return v !== null && (typeof v === 'object' || typeof v === 'function');
+  }
+
+  /** Assignment through an accessor that stands for a writable data property. */
+  function assignThrough(holder, key, receiver, v, setHeld) {
+    if (receiver === holder) setHeld(v);
+    else if (isObject(receiver)) defineProperty(receiver, key, { value: v, writable: true, enumerable: true, configurable: true });
+  }
+
+  /** A tripwire on `o[key]`: the same value (or accessor behaviour), and `tripped` once used. */
+  function tripwire(o, key) {
+    var d = gopd(o, key);
+    if (d === undefined || !d.configurable) return;
+    if (apply(hasOwn, d, ['value'])) {
+      var value = d.value;
+      var hold = function (v) {
+        value = v;
+      };
+      defineProperty(o, key, {
+        get: function () {
+          tripped = true;
+          return value;
+        },
+        set: function (v) {
+          tripped = true;
+          assignThrough(o, key, this, v, hold);
+        },
+        enumerable: d.enumerable,
+        configurable: true,
+      });
+      return;
+    }
+    var get = d.get;
+    var set = d.set;
+    defineProperty(o, key, {
+      get:
+        get &&
+        function () {
+          tripped = true;
+          return apply(get, this, []);
+        },
+      set:
+        set &&
+        function (v) {
+          tripped = true;
+          apply(set, this, [v]);
+        },
+      enumerable: d.enumerable,
+      configurable: true,
+    });
+  }
+
+  /** `o.constructor` (a built-in constructor C): reading it marks C and C.prototype for the check. */
+  function marker(o, group) {
+    var d = gopd(o, 'constructor');
+    var value = d.value;
+    var hold = function (v) {
+      value = v;
+    };
+    defineProperty(o, 'constructor', {
+      get: function () {
+        if (!group.touched) {
+          group.touched = true;
+          touched[touched.length] = group;
+        }
+        return value;
+      },
+      set: function (v) {
+        tripped = true;
+        assignThrough(o, 'constructor', this, v, hold);
+      },
+      enumerable: d.enumerable,
+      configurable: true,
+    });
+  }
+
+  /** Every object reachable from the global object and the engine's hidden prototypes. */
+  function intrinsics() {
+    var seen = [];
+    var queue = [G, getProto(function* () {}), getProto(async function () {}), getProto(async function* () {}), getProto((function* () {})()), getProto([][Symbol.iterator]()), getProto(new Map().entries()), getProto(new Set().values()), getProto(''[Symbol.iterator]()), getProto(''.matchAll(/x/g)), getProto(Uint8Array)];
+    var mark = new Set();
+    while (queue.length > 0) {
+      var o = queue.pop();
+      if (!isObject(o) || mark.has(o)) continue;
+      mark.add(o);
+      seen[seen.length] = o;
+      queue[queue.length] = getProto(o);
+      var keys = ownKeys(o);
+      for (var i = 0; i < keys.length; i++) {
+        var d = gopd(o, keys[i]);
+        if (d === undefined) continue;
+        if (apply(hasOwn, d, ['value'])) queue[queue.length] = d.value;
+        else {
+          queue[queue.length] = d.get;
+          queue[queue.length] = d.set;
+        }
       }
     }
-    var globals = full[0];
-    watchNamed(0, globals);
-    for (var k = 0; k < globals.keys.length; k++) {
-      var value = globals.values[k];
-      if (globals.data[k] && named[globals.keys[k]] === true && value !== null && (typeof value === 'object' || typeof value === 'function') && value !== G) {
-        var index = objects.length;
-        objects[index] = value;
-        full[index] = snap(value);
-        watchNamed(index, full[index]);
+    return seen;
+  }
+
+  var IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+  /**
+   * A watch over objects: `entries` [{o, all}] - every string-keyed property of `o` when `all`,
+   * else only those the source names. `clean()` says whether each is as in its snapshot: key
+   * count, prototype, extensibility, watched values (compiled once into one function of closure
+   * variables and literal names, which QuickJS reads far faster than computed names or key
+   * lists: ~0.1 µs per computed read, measured), and that watched accessors are still there (one
+   * could only be deleted here: redefining it needs defineProperty). `full`: the snapshots, for
+   * the repair.
+   */
+  function watcher(entries, named, symbols, batchFrom) {
+    var objects = [];
+    var batchStart = -1;
+    var full = [];
+    var pairCode = [];
+    var pairValues = [];
+    var hasCode = [];
+    for (var e = 0; e < entries.length; e++) {
+      if (e === batchFrom) batchStart = objects.length;
+      var o = entries[e].o;
+      var dup = false;
+      for (var x = 0; x < objects.length; x++) if (objects[x] === o) dup = true;
+      if (dup) continue;
+      var index = objects.length;
+      objects[index] = o;
+      var sn = snap(o);
+      full[index] = sn;
+      for (var i = 0; i < sn.keys.length; i++) {
+        var key = sn.keys[i];
+        if (typeof key !== 'string' || (!entries[e].all && named[key] !== true)) continue;
+        var ref = IDENT.test(key) ? 'o' + index + '.' + key : 'o' + index + '[' + stringify(key) + ']';
+        if (!sn.data[i]) {
+          hasCode[hasCode.length] = 'h(o' + index + ', ' + stringify(key) + ')';
+          continue;
+        }
+        var p = pairValues.length;
+        pairValues[p] = sn.values[i];
+        pairCode[p] = sn.values[i] !== sn.values[i] ? '(t = ' + ref + ', t !== t)' : ref + ' === v' + p;
       }
     }
     var protos = [];
     var exts = [];
     var counts = [];
+    var symbolCounts = [];
+    var params = [];
+    var args = [];
     for (var m = 0; m < objects.length; m++) {
       protos[m] = getProto(objects[m]);
       exts[m] = isExtensible(objects[m]);
       counts[m] = keysOf(objects[m]).length;
+      symbolCounts[m] = getOwnSymbols(objects[m]).length;
+      params[params.length] = 'o' + m;
+      args[args.length] = objects[m];
     }
-    var pairsSame = new FunctionCtor('o', 'v', 'var t; return ' + (pairCode.length > 0 ? pairCode.join(' && ') : 'true') + ';');
-
+    for (var b = 0; b < pairValues.length; b++) {
+      params[params.length] = 'v' + b;
+      args[args.length] = pairValues[b];
+    }
+    params[params.length] = 'h';
+    args[args.length] = hasOwnCall;
+    var body = pairCode.concat(hasCode);
+    var valuesSame = apply(new FunctionCtor(params.join(', '), 'return function () { var t; return ' + (body.length > 0 ? body.join(' && ') : 'true') + '; };'), undefined, args);
+    // From `batchStart` on (built-in functions, which have no enumerable own properties of their
+    // own), additions are seen in one call: Object.assign copies every enumerable own property,
+    // symbol-keyed ones too, of all of them into one new object, which must stay empty. That is
+    // one C call instead of a key list per function.
+    var end = batchStart < 0 ? objects.length : batchStart;
+    var batch = [undefined];
+    var batchEmpty = true;
+    for (var bi = end; bi < objects.length; bi++) {
+      batch[batch.length] = objects[bi];
+      if (counts[bi] !== 0 || symbolCounts[bi] !== 0) batchEmpty = false;
+    }
+    if (!batchEmpty) end = objects.length;
     function clean() {
-      for (var i = 0; i < objects.length; i++) {
+      for (var i = 0; i < end; i++) {
         var o = objects[i];
         if (getProto(o) !== protos[i] || isExtensible(o) !== exts[i] || keysOf(o).length !== counts[i]) return false;
+        if (symbols && getOwnSymbols(o).length !== symbolCounts[i]) return false;
       }
-      return pairsSame(objects, pairValues);
+      if (end < objects.length) {
+        for (var j = end; j < objects.length; j++) if (isExtensible(objects[j]) !== exts[j] || getProto(objects[j]) !== protos[j]) return false;
+        var into = create(null);
+        batch[0] = into;
+        apply(assign, undefined, batch);
+        batch[0] = undefined;
+        for (var k in into) return false;
+        if (getOwnSymbols(into).length !== 0) return false;
+      }
+      return valuesSame();
+    }
+    return { full: full, clean: clean };
+  }
+
+  /** 0 clean, 1 put back, 2 cannot be put back. */
+  function settle(w) {
+    if (w.clean()) return 0;
+    for (var x = 0; x < w.full.length; x++) if (!same(w.full[x]) && !repair(w.full[x])) return 2;
+    return w.clean() ? 1 : 2;
+  }
+
+  return function setup(namesJson) {
+    var names = parse(namesJson);
+    var named = create(null);
+    for (var n = 0; n < names.length; n++) named[names[n]] = true;
+    var symbols = named['Symbol'] === true;
+
+    // The tripwires and markers, before any snapshot (the snapshots hold them).
+    var all = intrinsics();
+    var functionKinds = [FunctionCtor, getProto(function* () {}).constructor, getProto(async function () {}).constructor, getProto(async function* () {}).constructor];
+    var keepCtor = typeof G.Buffer === 'function' ? G.Buffer.prototype : undefined;
+    var groups = [];
+    for (var i = 0; i < all.length; i++) {
+      var o = all[i];
+      if (o === keepCtor) continue;
+      var d = gopd(o, 'constructor');
+      if (d === undefined || !d.configurable || !apply(hasOwn, d, ['value'])) continue;
+      var c = d.value;
+      var cp = typeof c === 'function' ? gopd(c, 'prototype') : undefined;
+      var kind = false;
+      for (var f = 0; f < functionKinds.length; f++) if (functionKinds[f] === c) kind = true;
+      if (kind || cp === undefined || !isObject(cp.value)) {
+        tripwire(o, 'constructor');
+      } else {
+        var group = { ctor: c, proto: cp.value, touched: false, watch: undefined };
+        groups[groups.length] = group;
+        marker(o, group);
+      }
+    }
+    for (var h = 0; h < HARD_OBJECT.length; h++) tripwire(Object, HARD_OBJECT[h]);
+    for (var q = 0; q < HARD_OBJECT_PROTO.length; q++) tripwire(Object.prototype, HARD_OBJECT_PROTO[q]);
+    for (var r = 0; r < HARD_GLOBALS.length; r++) tripwire(G, HARD_GLOBALS[r]);
+
+    // What is watched after every call: the global object (under the names the source
+    // contains: it is reachable only under literal names now), each global the script names
+    // that is an object or function, and the `prototype` object of each such constructor
+    // (`Array['proto' + 'type']` reaches it without the word) - those with every property, as a
+    // name built at run time can replace any of them (`Math['fl' + 'oor'] = …`). With `Symbol`
+    // named, symbol-keyed additions are counted too, and Array.prototype[Symbol.unscopables]
+    // (an object reachable from any array) is watched.
+    var entries = [{ o: G, all: false }];
+    var globals = snap(G);
+    for (var k = 0; k < globals.keys.length; k++) {
+      var value = globals.values[k];
+      if (!globals.data[k] || named[globals.keys[k]] !== true || !isObject(value) || value === G) continue;
+      entries[entries.length] = { o: value, all: true };
+      var pd = typeof value === 'function' ? gopd(value, 'prototype') : undefined;
+      if (pd !== undefined && apply(hasOwn, pd, ['value']) && isObject(pd.value)) entries[entries.length] = { o: pd.value, all: true };
+    }
+    if (symbols) entries[entries.length] = { o: Array.prototype[Symbol.unscopables], all: true };
+    // Built-in functions reached as values under a name the source contains: methods of the
+    // objects above and of the prototypes every literal reaches (`[].push.x = 1`,
+    // `Math.max.cache = {}`, `''.split.y = 2`): their key count and extensibility (and any
+    // property of theirs the source names).
+    var holders = [Object.prototype, FunctionCtor.prototype, Array.prototype, String.prototype, Number.prototype, Boolean.prototype, RegExp.prototype, Symbol.prototype, Promise.prototype, Error.prototype];
+    for (var e = 1; e < entries.length; e++) holders[holders.length] = entries[e].o;
+    var methods = [];
+    for (var hi = 0; hi < holders.length; hi++) {
+      var hk = ownKeys(holders[hi]);
+      for (var ki = 0; ki < hk.length; ki++) {
+        if (typeof hk[ki] !== 'string' || named[hk[ki]] !== true) continue;
+        var md = gopd(holders[hi], hk[ki]);
+        if (md !== undefined && apply(hasOwn, md, ['value']) && typeof md.value === 'function') methods[methods.length] = { o: md.value, all: false };
+      }
+    }
+    var main = watcher(entries.concat(methods), named, symbols, entries.length);
+    // A marked constructor's snapshot is taken now; its compiled check when it is first needed.
+    for (var g = 0; g < groups.length; g++) groups[g].snaps = [snap(groups[g].ctor), snap(groups[g].proto)];
+
+    /** 0/1/2 as `settle`, for a marked constructor and its prototype. */
+    function settleGroup(group) {
+      if (group.watch !== undefined) return settle(group.watch);
+      // First time: compared with the snapshots of setup in full (the compiled check is built
+      // from the objects as they are, so only once they are as in the snapshots).
+      var verdict = 0;
+      for (var x = 0; x < group.snaps.length; x++) {
+        if (same(group.snaps[x])) continue;
+        if (!repair(group.snaps[x])) return 2;
+        verdict = 1;
+      }
+      var w = watcher([{ o: group.ctor, all: true }, { o: group.proto, all: true }], named, symbols, -1);
+      w.full = group.snaps;
+      group.watch = w;
+      return verdict;
     }
 
     return function check() {
+      var verdict = 0;
       try {
-        if (clean()) return 0;
-        for (var x = 0; x < full.length; x++) {
-          if (!same(full[x]) && !repair(full[x])) return 2;
+        verdict = settle(main);
+        for (var t = 0; t < touched.length && verdict !== 2; t++) {
+          var v = settleGroup(touched[t]);
+          if (v > verdict) verdict = v;
         }
-        return clean() ? 1 : 2;
       } catch {
-        return 2;
+        verdict = 2;
       }
+      for (var u = 0; u < touched.length; u++) touched[u].touched = false;
+      touched.length = 0;
+      if (tripped) return 3;
+      return verdict;
     };
   };
 })();
