@@ -44,9 +44,16 @@ export interface LocalSinkOptions {
   pruneEveryMs?: number;
   /** Rows deleted per pruning step at most (one transaction each; applies run between). Default 5,000. */
   pruneStepRows?: number;
+  /**
+   * Steps per pruning run at most (default 100, ≤ 500,000 rows). A run cut short is continued
+   * by another one 10 s later, so a large first pruning is spread out instead of running at once.
+   */
+  pruneMaxSteps?: number;
 }
 
 const DEFAULT_BATCH_RECORDS = 10_000;
+/** Pause before a pruning run cut short at its step bound continues. */
+const PRUNE_AGAIN_MS = 10_000;
 /** Records read from the log at a time while a batch is built (what the main thread holds). */
 const READ_CHUNK_RECORDS = 1000;
 
@@ -61,6 +68,7 @@ export class LocalStoreSink implements Sink {
   private pruning: Promise<void> | undefined;
   private lastError: string | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  private pruneAgain: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(e: StoreEvent) => void>();
   private registry: readonly RegistryDeviceInput[] | undefined;
   /** Records applied since start (for the bench and tests). */
@@ -138,9 +146,12 @@ export class LocalStoreSink implements Sink {
     const worker = this.worker;
     if (!worker || this.pruning) return this.pruning ?? Promise.resolve();
     this.pruning = worker
-      .request({ op: 'prune', now: this.opts.now(), maxRows: this.opts.pruneStepRows ?? 5000 })
+      .request({ op: 'prune', now: this.opts.now(), maxRows: this.opts.pruneStepRows ?? 5000, maxSteps: this.opts.pruneMaxSteps ?? 100 })
       .then(
-        (r) => void (this.lastPrune = r.prune),
+        (r) => {
+          this.lastPrune = r.prune;
+          if (r.prune && !r.prune.complete && this.running) this.pruneAgain = setTimeout(() => void this.prune(), PRUNE_AGAIN_MS).unref();
+        },
         (err: unknown) => this.opts.logger.warn({ sink: this.name, err: (err as Error).message }, 'local store: pruning old readings failed; trying again later'),
       )
       .finally(() => (this.pruning = undefined));
@@ -211,6 +222,7 @@ export class LocalStoreSink implements Sink {
   async stop(deadlineMs = Date.now() + 10_000): Promise<void> {
     this.running = false;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    clearTimeout(this.pruneAgain);
     await Promise.race([this.loop, new Promise((r) => setTimeout(r, Math.max(0, deadlineMs - Date.now())).unref())]);
     await this.committing;
   }
@@ -218,6 +230,7 @@ export class LocalStoreSink implements Sink {
   async close(): Promise<void> {
     this.running = false;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    clearTimeout(this.pruneAgain);
     await this.committing;
     await this.worker?.close();
     this.worker = undefined;

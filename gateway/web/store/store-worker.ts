@@ -46,20 +46,23 @@ function apply(store: LocalStore, batch: ArrayBuffer, wantEvents: boolean): { ev
 
 const yieldToMessages = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-/** Prunes in bounded steps; applies that arrive meanwhile run between the steps. */
-async function prune(store: LocalStore, now: number, maxRows: number): Promise<PruneResult> {
-  const out: PruneResult = { readings: 0, deleted: 0, steps: 0, longestStepMs: 0 };
-  let from: string | undefined = '';
-  // Bounded: each step either finishes or moves on by at least one device or maxRows rows.
-  for (let guard = 0; from !== undefined && guard < 10_000_000; guard++) {
+/**
+ * Prunes in bounded steps, at most `maxSteps` of them (the sink starts another run soon when
+ * this one was cut short); applies that arrive meanwhile run between the steps.
+ */
+async function prune(store: LocalStore, now: number, maxRows: number, maxSteps: number): Promise<PruneResult> {
+  const out: PruneResult = { readings: 0, deleted: 0, devices: 0, steps: 0, longestStepMs: 0, complete: false };
+  for (let more = true; more && out.steps < maxSteps; ) {
     const t = performance.now();
-    const step = store.pruneStep(now, from, maxRows);
+    const step = store.pruneStep(now, { maxRows, first: out.steps === 0 });
     out.longestStepMs = Math.max(out.longestStepMs, performance.now() - t);
     out.steps++;
     out.readings += step.readings;
     out.deleted += step.deleted;
-    from = step.next;
-    if (from !== undefined) await yieldToMessages();
+    out.devices += step.devices;
+    more = step.more;
+    if (more) await yieldToMessages();
+    else out.complete = true;
   }
   return out;
 }
@@ -92,7 +95,7 @@ port.on('message', (req: StoreRequest) => {
         reply({ seq: req.seq, ok: true });
         return;
       case 'prune':
-        prune(store, req.now, req.maxRows).then(
+        prune(store, req.now, req.maxRows, req.maxSteps).then(
           (result) => reply({ seq: req.seq, ok: true, prune: result }),
           (err: unknown) => reply(failure(req.seq, err)),
         );
