@@ -21,6 +21,7 @@ import type { ComponentHealth, Sink } from '../../pipeline/contracts.ts';
 import type { PipelineRecord } from '../../pipeline/record.ts';
 import { LocalStore, type RegistryDeviceInput, type StoreEvent, type StoreOptions } from './local-store.ts';
 import { BatchEncoder } from './store-batch.ts';
+import { storeFileError } from './store-file-error.ts';
 import { StoreWorkerClient } from './store-worker-client.ts';
 import type { PruneResult } from './store-worker-protocol.ts';
 
@@ -28,6 +29,8 @@ export interface LocalSinkOptions {
   name: string;
   log: DurableLog<PipelineRecord>;
   store: StoreOptions;
+  /** the config key that chose the store's file (`data_dir`, or `web.store.file`), for errors */
+  fileKey?: string;
   metrics: GatewayMetrics;
   now: () => number;
   logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
@@ -121,7 +124,13 @@ export class LocalStoreSink implements Sink {
   async start(): Promise<void> {
     // The worker opens (and creates) the file first; the reader opens it after.
     this.worker = await this.openWorker();
-    this.storeRef = new LocalStore(this.opts.store, 'reader');
+    try {
+      this.storeRef = new LocalStore(this.opts.store, 'reader');
+    } catch (err) {
+      await this.worker.close().catch(() => undefined);
+      this.worker = undefined;
+      throw this.fileError(err);
+    }
     this.running = true;
     void this.prune();
     this.pruneTimer = setInterval(() => void this.prune(), this.opts.pruneEveryMs ?? 3_600_000);
@@ -135,10 +144,16 @@ export class LocalStoreSink implements Sink {
       await worker.ready;
     } catch (err) {
       await worker.close().catch(() => undefined);
-      throw err;
+      throw this.fileError(err);
     }
     if (this.registry) await worker.request({ op: 'registry', devices: this.registry });
     return worker;
+  }
+
+  /** A failure to open the file for writing, said with the file and its config key (or `err` as it is). */
+  private fileError(err: unknown): unknown {
+    const code = (err as { code?: unknown }).code;
+    return storeFileError(this.opts.store.file, this.opts.fileKey ?? 'web.store.file', typeof code === 'string' ? code : undefined) ?? err;
   }
 
   /** Starts a pruning in the worker unless one is running; returns when it is done. */
