@@ -183,6 +183,26 @@ function heapNote(samples: readonly MetricSample[]): string {
   return `V8 heap used median ${mb(median(heap))} / max ${mb(Math.max(...heap))} MB; external (Buffers) median ${mb(median(ext))} / max ${mb(Math.max(...ext))} MB`;
 }
 
+/**
+ * Whether sink `local` (the web store) kept up: its lag when half and all of the uplinks had been
+ * received (a lag that grows with the ingest is a store slower than it), its peak, and when it
+ * had applied everything compared with when InfluxDB had every point. undefined with the store off.
+ */
+function storeKeptUp(samples: readonly MetricSample[], start: number): { value: string; note: string } | undefined {
+  if (!samples.some((s) => s.localApplied > 0)) return undefined;
+  const at = (frac: number): MetricSample | undefined => samples.find((s) => s.received >= N * frac);
+  const half = at(0.5);
+  const all = at(1);
+  const peak = Math.max(...samples.map((s) => s.localLag));
+  const storeDone = samples.find((s) => s.localApplied >= N && s.localLag === 0);
+  const influxDone = samples.find((s) => s.written - s.localApplied >= N * POINTS_PER_UPLINK);
+  const secs = (s: MetricSample | undefined): string => (s ? `${fmt((s.t - start) / 1000, 1)} s` : 'never');
+  return {
+    value: `${fmt(half?.localLag ?? NaN)} at 50 % received, ${fmt(all?.localLag ?? NaN)} at 100 %, peak ${fmt(peak)} records`,
+    note: `all applied at ${secs(storeDone)}, InfluxDB complete at ${secs(influxDone)} (from the first publish)`,
+  };
+}
+
 async function phaseTput(broker: MosquittoServer, influx: InfluxdServer, devices: FleetDevice[], opts: { profileDir?: string; paced?: boolean; label: string }): Promise<void> {
   const tag = `${opts.profileDir ? '_prof' : ''}${opts.paced ? '_paced' : ''}`;
   const db = `gw_tput${tag}`;
@@ -229,9 +249,11 @@ async function phaseTput(broker: MosquittoServer, influx: InfluxdServer, devices
   const readings = sum(await countReadings(influx, db));
   const e2e = N / ((complete.t - start) / 1000);
   const steadyIn = steadyRate(metrics.samples, (s) => s.received, N);
-  const steadyOut = steadyRate(metrics.samples, (s) => s.written / POINTS_PER_UPLINK, N);
+  // `written` counts sink local's records too: InfluxDB's points are the rest.
+  const steadyOut = steadyRate(metrics.samples, (s) => (s.written - s.localApplied) / POINTS_PER_UPLINK, N);
   const a = metrics.samples.find((s) => s.received >= N * 0.1);
-  const b = metrics.samples.find((s) => s.written >= expectedPoints * 0.9);
+  const b = metrics.samples.find((s) => s.written - s.localApplied >= expectedPoints * 0.9);
+  const store = storeKeptUp(metrics.samples, start);
   const rssSteady = a && b ? rss.medianMb(a.t, b.t) : NaN;
   const rssPeak = rss.peakMb();
   const dups = (await scrape(gw.httpPort))['lorawan_edge_duplicates_total'] ?? 0;
@@ -244,6 +266,7 @@ async function phaseTput(broker: MosquittoServer, influx: InfluxdServer, devices
   add(sec, 'steady state received (10–90 %, /metrics)', `${fmt(steadyIn)} uplinks/s`);
   add(sec, 'steady state written (10–90 %, /metrics)', `${fmt(steadyOut)} uplinks/s`, `${fmt(steadyOut * POINTS_PER_UPLINK)} points/s`);
   add(sec, 'stored in InfluxDB', `${fmt(uplinkPoints)} lorawan_uplink + ${fmt(readings)} reading points`, uplinkPoints === N && readings === N ? 'complete' : `MISSING ${N - uplinkPoints} / ${N - readings}`);
+  if (store) add(sec, 'local store (sink local): lag', store.value, store.note);
   add(sec, 'gateway RSS idle / steady (median) / peak', `${fmt(idleRss)} / ${fmt(rssSteady)} / ${fmt(rssPeak)} MB`, heapNote(metrics.samples));
   add(sec, 'gateway CPU per uplink', `${fmt((gwCpu * 1e6) / N)} µs`, `= ${fmt(N / gwCpu)} uplinks per CPU-second; CPU seconds during the run: ${cpuSplit}`);
   add(sec, 'gateway exit code on SIGTERM', String(code), `received ${fmt(metrics.last()?.received ?? NaN)} messages (${fmt(dups)} recognised as redeliveries); log: ${logNote}`);

@@ -111,6 +111,24 @@ describe('sink local', () => {
     expect(totals(storeOpts)).toEqual({ uplinks: 300, readings: 300, frames: 300 });
   });
 
+  it('a store worker that dies while the next batch is already read: a new one starts and every record counts once', async () => {
+    const { log, storeOpts, sink } = await setup();
+    const s = sink();
+    await s.start();
+    const appending = (async () => {
+      for (let i = 0; i < 20; i++) await log.appendBatch(Array.from({ length: 50 }, (_, j) => rec(i * 50 + j)));
+    })();
+    await until('some records applied', () => s.applied >= 100);
+    // The thread ends under the sink: the batch it was applying fails, the one read ahead is dropped.
+    await (s as unknown as { worker: { close(): Promise<void> } }).worker.close();
+    await appending;
+    await until('caught up after the new worker', () => log.committedOf('local') === 1000, 60_000);
+    expect(s.health().state).toBe('running');
+    await s.stop();
+    await s.close();
+    expect(totals(storeOpts)).toEqual({ uplinks: 1000, readings: 1000, frames: 500 });
+  });
+
   it('skips a record it cannot store, alone, and goes on', async () => {
     const { log, storeOpts, sink } = await setup();
     const bad = { ...rec(1), decoded: { model: 'm', readings: [{ values: null }], warnings: [], errors: [], by: 'codec' } } as unknown as PipelineRecord;

@@ -15,7 +15,7 @@
  * its log id — the record stays in the log's files until the segment goes, and
  * `lorawan-edge replay` can read it).
  */
-import type { DurableLog } from '../../buffer/index.ts';
+import type { DurableLog, LogReader } from '../../buffer/index.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import type { ComponentHealth, Sink } from '../../pipeline/contracts.ts';
 import type { PipelineRecord } from '../../pipeline/record.ts';
@@ -177,49 +177,82 @@ export class LocalStoreSink implements Sink {
     const batch = this.opts.batchRecords ?? DEFAULT_BATCH_RECORDS;
     const chunk = Math.min(batch, READ_CHUNK_RECORDS);
     const reader = this.opts.log.reader(this.name, { batchSize: chunk });
+    /** the batch the worker is applying; resolves to the error when the store failed */
+    let applying: Promise<Error | undefined> | undefined;
     try {
       while (this.running) {
-        const first = await reader.read(chunk, 250);
-        if (first.length === 0) continue;
-        // What the store needs of each record goes into one buffer for the worker
-        // (store-batch.ts); the log's records are let go chunk by chunk as they are encoded.
-        const encoder = new BatchEncoder(Math.min(batch, first.length * 2));
-        encoder.add(first);
-        while (encoder.count < batch) {
-          const more = await reader.read(Math.min(chunk, batch - encoder.count), 0);
-          if (more.length === 0) break;
-          encoder.add(more);
+        // The next batch is read and encoded while the worker applies the previous one: the
+        // reader stays at the log's head (its in-memory tail, not the segment files and a CBOR
+        // decode per record, as when it waited out each apply) and the worker does not wait
+        // for the main thread between batches. At most one batch is applied, one being built.
+        const encoder = await this.readBatch(reader, batch, chunk);
+        if (applying) {
+          const failed = await applying;
+          applying = undefined;
+          if (failed) {
+            // The batch just read follows the failed one: both are read again from the cursor.
+            await this.recover(reader, failed);
+            continue;
+          }
         }
-        const count = encoder.count;
-        let events: StoreEvent[];
-        try {
-          events = await this.applyBatch(encoder);
-        } catch (err) {
-          // Not one bad record (those are skipped): the store itself failed, e.g. disk full,
-          // or its worker died (a new one is started).
-          this.lastError = `local store: ${(err as Error).message}`;
-          this.opts.metrics.sinkErrors.inc({ sink: this.name, kind: 'store' });
-          this.opts.logger.error({ sink: this.name, err: (err as Error).message }, 'local store write failed; retrying from the cursor');
-          await reader.rewind();
-          await new Promise((r) => setTimeout(r, 1000).unref());
-          if (this.running && this.worker?.dead) this.worker = await this.openWorker().catch(() => this.worker);
-          continue;
-        }
-        this.lastError = undefined;
-        this.applied += count;
-        this.opts.metrics.sinkPointsWritten.inc({ sink: this.name }, count);
-        const id = encoder.lastId;
-        this.committing = this.committing
-          .then(() => this.opts.log.commit(this.name, id))
-          .catch((err: unknown) => {
-            this.lastError = `cursor commit failed: ${(err as Error).message}`;
-            this.opts.metrics.sinkErrors.inc({ sink: this.name, kind: 'commit' });
-          });
-        for (const e of events) for (const fn of this.listeners) fn(e);
+        if (encoder) applying = this.applyAndCommit(encoder);
       }
+      if (applying) await applying;
     } finally {
       await reader.close();
     }
+  }
+
+  /** Up to `batch` records after the reader's position, encoded for the worker; undefined if none came within 250 ms. */
+  private async readBatch(reader: LogReader<PipelineRecord>, batch: number, chunk: number): Promise<BatchEncoder | undefined> {
+    const first = await reader.read(chunk, 250);
+    if (first.length === 0) return undefined;
+    // What the store needs of each record goes into one buffer for the worker
+    // (store-batch.ts); the log's records are let go chunk by chunk as they are encoded.
+    const encoder = new BatchEncoder(Math.min(batch, first.length * 2));
+    encoder.add(first);
+    while (encoder.count < batch) {
+      const more = await reader.read(Math.min(chunk, batch - encoder.count), 0);
+      if (more.length === 0) break;
+      encoder.add(more);
+    }
+    return encoder;
+  }
+
+  /** Applies a batch in the worker, then commits the cursor and tells the listeners; the error if the store failed. */
+  private async applyAndCommit(encoder: BatchEncoder): Promise<Error | undefined> {
+    const count = encoder.count;
+    let events: StoreEvent[];
+    try {
+      events = await this.applyBatch(encoder);
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+    this.lastError = undefined;
+    this.applied += count;
+    this.opts.metrics.sinkPointsWritten.inc({ sink: this.name }, count);
+    const id = encoder.lastId;
+    this.committing = this.committing
+      .then(() => this.opts.log.commit(this.name, id))
+      .catch((err: unknown) => {
+        this.lastError = `cursor commit failed: ${(err as Error).message}`;
+        this.opts.metrics.sinkErrors.inc({ sink: this.name, kind: 'commit' });
+      });
+    for (const e of events) for (const fn of this.listeners) fn(e);
+    return undefined;
+  }
+
+  /**
+   * Not one bad record (those are skipped): the store itself failed, e.g. disk full, or its
+   * worker died (a new one is started). Everything after the cursor is read again.
+   */
+  private async recover(reader: LogReader<PipelineRecord>, err: Error): Promise<void> {
+    this.lastError = `local store: ${err.message}`;
+    this.opts.metrics.sinkErrors.inc({ sink: this.name, kind: 'store' });
+    this.opts.logger.error({ sink: this.name, err: err.message }, 'local store write failed; retrying from the cursor');
+    await reader.rewind();
+    await new Promise((r) => setTimeout(r, 1000).unref());
+    if (this.running && this.worker?.dead) this.worker = await this.openWorker().catch(() => this.worker);
   }
 
   private async applyBatch(encoder: BatchEncoder): Promise<StoreEvent[]> {
