@@ -75,7 +75,7 @@ console.log(`local store, ${N.toLocaleString('en')} records of ${devices.length}
   console.log(`  structured clone of the records (v8 deserialize, worker)          ${perRecord(cloneDec).padStart(9)}`);
   bytes = 0;
   const enc = cpuUs(() => {
-    for (const b of batches) bytes += encodeBatch(b).bytes.byteLength;
+    for (const b of batches) bytes += encodeBatch(b).size;
   });
   console.log(`  store batch encoding (main thread)                                ${perRecord(enc).padStart(9)}   ${(bytes / N).toFixed(0)} B/record`);
   const encoded = batches.map((b) => encodeBatch(b).bytes);

@@ -209,7 +209,9 @@ export class LocalStoreSink implements Sink {
     if (first.length === 0) return undefined;
     // What the store needs of each record goes into one buffer for the worker
     // (store-batch.ts); the log's records are let go chunk by chunk as they are encoded.
-    const encoder = new BatchEncoder(Math.min(batch, first.length * 2));
+    // Sized once: a short first read is the whole batch at ordinary rates; a full one means a
+    // backlog, and the batch will be full (growing by doubling copied it up to four times).
+    const encoder = new BatchEncoder(first.length < chunk ? first.length : batch);
     encoder.add(first);
     while (encoder.count < batch) {
       const more = await reader.read(Math.min(chunk, batch - encoder.count), 0);
