@@ -179,23 +179,33 @@ export class LocalStoreSink implements Sink {
     const reader = this.opts.log.reader(this.name, { batchSize: chunk });
     /** the batch the worker is applying; resolves to the error when the store failed */
     let applying: Promise<Error | undefined> | undefined;
+    /** the batch in flight was full: there is a backlog */
+    let backlog = false;
+    /** Waits for the batch in flight; false when it failed (and the reader was rewound). */
+    const settle = async (): Promise<boolean> => {
+      const failed = await applying;
+      applying = undefined;
+      if (failed) await this.recover(reader, failed);
+      return failed === undefined;
+    };
     try {
       while (this.running) {
-        // The next batch is read and encoded while the worker applies the previous one: the
-        // reader stays at the log's head (its in-memory tail, not the segment files and a CBOR
-        // decode per record, as when it waited out each apply) and the worker does not wait
-        // for the main thread between batches. At most one batch is applied, one being built.
+        // Under a backlog the next batch is read and encoded while the worker applies the
+        // previous one: the reader stays at the log's head (its in-memory tail, not the segment
+        // files and a CBOR decode per record, as when it waited out each 10,000-record apply) and
+        // the worker does not wait for the main thread between batches. At ordinary rates the
+        // read waits for the apply instead, so what arrives meanwhile goes out in one batch
+        // right after it (reading ahead there made batches of one record, each a commit, and
+        // put a second apply into every live update's latency). At most one batch is applied,
+        // one being built.
+        if (applying && !backlog && !(await settle())) continue;
         const encoder = await this.readBatch(reader, batch, chunk);
-        if (applying) {
-          const failed = await applying;
-          applying = undefined;
-          if (failed) {
-            // The batch just read follows the failed one: both are read again from the cursor.
-            await this.recover(reader, failed);
-            continue;
-          }
+        // A failed batch: the one just read follows it, both are read again from the cursor.
+        if (applying && !(await settle())) continue;
+        if (encoder) {
+          backlog = encoder.count >= batch;
+          applying = this.applyAndCommit(encoder);
         }
-        if (encoder) applying = this.applyAndCommit(encoder);
       }
       if (applying) await applying;
     } finally {
