@@ -52,10 +52,12 @@ export interface LocalSinkOptions {
    * by another one 10 s later, so a large first pruning is spread out instead of running at once.
    */
   pruneMaxSteps?: number;
+  /** Pause before a run cut short continues. Default 10 s. */
+  pruneAgainMs?: number;
 }
 
 const DEFAULT_BATCH_RECORDS = 10_000;
-/** Pause before a pruning run cut short at its step bound continues. */
+/** Pause before a pruning run cut short at its step bound continues (the applies go first). */
 const PRUNE_AGAIN_MS = 10_000;
 /** Records read from the log at a time while a batch is built (what the main thread holds). */
 const READ_CHUNK_RECORDS = 1000;
@@ -165,7 +167,7 @@ export class LocalStoreSink implements Sink {
       .then(
         (r) => {
           this.lastPrune = r.prune;
-          if (r.prune && !r.prune.complete && this.running) this.pruneAgain = setTimeout(() => void this.prune(), PRUNE_AGAIN_MS).unref();
+          if (r.prune && !r.prune.complete && this.running) this.pruneAgain = setTimeout(() => void this.prune(), this.opts.pruneAgainMs ?? PRUNE_AGAIN_MS).unref();
         },
         (err: unknown) => this.opts.logger.warn({ sink: this.name, err: (err as Error).message }, 'local store: pruning old readings failed; trying again later'),
       )
