@@ -10,6 +10,8 @@ import { createGateway } from '../gateway/gateway.ts';
 import { preflight } from '../gateway/preflight.ts';
 import { problemText, RegistryError } from '../gateway/registry/devices-file.ts';
 import { KeysFileError } from '../gateway/registry/keys-file.ts';
+import { StoreFileError } from '../gateway/web/store/store-file-error.ts';
+import { EXIT, OperatorError } from './errors.ts';
 import { EXIT_OK, UsageError, type Io } from './usage.ts';
 
 export const EXIT_CONFIG = 78;
@@ -113,6 +115,8 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
         io.stderr.write(`${err.message}\n`);
         return EXIT_CONFIG;
       }
+      // The local store's file (or its folder) is not writable: one line naming it and its key.
+      if (err instanceof StoreFileError) throw new OperatorError(err.message, err.cantCreate ? EXIT.cantCreate : EXIT.io);
       throw err;
     }
     await new Promise<void>((resolve) => {

@@ -181,6 +181,44 @@ describe('errors a person can cause: one line, a documented exit code', () => {
     }, 120_000);
   });
 
+  // The local store (web.store, on by default) opens data_dir/local.sqlite after the log's LOCK:
+  // SQLite's "unable to open database file" / "attempt to write a readonly database" becomes one
+  // line naming the file and the key that chose it. Root is dropped to nobody as above.
+  describe('a local.sqlite (or its folder) that cannot be written: one line naming the file and data_dir, not a SQLite message', () => {
+    const isRoot = process.getuid?.() === 0;
+    const dropRoot = isRoot ? nobody() : [];
+    it.runIf(!isRoot || dropRoot.length > 0)('a read-only local.sqlite, a data_dir where it cannot be created (EACCES) → cannot create (73)', async () => {
+      const top = mkdtempSync(join(tmpdir(), 'cli-errors-store-'));
+      const data = join(top, 'data');
+      const file = join(data, 'local.sqlite');
+      const run = async (): Promise<string> => {
+        const config = join(top, 'gateway.yaml');
+        writeFileSync(config, `data_dir: ${data}\nhttp:\n  listen: false\nsources:\n  - type: chirpstack_mqtt\n    url: mqtt://127.0.0.1:${await freePort()}\n`, { mode: 0o644 });
+        const line = oneLine(await cli(['gateway', '--config', config], {}, dropRoot), EXIT.cantCreate);
+        expect(line).not.toMatch(/SQLITE|database file|readonly database|internal error/);
+        expect(line).toContain('(data_dir)');
+        return line;
+      };
+      try {
+        // Everything else the gateway writes in data_dir exists and is writable (the log, the
+        // planner's and flood watch's logs): only the store's file is refused.
+        mkdirSync(data, { recursive: true });
+        writeFileSync(file, ''); // an empty file is an empty SQLite database
+        if (isRoot) execFileSync('chown', ['-R', 'nobody', top], { stdio: 'pipe', timeout: 30_000 });
+        chmodSync(top, 0o755);
+        chmodSync(file, 0o444);
+        expect(await run()).toContain(`cannot write ${file} (the local store): permission denied`);
+        rmSync(file);
+        for (const d of readdirSync(data)) if (d.startsWith('local.sqlite')) rmSync(join(data, d));
+        chmodSync(data, 0o555); // local.sqlite cannot be created (the log's folders exist already)
+        expect(await run()).toContain(`cannot create ${file} (the local store) in ${data}: permission denied`);
+      } finally {
+        chmodSync(data, 0o755);
+        rmSync(top, { recursive: true, force: true });
+      }
+    }, 180_000);
+  });
+
   it('a reader that closes the pipe early (`… | head`) ends the command quietly: exit 0, no stack trace', async () => {
     const child = spawn(process.execPath, [BIN, 'decode', '--device', 'dingtek/df703', '--jsonl'], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';

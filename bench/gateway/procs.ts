@@ -111,7 +111,10 @@ export async function scrape(port: number): Promise<MetricSums> {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
     if (!m) continue;
     const v = Number(m[3]);
-    if (Number.isFinite(v)) out[m[1] as string] = (out[m[1] as string] ?? 0) + v;
+    if (!Number.isFinite(v)) continue;
+    out[m[1] as string] = (out[m[1] as string] ?? 0) + v;
+    // Sink `local` (the web store) apart too: the sums mix its lag and records into InfluxDB's.
+    if (m[2]?.includes('sink="local"')) out[`${m[1] as string}{local}`] = (out[`${m[1] as string}{local}`] ?? 0) + v;
   }
   return out;
 }
@@ -121,6 +124,9 @@ export interface MetricSample {
   received: number;
   written: number;
   lag: number;
+  /** sink `local` (the web store) alone: its lag, and the records it applied (both in `lag`/`written` too) */
+  localLag: number;
+  localApplied: number;
   sinkErrors: number;
   bufferBytes: number;
   /** V8 heap in use and ArrayBuffer/Buffer memory outside it, bytes (prom-client's process metrics) */
@@ -149,6 +155,8 @@ export class MetricsPoller {
         received: m['lorawan_edge_uplinks_received_total'] ?? 0,
         written: m['lorawan_edge_sink_points_written_total'] ?? 0,
         lag: m['lorawan_edge_sink_lag_records'] ?? 0,
+        localLag: m['lorawan_edge_sink_lag_records{local}'] ?? 0,
+        localApplied: m['lorawan_edge_sink_points_written_total{local}'] ?? 0,
         sinkErrors: m['lorawan_edge_sink_errors_total'] ?? 0,
         bufferBytes: m['lorawan_edge_buffer_bytes'] ?? 0,
         heapUsed: m['lorawan_edge_nodejs_heap_size_used_bytes'] ?? 0,

@@ -9,7 +9,8 @@
  *            written) and steady state (/metrics), RSS, CPU per uplink
  *   nodered  the same flood through the Node-RED flow: uplinks/s stored, loss, RSS, CPU
  *   ladder   each system alone at fixed rates (--gateway-rates, --nodered-rates), --ladder-seconds
- *            per step: kept up or not, RSS, CPU per uplink
+ *            per step: kept up or not, RSS, CPU per uplink (gwladder: the gateway's steps only;
+ *            with the store on a step is kept up with only when sink local has caught up too)
  *   outage   both at once on one stream, --outage-rate for --outage-seconds, InfluxDB stopped
  *            for --outage-down seconds in the middle: what each stored vs what was published
  *   drain    InfluxDB down, --backlog uplinks into the gateway (durable log), InfluxDB back:
@@ -183,6 +184,26 @@ function heapNote(samples: readonly MetricSample[]): string {
   return `V8 heap used median ${mb(median(heap))} / max ${mb(Math.max(...heap))} MB; external (Buffers) median ${mb(median(ext))} / max ${mb(Math.max(...ext))} MB`;
 }
 
+/**
+ * Whether sink `local` (the web store) kept up: its lag when half and all of the uplinks had been
+ * received (a lag that grows with the ingest is a store slower than it), its peak, and when it
+ * had applied everything compared with when InfluxDB had every point. undefined with the store off.
+ */
+function storeKeptUp(samples: readonly MetricSample[], start: number): { value: string; note: string } | undefined {
+  if (!samples.some((s) => s.localApplied > 0)) return undefined;
+  const at = (frac: number): MetricSample | undefined => samples.find((s) => s.received >= N * frac);
+  const half = at(0.5);
+  const all = at(1);
+  const peak = Math.max(...samples.map((s) => s.localLag));
+  const storeDone = samples.find((s) => s.localApplied >= N && s.localLag === 0);
+  const influxDone = samples.find((s) => s.written - s.localApplied >= N * POINTS_PER_UPLINK);
+  const secs = (s: MetricSample | undefined): string => (s ? `${fmt((s.t - start) / 1000, 1)} s` : 'never');
+  return {
+    value: `${fmt(half?.localLag ?? NaN)} at 50 % received, ${fmt(all?.localLag ?? NaN)} at 100 %, peak ${fmt(peak)} records`,
+    note: `all applied at ${secs(storeDone)}, InfluxDB complete at ${secs(influxDone)} (from the first publish)`,
+  };
+}
+
 async function phaseTput(broker: MosquittoServer, influx: InfluxdServer, devices: FleetDevice[], opts: { profileDir?: string; paced?: boolean; label: string }): Promise<void> {
   const tag = `${opts.profileDir ? '_prof' : ''}${opts.paced ? '_paced' : ''}`;
   const db = `gw_tput${tag}`;
@@ -214,7 +235,7 @@ async function phaseTput(broker: MosquittoServer, influx: InfluxdServer, devices
   });
   const others = cpuWatch(broker, influx, pub);
   const expectedPoints = N * POINTS_PER_UPLINK;
-  const complete = await waitFor<MetricSample>('the gateway to write every point', Math.max(120_000, (N / 1_000) * 1_000), 100, () => {
+  const complete = await waitFor<MetricSample>('the gateway to write every point', Math.max(300_000, (N / 1_000) * 1_000), 100, () => {
     if (gw.proc.exitCode !== null) throw new Error(`gateway exited ${gw.proc.exitCode}: ${gw.output().slice(-2_000)}`);
     const s = metrics.last();
     return s && s.written >= expectedPoints && s.lag === 0 ? s : undefined;
@@ -229,9 +250,11 @@ async function phaseTput(broker: MosquittoServer, influx: InfluxdServer, devices
   const readings = sum(await countReadings(influx, db));
   const e2e = N / ((complete.t - start) / 1000);
   const steadyIn = steadyRate(metrics.samples, (s) => s.received, N);
-  const steadyOut = steadyRate(metrics.samples, (s) => s.written / POINTS_PER_UPLINK, N);
+  // `written` counts sink local's records too: InfluxDB's points are the rest.
+  const steadyOut = steadyRate(metrics.samples, (s) => (s.written - s.localApplied) / POINTS_PER_UPLINK, N);
   const a = metrics.samples.find((s) => s.received >= N * 0.1);
-  const b = metrics.samples.find((s) => s.written >= expectedPoints * 0.9);
+  const b = metrics.samples.find((s) => s.written - s.localApplied >= expectedPoints * 0.9);
+  const store = storeKeptUp(metrics.samples, start);
   const rssSteady = a && b ? rss.medianMb(a.t, b.t) : NaN;
   const rssPeak = rss.peakMb();
   const dups = (await scrape(gw.httpPort))['lorawan_edge_duplicates_total'] ?? 0;
@@ -244,6 +267,7 @@ async function phaseTput(broker: MosquittoServer, influx: InfluxdServer, devices
   add(sec, 'steady state received (10–90 %, /metrics)', `${fmt(steadyIn)} uplinks/s`);
   add(sec, 'steady state written (10–90 %, /metrics)', `${fmt(steadyOut)} uplinks/s`, `${fmt(steadyOut * POINTS_PER_UPLINK)} points/s`);
   add(sec, 'stored in InfluxDB', `${fmt(uplinkPoints)} lorawan_uplink + ${fmt(readings)} reading points`, uplinkPoints === N && readings === N ? 'complete' : `MISSING ${N - uplinkPoints} / ${N - readings}`);
+  if (store) add(sec, 'local store (sink local): lag', store.value, store.note);
   add(sec, 'gateway RSS idle / steady (median) / peak', `${fmt(idleRss)} / ${fmt(rssSteady)} / ${fmt(rssPeak)} MB`, heapNote(metrics.samples));
   add(sec, 'gateway CPU per uplink', `${fmt((gwCpu * 1e6) / N)} µs`, `= ${fmt(N / gwCpu)} uplinks per CPU-second; CPU seconds during the run: ${cpuSplit}`);
   add(sec, 'gateway exit code on SIGTERM', String(code), `received ${fmt(metrics.last()?.received ?? NaN)} messages (${fmt(dups)} recognised as redeliveries); log: ${logNote}`);
@@ -389,12 +413,14 @@ async function phaseLadder(system: 'gateway' | 'nodered', broker: MosquittoServe
       const pubRate = count / ((published.done - published.start) / 1000);
       const behind = doneAt === undefined ? Infinity : (doneAt - lastPub) / 1000;
       const kept = n === count && behind <= 3;
+      const stepSamples = metrics?.samples.filter((s) => s.t >= published.start && s.t <= (doneAt ?? Date.now())) ?? [];
+      const storeLag = stepSamples.some((s) => s.localApplied > 0) ? `; sink local lag peak ${fmt(Math.max(...stepSamples.map((s) => s.localLag)))} records, at the last publish ${fmt(stepSamples.find((s) => s.t >= lastPub)?.localLag ?? NaN)}` : '';
       if (kept) best = Math.max(best, Math.min(rate, pubRate));
       add(
         sec,
         `${fmt(rate)} uplinks/s`,
         kept ? 'kept up' : n < count ? `**lost ${fmt(count - n)} of ${fmt(count)}**` : `fell behind: all stored ${fmt(behind, 1)} s after the last publish`,
-        `published at ${fmt(pubRate)} /s; all stored ${Number.isFinite(behind) ? `${fmt(behind, 1)} s after the last publish` : 'never'}; RSS median ${fmt(rss.medianMb(published.start, lastPub))} / max ${fmt(rss.maxMb(published.start, doneAt ?? Date.now()))} MB; CPU ${fmt((100 * rss.cpuBetween(published.start, doneAt ?? lastPub)) / (((doneAt ?? lastPub) - published.start) / 1000))} % of a core, ${fmt((1e6 * rss.cpuBetween(published.start, doneAt ?? Date.now())) / Math.max(1, n))} µs per uplink stored; load avg ${load()}`,
+        `published at ${fmt(pubRate)} /s; all stored ${Number.isFinite(behind) ? `${fmt(behind, 1)} s after the last publish` : 'never'}; RSS median ${fmt(rss.medianMb(published.start, lastPub))} / max ${fmt(rss.maxMb(published.start, doneAt ?? Date.now()))} MB; CPU ${fmt((100 * rss.cpuBetween(published.start, doneAt ?? lastPub)) / (((doneAt ?? lastPub) - published.start) / 1000))} % of a core, ${fmt((1e6 * rss.cpuBetween(published.start, doneAt ?? Date.now())) / Math.max(1, n))} µs per uplink stored; load avg ${load()}${storeLag}`,
       );
       if (!kept && n < count) break;
       if (!kept && behind > 2 * LADDER_SECONDS) break;
@@ -655,7 +681,7 @@ async function main(): Promise<void> {
     if (PHASES.has('tput')) await phaseTput(broker, influx, devices, { label: 'tput' });
     if (PHASES.has('tput')) await phaseTput(broker, influx, devices, { label: 'tput-paced', paced: true });
     if (PHASES.has('nodered')) await phaseNodeRed(broker, influx, devices);
-    if (PHASES.has('ladder')) await phaseLadder('gateway', broker, influx, devices, GW_RATES);
+    if (PHASES.has('ladder') || PHASES.has('gwladder')) await phaseLadder('gateway', broker, influx, devices, GW_RATES);
     if (PHASES.has('ladder')) await phaseLadder('nodered', broker, influx, devices, NR_RATES);
     if (PHASES.has('outage')) await phaseOutage(broker, influx, devices);
     if (PHASES.has('drain')) await phaseDrain(broker, influx, devices);

@@ -2,7 +2,7 @@
  * The web side of the gateway in one piece for `createGateway()`: sink `local` (the store) and,
  * when `web.enabled`, the pages and read API for the HTTP endpoint. See gateway/web/README.md.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { PACKAGE_ROOT } from '../../codecs/package-root.ts';
 import type { DeviceEntry } from '../../devices/catalogue.ts';
@@ -43,6 +43,7 @@ export function createWebSide(deps: {
     metrics: deps.metrics,
     now: deps.now,
     logger: { warn: (o, m) => logger.warn(o, m), error: (o, m) => logger.error(o, m) },
+    fileKey: web.store.file === resolve(deps.config.data_dir, 'local.sqlite') ? 'data_dir' : 'web.store.file',
     store: { file: web.store.file, historyDays: web.store.history_days, framesPerDevice: web.store.frames_per_device, communeTag: web.commune_tag, locationTags: web.location_tags },
   });
   const handler = web.enabled

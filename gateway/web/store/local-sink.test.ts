@@ -13,7 +13,7 @@ import type { PipelineRecord } from '../../pipeline/record.ts';
 import { RECORD_WIRE } from '../../pipeline/record-wire.ts';
 import { T, uplinkRecord } from '../../schema/testing.ts';
 import { LocalStore, type StoreOptions } from './local-store.ts';
-import { LocalStoreSink } from './local-sink.ts';
+import { LocalStoreSink, type LocalSinkOptions } from './local-sink.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -29,7 +29,7 @@ const rec = (n: number): PipelineRecord =>
     decoded: { model: 'dingtek/df703', readings: [{ values: { fill_pct: n % 100 } }], warnings: [], errors: [], by: 'codec' },
   });
 
-async function setup(): Promise<{ log: DurableLog<PipelineRecord>; storeOpts: StoreOptions; sink: () => LocalStoreSink }> {
+async function setup(extra: Partial<LocalSinkOptions> = {}): Promise<{ log: DurableLog<PipelineRecord>; storeOpts: StoreOptions; sink: () => LocalStoreSink }> {
   const tmp = await tempDir('local-sink');
   cleanups.push(tmp.remove);
   const log = await DurableLog.open<PipelineRecord>({ dir: join(tmp.dir, 'buffer'), sinks: ['local'], fsync_interval_ms: 5 }, { wire: RECORD_WIRE });
@@ -44,6 +44,7 @@ async function setup(): Promise<{ log: DurableLog<PipelineRecord>; storeOpts: St
       metrics: createMetrics(),
       now: () => T,
       batchRecords: 100,
+      ...extra,
       logger: { warn: (o) => void warnings.push(JSON.stringify(o)), error: (o) => void warnings.push(JSON.stringify(o)) },
     });
   return { log, storeOpts, sink };
@@ -109,6 +110,45 @@ describe('sink local', () => {
     await s.stop();
     await s.close();
     expect(totals(storeOpts)).toEqual({ uplinks: 300, readings: 300, frames: 300 });
+  });
+
+  it('a store worker that dies while the next batch is already read: a new one starts and every record counts once', async () => {
+    const { log, storeOpts, sink } = await setup();
+    const s = sink();
+    await s.start();
+    const appending = (async () => {
+      for (let i = 0; i < 20; i++) await log.appendBatch(Array.from({ length: 50 }, (_, j) => rec(i * 50 + j)));
+    })();
+    await until('some records applied', () => s.applied >= 100);
+    // The thread ends under the sink: the batch it was applying fails, the one read ahead is dropped.
+    await (s as unknown as { worker: { close(): Promise<void> } }).worker.close();
+    await appending;
+    await until('caught up after the new worker', () => log.committedOf('local') === 1000, 60_000);
+    expect(s.health().state).toBe('running');
+    await s.stop();
+    await s.close();
+    expect(totals(storeOpts)).toEqual({ uplinks: 1000, readings: 1000, frames: 500 });
+  });
+
+  it('a pruning run stops at its step bound and the next one continues it until nothing is left', async () => {
+    // 3 steps of at most 10 rows a run; 10 devices × 10 frames beyond the 2 kept + 2 of slack.
+    const { log, storeOpts, sink } = await setup({ pruneStepRows: 10, pruneMaxSteps: 3, pruneAgainMs: 50, pruneEveryMs: 3_600_000 });
+    storeOpts.framesPerDevice = 2;
+    storeOpts.frameSlack = 2;
+    await log.appendBatch(Array.from({ length: 120 }, (_, n) => rec(n)));
+    const s = sink();
+    await s.start();
+    await until('applied', () => log.committedOf('local') === 120);
+    await s.prune();
+    expect(s.lastPrune).toMatchObject({ complete: false, steps: 3 });
+    expect(s.lastPrune?.deleted).toBeLessThanOrEqual(30);
+    await until('the continued runs finished', () => s.lastPrune?.complete === true);
+    await s.stop();
+    await s.close();
+    // Rows in the table, not what the API shows (that is capped at framesPerDevice anyway).
+    const store = new LocalStore(storeOpts);
+    expect((store.db.prepare('SELECT count(*) AS n FROM frames').get() as { n: number }).n).toBe(10 * 2);
+    store.close();
   });
 
   it('skips a record it cannot store, alone, and goes on', async () => {

@@ -233,14 +233,14 @@ describe('local store', () => {
     expect(reader.gatewaysOf(DEVS[1] as string)).toEqual(stepped.gatewaysOf(DEVS[1] as string));
     expect(reader.allGateways()).toEqual(stepped.allGateways());
     expect(() => reader.apply(recs)).toThrow(/reader/);
-    let from: string | undefined = '';
+    let more = true;
     let steps = 0;
     let readings = 0;
-    while (from !== undefined && steps < 1000) {
-      const step = stepped.pruneStep(now, from, 7);
+    while (more && steps < 1000) {
+      const step = stepped.pruneStep(now, { maxRows: 7, first: steps === 0, complete: true });
       expect(step.deleted).toBeLessThanOrEqual(7);
       readings += step.readings;
-      from = step.next;
+      more = step.more;
       steps++;
     }
     expect(steps).toBeGreaterThan(10);
@@ -252,35 +252,68 @@ describe('local store', () => {
     for (const s of [whole, stepped, reader]) s.close();
   });
 
-  it('prunes only the devices with something to delete, and finds them again after a reopen', () => {
+  it('bounds a pruning by what it deletes: devices are visited only beyond N + slack frames, readings go by age without visits, and a reopen finds the same', () => {
     const dir = mkdtempSync(join(tmpdir(), 'local-store-prune-index-'));
     dirs.push(dir);
     const file = join(dir, 'store.sqlite');
     const dev = { name: 'd', tags: {} };
     const reading = (i: number) => ({ model: 'dingtek/df703', readings: [{ values: { fill_pct: i % 100 } }], warnings: [], errors: [], by: 'codec' as const });
-    // 1,200 devices, one uplink each: more devices than one step visits (500), nothing to delete.
-    const many = Array.from({ length: 1200 }, (_, i) => `70b3d5e75f${i.toString(16).padStart(6, '0')}`);
+    const SLACK = 2;
+    const opts = { ...options(file), frameSlack: SLACK };
+    // 3,000 devices with FRAMES + SLACK frames each (at the threshold, not beyond it): more
+    // devices than one step may visit (500), and nothing the periodic pruning has to do.
+    const many = Array.from({ length: 3000 }, (_, i) => `70b3d5e75f${i.toString(16).padStart(6, '0')}`);
     let id = 0;
-    let store = new LocalStore(options(file));
-    store.apply(many.map((d, i) => ({ id: ++id, value: uplinkRecord(d, dev, { id: `u${id}`, time: T0 + i, decoded: reading(i) }) })));
+    let store = new LocalStore(opts);
+    const recs: { id: number; value: PipelineRecord }[] = [];
+    for (let k = 0; k < FRAMES + SLACK; k++) for (const [i, d] of many.entries()) recs.push({ id: ++id, value: uplinkRecord(d, dev, { id: `u${id}`, time: T0 + k * 1000 + i, decoded: reading(i) }) });
+    store.apply(recs);
     const now = T0 + DAY;
-    const first = store.pruneStep(now, '', 5000);
-    expect(first).toEqual({ deleted: 0, readings: 0, next: undefined });
-    // A backlog delivered late: one device gets a reading older than the history window and
-    // another more frames than it keeps. The next pruning finds exactly those.
+    expect(store.framePruneBacklog).toBe(0);
+    expect(store.pruneStep(now, { maxRows: 5000, first: true })).toEqual({ deleted: 0, readings: 0, devices: 0, more: false });
+    // A backlog delivered late: 10 readings older than the history window on one device, and
+    // one device with a frame beyond the threshold. The next pruning visits that one device.
     const old = many[700] as string;
     const chatty = many[1100] as string;
-    const late = [{ id: ++id, value: uplinkRecord(old, dev, { id: `u${id}`, time: now - (HISTORY_DAYS + 1) * DAY, decoded: reading(1) }) }];
-    for (let k = 0; k < FRAMES + 2; k++) late.push({ id: ++id, value: uplinkRecord(chatty, dev, { id: `u${id}`, time: T0 + 10_000 + k, decoded: reading(k) }) });
+    const late: { id: number; value: PipelineRecord }[] = [];
+    for (let k = 0; k < 10; k++) late.push({ id: ++id, value: uplinkRecord(old, dev, { id: `u${id}`, time: now - (HISTORY_DAYS + 1) * DAY + k, decoded: reading(k) }) });
+    late.push({ id: ++id, value: uplinkRecord(chatty, dev, { id: `u${id}`, time: T0 + 100_000, decoded: reading(1) }) });
     store.apply(late);
+    expect(store.framePruneBacklog).toBe(2); // `old` got 10 frames too
     store.close();
-    // Reopened: the writer rebuilds what has to go from the file.
-    store = new LocalStore(options(file));
-    const step = store.pruneStep(now, '', 5000);
-    expect(step).toEqual({ deleted: 1 + 3, readings: 1, next: undefined });
+    // Reopened: the writer rebuilds which devices are due from the file.
+    store = new LocalStore(opts);
+    expect(store.framePruneBacklog).toBe(2);
+    // Steps of 4 rows: readings first, oldest first (10 → 4 + 4 + 2), then the two devices' frames.
+    const steps = [];
+    for (let more = true, n = 0; more && n < 20; n++) {
+      const step = store.pruneStep(now, { maxRows: 4, first: n === 0 });
+      expect(step.deleted).toBeLessThanOrEqual(4);
+      steps.push(step);
+      more = step.more;
+    }
+    expect(steps.map((s) => s.readings).slice(0, 3)).toEqual([4, 4, 2]);
+    expect(steps.length).toBe(Math.ceil((10 + 12 + 3) / 4));
+    expect(steps.reduce((n, s) => n + s.readings, 0)).toBe(10);
+    // `old`: 6 + 10 frames → 4 (12 deleted); `chatty`: 7 → 4 (3 deleted).
+    expect(steps.reduce((n, s) => n + s.deleted - s.readings, 0)).toBe(12 + 3);
+    expect(steps.reduce((n, s) => n + s.devices, 0)).toBe(2);
     expect(store.frames(chatty, 100)).toHaveLength(FRAMES);
-    expect(store.readings(old, 0, now, 100)).toHaveLength(1);
-    expect(store.pruneStep(now, '', 5000)).toEqual({ deleted: 0, readings: 0, next: undefined });
+    expect(store.frames(old, 100)).toHaveLength(FRAMES);
+    expect(store.readings(old, 0, now, 100)).toHaveLength(FRAMES + SLACK);
+    expect(store.framePruneBacklog).toBe(0);
+    expect(store.pruneStep(now, { maxRows: 5000, first: true })).toEqual({ deleted: 0, readings: 0, devices: 0, more: false });
+    // The complete pruning (tests, tools) takes every device beyond N: all 3,000, in steps of
+    // at most 500 devices.
+    const full: { devices: number }[] = [];
+    for (let more = true, n = 0; more && n < 100; n++) {
+      const step = store.pruneStep(now, { maxRows: 100_000, first: n === 0, complete: true });
+      full.push(step);
+      more = step.more;
+    }
+    expect(full.every((s) => s.devices <= 500)).toBe(true);
+    expect(full.reduce((n, s) => n + s.devices, 0)).toBe(2998);
+    expect((store.db.prepare('SELECT count(*) AS n FROM frames').get() as { n: number }).n).toBe(3000 * FRAMES);
     store.close();
   });
 

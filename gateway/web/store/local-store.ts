@@ -30,6 +30,11 @@ export interface StoreOptions {
   communeTag: string;
   /** registry tags holding latitude/longitude */
   locationTags: { lat: string; lon: string };
+  /**
+   * Frames a device may have beyond `framesPerDevice` before the periodic pruning visits it
+   * (default: `framesPerDevice`, one more ring). Never shown; it spaces out the visits.
+   */
+  frameSlack?: number;
 }
 
 /**
@@ -43,9 +48,13 @@ export type StoreRole = 'writer' | 'reader';
 
 /** Result of one bounded step of pruning (see `pruneStep`). */
 export interface PruneStep {
+  /** rows deleted (readings + frames) */
   deleted: number;
-  /** resume from here; undefined when the pruning is complete */
-  next: string | undefined;
+  readings: number;
+  /** devices whose extra frames the step deleted */
+  devices: number;
+  /** something is left: call again */
+  more: boolean;
 }
 
 export interface RegistryDeviceInput {
@@ -143,9 +152,8 @@ interface Batch {
   dirty: Set<string>;
   dirtyPairs: Set<string>;
   dirtyGateways: Set<string>;
-  /** frames written per device, and each device's oldest reading time (for the prune index) */
+  /** frames written per device (for the prune index) */
   framesAdded: Map<string, number>;
-  oldestAdded: Map<string, number>;
 }
 
 interface GatewayRow {
@@ -204,7 +212,7 @@ const parse = <T>(s: string | null | undefined, def: T): T => (s ? (JSON.parse(s
 /** The writer's SQLite page cache, KiB. */
 const WRITER_CACHE_KB = 8000;
 
-/** Devices visited by one pruning step at most (each costs two indexed deletes). */
+/** Devices visited by one pruning step at most (each costs one indexed delete). */
 const PRUNE_DEVICES_PER_STEP = 500;
 
 export class LocalStore {
@@ -215,7 +223,7 @@ export class LocalStore {
   private readonly activeAlarms = new Map<string, { id: number; lastAt: number }>();
   private readonly knownDevices = new Set<string>();
   /** which devices have frames or readings to prune (writer only) */
-  private readonly pruneIndex = new PruneIndex();
+  private readonly pruneIndex: PruneIndex;
   private applied = 0;
   private readonly st: Record<string, Statement>;
 
@@ -223,6 +231,7 @@ export class LocalStore {
     readonly opts: StoreOptions,
     readonly role: StoreRole = 'writer',
   ) {
+    this.pruneIndex = new PruneIndex(opts.framesPerDevice, opts.frameSlack ?? opts.framesPerDevice);
     this.db = new Database(opts.file);
     // The writer (worker thread) and the reader (main thread) share the file: a connection that
     // finds the other's write lock waits for it rather than failing (a batch holds it ~100 ms).
@@ -352,7 +361,7 @@ export class LocalStore {
     if (this.role !== 'writer') throw new Error('local store: a reader connection cannot apply records');
     const events: StoreEvent[] = [];
     let last = this.applied;
-    const batch: Batch = { events: wantEvents ? events : undefined, dirty: new Set(), dirtyPairs: new Set(), dirtyGateways: new Set(), framesAdded: new Map(), oldestAdded: new Map() };
+    const batch: Batch = { events: wantEvents ? events : undefined, dirty: new Set(), dirtyPairs: new Set(), dirtyGateways: new Set(), framesAdded: new Map() };
     // In-memory state changes only after the transaction commits: on an exception the
     // transaction rolls back and the maps are rebuilt from the file.
     try {
@@ -389,7 +398,7 @@ export class LocalStore {
       this.load();
       throw err;
     }
-    this.pruneIndex.added(batch.framesAdded, batch.oldestAdded);
+    this.pruneIndex.added(batch.framesAdded);
     this.applied = last;
     return events;
   }
@@ -498,8 +507,6 @@ export class LocalStore {
     const reading = this.st['reading']!;
     for (const x of r.readings) {
       reading.run(r.devEui, x.time, x.valuesJson);
-      const oldest = b.oldestAdded.get(r.devEui);
-      if (oldest === undefined || x.time < oldest) b.oldestAdded.set(r.devEui, x.time);
       const values = x.values;
       if (b.events) parsed.push({ time: x.time, values });
       if (readingsJson.length > 1) readingsJson += ',';
@@ -574,71 +581,79 @@ export class LocalStore {
 
   /**
    * Deletes readings older than the history window and frames beyond the newest N per device;
-   * returns how many readings went. All at once: for a store that may hold a large backlog, use
-   * `pruneStep` in a loop that yields between steps (the sink's worker does).
+   * returns how many readings went. All at once, every device beyond N frames: for a store that
+   * may hold a large backlog, use `pruneStep` in a loop that yields between steps (the sink's
+   * worker does).
    */
   prune(now: number): number {
     let readings = 0;
-    let from: string | undefined = '';
-    for (let guard = 0; from !== undefined && guard < 1e7; guard++) {
-      const step = this.pruneStep(now, from, 5000);
-      readings += step.readings;
-      from = step.next;
+    let more = true;
+    for (let step = 0; more && step < 1e7; step++) {
+      const r = this.pruneStep(now, { maxRows: 5000, first: step === 0, complete: true });
+      readings += r.readings;
+      more = r.more;
     }
     return readings;
   }
 
   /**
-   * One bounded step of pruning, in its own transaction: devices from `from` on (by DevEUI,
-   * '' = the first), deleting at most about `maxRows` rows (readings and frames) before it stops.
-   * A week of frames of the city fleet is millions of rows: done in one transaction that held
-   * the store for 37 s (bench/web); in steps of a few thousand rows each holds it for
-   * milliseconds, and applies go between them.
+   * One bounded step of pruning, in its own transaction, deleting at most `maxRows` rows:
+   * readings older than the history window, oldest first along the `readings_time` index (no
+   * device is visited for them), then the frames beyond the newest N of the devices the prune
+   * index names — those with more than N + `frameSlack` frames, or with `complete` more than N
+   * — at most 500 devices a step. The work of a step is bounded by the rows it deletes and the
+   * devices it visits, never by the size of the fleet. `first`: also the acknowledged alarms
+   * cleared before the window (once a run). `more`: call again, something is left.
    */
-  pruneStep(now: number, from: string, maxRows: number): PruneStep & { readings: number } {
+  pruneStep(now: number, o: { maxRows: number; first: boolean; complete?: boolean }): PruneStep {
     if (this.role !== 'writer') throw new Error('local store: a reader connection cannot prune');
     const before = now - this.opts.historyDays * 86_400_000;
-    const keep = this.opts.framesPerDevice;
+    const maxRows = Math.max(1, o.maxRows);
     const st = this.pruneStatements();
-    let deleted = 0;
     let readings = 0;
-    let next: string | undefined;
-    const finished: { dev: string; oldest: number | null }[] = [];
+    let frames = 0;
+    let more = false;
+    const finished: string[] = [];
     this.db.transaction(() => {
-      if (from === '') st.alarms.run(before);
-      // Only the devices the prune index says have something to delete.
-      const page = this.pruneIndex.candidates(before, keep, from, PRUNE_DEVICES_PER_STEP + 1);
+      if (o.first) st.alarms.run(before);
+      readings = st.readings.run(before, maxRows).changes;
+      if (readings >= maxRows) {
+        more = true;
+        return;
+      }
+      const page = this.pruneIndex.candidates(o.complete === true, PRUNE_DEVICES_PER_STEP + 1);
       for (const [i, dev] of page.entries()) {
-        if (deleted >= maxRows || i === PRUNE_DEVICES_PER_STEP) {
-          next = dev;
+        const room = maxRows - readings - frames;
+        if (room <= 0 || i === PRUNE_DEVICES_PER_STEP) {
+          more = true;
           break;
         }
         // Bounded per statement, so one device with a long backlog is split over steps too.
-        const room = Math.max(1, maxRows - deleted);
-        const r = this.pruneIndex.hasOldReadings(dev, before) ? st.readings.run(dev, before, room).changes : 0;
-        // Frames get what the readings left of the step's room, so a step stays within maxRows.
-        const f = r < room && this.pruneIndex.hasExtraFrames(dev, keep) ? st.frames.run({ dev, keep: keep - 1, room: room - r }).changes : 0;
-        readings += r;
-        deleted += r + f;
-        if (r + f >= room) {
-          next = dev; // maybe more for this device: start the next step with it again
+        const f = st.frames.run({ dev, keep: this.opts.framesPerDevice - 1, room }).changes;
+        frames += f;
+        if (f >= room) {
+          more = true; // maybe more for this device: the next step visits it again
           break;
         }
-        finished.push({ dev, oldest: st.oldest.get(dev) as number | null });
+        finished.push(dev);
       }
     })();
-    for (const { dev, oldest } of finished) this.pruneIndex.pruned(dev, keep, oldest);
-    return { deleted, readings, next };
+    for (const dev of finished) this.pruneIndex.pruned(dev);
+    return { deleted: readings + frames, readings, devices: finished.length, more };
   }
 
-  private pruneSt: { oldest: Statement; readings: Statement; frames: Statement; alarms: Statement } | undefined;
+  /** Devices the periodic pruning would visit for their frames now (tests, bench). */
+  get framePruneBacklog(): number {
+    return this.pruneIndex.dueCount;
+  }
 
-  private pruneStatements(): { oldest: Statement; readings: Statement; frames: Statement; alarms: Statement } {
-    // Per device, along the (dev_eui, time) and (dev_eui, log_id) indexes: no index on time
-    // alone is needed. `LIMIT` inside a sub-select bounds each delete.
+  private pruneSt: { readings: Statement; frames: Statement; alarms: Statement } | undefined;
+
+  private pruneStatements(): { readings: Statement; frames: Statement; alarms: Statement } {
+    // `LIMIT` inside a sub-select bounds each delete. Readings by age along readings_time;
+    // frames per device along (dev_eui, log_id).
     this.pruneSt ??= {
-      oldest: this.db.prepare('SELECT MIN(time) FROM readings WHERE dev_eui = ?').pluck(),
-      readings: this.db.prepare('DELETE FROM readings WHERE id IN (SELECT id FROM readings WHERE dev_eui = ? AND time < ? LIMIT ?)'),
+      readings: this.db.prepare('DELETE FROM readings WHERE id IN (SELECT id FROM readings WHERE time < ? ORDER BY time LIMIT ?)'),
       frames: this.db.prepare(
         `DELETE FROM frames WHERE log_id IN (SELECT log_id FROM frames WHERE dev_eui = @dev AND log_id < (SELECT log_id FROM frames WHERE dev_eui = @dev ORDER BY log_id DESC LIMIT 1 OFFSET @keep) ORDER BY log_id LIMIT @room)`,
       ),

@@ -18,7 +18,9 @@
  *   "fill_pct of this bin over the last 14 days" is a range scan of that index. Rows are
  *   appended in arrival order (rowid) rather than clustered by device: a city's devices report
  *   interleaved, and a table clustered by device made every batch rewrite one page per device
- *   (bench/web: 12 KB of WAL per uplink). Pruned by age.
+ *   (bench/web: 12 KB of WAL per uplink). Pruned by age along `readings_time`, oldest first,
+ *   without visiting devices (readings arrive roughly in time order, so its inserts go to the
+ *   index's last page; a store from before it gets the index when the writer opens it).
  * - `frames(log_id, dev_eui, …)`: raw uplinks, appended; the newest N per device are what is
  *   read, older ones are deleted by the periodic pruning (again: no random page per uplink).
  * - `alarms`: codec alarms (`alarm_*` readings that are true): raised once, updated while
@@ -99,6 +101,7 @@ CREATE TABLE IF NOT EXISTS readings (
   "values" TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS readings_device_time ON readings (dev_eui, time);
+CREATE INDEX IF NOT EXISTS readings_time ON readings (time);
 CREATE TABLE IF NOT EXISTS frames (
   log_id INTEGER PRIMARY KEY,
   dev_eui TEXT NOT NULL,

@@ -493,7 +493,9 @@ export class BatchEncoder {
   readonly unreadable: UnreadableRecord[] = [];
 
   constructor(expectedRecords: number) {
-    this.w = new Writer(320 * expectedRecords + 64); // ~290 B per bench record; grows if needed
+    // ~290 B per bench record; grows (doubling) if needed. Pages never written to are not
+    // resident, so sizing for the whole batch up front costs address space, not RSS.
+    this.w = new Writer(320 * expectedRecords + 64);
     this.w.u32(0); // the count, filled in by finish()
   }
 
@@ -523,17 +525,29 @@ export class BatchEncoder {
     }
   }
 
-  /** Exactly the bytes written, in an ArrayBuffer of their own (transferable). */
+  /** Bytes written so far. */
+  get size(): number {
+    return this.w.pos;
+  }
+
+  /**
+   * The batch: the writer's own ArrayBuffer (transferable), the bytes written followed by the
+   * room it did not use (the count at the start says where the records end). Not a copy: a
+   * 10,000-record batch is ~3 MB, and copying it out cost a second buffer of that size per batch.
+   */
   finish(): ArrayBuffer {
-    this.w.buf.writeUInt32LE(this.n, 0);
-    return (this.w.buf.buffer as ArrayBuffer).slice(this.w.buf.byteOffset, this.w.buf.byteOffset + this.w.pos);
+    const buf = this.w.buf;
+    buf.writeUInt32LE(this.n, 0);
+    // allocUnsafeSlow: never a slice of Node's shared pool, so the whole ArrayBuffer is ours.
+    if (buf.byteOffset === 0 && buf.buffer.byteLength === buf.length) return buf.buffer as ArrayBuffer;
+    return (buf.buffer as ArrayBuffer).slice(buf.byteOffset, buf.byteOffset + this.w.pos);
   }
 }
 
-export function encodeBatch(records: readonly { id: number; value: PipelineRecord }[]): { bytes: ArrayBuffer; unreadable: UnreadableRecord[] } {
+export function encodeBatch(records: readonly { id: number; value: PipelineRecord }[]): { bytes: ArrayBuffer; size: number; unreadable: UnreadableRecord[] } {
   const e = new BatchEncoder(records.length);
   e.add(records);
-  return { bytes: e.finish(), unreadable: e.unreadable };
+  return { bytes: e.finish(), size: e.size, unreadable: e.unreadable };
 }
 
 /** The records of a batch, decoded one at a time as they are consumed. */

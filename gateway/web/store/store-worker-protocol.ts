@@ -15,8 +15,8 @@ export type StoreRequest =
    */
   | { op: 'apply'; seq: number; batch: ArrayBuffer; events: boolean }
   | { op: 'registry'; seq: number; devices: readonly RegistryDeviceInput[] }
-  /** Prune in steps of at most `maxRows` deleted rows, yielding to applies between steps. */
-  | { op: 'prune'; seq: number; now: number; maxRows: number }
+  /** Prune in at most `maxSteps` steps of at most `maxRows` deleted rows, yielding to applies between steps. */
+  | { op: 'prune'; seq: number; now: number; maxRows: number; maxSteps: number }
   | { op: 'close'; seq: number };
 
 /** A record the store could not take; skipped alone (its batch went in without it). */
@@ -29,7 +29,11 @@ export interface SkippedRecord {
 export interface PruneResult {
   readings: number;
   deleted: number;
+  /** devices visited for their frames */
+  devices: number;
   steps: number;
+  /** false: cut short at maxSteps, the rest is for the next run */
+  complete: boolean;
   /** the longest one step held the store's write lock */
   longestStepMs: number;
 }

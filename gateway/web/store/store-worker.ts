@@ -9,13 +9,13 @@
  * skipped and reported back (the sink counts and logs it). A failure of the store itself (disk
  * full, I/O) fails the whole request: the sink retries from its cursor.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { LocalStore, type StoreEvent } from './local-store.ts';
 import { decodeBatch, decodeRecords } from './store-batch.ts';
 import type { PruneResult, SkippedRecord, StoreReply, StoreRequest, StoreWorkerData } from './store-worker-protocol.ts';
 
-const port = parentPort;
-if (!port) throw new Error('store-worker.ts runs only as a worker thread');
+if (!parentPort) throw new Error('store-worker.ts runs only as a worker thread');
+const port: MessagePort = parentPort;
 const { store: opts } = workerData as StoreWorkerData;
 
 /** SQLite errors that are about the file, not the record (retry the batch later). */
@@ -46,20 +46,23 @@ function apply(store: LocalStore, batch: ArrayBuffer, wantEvents: boolean): { ev
 
 const yieldToMessages = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-/** Prunes in bounded steps; applies that arrive meanwhile run between the steps. */
-async function prune(store: LocalStore, now: number, maxRows: number): Promise<PruneResult> {
-  const out: PruneResult = { readings: 0, deleted: 0, steps: 0, longestStepMs: 0 };
-  let from: string | undefined = '';
-  // Bounded: each step either finishes or moves on by at least one device or maxRows rows.
-  for (let guard = 0; from !== undefined && guard < 10_000_000; guard++) {
+/**
+ * Prunes in bounded steps, at most `maxSteps` of them (the sink starts another run soon when
+ * this one was cut short); applies that arrive meanwhile run between the steps.
+ */
+async function prune(store: LocalStore, now: number, maxRows: number, maxSteps: number): Promise<PruneResult> {
+  const out: PruneResult = { readings: 0, deleted: 0, devices: 0, steps: 0, longestStepMs: 0, complete: false };
+  for (let more = true; more && out.steps < maxSteps; ) {
     const t = performance.now();
-    const step = store.pruneStep(now, from, maxRows);
+    const step = store.pruneStep(now, { maxRows, first: out.steps === 0 });
     out.longestStepMs = Math.max(out.longestStepMs, performance.now() - t);
     out.steps++;
     out.readings += step.readings;
     out.deleted += step.deleted;
-    from = step.next;
-    if (from !== undefined) await yieldToMessages();
+    out.devices += step.devices;
+    more = step.more;
+    if (more) await yieldToMessages();
+    else out.complete = true;
   }
   return out;
 }
@@ -69,41 +72,51 @@ function failure(seq: number, err: unknown): StoreReply {
   return { seq, ok: false, message: (err as Error).message, ...(typeof code === 'string' ? { code } : {}) };
 }
 
-let store: LocalStore;
-try {
-  store = new LocalStore(opts, 'writer');
-} catch (err) {
-  port.postMessage(failure(0, err));
-  throw err;
-}
-port.postMessage({ seq: 0, op: 'ready' } satisfies StoreReply);
-
-port.on('message', (req: StoreRequest) => {
-  const reply = (r: StoreReply): void => port.postMessage(r);
+function open(): LocalStore | undefined {
   try {
-    switch (req.op) {
-      case 'apply': {
-        const { events, skipped } = apply(store, req.batch, req.events);
-        reply({ seq: req.seq, ok: true, ...(req.events ? { events } : {}), ...(skipped.length ? { skipped } : {}) });
-        return;
-      }
-      case 'registry':
-        store.syncRegistry(req.devices);
-        reply({ seq: req.seq, ok: true });
-        return;
-      case 'prune':
-        prune(store, req.now, req.maxRows).then(
-          (result) => reply({ seq: req.seq, ok: true, prune: result }),
-          (err: unknown) => reply(failure(req.seq, err)),
-        );
-        return;
-      case 'close':
-        store.close();
-        reply({ seq: req.seq, ok: true });
-        port.close();
-        return;
-    }
+    return new LocalStore(opts, 'writer');
   } catch (err) {
-    reply(failure(req.seq, err));
+    // Answered, not thrown: a thrown error reaches the sink as an 'error' event without SQLite's
+    // code, and may overtake this message; the code is what says why (store-file-error.ts).
+    // With no listener left the thread then ends by itself.
+    port.postMessage(failure(0, err));
+    return undefined;
   }
-});
+}
+
+const opened = open();
+if (opened) serve(opened);
+
+function serve(store: LocalStore): void {
+  port.postMessage({ seq: 0, op: 'ready' } satisfies StoreReply);
+
+  port.on('message', (req: StoreRequest) => {
+    const reply = (r: StoreReply): void => port.postMessage(r);
+    try {
+      switch (req.op) {
+        case 'apply': {
+          const { events, skipped } = apply(store, req.batch, req.events);
+          reply({ seq: req.seq, ok: true, ...(req.events ? { events } : {}), ...(skipped.length ? { skipped } : {}) });
+          return;
+        }
+        case 'registry':
+          store.syncRegistry(req.devices);
+          reply({ seq: req.seq, ok: true });
+          return;
+        case 'prune':
+          prune(store, req.now, req.maxRows, req.maxSteps).then(
+            (result) => reply({ seq: req.seq, ok: true, prune: result }),
+            (err: unknown) => reply(failure(req.seq, err)),
+          );
+          return;
+        case 'close':
+          store.close();
+          reply({ seq: req.seq, ok: true });
+          port.close();
+          return;
+      }
+    } catch (err) {
+      reply(failure(req.seq, err));
+    }
+  });
+}
