@@ -20,15 +20,14 @@ describe('RecentDatagrams (the inbox journal’s N5 memory)', () => {
     const r = new RecentDatagrams(8);
     let resolve: (id: number) => void = () => undefined;
     const p = new Promise<number>((res) => (resolve = res));
-    r.add(GW, dgram(5), p);
+    const slot = r.add(GW, dgram(5), p);
     expect(r.resent(GW, dgram(5))).toBe(p);
     resolve(7);
-    await p;
+    r.settled(slot, p, await p);
     expect(await r.resent(GW, dgram(5))).toBe(7);
     const failed = Promise.reject(new Error('disk full'));
-    r.add(GW, dgram(6), failed);
-    await failed.catch(() => undefined);
-    await Promise.resolve();
+    failed.catch(() => undefined);
+    r.failed(r.add(GW, dgram(6), failed), failed);
     expect(r.resent(GW, dgram(6))).toBeUndefined();
   });
 
@@ -51,10 +50,11 @@ describe('RecentDatagrams (the inbox journal’s N5 memory)', () => {
     const r = new RecentDatagrams(1);
     let resolve: (id: number) => void = () => undefined;
     const slow = new Promise<number>((res) => (resolve = res));
-    r.add(GW, dgram(1), slow);
+    const slot = r.add(GW, dgram(1), slow);
     r.add(GW, dgram(2), 9);
     resolve(1);
-    await slow;
+    r.settled(slot, slow, await slow);
+    r.failed(slot, slow);
     expect(r.resent(GW, dgram(1))).toBeUndefined();
     expect(await r.resent(GW, dgram(2))).toBe(9);
   });

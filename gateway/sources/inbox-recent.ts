@@ -42,8 +42,12 @@ export class RecentDatagrams {
     this.idAt = new Float64Array(capacity).fill(-1);
   }
 
-  /** Remembers a datagram (token in bytes 1-2) whose entry is `durable`: its id, or the promise of it. */
-  add(gateway: string, datagram: Buffer, durable: number | Promise<number>): void {
+  /**
+   * Remembers a datagram (token in bytes 1-2) whose entry is `durable`: its id, or the promise of
+   * it — then the caller reports the outcome with `settled`/`failed` and the slot returned (one
+   * reaction per datagram for the caller's bookkeeping and this memory together).
+   */
+  add(gateway: string, datagram: Buffer, durable: number | Promise<number>): number {
     let g = this.gatewayIndex.get(gateway);
     if (g === undefined) {
       if (this.gatewayIndex.size >= MAX_GATEWAYS) this.clear();
@@ -62,21 +66,23 @@ export class RecentDatagrams {
     this.slotOf.set(key, slot);
     if (typeof durable === 'number') {
       this.idAt[slot] = durable;
-      return;
+      return slot;
     }
     this.idAt[slot] = -1;
     this.pendingAt.set(slot, durable);
-    durable.then(
-      (id) => {
-        if (this.pendingAt.get(slot) !== durable) return; // the slot was reused meanwhile
-        this.pendingAt.delete(slot);
-        this.idAt[slot] = id;
-      },
-      // Forget it: a resend must be written again, not acknowledged on a failed write.
-      () => {
-        if (this.pendingAt.get(slot) === durable) this.free(slot);
-      },
-    );
+    return slot;
+  }
+
+  /** The entry `durable` of the datagram in `slot` was written with id `id`. */
+  settled(slot: number, durable: Promise<number>, id: number): void {
+    if (this.pendingAt.get(slot) !== durable) return; // the slot was reused meanwhile
+    this.pendingAt.delete(slot);
+    this.idAt[slot] = id;
+  }
+
+  /** It could not be written: forgotten, so a resend is written again, not acknowledged. */
+  failed(slot: number, durable: Promise<number>): void {
+    if (this.pendingAt.get(slot) === durable) this.free(slot);
   }
 
   /** The first copy's entry id (a promise while it is written) if `datagram` is remembered, else undefined. */

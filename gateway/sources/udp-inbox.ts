@@ -222,13 +222,14 @@ export class UdpInbox {
   append(gateway: string, datagram: Buffer): Promise<number> {
     const started = performance.now();
     const durable = this.log.append({ gateway, receivedAt: Date.now(), datagram });
-    this.recent.add(gateway, datagram, durable);
+    const slot = this.recent.add(gateway, datagram, durable);
     durable.then(
-      () => {
+      (id) => {
+        this.recent.settled(slot, durable, id);
         this.metrics.entries.inc();
         this.metrics.commitSeconds.observe((performance.now() - started) / 1000);
       },
-      () => undefined, // the caller hears it; the memory forgets it (inbox-recent.ts)
+      () => this.recent.failed(slot, durable), // the caller hears the error
     );
     return durable;
   }
