@@ -19,7 +19,10 @@ interface DeviceEntry {
   /** The installation tags the entry was built from (null prototype: no inherited keys). */
   tags: Record<string, string>;
   tagCount: number;
-  variants: Map<string, Tags>;
+  /** the tag set of variant '' (the native schema's only one): no Map per device for it */
+  plain: Tags | undefined;
+  /** the other variants, made when the first is added */
+  variants: Map<string, Tags> | undefined;
 }
 
 /** Whether the snapshot's installation tags are exactly `copy`'s (same keys, same values). */
@@ -52,7 +55,8 @@ export class DeviceTagSets {
   /** The shared tag set built earlier for this device snapshot and variant, if any. */
   get(devEui: string, device: DeviceSnapshot, variant = ''): Tags | undefined {
     const e = this.devices.get(devEui);
-    return e !== undefined && this.matches(e, device) ? e.variants.get(variant) : undefined;
+    if (e === undefined || !this.matches(e, device)) return undefined;
+    return variant === '' ? e.plain : e.variants?.get(variant);
   }
 
   /** Make `tags` a shared tag set, remember it for this device snapshot and variant, return it. */
@@ -62,13 +66,15 @@ export class DeviceTagSets {
       if (e !== undefined) this.devices.delete(devEui);
       else if (this.devices.size >= this.maxDevices) this.devices.delete(this.devices.keys().next().value as string);
       const copy = Object.assign(Object.create(null) as Record<string, string>, device.tags);
-      e = { name: device.name, model: device.model, tags: copy, tagCount: Object.keys(copy).length, variants: new Map() };
+      e = { name: device.name, model: device.model, tags: copy, tagCount: Object.keys(copy).length, plain: undefined, variants: undefined };
       this.devices.set(devEui, e);
-    } else if (e.variants.size >= this.maxVariants) {
-      e.variants.clear();
+    } else if ((e.plain !== undefined ? 1 : 0) + (e.variants?.size ?? 0) >= this.maxVariants) {
+      e.plain = undefined;
+      e.variants?.clear();
     }
     const shared = tagSet(tags);
-    e.variants.set(variant, shared);
+    if (variant === '') e.plain = shared;
+    else (e.variants ??= new Map()).set(variant, shared);
     return shared;
   }
 

@@ -25,9 +25,10 @@ const MAX_GATEWAYS = 16_384;
 export class RecentDatagrams {
   /** key → slot */
   private readonly slotOf = new Map<number, number>();
-  private readonly keyAt: Float64Array;
+  private readonly keyAt: Int32Array;
   private readonly crcAt: Int32Array;
-  private readonly lengthAt: Int32Array;
+  /** a UDP datagram is at most 65,507 bytes */
+  private readonly lengthAt: Uint16Array;
   /** entry id once durable; -1 while written (then `pendingAt` has its promise) */
   private readonly idAt: Float64Array;
   private readonly pendingAt = new Map<number, Promise<number>>();
@@ -36,9 +37,9 @@ export class RecentDatagrams {
 
   constructor(private readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`RecentDatagrams: capacity must be a positive integer, got ${capacity}`);
-    this.keyAt = new Float64Array(capacity).fill(-1);
+    this.keyAt = new Int32Array(capacity).fill(-1);
     this.crcAt = new Int32Array(capacity);
-    this.lengthAt = new Int32Array(capacity);
+    this.lengthAt = new Uint16Array(capacity);
     this.idAt = new Float64Array(capacity).fill(-1);
   }
 
