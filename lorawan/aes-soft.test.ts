@@ -28,4 +28,22 @@ describe('SoftAesKey (AES-128 in plain JS)', () => {
     const k = new SoftAesKey(Buffer.from('2b7e151628aed2a6abf7158809cf4f3c', 'hex'));
     expect(aesCmac(k, Buffer.from('6bc1bee22e409f96e93d7e117393172a', 'hex')).toString('hex')).toBe('070a16b46b4d4144f79bdd9dd04a287c');
   });
+
+  it('a rekeyed key equals a fresh one (round keys, CMAC subkeys, the node:crypto decryption)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ minLength: 0, maxLength: 48 }), (k1, k2, msg) => {
+        const recycled = new SoftAesKey(k1);
+        const block = Buffer.alloc(16, 7);
+        aesCmac(recycled, msg); // subkeys and the base class's decipher of k1 exist before the rekey
+        recycled.decryptEcb(block);
+        recycled.rekey(k2);
+        const fresh = new SoftAesKey(k2);
+        expect(recycled.bytes.equals(Buffer.from(k2))).toBe(true);
+        expect(recycled.encryptEcb(block).equals(fresh.encryptEcb(block))).toBe(true);
+        expect(aesCmac(recycled, msg).equals(aesCmac(fresh, msg))).toBe(true);
+        expect(recycled.decryptEcb(block).equals(fresh.decryptEcb(block))).toBe(true);
+      }),
+      { seed: 1011, numRuns: 200 },
+    );
+  });
 });

@@ -77,6 +77,21 @@ export class AesKey {
     return chain;
   }
 
+  /**
+   * Takes new key bytes in place (a bounded cache recycles its least recently used key object
+   * instead of allocating one: gateway/ns/session-keys-cache.ts); what was prepared for the old
+   * key is dropped. Nothing may hold a result of this key across the call.
+   */
+  protected replaceBytes(key: Uint8Array): void {
+    if (key.length !== AES_BLOCK) throw new RangeError(`AES-128 key must be 16 bytes, got ${key.length}`);
+    this.bytes.set(key);
+    this.ecbEnc = undefined;
+    this.ecbDec = undefined;
+    this.cbc = undefined;
+    this.cbcChain = undefined;
+    this.subkeys = undefined;
+  }
+
   /** RFC 4493 subkeys K1, K2 (computed once per key). */
   cmacSubkeys(): { k1: Buffer; k2: Buffer } {
     if (!this.subkeys) {

@@ -6,6 +6,7 @@
  * counter keeps rising after the sender stopped).
  */
 import { readFileSync } from 'node:fs';
+import { metricsText } from '../gateway/procs.ts';
 
 /** Rows of /proc/net/udp (or udp6) for one local port: receive queue bytes and drops. */
 export interface UdpSocketState {
@@ -58,8 +59,7 @@ export function parseExposition(text: string): Map<string, number> {
 }
 
 export async function scrapeLabelled(httpPort: number): Promise<Map<string, number>> {
-  const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
-  return parseExposition(await res.text());
+  return parseExposition(await metricsText(httpPort));
 }
 
 /** `lorawan_edge_ns_rejected_total{reason}` (and the pipeline's rejects) that grew between two scrapes. */

@@ -17,7 +17,7 @@
  * The forwarder's tmst runs in real time (stamped at send), as the network server's window
  * judgement needs. Finally every accepted uplink is counted in InfluxDB.
  *
- *   node --import tsx bench/edge-ns/run.ts [--rates 2000,5000,10000] [--seconds 10] [--devices 10000] [--log-fsync-ms 100]
+ *   node --import tsx bench/edge-ns/run.ts [--rates 2000,5000,10000] [--seconds 10] [--devices 10000] [--store on|off] [--inbox on|off] [--log-fsync-ms 100]
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -37,7 +37,7 @@ import { writeDeviceKeysFile, type DeviceKeys } from '../../gateway/registry/key
 import { freePorts } from '../../support/free-port.ts';
 import { startInfluxd } from '../../support/influxd.ts';
 
-const { values } = parseArgs({ options: { rates: { type: 'string', default: '2000,5000,10000' }, seconds: { type: 'string', default: '10' }, devices: { type: 'string', default: '10000' }, 'answer-rate': { type: 'string', default: '2000' }, 'node-flags': { type: 'string', default: '' }, store: { type: 'string', default: 'on' }, 'gateway-output': { type: 'string', default: '' }, warmup: { type: 'string', default: '1' }, 'log-fsync-ms': { type: 'string', default: '' } } });
+const { values } = parseArgs({ options: { rates: { type: 'string', default: '2000,5000,10000' }, seconds: { type: 'string', default: '10' }, devices: { type: 'string', default: '10000' }, 'answer-rate': { type: 'string', default: '2000' }, 'node-flags': { type: 'string', default: '' }, store: { type: 'string', default: 'on' }, 'gateway-output': { type: 'string', default: '' }, warmup: { type: 'string', default: '1' }, 'log-fsync-ms': { type: 'string', default: '' }, inbox: { type: 'string', default: 'on' } } });
 /** extra node flags after the unit's (later flags win), e.g. --node-flags='--max-old-space-size=256' */
 const extraFlags = (values['node-flags'] as string).split(' ').filter(Boolean);
 const rates = (values.rates as string).split(',').map(Number);
@@ -46,6 +46,8 @@ const N = Number(values.devices);
 const answerRate = Number(values['answer-rate']);
 /** the local store (sink `local`, gateway/web) on (the default config) or off (`web.store.enabled: false`) */
 const storeOn = values.store !== 'off';
+/** the inbox journal (gateway/sources/udp-inbox.ts: PUSH_ACK once the datagram is durable) on (the default) or off (`inbox: false`) */
+const inboxOn = values.inbox !== 'off';
 const GW = '0016c001f15e0001';
 const OTAA_N = 20;
 
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
       log: { level: 'warn' },
       registry: { devices_file: 'devices.yaml' },
       ...(logFsyncMs ? { buffer: { fsync_interval_ms: Number(logFsyncMs) } } : {}),
-      sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${udpPort}`, keys_file: 'keys.json' }],
+      sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${udpPort}`, keys_file: 'keys.json', ...(inboxOn ? {} : { inbox: false }) }],
       sinks: [{ type: 'influxdb', name: 'influx', url: influx.url, database: 'edge_ns' }],
       ...(storeOn ? {} : { web: { enabled: false, store: { enabled: false } } }),
     }),
@@ -256,7 +258,7 @@ async function main(): Promise<void> {
   const report = [
     `### bench/edge-ns (${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, shared with other work)`,
     '',
-    `\`node --import tsx bench/edge-ns/run.ts --rates ${rates.join(',')} --seconds ${seconds} --devices ${N} --store ${storeOn ? 'on' : 'off'}${logFsyncMs ? ` --log-fsync-ms ${logFsyncMs}` : ''}${answerRate !== 2000 ? ` --answer-rate ${answerRate}` : ''}${warmupRounds !== 1 ? ` --warmup ${warmupRounds}` : ''}${extraFlags.length ? ` '--node-flags=${extraFlags.join(' ')}'` : ''}\` (load average before: ${loadBefore}, after: ${loadavg().map((x) => x.toFixed(1)).join(' ')}) — ${N.toLocaleString('en')} ABP sessions + ${OTAA_N} OTAA devices, one virtual forwarder on loopback, gateway = the bundle with the systemd unit's node flags, InfluxDB 1.6 on the same machine.`,
+    `\`node --import tsx bench/edge-ns/run.ts --rates ${rates.join(',')} --seconds ${seconds} --devices ${N} --store ${storeOn ? 'on' : 'off'}${inboxOn ? '' : ' --inbox off'}${logFsyncMs ? ` --log-fsync-ms ${logFsyncMs}` : ''}${answerRate !== 2000 ? ` --answer-rate ${answerRate}` : ''}${warmupRounds !== 1 ? ` --warmup ${warmupRounds}` : ''}${extraFlags.length ? ` '--node-flags=${extraFlags.join(' ')}'` : ''}\` (load average before: ${loadBefore}, after: ${loadavg().map((x) => x.toFixed(1)).join(' ')}) — ${N.toLocaleString('en')} ABP sessions + ${OTAA_N} OTAA devices, one virtual forwarder on loopback, gateway = the bundle with the systemd unit's node flags, InfluxDB 1.6 on the same machine.`,
     '',
     '| offered uplinks/s | sent/s | accepted / sent | accepted/s | gateway CPU µs/uplink | gateway RSS peak MB |',
     '|---|---|---|---|---|---|',

@@ -102,9 +102,24 @@ export class RssSampler {
 /** name → sum over all label sets */
 export type MetricSums = Record<string, number>;
 
+/**
+ * GET /metrics, tried a second time when the first attempt fails on the connection: the bench
+ * builds its frames synchronously for several seconds on a loaded machine, longer than the
+ * server's keep-alive timeout (5 s), and fetch then reuses a socket the server has just closed
+ * ("other side closed"), which ended two bench/edge-ns runs.
+ */
+export async function metricsText(port: number): Promise<string> {
+  const get = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+  try {
+    return await get();
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    return get();
+  }
+}
+
 export async function scrape(port: number): Promise<MetricSums> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) });
-  const text = await res.text();
+  const text = await metricsText(port);
   const out: MetricSums = {};
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;

@@ -71,11 +71,11 @@ export function nextNbTrans(current: number, lossPct: number): number {
 
 /** The DR / TX power index / NbTrans the device should use; the current ones while the history is short. */
 export function adrDecision(input: AdrInput): AdrState {
-  const current = { dr: input.dr, txPowerIndex: input.txPowerIndex, nbTrans: input.nbTrans };
-  if (input.history.length < input.historyLength) return current;
+  if (input.history.length < input.historyLength) return { dr: input.dr, txPowerIndex: input.txPowerIndex, nbTrans: input.nbTrans };
   let dr = Math.min(input.dr, ADR_MAX_DR);
   let tx = input.txPowerIndex;
-  const maxSnr = Math.max(...input.history.map((h) => h.maxSnr));
+  let maxSnr = -Infinity;
+  for (const h of input.history) if (h.maxSnr > maxSnr) maxSnr = h.maxSnr;
   const required = REQUIRED_SNR_EU868[dr] ?? REQUIRED_SNR_EU868[0];
   let nStep = Math.floor((maxSnr - required - input.installationMarginDb) / 3);
   // Bounded: at most ADR_MAX_DR + ADR_MAX_TX_POWER_INDEX steps can change anything.
@@ -172,7 +172,12 @@ export class AdrEngine {
     d.dr = uplink.dr;
     d.history.push({ fCnt: uplink.fCnt, maxSnr: uplink.maxSnr });
     if (d.history.length > this.opts.historyLength) d.history.splice(0, d.history.length - this.opts.historyLength);
-    const next = adrDecision({ ...d, history: d.history, historyLength: this.opts.historyLength, installationMarginDb: this.opts.installationMarginDb });
+    // Nothing to decide while the history fills (most uplinks of a fleet that is being heard).
+    if (d.history.length < this.opts.historyLength) {
+      this.changed(devEui, drChanged);
+      return undefined;
+    }
+    const next = adrDecision({ dr: d.dr, txPowerIndex: d.txPowerIndex, nbTrans: d.nbTrans, history: d.history, historyLength: this.opts.historyLength, installationMarginDb: this.opts.installationMarginDb });
     if (next.dr === d.dr && next.txPowerIndex === d.txPowerIndex && next.nbTrans === d.nbTrans) {
       this.changed(devEui, drChanged);
       return undefined;

@@ -16,21 +16,41 @@ import { tagSet, type Tags } from '../sinks/influxdb/line-protocol.ts';
 interface DeviceEntry {
   name: string;
   model: string | undefined;
-  /** The installation tags the entry was built from (null prototype: no inherited keys). */
-  tags: Record<string, string>;
-  tagCount: number;
-  variants: Map<string, Tags>;
+  /**
+   * The installation tags the entry was built from, as key/value pairs in one array (a copied
+   * object per device was a dictionary-mode object of ~200 bytes, 10,000 of them in the heap).
+   */
+  tags: string[];
+  /** the tag set of variant '' (the native schema's only one): no Map per device for it */
+  plain: Tags | undefined;
+  /** the other variants, made when the first is added */
+  variants: Map<string, Tags> | undefined;
 }
 
-/** Whether the snapshot's installation tags are exactly `copy`'s (same keys, same values). */
-function sameTags(tags: Record<string, string> | undefined, copy: Record<string, string>, count: number): boolean {
+/** Own enumerable keys and values of `tags` as pairs. */
+function tagPairs(tags: Record<string, string> | undefined): string[] {
+  const out: string[] = [];
+  for (const k in tags) if (Object.prototype.hasOwnProperty.call(tags, k)) out.push(k, tags[k] as string);
+  return out;
+}
+
+/** Where key `k`'s value is in `pairs` (-1: absent), looked at position `i` first (the usual: same key order). */
+function valueAt(pairs: string[], i: number, k: string): number {
+  if (pairs[2 * i] === k) return 2 * i + 1;
+  for (let j = 0; j < pairs.length; j += 2) if (pairs[j] === k) return j + 1;
+  return -1;
+}
+
+/** Whether the snapshot's installation tags are exactly `pairs` (same keys, same values). */
+function sameTags(tags: Record<string, string> | undefined, pairs: string[]): boolean {
   let n = 0;
   for (const k in tags) {
     if (!Object.prototype.hasOwnProperty.call(tags, k)) continue;
-    if (tags[k] !== copy[k]) return false;
+    const at = valueAt(pairs, n, k);
+    if (at < 0 || tags[k] !== pairs[at]) return false;
     n++;
   }
-  return n === count;
+  return 2 * n === pairs.length;
 }
 
 export class DeviceTagSets {
@@ -52,7 +72,8 @@ export class DeviceTagSets {
   /** The shared tag set built earlier for this device snapshot and variant, if any. */
   get(devEui: string, device: DeviceSnapshot, variant = ''): Tags | undefined {
     const e = this.devices.get(devEui);
-    return e !== undefined && this.matches(e, device) ? e.variants.get(variant) : undefined;
+    if (e === undefined || !this.matches(e, device)) return undefined;
+    return variant === '' ? e.plain : e.variants?.get(variant);
   }
 
   /** Make `tags` a shared tag set, remember it for this device snapshot and variant, return it. */
@@ -61,18 +82,19 @@ export class DeviceTagSets {
     if (e === undefined || !this.matches(e, device)) {
       if (e !== undefined) this.devices.delete(devEui);
       else if (this.devices.size >= this.maxDevices) this.devices.delete(this.devices.keys().next().value as string);
-      const copy = Object.assign(Object.create(null) as Record<string, string>, device.tags);
-      e = { name: device.name, model: device.model, tags: copy, tagCount: Object.keys(copy).length, variants: new Map() };
+      e = { name: device.name, model: device.model, tags: tagPairs(device.tags), plain: undefined, variants: undefined };
       this.devices.set(devEui, e);
-    } else if (e.variants.size >= this.maxVariants) {
-      e.variants.clear();
+    } else if ((e.plain !== undefined ? 1 : 0) + (e.variants?.size ?? 0) >= this.maxVariants) {
+      e.plain = undefined;
+      e.variants?.clear();
     }
     const shared = tagSet(tags);
-    e.variants.set(variant, shared);
+    if (variant === '') e.plain = shared;
+    else (e.variants ??= new Map()).set(variant, shared);
     return shared;
   }
 
   private matches(e: DeviceEntry, device: DeviceSnapshot): boolean {
-    return e.name === device.name && e.model === device.model && sameTags(device.tags, e.tags, e.tagCount);
+    return e.name === device.name && e.model === device.model && sameTags(device.tags, e.tags);
   }
 }

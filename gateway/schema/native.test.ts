@@ -109,6 +109,18 @@ describe('tag sets cached per device', () => {
     expect(euis.every((e, i) => sets.get(e, bin) === first[i])).toBe(true);
   });
 
+  it('matches installation tags by key and value, in any key order', () => {
+    const sets = new DeviceTagSets();
+    const dev = (tags: Record<string, string>): DeviceSnapshot => ({ ...bin, tags });
+    const t = sets.add('e', dev({ district: 'd0', street: 's1' }), '', { dev_eui: 'e' });
+    expect(sets.get('e', dev({ district: 'd0', street: 's1' }))).toBe(t);
+    expect(sets.get('e', dev({ street: 's1', district: 'd0' }))).toBe(t);
+    expect(sets.get('e', dev({ district: 'd0', street: 's2' }))).toBeUndefined();
+    expect(sets.get('e', dev({ district: 'd0' }))).toBeUndefined();
+    expect(sets.get('e', dev({ district: 'd0', street: 's1', zone: 'z' }))).toBeUndefined();
+    expect(sets.get('e', dev({ district: 'd0', zone: 's1' }))).toBeUndefined();
+  });
+
   it('is bounded in devices and in variants per device', () => {
     const sets = new DeviceTagSets(3, 2);
     for (const eui of ['a', 'b', 'c', 'd']) sets.add(eui, bin, '', { dev_eui: eui });

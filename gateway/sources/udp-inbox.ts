@@ -50,9 +50,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { crc32 } from '../buffer/crc32.ts';
 import { DurableLog } from '../buffer/index.ts';
 import type { WireCodec } from '../buffer/log.ts';
+import { RecentDatagrams } from './inbox-recent.ts';
 
 export interface InboxEntry {
   /** gateway EUI, lowercase hex */
@@ -120,16 +120,8 @@ export function inboxMetrics(registry: Registry): InboxMetrics {
   return m;
 }
 
-interface Remembered {
-  crc: number;
-  length: number;
-  /** resolves when the first copy is durable; rejects when it could not be written */
-  durable: Promise<number>;
-}
-
 export class UdpInbox {
   private readonly log: DurableLog<InboxEntry>;
-  private readonly remember: number;
   private readonly maxReplay: number;
   private readonly cursorIntervalMs: number;
   /** entries handed over and not done: id → rxpks outstanding (insertion order = id order) */
@@ -138,7 +130,8 @@ export class UdpInbox {
   private committed = 0;
   private committing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
-  private readonly recent = new Map<string, Remembered>();
+  /** N5's memory (inbox-recent.ts) */
+  private readonly recent: RecentDatagrams;
   /** entries after the cursor found at open (taken once by `takeReplay`) */
   private replay: { id: number; entry: InboxEntry }[] = [];
   replayDropped = 0;
@@ -162,7 +155,7 @@ export class UdpInbox {
       },
       { wire: INBOX_WIRE },
     );
-    this.remember = opts.remember ?? 65_536;
+    this.recent = new RecentDatagrams(opts.remember ?? 65_536);
     this.maxReplay = opts.max_replay ?? 200_000;
     this.cursorIntervalMs = opts.cursor_interval_ms ?? 100;
     this.timer = setInterval(() => this.persistCursor(), this.cursorIntervalMs);
@@ -211,21 +204,10 @@ export class UdpInbox {
     this.replay = [];
     for (const { id, entry } of out) {
       const d = entry.datagram;
-      if (d.length >= 4) this.rememberDatagram(entry.gateway, d, Promise.resolve(id));
+      if (d.length >= 4) this.recent.add(entry.gateway, d, id);
     }
     this.metrics.replayed.inc(out.length);
     return out;
-  }
-
-  private key(gateway: string, datagram: Buffer): string {
-    return `${gateway}/${((datagram[1] as number) << 8) | (datagram[2] as number)}`;
-  }
-
-  private rememberDatagram(gateway: string, datagram: Buffer, durable: Promise<number>): void {
-    const k = this.key(gateway, datagram);
-    this.recent.delete(k);
-    this.recent.set(k, { crc: crc32(datagram), length: datagram.length, durable });
-    if (this.recent.size > this.remember) this.recent.delete(this.recent.keys().next().value as string);
   }
 
   /**
@@ -233,26 +215,21 @@ export class UdpInbox {
    * the journal already holds or is writing; undefined for a datagram not seen before.
    */
   resent(gateway: string, datagram: Buffer): Promise<number> | undefined {
-    const r = this.recent.get(this.key(gateway, datagram));
-    if (!r || r.length !== datagram.length || r.crc !== crc32(datagram)) return undefined;
-    return r.durable;
+    return this.recent.resent(gateway, datagram);
   }
 
   /** N1: resolves with the entry id once the entry is durable. */
   append(gateway: string, datagram: Buffer): Promise<number> {
     const started = performance.now();
     const durable = this.log.append({ gateway, receivedAt: Date.now(), datagram });
-    this.rememberDatagram(gateway, datagram, durable);
+    const slot = this.recent.add(gateway, datagram, durable);
     durable.then(
-      () => {
+      (id) => {
+        this.recent.settled(slot, durable, id);
         this.metrics.entries.inc();
         this.metrics.commitSeconds.observe((performance.now() - started) / 1000);
       },
-      // Forget it: a resend must be written again, not acknowledged on a failed write.
-      () => {
-        const k = this.key(gateway, datagram);
-        if (this.recent.get(k)?.durable === durable) this.recent.delete(k);
-      },
+      () => this.recent.failed(slot, durable), // the caller hears the error
     );
     return durable;
   }
