@@ -32,8 +32,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSimulation, type LedgerEntry } from '../../simulator/index.ts';
 import { citySlice } from '../../simulator/testing/fleets.ts';
+import { CATEGORY_MEASUREMENT } from '../../gateway/schema/native.ts';
 import { freePorts } from '../../support/free-port.ts';
-import { startInfluxd } from '../../support/influxd.ts';
+import { quoteIdent, startInfluxd } from '../../support/influxd.ts';
 import { exited, KillSchedule, readHeldRecords, startCrashGateway, uplinkCounts, writeCrashGatewayFiles } from '../../test/edge-ns-crash-rig.ts';
 import { countUplinkPoints, RssSampler, scrape, sleep } from '../gateway/procs.ts';
 
@@ -195,6 +196,36 @@ try {
 
   const heard = ledger.filter((e) => e.gateways.length > 0);
   const missing = heard.filter((e) => !seen.has(`${e.devEui}/${e.fCnt}`));
+
+  // "With the ledger's values": each stored heard uplink's time in lorawan_uplink, and every
+  // reading of it in its category's measurement at (dev_eui, time), numbers within 1e-6.
+  const uplinkTime = new Map(rows.map((r) => [`${String(r['dev_eui'])}/${Number(r['fcnt'])}`, Number(r['time'])]));
+  const stored = heard.filter((e) => seen.has(`${e.devEui}/${e.fCnt}`));
+  const timeWrong = stored.filter((e) => uplinkTime.get(`${e.devEui}/${e.fCnt}`) !== Date.parse(e.time)).length;
+  const byMeasurement = new Map<string, LedgerEntry[]>();
+  for (const e of stored) {
+    const m = CATEGORY_MEASUREMENT[e.category] as string;
+    const list = byMeasurement.get(m);
+    if (list) list.push(e);
+    else byMeasurement.set(m, [e]);
+  }
+  let readingsChecked = 0;
+  let readingsMissing = 0;
+  let valuesWrong = 0;
+  for (const [m, entries] of byMeasurement) {
+    const at = new Map((await influx.rows(`SELECT * FROM ${quoteIdent(m)}`, 'city')).map((r) => [`${String(r['dev_eui'])}|${Number(r['time'])}`, r]));
+    for (const e of entries) {
+      for (const r of e.readings) {
+        readingsChecked++;
+        const row = at.get(`${e.devEui}|${Date.parse(r.time ?? e.time)}`);
+        if (!row) {
+          readingsMissing++;
+          continue;
+        }
+        for (const [k, v] of Object.entries(r.values)) if (typeof v === 'number' && !(Math.abs(Number(row[k]) - v) <= 1e-6)) valuesWrong++;
+      }
+    }
+  }
   const t = (e: LedgerEntry): number => sentAt.get(e.seq) ?? 0;
   const sentWhileDown = heard.filter((e) => downs.some((d) => t(e) >= d.from && t(e) <= d.to));
   const lostWhileDown = missing.filter((e) => downs.some((d) => t(e) >= d.from && t(e) <= d.to + 200));
@@ -208,6 +239,7 @@ try {
     // A join-request sent while the gateway was down times out and is sent again: that is the
     // first join retried, not a re-join. A re-join is a second accepted join of one device.
     ['no re-join (join-accepts = OTAA devices, no device with two join records)', stats.joins.accepted === otaa && joinedTwice === 0],
+    ['InfluxDB has the ledger\'s values (uplink time, every reading)', timeWrong === 0 && readingsMissing === 0 && valuesWrong === 0],
     resendMs > 0 ? ['no heard uplink lost (forwarders resend)', missing.length === 0] : ['no heard uplink lost outside the kill windows', lostElsewhere.length === 0],
   ];
   const out_ = stats.output.counters;
@@ -231,6 +263,7 @@ try {
     `| accepted per lorawan_edge_ns_uplinks_total (sum of each life's last scrape) | ${accepted.reduce((a, b) => a + b, 0)} (${accepted.join(' + ')}) |`,
     `| stored in the durable log (uplinks / distinct devEui·fCnt / duplicates) | ${storedUps} / ${seen.size} / ${twice.length} |`,
     `| in InfluxDB lorawan_uplink (count / missing from log's / extra) | ${inInflux} / ${notInInflux.length} / ${notInLog.length} |`,
+    `| ledger values in InfluxDB: uplinks with another time / readings checked / missing / numeric values that differ | ${timeWrong} / ${readingsChecked} / ${readingsMissing} / ${valuesWrong} |`,
     `| joins: requests / heard by no gateway (retried) / timed out (retried) / accepted / OTAA devices | ${stats.joins.requests} / ${stats.joins.notHeard} / ${stats.joins.timedOut} / ${stats.joins.accepted} / ${otaa} |`,
     `| join records in the log (devices with two) | ${joinRecords} (${joinedTwice}) |`,
     `| heard uplinks sent while the gateway was down (UDP, lost by nature) | ${sentWhileDown.length} |`,
