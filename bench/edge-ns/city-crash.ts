@@ -8,7 +8,8 @@
  * gateway stopped, the durable log is read back through a never-drained `hold` sink (the rig of
  * test/edge-ns-crash.test.ts) and InfluxDB is queried, and the run is checked:
  *   - every uplink the gateway stored (the log) is stored once: no duplicate devEui/fCnt;
- *   - InfluxDB holds exactly the log's uplinks;
+ *   - InfluxDB holds exactly the log's uplinks, with the ledger's values (each uplink's time, every
+ *     reading in its category's measurement; the first differences are printed on stderr);
  *   - no device joined again after its first join (simulator join summary, join records);
  *   - with `--resend <ms>` (the default, 100: forwarders that keep each PUSH_DATA until its
  *     PUSH_ACK and send it again, simulator/outputs/udp-forwarder.ts) every heard ledger uplink is
@@ -222,7 +223,11 @@ try {
           readingsMissing++;
           continue;
         }
-        for (const [k, v] of Object.entries(r.values)) if (typeof v === 'number' && !(Math.abs(Number(row[k]) - v) <= 1e-6)) valuesWrong++;
+        for (const [k, v] of Object.entries(r.values)) {
+          if (typeof v !== 'number' || Math.abs(Number(row[k]) - v) <= 1e-6) continue;
+          valuesWrong++;
+          if (valuesWrong <= 10) console.error(`value differs: ${e.catalogueId} ${e.devEui} fCnt ${e.fCnt} ${m}.${k} at ${r.time ?? e.time}: ledger ${v}, InfluxDB ${String(row[k])}`);
+        }
       }
     }
   }
