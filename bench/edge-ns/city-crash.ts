@@ -8,7 +8,8 @@
  * gateway stopped, the durable log is read back through a never-drained `hold` sink (the rig of
  * test/edge-ns-crash.test.ts) and InfluxDB is queried, and the run is checked:
  *   - every uplink the gateway stored (the log) is stored once: no duplicate devEui/fCnt;
- *   - InfluxDB holds exactly the log's uplinks;
+ *   - InfluxDB holds exactly the log's uplinks, with the ledger's values (each uplink's time, every
+ *     reading in its category's measurement; the first differences are printed on stderr);
  *   - no device joined again after its first join (simulator join summary, join records);
  *   - with `--resend <ms>` (the default, 100: forwarders that keep each PUSH_DATA until its
  *     PUSH_ACK and send it again, simulator/outputs/udp-forwarder.ts) every heard ledger uplink is
@@ -32,8 +33,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSimulation, type LedgerEntry } from '../../simulator/index.ts';
 import { citySlice } from '../../simulator/testing/fleets.ts';
+import { CATEGORY_MEASUREMENT } from '../../gateway/schema/native.ts';
 import { freePorts } from '../../support/free-port.ts';
-import { startInfluxd } from '../../support/influxd.ts';
+import { quoteIdent, startInfluxd } from '../../support/influxd.ts';
 import { exited, KillSchedule, readHeldRecords, startCrashGateway, uplinkCounts, writeCrashGatewayFiles } from '../../test/edge-ns-crash-rig.ts';
 import { countUplinkPoints, RssSampler, scrape, sleep } from '../gateway/procs.ts';
 
@@ -195,6 +197,40 @@ try {
 
   const heard = ledger.filter((e) => e.gateways.length > 0);
   const missing = heard.filter((e) => !seen.has(`${e.devEui}/${e.fCnt}`));
+
+  // "With the ledger's values": each stored heard uplink's time in lorawan_uplink, and every
+  // reading of it in its category's measurement at (dev_eui, time), numbers within 1e-6.
+  const uplinkTime = new Map(rows.map((r) => [`${String(r['dev_eui'])}/${Number(r['fcnt'])}`, Number(r['time'])]));
+  const stored = heard.filter((e) => seen.has(`${e.devEui}/${e.fCnt}`));
+  const timeWrong = stored.filter((e) => uplinkTime.get(`${e.devEui}/${e.fCnt}`) !== Date.parse(e.time)).length;
+  const byMeasurement = new Map<string, LedgerEntry[]>();
+  for (const e of stored) {
+    const m = CATEGORY_MEASUREMENT[e.category] as string;
+    const list = byMeasurement.get(m);
+    if (list) list.push(e);
+    else byMeasurement.set(m, [e]);
+  }
+  let readingsChecked = 0;
+  let readingsMissing = 0;
+  let valuesWrong = 0;
+  for (const [m, entries] of byMeasurement) {
+    const at = new Map((await influx.rows(`SELECT * FROM ${quoteIdent(m)}`, 'city')).map((r) => [`${String(r['dev_eui'])}|${Number(r['time'])}`, r]));
+    for (const e of entries) {
+      for (const r of e.readings) {
+        readingsChecked++;
+        const row = at.get(`${e.devEui}|${Date.parse(r.time ?? e.time)}`);
+        if (!row) {
+          readingsMissing++;
+          continue;
+        }
+        for (const [k, v] of Object.entries(r.values)) {
+          if (typeof v !== 'number' || Math.abs(Number(row[k]) - v) <= 1e-6) continue;
+          valuesWrong++;
+          if (valuesWrong <= 10) console.error(`value differs: ${e.catalogueId} ${e.devEui} fCnt ${e.fCnt} ${m}.${k} at ${r.time ?? e.time}: ledger ${v}, InfluxDB ${String(row[k])}`);
+        }
+      }
+    }
+  }
   const t = (e: LedgerEntry): number => sentAt.get(e.seq) ?? 0;
   const sentWhileDown = heard.filter((e) => downs.some((d) => t(e) >= d.from && t(e) <= d.to));
   const lostWhileDown = missing.filter((e) => downs.some((d) => t(e) >= d.from && t(e) <= d.to + 200));
@@ -208,6 +244,7 @@ try {
     // A join-request sent while the gateway was down times out and is sent again: that is the
     // first join retried, not a re-join. A re-join is a second accepted join of one device.
     ['no re-join (join-accepts = OTAA devices, no device with two join records)', stats.joins.accepted === otaa && joinedTwice === 0],
+    ['InfluxDB has the ledger\'s values (uplink time, every reading)', timeWrong === 0 && readingsMissing === 0 && valuesWrong === 0],
     resendMs > 0 ? ['no heard uplink lost (forwarders resend)', missing.length === 0] : ['no heard uplink lost outside the kill windows', lostElsewhere.length === 0],
   ];
   const out_ = stats.output.counters;
@@ -223,7 +260,7 @@ try {
     `| ledger uplinks sent / heard by ≥ 1 gateway | ${ledger.length} / ${heard.length} |`,
     `| whole fleet joined (every OTAA device accepted) after | ${joinedAt ? `${((joinedAt - simStarted) / 1000).toFixed(1)} s` : 'never'} |`,
     `| simulation wall time (joins + uplinks) | ${simSeconds.toFixed(0)} s |`,
-    `| gateway peak RSS (VmHWM, any life) | ${peakRssMb.toFixed(0)} MB |`,
+    `| gateway peak RSS (VmHWM, any life; each life) | ${peakRssMb.toFixed(0)} MB (${rss.map((r) => r.peakMb().toFixed(0)).join(' / ')}) |`,
     `| inbox journal: PUSH_DATA → durable (PUSH_ACK) p50 / p99 / mean | ${commitQ(0.5)} / ${commitQ(0.99)} / ${(((inbox.get('lorawan_edge_ns_inbox_commit_seconds_sum') ?? 0) / Math.max(1, inbox.get('lorawan_edge_ns_inbox_commit_seconds_count') ?? 0)) * 1000).toFixed(1)} ms |`,
     `| inbox journal: entries replayed at restarts / frames already processed / restored (records lost between SQLite and the log) / resends recognised | ${inbox.get('lorawan_edge_ns_inbox_replayed_total') ?? 0} / ${inbox.get('recovered:already_processed') ?? 0} / ${inbox.get('recovered:restored') ?? 0} / ${inbox.get('lorawan_edge_ns_inbox_resends_total') ?? 0} |`,
     `| PUSH_DATA sent / resent / given up / dropped (queue) / ACK missing | ${(out_['pushData'] ?? 0) + (out_['statPushData'] ?? 0)} / ${out_['pushResent'] ?? 0} / ${out_['pushResendGaveUp'] ?? 0} / ${out_['pushResendDropped'] ?? 0} / ${out_['pushAckMissing'] ?? 0} |`,
@@ -231,7 +268,8 @@ try {
     `| accepted per lorawan_edge_ns_uplinks_total (sum of each life's last scrape) | ${accepted.reduce((a, b) => a + b, 0)} (${accepted.join(' + ')}) |`,
     `| stored in the durable log (uplinks / distinct devEui·fCnt / duplicates) | ${storedUps} / ${seen.size} / ${twice.length} |`,
     `| in InfluxDB lorawan_uplink (count / missing from log's / extra) | ${inInflux} / ${notInInflux.length} / ${notInLog.length} |`,
-    `| joins: requests / timed out (retried) / accepted / OTAA devices | ${stats.joins.requests} / ${stats.joins.timedOut} / ${stats.joins.accepted} / ${otaa} |`,
+    `| ledger values in InfluxDB: uplinks with another time / readings checked / missing / numeric values that differ | ${timeWrong} / ${readingsChecked} / ${readingsMissing} / ${valuesWrong} |`,
+    `| joins: requests / heard by no gateway (retried) / timed out (retried) / accepted / OTAA devices | ${stats.joins.requests} / ${stats.joins.notHeard} / ${stats.joins.timedOut} / ${stats.joins.accepted} / ${otaa} |`,
     `| join records in the log (devices with two) | ${joinRecords} (${joinedTwice}) |`,
     `| heard uplinks sent while the gateway was down (UDP, lost by nature) | ${sentWhileDown.length} |`,
     `| heard uplinks not stored: total / sent while down / in the last ${AT_RISK_MS} ms before a kill / elsewhere | ${missing.length} / ${lostWhileDown.length} / ${lostBeforeKill.length} / ${lostElsewhere.length} |`,
