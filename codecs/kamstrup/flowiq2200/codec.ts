@@ -26,8 +26,8 @@ import {
   meterTimeToUtc,
   modifiers,
   parseTelegram,
-  rawNumber,
   recordBcd,
+  recordNumber,
   recordQuantity,
   recordTime,
   recordUnsigned,
@@ -36,6 +36,7 @@ import {
   type DataRecord,
   type LocalTime,
   type Modifiers,
+  type ProfileSink,
 } from './mbus.ts';
 
 const INVALID = 'Invalid value among data';
@@ -155,9 +156,9 @@ function standardValue(rec: DataRecord, mods: Modifiers, ts: string | null, warn
     const v = integerOf(rec);
     return v === undefined ? invalid(type, ts, warnings) : { Type: type, Value: v, Unit: qty.unit, Timestamp: ts };
   }
-  const raw = rawNumber(rec);
-  if (!raw.ok) return invalid(type, ts, warnings);
-  return { Type: type, Value: scale(raw.value, qty.exponent + mods.exponent, rec.coding.kind === 'real'), Unit: qty.unit, Timestamp: ts };
+  const raw = recordNumber(rec);
+  if (Number.isNaN(raw)) return invalid(type, ts, warnings);
+  return { Type: type, Value: scale(raw, qty.exponent + mods.exponent, rec.coding.kind === 'real'), Unit: qty.unit, Timestamp: ts };
 }
 
 function sameRegister(a: DataRecord, b: DataRecord): boolean {
@@ -191,27 +192,50 @@ function profileValues(
   }
   if (!base) return MISSING_BASE;
   if (baseTime === undefined) return MISSING_BASE_TIME;
-  const raw = rawNumber(base);
+  const raw = recordNumber(base);
   const qty = recordQuantity(rec);
-  if (!raw.ok || !qty || qty.kind !== 'number') {
+  if (Number.isNaN(raw) || !qty || qty.kind !== 'number') {
     warnings.push(`compact profile at offset ${rec.offset} not expanded: its base value is invalid or not a number`);
     return latest;
   }
   const type = typeName(qty.name, rec, mods.unknown.length ? { ...mods, unknown: [] } : mods);
-  const exponent = qty.exponent + mods.exponent;
-  const isReal = base.coding.kind === 'real';
-  const raws: number[] = [];
-  const times: LocalTime[] = [];
-  const complete = expandProfileInto(rec, mods.profile === 'forward' ? 'forward' : 'inverse', raw.value, baseTime, raws, times);
+  const sink = new ProfileValues(type, qty.unit, qty.exponent + mods.exponent, base.coding.kind === 'real', rec.storage, values, latest);
+  const complete = expandProfileInto(rec, mods.profile === 'forward' ? 'forward' : 'inverse', raw, baseTime, sink);
   if (!complete) warnings.push(PROFILE_INVALID);
-  const volume = type === 'Volume'; // only plain volumes can be the latest volume
-  for (let i = 0; i < raws.length; i++) {
-    const time = times[i] as LocalTime;
-    const v: Value = { Type: type, Value: scale(raws[i] as number, exponent, isReal), Unit: qty.unit, Timestamp: formatLocalTime(time) };
-    values.push(v);
-    if (volume) latest = considerVolume(latest, rec.storage, v, time);
+  return sink.latest;
+}
+
+/**
+ * Appends one `values` entry per point of a compact profile as `expandProfileInto` walks it, and
+ * keeps the latest volume: no arrays of raw values and times in between.
+ */
+class ProfileValues implements ProfileSink {
+  declare latest: LatestVolume | undefined;
+  private declare readonly type: string;
+  private declare readonly unit: string;
+  private declare readonly exponent: number;
+  private declare readonly isReal: boolean;
+  private declare readonly storage: number;
+  private declare readonly values: Value[];
+  /** Only plain volumes can be the latest volume. */
+  private declare readonly isVolume: boolean;
+
+  constructor(type: string, unit: string, exponent: number, isReal: boolean, storage: number, values: Value[], latest: LatestVolume | undefined) {
+    this.latest = latest;
+    this.type = type;
+    this.unit = unit;
+    this.exponent = exponent;
+    this.isReal = isReal;
+    this.storage = storage;
+    this.values = values;
+    this.isVolume = type === 'Volume';
   }
-  return latest;
+
+  point(raw: number, time: LocalTime): void {
+    const v: Value = { Type: this.type, Value: scale(raw, this.exponent, this.isReal), Unit: this.unit, Timestamp: formatLocalTime(time) };
+    this.values.push(v);
+    if (this.isVolume) this.latest = considerVolume(this.latest, this.storage, v, time);
+  }
 }
 
 /** The current (storage 0) volume if there is one, else the newest timed volume. */
@@ -321,8 +345,8 @@ function decodeUplink(bytes: Uint8Array): DecodeResult {
     values.push({ Type: 'Manufacturer specific data', Value: toHex(telegram.manufacturerData.data), Unit: 'NA', Timestamp: null });
     if (telegram.manufacturerData.more) warnings.push('more records follow in the next telegram (DIF 0x1F)');
   }
-  const data: JsonObject = { values };
-  if (latest) data['latestVolume'] = latest.value;
+  // One literal per shape: a property added afterwards allocated an out-of-object property store.
+  const data: JsonObject = latest ? { values, latestVolume: latest.value } : { values };
   return { data, warnings };
 }
 
