@@ -28,6 +28,15 @@ describe('time formatting', () => {
     }
   });
 
+  it('prints whole minutes again from its cache, also after another minute took the same slot', () => {
+    const t = Date.UTC(2024, 6, 24, 19, 0);
+    const sameSlot = t + 1024 * 60_000; // minute number + 1024: the same cache slot
+    for (const ms of [t, t, sameSlot, t, sameSlot, -60_000, -60_000 - 1024 * 60_000, -60_000, 0, -0]) {
+      expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+      expect(isoTimeNoZone(ms)).toBe(new Date(ms).toISOString().slice(0, 23));
+    }
+  });
+
   it('throws like Date for an invalid time', () => {
     expect(() => isoTime(Number.NaN)).toThrow(RangeError);
     expect(() => isoTime(8.64e15 + 1)).toThrow(RangeError);

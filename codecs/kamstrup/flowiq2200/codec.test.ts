@@ -151,6 +151,33 @@ describe('kamstrup/flowiq2200 normalization', () => {
     expect(n.readings).toEqual([{ values: { flow_m3h: 0.3, alarm_device_error: false } }]);
   });
 
+  it('merges the values of one instant wherever they come in the list, and sorts instants oldest first', () => {
+    const at = (Type: string, Value: number | boolean, Timestamp: string | null, Unit = 'm3') => ({ Type, Value, Unit, Timestamp });
+    const [t1, t2, t3] = ['2024-07-24T01:00:00.000', '2024-07-24T02:00:00.000', '2024-07-24T03:00:00.000'];
+    const data = {
+      values: [
+        at('Volume', 2, t2),
+        at('Leak', false, t2, 'NA'),
+        at('Volume', 1, t1),
+        at('Volume', 3, t3),
+        at('Leak', true, t2, 'NA'), // back to an earlier instant, not next to its other values
+        at('Volume', 9, t2), // numbers: the first record of the instant wins
+        at('Flow temperature', 12, t1, 'C'), // between the instants seen so far
+        at('Volume', 7, null),
+      ],
+    };
+    expect(codec.normalizeUplink(data, {}).readings).toEqual([
+      { time: '2024-07-24T01:00:00.000Z', values: { volume_m3: 1, water_temperature_c: 12 } },
+      { time: '2024-07-24T02:00:00.000Z', values: { volume_m3: 2, alarm_leak: true } },
+      { time: '2024-07-24T03:00:00.000Z', values: { volume_m3: 3 } },
+      { values: { volume_m3: 7 } },
+    ]);
+    // Ascending and descending lists give the same readings.
+    const rising = { values: [at('Volume', 1, t1), at('Volume', 2, t2), at('Volume', 3, t3)] };
+    const falling = { values: [...rising.values].reverse() };
+    expect(codec.normalizeUplink(falling, {}).readings).toEqual(codec.normalizeUplink(rising, {}).readings);
+  });
+
   it('ignores data that is not the decoder shape', () => {
     expect(codec.normalizeUplink({ values: 'x' }, {}).readings).toEqual([]);
     expect(codec.normalizeUplink({ values: [1, null, { Type: 'Volume', Value: '3' }] }, {}).readings).toEqual([]);

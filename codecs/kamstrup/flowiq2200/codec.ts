@@ -26,8 +26,8 @@ import {
   meterTimeToUtc,
   modifiers,
   parseTelegram,
-  rawNumber,
   recordBcd,
+  recordNumber,
   recordQuantity,
   recordTime,
   recordUnsigned,
@@ -36,6 +36,7 @@ import {
   type DataRecord,
   type LocalTime,
   type Modifiers,
+  type ProfileSink,
 } from './mbus.ts';
 
 const INVALID = 'Invalid value among data';
@@ -155,9 +156,9 @@ function standardValue(rec: DataRecord, mods: Modifiers, ts: string | null, warn
     const v = integerOf(rec);
     return v === undefined ? invalid(type, ts, warnings) : { Type: type, Value: v, Unit: qty.unit, Timestamp: ts };
   }
-  const raw = rawNumber(rec);
-  if (!raw.ok) return invalid(type, ts, warnings);
-  return { Type: type, Value: scale(raw.value, qty.exponent + mods.exponent, rec.coding.kind === 'real'), Unit: qty.unit, Timestamp: ts };
+  const raw = recordNumber(rec);
+  if (Number.isNaN(raw)) return invalid(type, ts, warnings);
+  return { Type: type, Value: scale(raw, qty.exponent + mods.exponent, rec.coding.kind === 'real'), Unit: qty.unit, Timestamp: ts };
 }
 
 function sameRegister(a: DataRecord, b: DataRecord): boolean {
@@ -191,27 +192,50 @@ function profileValues(
   }
   if (!base) return MISSING_BASE;
   if (baseTime === undefined) return MISSING_BASE_TIME;
-  const raw = rawNumber(base);
+  const raw = recordNumber(base);
   const qty = recordQuantity(rec);
-  if (!raw.ok || !qty || qty.kind !== 'number') {
+  if (Number.isNaN(raw) || !qty || qty.kind !== 'number') {
     warnings.push(`compact profile at offset ${rec.offset} not expanded: its base value is invalid or not a number`);
     return latest;
   }
   const type = typeName(qty.name, rec, mods.unknown.length ? { ...mods, unknown: [] } : mods);
-  const exponent = qty.exponent + mods.exponent;
-  const isReal = base.coding.kind === 'real';
-  const raws: number[] = [];
-  const times: LocalTime[] = [];
-  const complete = expandProfileInto(rec, mods.profile === 'forward' ? 'forward' : 'inverse', raw.value, baseTime, raws, times);
+  const sink = new ProfileValues(type, qty.unit, qty.exponent + mods.exponent, base.coding.kind === 'real', rec.storage, values, latest);
+  const complete = expandProfileInto(rec, mods.profile === 'forward' ? 'forward' : 'inverse', raw, baseTime, sink);
   if (!complete) warnings.push(PROFILE_INVALID);
-  const volume = type === 'Volume'; // only plain volumes can be the latest volume
-  for (let i = 0; i < raws.length; i++) {
-    const time = times[i] as LocalTime;
-    const v: Value = { Type: type, Value: scale(raws[i] as number, exponent, isReal), Unit: qty.unit, Timestamp: formatLocalTime(time) };
-    values.push(v);
-    if (volume) latest = considerVolume(latest, rec.storage, v, time);
+  return sink.latest;
+}
+
+/**
+ * Appends one `values` entry per point of a compact profile as `expandProfileInto` walks it, and
+ * keeps the latest volume: no arrays of raw values and times in between.
+ */
+class ProfileValues implements ProfileSink {
+  declare latest: LatestVolume | undefined;
+  private declare readonly type: string;
+  private declare readonly unit: string;
+  private declare readonly exponent: number;
+  private declare readonly isReal: boolean;
+  private declare readonly storage: number;
+  private declare readonly values: Value[];
+  /** Only plain volumes can be the latest volume. */
+  private declare readonly isVolume: boolean;
+
+  constructor(type: string, unit: string, exponent: number, isReal: boolean, storage: number, values: Value[], latest: LatestVolume | undefined) {
+    this.latest = latest;
+    this.type = type;
+    this.unit = unit;
+    this.exponent = exponent;
+    this.isReal = isReal;
+    this.storage = storage;
+    this.values = values;
+    this.isVolume = type === 'Volume';
   }
-  return latest;
+
+  point(raw: number, time: LocalTime): void {
+    const v: Value = { Type: this.type, Value: scale(raw, this.exponent, this.isReal), Unit: this.unit, Timestamp: formatLocalTime(time) };
+    this.values.push(v);
+    if (this.isVolume) this.latest = considerVolume(this.latest, this.storage, v, time);
+  }
 }
 
 /** The current (storage 0) volume if there is one, else the newest timed volume. */
@@ -321,8 +345,8 @@ function decodeUplink(bytes: Uint8Array): DecodeResult {
     values.push({ Type: 'Manufacturer specific data', Value: toHex(telegram.manufacturerData.data), Unit: 'NA', Timestamp: null });
     if (telegram.manufacturerData.more) warnings.push('more records follow in the next telegram (DIF 0x1F)');
   }
-  const data: JsonObject = { values };
-  if (latest) data['latestVolume'] = latest.value;
+  // One literal per shape: a property added afterwards allocated an out-of-object property store.
+  const data: JsonObject = latest ? { values, latestVolume: latest.value } : { values };
   return { data, warnings };
 }
 
@@ -346,20 +370,30 @@ const READING_OF_TYPE: Record<string, ReadingName> = {
 };
 const FLOW_FACTOR: Record<string, number> = { 'm3/h': 1, 'm3/min': 60, 'm3/s': 3600 };
 
-/** The normalized name and value of one entry of `data.values`, if it has one. */
-function reading(v: Record<string, unknown>): [ReadingName, ReadingValue] | undefined {
-  const { Type: type, Value: value, Unit: unit } = v;
+/**
+ * The normalized name of one entry of `data.values`, if it has one (`readingValue` gives its
+ * value). Two functions rather than one returning a [name, value] pair: that pair was an array
+ * per entry, for every point of a profile.
+ */
+function readingName(type: unknown, value: unknown, unit: unknown): ReadingName | undefined {
   if (typeof type !== 'string' || value === null || value === undefined) return undefined;
   if ((type === 'Volume flow' || type === 'Volume flow (ext.)') && typeof value === 'number' && typeof unit === 'string' && FLOW_FACTOR[unit]) {
-    return ['flow_m3h', round(value * (FLOW_FACTOR[unit] as number), 9)];
+    return 'flow_m3h';
   }
-  if (type === 'Error flags' && typeof value === 'number') return ['alarm_device_error', value !== 0];
+  if (type === 'Error flags' && typeof value === 'number') return 'alarm_device_error';
   const name = READING_OF_TYPE[type];
   if (!name) return undefined;
   const isAlarm = name.startsWith('alarm_');
   if (isAlarm ? typeof value !== 'boolean' : typeof value !== 'number') return undefined;
   if (!isAlarm && name !== 'temperature_c' && name !== 'water_temperature_c' && unit !== 'm3') return undefined;
-  return [name, value as ReadingValue];
+  return name;
+}
+
+/** The value of an entry that `readingName` named `name`. */
+function readingValue(name: ReadingName, value: unknown, unit: unknown): ReadingValue {
+  if (name === 'flow_m3h') return round((value as number) * (FLOW_FACTOR[unit as string] as number), 9);
+  if (name === 'alarm_device_error') return value !== 0;
+  return value as ReadingValue;
 }
 
 export function meterZone(variables: Readonly<Record<string, unknown>> | undefined): { zone: string; warning?: string } {
@@ -369,21 +403,86 @@ export function meterZone(variables: Readonly<Record<string, unknown>> | undefin
   return { zone: 'UTC', warning: `device variable meter_timezone ${JSON.stringify(z)} is not UTC, ±HH:MM or an IANA zone; using UTC` };
 }
 
+/**
+ * The instants of one normalize call, each with its reading's values, in the order first seen.
+ * Entries of one record share an instant and come together, and a profile's points step through
+ * new instants one way: an instant before or after every one seen so far is new without a
+ * lookup, so the index (UTC ms → position, equal as a Map's keys are) is only built when an
+ * instant falls between earlier ones.
+ */
+class Instants {
+  readonly utcs: number[] = [];
+  readonly groups: Reading['values'][] = [];
+  private min = Number.POSITIVE_INFINITY;
+  private max = Number.NEGATIVE_INFINITY;
+  private last = -1;
+  private index: Map<number, number> | undefined;
+
+  /** The values of instant `utc`, made empty when it is new. */
+  valuesAt(utc: number): Reading['values'] {
+    const last = this.last;
+    if (last >= 0 && this.utcs[last] === utc) return this.groups[last] as Reading['values'];
+    let at = -1;
+    if (!(utc < this.min || utc > this.max)) at = this.lookup(utc);
+    if (at < 0) {
+      at = this.utcs.length;
+      this.utcs.push(utc);
+      this.groups.push({});
+      this.index?.set(utc, at);
+      if (utc < this.min) this.min = utc;
+      if (utc > this.max) this.max = utc;
+    }
+    this.last = at;
+    return this.groups[at] as Reading['values'];
+  }
+
+  private lookup(utc: number): number {
+    if (!this.index) {
+      this.index = new Map();
+      for (let i = 0; i < this.utcs.length; i++) this.index.set(this.utcs[i] as number, i);
+    }
+    return this.index.get(utc) ?? -1;
+  }
+
+  /** The positions of the instants oldest first (by their RFC 3339 text where a year has not four digits). */
+  oldestFirst(): number[] {
+    const utcs = this.utcs;
+    const order = utcs.map((_, i) => i);
+    if (!utcs.every(hasFourDigitYear)) {
+      const texts = utcs.map(isoTime);
+      return order.sort((a, b) => compareText(texts[a] as string, texts[b] as string));
+    }
+    // For four-digit years the times sort like their texts. A profile comes newest first: reversed
+    // without a sort.
+    let ascending = true;
+    let descending = true;
+    for (let i = 1; i < utcs.length; i++) {
+      const d = (utcs[i] as number) - (utcs[i - 1] as number);
+      if (d < 0) ascending = false;
+      if (d > 0) descending = false;
+    }
+    if (ascending) return order;
+    if (descending) return order.reverse();
+    return order.sort((a, b) => (utcs[a] as number) - (utcs[b] as number));
+  }
+}
+
 function normalizeUplink(data: JsonObject, variables: Readonly<Record<string, unknown>> | undefined): NormalizeResult {
   const list = data['values'];
   if (!Array.isArray(list)) return { readings: [] };
   const { zone, warning } = meterZone(variables);
-  // One reading per instant: the values without a timestamp, and the timed ones by UTC time
-  // (a number: cheaper to hash than the RFC 3339 text, and the text is made once per instant).
+  // One reading per instant: the values without a timestamp, and the timed ones by UTC time.
   let untimed: Reading['values'] | undefined;
-  const timed = new Map<number, Reading['values']>();
+  const instants = new Instants();
   // Values of one record share their Timestamp: convert each text once.
   let lastText: string | undefined;
   let lastUtc: number | undefined;
   for (const item of list) {
     if (!item || typeof item !== 'object' || Array.isArray(item)) continue;
-    const r = reading(item);
-    if (!r) continue;
+    const value = item['Value'];
+    const unit = item['Unit'];
+    const name = readingName(item['Type'], value, unit);
+    if (!name) continue;
     const ts = item['Timestamp'];
     let values: Reading['values'];
     if (typeof ts === 'string') {
@@ -392,33 +491,20 @@ function normalizeUplink(data: JsonObject, variables: Readonly<Record<string, un
         lastUtc = Number.isFinite(local) ? meterTimeToUtc(local, zone) : undefined;
         lastText = ts;
       }
-      const utc = lastUtc;
-      if (utc === undefined) continue;
-      let group = timed.get(utc);
-      if (!group) {
-        group = {};
-        timed.set(utc, group);
-      }
-      values = group;
+      if (lastUtc === undefined) continue;
+      values = instants.valuesAt(lastUtc);
     } else {
       values = untimed ??= {};
     }
-    const [name, value] = r;
+    const v = readingValue(name, value, unit);
     // Alarms seen in several records of one instant: any set wins; numbers: the first record wins.
-    if (typeof value === 'boolean') values[name] = value || values[name] === true;
-    else if (values[name] === undefined) values[name] = value;
+    if (typeof v === 'boolean') values[name] = v || values[name] === true;
+    else if (values[name] === undefined) values[name] = v;
   }
-  // Oldest first, untimed last. For four-digit years the times sort like their RFC 3339 texts.
-  const times = [...timed.keys()];
-  const byNumber = times.every(hasFourDigitYear);
-  const texts = new Map<number, string>();
-  for (const t of times) texts.set(t, isoTime(t));
-  if (byNumber) times.sort((a, b) => a - b);
-  else times.sort((a, b) => compareText(texts.get(a) as string, texts.get(b) as string));
   const readings: Reading[] = [];
-  for (const t of times) readings.push({ time: texts.get(t) as string, values: timed.get(t) as Reading['values'] });
+  for (const i of instants.oldestFirst()) readings.push({ time: isoTime(instants.utcs[i] as number), values: instants.groups[i] as Reading['values'] });
   if (untimed) readings.push({ values: untimed });
-  return { readings, ...(warning ? { warnings: [warning] } : {}) };
+  return warning ? { readings, warnings: [warning] } : { readings };
 }
 
 function compareText(a: string, b: string): number {

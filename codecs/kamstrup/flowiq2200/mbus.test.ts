@@ -13,6 +13,7 @@ import {
   modifiers,
   parseTelegram,
   parseTplHeader,
+  ProfilePoints,
   rawNumber,
   recordQuantity,
   scale,
@@ -224,13 +225,13 @@ describe('compact profiles', () => {
     expect(() => expandProfile(profile('056201010203'), 'inverse', 0, t0)).toThrow('3 element bytes are not a multiple of the 2-byte element size');
     // As TTN's codec: a spacing no time step has, or an invalid element, ends the profile (the
     // caller warns); the points before an invalid element stay.
-    const raws: number[] = [];
-    expect(expandProfileInto(profile('03610000'), 'inverse', 0, t0, raws, [])).toBe(false);
-    expect(raws).toEqual([]);
-    expect(expandProfileInto(profile('0661010100ffff'), 'inverse', 10, t0, raws, [])).toBe(false);
-    expect(raws).toEqual([9, 9]); // elements 1, 0, then 0xFF (invalid): 10 - 1, 9 - 0, stop
+    const points = new ProfilePoints();
+    expect(expandProfileInto(profile('03610000'), 'inverse', 0, t0, points)).toBe(false);
+    expect(points.list).toEqual([]);
+    expect(expandProfileInto(profile('0661010100ffff'), 'inverse', 10, t0, points)).toBe(false);
+    expect(points.list.map((p) => p.raw)).toEqual([9, 9]); // elements 1, 0, then 0xFF (invalid): 10 - 1, 9 - 0, stop
     expect(() => expandProfile(profile('03650100'), 'inverse', 0, t0)).toThrow('unsupported element coding 0x05');
-    expect(expandProfileInto(profile('03690aff'), 'inverse', 0, t0, [], [])).toBe(false);
+    expect(expandProfileInto(profile('03690aff'), 'inverse', 0, t0, new ProfilePoints())).toBe(false);
   });
 });
 

@@ -151,7 +151,9 @@ export interface DataRecord {
 /**
  * A parsed record. `data` is a view made on demand: the parser's hot paths read the data field
  * in place (`frame`, `dataStart`, `dataLength`), because making a typed-array view per record
- * cost more than parsing the record.
+ * cost more than parsing the record. Every field is set in the constructor, `plainText` and
+ * `lvar` too (undefined when absent): adding them afterwards gave records with them another
+ * hidden class, and every function reading records saw two (polymorphic property loads).
  */
 class ParsedRecord implements DataRecord {
   // `declare`: assigned in the constructor only (a class field would be defined, then assigned).
@@ -169,8 +171,8 @@ class ParsedRecord implements DataRecord {
   declare frame: Uint8Array;
   declare dataStart: number;
   declare dataLength: number;
-  declare plainText?: string;
-  declare lvar?: number;
+  declare plainText: string | undefined;
+  declare lvar: number | undefined;
 
   constructor(
     offset: number,
@@ -187,6 +189,8 @@ class ParsedRecord implements DataRecord {
     frame: Uint8Array,
     dataStart: number,
     dataLength: number,
+    plainText: string | undefined,
+    lvar: number | undefined,
   ) {
     this.offset = offset;
     this.dif = dif;
@@ -202,6 +206,8 @@ class ParsedRecord implements DataRecord {
     this.frame = frame;
     this.dataStart = dataStart;
     this.dataLength = dataLength;
+    this.plainText = plainText;
+    this.lvar = lvar;
   }
 
   get data(): Uint8Array {
@@ -259,6 +265,13 @@ function truncated(r: ByteReader, n: number, what: string): never {
 /** The extensions of a record without (further) VIFEs: shared, immutable. */
 const NO_EXTENSIONS: readonly number[] = Object.freeze([]);
 
+/**
+ * The extensions of a record with exactly one (further) VIFE, by its value: shared, immutable.
+ * One VIFE is the common case (a compact profile's 0x13, a record error): an array of its own per
+ * record was most of what parsing such a record allocated.
+ */
+const ONE_EXTENSION: readonly (readonly number[])[] = Array.from({ length: 0x80 }, (_, e) => Object.freeze([e]));
+
 function readRecord(r: ByteReader, offset: number, dif: number): DataRecord {
   const func = FUNCTIONS[(dif >> 4) & 0x03] as FunctionField;
   const coding = CODINGS[dif & 0x0f] as DataCoding;
@@ -282,7 +295,8 @@ function readRecord(r: ByteReader, offset: number, dif: number): DataRecord {
   // The VIFEs without their extension bits: after 0xFB/0xFD/0xFF the first one is the code.
   const firstIsCode = low === 0x7b || low === 0x7d || low === 0x7f;
   let first = -1;
-  let more: number[] | undefined; // the VIFEs after the code, made only for records that have some
+  let one = -1; // the only VIFE after the code, while there is only one
+  let more: number[] | undefined; // the VIFEs after the code, made only for records with two or more
   let vifes = 0;
   let vext = (vif & 0x80) !== 0;
   while (vext) {
@@ -290,7 +304,9 @@ function readRecord(r: ByteReader, offset: number, dif: number): DataRecord {
     if (r.done) truncated(r, 1, `VIFE of the record at offset ${offset}`);
     const vife = r.u8();
     if (firstIsCode && vifes === 0) first = vife & 0x7f;
-    else (more ??= []).push(vife & 0x7f);
+    else if (more) more.push(vife & 0x7f);
+    else if (one < 0) one = vife & 0x7f;
+    else more = [one, vife & 0x7f];
     vifes++;
     vext = (vife & 0x80) !== 0;
   }
@@ -316,7 +332,7 @@ function readRecord(r: ByteReader, offset: number, dif: number): DataRecord {
       .join('');
   }
   // A combinable VIFE 0x7F: everything after it (VIFEs, meaning of the data) is manufacturer specific.
-  let rest: readonly number[] = more ?? NO_EXTENSIONS;
+  let rest: readonly number[] = more ?? (one < 0 ? NO_EXTENSIONS : (ONE_EXTENSION[one] as readonly number[]));
   const mfrAt = rest.length > 0 && (table === 'primary' || table === 'fb' || table === 'fd') ? rest.indexOf(0x7f) : -1;
   const manufacturerExtension = mfrAt >= 0;
   if (manufacturerExtension) rest = rest.slice(0, mfrAt);
@@ -337,10 +353,7 @@ function readRecord(r: ByteReader, offset: number, dif: number): DataRecord {
   if (r.remaining < n) truncated(r, n, `data of the record at offset ${offset} (DIF 0x${hex2(dif)}, VIF 0x${hex2(vif)})`);
   const dataStart = r.offset;
   r.skip(n);
-  const rec = new ParsedRecord(offset, dif, storage, tariff, subunit, func, coding, table, code, rest, manufacturerExtension, r.bytes, dataStart, n);
-  if (plainText !== undefined) rec.plainText = plainText;
-  if (lvar !== undefined) rec.lvar = lvar;
-  return rec;
+  return new ParsedRecord(offset, dif, storage, tariff, subunit, func, coding, table, code, rest, manufacturerExtension, r.bytes, dataStart, n, plainText, lvar);
 }
 
 /** Splits the data records after the transport header (idle fillers skipped). */
@@ -463,6 +476,18 @@ export function bcdValue(data: Uint8Array, negative = false): RawNumber {
 /** `bcdValue` of a record's data field. */
 export function recordBcd(rec: DataRecord): RawNumber {
   return bcdAt(rec.frame, rec.dataStart, rec.dataLength, false);
+}
+
+/**
+ * `rawNumber` as a plain number, NaN when it has none: for the decoder's hot path, which needs
+ * no reason (a valid raw number is never NaN: reals are checked finite). Integer and BCD fields
+ * are read without the result object; the rare kinds go through `rawNumber`.
+ */
+export function recordNumber(rec: DataRecord): number {
+  const c = rec.coding;
+  if (c.kind === 'int' && rec.dataLength >= 1 && rec.dataLength <= 6) return signedNumberAt(rec.frame, rec.dataStart, rec.dataLength);
+  if (c.kind === 'bcd') return bcdNumberAt(rec.frame, rec.dataStart, rec.dataLength);
+  return numberOf(rawNumber(rec));
 }
 
 /** The record's data as a number (int, BCD, real32, numeric LVAR). */
@@ -774,10 +799,22 @@ const UNIT_MS = [1_000, 60_000, 3_600_000, 86_400_000] as const;
  * base value and time; a forward profile walks forward. Returns the points after the base.
  */
 export function expandProfile(rec: DataRecord, direction: 'inverse' | 'forward', baseRaw: number, baseTime: LocalTime): ProfilePoint[] {
-  const raws: number[] = [];
-  const times: LocalTime[] = [];
-  expandProfileInto(rec, direction, baseRaw, baseTime, raws, times);
-  return raws.map((raw, i) => ({ raw, time: times[i] as LocalTime }));
+  const points = new ProfilePoints();
+  expandProfileInto(rec, direction, baseRaw, baseTime, points);
+  return points.list;
+}
+
+/** Takes the points of a compact profile as `expandProfileInto` walks it, oldest or newest first. */
+export interface ProfileSink {
+  point(raw: number, time: LocalTime): void;
+}
+
+/** A sink that keeps the points as a list. */
+export class ProfilePoints implements ProfileSink {
+  readonly list: ProfilePoint[] = [];
+  point(raw: number, time: LocalTime): void {
+    this.list.push({ raw, time });
+  }
 }
 
 /** How messages name a compact profile record. */
@@ -786,7 +823,9 @@ function profileWhere(rec: DataRecord): string {
 }
 
 /**
- * `expandProfile` into two parallel arrays (raw values, times): no object per point. Returns
+ * `expandProfile` into a sink, point by point: a decoder turns each point into its value
+ * directly, without arrays of raw values and times in between (they were a tenth of what a
+ * decode allocated). Returns
  * false when the profile stopped early: an element with the invalid marker (all ones unsigned,
  * the most negative signed value, a non-decimal BCD digit) or a spacing value no time step has
  * (0, 0xFF, 0xFB–0xFD, 0xFE other than monthly) — as TTN's reference codec, which warns and
@@ -797,8 +836,7 @@ export function expandProfileInto(
   direction: 'inverse' | 'forward',
   baseRaw: number,
   baseTime: LocalTime,
-  raws: number[],
-  times: LocalTime[],
+  sink: ProfileSink,
 ): boolean {
   if (rec.dataLength < 2) {
     // Too short for the spacing bytes: the reader's error says which one is missing.
@@ -846,8 +884,7 @@ export function expandProfileInto(
     else if (mode === 2) value = value - sign * element; // negative increments
     else value = value + sign * element; // positive increments / signed differences
     time = spacing === 0xfe ? addMonths(time, sign) : time + stepMs;
-    raws.push(value);
-    times.push(time);
+    sink.point(value, time);
   }
   return true;
 }
