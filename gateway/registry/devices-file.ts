@@ -76,8 +76,6 @@ export class RegistryError extends Error {
 
 const EUI_RE = /^[0-9a-f]{16}$/;
 const TAG_KEY_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-/** Tag keys the gateway itself sets on every point (the full rule: reserved-keys.ts). */
-export const RESERVED_TAGS = new Set(['dev_eui', 'device', 'model', 'time']);
 
 /** Normalizes an EUI written with separators or upper case; undefined when it is not an EUI. */
 export function normalizeEui(text: unknown): string | undefined {
