@@ -73,9 +73,15 @@ function tallyVendor(dir: string, extra: readonly string[] = []): Tally {
         }
         continue;
       }
-      const region = /^SKIP \S+?\/(\S+): no firmware version has a \S+ profile with a codec \(regions: ([^,;)]+)/.exec(line);
-      if (region && extra.length === 0) otherRegion.push({ device: region[1] as string, region: region[2] as string });
+      const region = /^SKIP \S+?\/(\S+): no firmware version has a (\S+) profile with a codec \(regions: ([^;)]+)/.exec(line);
+      const other = region?.[3]?.split(', ').find((r) => r !== region[2]);
+      if (region && other !== undefined && extra.length === 0) otherRegion.push({ device: region[1] as string, region: other });
       else if (line.startsWith('SKIP ')) t.skipped['device: no codec for the region'] = (t.skipped['device: no codec for the region'] ?? 0) + 1;
+      if (line.startsWith('ERROR ') && / no firmware version has a \S+ profile/.test(line)) {
+        // Measured with another region and that one has no codec either: a skip, not a refusal.
+        t.skipped['device: no codec for any region'] = (t.skipped['device: no codec for any region'] ?? 0) + 1;
+        continue;
+      }
       if (line.startsWith('ERROR ')) {
         t.devices.notImported++;
         t.failures.push(line);
@@ -104,8 +110,10 @@ function tallyVendor(dir: string, extra: readonly string[] = []): Tally {
       t.devices.imported += again.devices.imported;
       t.devices.skipped -= 1;
       t.devices.notImported += again.devices.notImported;
-      const name = `device measured with its own region (${o.region}: no EU863-870 profile)`;
-      t.skipped[name] = (t.skipped[name] ?? 0) + 1;
+      if (again.devices.imported > 0) {
+        const name = `device measured with another region (${o.region}: none with a codec for the default)`;
+        t.skipped[name] = (t.skipped[name] ?? 0) + 1;
+      }
     }
     return t;
   } finally {
