@@ -34,7 +34,8 @@ export interface KnownPoint {
  * attached to the readings array `sample()` returns under this key (codecs never see it). A
  * device that labels its report with the hour (Kamstrup flowIQ logs at the hour and times every
  * storage-1 value with it) reports that hour's state, not the send instant's: two uplinks in one
- * clock hour then restate the same flow and alarms for it, as the meter's log would.
+ * clock hour then restate the same flow and alarms for it, as the meter's log would. The list is
+ * the model's own (no copy per uplink): read it before the model's next `sample()`.
  */
 export const HOUR_STATES = Symbol('hour states');
 
