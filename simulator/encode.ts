@@ -10,7 +10,9 @@
  *
  * 1. the readings as the model gave them;
  * 2. the timed records strictly before the hour the send instant falls in, then the current one
- *    with the index of that hour (the device labels it with the hour);
+ *    with the model's state at that hour (`HOUR_STATES`: the device labels it with the hour, so
+ *    two uplinks in one clock hour must report the same flow and alarms for it), else with the
+ *    index of that hour;
  * 3. the records resampled (linear in time, numeric fields) to exactly 1, 2, … h before the send
  *    instant, then the current one — on the model's known points (`KNOWN_POINTS`: full hours and
  *    earlier send instants) when it gives them, so an instant restated by a later uplink keeps
@@ -21,7 +23,7 @@
  * truth and the payload agree.
  */
 import type { Codec, Reading, ReadingValue } from '../codecs/api.ts';
-import { KNOWN_POINTS, type SampledReadings } from './models/model.ts';
+import { HOUR_STATES, KNOWN_POINTS, type SampledReadings } from './models/model.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -53,9 +55,10 @@ const hourGrid: View = (readings, timeMs) => {
   // toISOString() forms compare as text in time order: no parsing for the usual case.
   const before = (time: string): boolean => (ISO_UTC.test(time) ? time < hourStartIso : Date.parse(time) < hourStart);
   // A device that labels its report with the hour (Kamstrup floors the send time) reports the
-  // index of that hour: the model's value at the hour start replaces the send-instant one, so a
-  // later uplink restating that hour agrees with this one.
-  const atHour = t.history.find((r) => r.time === hourStartIso);
+  // state of that hour: the model's values at the hour start replace the send-instant ones, so a
+  // later uplink restating that hour (the next one in the same clock hour, or a history record)
+  // agrees with this one. Only the index when the model keeps no more than that.
+  const atHour = (readings as SampledReadings)[HOUR_STATES]?.find((s) => s.iso === hourStartIso) ?? t.history.find((r) => r.time === hourStartIso);
   const current = atHour ? { ...t.current, values: { ...t.current.values, ...atHour.values } } : t.current;
   return [...t.history.filter((r) => before(r.time as string)), current];
 };
@@ -76,15 +79,19 @@ const sendTimeGrid: View = (readings, timeMs) => {
   const points = known ?? [...t.history.map((r) => ({ ms: Date.parse(r.time as string), values: r.values })), { ms: timeMs, values: t.current.values }];
   const first = points[0] as { ms: number };
   const out: Reading[] = [];
+  // Codecs label records in whole seconds (unix time): the value is the model's at that second,
+  // so two uplinks sent a whole number of hours apart within one second (their records fall on
+  // the same labelled instant) restate the same value, not values a few ms of flow apart.
+  const sendSecond = Math.floor(timeMs / 1000) * 1000;
   for (let k = points.length - 1; k >= 1; k--) {
-    const at = timeMs - k * HOUR_MS;
+    const at = sendSecond - k * HOUR_MS;
     if (at < first.ms) continue;
     let j = 1;
     while (j < points.length - 1 && (points[j] as { ms: number }).ms < at) j++;
     const lo = points[j - 1] as { ms: number; values: Reading['values'] };
     const hi = points[j] as { ms: number; values: Reading['values'] };
     const f = hi.ms === lo.ms ? 1 : (at - lo.ms) / (hi.ms - lo.ms);
-    out.push({ time: new Date(at).toISOString(), values: interpolate(lo.values, hi.values, Math.min(1, Math.max(0, f))) });
+    out.push({ time: new Date(timeMs - k * HOUR_MS).toISOString(), values: interpolate(lo.values, hi.values, Math.min(1, Math.max(0, f))) });
   }
   out.push(t.current);
   return out;

@@ -314,8 +314,14 @@ describe('codec import-ttn: failing examples, options, dry run', () => {
     expect(r.stdout).toContain('summary: 0 device(s) imported, 0 skipped, 2 not imported');
 
     spoil('bs-100-codec.yaml', '        bytes: [0x01\n', '        bytes: [0x01, 0x100]\n');
+    // A malformed example fails alone: the device and its other examples are imported and checked.
     const bytes = await run(['codec', 'import-ttn', vendor, '--out', tempCatalogue(), '--device', 'bs-100']);
-    expect(bytes.stdout).toContain('ERROR acme-city/bs-100: vendor/acme-city/bs-100-codec.yaml: uplinkDecoder.examples[2].input.bytes[1]: not a byte (0..255): 256');
+    expect(bytes.code).toBe(1);
+    expect(bytes.stdout).toContain(
+      'FAIL acme-city/bs-100 uplink "Fire event": malformed in the repository, not run: vendor/acme-city/bs-100-codec.yaml: uplinkDecoder.examples[2].input.bytes[1]: not a byte (0..255): 256',
+    );
+    expect(bytes.stdout).toContain('PASS acme-city/bs-100 uplink "Measurement, 1234 mm, 21.5 °C"');
+    expect(bytes.stdout).toMatch(/summary: 1 device\(s\) imported, 0 skipped, 0 not imported; examples: \d+ passed, 1 failed/);
 
     rmSync(join(vendor, 'index.yaml'));
     const noIndex = await run(['codec', 'import-ttn', vendor]);

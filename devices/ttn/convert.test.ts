@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { convertExamples, fPortsOf, guessCategory, oneLineName, readingsOfNormalized, toJson } from './convert.ts';
-import { chooseProfile, NoProfileError, regionName, TtnSourceError, type TtnCodec, type TtnDevice } from './repository.ts';
+import { chooseProfile, NoProfileError, regionName, type TtnCodec, type TtnDevice } from './repository.ts';
 
 function device(firmwareVersions: TtnDevice['firmwareVersions']): TtnDevice {
   return { id: 'd', file: '/x/d.yaml', name: 'D', sensors: [], firmwareVersions };
@@ -185,13 +185,30 @@ describe('convertExamples', () => {
     expect(r.notes).toEqual(['downlink encoder example "reset": input command beside data never reaches the script (The Things Stack passes only data)']);
   });
 
-  it('rejects malformed examples with the file and the path of the value', () => {
-    const bad = (examples: unknown[]): (() => unknown) => () => convertExamples(codec({ uplinkDecoder: { fileName: 'c.js', examples } }), 'vendor/v/c.yaml', both);
-    expect(bad([{ input: { fPort: 1, bytes: '0102' }, output: { data: {} } }])).toThrow('vendor/v/c.yaml: uplinkDecoder.examples[0].input.bytes: must be a list of bytes');
-    expect(bad([{ input: { fPort: 0, bytes: [1] }, output: { data: {} } }])).toThrow('uplinkDecoder.examples[0].input.fPort: must be an application port 1..223, got 0');
-    expect(bad([{ input: { fPort: 1, bytes: [1] }, output: {} }])).toThrow('uplinkDecoder.examples[0].output: has neither data nor errors');
-    expect(bad([{ input: { fPort: 1, bytes: [1] }, output: { data: { v: Number.NaN } } }])).toThrow('uplinkDecoder.examples[0].output.data.v: NaN is not representable in JSON');
-    expect(bad([{ input: { fPort: 1, bytes: [1] }, output: { data: {} } }, 'x'])).toThrow(TtnSourceError);
+  it('leaves a malformed example out alone, as a failed outcome with the file and the path of the value', () => {
+    const problems = (examples: unknown[]): string[] =>
+      convertExamples(codec({ uplinkDecoder: { fileName: 'c.js', examples } }), 'vendor/v/c.yaml', both).malformed.map((m) => m.problem as string);
+    const prefix = 'malformed in the repository, not run: vendor/v/c.yaml: ';
+    expect(problems([{ input: { fPort: 1, bytes: '0102' }, output: { data: {} } }])).toEqual([`${prefix}uplinkDecoder.examples[0].input.bytes: must be a list of bytes`]);
+    expect(problems([{ input: { fPort: 0, bytes: [1] }, output: { data: {} } }])).toEqual([`${prefix}uplinkDecoder.examples[0].input.fPort: must be an application port 1..223, got 0`]);
+    expect(problems([{ input: { fPort: 1, bytes: [1] }, output: {} }])).toEqual([`${prefix}uplinkDecoder.examples[0].output: has neither data nor errors`]);
+    expect(problems([{ input: { fPort: 1, bytes: [1] }, output: { data: { v: Number.NaN } } }])).toEqual([`${prefix}uplinkDecoder.examples[0].output.data.v: NaN is not representable in JSON`]);
+    // The good examples beside a bad one are converted (real case: Tektelic t00056xx-codec.yaml,
+    // whose encoder example gives output {data: {port, bytes}} instead of {bytes, fPort}).
+    const r = convertExamples(
+      codec({
+        uplinkDecoder: { fileName: 'c.js', examples: [{ description: 'ok', input: { fPort: 10, bytes: [1] }, output: { data: { a: 1 } } }, 'x'] },
+        downlinkEncoder: { fileName: 'c.js', examples: [{ description: 'Threshold', input: { data: { t: { value: 1 } } }, output: { data: { port: '100', bytes: '[188, 1]' } } }] },
+      }),
+      'vendor/v/c.yaml',
+      both,
+    );
+    expect(r.file.examples).toEqual([{ description: 'ok', fPort: 10, bytesHex: '01', expected: { a: 1 } }]);
+    expect(r.file.downlinkEncoderExamples).toBeUndefined();
+    expect(r.malformed).toEqual([
+      { kind: 'uplink', description: 'example 2', pass: false, problem: `${prefix}uplinkDecoder.examples[1]: must be a mapping {description, input, output}` },
+      { kind: 'downlink-encode', description: 'Threshold', pass: false, problem: `${prefix}downlinkEncoder.examples[0].output.bytes: must be a list of bytes` },
+    ]);
   });
 
   it('toJson turns YAML timestamps into ISO strings', () => {

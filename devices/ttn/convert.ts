@@ -8,11 +8,13 @@
  *   lorawan-edge reading;
  * - the device's `sensors` → a category guess;
  * - the uplink ports of the examples that decode → `fPorts`.
- * What cannot be converted is skipped with a note that says why; malformed examples are errors.
+ * What cannot be converted is skipped with a note that says why; a malformed example is left out
+ * alone and reported as a failed example (file and path of the value), so one bad example of the
+ * repository never keeps a device's other examples from being imported and checked.
  */
 import type { Category, JsonValue, Reading, ReadingValue } from '../../codecs/api.ts';
 import { toHex } from '../../codecs/bytes.ts';
-import type { DownlinkDecoderExample, DownlinkEncoderExample, ExampleFile, UplinkExample } from '../../codecs/examples.ts';
+import type { DownlinkDecoderExample, DownlinkEncoderExample, ExampleFile, ExampleOutcome, UplinkExample } from '../../codecs/examples.ts';
 import { isMapping, TtnSourceError, type TtnCodec, type Yaml } from './repository.ts';
 
 /** The category of a device from TTN's `sensors` list; the first rule that matches wins. */
@@ -133,84 +135,91 @@ export interface ConvertedExamples {
   file: ExampleFile;
   /** What was skipped or changed, and why; one line each. */
   notes: string[];
+  /** Malformed examples, left out of `file`: each a failed outcome naming the file and the path of the bad value. */
+  malformed: ExampleOutcome[];
 }
+
+const OUTCOME_KIND = { uplinkDecoder: 'uplink', downlinkEncoder: 'downlink-encode', downlinkDecoder: 'downlink-decode' } as const;
 
 /**
  * Converts the examples of a codec YAML. `downlinkInScript` says whether each downlink section
  * names a script the entry has (the uplink script or its one downlinkScript; examples of a
- * downlink codec in a third file are not imported). Throws `TtnSourceError` for a malformed
- * example, naming the codec file and the example's path.
+ * downlink codec in a third file are not imported). A malformed example goes to `malformed`
+ * (the codec file and the example's path in its problem), the others are converted.
  */
 export function convertExamples(codec: TtnCodec, shownFile: string, downlinkInScript: { encoder: boolean; decoder: boolean }): ConvertedExamples {
   const notes: string[] = [];
   const file: ExampleFile = {};
+  const malformed: ExampleOutcome[] = [];
   const at = (section: string, i: number): string => `${section}.examples[${i}]`;
-  const guard = <T>(section: string, i: number, f: () => T): T => {
+  const guard = <T>(section: keyof typeof OUTCOME_KIND, i: number, raw: unknown, f: () => T): T | undefined => {
     try {
       return f();
     } catch (err) {
       if (err instanceof TtnSourceError) throw err;
-      throw new TtnSourceError(shownFile, (err as Error).message.startsWith(at(section, i)) ? (err as Error).message : `${at(section, i)}: ${(err as Error).message}`);
+      const message = (err as Error).message.startsWith(at(section, i)) ? (err as Error).message : `${at(section, i)}: ${(err as Error).message}`;
+      const description = isMapping(raw) ? descriptionOf(raw, i) : `example ${i + 1}`;
+      malformed.push({ kind: OUTCOME_KIND[section], description, pass: false, problem: `malformed in the repository, not run: ${shownFile}: ${message}` });
+      return undefined;
     }
   };
 
   const uplinks: UplinkExample[] = [];
   (codec.uplinkDecoder?.examples ?? []).forEach((raw, i) => {
-    uplinks.push(
-      guard('uplinkDecoder', i, () => {
-        const p = at('uplinkDecoder', i);
-        if (!isMapping(raw)) throw new Error(`${p}: must be a mapping {description, input, output}`);
-        const input = raw['input'];
-        const output = raw['output'] ?? {};
-        if (!isMapping(input)) throw new Error(`${p}.input: is required ({fPort, bytes})`);
-        if (!isMapping(output)) throw new Error(`${p}.output: must be a mapping {data, errors?, warnings?}`);
-        const description = descriptionOf(raw, i);
-        const errors = stringsOf(output['errors'], `${p}.output.errors`);
-        const warnings = stringsOf(output['warnings'], `${p}.output.warnings`);
-        const failing = errors !== undefined && errors.length > 0;
-        let expected: JsonValue | null;
-        if (failing) {
-          expected = null;
-          if (output['data'] !== undefined && output['data'] !== null) {
-            notes.push(`uplink example "${description}": output.data is ignored next to errors (a result with errors has no data, as in The Things Stack)`);
-          }
+    const converted = guard('uplinkDecoder', i, raw, () => {
+      const p = at('uplinkDecoder', i);
+      if (!isMapping(raw)) throw new Error(`${p}: must be a mapping {description, input, output}`);
+      const input = raw['input'];
+      const output = raw['output'] ?? {};
+      if (!isMapping(input)) throw new Error(`${p}.input: is required ({fPort, bytes})`);
+      if (!isMapping(output)) throw new Error(`${p}.output: must be a mapping {data, errors?, warnings?}`);
+      const description = descriptionOf(raw, i);
+      const errors = stringsOf(output['errors'], `${p}.output.errors`);
+      const warnings = stringsOf(output['warnings'], `${p}.output.warnings`);
+      const failing = errors !== undefined && errors.length > 0;
+      let expected: JsonValue | null;
+      if (failing) {
+        expected = null;
+        if (output['data'] !== undefined && output['data'] !== null) {
+          notes.push(`uplink example "${description}": output.data is ignored next to errors (a result with errors has no data, as in The Things Stack)`);
+        }
+      } else {
+        if (output['data'] === undefined || output['data'] === null) throw new Error(`${p}.output: has neither data nor errors`);
+        expected = toJson(output['data'], `${p}.output.data`);
+      }
+      const ex: UplinkExample = {
+        description,
+        fPort: portOf(input['fPort'], `${p}.input.fPort`),
+        bytesHex: bytesHexOf(input['bytes'], `${p}.input.bytes`),
+        expected,
+      };
+      const recv = input['recvTime'];
+      if (recv !== undefined) {
+        const t = recv instanceof Date ? recv : new Date(String(recv));
+        if (Number.isNaN(t.getTime())) throw new Error(`${p}.input.recvTime: not a time: ${JSON.stringify(recv)}`);
+        ex.recvTime = t.toISOString();
+      }
+      if (errors !== undefined) ex.errors = errors;
+      if (warnings !== undefined) ex.warnings = warnings;
+      const normalizedOutput = raw['normalizedOutput'];
+      if (normalizedOutput !== undefined && failing) {
+        notes.push(`uplink example "${description}": normalizedOutput is ignored next to errors (nothing is decoded to normalize)`);
+      } else if (normalizedOutput !== undefined) {
+        // Checked as TTN's validator checks it: the script's normalizeUplink output itself.
+        if (!isMapping(normalizedOutput)) throw new Error(`${p}.normalizedOutput: must be a mapping {data, errors?, warnings?}`);
+        ex.expectedNormalized = toJson(normalizedOutput, `${p}.normalizedOutput`);
+        // And, where every field has one, the lorawan-edge readings made from it.
+        const r = readingsOfNormalized(normalizedOutput);
+        if ('why' in r) {
+          notes.push(`uplink example "${description}": ${r.why}; its normalized output is checked as TTN does, no readings are expected`);
         } else {
-          if (output['data'] === undefined || output['data'] === null) throw new Error(`${p}.output: has neither data nor errors`);
-          expected = toJson(output['data'], `${p}.output.data`);
+          ex.expectedReadings = r.readings;
+          if (r.unmapped) notes.push(`uplink example "${description}": normalizedOutput field(s) without a lorawan-edge reading: ${r.unmapped.join(', ')}; checked as TTN does, the readings only from the fields that map`);
         }
-        const ex: UplinkExample = {
-          description,
-          fPort: portOf(input['fPort'], `${p}.input.fPort`),
-          bytesHex: bytesHexOf(input['bytes'], `${p}.input.bytes`),
-          expected,
-        };
-        const recv = input['recvTime'];
-        if (recv !== undefined) {
-          const t = recv instanceof Date ? recv : new Date(String(recv));
-          if (Number.isNaN(t.getTime())) throw new Error(`${p}.input.recvTime: not a time: ${JSON.stringify(recv)}`);
-          ex.recvTime = t.toISOString();
-        }
-        if (errors !== undefined) ex.errors = errors;
-        if (warnings !== undefined) ex.warnings = warnings;
-        const normalizedOutput = raw['normalizedOutput'];
-        if (normalizedOutput !== undefined && failing) {
-          notes.push(`uplink example "${description}": normalizedOutput is ignored next to errors (nothing is decoded to normalize)`);
-        } else if (normalizedOutput !== undefined) {
-          // Checked as TTN's validator checks it: the script's normalizeUplink output itself.
-          if (!isMapping(normalizedOutput)) throw new Error(`${p}.normalizedOutput: must be a mapping {data, errors?, warnings?}`);
-          ex.expectedNormalized = toJson(normalizedOutput, `${p}.normalizedOutput`);
-          // And, where every field has one, the lorawan-edge readings made from it.
-          const r = readingsOfNormalized(normalizedOutput);
-          if ('why' in r) {
-            notes.push(`uplink example "${description}": ${r.why}; its normalized output is checked as TTN does, no readings are expected`);
-          } else {
-            ex.expectedReadings = r.readings;
-            if (r.unmapped) notes.push(`uplink example "${description}": normalizedOutput field(s) without a lorawan-edge reading: ${r.unmapped.join(', ')}; checked as TTN does, the readings only from the fields that map`);
-          }
-        }
-        return ex;
-      }),
-    );
+      }
+      return ex;
+    });
+    if (converted) uplinks.push(converted);
   });
   if (uplinks.length > 0) file.examples = uplinks;
 
@@ -220,7 +229,7 @@ export function convertExamples(codec: TtnCodec, shownFile: string, downlinkInSc
     notes.push(`downlinkEncoder is in a third file (${encSection.fileName}), besides the uplink decoder's and the downlink script: its ${encSection.examples.length} example(s) are not imported`);
   } else if (encSection) {
     encSection.examples.forEach((raw, i) => {
-      guard('downlinkEncoder', i, () => {
+      guard('downlinkEncoder', i, raw, () => {
         const p = at('downlinkEncoder', i);
         if (!isMapping(raw)) throw new Error(`${p}: must be a mapping {description, input, output}`);
         const input = raw['input'];
@@ -255,34 +264,33 @@ export function convertExamples(codec: TtnCodec, shownFile: string, downlinkInSc
     notes.push(`downlinkDecoder is in a third file (${decSection.fileName}), besides the uplink decoder's and the downlink script: its ${decSection.examples.length} example(s) are not imported`);
   } else if (decSection) {
     decSection.examples.forEach((raw, i) => {
-      decoders.push(
-        guard('downlinkDecoder', i, () => {
-          const p = at('downlinkDecoder', i);
-          if (!isMapping(raw)) throw new Error(`${p}: must be a mapping {description, input, output}`);
-          const input = raw['input'];
-          const output = raw['output'] ?? {};
-          if (!isMapping(input)) throw new Error(`${p}.input: is required ({fPort, bytes})`);
-          if (!isMapping(output)) throw new Error(`${p}.output: must be a mapping {data, errors?}`);
-          const description = descriptionOf(raw, i);
-          const errors = stringsOf(output['errors'], `${p}.output.errors`);
-          const failing = errors !== undefined && errors.length > 0;
-          if (!failing && (output['data'] === undefined || output['data'] === null)) throw new Error(`${p}.output: has neither data nor errors`);
-          const warnings = stringsOf(output['warnings'], `${p}.output.warnings`);
-          const ex: DownlinkDecoderExample = {
-            description,
-            fPort: portOf(input['fPort'], `${p}.input.fPort`),
-            bytesHex: bytesHexOf(input['bytes'], `${p}.input.bytes`),
-            expected: failing ? null : toJson(output['data'], `${p}.output.data`),
-          };
-          if (errors !== undefined) ex.errors = errors;
-          if (warnings !== undefined) ex.warnings = warnings;
-          return ex;
-        }),
-      );
+      const converted = guard('downlinkDecoder', i, raw, () => {
+        const p = at('downlinkDecoder', i);
+        if (!isMapping(raw)) throw new Error(`${p}: must be a mapping {description, input, output}`);
+        const input = raw['input'];
+        const output = raw['output'] ?? {};
+        if (!isMapping(input)) throw new Error(`${p}.input: is required ({fPort, bytes})`);
+        if (!isMapping(output)) throw new Error(`${p}.output: must be a mapping {data, errors?}`);
+        const description = descriptionOf(raw, i);
+        const errors = stringsOf(output['errors'], `${p}.output.errors`);
+        const failing = errors !== undefined && errors.length > 0;
+        if (!failing && (output['data'] === undefined || output['data'] === null)) throw new Error(`${p}.output: has neither data nor errors`);
+        const warnings = stringsOf(output['warnings'], `${p}.output.warnings`);
+        const ex: DownlinkDecoderExample = {
+          description,
+          fPort: portOf(input['fPort'], `${p}.input.fPort`),
+          bytesHex: bytesHexOf(input['bytes'], `${p}.input.bytes`),
+          expected: failing ? null : toJson(output['data'], `${p}.output.data`),
+        };
+        if (errors !== undefined) ex.errors = errors;
+        if (warnings !== undefined) ex.warnings = warnings;
+        return ex;
+      });
+      if (converted) decoders.push(converted);
     });
   }
   if (decoders.length > 0) file.downlinkDecoderExamples = decoders;
-  return { file, notes };
+  return { file, notes, malformed };
 }
 
 /** The uplink ports of the examples that decode (an "Unknown FPort" example that expects errors does not count). */

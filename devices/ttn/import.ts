@@ -188,6 +188,8 @@ async function planDevice(vendor: VendorFolder, deviceId: string, explicit: bool
     const inScript = { encoder: available(encFile), decoder: available(decFile) };
     const converted = convertExamples(codecYaml, codecShown, inScript);
     result.notes.push(...converted.notes);
+    // Malformed examples are reported as failed, after the checked ones (see below).
+    result.outcomes.push(...converted.malformed);
     const examples = converted.file;
     if ((examples.examples ?? []).length === 0) result.notes.push(`${codecShown} has no uplink examples: nothing checks the codec`);
 
@@ -365,7 +367,7 @@ export async function importTtnVendor(options: ImportTtnOptions): Promise<Import
       plan.result.problems.push(...read.problems);
       if (!read.entry) continue;
       const checked = await checkEntry(read.entry, relative(resolve(outDir, '..'), plan.files[0]?.path as string), root);
-      plan.result.outcomes = checked.outcomes;
+      plan.result.outcomes = [...checked.outcomes, ...plan.result.outcomes];
       plan.result.problems.push(...checked.problems.filter((p) => !p.field.startsWith('codec examples[')));
     }
   } finally {

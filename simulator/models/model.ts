@@ -29,7 +29,23 @@ export interface KnownPoint {
   values: Reading['values'];
 }
 
-export type SampledReadings = Reading[] & { [KNOWN_POINTS]?: readonly KnownPoint[] };
+/**
+ * The device's whole state (the current reading's values) at each of its last full hours,
+ * attached to the readings array `sample()` returns under this key (codecs never see it). A
+ * device that labels its report with the hour (Kamstrup flowIQ logs at the hour and times every
+ * storage-1 value with it) reports that hour's state, not the send instant's: two uplinks in one
+ * clock hour then restate the same flow and alarms for it, as the meter's log would. The list is
+ * the model's own (no copy per uplink): read it before the model's next `sample()`.
+ */
+export const HOUR_STATES = Symbol('hour states');
+
+export interface HourState {
+  /** The full hour, as `toISOString()` gives it. */
+  iso: string;
+  values: Reading['values'];
+}
+
+export type SampledReadings = Reading[] & { [KNOWN_POINTS]?: readonly KnownPoint[]; [HOUR_STATES]?: readonly HourState[] };
 
 /** Rounds to a grid so values are what a device could report (the codec quantizes further). */
 export function q(value: number, step: number): number {

@@ -9,11 +9,13 @@
  * - Burst: very rare, a large flow for an hour.
  * - Hourly history: the meter keeps the index at each full hour (the last 24) for devices
  *   that report history, and remembers the index it reported at each send instant of the last
- *   day, so history resampled at those instants repeats what was sent (`KNOWN_POINTS`).
+ *   day, so history resampled at those instants repeats what was sent (`KNOWN_POINTS`), and
+ *   its whole state (flow, alarms) at each full hour, for devices that label a report with the
+ *   hour (`HOUR_STATES`).
  */
 import type { Reading } from '../../codecs/api.ts';
 import type { Rng } from '../rng.ts';
-import { HOUR_MS, KNOWN_POINTS, type BehaviourModel, type KnownPoint, type SampledReadings } from './model.ts';
+import { HOUR_MS, HOUR_STATES, KNOWN_POINTS, type BehaviourModel, type KnownPoint, type SampledReadings } from './model.ts';
 import { localHour, waterProfile } from './profiles.ts';
 
 export interface WaterOptions {
@@ -33,8 +35,11 @@ export class WaterMeterModel implements BehaviourModel {
   private burstUntil = 0;
   private lastFlow = 0;
   private battery: number;
-  /** The index at each of the last 24 full hours; `iso` kept so sampling does not format it again. */
-  private readonly hourly: { time: number; iso: string; volume: number }[] = [];
+  /**
+   * The index at each of the last 24 full hours, and the whole state then (what `sample()` would
+   * have given as the current reading at that instant); `iso` kept so sampling does not format it again.
+   */
+  private readonly hourly: { time: number; iso: string; volume: number; values: Reading['values'] }[] = [];
   /** The index reported at each send instant of the last 25 h (rounded as reported), oldest first. */
   private readonly sent: { time: number; volume: number }[] = [];
   private events: string[] = [];
@@ -86,38 +91,39 @@ export class WaterMeterModel implements BehaviourModel {
       this.battery = Math.max(0, this.battery - hours * 0.0003);
       this.t = end;
       if (end === nextHour) {
-        this.hourly.push({ time: end, iso: new Date(end).toISOString(), volume: this.volume });
+        this.hourly.push({ time: end, iso: new Date(end).toISOString(), volume: this.volume, values: this.currentValues(end) });
         if (this.hourly.length > 24) this.hourly.shift();
       }
     }
   }
 
-  sample(timeMs: number): Reading[] {
-    this.stepTo(timeMs);
+  /** What the meter shows at `timeMs` (its state is already there): index, flow and status. */
+  private currentValues(timeMs: number): Reading['values'] {
     const h = localHour(timeMs, this.opts.utcOffsetHours);
     const night = h >= 1 && h < 5;
-    const status = {
+    return {
+      volume_m3: Math.round(this.volume * 1000) / 1000,
+      volume_reverse_m3: Math.round(this.reverse * 1000) / 1000,
+      flow_m3h: Math.round(this.lastFlow * 1000) / 1000,
+      pulse_count: Math.round(this.volume * 1000),
       alarm_leak: this.leakFlow > 0 && night,
       alarm_burst: this.t < this.burstUntil,
       alarm_backflow: this.t < this.backflowUntil,
       alarm_tamper: false,
       battery_pct: Math.round(this.battery),
     };
+  }
+
+  sample(timeMs: number): Reading[] {
+    this.stepTo(timeMs);
     const history: SampledReadings = this.hourly.map((r) => ({
       time: r.iso,
       values: { volume_m3: Math.round(r.volume * 1000) / 1000 },
     }));
-    const current = Math.round(this.volume * 1000) / 1000;
-    history[KNOWN_POINTS] = this.knownPoints(timeMs, current);
-    history.push({
-      values: {
-        volume_m3: current,
-        volume_reverse_m3: Math.round(this.reverse * 1000) / 1000,
-        flow_m3h: Math.round(this.lastFlow * 1000) / 1000,
-        pulse_count: Math.round(this.volume * 1000),
-        ...status,
-      },
-    });
+    const values = this.currentValues(timeMs);
+    history[KNOWN_POINTS] = this.knownPoints(timeMs, values['volume_m3'] as number);
+    history[HOUR_STATES] = this.hourly;
+    history.push({ values });
     return history;
   }
 

@@ -14,10 +14,16 @@ export interface LedgerConflict {
   seq: number;
 }
 
-/** Collects entries and reports the timed readings that disagree (at most `limit` of them). */
+/**
+ * Collects entries and reports the timed readings that disagree (at most `limit` of them), and
+ * how many timed values each catalogue id restated (seen again for an instant already seen), so
+ * a test can show the check had history to compare.
+ */
 export class LedgerConsistency {
   private readonly seen = new Map<string, string>();
   readonly conflicts: LedgerConflict[] = [];
+  /** Catalogue id → timed values that restated an earlier uplink's (device, instant, reading). */
+  readonly restated = new Map<string, number>();
   count = 0;
 
   constructor(private readonly limit = 20) {}
@@ -29,8 +35,12 @@ export class LedgerConsistency {
         const key = `${e.devEui}|${r.time}|${name}`;
         const text = JSON.stringify(value);
         const prev = this.seen.get(key);
-        if (prev === undefined) this.seen.set(key, text);
-        else if (prev !== text) {
+        if (prev === undefined) {
+          this.seen.set(key, text);
+          continue;
+        }
+        this.restated.set(e.catalogueId, (this.restated.get(e.catalogueId) ?? 0) + 1);
+        if (prev !== text) {
           this.count++;
           if (this.conflicts.length < this.limit) this.conflicts.push({ devEui: e.devEui, time: r.time, reading: name, first: JSON.parse(prev), then: value, seq: e.seq });
         }
