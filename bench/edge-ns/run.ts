@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     }),
   );
   const deployed = deployedGateway();
-  const proc = spawn(process.execPath, [...deployed.nodeFlags, ...extraFlags, deployed.script, 'gateway', '--config', join(dir, 'gateway.yaml')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...deployed.nodeFlags, ...extraFlags, deployed.script, 'gateway', '--config', join(dir, 'gateway.yaml')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...deployed.env } });
   let out = '';
   // --gateway-output <file>: everything the gateway prints (e.g. with '--node-flags=--trace-gc')
   const gwOut = values['gateway-output'] ? createWriteStream(values['gateway-output'] as string) : undefined;
