@@ -104,6 +104,16 @@ export function readYamlFile(path: string, limits?: YamlLimits): unknown {
   return parseYaml(text, path, lim);
 }
 
+/**
+ * The same string, not a view into the YAML text: js-yaml's scalars are substrings of the text,
+ * and V8 keeps a substring of 13 characters or more as a slice that holds the whole text alive
+ * — the device names kept a 1.5 MB registry file (10,000 devices) in the gateway's heap for good
+ * (bench/RESULTS.md "ns-heap"). The concatenation is flattened into a string of its own.
+ */
+function ownString(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 function copyBounded(root: unknown, source: string, lim: Required<YamlLimits>): unknown {
   let nodes = 0;
   const visit = (value: unknown, depth: number, path: string): unknown => {
@@ -111,6 +121,7 @@ function copyBounded(root: unknown, source: string, lim: Required<YamlLimits>): 
     if (nodes > lim.maxNodes) {
       throw new YamlError('YAML_TOO_MANY_NODES', source, `the document expands to more than ${lim.maxNodes} nodes (an alias bomb?)`);
     }
+    if (typeof value === 'string') return ownString(value);
     if (value === null || typeof value !== 'object') return value;
     if (value instanceof Date) return new Date(value.getTime());
     if (depth >= lim.maxDepth) {

@@ -30,6 +30,7 @@ import { buildJoinRequest } from '../../lorawan/join.ts';
 import { decodeUdpPacket } from '../../lorawan/udp/codec.ts';
 import { AnswerTimes, ConcentratorClock, stampTmst, TMST_PLACEHOLDER, tmstOffset, type AnswerSummary } from './answer-times.ts';
 import { buildPullData, pushDataFor } from './datagrams.ts';
+import { gcSeconds, memoryLine } from './memory.ts';
 import { histogramQuantile, rejectsByReason, scrapeLabelled, udpSocketState, untilSettled } from './measure.ts';
 import { buildFleet, registryYaml } from '../gateway/fleet.ts';
 import { buildBundle, deployedGateway, RssSampler, scrape, sleep, waitFor } from '../gateway/procs.ts';
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
     }),
   );
   const deployed = deployedGateway();
-  const proc = spawn(process.execPath, [...deployed.nodeFlags, ...extraFlags, deployed.script, 'gateway', '--config', join(dir, 'gateway.yaml')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...deployed.nodeFlags, ...extraFlags, deployed.script, 'gateway', '--config', join(dir, 'gateway.yaml')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...deployed.env } });
   let out = '';
   // --gateway-output <file>: everything the gateway prints (e.g. with '--node-flags=--trace-gc')
   const gwOut = values['gateway-output'] ? createWriteStream(values['gateway-output'] as string) : undefined;
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
   });
   const rss = new RssSampler(proc.pid as number, 250);
   const idleRss = rss.peakMb();
+  const idleMemory = memoryLine(await scrape(httpPort));
 
   // The virtual forwarder: one socket, PULL_DATA first (the downlink route).
   const sock = createSocket('udp4');
@@ -169,9 +171,10 @@ async function main(): Promise<void> {
     await untilSettled(async () => (await scrape(httpPort))['lorawan_edge_ns_uplinks_total'] ?? 0, 1500, 120_000, 250);
   }
   const warmedRss = rss.samples.at(-1)?.rssKb ?? 0;
+  const warmedMemory = memoryLine(await scrape(httpPort));
 
   const rows: string[] = [];
-  const phases: { rate: number; sent: number; datagrams: number; kernelDrops: number; rejectText: string; catchUpS: number }[] = [];
+  const phases: { rate: number; sent: number; datagrams: number; kernelDrops: number; rejectText: string; catchUpS: number; gcS: number; cpuS: number }[] = [];
   /** the answer phase: load average at its start and end, the gateway's own window counters */
   let answerPhase: { loadStart: string; loadEnd: string; counters: string } | undefined;
   let joinsSent = 0;
@@ -230,7 +233,7 @@ async function main(): Promise<void> {
     const lag = after['lorawan_edge_nodejs_eventloop_lag_p99_seconds'];
     if (withAnswers) answerPhase = { loadStart, loadEnd: loadavg()[0]?.toFixed(1) ?? '?', counters: windowCounters(beforeL, afterL) };
     console.error(`accepted at the end of sending ${atSendEnd}, receive queue then ${queuedAtSendEnd} B; caught up ${(busyS - sendS).toFixed(1)} s after; datagrams read ${datagrams}, kernel drops ${kernelDrops}; rejects: ${rejectText}; event-loop lag p99 ${lag?.toFixed(3) ?? '?'} s`);
-    phases.push({ rate, sent: total, datagrams, kernelDrops, rejectText, catchUpS: busyS - sendS });
+    phases.push({ rate, sent: total, datagrams, kernelDrops, rejectText, catchUpS: busyS - sendS, gcS: gcSeconds(before, after), cpuS: cpuAfter - cpuBefore });
     rows.push(`| ${rate.toLocaleString('en')} | ${(total / sendS).toFixed(0)} | ${accepted.toLocaleString('en')} / ${total.toLocaleString('en')} | ${(accepted / busyS).toFixed(0)} | ${cpuUs.toFixed(0)} | ${rss.peakMb().toFixed(0)} |`);
     console.error(rows.at(-1));
   }
@@ -247,7 +250,8 @@ async function main(): Promise<void> {
   const influxCount = await waitFor('InfluxDB to have every accepted uplink', 300_000, 1000, async () => ((await influxPoints()) >= acc ? true : undefined))
     .then(async () => (await untilSettled(influxPoints, 3000, 60_000, 500)).value)
     .catch(() => -1);
-  const written = (await scrape(httpPort))['lorawan_edge_sink_points_written_total'] ?? 0;
+  const endScrape = await scrape(httpPort);
+  const written = endScrape['lorawan_edge_sink_points_written_total'] ?? 0;
   rss.stop();
   stopping = true;
   proc.kill('SIGTERM');
@@ -264,10 +268,10 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|',
     ...rows,
     '',
-    `- RSS idle with ${(N + 0).toLocaleString('en')} sessions loaded: ${idleRss.toFixed(0)} MB; after the warm-up (${warmupRounds} uplink(s) per device, not measured): ${(warmedRss / 1024).toFixed(0)} MB; peak over the run: ${rss.peakMb().toFixed(0)} MB.`,
+    `- RSS idle with ${(N + 0).toLocaleString('en')} sessions loaded: ${idleRss.toFixed(0)} MB; after the warm-up (${warmupRounds} uplink(s) per device, not measured): ${(warmedRss / 1024).toFixed(0)} MB; peak over the run: ${rss.peakMb().toFixed(0)} MB. Idle: ${idleMemory}; after the warm-up: ${warmedMemory}; at the end: ${memoryLine(endScrape)}.`,
     `- Answer time PUSH_DATA → PULL_RESP at ${answerRate.toLocaleString('en')} uplinks/s (load average ${answerPhase?.loadStart ?? '?'} at the phase's start, ${answerPhase?.loadEnd ?? '?'} at its end; durable log fsync interval ${logFsyncMs || '100 (default)'} ms): ${answerLine('ACK', answers.summary('ack'))}; ${answerLine('join-accept', answers.summary('join'))}. Gateway counters in that phase: ${answerPhase?.counters ?? '?'}.`,
     `- InfluxDB: ${influxCount.toLocaleString('en')} lorawan_uplink points for ${acc.toLocaleString('en')} accepted uplinks (both counted once they stopped moving; ${written.toLocaleString('en')} points written by the sink, all measurements).`,
-    ...phases.map((p) => `- ${p.rate.toLocaleString('en')}/s: ${p.sent.toLocaleString('en')} sent, ${p.datagrams.toLocaleString('en')} datagrams read by the gateway, ${p.kernelDrops.toLocaleString('en')} dropped by the kernel (receive buffer full, /proc/net/udp); rejects: ${p.rejectText}; caught up ${p.catchUpS.toFixed(1)} s after the last datagram was sent.`),
+    ...phases.map((p) => `- ${p.rate.toLocaleString('en')}/s: ${p.sent.toLocaleString('en')} sent, ${p.datagrams.toLocaleString('en')} datagrams read by the gateway, ${p.kernelDrops.toLocaleString('en')} dropped by the kernel (receive buffer full, /proc/net/udp); rejects: ${p.rejectText}; caught up ${p.catchUpS.toFixed(1)} s after the last datagram was sent; GC pauses ${p.gcS.toFixed(2)} s of ${p.cpuS.toFixed(2)} s gateway CPU (${((100 * p.gcS) / Math.max(1e-9, p.cpuS)).toFixed(0)} %).`),
   ].join('\n');
   console.log(report);
   writeFileSync(join('bench', 'edge-ns', 'LAST_RUN.md'), `${report}\n`);

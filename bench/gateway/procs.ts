@@ -332,11 +332,14 @@ export interface GatewayChildOptions {
  * The gateway is measured the way it is deployed: the compiled bundle (`npm run build`) with
  * the node flags of the systemd unit's ExecStart (gateway/deploy/lorawan-edge.service).
  */
-export function deployedGateway(): { script: string; nodeFlags: string[] } {
+export function deployedGateway(): { script: string; nodeFlags: string[]; env: Record<string, string> } {
   const unit = readFileSync(join(REPO_ROOT, 'gateway', 'deploy', 'lorawan-edge.service'), 'utf8');
   const m = /^ExecStart=\S*node((?:\s+--\S+)*)\s+\S*dist\/lorawan-edge\.mjs\s+gateway/m.exec(unit);
   if (!m) throw new Error('gateway/deploy/lorawan-edge.service: ExecStart does not run node … dist/lorawan-edge.mjs gateway');
-  return { script: join(REPO_ROOT, 'dist', 'lorawan-edge.mjs'), nodeFlags: (m[1] ?? '').trim().split(/\s+/).filter(Boolean) };
+  // The unit's `Environment=NAME=value` lines (MALLOC_ARENA_MAX: glibc's arenas decide RSS too).
+  const env: Record<string, string> = {};
+  for (const e of unit.matchAll(/^Environment=([A-Z_][A-Z0-9_]*)=(\S*)$/gm)) env[e[1] as string] = e[2] as string;
+  return { script: join(REPO_ROOT, 'dist', 'lorawan-edge.mjs'), nodeFlags: (m[1] ?? '').trim().split(/\s+/).filter(Boolean), env };
 }
 
 /** Builds the bundle from the working tree (so the bench never runs a stale one). */
@@ -368,7 +371,7 @@ export async function startGateway(o: GatewayChildOptions): Promise<GatewayChild
   const proc = spawn(process.execPath, [...deployed.nodeFlags, ...(o.execArgv ?? []), script, 'gateway', '--config', join(dir, 'gateway.yaml')], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '', ...(profiled ? { LORAWAN_EDGE_FROM_SOURCE: '1' } : {}), ...(o.env ?? {}) },
+    env: { ...process.env, NODE_OPTIONS: '', ...deployed.env, ...(profiled ? { LORAWAN_EDGE_FROM_SOURCE: '1' } : {}), ...(o.env ?? {}) },
   });
   const killOnExit = (): void => {
     proc.kill('SIGKILL');

@@ -17,7 +17,7 @@
  * history BLOB)`.
  */
 import type Database from 'better-sqlite3';
-import type { AdrState, AdrUplink, DeviceAdr } from './adr.ts';
+import { packHistory, type AdrDevice, type AdrState, type AdrUplink, type DeviceAdr } from './adr.ts';
 
 export const MAX_HISTORY = 64;
 const ENTRY = 6;
@@ -39,12 +39,18 @@ interface Row {
 }
 
 export function encodeHistory(h: readonly AdrUplink[]): Buffer {
-  const list = h.slice(-MAX_HISTORY);
-  const b = Buffer.alloc(list.length * ENTRY);
-  list.forEach((u, i) => {
-    b.writeUInt32LE(u.fCnt >>> 0, i * ENTRY);
-    b.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(u.maxSnr * 4))), i * ENTRY + 4);
-  });
+  return encodePackedHistory(packHistory(h));
+}
+
+/** The blob of a packed history (adr.ts `PackedHistory`), its last MAX_HISTORY entries. */
+export function encodePackedHistory(p: readonly number[]): Buffer {
+  const n = Math.min(MAX_HISTORY, p.length >> 1);
+  const from = p.length - 2 * n;
+  const b = Buffer.alloc(n * ENTRY);
+  for (let i = 0; i < n; i++) {
+    b.writeUInt32LE((p[from + 2 * i] as number) >>> 0, i * ENTRY);
+    b.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round((p[from + 2 * i + 1] as number) * 4))), i * ENTRY + 4);
+  }
   return b;
 }
 
@@ -82,10 +88,10 @@ export class AdrStore {
   }
 
   /** Writes the changed devices (undefined = forgotten); call inside the batch's transaction. */
-  write(changes: readonly [devEui: string, state: Readonly<DeviceAdr> | undefined, seq: number][]): void {
+  write(changes: readonly [devEui: string, state: Readonly<AdrDevice> | undefined, seq: number][]): void {
     for (const [devEui, d, seq] of changes) {
       if (!d) this.st.del.run(devEui);
-      else this.st.put.run(devEui, seq, d.dr, d.txPowerIndex, d.nbTrans, d.asked ? JSON.stringify(d.asked) : '', d.maskRefused ? 1 : 0, encodeHistory(d.history));
+      else this.st.put.run(devEui, seq, d.dr, d.txPowerIndex, d.nbTrans, d.asked ? JSON.stringify(d.asked) : '', d.maskRefused ? 1 : 0, encodePackedHistory(d.packed));
     }
   }
 

@@ -43,8 +43,8 @@ interface Open {
   closesAt: number;
   /** sequenceKey of the frame, if any */
   seq: number | undefined;
-  /** second transmissions of the same bytes, processed after this window */
-  later: Reception[];
+  /** second transmissions of the same bytes, processed after this window (made for the first: rare) */
+  later: Reception[] | undefined;
 }
 
 export class DedupWindow {
@@ -60,8 +60,8 @@ export class DedupWindow {
   private readonly openPerSeq = new Map<number, number>();
   /** frames whose window closed early (every connected gateway had reported) */
   closedEarly = 0;
-  /** early-closed frames until their window's end: key → closesAt and receptions (bounded like `open`) */
-  private readonly early = new Map<string, { closesAt: number; receptions: Reception[] }>();
+  /** early-closed frames until their window's end: key → the closed frame (its closesAt and receptions; bounded like `open`) */
+  private readonly early = new Map<string, Open>();
 
   constructor(
     private readonly windowMs: number,
@@ -90,7 +90,8 @@ export class DedupWindow {
   }
 
   add(data: Uint8Array, r: Reception): void {
-    const key = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+    // latin1: one character per byte, a distinct key per byte string, cheaper than base64.
+    const key = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
     const o = this.open.get(key);
     if (o) {
       const same = o.receptions.find((x) => x.gatewayEui === r.gatewayEui);
@@ -98,7 +99,7 @@ export class DedupWindow {
         o.receptions.push(r);
         if (this.mayCloseEarly(o)) this.closeEarly(key);
       } else if (same.rxpk.tmst === r.rxpk.tmst) this.onDuplicate(r);
-      else if (o.later.length < 16) o.later.push(r);
+      else if ((o.later?.length ?? 0) < 16) (o.later ??= []).push(r);
       else this.onDuplicate(r);
       return;
     }
@@ -116,7 +117,7 @@ export class DedupWindow {
       if (oldest !== undefined) this.close(oldest);
     }
     const seq = this.sequenceKey?.(data);
-    const o2: Open = { data, receptions: [r], closesAt: this.now() + this.windowMs, later: [], seq };
+    const o2: Open = { data, receptions: [r], closesAt: this.now() + this.windowMs, later: undefined, seq };
     this.open.set(key, o2);
     if (seq !== undefined) this.openPerSeq.set(seq, (this.openPerSeq.get(seq) ?? 0) + 1);
     if (this.mayCloseEarly(o2)) return this.closeEarly(key);
@@ -137,7 +138,7 @@ export class DedupWindow {
       const oldest = this.early.keys().next().value;
       if (oldest !== undefined) this.early.delete(oldest);
     }
-    this.early.set(key, { closesAt: o.closesAt, receptions: o.receptions });
+    this.early.set(key, o);
     this.close(key);
   }
 
@@ -151,7 +152,7 @@ export class DedupWindow {
       else this.openPerSeq.delete(o.seq);
     }
     this.onFrame({ data: o.data, receptions: o.receptions, waitedMs: this.now() - (o.closesAt - this.windowMs) });
-    for (const r of o.later) this.add(o.data, r);
+    if (o.later) for (const r of o.later) this.add(o.data, r);
   }
 
   /** Closes every open window now (stop: nothing received is left behind). */

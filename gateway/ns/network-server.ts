@@ -414,10 +414,11 @@ export class NetworkServer {
     // A datagram replayed from the journal at start is as old as the crash: it says nothing
     // about the gateway's clock now; its windows count from its first arrival (`receivedAt`,
     // from the journal's wall-clock time), so they are mostly gone and counted as too late.
-    if (replayed) return this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, ...(entry !== undefined ? { entry } : {}), replayed });
+    // One object of one shape per reception (no spread temporaries: thousands per second).
+    if (replayed) return this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, entry, replayed, heardAt: undefined });
     const { heardAt, ageMs } = this.clocks.observe(gatewayEui, rxpk.tmst, receivedAt);
     this.deps.metrics.receiveDelay.observe(ageMs / 1000);
-    this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, heardAt, ...(entry !== undefined ? { entry } : {}) });
+    this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, entry, replayed: false, heardAt });
   }
 
   /** Tells the inbox journal that these receptions are done. */
@@ -555,8 +556,7 @@ export class NetworkServer {
 
   private uplink(f: DataFrame, receptions: Reception[]): void {
     const candidates = this.byAddr.get(f.devAddr >>> 0);
-    const addr = hex32(f.devAddr >>> 0);
-    if (!candidates?.length) return this.reject('unknown_devaddr', `no session with DevAddr ${addr}`, f.phyPayload);
+    if (!candidates?.length) return this.reject('unknown_devaddr', `no session with DevAddr ${hex32(f.devAddr >>> 0)}`, f.phyPayload);
     let match: { s: Session; fCnt32: number; retransmission: boolean } | undefined;
     let why: 'bad_mic' | 'replay' | 'fcnt_gap' = 'bad_mic';
     /** the session and committed counter a replay's MIC verified with */
@@ -590,7 +590,7 @@ export class NetworkServer {
     }
     if (!match) {
       if (replayed && replayOf) return this.replayedCommitted(f, receptions, replayOf.s, replayOf.fCnt32);
-      const detail = why === 'replay' ? `DevAddr ${addr} FCnt ${f.fCnt16}: already received (replay)` : why === 'fcnt_gap' ? `DevAddr ${addr} FCnt ${f.fCnt16}: further ahead than the allowed gap ${this.config.max_fcnt_gap}, or a bad MIC` : `DevAddr ${addr} FCnt ${f.fCnt16}: MIC does not verify with any session`;
+      const detail = why === 'replay' ? `DevAddr ${hex32(f.devAddr >>> 0)} FCnt ${f.fCnt16}: already received (replay)` : why === 'fcnt_gap' ? `DevAddr ${hex32(f.devAddr >>> 0)} FCnt ${f.fCnt16}: further ahead than the allowed gap ${this.config.max_fcnt_gap}, or a bad MIC` : `DevAddr ${hex32(f.devAddr >>> 0)} FCnt ${f.fCnt16}: MIC does not verify with any session`;
       return this.reject(why, detail, f.phyPayload);
     }
     const { s, fCnt32 } = match;
@@ -610,10 +610,10 @@ export class NetworkServer {
         // (a slow backhaul or a loaded machine), not a second transmission.
         const before = this.lastGateways.get(s);
         const heard = before?.split(' ');
-        if (heard && receptions.every((r) => !heard.includes(r.gatewayEui))) return this.reject('late_copy', `DevAddr ${addr} FCnt ${fCnt32}: a copy of the last frame from another gateway, after the dedup window`, f.phyPayload);
-        return this.reject('replay', `DevAddr ${addr} FCnt ${fCnt32}: a copy of the last frame, after the dedup window`, f.phyPayload);
+        if (heard && receptions.every((r) => !heard.includes(r.gatewayEui))) return this.reject('late_copy', `DevAddr ${hex32(f.devAddr >>> 0)} FCnt ${fCnt32}: a copy of the last frame from another gateway, after the dedup window`, f.phyPayload);
+        return this.reject('replay', `DevAddr ${hex32(f.devAddr >>> 0)} FCnt ${fCnt32}: a copy of the last frame, after the dedup window`, f.phyPayload);
       }
-      return this.reject('replay', `DevAddr ${addr} FCnt ${fCnt32}: counter already used by another frame`, f.phyPayload);
+      return this.reject('replay', `DevAddr ${hex32(f.devAddr >>> 0)} FCnt ${fCnt32}: counter already used by another frame`, f.phyPayload);
     }
     const opened = openDataFrame(f, { nwkSKey: this.aes.get(`${s.devEui}/n`, s.nwkSKey), appSKey: this.aes.get(`${s.devEui}/a`, s.appSKey) }, fCnt32);
     if (replayed) this.replayDone.add(`${s.devEui}/${fCnt32}`);
@@ -621,7 +621,8 @@ export class NetworkServer {
     const mic = micHex(f);
     s.lastMic = mic;
     this.lastGateways.set(s, receptions.length === 1 ? (receptions[0] as Reception).gatewayEui : receptions.map((r) => r.gatewayEui).join(' '));
-    if (fCnt32 === 0) this.zeroMic.set(s, mic);
+    // Read only by an ABP restart under accept_zero: not kept (10,000 entries) otherwise.
+    if (fCnt32 === 0 && s.activation === 'ABP' && this.config.abp_fcnt_reset === 'accept_zero') this.zeroMic.set(s, mic);
     const best = this.bestReception(receptions);
     s.dr = dataRateFromDatr(EU868, best.rxpk.datr) ?? s.dr;
     s.adr = f.fCtrl.adr;
@@ -637,7 +638,7 @@ export class NetworkServer {
     }
     // ADR: only for devices that ask for it (the ADR bit); the DR is kept in the session either way.
     if (f.fCtrl.adr && this.config.adr !== false) {
-      const req = this.adr.observe(s.devEui, { fCnt: fCnt32, maxSnr: Math.max(...receptions.map((r) => r.rxpk.lsnr ?? -99)), dr: s.dr }, channelMask(s.activation, this.config.abp_channels ?? []));
+      const req = this.adr.observe(s.devEui, { fCnt: fCnt32, maxSnr: bestSnr(receptions), dr: s.dr }, channelMask(s.activation, this.config.abp_channels ?? []));
       if (req) {
         macAnswers.push(req);
         this.deps.metrics.adr.inc({ outcome: 'requested' });
@@ -1016,13 +1017,28 @@ function devAddrOfUplink(data: Uint8Array): number | undefined {
   return ((data[1] as number) | ((data[2] as number) << 8) | ((data[3] as number) << 16) | ((data[4] as number) << 24)) >>> 0;
 }
 
+/** The best SNR of the receptions (-99 without any): a loop, not an array and a spread per uplink. */
+function bestSnr(receptions: readonly Reception[]): number {
+  let best = -Infinity;
+  for (const r of receptions) best = Math.max(best, r.rxpk.lsnr ?? -99);
+  return best;
+}
+
 /** When the reception's uplink was heard on our clock (its datagram's arrival if unknown). */
 function heardTime(r: Reception): number {
   return r.heardAt ?? r.receivedAt;
 }
 
+const HEX_CODES = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
+
+/** The MIC as lowercase hex (as Buffer's 'hex'), one string and no Buffer per call. */
 function micHex(f: DataFrame): string {
-  return Buffer.from(f.mic).toString('hex');
+  const m = f.mic;
+  return String.fromCharCode(hexCode(m, 0, 4), hexCode(m, 0, 0), hexCode(m, 1, 4), hexCode(m, 1, 0), hexCode(m, 2, 4), hexCode(m, 2, 0), hexCode(m, 3, 4), hexCode(m, 3, 0));
+}
+
+function hexCode(bytes: Uint8Array, i: number, shift: number): number {
+  return HEX_CODES[((bytes[i] ?? 0) >> shift) & 15] as number;
 }
 
 /** The uplink's own time: the forwarder's GPS-referenced `time` when present, else now. */

@@ -380,23 +380,25 @@ export class SemtechUdpSource implements Source {
     switch (p.type) {
       case 'PUSH_DATA': {
         this.lastSeenOf.get(p.gatewayEui).set(Math.floor(Date.now() / 1000));
-        const ack = (): void => this.send(encodeUdpPacket({ type: 'PUSH_ACK', version: p.version, token: p.token }), from.port, from.address);
         const inbox = this.inbox;
         if (!inbox) {
-          ack();
+          this.pushAck(p, from);
           return this.onPushData(p, msg, receivedAt);
         }
         // N5: the forwarder sent it again (our PUSH_ACK was late or lost): one entry, ACKed again.
         const first = inbox.resent(p.gatewayEui, msg);
         if (first) {
           this.im.resends.inc({ state: 'known' });
-          first.then(ack, () => undefined);
+          first.then(
+            () => this.pushAck(p, from),
+            () => undefined,
+          );
           return;
         }
         // N1/N2: PUSH_ACK and processing once the entry is durable.
         inbox.append(p.gatewayEui, msg).then(
           (id) => {
-            ack();
+            this.pushAck(p, from);
             this.onPushData(p, msg, receivedAt, id);
           },
           (err: unknown) => {
@@ -420,6 +422,11 @@ export class SemtechUdpSource implements Source {
       default:
         return this.reject('unexpected_datagram', `${p.type} is sent by servers, not gateways (from ${from.address}:${from.port})`, msg);
     }
+  }
+
+  /** PUSH_ACK of a PUSH_DATA (a method, not a closure per datagram). */
+  private pushAck(p: PushData, from: RemoteInfo): void {
+    this.send(encodeUdpPacket({ type: 'PUSH_ACK', version: p.version, token: p.token }), from.port, from.address);
   }
 
   /** A PUSH_DATA's content (acknowledged already): rejects, `stat`, each good rxpk to the network server. */

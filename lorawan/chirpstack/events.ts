@@ -22,15 +22,31 @@ import type * as TimestampPb from 'google-protobuf/google/protobuf/timestamp_pb.
 import type * as StructPb from 'google-protobuf/google/protobuf/struct_pb.js';
 import { guardProtobufLengths } from './pb-bounds.ts';
 
-// The generated protobuf modules are CommonJS; load them once, lazily typed.
+// The generated protobuf modules are CommonJS; loaded once, at the first protobuf encode or
+// decode: a gateway that only speaks JSON (or only Semtech UDP) never loads them (with
+// google-protobuf they were ~4 MB of heap and ~10 MB of RSS, bench/RESULTS.md "ns-heap").
 const require = createRequire(import.meta.url);
-const integration = require('@chirpstack/chirpstack-api/integration/integration_pb.js') as typeof IntegrationPb;
-const gw = require('@chirpstack/chirpstack-api/gw/gw_pb.js') as typeof GwPb;
-const common = require('@chirpstack/chirpstack-api/common/common_pb.js') as typeof CommonPb;
-const timestampPb = require('google-protobuf/google/protobuf/timestamp_pb.js') as typeof TimestampPb;
-const structPb = require('google-protobuf/google/protobuf/struct_pb.js') as typeof StructPb;
-// A declared length past the end of the bytes is refused at once, not walked (pb-bounds.ts).
-guardProtobufLengths();
+interface ProtobufModules {
+  integration: typeof IntegrationPb;
+  gw: typeof GwPb;
+  common: typeof CommonPb;
+  timestampPb: typeof TimestampPb;
+  structPb: typeof StructPb;
+}
+let protobufModules: ProtobufModules | undefined;
+function pb(): ProtobufModules {
+  if (protobufModules) return protobufModules;
+  // A declared length past the end of the bytes is refused at once, not walked (pb-bounds.ts).
+  guardProtobufLengths();
+  protobufModules = {
+    integration: require('@chirpstack/chirpstack-api/integration/integration_pb.js') as typeof IntegrationPb,
+    gw: require('@chirpstack/chirpstack-api/gw/gw_pb.js') as typeof GwPb,
+    common: require('@chirpstack/chirpstack-api/common/common_pb.js') as typeof CommonPb,
+    timestampPb: require('google-protobuf/google/protobuf/timestamp_pb.js') as typeof TimestampPb,
+    structPb: require('google-protobuf/google/protobuf/struct_pb.js') as typeof StructPb,
+  };
+  return protobufModules;
+}
 
 export interface DeviceInfo {
   tenantId: string;
@@ -352,7 +368,7 @@ const CODE_RATES = ['CR_UNDEFINED', 'CR_4_5', 'CR_4_6', 'CR_4_7', 'CR_4_8', 'CR_
 const CLASSES = ['CLASS_A', 'CLASS_B', 'CLASS_C'] as const;
 
 function pbTime(ms: number): TimestampPb.Timestamp {
-  const t = new timestampPb.Timestamp();
+  const t = new (pb().timestampPb.Timestamp)();
   t.setSeconds(Math.floor(ms / 1000));
   t.setNanos((ms % 1000) * 1_000_000);
   return t;
@@ -363,7 +379,7 @@ function fromPbTime(t: TimestampPb.Timestamp | undefined): number | undefined {
 }
 
 function pbDeviceInfo(d: DeviceInfo): IntegrationPb.DeviceInfo {
-  const p = new integration.DeviceInfo();
+  const p = new (pb().integration.DeviceInfo)();
   p.setTenantId(d.tenantId);
   p.setTenantName(d.tenantName);
   p.setApplicationId(d.applicationId);
@@ -403,7 +419,7 @@ function fromPbDeviceInfo(p: IntegrationPb.DeviceInfo | undefined): DeviceInfo |
 export function eventToProtobuf(e: IntegrationEvent): Uint8Array {
   switch (e.kind) {
     case 'up': {
-      const m = new integration.UplinkEvent();
+      const m = new (pb().integration.UplinkEvent)();
       m.setDeduplicationId(e.deduplicationId);
       m.setTime(pbTime(e.time));
       m.setDeviceInfo(pbDeviceInfo(e.deviceInfo));
@@ -414,10 +430,10 @@ export function eventToProtobuf(e: IntegrationEvent): Uint8Array {
       m.setFPort(e.fPort);
       m.setConfirmed(e.confirmed);
       m.setData(e.data);
-      if (e.object) m.setObject(structPb.Struct.fromJavaScript(e.object as Record<string, StructPb.JavaScriptValue>));
+      if (e.object) m.setObject(pb().structPb.Struct.fromJavaScript(e.object as Record<string, StructPb.JavaScriptValue>));
       m.setRxInfoList(
         e.rxInfo.map((r) => {
-          const p = new gw.UplinkRxInfo();
+          const p = new (pb().gw.UplinkRxInfo)();
           p.setGatewayId(r.gatewayId);
           p.setUplinkId(r.uplinkId);
           if (r.gwTime !== undefined) p.setGwTime(pbTime(r.gwTime));
@@ -427,7 +443,7 @@ export function eventToProtobuf(e: IntegrationEvent): Uint8Array {
           p.setChannel(r.channel);
           p.setRfChain(r.rfChain);
           if (r.location) {
-            const l = new common.Location();
+            const l = new (pb().common.Location)();
             l.setLatitude(r.location.latitude);
             l.setLongitude(r.location.longitude);
             l.setAltitude(r.location.altitude);
@@ -440,10 +456,10 @@ export function eventToProtobuf(e: IntegrationEvent): Uint8Array {
         }),
       );
       if (e.txInfo) {
-        const tx = new gw.UplinkTxInfo();
+        const tx = new (pb().gw.UplinkTxInfo)();
         tx.setFrequency(e.txInfo.frequency);
-        const mod = new gw.Modulation();
-        const lora = new gw.LoraModulationInfo();
+        const mod = new (pb().gw.Modulation)();
+        const lora = new (pb().gw.LoraModulationInfo)();
         lora.setBandwidth(e.txInfo.bandwidth);
         lora.setSpreadingFactor(e.txInfo.spreadingFactor);
         lora.setCodeRate(Math.max(0, CODE_RATES.indexOf(e.txInfo.codeRate)) as 0);
@@ -455,7 +471,7 @@ export function eventToProtobuf(e: IntegrationEvent): Uint8Array {
       return m.serializeBinary();
     }
     case 'join': {
-      const m = new integration.JoinEvent();
+      const m = new (pb().integration.JoinEvent)();
       m.setDeduplicationId(e.deduplicationId);
       m.setTime(pbTime(e.time));
       m.setDeviceInfo(pbDeviceInfo(e.deviceInfo));
@@ -464,7 +480,7 @@ export function eventToProtobuf(e: IntegrationEvent): Uint8Array {
       return m.serializeBinary();
     }
     case 'status': {
-      const m = new integration.StatusEvent();
+      const m = new (pb().integration.StatusEvent)();
       m.setDeduplicationId(e.deduplicationId);
       m.setTime(pbTime(e.time));
       m.setDeviceInfo(pbDeviceInfo(e.deviceInfo));
@@ -482,7 +498,7 @@ export function parseEventProtobuf(kind: string, bytes: Uint8Array): ParseResult
   try {
     switch (kind) {
       case 'up': {
-        const m = integration.UplinkEvent.deserializeBinary(bytes);
+        const m = pb().integration.UplinkEvent.deserializeBinary(bytes);
         const deviceInfo = fromPbDeviceInfo(m.getDeviceInfo());
         if (typeof deviceInfo === 'string') return { ok: false, error: deviceInfo };
         const time = fromPbTime(m.getTime());
@@ -544,7 +560,7 @@ export function parseEventProtobuf(kind: string, bytes: Uint8Array): ParseResult
         return { ok: true, event: ev };
       }
       case 'join': {
-        const m = integration.JoinEvent.deserializeBinary(bytes);
+        const m = pb().integration.JoinEvent.deserializeBinary(bytes);
         const deviceInfo = fromPbDeviceInfo(m.getDeviceInfo());
         if (typeof deviceInfo === 'string') return { ok: false, error: deviceInfo };
         const time = fromPbTime(m.getTime());
@@ -554,7 +570,7 @@ export function parseEventProtobuf(kind: string, bytes: Uint8Array): ParseResult
         return { ok: true, event: ev };
       }
       case 'status': {
-        const m = integration.StatusEvent.deserializeBinary(bytes);
+        const m = pb().integration.StatusEvent.deserializeBinary(bytes);
         const deviceInfo = fromPbDeviceInfo(m.getDeviceInfo());
         if (typeof deviceInfo === 'string') return { ok: false, error: deviceInfo };
         const time = fromPbTime(m.getTime());

@@ -21,7 +21,6 @@ interface Reader {
 }
 
 const require = createRequire(import.meta.url);
-const jspb = require('google-protobuf') as { BinaryReader: { prototype: Record<string | symbol, unknown> } };
 
 const WIRE_DELIMITED = 2;
 const GUARDED = Symbol.for('lorawan-edge.pb-bounds');
@@ -47,6 +46,8 @@ function checkLength(reader: Reader): void {
 
 /** Installs the length check on google-protobuf's reader (idempotent). */
 export function guardProtobufLengths(): void {
+  // Required here, not at import: a gateway that never reads protobuf never loads google-protobuf.
+  const jspb = require('google-protobuf') as { BinaryReader: { prototype: Record<string | symbol, unknown> } };
   const proto = jspb.BinaryReader.prototype;
   if (proto[GUARDED]) return;
   proto[GUARDED] = true;

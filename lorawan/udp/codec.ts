@@ -118,10 +118,17 @@ function reqDatr(o: Json, path: string, modu: Modulation): string | number {
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** Length of `v` without its trailing `=` padding (no trimmed copy per rxpk). */
+function unpaddedLength(v: string): number {
+  let n = v.length;
+  while (n > 0 && v.charCodeAt(n - 1) === 61) n--;
+  return n;
+}
+
 function reqData(o: Json, path: string): { size: number; data: Buffer } {
   const v = o['data'];
   if (v === undefined) missing(path, 'data');
-  if (typeof v !== 'string' || !BASE64_RE.test(v) || v.replace(/=+$/, '').length % 4 === 1) bad(path, 'data', 'base64', v);
+  if (typeof v !== 'string' || !BASE64_RE.test(v) || unpaddedLength(v) % 4 === 1) bad(path, 'data', 'base64', v);
   const data = Buffer.from(v, 'base64');
   const size = reqInt(o, 'size', path, 0, 0xffff);
   if (size !== data.length) {

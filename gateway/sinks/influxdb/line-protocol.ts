@@ -652,17 +652,19 @@ export function addLine(batch: LineBatch, tags: Tags, line: string): void {
   batch.points++;
 }
 
-/** `measurement,tags ` for a tag set from `tagSet()` and a measurement that needs no escaping, else undefined (use `addPoint`). */
+/**
+ * `measurement,tags ` for a tag set from `tagSet()` and a measurement that needs no escaping, else
+ * undefined (use `addPoint`). Joined per line, not kept: a kept prefix per device and measurement
+ * was ~2.5 MB of old space with 10,000 devices (bench/RESULTS.md "ns-heap"); the join is a
+ * short-lived rope the batch copies anyway.
+ */
 export function linePrefix(measurement: string, tags: Tags): string | undefined {
   const shared = sharedTags.get(tags);
   if (shared === undefined || shared.collision !== undefined) return undefined;
-  let prefix = prefixOf(shared, measurement);
-  if (prefix === undefined) {
-    if (plainName(measurement) === undefined || measurement.startsWith('#')) return undefined;
-    prefix = flatString(`${measurement}${shared.text} `);
-    rememberPrefix(shared, measurement, prefix);
-  }
-  return prefix;
+  const known = prefixOf(shared, measurement);
+  if (known !== undefined) return known;
+  if (plainName(measurement) === undefined || measurement.startsWith('#')) return undefined;
+  return `${measurement}${shared.text} `;
 }
 
 /** `key=` (first field) or `,key=` for a key that needs no escaping or normalising, else undefined. */

@@ -24,7 +24,7 @@
  * outcome that happened while the broker was away or right before a crash is published after
  * the reconnect or restart, once.
  */
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { IPublishPacket } from 'mqtt-packet';
 import type { UplinkEvent } from '../../../lorawan/chirpstack/events.ts';
 import { eventToJson, eventTopic } from '../../../lorawan/chirpstack/events.ts';
@@ -137,7 +137,9 @@ export class MqttSink implements Sink {
     this.state = { state: 'starting' };
     // A persistent session (fixed client id, clean: false) with a QoS 1 subscription: commands
     // published while the gateway is away wait at the broker (up to its max_queued_messages).
-    const client = mqtt.connect(this.config.url, {
+    // mqtt.js is loaded when an mqtt sink starts (a gateway without one never loads it).
+    const { connect } = await import('mqtt');
+    const client = connect(this.config.url, {
       clientId: this.config.client_id,
       clean: false,
       resubscribe: true,
