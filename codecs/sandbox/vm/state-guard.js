@@ -268,13 +268,17 @@
   // can hold the function) and put back. A call that reads none costs nothing. Replacing the
   // method itself (`Math['fl' + 'oor'] = f`) goes through the setter and is undone after the call.
   var touchedFns = [];
+  var deletesSeen = true;
+  var symbolsSeen = true;
   var dirtyProps = [];
   var records = new Map();
+  var markerGetters = new Set();
+  var setAdd = Set.prototype.add;
 
   function recordOf(fn) {
     var rec = apply(mapGet, records, [fn]);
     if (rec === undefined) {
-      rec = { fn: fn, t: false, s: undefined, ps: undefined };
+      rec = { fn: fn, t: false, s: undefined, ps: undefined, n: 0, ns: 0, quick: false };
       apply(mapSet, records, [fn, rec]);
     }
     return rec;
@@ -289,16 +293,27 @@
     // more object a script reaches from it.
     var pd = gopd(rec.fn, 'prototype');
     if (pd !== undefined && apply(hasOwn, pd, ['value']) && isObject(pd.value)) rec.ps = snap(pd.value);
+    rec.n = keysOf(rec.fn).length;
+    rec.ns = getOwnSymbols(rec.fn).length;
+    // A function without writable own properties (every built-in C function: `name` and
+    // `length` are read-only) can only change by an addition (enumerable: assignments make no
+    // other kind), a deletion or its extensibility: two counts and a flag tell, without a key
+    // list. Deletions need `delete` in the source (Reflect is a tripwire).
+    var writable = false;
+    for (var i = 0; i < rec.s.descs.length; i++) if (rec.s.descs[i].writable === true || rec.s.descs[i].set !== undefined) writable = true;
+    rec.quick = !writable && rec.ps === undefined;
   }
 
   function methodMarker(o, key, d, rec) {
     var p = { orig: d.value, value: d.value, dirty: false };
     var writable = d.writable;
+    var get = function () {
+      if (!rec.t) touchFunction(rec);
+      return p.value;
+    };
+    apply(setAdd, markerGetters, [get]);
     defineProperty(o, key, {
-      get: function () {
-        if (!rec.t) touchFunction(rec);
-        return p.value;
-      },
+      get: get,
       set: function (v) {
         // Not writable, or the holder frozen: an assignment a fresh context refuses (silently in
         // sloppy code, which is what happens here); the codec then gets a fresh context per call.
@@ -323,6 +338,9 @@
 
   /** 0/1/2 as `settle`, for a function a call read through a method marker. */
   function settleFunction(rec) {
+    var f = rec.fn;
+    // (Its prototype cannot change without a tripwire: setPrototypeOf, __proto__, Reflect.)
+    if (rec.quick && !deletesSeen && isExtensible(f) === rec.s.ext && keysOf(f).length === rec.n && (!symbolsSeen || getOwnSymbols(f).length === rec.ns)) return 0;
     var verdict = 0;
     var list = rec.ps === undefined ? [rec.s] : [rec.s, rec.ps];
     for (var i = 0; i < list.length; i++) {
@@ -371,6 +389,9 @@
         if (!entries[e].all && named[key] !== true && !nameOrLength) continue;
         var ref = apply(reTest, IDENT, [key]) ? 'o' + index + '.' + key : 'o' + index + '[' + stringify(key) + ']';
         if (!sn.data[i]) {
+          // A method marker can only go by `delete` (redefining it needs a tripwire); a
+          // replacement goes through its setter, which records it.
+          if (!deletes && apply(setHas, markerGetters, [sn.getters[i]])) continue;
           hasCode[hasCode.length] = 'h(o' + index + ', ' + stringify(key) + ')';
           continue;
         }
@@ -459,6 +480,8 @@
     // (a tripwire where unnamed; Reflect.ownKeys and getOwnPropertyDescriptors are tripwires).
     var symbols = named['Symbol'] === true || named['Proxy'] === true || named['getOwnPropertySymbols'] === true;
     var deletes = named['delete'] === true;
+    deletesSeen = deletes;
+    symbolsSeen = symbols;
 
     // The tripwires and markers, before any snapshot (the snapshots hold them).
     var all = intrinsics();
