@@ -536,8 +536,12 @@
     // objects above and of the prototypes every literal reaches (`[].push.x = 1`,
     // `Math.max.cache = {}`, `''.split.y = 2`): their key count and extensibility (and any
     // property of theirs the source names).
-    var holders = [Object.prototype, FunctionCtor.prototype, Array.prototype, String.prototype, Number.prototype, Boolean.prototype, RegExp.prototype, Symbol.prototype, Promise.prototype, Error.prototype];
-    for (var e = 1; e < entries.length; e++) holders[holders.length] = entries[e].o;
+    // Date.prototype: every script gets a Date (`recvTime`). The prototype chains of the named
+    // globals: `Uint8Array` names its methods on %TypedArray%.prototype (`subarray`, `set`).
+    var holders = [Object.prototype, FunctionCtor.prototype, Array.prototype, String.prototype, Number.prototype, Boolean.prototype, RegExp.prototype, Symbol.prototype, Promise.prototype, Error.prototype, Date.prototype];
+    for (var e = 1; e < entries.length; e++) {
+      for (var ho = entries[e].o; ho !== null && ho !== Object.prototype && ho !== FunctionCtor.prototype; ho = getProto(ho)) holders[holders.length] = ho;
+    }
     var methods = [];
     for (var hi = 0; hi < holders.length; hi++) {
       var hk = ownKeys(holders[hi]);
@@ -554,16 +558,16 @@
     // every call instead.
     var holderSet = new Set(holders);
     for (var ai = 0; ai < all.length; ai++) {
-      var ho = all[ai];
-      if (ho === G) continue;
-      var ak = ownKeys(ho);
+      var hobj = all[ai];
+      if (hobj === G) continue;
+      var ak = ownKeys(hobj);
       for (var aj = 0; aj < ak.length; aj++) {
         var key = ak[aj];
-        if (key === 'constructor' || (typeof key === 'string' && named[key] === true && apply(setHas, holderSet, [ho]))) continue;
-        var ad = gopd(ho, key);
+        if (key === 'constructor' || (typeof key === 'string' && named[key] === true && apply(setHas, holderSet, [hobj]))) continue;
+        var ad = gopd(hobj, key);
         if (ad === undefined || !apply(hasOwn, ad, ['value']) || typeof ad.value !== 'function') continue;
         if (!ad.configurable) methods[methods.length] = { o: ad.value, all: false };
-        else methodMarker(ho, key, ad, recordOf(ad.value));
+        else methodMarker(hobj, key, ad, recordOf(ad.value));
       }
     }
     var main = watcher(apply(arrConcat, entries, [methods]), named, symbols, entries.length, deletes);
