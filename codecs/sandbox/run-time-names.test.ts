@@ -240,6 +240,23 @@ describe('changes reached under names built at run time do not reach the next ca
     expect(reused.statePath()).toEqual({ path: 'reused-context', repairs: 0 });
   });
 
+  it('a script that names a way to read descriptors (which would show the markers) takes the fresh path, with the reason', async () => {
+    for (const word of ['getOwnPropertyDescriptor', '__lookupGetter__', '__lookupSetter__']) {
+      const source = `function decodeUplink(input) { var d = Object.${word === 'getOwnPropertyDescriptor' ? 'getOwnPropertyDescriptor(Math, "floor")' : `keys({}).${word}`}; return { data: { t: typeof d } }; }`;
+      const { reused, fresh } = await loadBothPaths(`descriptor-${word}`, source);
+      loaded.push(reused, fresh);
+      expect(reused.statePath()?.path, word).toBe('fresh-context');
+      expect(reused.statePath()?.why, word).toContain(word);
+      expect(reused.decodeUplink({ bytes: [1], fPort: 1 })).toEqual(fresh.decodeUplink({ bytes: [1], fPort: 1 }));
+    }
+  });
+
+  it('a descriptor read under a built name moves the codec to a fresh context after that call', async () => {
+    const source = `function decodeUplink(input) { var d = Object['getOwnProperty' + 'Descriptor'](Math, 'fl' + 'oor'); return { data: { t: typeof d } }; }`;
+    const reused = await agree('descriptor-built', source, [[1], [1]]);
+    expect(reused.statePath()?.path).toBe('fresh-context');
+  });
+
   it('species reads of built-ins (map, slice, then) do not move a codec off the reused path', async () => {
     const source = `function decodeUplink(input) {
       var a = input.bytes.map(function (b) { return b * 2; }).slice(0).filter(function () { return true; }).concat([1]);
