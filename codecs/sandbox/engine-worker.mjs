@@ -665,6 +665,9 @@ function finishReusedSlot(state, slot, bindHandle, sealHandle, fail, failWith) {
   }
   bindHandle.dispose();
   if (slot.callers.size === 0) return fail('script defines none of the functions it had at load');
+  // The guard's setup is the sandbox's own work (a walk of the built-ins, their method markers),
+  // not the script's: it gets its own deadline, as the check after a call does.
+  slot.deadline = performance.now() + Math.max(1000, state.loadTimeoutMs);
   const g = ctx.evalCode(STATE_GUARD, 'lorawan-edge:state-guard.js', { type: 'global' });
   if (g.error) return failWith(g.error, 'sandbox state guard failed');
   const namesHandle = ctx.newString(JSON.stringify(state.names ?? []));

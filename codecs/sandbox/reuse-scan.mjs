@@ -39,6 +39,9 @@ const ROUTED = new Map([
   ['Reflect', 'can change built-ins (`Reflect`)'],
   ['getOwnPropertyNames', 'lists property names to write (`getOwnPropertyNames`)'],
   ['getOwnPropertyDescriptors', 'lists property names to write (`getOwnPropertyDescriptors`)'],
+  ['getOwnPropertyDescriptor', 'reads property descriptors of built-ins (`getOwnPropertyDescriptor`)'],
+  ['__lookupGetter__', 'reads property descriptors of built-ins (`__lookupGetter__`)'],
+  ['__lookupSetter__', 'reads property descriptors of built-ins (`__lookupSetter__`)'],
   ['WeakRef', 'keeps engine-managed state (`WeakRef`)'],
   ['FinalizationRegistry', 'keeps engine-managed state (`FinalizationRegistry`)'],
 ]);

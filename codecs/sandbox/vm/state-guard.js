@@ -39,6 +39,14 @@
   var parse = JSON.parse;
   var stringify = JSON.stringify;
   var FunctionCtor = Function;
+  var isFrozen = Object.isFrozen;
+  // Called through `apply`: after setup, methods read by name could be method markers (below).
+  var arrConcat = Array.prototype.concat;
+  var arrJoin = Array.prototype.join;
+  var reTest = RegExp.prototype.test;
+  var mapGet = Map.prototype.get;
+  var mapSet = Map.prototype.set;
+  var setHas = Set.prototype.has;
 
   function sameValue(a, b) {
     return a === b || (a !== a && b !== b);
@@ -134,8 +142,12 @@
   // call then compares with their snapshot too. Buffer's own stays as it is (the script names
   // Buffer, which is watched anyway).
   var HARD_GLOBALS = ['globalThis', 'eval', 'Function', 'Reflect', 'WeakRef', 'FinalizationRegistry'];
-  var HARD_OBJECT = ['getPrototypeOf', 'setPrototypeOf', 'defineProperty', 'defineProperties', 'getOwnPropertyNames', 'getOwnPropertyDescriptors'];
-  var HARD_OBJECT_PROTO = ['__proto__', '__defineGetter__', '__defineSetter__'];
+  // getOwnPropertyDescriptor and __lookupGetter__/__lookupSetter__ expose the accessor functions
+  // of the method markers below (and are routed by name, reuse-scan.mjs); getOwnPropertySymbols
+  // hands out symbol keys, so it is a tripwire only where the source does not name it (named,
+  // symbol-keyed changes are counted after every call instead).
+  var HARD_OBJECT = ['getPrototypeOf', 'setPrototypeOf', 'defineProperty', 'defineProperties', 'getOwnPropertyNames', 'getOwnPropertyDescriptors', 'getOwnPropertyDescriptor'];
+  var HARD_OBJECT_PROTO = ['__proto__', '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__'];
   var tripped = false;
   var touched = [];
 
@@ -220,6 +232,11 @@
   function intrinsics() {
     var seen = [];
     var queue = [G, getProto(function* () {}), getProto(async function () {}), getProto(async function* () {}), getProto((function* () {})()), getProto([][Symbol.iterator]()), getProto(new Map().entries()), getProto(new Set().values()), getProto(''[Symbol.iterator]()), getProto(''.matchAll(/x/g)), getProto(Uint8Array)];
+    // Iterator helpers (`[].values().map(f)`) and `Iterator.from` wrappers have prototypes of
+    // their own that no property leads to.
+    var IteratorCtor = G.Iterator;
+    if (typeof IteratorCtor === 'function' && typeof IteratorCtor.prototype.map === 'function') queue[queue.length] = getProto([].values().map(function (x) { return x; }));
+    if (typeof IteratorCtor === 'function' && typeof IteratorCtor.from === 'function') queue[queue.length] = getProto(IteratorCtor.from({ next: function () { return { done: true, value: undefined }; } }));
     var mark = new Set();
     while (queue.length > 0) {
       var o = queue.pop();
@@ -241,6 +258,100 @@
     return seen;
   }
 
+  // Method markers. A built-in function is an object a call can change (`[]['pu' + 'sh'].x = 1`,
+  // `delete Math['fl' + 'oor'].name`, `Object.freeze(''['sp' + 'lit'])`) and a later call could
+  // see, and ~450 of them are property values (~470 properties, with Buffer): comparing all
+  // built-ins after every call costs more than the call (~125 µs for one Object.assign over
+  // the 651 built-in objects, measured). So each property holding
+  // one becomes an accessor that gives the same value and, when read, records its function:
+  // after that call, the functions read are compared with their state before any script code
+  // touched them (the snapshot is taken at the first read, which is the first moment a script
+  // can hold the function) and put back. A call that reads none costs nothing. Replacing the
+  // method itself (`Math['fl' + 'oor'] = f`) goes through the setter and is undone after the call.
+  var touchedFns = [];
+  var deletesSeen = true;
+  var symbolsSeen = true;
+  var dirtyProps = [];
+  var records = new Map();
+  var markerGetters = new Set();
+  var setAdd = Set.prototype.add;
+
+  function recordOf(fn) {
+    var rec = apply(mapGet, records, [fn]);
+    if (rec === undefined) {
+      rec = { fn: fn, t: false, s: undefined, ps: undefined, n: 0, ns: 0, quick: false };
+      apply(mapSet, records, [fn, rec]);
+    }
+    return rec;
+  }
+
+  function touchFunction(rec) {
+    rec.t = true;
+    touchedFns[touchedFns.length] = rec;
+    if (rec.s !== undefined) return;
+    rec.s = snap(rec.fn);
+    // An ordinary function's own `prototype` object (Buffer's and console's functions) is one
+    // more object a script reaches from it.
+    var pd = gopd(rec.fn, 'prototype');
+    if (pd !== undefined && apply(hasOwn, pd, ['value']) && isObject(pd.value)) rec.ps = snap(pd.value);
+    rec.n = keysOf(rec.fn).length;
+    rec.ns = getOwnSymbols(rec.fn).length;
+    // A function without writable own properties (every built-in C function: `name` and
+    // `length` are read-only) can only change by an addition (enumerable: assignments make no
+    // other kind), a deletion or its extensibility: two counts and a flag tell, without a key
+    // list. Deletions need `delete` in the source (Reflect is a tripwire).
+    var writable = false;
+    for (var i = 0; i < rec.s.descs.length; i++) if (rec.s.descs[i].writable === true || rec.s.descs[i].set !== undefined) writable = true;
+    rec.quick = !writable && rec.ps === undefined;
+  }
+
+  function methodMarker(o, key, d, rec) {
+    var p = { orig: d.value, value: d.value, dirty: false };
+    var writable = d.writable;
+    var get = function () {
+      if (!rec.t) touchFunction(rec);
+      return p.value;
+    };
+    apply(setAdd, markerGetters, [get]);
+    defineProperty(o, key, {
+      get: get,
+      set: function (v) {
+        // Not writable, or the holder frozen: an assignment a fresh context refuses (silently in
+        // sloppy code, which is what happens here); the codec then gets a fresh context per call.
+        if (!writable || isFrozen(o)) {
+          tripped = true;
+          return;
+        }
+        if (this !== o) {
+          assignThrough(o, key, this, v, undefined);
+          return;
+        }
+        p.value = v;
+        if (!p.dirty) {
+          p.dirty = true;
+          dirtyProps[dirtyProps.length] = p;
+        }
+      },
+      enumerable: d.enumerable,
+      configurable: true,
+    });
+  }
+
+  /** 0/1/2 as `settle`, for a function a call read through a method marker. */
+  function settleFunction(rec) {
+    var f = rec.fn;
+    // (Its prototype cannot change without a tripwire: setPrototypeOf, __proto__, Reflect.)
+    if (rec.quick && !deletesSeen && isExtensible(f) === rec.s.ext && keysOf(f).length === rec.n && (!symbolsSeen || getOwnSymbols(f).length === rec.ns)) return 0;
+    var verdict = 0;
+    var list = rec.ps === undefined ? [rec.s] : [rec.s, rec.ps];
+    for (var i = 0; i < list.length; i++) {
+      if (same(list[i])) continue;
+      if (!repair(list[i])) return 2;
+      verdict = 1;
+    }
+    return verdict;
+  }
+
   var IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
   /**
@@ -252,7 +363,7 @@
    * could only be deleted here: redefining it needs defineProperty). `full`: the snapshots, for
    * the repair.
    */
-  function watcher(entries, named, symbols, batchFrom) {
+  function watcher(entries, named, symbols, batchFrom, deletes) {
     var objects = [];
     var batchStart = -1;
     var full = [];
@@ -271,12 +382,21 @@
       full[index] = sn;
       for (var i = 0; i < sn.keys.length; i++) {
         var key = sn.keys[i];
-        if (typeof key !== 'string' || (!entries[e].all && named[key] !== true)) continue;
-        var ref = IDENT.test(key) ? 'o' + index + '.' + key : 'o' + index + '[' + stringify(key) + ']';
+        if (typeof key !== 'string') continue;
+        // A source with `delete` can delete a built-in function's `name` or `length` under a
+        // name built at run time: those are compared too, with the own-ness where a deleted
+        // property would read the same through the prototype (a `length` of 0, a `name` of '').
+        var nameOrLength = deletes && typeof o === 'function' && (key === 'name' || key === 'length');
+        if (!entries[e].all && named[key] !== true && !nameOrLength) continue;
+        var ref = apply(reTest, IDENT, [key]) ? 'o' + index + '.' + key : 'o' + index + '[' + stringify(key) + ']';
         if (!sn.data[i]) {
+          // A method marker can only go by `delete` (redefining it needs a tripwire); a
+          // replacement goes through its setter, which records it.
+          if (!deletes && apply(setHas, markerGetters, [sn.getters[i]])) continue;
           hasCode[hasCode.length] = 'h(o' + index + ', ' + stringify(key) + ')';
           continue;
         }
+        if (deletes && readsSameWhenDeleted(o, key, sn.values[i])) hasCode[hasCode.length] = 'h(o' + index + ', ' + stringify(key) + ')';
         var p = pairValues.length;
         pairValues[p] = sn.values[i];
         pairCode[p] = sn.values[i] !== sn.values[i] ? '(t = ' + ref + ', t !== t)' : ref + ' === v' + p;
@@ -302,8 +422,8 @@
     }
     params[params.length] = 'h';
     args[args.length] = hasOwnCall;
-    var body = pairCode.concat(hasCode);
-    var valuesSame = apply(new FunctionCtor(params.join(', '), 'return function () { var t; return ' + (body.length > 0 ? body.join(' && ') : 'true') + '; };'), undefined, args);
+    var body = apply(arrConcat, pairCode, [hasCode]);
+    var valuesSame = apply(new FunctionCtor(apply(arrJoin, params, [', ']), 'return function () { var t; return ' + (body.length > 0 ? apply(arrJoin, body, [' && ']) : 'true') + '; };'), undefined, args);
     // From `batchStart` on (built-in functions, which have no enumerable own properties of their
     // own), additions are seen in one call: Object.assign copies every enumerable own property,
     // symbol-keyed ones too, of all of them into one new object, which must stay empty. That is
@@ -336,6 +456,16 @@
     return { full: full, clean: clean };
   }
 
+  /** Whether `o[key]`, once deleted, would read `value` through o's prototypes (or a getter). */
+  function readsSameWhenDeleted(o, key, value) {
+    for (var p = getProto(o); p !== null; p = getProto(p)) {
+      var d = gopd(p, key);
+      if (d === undefined) continue;
+      return !apply(hasOwn, d, ['value']) || sameValue(d.value, value);
+    }
+    return value === undefined;
+  }
+
   /** 0 clean, 1 put back, 2 cannot be put back. */
   function settle(w) {
     if (w.clean()) return 0;
@@ -347,7 +477,12 @@
     var names = parse(namesJson);
     var named = create(null);
     for (var n = 0; n < names.length; n++) named[names[n]] = true;
-    var symbols = named['Symbol'] === true;
+    // Symbol keys reach a script through Symbol, a Proxy's traps or getOwnPropertySymbols
+    // (a tripwire where unnamed; Reflect.ownKeys and getOwnPropertyDescriptors are tripwires).
+    var symbols = named['Symbol'] === true || named['Proxy'] === true || named['getOwnPropertySymbols'] === true;
+    var deletes = named['delete'] === true;
+    deletesSeen = deletes;
+    symbolsSeen = symbols;
 
     // The tripwires and markers, before any snapshot (the snapshots hold them).
     var all = intrinsics();
@@ -358,7 +493,12 @@
       var o = all[i];
       if (o === keepCtor) continue;
       var d = gopd(o, 'constructor');
-      if (d === undefined || !d.configurable || !apply(hasOwn, d, ['value'])) continue;
+      if (d === undefined || !d.configurable) continue;
+      // An accessor `constructor` (Iterator.prototype's) leads to a constructor no marker watches.
+      if (!apply(hasOwn, d, ['value'])) {
+        tripwire(o, 'constructor');
+        continue;
+      }
       var c = d.value;
       var cp = typeof c === 'function' ? gopd(c, 'prototype') : undefined;
       var kind = false;
@@ -372,6 +512,7 @@
       }
     }
     for (var h = 0; h < HARD_OBJECT.length; h++) tripwire(Object, HARD_OBJECT[h]);
+    if (named['getOwnPropertySymbols'] !== true) tripwire(Object, 'getOwnPropertySymbols');
     for (var q = 0; q < HARD_OBJECT_PROTO.length; q++) tripwire(Object.prototype, HARD_OBJECT_PROTO[q]);
     for (var r = 0; r < HARD_GLOBALS.length; r++) tripwire(G, HARD_GLOBALS[r]);
 
@@ -396,8 +537,12 @@
     // objects above and of the prototypes every literal reaches (`[].push.x = 1`,
     // `Math.max.cache = {}`, `''.split.y = 2`): their key count and extensibility (and any
     // property of theirs the source names).
-    var holders = [Object.prototype, FunctionCtor.prototype, Array.prototype, String.prototype, Number.prototype, Boolean.prototype, RegExp.prototype, Symbol.prototype, Promise.prototype, Error.prototype];
-    for (var e = 1; e < entries.length; e++) holders[holders.length] = entries[e].o;
+    // Date.prototype: every script gets a Date (`recvTime`). The prototype chains of the named
+    // globals: `Uint8Array` names its methods on %TypedArray%.prototype (`subarray`, `set`).
+    var holders = [Object.prototype, FunctionCtor.prototype, Array.prototype, String.prototype, Number.prototype, Boolean.prototype, RegExp.prototype, Symbol.prototype, Promise.prototype, Error.prototype, Date.prototype];
+    for (var e = 1; e < entries.length; e++) {
+      for (var ho = entries[e].o; ho !== null && ho !== Object.prototype && ho !== FunctionCtor.prototype; ho = getProto(ho)) holders[holders.length] = ho;
+    }
     var methods = [];
     for (var hi = 0; hi < holders.length; hi++) {
       var hk = ownKeys(holders[hi]);
@@ -407,7 +552,26 @@
         if (md !== undefined && apply(hasOwn, md, ['value']) && typeof md.value === 'function') methods[methods.length] = { o: md.value, all: false };
       }
     }
-    var main = watcher(entries.concat(methods), named, symbols, entries.length);
+    // Every other built-in function, reached as a property value (`[]['pu' + 'sh']`,
+    // `Math['fl' + 'oor']`, `input.recvTime['get' + 'Time']`, a symbol-keyed method, Buffer's
+    // and console's functions): a method marker (below), so that a call which reads it gets it
+    // checked after that call. A function under a key that cannot be redefined is watched after
+    // every call instead.
+    var holderSet = new Set(holders);
+    for (var ai = 0; ai < all.length; ai++) {
+      var hobj = all[ai];
+      if (hobj === G) continue;
+      var ak = ownKeys(hobj);
+      for (var aj = 0; aj < ak.length; aj++) {
+        var key = ak[aj];
+        if (key === 'constructor' || (typeof key === 'string' && named[key] === true && apply(setHas, holderSet, [hobj]))) continue;
+        var ad = gopd(hobj, key);
+        if (ad === undefined || !apply(hasOwn, ad, ['value']) || typeof ad.value !== 'function') continue;
+        if (!ad.configurable) methods[methods.length] = { o: ad.value, all: false };
+        else methodMarker(hobj, key, ad, recordOf(ad.value));
+      }
+    }
+    var main = watcher(apply(arrConcat, entries, [methods]), named, symbols, entries.length, deletes);
     // A marked constructor's snapshot is taken now; its compiled check when it is first needed.
     for (var g = 0; g < groups.length; g++) groups[g].snaps = [snap(groups[g].ctor), snap(groups[g].proto)];
 
@@ -422,7 +586,7 @@
         if (!repair(group.snaps[x])) return 2;
         verdict = 1;
       }
-      var w = watcher([{ o: group.ctor, all: true }, { o: group.proto, all: true }], named, symbols, -1);
+      var w = watcher([{ o: group.ctor, all: true }, { o: group.proto, all: true }], named, symbols, -1, deletes);
       w.full = group.snaps;
       group.watch = w;
       return verdict;
@@ -430,17 +594,31 @@
 
     return function check() {
       var verdict = 0;
-      try {
-        verdict = settle(main);
-        for (var t = 0; t < touched.length && verdict !== 2; t++) {
-          var v = settleGroup(touched[t]);
-          if (v > verdict) verdict = v;
+      if (!tripped) {
+        try {
+          verdict = settle(main);
+          for (var t = 0; t < touched.length && verdict !== 2; t++) {
+            var v = settleGroup(touched[t]);
+            if (v > verdict) verdict = v;
+          }
+          for (var f = 0; f < touchedFns.length && verdict !== 2; f++) {
+            var fv = settleFunction(touchedFns[f]);
+            if (fv > verdict) verdict = fv;
+          }
+          for (var r = 0; r < dirtyProps.length; r++) {
+            dirtyProps[r].value = dirtyProps[r].orig;
+            verdict = verdict > 1 ? verdict : 1;
+          }
+        } catch {
+          verdict = 2;
         }
-      } catch {
-        verdict = 2;
       }
       for (var u = 0; u < touched.length; u++) touched[u].touched = false;
       touched.length = 0;
+      for (var w = 0; w < touchedFns.length; w++) touchedFns[w].t = false;
+      touchedFns.length = 0;
+      for (var x = 0; x < dirtyProps.length; x++) dirtyProps[x].dirty = false;
+      dirtyProps.length = 0;
       if (tripped) return 3;
       return verdict;
     };
