@@ -166,7 +166,9 @@ function sseStages(received: { logId: number; durable: number; at: number }[], t
     }
     return undefined;
   };
-  const names = ['durable → read by the sink', 'read → posted to the worker', 'posted → worker starts', 'worker: the transaction', 'commit → answer on the main thread', 'answer → SSE written', 'SSE written → client has it'];
+  // A record that became durable while its batch was being read is taken by a later read of
+  // the same batch: its first stage is negative and the next one longer; the sum holds.
+  const names = ['durable → its batch read (< 0: later)', 'read → posted to the worker', 'posted → worker starts', 'worker: the transaction', 'commit → answer on the main thread', 'answer → SSE written', 'SSE written → client has it'];
   const rows: number[][] = [];
   for (const r of received) {
     const b = batchOf(r.logId);
