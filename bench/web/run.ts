@@ -15,7 +15,10 @@
  *    utilization), which is what the store costs the gateway's event loop;
  * 4. SSE: records appended to a real durable log at a fixed rate while a Server-Sent Events
  *    client listens; latency from `append()` resolving (the record is durable) to the event
- *    arriving at the client, p50 / p99.
+ *    arriving at the client, p50 / p99, and where it went: each stage of the record's batch
+ *    (gateway/web/store/batch-timing.ts) — durable → read by sink `local` → posted to the store
+ *    worker → the worker starts → its transaction commits → the answer is back on the main
+ *    thread → the SSE write → the client has it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
@@ -31,6 +34,7 @@ import { createMetrics } from '../../gateway/metrics.ts';
 import type { PipelineRecord, UplinkRecord } from '../../gateway/pipeline/record.ts';
 import { RECORD_WIRE } from '../../gateway/pipeline/record-wire.ts';
 import { WEB_ASSETS_DIR } from '../../gateway/web/index.ts';
+import { epochNow, type BatchTiming } from '../../gateway/web/store/batch-timing.ts';
 import { LocalStoreSink } from '../../gateway/web/store/local-sink.ts';
 import { LocalStore, type StoreOptions } from '../../gateway/web/store/local-store.ts';
 import { WebHandler } from '../../gateway/web/web-handler.ts';
@@ -144,6 +148,48 @@ function stats(xs: number[]): { p50: number; p95: number; p99: number; max: numb
 
 const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
 
+/**
+ * Each record's SSE latency cut into the stages of its batch (batch-timing.ts): p50 / p99 of
+ * each stage over all records, and the stages' mean share of the records at or above the p99.
+ */
+function sseStages(received: { logId: number; durable: number; at: number }[], timings: BatchTiming[], say: (s: string) => void): void {
+  const byId = [...timings].sort((a, b) => a.firstId - b.firstId);
+  const batchOf = (id: number): BatchTiming | undefined => {
+    let lo = 0;
+    let hi = byId.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const b = byId[mid] as BatchTiming;
+      if (id < b.firstId) hi = mid - 1;
+      else if (id > b.lastId) lo = mid + 1;
+      else return b;
+    }
+    return undefined;
+  };
+  // A record that became durable while its batch was being read is taken by a later read of
+  // the same batch: its first stage is negative and the next one longer; the sum holds.
+  const names = ['durable → its batch read (< 0: later)', 'read → posted to the worker', 'posted → worker starts', 'worker: the transaction', 'commit → answer on the main thread', 'answer → SSE written', 'SSE written → client has it'];
+  const rows: number[][] = [];
+  for (const r of received) {
+    const b = batchOf(r.logId);
+    if (!b) continue;
+    const marks = [r.durable, b.readAt, b.postedAt, b.workerStartedAt, b.workerCommittedAt, b.repliedAt, b.deliveredAt, r.at];
+    rows.push(names.map((_, i) => (marks[i + 1] as number) - (marks[i] as number)));
+  }
+  if (rows.length === 0) return say('  (no stage timings)');
+  const total = rows.map((r) => r.reduce((a, b) => a + b, 0));
+  const cut = stats(total).p99;
+  const slow = rows.filter((_, i) => (total[i] as number) >= cut);
+  const sizes = stats(timings.map((t) => t.count));
+  say(`  stages of ${rows.length} records in ${timings.length} batches (records per batch p50 ${sizes.p50}, max ${sizes.max}): p50 / p99 per stage, and the mean of the ${slow.length} records at or above the total's p99 (${fmt(cut)})`);
+  names.forEach((name, i) => {
+    const col = rows.map((r) => r[i] as number);
+    const st = stats(col);
+    const slowMean = slow.reduce((a, r) => a + (r[i] as number), 0) / slow.length;
+    say(`    ${name.padEnd(36)} ${fmt(st.p50).padStart(9)} ${fmt(st.p99).padStart(9)}   slowest 1 %: ${fmt(slowMean).padStart(9)}`);
+  });
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-web-'));
   const say = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -198,7 +244,9 @@ async function main(): Promise<void> {
     // 2. API server time over HTTP (the sink opens the same store file)
     const log = await DurableLog.open<PipelineRecord>({ dir: join(dir, 'buffer'), sinks: ['local'], fsync_interval_ms: 20 }, { wire: RECORD_WIRE });
     const metrics = createMetrics();
-    const sink = new LocalStoreSink({ name: 'local', log, store: opts, metrics, now: Date.now, logger: { warn: () => undefined, error: () => undefined } });
+    const timings: BatchTiming[] = [];
+    let timing = false;
+    const sink = new LocalStoreSink({ name: 'local', log, store: opts, metrics, now: Date.now, logger: { warn: () => undefined, error: () => undefined }, onBatchTiming: (t) => void (timing && timings.push(t)) });
     await sink.start();
     const web = checkConfig({ sources: [{ type: 'chirpstack_mqtt', url: 'mqtt://127.0.0.1:1' }] }, join(dir, 'gateway.yaml'), {}).web;
     const handler = new WebHandler({ config: web, gateway: 'bench', sink, assetsDir: WEB_ASSETS_DIR, now: Date.now, metrics, health: () => ({ 'sink:local': { kind: 'local', state: 'running' } }), logger: { error: () => undefined } });
@@ -283,8 +331,10 @@ async function main(): Promise<void> {
     // 4. SSE latency after durable
     const rate = Number(args['sse-rate']);
     const count = Number(args['sse-count']);
-    const durableAt = new Map<string, number>();
+    const durableAt = new Map<string, { at: number; logId: number }>();
+    const received: { logId: number; durable: number; at: number }[] = [];
     const latencies: number[] = [];
+    timing = true;
     let resolveAll: () => void = () => undefined;
     const all = new Promise<void>((r) => (resolveAll = r));
     const sse = request({ host: '127.0.0.1', port, path: '/api/v1/events?types=uplink' });
@@ -292,7 +342,7 @@ async function main(): Promise<void> {
       res.setEncoding('utf8');
       let buf = '';
       res.on('data', (chunk: string) => {
-        const now = performance.now();
+        const now = epochNow();
         buf += chunk;
         let at: number;
         while ((at = buf.indexOf('\n\n')) >= 0) {
@@ -300,7 +350,10 @@ async function main(): Promise<void> {
           buf = buf.slice(at + 2);
           const m = /"id":"([^"]+)"/.exec(block);
           const t = m ? durableAt.get(m[1] as string) : undefined;
-          if (t !== undefined) latencies.push(now - t);
+          if (t !== undefined) {
+            latencies.push(now - t.at);
+            received.push({ logId: t.logId, durable: t.at, at: now });
+          }
           if (latencies.length >= count) resolveAll();
         }
       });
@@ -314,11 +367,12 @@ async function main(): Promise<void> {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const d = devices[i % devices.length] as BenchDevice;
       const rec = uplink(d, 100_000 + i, Date.now());
-      void log.append(rec).then(() => durableAt.set(rec.id, performance.now()));
+      void log.append(rec).then((logId) => durableAt.set(rec.id, { at: epochNow(), logId }));
     }
     await Promise.race([all, new Promise((r) => setTimeout(r, 60_000))]);
     const s = stats(latencies);
-    say(`SSE after durable, ${latencies.length} of ${count} uplinks at ${rate}/s into a store with the city's week: p50 ${fmt(s.p50)}, p95 ${fmt(s.p95)}, p99 ${fmt(s.p99)}, max ${fmt(s.max)}`);
+    say(`SSE after durable, ${latencies.length} of ${count} uplinks at ${rate}/s into a store with the city's week: p50 ${fmt(s.p50)}, p95 ${fmt(s.p95)}, p99 ${fmt(s.p99)}, max ${fmt(s.max)}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    sseStages(received, timings, say);
     sse.destroy();
     handler.closeAll();
     server.closeAllConnections();

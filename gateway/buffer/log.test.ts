@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DurableLog, DurableLogError, LogFullError } from './index.ts';
@@ -516,5 +516,26 @@ describe('durable log: tail cache', () => {
     expect(recs.map((x) => x.id)).toEqual([1, 2, 3]);
     expect(recs[0]?.value).not.toBe(big);
     expect(Buffer.compare(Buffer.from(recs[0]?.value.raw ?? []), Buffer.from(big.raw))).toBe(0);
+  });
+
+  it('a reader caught up with the last durable id does not open the segment files', async () => {
+    const dir = await freshDir();
+    const log = await openLog({ dir, sinks: ['a'], read_cache_records: 100 });
+    await appendRange(log, 1, 5);
+    // The active segment moved away (the writer keeps its open handle): a reader that looked
+    // into it would fail (ENOENT). One served from the cache used to, on every read: after the
+    // cached records it opened the active segment and scanned it from its first frame.
+    const [seg] = await segmentFiles(dir);
+    await rename(join(dir, seg as string), join(dir, 'away'));
+    const r = log.reader('a');
+    try {
+      expect((await r.read(10)).map((x) => x.id)).toEqual([1, 2, 3, 4, 5]);
+      expect(await r.read(10, 0)).toEqual([]);
+      await log.append(uplinkFor(6));
+      expect((await r.read(10, 20)).map((x) => x.id)).toEqual([6]);
+    } finally {
+      await rename(join(dir, 'away'), join(dir, seg as string));
+    }
+    await r.close();
   });
 });

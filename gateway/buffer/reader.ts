@@ -28,6 +28,8 @@ export interface ReaderHost<T> {
   readonly segments: readonly Segment[];
   readonly closed: boolean;
   readonly config: { readonly read_chunk_bytes: number };
+  /** Every id up to it is durable; none after it is. */
+  readonly lastDurableId: number;
   floorOf(sink: string): number;
   noteCorruption(key: string, missing: number): void;
   decodePayload(payload: Buffer): unknown;
@@ -206,6 +208,11 @@ export class LogReader<T> implements AsyncIterable<LogRecord<T>> {
   private async collect(out: LogRecord<T>[], max: number): Promise<void> {
     while (out.length < max) {
       if (this.closed) return;
+      // Nothing durable after this reader: done. Without this, a reader that had just taken the
+      // newest records from the cache opened the active segment and scanned it from its first
+      // frame (up to segment_bytes) only to find nothing after them — on every read of a sink
+      // that keeps up (bench/RESULTS.md, Web: most of the SSE latency).
+      if (Math.max(this.position, this.host.floorOf(this.sink)) >= this.host.lastDurableId) return;
       // Caught up with the writer: take the records from memory instead of the files. The file
       // position is dropped; should this reader fall behind the cache, seek() finds it again.
       const cached = this.host.cachedFrom(Math.max(this.position, this.host.floorOf(this.sink)) + 1, max - out.length);

@@ -19,6 +19,7 @@ import type { DurableLog, LogReader } from '../../buffer/index.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import type { ComponentHealth, Sink } from '../../pipeline/contracts.ts';
 import type { PipelineRecord } from '../../pipeline/record.ts';
+import { epochNow, type BatchTiming, type WorkerTiming } from './batch-timing.ts';
 import { LocalStore, type RegistryDeviceInput, type StoreEvent, type StoreOptions } from './local-store.ts';
 import { BatchEncoder } from './store-batch.ts';
 import { storeFileError } from './store-file-error.ts';
@@ -54,6 +55,16 @@ export interface LocalSinkOptions {
   pruneMaxSteps?: number;
   /** Pause before a run cut short continues. Default 10 s. */
   pruneAgainMs?: number;
+  /** Called with each batch's instants once its live updates went out (bench/web; batch-timing.ts). */
+  onBatchTiming?: (t: BatchTiming) => void;
+}
+
+/** A batch read from the log, encoded for the worker. */
+interface ReadBatch {
+  encoder: BatchEncoder;
+  firstId: number;
+  /** epochNow() when the first read returned */
+  readAt: number;
 }
 
 const DEFAULT_BATCH_RECORDS = 10_000;
@@ -61,6 +72,14 @@ const DEFAULT_BATCH_RECORDS = 10_000;
 const PRUNE_AGAIN_MS = 10_000;
 /** Records read from the log at a time while a batch is built (what the main thread holds). */
 const READ_CHUNK_RECORDS = 1000;
+
+/** A batch the worker applied: its live updates and when it went and came back. */
+interface Applied {
+  events: StoreEvent[];
+  timing: WorkerTiming | undefined;
+  postedAt: number;
+  repliedAt: number;
+}
 
 export class LocalStoreSink implements Sink {
   readonly type = 'local';
@@ -201,12 +220,12 @@ export class LocalStoreSink implements Sink {
         // put a second apply into every live update's latency). At most one batch is applied,
         // one being built.
         if (applying && !backlog && !(await settle())) continue;
-        const encoder = await this.readBatch(reader, batch, chunk);
+        const read = await this.readBatch(reader, batch, chunk);
         // A failed batch: the one just read follows it, both are read again from the cursor.
         if (applying && !(await settle())) continue;
-        if (encoder) {
-          backlog = encoder.count >= batch;
-          applying = this.applyAndCommit(encoder);
+        if (read) {
+          backlog = read.encoder.count >= batch;
+          applying = this.applyAndCommit(read);
         }
       }
       if (applying) await applying;
@@ -216,9 +235,10 @@ export class LocalStoreSink implements Sink {
   }
 
   /** Up to `batch` records after the reader's position, encoded for the worker; undefined if none came within 250 ms. */
-  private async readBatch(reader: LogReader<PipelineRecord>, batch: number, chunk: number): Promise<BatchEncoder | undefined> {
+  private async readBatch(reader: LogReader<PipelineRecord>, batch: number, chunk: number): Promise<ReadBatch | undefined> {
     const first = await reader.read(chunk, 250);
     if (first.length === 0) return undefined;
+    const readAt = epochNow();
     // What the store needs of each record goes into one buffer for the worker
     // (store-batch.ts); the log's records are let go chunk by chunk as they are encoded.
     // Sized once: a short first read is the whole batch at ordinary rates; a full one means a
@@ -230,15 +250,15 @@ export class LocalStoreSink implements Sink {
       if (more.length === 0) break;
       encoder.add(more);
     }
-    return encoder;
+    return { encoder, firstId: (first[0] as { id: number }).id, readAt };
   }
 
   /** Applies a batch in the worker, then commits the cursor and tells the listeners; the error if the store failed. */
-  private async applyAndCommit(encoder: BatchEncoder): Promise<Error | undefined> {
+  private async applyAndCommit({ encoder, firstId, readAt }: ReadBatch): Promise<Error | undefined> {
     const count = encoder.count;
-    let events: StoreEvent[];
+    let applied: Applied;
     try {
-      events = await this.applyBatch(encoder);
+      applied = await this.applyBatch(encoder);
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
     }
@@ -252,7 +272,9 @@ export class LocalStoreSink implements Sink {
         this.lastError = `cursor commit failed: ${(err as Error).message}`;
         this.opts.metrics.sinkErrors.inc({ sink: this.name, kind: 'commit' });
       });
-    for (const e of events) for (const fn of this.listeners) fn(e);
+    for (const e of applied.events) for (const fn of this.listeners) fn(e);
+    const t = applied.timing;
+    if (this.opts.onBatchTiming && t) this.opts.onBatchTiming({ firstId, lastId: id, count, readAt, postedAt: applied.postedAt, workerStartedAt: t.startedAt, workerCommittedAt: t.committedAt, repliedAt: applied.repliedAt, deliveredAt: epochNow() });
     return undefined;
   }
 
@@ -269,16 +291,18 @@ export class LocalStoreSink implements Sink {
     if (this.running && this.worker?.dead) this.worker = await this.openWorker().catch(() => this.worker);
   }
 
-  private async applyBatch(encoder: BatchEncoder): Promise<StoreEvent[]> {
+  private async applyBatch(encoder: BatchEncoder): Promise<Applied> {
     if (!this.worker) throw new Error('local store is not open');
     const bytes = encoder.finish();
+    const postedAt = epochNow();
     // Handed over, not copied. Events are built and copied back only while a page listens.
     const reply = await this.worker.request({ op: 'apply', batch: bytes, events: this.listeners.size > 0 }, [bytes]);
+    const repliedAt = epochNow();
     for (const s of [...encoder.unreadable, ...(reply.skipped ?? [])]) {
       this.opts.metrics.sinkErrors.inc({ sink: this.name, kind: 'bad_record' });
       this.opts.logger.warn({ sink: this.name, logId: s.logId, devEui: s.devEui, err: s.reason }, 'local store: record skipped');
     }
-    return reply.events ?? [];
+    return { events: reply.events ?? [], timing: reply.timing, postedAt, repliedAt };
   }
 
   async stop(deadlineMs = Date.now() + 10_000): Promise<void> {

@@ -2,6 +2,7 @@
  * Messages between sink `local` (main thread) and its store worker (store-worker.ts). Every
  * request carries a sequence number; the worker answers each once, in order for `apply`.
  */
+import type { WorkerTiming } from './batch-timing.ts';
 import type { RegistryDeviceInput, StoreEvent, StoreOptions } from './local-store.ts';
 
 export interface StoreWorkerData {
@@ -40,6 +41,7 @@ export interface PruneResult {
 
 export type StoreReply =
   | { seq: 0; op: 'ready' }
-  | { seq: number; ok: true; events?: StoreEvent[]; skipped?: SkippedRecord[]; prune?: PruneResult }
+  /** `timing`: when an apply started and committed in the worker (batch-timing.ts) */
+  | { seq: number; ok: true; events?: StoreEvent[]; skipped?: SkippedRecord[]; prune?: PruneResult; timing?: WorkerTiming }
   /** `code`: SQLite's error code when the store itself failed (disk full …) */
   | { seq: number; ok: false; message: string; code?: string };

@@ -10,6 +10,7 @@
  * full, I/O) fails the whole request: the sink retries from its cursor.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { epochNow } from './batch-timing.ts';
 import { LocalStore, type StoreEvent } from './local-store.ts';
 import { decodeBatch, decodeRecords } from './store-batch.ts';
 import type { PruneResult, SkippedRecord, StoreReply, StoreRequest, StoreWorkerData } from './store-worker-protocol.ts';
@@ -95,8 +96,10 @@ function serve(store: LocalStore): void {
     try {
       switch (req.op) {
         case 'apply': {
+          const startedAt = epochNow();
           const { events, skipped } = apply(store, req.batch, req.events);
-          reply({ seq: req.seq, ok: true, ...(req.events ? { events } : {}), ...(skipped.length ? { skipped } : {}) });
+          const timing = { startedAt, committedAt: epochNow() };
+          reply({ seq: req.seq, ok: true, timing, ...(req.events ? { events } : {}), ...(skipped.length ? { skipped } : {}) });
           return;
         }
         case 'registry':
