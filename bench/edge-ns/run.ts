@@ -290,7 +290,7 @@ function windowCounters(before: Map<string, number>, after: Map<string, number>)
     `downlinks RX1 ${d('lorawan_edge_ns_downlinks_total{outcome="rx1"}')}, RX2 ${d('lorawan_edge_ns_downlinks_total{outcome="rx2"}')}`,
     `too late ${d('lorawan_edge_ns_answers_too_late_total{kind="data"}')} data / ${d('lorawan_edge_ns_answers_too_late_total{kind="join-accept"}')} join-accept`,
     `dedup windows closed within 10 ms ${early} of ${closes}`,
-    `p50/p99 bucket bounds (s): inbox journal commit ${hq('lorawan_edge_ns_inbox_commit_seconds')}, receive delay from tmst ${hq('lorawan_edge_ns_receive_delay_seconds')}, dedup wait ${hq('lorawan_edge_ns_dedup_wait_seconds')}, heard → PULL_RESP data ${hq('lorawan_edge_ns_answer_seconds', 'kind="data"')} / join-accept ${hq('lorawan_edge_ns_answer_seconds', 'kind="join-accept"')}`,
+    `p50/p99 bucket bounds (s): inbox journal commit ${hq('lorawan_edge_ns_inbox_commit_seconds')}, receive delay from tmst ${hq('lorawan_edge_ns_receive_delay_seconds')}, dedup wait ${hq('lorawan_edge_ns_dedup_wait_seconds')}, batch answer wait ${hq('lorawan_edge_ns_batch_stage_seconds', 'stage="answer_wait"')}, SQLite commit ${hq('lorawan_edge_ns_batch_stage_seconds', 'stage="store"')}, log append → durable ${hq('lorawan_edge_ns_batch_stage_seconds', 'stage="log"')}, heard → PULL_RESP data ${hq('lorawan_edge_ns_answer_seconds', 'kind="data"')} / join-accept ${hq('lorawan_edge_ns_answer_seconds', 'kind="join-accept"')}`,
   ].join(', ');
 }
 
