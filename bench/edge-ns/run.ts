@@ -11,9 +11,11 @@
  * and 20 join-requests are sent: the time from sending the PUSH_DATA to receiving the PULL_RESP
  * (ACK / join-accept) is measured, p50/p99, per receive window, with the ones that got no answer
  * (answer-times.ts) — it includes the kernel's receive buffer, the inbox journal, the dedup wait
- * (closed early: the one forwarder is connected), the batch commit (SQLite) and, for ACKs and
- * join-accepts, the durable log's fsync (asked for at once for their batch; `--log-fsync-ms` sets the
- * group-commit interval, default the gateway's 100 ms, that everything else waits for).
+ * (closed early: the one forwarder is connected), the batch commit (SQLite; at once for a batch
+ * holding a frame that needs an answer) and, for join-accepts (and ACKs with `--inbox off`), the
+ * durable log's fsync (asked for at once for their batch; `--log-fsync-ms` sets the group-commit
+ * interval, default the gateway's 100 ms, that everything else waits for). The gateway's own
+ * per-stage histograms are printed with it (gateway/ns/README.md, "Timing model").
  * The forwarder's tmst runs in real time (stamped at send), as the network server's window
  * judgement needs. Finally every accepted uplink is counted in InfluxDB.
  *
