@@ -3,7 +3,7 @@
  * (gateway/ns/README.md, S2/S6): the frame is already durable in the inbox journal. This proves
  * that such an ACK promises nothing a `kill -9` can lose: the gateway (a real child process)
  * runs with a 10 s log group commit, so the ACKed record is certainly not on disk when the
- * gateway is killed right after the ACK; the restarted gateway replays the journal, stores the
+ * gateway is killed 1 s after the ACK; the restarted gateway replays the journal, stores the
  * frame as `restored`, and the log holds it exactly once. A second copy of the frame after the
  * restart is a replay, not a second record.
  */
@@ -79,6 +79,10 @@ describe('edge network server: an ACK sent before the log fsync survives kill -9
     const confirmed = buildDataFrame({ mType: 'ConfirmedDataUp', devAddr: ABP.devAddr, fCnt: 0, fCtrl: { adr: false }, fPort: 3, payload: Buffer.from('0102', 'hex') }, keys);
     fwd.push(confirmed);
     const { txpk } = await fwd.nextResp(1);
+    // Killed 1 s after the ACK: long after the journal would have persisted a cursor past the
+    // entry (every 100 ms) had the entry been marked done with the ACK, long before the log's 10 s
+    // fsync. (Not a wait for an event: the gap is the scenario.)
+    await new Promise((r) => setTimeout(r, 1000));
     gw.kill('SIGKILL');
     await exited(gw);
     const down = parsePhyPayload(txpk.data);
