@@ -122,7 +122,10 @@ describe('joins in the group commit', () => {
     const nonceRow = reader.prepare('SELECT 1 FROM dev_nonces WHERE dev_eui = ? AND dev_nonce = ?');
     // Checked the moment each PULL_RESP arrives (the forwarder's message handler runs first).
     const onDisk: boolean[] = [];
-    const check = (): void => {
+    const check = (msg: Buffer): void => {
+      // PULL_RESPs only: PUSH_ACKs now arrive between them (a join-request's datagram is made
+      // durable at once, its batch commits at once).
+      if (msg[3] !== 0x03) return;
       const r = fwd.resp[fwd.resp.length - 1];
       const i = r ? acceptedDevice(r.txpk.data) : -1;
       const d = devices[i];

@@ -11,9 +11,11 @@
  * and 20 join-requests are sent: the time from sending the PUSH_DATA to receiving the PULL_RESP
  * (ACK / join-accept) is measured, p50/p99, per receive window, with the ones that got no answer
  * (answer-times.ts) — it includes the kernel's receive buffer, the inbox journal, the dedup wait
- * (closed early: the one forwarder is connected), the batch commit (SQLite) and, for ACKs and
- * join-accepts, the durable log's fsync (asked for at once for their batch; `--log-fsync-ms` sets the
- * group-commit interval, default the gateway's 100 ms, that everything else waits for).
+ * (closed early: the one forwarder is connected), the batch commit (SQLite; at once for a batch
+ * holding a frame that needs an answer) and, for join-accepts (and ACKs with `--inbox off`), the
+ * durable log's fsync (asked for at once for their batch; `--log-fsync-ms` sets the group-commit
+ * interval, default the gateway's 100 ms, that everything else waits for). The gateway's own
+ * per-stage histograms are printed with it (gateway/ns/README.md, "Timing model").
  * The forwarder's tmst runs in real time (stamped at send), as the network server's window
  * judgement needs. Finally every accepted uplink is counted in InfluxDB.
  *
@@ -290,7 +292,7 @@ function windowCounters(before: Map<string, number>, after: Map<string, number>)
     `downlinks RX1 ${d('lorawan_edge_ns_downlinks_total{outcome="rx1"}')}, RX2 ${d('lorawan_edge_ns_downlinks_total{outcome="rx2"}')}`,
     `too late ${d('lorawan_edge_ns_answers_too_late_total{kind="data"}')} data / ${d('lorawan_edge_ns_answers_too_late_total{kind="join-accept"}')} join-accept`,
     `dedup windows closed within 10 ms ${early} of ${closes}`,
-    `p50/p99 bucket bounds (s): inbox journal commit ${hq('lorawan_edge_ns_inbox_commit_seconds')}, receive delay from tmst ${hq('lorawan_edge_ns_receive_delay_seconds')}, dedup wait ${hq('lorawan_edge_ns_dedup_wait_seconds')}, heard → PULL_RESP data ${hq('lorawan_edge_ns_answer_seconds', 'kind="data"')} / join-accept ${hq('lorawan_edge_ns_answer_seconds', 'kind="join-accept"')}`,
+    `p50/p99 bucket bounds (s): inbox journal commit ${hq('lorawan_edge_ns_inbox_commit_seconds')}, receive delay from tmst ${hq('lorawan_edge_ns_receive_delay_seconds')}, dedup wait ${hq('lorawan_edge_ns_dedup_wait_seconds')}, batch answer wait ${hq('lorawan_edge_ns_batch_stage_seconds', 'stage="answer_wait"')}, SQLite commit ${hq('lorawan_edge_ns_batch_stage_seconds', 'stage="store"')}, log append → durable ${hq('lorawan_edge_ns_batch_stage_seconds', 'stage="log"')}, heard → PULL_RESP data ${hq('lorawan_edge_ns_answer_seconds', 'kind="data"')} / join-accept ${hq('lorawan_edge_ns_answer_seconds', 'kind="join-accept"')}`,
   ].join(', ');
 }
 

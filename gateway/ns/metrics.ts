@@ -20,6 +20,7 @@ export interface NsMetrics {
   answerSeconds: Histogram<'kind'>;
   receiveDelay: Histogram;
   dedupWait: Histogram;
+  batchStage: Histogram<'stage'>;
   tooLate: Counter<'kind'>;
   datagrams: Counter<'type'>;
   gatewayRx: Gauge<'gateway'>;
@@ -67,6 +68,14 @@ export function nsMetrics(registry: Registry): NsMetrics {
       name: 'lorawan_edge_ns_dedup_wait_seconds',
       help: 'How long a frame\'s dedup window was open, from its first copy entering it (after the inbox journal) to its close (early when every connected gateway has reported it)',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1],
+      registers: r,
+    }),
+    // Where an answer's time goes after the dedup window (README.md, "Timing model").
+    batchStage: new Histogram({
+      name: 'lorawan_edge_ns_batch_stage_seconds',
+      help: 'Per commit batch: wait (opened to commit), answer_wait (its first frame needing an answer to commit), store (the SQLite transaction with its fsync), log (records appended to durable)',
+      labelNames: ['stage'],
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1],
       registers: r,
     }),
     tooLate: new Counter({ name: 'lorawan_edge_ns_answers_too_late_total', help: 'Answers not sent because both receive windows were out of reach (also counted in rejected_total{reason="too_late"})', labelNames: ['kind'], registers: r }),

@@ -134,6 +134,13 @@ const SNR_FLOOR: Record<number, number> = { 7: -7.5, 8: -10, 9: -12.5, 10: -15, 
 const TX_LEAD_MS = 100;
 /** How long accepted frames collect before their counters and records are committed. */
 const COMMIT_INTERVAL_MS = 20;
+/**
+ * A batch holding a frame that needs an answer (a join-accept, an ACK, a MAC answer, a queued
+ * downlink) commits at once instead of waiting out COMMIT_INTERVAL_MS: its receive window is
+ * running. At most one such commit per this many ms (≤ 200 fsyncs/s however many answers), so
+ * a burst of confirmed uplinks still shares commits.
+ */
+const ANSWER_COMMIT_GAP_MS = 5;
 
 interface PendingTx {
   gatewayEui: string;
@@ -186,6 +193,11 @@ interface Batch {
   joins: BatchJoin[];
   /** `devEui/devNonce` of `joins`: a nonce is used once it is in a batch, before it is durable (S3) */
   joinNonces: Set<string>;
+  /** monotonic ms when the batch opened, and when its first frame needing an answer entered it */
+  openedAt: number;
+  answerAt: number | undefined;
+  /** the pending commit: COMMIT_INTERVAL_MS after opening, sooner once an answer waits (`hurry`) */
+  timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
 }
 
 interface BatchJoin {
@@ -215,6 +227,8 @@ export class NetworkServer {
   private nextJoinNonce: number;
   private nextNwkAddr: number;
   private closed = false;
+  /** monotonic ms when the last batch commit started (ANSWER_COMMIT_GAP_MS counts from it) */
+  private lastCommitAt = -Infinity;
   /**
    * Devices with a queued downlink, refreshed from the store every second (and after each
    * change made here): a query per uplink cost ~0.3 ms on a busy Pi-class machine.
@@ -524,6 +538,7 @@ export class NetworkServer {
     this.claim(b, receptions);
     b.joins.push({ session: s, devNonce: f.devNonce, previous });
     b.joinNonces.add(`${f.devEui}/${f.devNonce}`);
+    this.hurry(b);
     this.index(s);
     this.adr.forget(f.devEui);
     this.deps.metrics.sessions.set(this.sessions.size);
@@ -604,6 +619,7 @@ export class NetworkServer {
           const b = this.currentBatch();
           this.claim(b, receptions);
           b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers: [], heardAt: heardTime(this.bestReception(receptions)) });
+          this.hurry(b);
           return;
         }
         // Heard by a gateway that had not reported it: a copy that came later than the window
@@ -653,6 +669,8 @@ export class NetworkServer {
       this.deps.metrics.uplinks.inc();
     } else this.deps.metrics.macOnly.inc();
     b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers, heardAt: heardTime(best) });
+    // The frames prepareAnswer will answer (an awaited ACK alone needs no downlink).
+    if (f.confirmed || macAnswers.length > 0 || f.fCtrl.adrAckReq || this.pending.has(s.devEui)) this.hurry(b);
   }
 
   private deviceInfo(devEui: string): UplinkEvent['deviceInfo'] {
@@ -700,18 +718,39 @@ export class NetworkServer {
 
   private currentBatch(): Batch {
     if (!this.batch) {
-      this.batch = { sessions: new Set(), records: [], answers: [], afterDurable: [], entries: [], applied: [], joins: [], joinNonces: new Set() };
+      const b: Batch = { sessions: new Set(), records: [], answers: [], afterDurable: [], entries: [], applied: [], joins: [], joinNonces: new Set(), openedAt: this.deps.monotonic(), answerAt: undefined, timer: undefined };
       // Group commit: one SQLite transaction (one fsync) and one log append per interval, not
       // per frame — dedup windows close one by one, so a per-turn batch would be one frame.
-      setTimeout(() => this.commit(), COMMIT_INTERVAL_MS);
+      b.timer = setTimeout(() => this.commit(b), COMMIT_INTERVAL_MS);
+      this.batch = b;
     }
     return this.batch;
   }
 
-  private commit(): void {
-    const b = this.batch;
+  /**
+   * `b` holds a frame whose answer has a receive window running: commit it now — after the
+   * frames handed over in this turn (setImmediate), or once ANSWER_COMMIT_GAP_MS has passed
+   * since the last commit — instead of at the end of the interval. Only the moment moves: the
+   * commit, and what waits for it, are the same (S1, S2).
+   */
+  private hurry(b: Batch): void {
+    if (b.answerAt !== undefined) return;
+    const now = this.deps.monotonic();
+    b.answerAt = now;
+    const wait = this.lastCommitAt + ANSWER_COMMIT_GAP_MS - now;
+    if (wait >= COMMIT_INTERVAL_MS - (now - b.openedAt)) return; // the interval ends sooner anyway
+    clearBatchTimer(b);
+    b.timer = wait <= 0 ? setImmediate(() => this.commit(b)) : setTimeout(() => this.commit(b), wait);
+  }
+
+  private commit(b: Batch): void {
+    if (this.batch !== b) return; // taken by flush() at stop
     this.batch = undefined;
-    if (!b || this.closed) return;
+    if (this.closed) return;
+    const started = this.deps.monotonic();
+    this.lastCommitAt = started;
+    this.deps.metrics.batchStage.observe({ stage: 'wait' }, (started - b.openedAt) / 1000);
+    if (b.answerAt !== undefined) this.deps.metrics.batchStage.observe({ stage: 'answer_wait' }, (started - b.answerAt) / 1000);
     // Answers are built first (FCntDown moves on in memory) so that one transaction — one
     // fsync — makes the batch's FCntUps and FCntDowns durable together.
     const ready: PreparedAnswer[] = [];
@@ -740,6 +779,7 @@ export class NetworkServer {
         if (b.joins.length) this.deps.store.commitJoins(b.joins, { nextJoinNonce: this.nextJoinNonce, nextNwkAddr: this.nextNwkAddr });
         this.writeAdr();
       })();
+      this.deps.metrics.batchStage.observe({ stage: 'store' }, (this.deps.monotonic() - started) / 1000);
     } catch (err) {
       // The batch's journal entries stay open: the cursor stops before them, so the next start
       // processes them again. Its joins never happened: their devices hear no join-accept.
@@ -750,9 +790,14 @@ export class NetworkServer {
     }
     // Answers that acknowledge nothing (LinkCheckAns, DeviceTimeAns, a queued downlink to an
     // unconfirmed uplink) leave now: what makes them safe is the durable FCnt (no frame accepted
-    // twice, no FCntDown reused). An ACK tells a device not to send its frame again, so ACKs
-    // wait for the log's fsync (at most buffer.fsync_interval_ms, well inside RX1): a kill -9 or
-    // a full disk before that leaves the device unanswered, and it retransmits.
+    // twice, no FCntDown reused). An ACK tells a device not to send its frame again, so the
+    // frame must survive a kill -9 from the moment the ACK leaves (S2). With the inbox journal
+    // it already does: the datagram was durable before the frame was processed, its entry stays
+    // open until the record is durable, and the transaction just committed holds the frame's
+    // applied_uplinks row, so a restart stores it again as `restored` (S6) — the ACK leaves now.
+    // Without the journal the ACK waits for the log's fsync (asked for at once): a kill -9 or a
+    // refused append before it leaves the device unanswered, and it retransmits.
+    const ackNow = this.deps.inbox !== undefined;
     const send = (p: PreparedAnswer): void => {
       const s = p.a.session;
       try {
@@ -762,9 +807,11 @@ export class NetworkServer {
         this.deps.logger.error({ err: (err as Error).message, devEui: s.devEui }, 'answer failed');
       }
     };
-    const acks = ready.filter((p) => p.a.frame.confirmed);
-    for (const p of ready) if (!p.a.frame.confirmed) send(p);
+    const acks = ackNow ? [] : ready.filter((p) => p.a.frame.confirmed);
+    for (const p of ready) if (ackNow || !p.a.frame.confirmed) send(p);
+    const logStarted = this.deps.monotonic();
     const durable = (): void => {
+      if (b.records.length) this.deps.metrics.batchStage.observe({ stage: 'log' }, (this.deps.monotonic() - logStarted) / 1000);
       for (const p of acks) send(p);
       for (const f of b.afterDurable) {
         try {
@@ -776,15 +823,18 @@ export class NetworkServer {
       this.deps.inbox?.done(b.entries);
     };
     if (b.records.length === 0) return durable();
-    // An ACK or join-accept waits for this fsync inside its receive window: no group-commit
-    // wait for it (at most one more fsync of the log per batch that holds one).
+    // A join-accept (or, without the journal, an ACK) waits for this fsync inside its receive
+    // window: no group-commit wait for it (at most one more fsync of the log per batch that holds one).
     this.deps.append(b.records, (refused) => this.fixApplied(applied, refused), acks.length > 0 || b.afterDurable.length > 0).then(
       () => {
         if (!this.closed) durable();
       },
       (err: unknown) => {
         this.deps.metrics.rejected.inc({ reason: 'log_error' }, b.records.length);
-        this.deps.logger.error({ err: (err as Error).message, records: b.records.length }, 'durable log refused a batch: its confirmed uplinks are not acknowledged');
+        this.deps.logger.error(
+          { err: (err as Error).message, records: b.records.length },
+          ackNow ? 'durable log refused a batch: its frames stay in the inbox journal and are stored at the next start' : 'durable log refused a batch: its confirmed uplinks are not acknowledged',
+        );
       },
     );
   }
@@ -991,6 +1041,7 @@ export class NetworkServer {
     this.dedup.flushAll();
     const b = this.batch;
     this.batch = undefined;
+    if (b) clearBatchTimer(b);
     // A clean stop writes the ADR history not written yet (adr.ts HISTORY_WRITE_EVERY).
     const applied = b ? this.appliedRows(b) : undefined;
     this.deps.store.db.transaction(() => {
@@ -1022,6 +1073,13 @@ function bestSnr(receptions: readonly Reception[]): number {
   let best = -Infinity;
   for (const r of receptions) best = Math.max(best, r.rxpk.lsnr ?? -99);
   return best;
+}
+
+function clearBatchTimer(b: Batch): void {
+  if (b.timer === undefined) return;
+  if ('refresh' in b.timer) clearTimeout(b.timer);
+  else clearImmediate(b.timer);
+  b.timer = undefined;
 }
 
 /** When the reception's uplink was heard on our clock (its datagram's arrival if unknown). */

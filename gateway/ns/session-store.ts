@@ -14,7 +14,9 @@
  *     batch's records are appended to the durable log. After a crash the stored FCntUp is
  *     therefore never behind a stored record: no frame is accepted twice. A crash between the
  *     two loses that batch's records (frames received in the last few ms — like those still in
- *     the dedup window or the socket buffer, which no UDP receiver can keep either).
+ *     the dedup window or the socket buffer, which no UDP receiver can keep either) — unless
+ *     the inbox journal is on (S6). An ACK leaves only when its frame survives a crash: after
+ *     this commit with the journal (S6 restores the record), after the log's fsync without it.
  * S3. A DevNonce, once committed for a device, is never accepted again for it (LoRaWAN 1.0.x
  *     random nonces: every nonce seen is kept, as ChirpStack does).
  * S4. JoinNonce and DevAddr allocators only move forward (committed with the batch's joins).
@@ -23,7 +25,8 @@
  * S6. With the inbox journal on, `commitUplinks` also records, per stored uplink, the durable-log
  *     id its record is about to get (`applied_uplinks`, see `AppliedUplink`): S2's crash window
  *     (counters committed, records not yet durable) is then told apart at the next start and the
- *     frame replayed from the journal is stored instead of lost.
+ *     frame replayed from the journal is stored instead of lost — which is why an ACK may leave
+ *     right after this commit (test/edge-ns-ack-crash.test.ts).
  *
  * ## On-disk format
  *

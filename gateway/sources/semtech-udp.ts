@@ -396,7 +396,9 @@ export class SemtechUdpSource implements Source {
           return;
         }
         // N1/N2: PUSH_ACK and processing once the entry is durable.
-        inbox.append(p.gatewayEui, msg).then(
+        const durable = inbox.append(p.gatewayEui, msg);
+        if (p.rxpk.some(awaitsAnswer)) inbox.flushSoon();
+        durable.then(
           (id) => {
             this.pushAck(p, from);
             this.onPushData(p, msg, receivedAt, id);
@@ -486,4 +488,10 @@ export class SemtechUdpSource implements Source {
     this.store?.close();
     this.state = { state: 'stopped' };
   }
+}
+
+/** A confirmed data uplink or a join-request (MHDR): its answer's receive window is running. */
+function awaitsAnswer(rx: { stat: number; data: Uint8Array }): boolean {
+  const mType = (rx.data[0] ?? 0xff) >> 5;
+  return rx.stat === 1 && (mType === 4 || mType === 0);
 }

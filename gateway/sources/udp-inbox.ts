@@ -36,7 +36,8 @@
  * ## fsync policy
  *
  * Group commit: the durable log's fdatasync every `fsync_interval_ms` (default 5 ms) for all
- * datagrams that arrived meanwhile. The stock forwarder waits `push_timeout_ms` (100 ms) for a
+ * datagrams that arrived meanwhile — at once (`flushSoon`) for a datagram holding a confirmed
+ * uplink or a join-request, whose answer is waited for. The stock forwarder waits `push_timeout_ms` (100 ms) for a
  * PUSH_ACK; the receipt → durable time is the histogram `lorawan_edge_ns_inbox_commit_seconds`
  * (measured in bench/RESULTS.md). With the journal full (`max_bytes`, 64 MiB: the network server
  * stopped committing) appends wait (`when_full: block`) and no PUSH_ACK leaves; nothing is
@@ -232,6 +233,15 @@ export class UdpInbox {
       () => this.recent.failed(slot, durable), // the caller hears the error
     );
     return durable;
+  }
+
+  /**
+   * The pending group commit now, not at its interval: a datagram just appended holds a frame
+   * whose answer has a receive window running (a confirmed uplink, a join-request). At most one
+   * more fdatasync per such datagram; N1 is unchanged (the PUSH_ACK still waits for it).
+   */
+  flushSoon(): void {
+    this.log.flushSoon();
   }
 
   /** An entry handed over with `refs` rxpks given to the network server (0: done at once). Ids ascending. */
