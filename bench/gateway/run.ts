@@ -659,7 +659,8 @@ async function main(): Promise<void> {
   const began = Date.now();
   buildBundle();
   const deployed = deployedGateway();
-  log(`gateway: node ${[...deployed.nodeFlags, ...GW_FLAGS].join(' ')} dist/lorawan-edge.mjs gateway (bundle built from the working tree; flags from gateway/deploy/lorawan-edge.service)`);
+  const unitEnv = Object.entries(deployed.env).map(([k, v]) => `${k}=${v} `).join('');
+  log(`gateway: ${unitEnv}node ${[...deployed.nodeFlags, ...GW_FLAGS].join(' ')} dist/lorawan-edge.mjs gateway (bundle built from the working tree; flags and environment from gateway/deploy/lorawan-edge.service)`);
   const devices = buildFleet(FLEET_SIZE);
   log(`fleet: ${devices.length} devices (${MODELS.map((m) => m.id).join(', ')}); per measurement for ${fmt(N)} uplinks: ${JSON.stringify(expectedPerMeasurement(devices, N))}`);
   const [broker, influx] = await Promise.all([
@@ -696,7 +697,7 @@ async function main(): Promise<void> {
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${fmt(machine.ramGb, 1)} GB RAM, Linux ${machine.kernel}; Node ${machine.node}; Mosquitto ${mosquittoVersion}; ${influxVersion}; Node-RED ${nodeRedVersion()} with node-red-contrib-influxdb ${pkgVersion('node-red-contrib-influxdb')}. Load average at start ${machine.loadStart}, at end ${load()} (the machine is shared: other work running at the same time lowers every figure).`,
     '',
-    `Command: \`node --import tsx bench/gateway/run.ts${argv ? ` ${argv}` : ''}\` (${fmt((Date.now() - began) / 60_000, 1)} min). Broker: Mosquitto with max_queued_messages 2,000,000 and max_inflight_messages ${fmt(INFLIGHT)}; publisher window ${fmt(WINDOW)} unacknowledged QoS 1 messages. Gateway: \`node ${[...deployed.nodeFlags, ...GW_FLAGS].join(' ')} dist/lorawan-edge.mjs gateway\` (the bundle, with the systemd unit's node flags). Fleet: ${devices.length} devices of ${MODELS.length} models; the gateway writes ${POINTS_PER_UPLINK} points per uplink (reading + lorawan_uplink), the Node-RED flow 1 (the reading).`,
+    `Command: \`node --import tsx bench/gateway/run.ts${argv ? ` ${argv}` : ''}\` (${fmt((Date.now() - began) / 60_000, 1)} min). Broker: Mosquitto with max_queued_messages 2,000,000 and max_inflight_messages ${fmt(INFLIGHT)}; publisher window ${fmt(WINDOW)} unacknowledged QoS 1 messages. Gateway: \`${unitEnv}node ${[...deployed.nodeFlags, ...GW_FLAGS].join(' ')} dist/lorawan-edge.mjs gateway\` (the bundle, with the systemd unit's node flags). Fleet: ${devices.length} devices of ${MODELS.length} models; the gateway writes ${POINTS_PER_UPLINK} points per uplink (reading + lorawan_uplink), the Node-RED flow 1 (the reading).`,
     '',
     ...goalsTable(),
     '',
