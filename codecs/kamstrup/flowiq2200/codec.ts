@@ -105,7 +105,7 @@ const VIFE_QUALIFIER = 5;
 const VIFE_EXPONENT = 6;
 const VIFE_UNKNOWN = 7;
 
-function vifeKind(e: number): number {
+function kindOfVife(e: number): number {
   if (e === VIFE_INVERSE_COMPACT_PROFILE) return VIFE_PROFILE_INVERSE;
   if (e === VIFE_COMPACT_PROFILE) return VIFE_PROFILE_FORWARD;
   if (e === VIFE_COMPACT_PROFILE_REGISTERS) return VIFE_PROFILE_REGISTERS;
@@ -113,6 +113,13 @@ function vifeKind(e: number): number {
   if (QUALIFIERS[e]) return VIFE_QUALIFIER;
   if ((e >= 0x70 && e <= 0x77) || e === 0x7d) return VIFE_EXPONENT;
   return VIFE_UNKNOWN;
+}
+
+/** `kindOfVife` by VIFE (0..0x7F), computed once: the lookups in the sparse name tables cost more per record. */
+const VIFE_KINDS = Uint8Array.from({ length: 0x80 }, (_, e) => kindOfVife(e));
+
+function vifeKind(e: number): number {
+  return VIFE_KINDS[e] as number;
 }
 
 /** Fills `mods` from the combinable VIFEs of record `i` (none for manufacturer-specific records). */
