@@ -159,6 +159,16 @@ export function isoTime(ms: number): string {
   return cachedMinute(MINUTES_UTC, ms) ?? keepMinute(MINUTES_UTC, ms, `${isoNoZone(ms)}Z`);
 }
 
+/**
+ * `isoTimeNoZone(ms)` if that text is in the cache of recently printed minutes, else undefined.
+ * Small enough to be inlined where it is called: a loop printing many stamps (a compact profile's
+ * points) then passes no boxed number to a call per stamp, which cost more than the lookup.
+ */
+export function cachedIsoTimeNoZone(ms: number): string | undefined {
+  const slot = (ms / 60_000) & 1023;
+  return MINUTES_NO_ZONE.ms[slot] === ms ? MINUTES_NO_ZONE.texts[slot] : undefined;
+}
+
 /** Exactly `new Date(ms).toISOString().slice(0, 23)`: the time without its zone letter. */
 export function isoTimeNoZone(ms: number): string {
   if (!hasFourDigitYear(ms)) return new Date(ms).toISOString().slice(0, 23);

@@ -17,7 +17,7 @@ import type { DecodeResult, JsonObject, NormalizeResult, Reading, ReadingValue, 
 import { ByteWriter, PayloadError, round, toHex } from '../../bytes.ts';
 import { booleanValue, defineCodec, numberValue } from '../../define.ts';
 import type { ReadingName } from '../../readings.ts';
-import { hasFourDigitYear, isoTime, parseIsoNoZone } from '../../time.ts';
+import { cachedIsoTimeNoZone, hasFourDigitYear, isoTime, parseIsoNoZone } from '../../time.ts';
 import {
   bcdNumberAt,
   encodeTypeF,
@@ -28,10 +28,12 @@ import {
   meterTimeToUtc,
   numberAt,
   plainQuantity,
+  pow10,
   primaryQuantityOf,
   QUALIFIERS,
   RECORD_ERRORS,
   scale,
+  scaleBy,
   timeAt,
   unsignedAt,
   utcToMeterTime,
@@ -407,7 +409,9 @@ class ProfileValues implements ProfileSink {
   private latest: LatestVolume | undefined = undefined;
   private type = '';
   private unit = '';
-  private exponent = 0;
+  /** The profile's scale: divide (negative exponent) or multiply by `factor`. */
+  private divide = false;
+  private factor = 1;
   private isReal = false;
   private storage = 0;
   private values: Value[] = [];
@@ -418,7 +422,8 @@ class ProfileValues implements ProfileSink {
     this.latest = latest;
     this.type = type;
     this.unit = unit;
-    this.exponent = exponent;
+    this.divide = exponent < 0;
+    this.factor = pow10(exponent);
     this.isReal = isReal;
     this.storage = storage;
     this.values = values;
@@ -435,7 +440,9 @@ class ProfileValues implements ProfileSink {
   }
 
   point(raw: number, time: LocalTime): void {
-    const v: Value = { Type: this.type, Value: scale(raw, this.exponent, this.isReal), Unit: this.unit, Timestamp: formatLocalTime(time) };
+    // The cached stamp looked up here (inlined) first: a call per point with the time as its
+    // argument boxed the number each time.
+    const v: Value = { Type: this.type, Value: scaleBy(raw, this.divide, this.factor, this.isReal), Unit: this.unit, Timestamp: cachedIsoTimeNoZone(time) ?? formatLocalTime(time) };
     this.values.push(v);
     if (this.isVolume) this.latest = considerVolume(this.latest, this.storage, v, time);
   }

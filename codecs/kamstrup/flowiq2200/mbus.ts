@@ -541,9 +541,18 @@ const POW10 = Array.from({ length: 32 }, (_, k) => 10 ** k);
 
 /** raw × 10^exponent without binary noise (divide for negative exponents). */
 export function scale(raw: number, exponent: number, isReal = false): number {
+  return scaleBy(raw, exponent < 0, pow10(exponent), isReal);
+}
+
+/** 10^|exponent|: what `scale` divides or multiplies by. */
+export function pow10(exponent: number): number {
   const k = exponent < 0 ? -exponent : exponent;
-  const p = k < POW10.length ? (POW10[k] as number) : 10 ** k;
-  const v = exponent < 0 ? raw / p : raw * p;
+  return k < POW10.length ? (POW10[k] as number) : 10 ** k;
+}
+
+/** `scale` with its factor computed once (`pow10`), for the points of a profile, which share it. */
+export function scaleBy(raw: number, divide: boolean, factor: number, isReal: boolean): number {
+  const v = divide ? raw / factor : raw * factor;
   return isReal ? Number(v.toPrecision(7)) : v;
 }
 
