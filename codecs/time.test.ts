@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { civilFromDays, daysFromCivil, daysInMonth, isoTime, isoTimeNoZone, MS_PER_DAY, parseIsoNoZone } from './time.ts';
+import { cachedIsoTimeNoZone, civilFromDays, daysFromCivil, daysInMonth, isoTime, isoTimeNoZone, MS_PER_DAY, parseIsoNoZone } from './time.ts';
 
 const MIN_MS = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
 const MAX_MS = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
@@ -77,5 +77,23 @@ describe('time formatting', () => {
       }),
       { numRuns: 5000 },
     );
+  });
+});
+
+describe('cachedIsoTimeNoZone', () => {
+  it('gives the text isoTimeNoZone printed for a whole minute, and nothing it has not printed', () => {
+    fc.assert(
+      fc.property(times, (ms) => {
+        const cached = cachedIsoTimeNoZone(ms);
+        if (cached !== undefined) expect(cached).toBe(new Date(ms).toISOString().slice(0, 23));
+        const text = isoTimeNoZone(ms);
+        const after = cachedIsoTimeNoZone(ms);
+        // Whole minutes of four-digit years are kept (until another minute takes the slot).
+        if (Number.isInteger(ms) && ms % 60_000 === 0 && ms >= MIN_MS && ms <= MAX_MS) expect(after).toBe(text);
+        else if (after !== undefined) expect(after).toBe(text);
+      }),
+      { seed: 20_261_207, numRuns: 3000 },
+    );
+    expect(cachedIsoTimeNoZone(1_700_000_000_123)).toBeUndefined(); // never a whole minute
   });
 });

@@ -118,7 +118,7 @@ export function hasFourDigitYear(ms: number): boolean {
 }
 
 /**
- * The texts of recently printed whole minutes, by minute number modulo 1024 (one cache without
+ * The texts of recently printed whole minutes, in 1,024 slots by a hash of the minute number (one cache without
  * and one with the zone letter). History records repeat the same instants across uplinks and
  * devices — every meter's hourly profile steps through the same whole hours — so most stamps of
  * a decode were printed before: a hit returns the string already made instead of a new one per
@@ -130,6 +130,16 @@ interface MinuteTexts {
   texts: string[];
 }
 
+/**
+ * The slot of a whole minute: the top 10 bits of the minute number times 2^32/φ (Fibonacci
+ * hashing). The minute number modulo 1024 put every whole hour in one of only 256 slots (60 and
+ * 1024 share a factor 4), so hourly stamps ~11 days apart evicted each other (seen as a third of
+ * flowIQ's decode formatting again). Any slot is correct: a hit compares the time itself.
+ */
+function minuteSlot(ms: number): number {
+  return Math.imul(ms / 60_000, 0x9e3779b1) >>> 22;
+}
+
 function minuteTexts(): MinuteTexts {
   return { ms: new Float64Array(1024).fill(Number.NaN), texts: new Array<string>(1024).fill('') };
 }
@@ -139,14 +149,14 @@ const MINUTES_UTC = minuteTexts();
 
 /** The printed text of `ms` from `cache`, or undefined when it is not a cached whole minute. */
 function cachedMinute(cache: MinuteTexts, ms: number): string | undefined {
-  const slot = (ms / 60_000) & 1023;
+  const slot = minuteSlot(ms);
   return cache.ms[slot] === ms ? cache.texts[slot] : undefined;
 }
 
 /** Keeps `text` as the printed form of `ms` when `ms` is a whole minute. */
 function keepMinute(cache: MinuteTexts, ms: number, text: string): string {
   if (ms % 60_000 === 0) {
-    const slot = (ms / 60_000) & 1023;
+    const slot = minuteSlot(ms);
     cache.ms[slot] = ms;
     cache.texts[slot] = text;
   }
@@ -157,6 +167,16 @@ function keepMinute(cache: MinuteTexts, ms: number, text: string): string {
 export function isoTime(ms: number): string {
   if (!hasFourDigitYear(ms)) return new Date(ms).toISOString();
   return cachedMinute(MINUTES_UTC, ms) ?? keepMinute(MINUTES_UTC, ms, `${isoNoZone(ms)}Z`);
+}
+
+/**
+ * `isoTimeNoZone(ms)` if that text is in the cache of recently printed minutes, else undefined.
+ * Small enough to be inlined where it is called: a loop printing many stamps (a compact profile's
+ * points) then passes no boxed number to a call per stamp, which cost more than the lookup.
+ */
+export function cachedIsoTimeNoZone(ms: number): string | undefined {
+  const slot = minuteSlot(ms);
+  return MINUTES_NO_ZONE.ms[slot] === ms ? MINUTES_NO_ZONE.texts[slot] : undefined;
 }
 
 /** Exactly `new Date(ms).toISOString().slice(0, 23)`: the time without its zone letter. */

@@ -17,27 +17,35 @@ import type { DecodeResult, JsonObject, NormalizeResult, Reading, ReadingValue, 
 import { ByteWriter, PayloadError, round, toHex } from '../../bytes.ts';
 import { booleanValue, defineCodec, numberValue } from '../../define.ts';
 import type { ReadingName } from '../../readings.ts';
-import { hasFourDigitYear, isoTime, parseIsoNoZone } from '../../time.ts';
+import { cachedIsoTimeNoZone, hasFourDigitYear, isoTime, parseIsoNoZone } from '../../time.ts';
 import {
+  bcdNumberAt,
   encodeTypeF,
-  expandProfileInto,
+  expandProfileAt,
+  fbQuantityOf,
+  fdQuantityOf,
   formatLocalTime,
-  isStorageTime,
   meterTimeToUtc,
-  modifiers,
-  parseTelegram,
-  recordBcd,
-  recordNumber,
-  recordQuantity,
-  recordTime,
-  recordUnsigned,
+  numberAt,
+  plainQuantity,
+  pow10,
+  primaryQuantityOf,
+  QUALIFIERS,
+  RECORD_ERRORS,
   scale,
+  scaleBy,
+  timeAt,
+  unsignedAt,
   utcToMeterTime,
-  type DataRecord,
+  VIFE_COMPACT_PROFILE,
+  VIFE_COMPACT_PROFILE_REGISTERS,
+  VIFE_INVERSE_COMPACT_PROFILE,
+  type FunctionField,
   type LocalTime,
-  type Modifiers,
   type ProfileSink,
+  type Quantity,
 } from './mbus.ts';
+import { FB, FD, MANUFACTURER, PLAIN, PRIMARY, readRecords, RecordTable, skipTplHeader } from './record-table.ts';
 
 const INVALID = 'Invalid value among data';
 /** TTN's warning when a profile element or its time is invalid (it and the rest are left out). */
@@ -61,39 +69,196 @@ const ALD_INVALID = 0xfff;
 
 type Value = { Type: string; Value: number | boolean | string | null; Unit: string; Timestamp: string | null };
 
+/** The DIF function field (bits 5–4). */
+const FUNCTIONS: readonly FunctionField[] = ['instantaneous', 'maximum', 'minimum', 'error'];
+
 /** The function field as TTN's codec prefixes it to the type ("Max Volume flow"). */
-const PREFIX: Record<DataRecord['func'], string> = { instantaneous: '', maximum: 'Max ', minimum: 'Min ', error: 'Error state ' };
+const PREFIX: Record<FunctionField, string> = { instantaneous: '', maximum: 'Max ', minimum: 'Min ', error: 'Error state ' };
 
 function hex2(n: number): string {
   return n.toString(16).padStart(2, '0').toUpperCase();
 }
 
+/** The records of the telegram being decoded (one table for every decode: decodes never overlap). */
+const T = new RecordTable();
+
+/** What a record's combinable VIFEs say (`readModifiers` fills it; one object reused by every record). */
+const mods = {
+  /** 0 none, else the last compact-profile VIFE: PROFILE_INVERSE, PROFILE_FORWARD, PROFILE_REGISTERS. */
+  profile: 0,
+  /** A record-error VIFE says the value is not valid. */
+  recordError: false,
+  /** Extra decimal exponent from multiplicative correction VIFEs. */
+  exponent: 0,
+  /** How many VIFEs are qualifiers (named in the type) and how many are not understood. */
+  qualifiers: 0,
+  unknown: 0,
+};
+const PROFILE_INVERSE = 1;
+const PROFILE_FORWARD = 2;
+const PROFILE_REGISTERS = 3;
+
+// What one combinable VIFE is (EN 13757-3 table 15), for `readModifiers` and the names built from them.
+const VIFE_PROFILE_INVERSE = 1;
+const VIFE_PROFILE_FORWARD = 2;
+const VIFE_PROFILE_REGISTERS = 3;
+const VIFE_RECORD_ERROR = 4;
+const VIFE_QUALIFIER = 5;
+const VIFE_EXPONENT = 6;
+const VIFE_UNKNOWN = 7;
+
+function kindOfVife(e: number): number {
+  if (e === VIFE_INVERSE_COMPACT_PROFILE) return VIFE_PROFILE_INVERSE;
+  if (e === VIFE_COMPACT_PROFILE) return VIFE_PROFILE_FORWARD;
+  if (e === VIFE_COMPACT_PROFILE_REGISTERS) return VIFE_PROFILE_REGISTERS;
+  if (RECORD_ERRORS[e]) return VIFE_RECORD_ERROR;
+  if (QUALIFIERS[e]) return VIFE_QUALIFIER;
+  if ((e >= 0x70 && e <= 0x77) || e === 0x7d) return VIFE_EXPONENT;
+  return VIFE_UNKNOWN;
+}
+
+/** `kindOfVife` by VIFE (0..0x7F), computed once: the lookups in the sparse name tables cost more per record. */
+const VIFE_KINDS = Uint8Array.from({ length: 0x80 }, (_, e) => kindOfVife(e));
+
+function vifeKind(e: number): number {
+  return VIFE_KINDS[e] as number;
+}
+
+/** Fills `mods` from the combinable VIFEs of record `i` (none for manufacturer-specific records). */
+function readModifiers(i: number): void {
+  mods.profile = 0;
+  mods.recordError = false;
+  mods.exponent = 0;
+  mods.qualifiers = 0;
+  mods.unknown = 0;
+  const n = T.extCount[i] as number;
+  if (n === 0 || T.table[i] === MANUFACTURER) return;
+  const ext = T.ext;
+  for (let k = T.extStart[i] as number, end = k + n; k < end; k++) {
+    const e = ext[k] as number;
+    switch (vifeKind(e)) {
+      case VIFE_PROFILE_INVERSE:
+        mods.profile = PROFILE_INVERSE;
+        break;
+      case VIFE_PROFILE_FORWARD:
+        mods.profile = PROFILE_FORWARD;
+        break;
+      case VIFE_PROFILE_REGISTERS:
+        mods.profile = PROFILE_REGISTERS;
+        break;
+      case VIFE_RECORD_ERROR:
+        mods.recordError = true;
+        break;
+      case VIFE_QUALIFIER:
+        mods.qualifiers++;
+        break;
+      case VIFE_EXPONENT:
+        mods.exponent += e === 0x7d ? 3 : (e & 0x07) - 6; // multiplicative correction 10^(nnn-6), 0x7D: 10^3
+        break;
+      default:
+        mods.unknown++;
+    }
+  }
+}
+
+/** The VIFEs of record `i` of one kind, each as `format` prints it, joined by `separator`. */
+function vifeList(i: number, kind: number, format: (e: number) => string, separator: string): string {
+  let text = '';
+  for (let k = T.extStart[i] as number, end = k + (T.extCount[i] as number); k < end; k++) {
+    const e = T.ext[k] as number;
+    if (vifeKind(e) !== kind) continue;
+    text = text === '' ? format(e) : `${text}${separator}${format(e)}`;
+  }
+  return text;
+}
+
+const qualifierText = (e: number): string => QUALIFIERS[e] as string;
+const vifeHex = (e: number): string => `0x${hex2(e)}`;
+const vifeName = (e: number): string => `VIFE 0x${hex2(e)}`;
+
 /**
  * "Min Volume flow", "Reverse Volume", "Max Reverse Volume (tariff 1)": as TTN's codec, the
  * function prefix, then the combinable VIFE's text (EN 13757-3 table 15, TTN's wording), then
  * the quantity; what TTN's codec does not name (tariff, subunit, VIFEs it refuses) follows in
- * parentheses.
+ * parentheses. `withUnknown` false leaves the not-understood VIFEs out (a profile's type).
  */
-function typeName(base: string, rec: DataRecord, mods: Modifiers): string {
-  if (!mods.qualifiers.length && !mods.unknown.length && !rec.manufacturerExtension && !rec.tariff && !rec.subunit) {
-    return rec.func === 'instantaneous' ? base : `${PREFIX[rec.func]}${base}`; // the common case: no qualifiers
+function typeName(base: string, i: number, withUnknown: boolean): string {
+  const func = FUNCTIONS[((T.dif[i] as number) >> 4) & 0x03] as FunctionField;
+  const unknown = withUnknown && mods.unknown > 0;
+  const tariff = T.tariff[i] as number;
+  const subunit = T.subunit[i] as number;
+  const mfrExt = T.manufacturerExtension[i] === 1;
+  if (mods.qualifiers === 0 && !unknown && !mfrExt && !tariff && !subunit) {
+    return func === 'instantaneous' ? base : `${PREFIX[func]}${base}`; // the common case: no qualifiers
   }
-  const qualified = mods.qualifiers.length ? `${mods.qualifiers.join(' ')} ${base}` : base;
-  const extras = mods.unknown.map((e) => `VIFE 0x${hex2(e)}`);
-  if (rec.manufacturerExtension) extras.push('manufacturer extension');
-  if (rec.tariff) extras.push(`tariff ${rec.tariff}`);
-  if (rec.subunit) extras.push(`subunit ${rec.subunit}`);
-  return `${PREFIX[rec.func]}${qualified}${extras.length ? ` (${extras.join(', ')})` : ''}`;
+  const qualified = mods.qualifiers > 0 ? `${vifeList(i, VIFE_QUALIFIER, qualifierText, ' ')} ${base}` : base;
+  const extras: string[] = [];
+  if (unknown) extras.push(vifeList(i, VIFE_UNKNOWN, vifeName, ', '));
+  if (mfrExt) extras.push('manufacturer extension');
+  if (tariff) extras.push(`tariff ${tariff}`);
+  if (subunit) extras.push(`subunit ${subunit}`);
+  return `${PREFIX[func]}${qualified}${extras.length ? ` (${extras.join(', ')})` : ''}`;
+}
+
+/** DIF data field (bits 3–0) of record `i`. */
+function codingOf(i: number): number {
+  return (T.dif[i] as number) & 0x0f;
+}
+
+/** Whether a DIF data field is an integer (1–4, 6 or 8 bytes) / BCD (2–12 digits) coding. */
+function isInt(coding: number): boolean {
+  return coding >= 0x1 && coding <= 0x7 && coding !== 0x5;
+}
+function isBcd(coding: number): boolean {
+  return coding >= 0x9 && coding <= 0xe && coding !== 0xd;
+}
+const CODING_REAL = 0x5;
+const CODING_LVAR = 0xd;
+
+/** The data field of record `i` as bytes (for hex dumps: rare paths only). */
+function dataOf(bytes: Uint8Array, i: number): Uint8Array {
+  const start = T.dataStart[i] as number;
+  return bytes.subarray(start, start + (T.dataLength[i] as number));
 }
 
 /** An integer record value without the invalid-marker rule (bit fields, identifiers). */
-function integerOf(rec: DataRecord): number | undefined {
-  if (rec.coding.kind === 'int') return recordUnsigned(rec);
-  if (rec.coding.kind === 'bcd') {
-    const v = recordBcd(rec);
-    return v.ok ? v.value : undefined;
+function integerOf(bytes: Uint8Array, i: number): number | undefined {
+  const coding = codingOf(i);
+  if (isInt(coding)) return unsignedAt(bytes, T.dataStart[i] as number, T.dataLength[i] as number);
+  if (isBcd(coding)) {
+    const v = bcdNumberAt(bytes, T.dataStart[i] as number, T.dataLength[i] as number);
+    return Number.isNaN(v) ? undefined : v;
   }
   return undefined;
+}
+
+/** The record's data as a number, NaN when it has none (invalid marker, bad digit, not a number coding). */
+function numberOfRecord(bytes: Uint8Array, i: number): number {
+  return numberAt(bytes, T.dataStart[i] as number, T.dataLength[i] as number, codingOf(i), T.lvar[i] as number);
+}
+
+/** The standard quantity of record `i`, or undefined (manufacturer-specific or unknown code). */
+function quantityOf(bytes: Uint8Array, i: number): Quantity | undefined {
+  const code = T.code[i] as number;
+  switch (T.table[i]) {
+    case PRIMARY:
+      return primaryQuantityOf(code);
+    case FD:
+      return fdQuantityOf(code);
+    case FB:
+      return fbQuantityOf(code);
+    case PLAIN:
+      return plainQuantity(reversedText(bytes, T.plainStart[i] as number, T.plainLength[i] as number));
+    default:
+      return undefined;
+  }
+}
+
+/** `n` bytes from `start` as characters, last byte first (how M-Bus sends text). */
+function reversedText(bytes: Uint8Array, start: number, n: number): string {
+  let s = '';
+  for (let k = start + n - 1; k >= start; k--) s += String.fromCharCode(bytes[k] as number);
+  return s;
 }
 
 function invalid(type: string, timestamp: string | null, warnings: string[]): Value {
@@ -101,142 +266,190 @@ function invalid(type: string, timestamp: string | null, warnings: string[]): Va
   return { Type: type, Value: null, Unit: 'Invalid', Timestamp: timestamp };
 }
 
-/** Appends the values of a Kamstrup manufacturer-specific record to `values`. */
-function kamstrupValues(rec: DataRecord, ts: string | null, warnings: string[], values: Value[]): void {
-  const raw = integerOf(rec);
-  if (rec.code === 0x25 && raw !== undefined) {
-    if (raw > 0xff) warnings.push(`info code bits 0x${(raw & ~0xff).toString(16)} in the record at offset ${rec.offset} are not known`);
+/** Appends the values of Kamstrup manufacturer-specific record `i` to `values`. */
+function kamstrupValues(bytes: Uint8Array, i: number, ts: string | null, warnings: string[], values: Value[]): void {
+  const raw = integerOf(bytes, i);
+  const code = T.code[i] as number;
+  const offset = T.offset[i] as number;
+  if (code === 0x25 && raw !== undefined) {
+    if (raw > 0xff) warnings.push(`info code bits 0x${(raw & ~0xff).toString(16)} in the record at offset ${offset} are not known`);
     for (let bit = 0; bit < INFO_CODE_FLAGS.length; bit++) {
       values.push({ Type: INFO_CODE_FLAGS[bit] as string, Value: ((raw >> bit) & 1) === 1, Unit: 'NA', Timestamp: ts });
     }
     return;
   }
-  const mods = modifiers(rec);
-  if (rec.code === 0x1c && raw !== undefined) {
-    const type = typeName('ALD last day', rec, mods);
+  readModifiers(i); // (none: manufacturer-specific VIFEs are not combinable ones)
+  if (code === 0x1c && raw !== undefined) {
+    const type = typeName('ALD last day', i, true);
     values.push(raw === ALD_INVALID ? invalid(type, ts, warnings) : { Type: type, Value: raw, Unit: 'NA', Timestamp: ts });
     return;
   }
-  if (rec.code === 0x16 && raw !== undefined) {
-    values.push({ Type: typeName('Module type/config number', rec, mods), Value: raw, Unit: 'NA', Timestamp: ts });
+  if (code === 0x16 && raw !== undefined) {
+    values.push({ Type: typeName('Module type/config number', i, true), Value: raw, Unit: 'NA', Timestamp: ts });
     return;
   }
-  const known = rec.code === 0x25 || rec.code === 0x1c || rec.code === 0x16;
+  const known = code === 0x25 || code === 0x1c || code === 0x16;
   warnings.push(
     known
-      ? `Kamstrup VIFE 0x${hex2(rec.code)} in the record at offset ${rec.offset} has no integer data`
-      : `unknown Kamstrup manufacturer-specific VIF${rec.code < 0 ? '' : `E 0x${hex2(rec.code)}`} in the record at offset ${rec.offset}`,
+      ? `Kamstrup VIFE 0x${hex2(code)} in the record at offset ${offset} has no integer data`
+      : `unknown Kamstrup manufacturer-specific VIF${code < 0 ? '' : `E 0x${hex2(code)}`} in the record at offset ${offset}`,
   );
-  const type = rec.code < 0 ? 'Manufacturer specific' : `Manufacturer specific 0x${hex2(rec.code)}`;
-  values.push({ Type: type, Value: raw ?? toHex(rec.data), Unit: 'NA', Timestamp: ts });
+  const type = code < 0 ? 'Manufacturer specific' : `Manufacturer specific 0x${hex2(code)}`;
+  values.push({ Type: type, Value: raw ?? toHex(dataOf(bytes, i)), Unit: 'NA', Timestamp: ts });
 }
 
-function standardValue(rec: DataRecord, mods: Modifiers, ts: string | null, warnings: string[]): Value {
-  const qty = recordQuantity(rec);
+/** The value of standard record `i` (`mods` read). */
+function standardValue(bytes: Uint8Array, i: number, ts: string | null, warnings: string[]): Value {
+  const qty = quantityOf(bytes, i);
+  const offset = T.offset[i] as number;
   if (!qty) {
-    const what = rec.table === 'fb' || rec.table === 'fd' ? `${rec.table.toUpperCase()} VIFE 0x${hex2(rec.code)}` : `VIF 0x${hex2(rec.code)}`;
-    warnings.push(`unknown ${what} in the record at offset ${rec.offset}`);
-    return { Type: `Unknown ${what}`, Value: integerOf(rec) ?? toHex(rec.data), Unit: 'NA', Timestamp: ts };
+    const table = T.table[i];
+    const code = hex2(T.code[i] as number);
+    const what = table === FB ? `FB VIFE 0x${code}` : table === FD ? `FD VIFE 0x${code}` : `VIF 0x${code}`;
+    warnings.push(`unknown ${what} in the record at offset ${offset}`);
+    return { Type: `Unknown ${what}`, Value: integerOf(bytes, i) ?? toHex(dataOf(bytes, i)), Unit: 'NA', Timestamp: ts };
   }
-  if (mods.unknown.length) {
-    warnings.push(`unsupported VIFE ${mods.unknown.map((e) => `0x${hex2(e)}`).join(', ')} in the record at offset ${rec.offset}`);
-  }
-  const type = typeName(qty.name, rec, mods);
+  if (mods.unknown > 0) warnings.push(`unsupported VIFE ${vifeList(i, VIFE_UNKNOWN, vifeHex, ', ')} in the record at offset ${offset}`);
+  const type = typeName(qty.name, i, true);
   if (mods.recordError) return invalid(type, ts, warnings);
+  const coding = codingOf(i);
   if (qty.kind === 'date' || qty.kind === 'datetime') {
-    const t = recordTime(rec);
+    const t = timeAt(bytes, T.dataStart[i] as number, T.code[i] as number, coding);
     return t === undefined ? invalid(type, ts, warnings) : { Type: type, Value: formatLocalTime(t), Unit: 'NA', Timestamp: ts };
   }
-  if (rec.coding.kind === 'lvar' && rec.lvar !== undefined && rec.lvar <= 0xbf) {
-    const text = Array.from(rec.data).reverse();
-    const printable = text.every((c) => c >= 0x20 && c < 0x7f);
-    return { Type: type, Value: printable ? String.fromCharCode(...text) : toHex(rec.data), Unit: qty.unit, Timestamp: ts };
+  if (coding === CODING_LVAR && (T.lvar[i] as number) <= 0xbf) {
+    const start = T.dataStart[i] as number;
+    const n = T.dataLength[i] as number;
+    let printable = true;
+    for (let k = start; k < start + n; k++) {
+      const c = bytes[k] as number;
+      if (c < 0x20 || c >= 0x7f) printable = false;
+    }
+    return { Type: type, Value: printable ? reversedText(bytes, start, n) : toHex(dataOf(bytes, i)), Unit: qty.unit, Timestamp: ts };
   }
   if (qty.kind === 'bits') {
-    const v = integerOf(rec);
+    const v = integerOf(bytes, i);
     return v === undefined ? invalid(type, ts, warnings) : { Type: type, Value: v, Unit: qty.unit, Timestamp: ts };
   }
-  const raw = recordNumber(rec);
+  const raw = numberOfRecord(bytes, i);
   if (Number.isNaN(raw)) return invalid(type, ts, warnings);
-  return { Type: type, Value: scale(raw, qty.exponent + mods.exponent, rec.coding.kind === 'real'), Unit: qty.unit, Timestamp: ts };
+  return { Type: type, Value: scale(raw, qty.exponent + mods.exponent, coding === CODING_REAL), Unit: qty.unit, Timestamp: ts };
 }
 
-function sameRegister(a: DataRecord, b: DataRecord): boolean {
-  return a.table === b.table && a.code === b.code && a.storage === b.storage && a.tariff === b.tariff && a.subunit === b.subunit && a.func === b.func;
+/** Whether records `a` and `b` are the same register (VIF table and code, storage, tariff, subunit, function). */
+function sameRegister(a: number, b: number): boolean {
+  return (
+    T.table[a] === T.table[b] &&
+    T.code[a] === T.code[b] &&
+    T.storage[a] === T.storage[b] &&
+    T.tariff[a] === T.tariff[b] &&
+    T.subunit[a] === T.subunit[b] &&
+    (((T.dif[a] as number) >> 4) & 0x03) === (((T.dif[b] as number) >> 4) & 0x03)
+  );
+}
+
+/** Whether record `i` has a compact-profile VIFE (then it is a profile, not a base value). */
+function isProfile(i: number): boolean {
+  if (T.table[i] === MANUFACTURER) return false;
+  for (let k = T.extStart[i] as number, end = k + (T.extCount[i] as number); k < end; k++) {
+    const kind = vifeKind(T.ext[k] as number);
+    if (kind === VIFE_PROFILE_INVERSE || kind === VIFE_PROFILE_FORWARD || kind === VIFE_PROFILE_REGISTERS) return true;
+  }
+  return false;
 }
 
 /**
- * Appends the history values of a compact profile to `values`, or returns the reason it cannot
- * be expanded. Returns the new latest volume otherwise.
+ * Appends the history values of compact profile `i` to `values` (`mods` read), or returns the
+ * reason it cannot be expanded. Returns the new latest volume otherwise.
  */
 function profileValues(
-  rec: DataRecord,
-  mods: Modifiers,
-  records: DataRecord[],
+  bytes: Uint8Array,
+  i: number,
   baseTime: LocalTime | undefined,
   warnings: string[],
   values: Value[],
   latest: LatestVolume | undefined,
 ): LatestVolume | undefined | string {
-  if (mods.profile === 'registers') {
-    warnings.push(`compact profile with register numbers at offset ${rec.offset} is not supported`);
+  const offset = T.offset[i] as number;
+  if (mods.profile === PROFILE_REGISTERS) {
+    warnings.push(`compact profile with register numbers at offset ${offset} is not supported`);
     return latest;
   }
-  if (rec.coding.kind !== 'lvar') throw new PayloadError(`compact profile at offset ${rec.offset} must have variable-length data (DIF data field 0xD)`);
-  let base: DataRecord | undefined;
-  for (const b of records) {
-    if (b !== rec && b.coding.kind !== 'lvar' && sameRegister(b, rec) && modifiers(b).profile === undefined) {
+  if (codingOf(i) !== CODING_LVAR) throw new PayloadError(`compact profile at offset ${offset} must have variable-length data (DIF data field 0xD)`);
+  // The base value: the first record of the same register that is neither a profile nor LVAR data.
+  let base = -1;
+  for (let b = 0; b < T.count; b++) {
+    if (b !== i && codingOf(b) !== CODING_LVAR && sameRegister(b, i) && !isProfile(b)) {
       base = b;
       break;
     }
   }
-  if (!base) return MISSING_BASE;
+  if (base < 0) return MISSING_BASE;
   if (baseTime === undefined) return MISSING_BASE_TIME;
-  const raw = recordNumber(base);
-  const qty = recordQuantity(rec);
+  const raw = numberOfRecord(bytes, base);
+  const qty = quantityOf(bytes, i);
   if (Number.isNaN(raw) || !qty || qty.kind !== 'number') {
-    warnings.push(`compact profile at offset ${rec.offset} not expanded: its base value is invalid or not a number`);
+    warnings.push(`compact profile at offset ${offset} not expanded: its base value is invalid or not a number`);
     return latest;
   }
-  const type = typeName(qty.name, rec, mods.unknown.length ? { ...mods, unknown: [] } : mods);
-  const sink = new ProfileValues(type, qty.unit, qty.exponent + mods.exponent, base.coding.kind === 'real', rec.storage, values, latest);
-  const complete = expandProfileInto(rec, mods.profile === 'forward' ? 'forward' : 'inverse', raw, baseTime, sink);
+  const type = typeName(qty.name, i, false);
+  const sink = PROFILE_SINK.start(type, qty.unit, qty.exponent + mods.exponent, codingOf(base) === CODING_REAL, T.storage[i] as number, values, latest);
+  const direction = mods.profile === PROFILE_FORWARD ? 'forward' : 'inverse';
+  const complete = expandProfileAt(bytes, T.dataStart[i] as number, T.dataLength[i] as number, offset, direction, raw, baseTime, sink);
   if (!complete) warnings.push(PROFILE_INVALID);
-  return sink.latest;
+  return sink.finish();
 }
 
 /**
- * Appends one `values` entry per point of a compact profile as `expandProfileInto` walks it, and
- * keeps the latest volume: no arrays of raw values and times in between.
+ * Appends one `values` entry per point of a compact profile as `expandProfileAt` walks it, and
+ * keeps the latest volume: no arrays of raw values and times in between. One sink serves every
+ * profile (`start` … `finish`).
  */
 class ProfileValues implements ProfileSink {
-  declare latest: LatestVolume | undefined;
-  private declare readonly type: string;
-  private declare readonly unit: string;
-  private declare readonly exponent: number;
-  private declare readonly isReal: boolean;
-  private declare readonly storage: number;
-  private declare readonly values: Value[];
+  private latest: LatestVolume | undefined = undefined;
+  private type = '';
+  private unit = '';
+  /** The profile's scale: divide (negative exponent) or multiply by `factor`. */
+  private divide = false;
+  private factor = 1;
+  private isReal = false;
+  private storage = 0;
+  private values: Value[] = [];
   /** Only plain volumes can be the latest volume. */
-  private declare readonly isVolume: boolean;
+  private isVolume = false;
 
-  constructor(type: string, unit: string, exponent: number, isReal: boolean, storage: number, values: Value[], latest: LatestVolume | undefined) {
+  start(type: string, unit: string, exponent: number, isReal: boolean, storage: number, values: Value[], latest: LatestVolume | undefined): this {
     this.latest = latest;
     this.type = type;
     this.unit = unit;
-    this.exponent = exponent;
+    this.divide = exponent < 0;
+    this.factor = pow10(exponent);
     this.isReal = isReal;
     this.storage = storage;
     this.values = values;
     this.isVolume = type === 'Volume';
+    return this;
+  }
+
+  /** The latest volume after the profile; lets go of the decode's objects. */
+  finish(): LatestVolume | undefined {
+    const latest = this.latest;
+    this.latest = undefined;
+    this.values = NO_VALUES;
+    return latest;
   }
 
   point(raw: number, time: LocalTime): void {
-    const v: Value = { Type: this.type, Value: scale(raw, this.exponent, this.isReal), Unit: this.unit, Timestamp: formatLocalTime(time) };
+    // The cached stamp looked up here (inlined) first: a call per point with the time as its
+    // argument boxed the number each time.
+    const v: Value = { Type: this.type, Value: scaleBy(raw, this.divide, this.factor, this.isReal), Unit: this.unit, Timestamp: cachedIsoTimeNoZone(time) ?? formatLocalTime(time) };
     this.values.push(v);
     if (this.isVolume) this.latest = considerVolume(this.latest, this.storage, v, time);
   }
 }
+
+const NO_VALUES: Value[] = [];
+const PROFILE_SINK = new ProfileValues();
 
 /** The current (storage 0) volume if there is one, else the newest timed volume. */
 interface LatestVolume {
@@ -275,75 +488,99 @@ function considerVolume(latest: LatestVolume | undefined, storage: number, v: Va
 }
 
 /**
- * The wall-clock times of the storage numbers of one uplink (from their date/time records) and
- * their printed form, made once. An uplink times one or a few storage numbers, so plain arrays
- * searched in order are cheaper than Maps.
+ * The wall-clock times of the storage numbers of the telegram being decoded (from their
+ * date/time records) and their printed form, made when first used. A telegram times one or a
+ * few storage numbers, so short arrays searched in order beat Maps; they are reused by every
+ * decode (`timedCount` says how many entries are this decode's).
  */
-interface StorageTimes {
-  storages: number[];
-  times: LocalTime[];
-  stamps: (string | undefined)[];
+const timedStorages: number[] = [];
+const storageTimes: LocalTime[] = [];
+const storageStamps: (string | undefined)[] = [];
+let timedCount = 0;
+
+function timedIndex(storage: number): number {
+  for (let k = 0; k < timedCount; k++) if (timedStorages[k] === storage) return k;
+  return -1;
 }
 
-/** The storage times of a telegram without date/time records; never written to (decodeUplink makes its own first). */
-const NO_TIMES: StorageTimes = { storages: [], times: [], stamps: [] };
-
-function timeOf(st: StorageTimes, storage: number): LocalTime | undefined {
-  const i = st.storages.indexOf(storage);
-  return i < 0 ? undefined : st.times[i];
+function timeOf(storage: number): LocalTime | undefined {
+  const k = timedIndex(storage);
+  return k < 0 ? undefined : storageTimes[k];
 }
 
 /** The printed wall-clock time of a storage number, or null when it has none. */
-function stampOf(st: StorageTimes, storage: number): string | null {
-  const i = st.storages.indexOf(storage);
-  if (i < 0) return null;
-  let text = st.stamps[i];
+function stampOf(storage: number): string | null {
+  const k = timedIndex(storage);
+  if (k < 0) return null;
+  let text = storageStamps[k];
   if (text === undefined) {
-    text = formatLocalTime(st.times[i] as LocalTime);
-    st.stamps[i] = text;
+    text = formatLocalTime(storageTimes[k] as LocalTime);
+    storageStamps[k] = text;
   }
   return text;
 }
 
+/** Whether record `i` is a plain date/time that times the other records of its storage number. */
+function isStorageTime(i: number): boolean {
+  const code = T.code[i];
+  return (
+    T.table[i] === PRIMARY &&
+    (code === 0x6c || code === 0x6d) &&
+    ((T.dif[i] as number) & 0x30) === 0 && // instantaneous
+    T.tariff[i] === 0 &&
+    T.subunit[i] === 0 &&
+    T.extCount[i] === 0
+  );
+}
+
+/** DIF data field 0x0 (no data) and 0x8 (selection for readout): records without a value. */
+function hasNoData(i: number): boolean {
+  const coding = codingOf(i);
+  return coding === 0x0 || coding === 0x8;
+}
+
 function decodeUplink(bytes: Uint8Array): DecodeResult {
-  const telegram = parseTelegram(bytes);
+  readRecords(bytes, skipTplHeader(bytes), T);
   const warnings: string[] = [];
-  let st = NO_TIMES; // (made when the telegram has a date/time record)
-  for (const rec of telegram.records) {
-    if (!isStorageTime(rec)) continue;
-    const t = recordTime(rec);
+  timedCount = 0;
+  for (let i = 0; i < T.count; i++) {
+    if (!isStorageTime(i)) continue;
+    const t = timeAt(bytes, T.dataStart[i] as number, T.code[i] as number, codingOf(i));
+    const storage = T.storage[i] as number;
     if (t === undefined) {
-      warnings.push(`invalid date/time in the record at offset ${rec.offset}: values of storage ${rec.storage} have no timestamp`);
-    } else if (!st.storages.includes(rec.storage)) {
-      if (st === NO_TIMES) st = { storages: [], times: [], stamps: [] };
-      st.storages.push(rec.storage);
-      st.times.push(t);
+      warnings.push(`invalid date/time in the record at offset ${T.offset[i] as number}: values of storage ${storage} have no timestamp`);
+    } else if (timedIndex(storage) < 0) {
+      timedStorages[timedCount] = storage;
+      storageTimes[timedCount] = t;
+      storageStamps[timedCount] = undefined;
+      timedCount++;
     }
   }
 
   const values: Value[] = [];
   let latest: LatestVolume | undefined;
-  for (const rec of telegram.records) {
-    if (isStorageTime(rec)) continue; // timestamps, not values (as the reference codec)
-    if (rec.coding.kind === 'none' || rec.coding.kind === 'selection') continue; // no data
-    if (rec.table === 'manufacturer') {
-      kamstrupValues(rec, stampOf(st, rec.storage), warnings, values);
+  for (let i = 0; i < T.count; i++) {
+    if (isStorageTime(i)) continue; // timestamps, not values (as the reference codec)
+    if (hasNoData(i)) continue;
+    const storage = T.storage[i] as number;
+    if (T.table[i] === MANUFACTURER) {
+      kamstrupValues(bytes, i, stampOf(storage), warnings, values);
       continue;
     }
-    const mods = modifiers(rec);
-    if (mods.profile) {
-      const next = profileValues(rec, mods, telegram.records, timeOf(st, rec.storage), warnings, values, latest);
+    readModifiers(i);
+    if (mods.profile !== 0) {
+      const next = profileValues(bytes, i, timeOf(storage), warnings, values, latest);
       if (typeof next === 'string') return { data: { values: [] }, errors: [next], warnings };
       latest = next;
       continue;
     }
-    const v = standardValue(rec, mods, stampOf(st, rec.storage), warnings);
+    const v = standardValue(bytes, i, stampOf(storage), warnings);
     values.push(v);
-    latest = considerVolume(latest, rec.storage, v, timeOf(st, rec.storage));
+    latest = considerVolume(latest, storage, v, timeOf(storage));
   }
-  if (telegram.manufacturerData) {
-    values.push({ Type: 'Manufacturer specific data', Value: toHex(telegram.manufacturerData.data), Unit: 'NA', Timestamp: null });
-    if (telegram.manufacturerData.more) warnings.push('more records follow in the next telegram (DIF 0x1F)');
+  if (T.manufacturerDataAt >= 0) {
+    values.push({ Type: 'Manufacturer specific data', Value: toHex(bytes.subarray(T.manufacturerDataAt + 1)), Unit: 'NA', Timestamp: null });
+    if (bytes[T.manufacturerDataAt] === 0x1f) warnings.push('more records follow in the next telegram (DIF 0x1F)');
   }
   // One literal per shape: a property added afterwards allocated an out-of-object property store.
   const data: JsonObject = latest ? { values, latestVolume: latest.value } : { values };

@@ -424,7 +424,7 @@ function signedNumberAt(data: Uint8Array, start: number, n: number): number {
 }
 
 /** `bcdAt` (not negative) as a number, NaN for a non-decimal digit. */
-function bcdNumberAt(data: Uint8Array, start: number, n: number): number {
+export function bcdNumberAt(data: Uint8Array, start: number, n: number): number {
   let v = 0;
   let neg = false;
   for (let i = n - 1; i >= 0; i--) {
@@ -445,7 +445,7 @@ function numberOf(r: RawNumber): number {
   return r.ok ? r.value : Number.NaN;
 }
 
-function unsignedAt(data: Uint8Array, start: number, n: number): number {
+export function unsignedAt(data: Uint8Array, start: number, n: number): number {
   let v = 0;
   for (let i = start + Math.min(n, 6) - 1; i >= start; i--) v = v * 256 + (data[i] as number);
   return v;
@@ -490,6 +490,35 @@ export function recordNumber(rec: DataRecord): number {
   return numberOf(rawNumber(rec));
 }
 
+/**
+ * `recordNumber` of a data field given by its place: `n` bytes of `frame` from `start`, coded as
+ * DIF data field `coding` (bits 3–0), `lvar` its LVAR length byte (-1 if none).
+ */
+export function numberAt(frame: Uint8Array, start: number, n: number, coding: number, lvar: number): number {
+  if (coding >= 0x1 && coding <= 0x7 && coding !== 0x5) {
+    return n <= 6 ? signedNumberAt(frame, start, n) : numberOf(signedLE(frame, start, n));
+  }
+  if (coding >= 0x9 && coding <= 0xe && coding !== 0xd) return bcdNumberAt(frame, start, n);
+  if (coding === 0x5) {
+    REAL_BYTES[0] = frame[start] as number;
+    REAL_BYTES[1] = frame[start + 1] as number;
+    REAL_BYTES[2] = frame[start + 2] as number;
+    REAL_BYTES[3] = frame[start + 3] as number;
+    const f = REAL_VIEW.getFloat32(0, true);
+    return Number.isFinite(f) ? f : Number.NaN;
+  }
+  if (coding === 0xd) {
+    if (lvar >= 0xc0 && lvar <= 0xc9) return bcdNumberAt(frame, start, n);
+    if (lvar >= 0xd0 && lvar <= 0xd9) return numberOf(bcdAt(frame, start, n, true));
+    if (lvar >= 0xe0 && lvar <= 0xef) return numberOf(signedLE(frame, start, n));
+  }
+  return Number.NaN;
+}
+
+/** Four bytes to read a real32 from (a DataView per record would be an allocation each). */
+const REAL_BYTES = new Uint8Array(4);
+const REAL_VIEW = new DataView(REAL_BYTES.buffer);
+
 /** The record's data as a number (int, BCD, real32, numeric LVAR). */
 export function rawNumber(rec: DataRecord): RawNumber {
   const c = rec.coding;
@@ -512,9 +541,18 @@ const POW10 = Array.from({ length: 32 }, (_, k) => 10 ** k);
 
 /** raw × 10^exponent without binary noise (divide for negative exponents). */
 export function scale(raw: number, exponent: number, isReal = false): number {
+  return scaleBy(raw, exponent < 0, pow10(exponent), isReal);
+}
+
+/** 10^|exponent|: what `scale` divides or multiplies by. */
+export function pow10(exponent: number): number {
   const k = exponent < 0 ? -exponent : exponent;
-  const p = k < POW10.length ? (POW10[k] as number) : 10 ** k;
-  const v = exponent < 0 ? raw / p : raw * p;
+  return k < POW10.length ? (POW10[k] as number) : 10 ** k;
+}
+
+/** `scale` with its factor computed once (`pow10`), for the points of a profile, which share it. */
+export function scaleBy(raw: number, divide: boolean, factor: number, isReal: boolean): number {
+  const v = divide ? raw / factor : raw * factor;
   return isReal ? Number(v.toPrecision(7)) : v;
 }
 
@@ -626,11 +664,26 @@ export function recordQuantity(rec: DataRecord): Quantity | undefined {
   }
 }
 
+/** The quantity of a primary, FD or FB code (0..0x7F); undefined when the table has none. */
+export function primaryQuantityOf(code: number): Quantity | undefined {
+  return PRIMARY_TABLE[code];
+}
+export function fdQuantityOf(code: number): Quantity | undefined {
+  return FD_TABLE[code];
+}
+export function fbQuantityOf(code: number): Quantity | undefined {
+  return FB_TABLE[code];
+}
+/** The quantity of a plain-text VIF: its unit text is name and unit. */
+export function plainQuantity(text: string): Quantity {
+  return q(text, text);
+}
+
 // Combinable (orthogonal) VIFEs, EN 13757-3 table 15 (the ones that change a value's meaning).
 export const VIFE_INVERSE_COMPACT_PROFILE = 0x13;
 export const VIFE_COMPACT_PROFILE = 0x1f;
 export const VIFE_COMPACT_PROFILE_REGISTERS = 0x1e;
-const RECORD_ERRORS: Record<number, string> = {
+export const RECORD_ERRORS: Record<number, string> = {
   0x15: 'no data available',
   0x16: 'data overflow',
   0x17: 'data underflow',
@@ -638,7 +691,7 @@ const RECORD_ERRORS: Record<number, string> = {
   0x1c: 'premature end of record',
 };
 /** The combinable VIFEs that qualify a value, in TTN's reference codec's wording (prefixed to the type). */
-const QUALIFIERS: Record<number, string> = {
+export const QUALIFIERS: Record<number, string> = {
   0x12: 'Averaged value',
   0x3b: 'accumulation only if positive contributions (forward flow contribution)',
   0x3c: 'Reverse',
@@ -747,6 +800,16 @@ export function recordTime(rec: DataRecord): LocalTime | undefined {
   return undefined;
 }
 
+/**
+ * `recordTime` of a primary-table record given by its place: VIF code `code`, DIF data field
+ * `coding`, data field from `at` in `frame`.
+ */
+export function timeAt(frame: Uint8Array, at: number, code: number, coding: number): LocalTime | undefined {
+  if (code === 0x6d && coding === 0x4) return typeFBytes(frame[at] as number, frame[at + 1] as number, frame[at + 2] as number, frame[at + 3] as number);
+  if (code === 0x6c && coding === 0x2) return typeGBytes(frame[at] as number, frame[at + 1] as number);
+  return undefined;
+}
+
 /** Whether a record is a plain date/time that times the other records of its storage number. */
 export function isStorageTime(rec: DataRecord): boolean {
   return (
@@ -817,11 +880,6 @@ export class ProfilePoints implements ProfileSink {
   }
 }
 
-/** How messages name a compact profile record. */
-function profileWhere(rec: DataRecord): string {
-  return `compact profile at offset ${rec.offset}`;
-}
-
 /**
  * `expandProfile` into a sink, point by point: a decoder turns each point into its value
  * directly, without arrays of raw values and times in between (they were a tenth of what a
@@ -838,24 +896,38 @@ export function expandProfileInto(
   baseTime: LocalTime,
   sink: ProfileSink,
 ): boolean {
-  if (rec.dataLength < 2) {
+  return expandProfileAt(rec.frame, rec.dataStart, rec.dataLength, rec.offset, direction, baseRaw, baseTime, sink);
+}
+
+/** `expandProfileInto` for the profile whose data field is `length` bytes of `frame` from `start` (its DIF at `offset`). */
+export function expandProfileAt(
+  frame: Uint8Array,
+  start: number,
+  length: number,
+  offset: number,
+  direction: 'inverse' | 'forward',
+  baseRaw: number,
+  baseTime: LocalTime,
+  sink: ProfileSink,
+): boolean {
+  const where = `compact profile at offset ${offset}`;
+  if (length < 2) {
     // Too short for the spacing bytes: the reader's error says which one is missing.
-    const r = new ByteReader(rec.data);
-    r.u8(`spacing control of the ${profileWhere(rec)}`);
-    r.u8(`spacing value of the ${profileWhere(rec)}`);
+    const r = new ByteReader(frame.subarray(start, start + length));
+    r.u8(`spacing control of the ${where}`);
+    r.u8(`spacing value of the ${where}`);
   }
-  const frame = rec.frame;
-  const control = frame[rec.dataStart] as number;
-  const spacing = frame[rec.dataStart + 1] as number;
-  const end = rec.dataStart + rec.dataLength;
-  const elementBytes = rec.dataLength - 2;
+  const control = frame[start] as number;
+  const spacing = frame[start + 1] as number;
+  const end = start + length;
+  const elementBytes = length - 2;
   const coding = CODINGS[control & 0x0f];
   const size = coding ? fixedLength(coding) : 0;
   if (!coding || (coding.kind !== 'int' && coding.kind !== 'bcd')) {
-    throw new PayloadError(`${profileWhere(rec)}: unsupported element coding 0x${hex2(control & 0x0f)}`);
+    throw new PayloadError(`${where}: unsupported element coding 0x${hex2(control & 0x0f)}`);
   }
   if (elementBytes % size !== 0) {
-    throw new PayloadError(`${profileWhere(rec)}: ${elementBytes} element bytes are not a multiple of the ${size}-byte element size`);
+    throw new PayloadError(`${where}: ${elementBytes} element bytes are not a multiple of the ${size}-byte element size`);
   }
   const unit = (control >> 4) & 0x03;
   const mode = (control >> 6) & 0x03;
@@ -869,7 +941,7 @@ export function expandProfileInto(
   let value = baseRaw;
   let time = baseTime;
   const bcd = coding.kind === 'bcd';
-  for (let at = rec.dataStart + 2; at < end; at += size) {
+  for (let at = start + 2; at < end; at += size) {
     // Elements are read as plain numbers, NaN when invalid: a result object per element was
     // most of what a profile allocated.
     let element: number;
