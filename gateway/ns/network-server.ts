@@ -524,6 +524,7 @@ export class NetworkServer {
       return this.reject('devnonce_reuse', `DevEUI ${f.devEui} used DevNonce ${f.devNonce} before`, f.phyPayload);
     }
     const best = this.bestReception(receptions);
+    if (this.joinTooLate(f, best)) return;
     const previous = this.sessions.get(f.devEui);
     const joinNonce = this.nextJoinNonce & 0xffffff;
     const devAddr = this.allocateDevAddr();
@@ -554,6 +555,30 @@ export class NetworkServer {
     // (the 5 s join delay leaves ample room): a kill -9 before that loses no session and no join
     // record the sinks should get — the device hears nothing and joins again.
     b.afterDurable.push(() => this.schedule(best, accept, EU868.joinAcceptDelay1Ms, s.rx1DrOffset, s.rx2Dr, 'join-accept', s));
+  }
+
+  /**
+   * Whether neither join-accept window (RX1 heard + 5 s, RX2 + 6 s) can be met any more, even
+   * before the batch's commit (`COMMIT_INTERVAL_MS`): then the join is not made at all — no
+   * session, no DevNonce, no JoinNonce or DevAddr used. The device never hears an accept, keeps
+   * its old session (its uplinks still pass) and joins again with another DevNonce; committing
+   * would replace that session with one the device does not have and spend the nonce for
+   * nothing. (ChirpStack stores the DevNonce and the new session first and only then picks the
+   * downlink timing, join.rs; here the windows are known from the tmst before anything is
+   * written.) Counted as `answers_too_late_total{kind="join-accept"}` and `too_late`; the
+   * join-request is kept in the rejects file.
+   */
+  private joinTooLate(f: JoinRequestFrame, best: Reception): boolean {
+    const heard = heardTime(best);
+    const now = this.deps.monotonic();
+    if (planWindow({ heardAt: heard, rx1DelayMs: EU868.joinAcceptDelay1Ms, now, leadMs: TX_LEAD_MS + COMMIT_INTERVAL_MS }).window !== 'too_late') return false;
+    this.deps.metrics.tooLate.inc({ kind: 'join-accept' });
+    this.reject(
+      'too_late',
+      `join-request of DevEUI ${f.devEui} (DevNonce ${f.devNonce}): ${Math.round(now - heard)} ms after it was heard (${Math.round(best.receivedAt - heard)} ms of it before its datagram was read${best.replayed ? ', replayed from the inbox journal at start' : ''}), both join-accept windows are gone: not joined (session and DevNonce unchanged; the device joins again)`,
+      f.phyPayload,
+    );
+    return true;
   }
 
   /** DevAddr = NwkID (7 LSBs of the NetID) | NwkAddr (25 bits), skipping addresses in use. */
