@@ -141,6 +141,12 @@ const COMMIT_INTERVAL_MS = 20;
  * a burst of confirmed uplinks still shares commits.
  */
 const ANSWER_COMMIT_GAP_MS = 5;
+/**
+ * Test hook (test/edge-ns-join-crash.test.ts): `LORAWAN_EDGE_TEST_CRASH=after-join-commit` kills
+ * the process with SIGKILL right after a batch with joins is committed, before its records reach
+ * the log — the one instant S6 has to cover for join records. Read once; never set in service.
+ */
+const CRASH_AFTER_JOIN_COMMIT = process.env['LORAWAN_EDGE_TEST_CRASH'] === 'after-join-commit';
 
 interface PendingTx {
   gatewayEui: string;
@@ -519,8 +525,9 @@ export class NetworkServer {
     const appKey = Buffer.from(keys.appKey, 'hex');
     if (!verifyJoinRequestMic(f, appKey)) return this.reject('bad_mic', `join-request MIC of DevEUI ${f.devEui} does not verify`, f.phyPayload);
     if (this.deps.store.hasDevNonce(f.devEui, f.devNonce) || this.batch?.joinNonces.has(`${f.devEui}/${f.devNonce}`)) {
-      // Replayed from the inbox journal: this join was committed before the crash (N4).
-      if (receptions.some((r) => r.replayed)) return this.deps.inbox?.recovered('already_processed');
+      // Replayed from the inbox journal: this join was committed before the crash (N4) — its
+      // record may not have reached the log (S6).
+      if (receptions.some((r) => r.replayed)) return this.replayedJoin(f, receptions);
       return this.reject('devnonce_reuse', `DevEUI ${f.devEui} used DevNonce ${f.devNonce} before`, f.phyPayload);
     }
     const best = this.bestReception(receptions);
@@ -549,12 +556,45 @@ export class NetworkServer {
       appKey,
     );
     const time = rxTime(best.rxpk, this.deps.now());
-    const ev = { kind: 'join' as const, deduplicationId: uplinkId(f.devEui, s.seq, -1), time, deviceInfo: this.deviceInfo(f.devEui), devAddr: hex32(devAddr), regionConfigId: 'eu868' };
-    b.records.push(eventToRecord(ev, this.config.name, this.deps.decode).record);
+    // S6 for joins: the log id of the join record rides in the batch's transaction, so a replay
+    // after a kill between that commit and the log's fsync stores the record (replayedJoin).
+    if (this.deps.inbox) b.applied.push({ devEui: f.devEui, fCnt: joinAppliedKey(f.devNonce), index: b.records.length, entry: NetworkServer.entryOf(receptions) });
+    b.records.push(this.joinRecord(s, time));
     // The join-accept leaves once the batch is committed and the join record is in the log too
     // (the 5 s join delay leaves ample room): a kill -9 before that loses no session and no join
     // record the sinks should get — the device hears nothing and joins again.
     b.afterDurable.push(() => this.schedule(best, accept, EU868.joinAcceptDelay1Ms, s.rx1DrOffset, s.rx2Dr, 'join-accept', s));
+  }
+
+  private joinRecord(s: Session, time: number): PipelineRecord {
+    const ev = { kind: 'join' as const, deduplicationId: uplinkId(s.devEui, s.seq, -1), time, deviceInfo: this.deviceInfo(s.devEui), devAddr: hex32(s.devAddr), regionConfigId: 'eu868' };
+    return eventToRecord(ev, this.config.name, this.deps.decode).record;
+  }
+
+  /**
+   * A join-request replayed from the inbox journal whose DevNonce the store has (S6): skipped
+   * when its join record was durable before the crash (or it has no S6 row: joined before the
+   * row existed, or pruned with its journal entry); stored now when the kill came between the
+   * batch's commit and the log's fsync — with the device's current session, which is the one
+   * that join made (a device re-joins seconds apart, never twice inside that window). No
+   * join-accept is sent for it: its JoinNonce is not kept and the device, which never heard one,
+   * joins again.
+   */
+  private replayedJoin(f: JoinRequestFrame, receptions: Reception[]): void {
+    const key = `${f.devEui}/j${f.devNonce}`;
+    const logId = this.deps.store.appliedLogId(f.devEui, joinAppliedKey(f.devNonce));
+    const s = this.sessions.get(f.devEui);
+    if (this.replayDone.has(key) || logId === undefined || logId < (this.deps.inbox?.storedBelowLogId ?? Infinity) || s?.activation !== 'OTAA') {
+      this.deps.inbox?.recovered('already_processed');
+      return;
+    }
+    this.replayDone.add(key);
+    const b = this.currentBatch();
+    this.claim(b, receptions);
+    b.applied.push({ devEui: f.devEui, fCnt: joinAppliedKey(f.devNonce), index: b.records.length, entry: NetworkServer.entryOf(receptions) });
+    b.records.push(this.joinRecord(s, rxTime(this.bestReception(receptions).rxpk, this.deps.now())));
+    this.deps.inbox?.recovered('restored');
+    this.deps.logger.warn({ devEui: f.devEui, devNonce: f.devNonce }, 'join record restored from the inbox journal (the gateway was killed before it reached the log); no join-accept: the device joins again');
   }
 
   /**
@@ -805,6 +845,7 @@ export class NetworkServer {
         this.writeAdr();
       })();
       this.deps.metrics.batchStage.observe({ stage: 'store' }, (this.deps.monotonic() - started) / 1000);
+      if (CRASH_AFTER_JOIN_COMMIT && b.joins.length) process.kill(process.pid, 'SIGKILL');
     } catch (err) {
       // The batch's journal entries stay open: the cursor stops before them, so the next start
       // processes them again. Its joins never happened: their devices hear no join-accept.
@@ -1084,6 +1125,11 @@ export class NetworkServer {
     clearInterval(this.pendingPoll);
     this.dedup.clear();
   }
+}
+
+/** The `applied_uplinks` counter of a join's S6 row: negative, so never an uplink's FCnt. */
+function joinAppliedKey(devNonce: number): number {
+  return -1 - devNonce;
 }
 
 /** The DevAddr of a data uplink (MHDR 0x40 / 0x80, LE at bytes 1–4): the dedup window keeps a device's frames in order. */
