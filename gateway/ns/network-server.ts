@@ -132,6 +132,10 @@ const CF_LIST_HZ = [...JOIN_CF_LIST_HZ];
 const SNR_FLOOR: Record<number, number> = { 7: -7.5, 8: -10, 9: -12.5, 10: -15, 11: -17.5, 12: -20 };
 /** A PULL_RESP must reach the forwarder this long before its tmst (42.5 ms + network + margin). */
 const TX_LEAD_MS = 100;
+/** How long after the replay at start a live copy of a replayed frame is a `duplicate` (a resending forwarder gives up after ~12 s). */
+const REPLAY_COPY_HORIZON_MS = 60_000;
+/** At most this many replayed frames are remembered for that (the journal replays at most max_replay entries). */
+const REPLAY_COPIES_MAX = 65_536;
 /** How long accepted frames collect before their counters and records are committed. */
 const COMMIT_INTERVAL_MS = 20;
 /**
@@ -230,6 +234,15 @@ export class NetworkServer {
   private claimed = false;
   /** devEui/fCnt of replayed frames stored or restored in this life (S6: never twice) */
   private readonly replayDone = new Set<string>();
+  /**
+   * PHYPayloads (base64) the inbox replay handled at start → until when (monotonic ms) a live
+   * copy of one is a `duplicate`: another gateway's copy (or a resend) of a frame that is done,
+   * which the dedup window of before the restart would have merged. Without it such a copy was
+   * judged as a new arrival — `devnonce_reuse` for a join-request, `late_copy` or `replay` for a
+   * data frame — faults that never happened. Confirmed uplinks are left out: their
+   * retransmission must be ACKed again. Bounded (`REPLAY_COPIES_MAX`), emptied as they expire.
+   */
+  private readonly replayedFrames = new Map<string, number>();
   private nextJoinNonce: number;
   private nextNwkAddr: number;
   private closed = false;
@@ -483,6 +496,31 @@ export class NetworkServer {
     this.deps.inbox?.recovered('restored');
   }
 
+  /**
+   * Remembers a frame the inbox replay hands over (`replayedFrames`), and tells whether a live
+   * frame is a copy of one.
+   */
+  private copyOfReplayed(data: Uint8Array, receptions: readonly Reception[]): boolean {
+    // A confirmed data uplink (MType 100) goes its normal way: a copy is ACKed again.
+    if (((data[0] ?? 0) & 0xe0) === 0x80) return false;
+    const replayed = receptions.some((r) => r.replayed);
+    if (!replayed && this.replayedFrames.size === 0) return false;
+    const key = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+    const now = this.deps.monotonic();
+    if (replayed) {
+      this.replayedFrames.delete(key);
+      if (this.replayedFrames.size >= REPLAY_COPIES_MAX) this.replayedFrames.delete(this.replayedFrames.keys().next().value as string);
+      this.replayedFrames.set(key, now + REPLAY_COPY_HORIZON_MS);
+      return false;
+    }
+    for (const [k, until] of this.replayedFrames) {
+      if (until > now) break;
+      this.replayedFrames.delete(k);
+    }
+    const until = this.replayedFrames.get(key);
+    return until !== undefined && until > now;
+  }
+
   /** The DevAddr of the current session of a join-request's DevEUI (MHDR 0x00, 23 bytes), if any. */
   private sessionAddrOfJoin(data: Uint8Array): number | undefined {
     if (data.length !== 23 || (data[0] ?? 0xff) >> 5 !== 0) return undefined;
@@ -501,6 +539,10 @@ export class NetworkServer {
 
   private process(data: Uint8Array, receptions: Reception[]): void {
     this.claimed = false;
+    if (this.copyOfReplayed(data, receptions)) {
+      this.deps.metrics.rejected.inc({ reason: 'duplicate' }, receptions.length);
+      return this.release(receptions);
+    }
     try {
       const parsed = parsePhyPayload(data);
       if (!parsed.ok) return this.reject('bad_frame', `${parsed.error.code}: ${parsed.error.message}`, data);
