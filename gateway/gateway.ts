@@ -1,6 +1,7 @@
 /**
  * `createGateway(config)` builds the whole daemon without touching the network or the disk;
- * `start()` brings it up in order — durable log, sinks, sources, HTTP — and `stop()` takes it
+ * `start()` brings it up in order — durable log, `semtech_udp` sources (a packet forwarder is
+ * answered before the sinks read their backlog), sinks, MQTT sources, HTTP — and `stop()` takes it
  * down in reverse: sources stop taking messages (and ack what is durable), sinks drain, the log
  * flushes and closes. A stop never loses an acknowledged record: what a sink did not confirm
  * stays in the log for the next start.
