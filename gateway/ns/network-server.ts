@@ -146,7 +146,7 @@ const COMMIT_INTERVAL_MS = 20;
  */
 const ANSWER_COMMIT_GAP_MS = 5;
 /**
- * Test hook (test/edge-ns-join-crash.test.ts): `LORAWAN_EDGE_TEST_CRASH=after-join-commit` kills
+ * Test hook (test/edge-ns-restart-replay.test.ts): `LORAWAN_EDGE_TEST_CRASH=after-join-commit` kills
  * the process with SIGKILL right after a batch with joins is committed, before its records reach
  * the log — the one instant S6 has to cover for join records. Read once; never set in service.
  */
