@@ -1,6 +1,7 @@
 /**
  * `createGateway(config)` builds the whole daemon without touching the network or the disk;
- * `start()` brings it up in order — durable log, sinks, sources, HTTP — and `stop()` takes it
+ * `start()` brings it up in order — durable log, `semtech_udp` sources (a packet forwarder is
+ * answered before the sinks read their backlog), sinks, MQTT sources, HTTP — and `stop()` takes it
  * down in reverse: sources stop taking messages (and ack what is durable), sinks drain, the log
  * flushes and closes. A stop never loses an acknowledged record: what a sink did not confirm
  * stays in the log for the next start.
@@ -9,7 +10,7 @@ import { getHeapStatistics } from 'node:v8';
 import pino, { type Logger } from 'pino';
 import type { Codec } from '../codecs/api.ts';
 import { nativeCodec } from '../codecs/registry.ts';
-import { loadCatalogue, type DeviceEntry } from '../devices/catalogue.ts';
+import { loadCatalogue, type Catalogue, type DeviceEntry } from '../devices/catalogue.ts';
 import { resolveCodec } from '../devices/resolve.ts';
 import { DurableLog } from './buffer/index.ts';
 import type { GatewayConfig } from './config.ts';
@@ -39,6 +40,11 @@ export interface GatewayOptions {
   /** Log destination (default stdout); tests pass a stream to inspect. */
   logStream?: NodeJS.WritableStream;
   now?: () => number;
+  /**
+   * The catalogue and registry a preflight (`preflight.ts`) has just read: used instead of
+   * reading them again (the registry only by the first start; SIGHUP reads the file).
+   */
+  preloaded?: { catalogue: Catalogue; registry?: DeviceRegistry };
 }
 
 export interface Gateway {
@@ -100,7 +106,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const metrics = createMetrics();
   const now = options.now ?? Date.now;
 
-  const catalogue = loadCatalogue();
+  const catalogue = options.preloaded?.catalogue ?? loadCatalogue();
+  let preloadedRegistry = options.preloaded?.registry;
   const codecs = new Map<string, { entry: DeviceEntry; codec: Codec }>();
   for (const entry of catalogue.devices) {
     const codec = typeof entry.codec === 'string' ? nativeCodec(entry.codec) : undefined;
@@ -138,7 +145,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const reloadRegistry = async (): Promise<void> => {
     if (!config.registry.devices_file) return;
     // A configured file that does not exist is an error, not "devices: 0".
-    const next = loadRegistry(config.registry.devices_file, catalogue, { mustExist: true, mode: 'read' });
+    const next = preloadedRegistry ?? loadRegistry(config.registry.devices_file, catalogue, { mustExist: true, mode: 'read' });
+    preloadedRegistry = undefined;
     for (const w of next.warnings ?? []) logger.warn({ file: config.registry.devices_file, where: w.where, line: w.line }, `device registry: ${w.message}`);
     await ensureCodecs(next.devices.map((d) => d.model));
     registry = next;
@@ -296,12 +304,17 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         await log.removeSink(name);
       }
       logger.info({ dir: config.buffer.dir, records: st.records, sinks: Object.keys(log.stats().sinks) }, 'durable log open');
+      // The semtech_udp sources first (their inbox journals PUSH_ACK from then on): a stock packet
+      // forwarder loses what it sends while nobody answers, a resending one gives up after ~12 s,
+      // and the sinks' backlog and the local store can wait. They only append to the log (open
+      // now); a sink's cursor holds every record from its position on, whenever it starts.
+      for (const s of udpSources) await s.start();
       await web?.sink.start();
       await planner?.start();
       await flood?.start();
       for (const s of sinks) await s.start();
       for (const s of mqttSinks) await s.start();
-      for (const s of allSources) await s.start();
+      for (const s of sources) await s.start();
       if (config.http.listen !== false) {
         const handle = web?.handler ? web.handler.handle.bind(web.handler) : undefined;
         http = new HttpEndpoint({ listen: config.http.listen, gateway: config.name, registry: metrics.registry, health, ...(handle ? { handle } : {}) });

@@ -6,16 +6,21 @@
  * RestartPreventExitStatus=78 does not restart) with file, line and field instead of a stack
  * trace and a restart loop.
  */
-import { loadCatalogue } from '../devices/catalogue.ts';
+import { loadCatalogue, type Catalogue } from '../devices/catalogue.ts';
 import { didYouMean } from '../devices/did-you-mean.ts';
 import type { GatewayConfig } from './config.ts';
-import { loadRegistry, problemText, RegistryError } from './registry/devices-file.ts';
+import { loadRegistry, problemText, RegistryError, type DeviceRegistry } from './registry/devices-file.ts';
 
 export interface Preflight {
   /** one line each, naming the file (and line) and the field */
   problems: string[];
   warnings: string[];
   devices: number;
+  /**
+   * what was read, for `createGateway(config, { preloaded })`: a start right after the preflight
+   * need not parse the catalogue and a 10,000-device registry again (~0.6 s on a Pi-class machine)
+   */
+  preloaded: { catalogue: Catalogue; registry?: DeviceRegistry };
 }
 
 export function preflight(config: GatewayConfig): Preflight {
@@ -29,11 +34,12 @@ export function preflight(config: GatewayConfig): Preflight {
     }
   });
   let devices = 0;
+  let registry: DeviceRegistry | undefined;
   const file = config.registry.devices_file;
   if (!file) warnings.push(`${config.file}: registry.devices_file is not set: only device_profiles decide which codec decodes an uplink`);
   else {
     try {
-      const registry = loadRegistry(file, catalogue, { mustExist: true, mode: 'read' });
+      registry = loadRegistry(file, catalogue, { mustExist: true, mode: 'read' });
       devices = registry.devices.length;
       for (const w of registry.warnings ?? []) warnings.push(`${file}: ${problemText(w)}`);
     } catch (err) {
@@ -41,5 +47,5 @@ export function preflight(config: GatewayConfig): Preflight {
       for (const p of err.problems) problems.push(`${file}: ${problemText(p)}`);
     }
   }
-  return { problems, warnings, devices };
+  return { problems, warnings, devices, preloaded: { catalogue, ...(registry ? { registry } : {}) } };
 }

@@ -5,7 +5,8 @@
  * after the uplink ended (a queue in the forwarder, a slow backhaul, a full socket buffer): the
  * datagram arrives late and only its tmst says how much of the receive windows is left. An
  * uplink held 1.5 s gets no RX1 answer (RX2 instead); one held 2.5 s gets none at all and is
- * counted; a join-request held 1.5 s still makes RX1 (5 s). The dedup window (5 s here, far
+ * counted; a join-request held 1.5 s still makes RX1 (5 s), one held 6.5 s is not joined at all
+ * (no session, no DevNonce spent: its retry joins). The dedup window (5 s here, far
  * beyond RX1) closes as soon as all three connected gateways have reported a frame — so a
  * confirmed uplink heard by all is ACKed in RX1 — and runs its full length for a frame one of
  * them missed. Without the tmst timing the held uplinks would be answered in windows already
@@ -161,6 +162,29 @@ describe('receive windows from the forwarder tmst', () => {
     expect(r.txpk.freq).toBe(868.1);
     expect(r.at).toBeLessThan(heardAt + 5000 - JIT_LEAD_MS);
   });
+
+  it('a join-request held past both join-accept windows (6.5 s) is not joined: no PULL_RESP, counted, session and DevNonce unchanged, the retry joins', async () => {
+    const ns = gateway.udpSources[0]?.networkServer;
+    const before = ns?.sessions.get(OTAA.devEui);
+    expect(before?.activation).toBe('OTAA'); // joined by the test above (DevNonce 77)
+    const n = a.resp.length;
+    const joinsBefore = await metric('lorawan_edge_ns_joins_total');
+    await hear(buildJoinRequest({ joinEui: OTAA.joinEui, devEui: OTAA.devEui, devNonce: 78 }, OTAA.appKey), 6500);
+    const end = Date.now() + 30_000;
+    while (Date.now() < end && (await metric('lorawan_edge_ns_answers_too_late_total', 'kind="join-accept"')) < 1) await new Promise((r) => setTimeout(r, 20));
+    expect(await metric('lorawan_edge_ns_answers_too_late_total', 'kind="join-accept"')).toBe(1);
+    expect(await metric('lorawan_edge_ns_rejected_total', 'reason="too_late"')).toBe(2);
+    expect(await metric('lorawan_edge_ns_joins_total')).toBe(joinsBefore);
+    // The device's session is the one it has (not replaced by one it never heard of).
+    expect(ns?.sessions.get(OTAA.devEui)).toBe(before);
+    expect(a.resp).toHaveLength(n);
+    // The device tries again with the same DevNonce (it never got an accept for it): not a reuse.
+    const t = await hear(buildJoinRequest({ joinEui: OTAA.joinEui, devEui: OTAA.devEui, devNonce: 78 }, OTAA.appKey), 0);
+    const r = await a.nextResp(n + 1);
+    expect(r.txpk.tmst).toBe((t + 5_000_000) % U32);
+    expect(await metric('lorawan_edge_ns_rejected_total', 'reason="devnonce_reuse"')).toBe(0);
+    expect(ns?.sessions.get(OTAA.devEui)?.seq).toBe((before?.seq ?? 0) + 1);
+  }, 60_000);
 
   it('across the wrap of the 32-bit counter the windows are still right', async () => {
     // Wait until A's counter has wrapped (bounded: it wraps 20 s after the start).

@@ -132,6 +132,10 @@ const CF_LIST_HZ = [...JOIN_CF_LIST_HZ];
 const SNR_FLOOR: Record<number, number> = { 7: -7.5, 8: -10, 9: -12.5, 10: -15, 11: -17.5, 12: -20 };
 /** A PULL_RESP must reach the forwarder this long before its tmst (42.5 ms + network + margin). */
 const TX_LEAD_MS = 100;
+/** How long after the replay at start a live copy of a replayed frame is a `duplicate` (a resending forwarder gives up after ~12 s). */
+const REPLAY_COPY_HORIZON_MS = 60_000;
+/** At most this many replayed frames are remembered for that (the journal replays at most max_replay entries). */
+const REPLAY_COPIES_MAX = 65_536;
 /** How long accepted frames collect before their counters and records are committed. */
 const COMMIT_INTERVAL_MS = 20;
 /**
@@ -141,6 +145,12 @@ const COMMIT_INTERVAL_MS = 20;
  * a burst of confirmed uplinks still shares commits.
  */
 const ANSWER_COMMIT_GAP_MS = 5;
+/**
+ * Test hook (test/edge-ns-restart-replay.test.ts): `LORAWAN_EDGE_TEST_CRASH=after-join-commit` kills
+ * the process with SIGKILL right after a batch with joins is committed, before its records reach
+ * the log — the one instant S6 has to cover for join records. Read once; never set in service.
+ */
+const CRASH_AFTER_JOIN_COMMIT = process.env['LORAWAN_EDGE_TEST_CRASH'] === 'after-join-commit';
 
 interface PendingTx {
   gatewayEui: string;
@@ -224,6 +234,15 @@ export class NetworkServer {
   private claimed = false;
   /** devEui/fCnt of replayed frames stored or restored in this life (S6: never twice) */
   private readonly replayDone = new Set<string>();
+  /**
+   * PHYPayloads (base64) the inbox replay handled at start → until when (monotonic ms) a live
+   * copy of one is a `duplicate`: another gateway's copy (or a resend) of a frame that is done,
+   * which the dedup window of before the restart would have merged. Without it such a copy was
+   * judged as a new arrival — `devnonce_reuse` for a join-request, `late_copy` or `replay` for a
+   * data frame — faults that never happened. Confirmed uplinks are left out: their
+   * retransmission must be ACKed again. Bounded (`REPLAY_COPIES_MAX`), emptied as they expire.
+   */
+  private readonly replayedFrames = new Map<string, number>();
   private nextJoinNonce: number;
   private nextNwkAddr: number;
   private closed = false;
@@ -477,6 +496,31 @@ export class NetworkServer {
     this.deps.inbox?.recovered('restored');
   }
 
+  /**
+   * Remembers a frame the inbox replay hands over (`replayedFrames`), and tells whether a live
+   * frame is a copy of one.
+   */
+  private copyOfReplayed(data: Uint8Array, receptions: readonly Reception[]): boolean {
+    // A confirmed data uplink (MType 100) goes its normal way: a copy is ACKed again.
+    if (((data[0] ?? 0) & 0xe0) === 0x80) return false;
+    const replayed = receptions.some((r) => r.replayed);
+    if (!replayed && this.replayedFrames.size === 0) return false;
+    const key = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+    const now = this.deps.monotonic();
+    if (replayed) {
+      this.replayedFrames.delete(key);
+      if (this.replayedFrames.size >= REPLAY_COPIES_MAX) this.replayedFrames.delete(this.replayedFrames.keys().next().value as string);
+      this.replayedFrames.set(key, now + REPLAY_COPY_HORIZON_MS);
+      return false;
+    }
+    for (const [k, until] of this.replayedFrames) {
+      if (until > now) break;
+      this.replayedFrames.delete(k);
+    }
+    const until = this.replayedFrames.get(key);
+    return until !== undefined && until > now;
+  }
+
   /** The DevAddr of the current session of a join-request's DevEUI (MHDR 0x00, 23 bytes), if any. */
   private sessionAddrOfJoin(data: Uint8Array): number | undefined {
     if (data.length !== 23 || (data[0] ?? 0xff) >> 5 !== 0) return undefined;
@@ -495,6 +539,10 @@ export class NetworkServer {
 
   private process(data: Uint8Array, receptions: Reception[]): void {
     this.claimed = false;
+    if (this.copyOfReplayed(data, receptions)) {
+      this.deps.metrics.rejected.inc({ reason: 'duplicate' }, receptions.length);
+      return this.release(receptions);
+    }
     try {
       const parsed = parsePhyPayload(data);
       if (!parsed.ok) return this.reject('bad_frame', `${parsed.error.code}: ${parsed.error.message}`, data);
@@ -519,11 +567,13 @@ export class NetworkServer {
     const appKey = Buffer.from(keys.appKey, 'hex');
     if (!verifyJoinRequestMic(f, appKey)) return this.reject('bad_mic', `join-request MIC of DevEUI ${f.devEui} does not verify`, f.phyPayload);
     if (this.deps.store.hasDevNonce(f.devEui, f.devNonce) || this.batch?.joinNonces.has(`${f.devEui}/${f.devNonce}`)) {
-      // Replayed from the inbox journal: this join was committed before the crash (N4).
-      if (receptions.some((r) => r.replayed)) return this.deps.inbox?.recovered('already_processed');
+      // Replayed from the inbox journal: this join was committed before the crash (N4) — its
+      // record may not have reached the log (S6).
+      if (receptions.some((r) => r.replayed)) return this.replayedJoin(f, receptions);
       return this.reject('devnonce_reuse', `DevEUI ${f.devEui} used DevNonce ${f.devNonce} before`, f.phyPayload);
     }
     const best = this.bestReception(receptions);
+    if (this.joinTooLate(f, best)) return;
     const previous = this.sessions.get(f.devEui);
     const joinNonce = this.nextJoinNonce & 0xffffff;
     const devAddr = this.allocateDevAddr();
@@ -548,12 +598,69 @@ export class NetworkServer {
       appKey,
     );
     const time = rxTime(best.rxpk, this.deps.now());
-    const ev = { kind: 'join' as const, deduplicationId: uplinkId(f.devEui, s.seq, -1), time, deviceInfo: this.deviceInfo(f.devEui), devAddr: hex32(devAddr), regionConfigId: 'eu868' };
-    b.records.push(eventToRecord(ev, this.config.name, this.deps.decode).record);
+    // S6 for joins: the log id of the join record rides in the batch's transaction, so a replay
+    // after a kill between that commit and the log's fsync stores the record (replayedJoin).
+    if (this.deps.inbox) b.applied.push({ devEui: f.devEui, fCnt: joinAppliedKey(f.devNonce), index: b.records.length, entry: NetworkServer.entryOf(receptions) });
+    b.records.push(this.joinRecord(s, time));
     // The join-accept leaves once the batch is committed and the join record is in the log too
     // (the 5 s join delay leaves ample room): a kill -9 before that loses no session and no join
     // record the sinks should get — the device hears nothing and joins again.
     b.afterDurable.push(() => this.schedule(best, accept, EU868.joinAcceptDelay1Ms, s.rx1DrOffset, s.rx2Dr, 'join-accept', s));
+  }
+
+  private joinRecord(s: Session, time: number): PipelineRecord {
+    const ev = { kind: 'join' as const, deduplicationId: uplinkId(s.devEui, s.seq, -1), time, deviceInfo: this.deviceInfo(s.devEui), devAddr: hex32(s.devAddr), regionConfigId: 'eu868' };
+    return eventToRecord(ev, this.config.name, this.deps.decode).record;
+  }
+
+  /**
+   * A join-request replayed from the inbox journal whose DevNonce the store has (S6): skipped
+   * when its join record was durable before the crash (or it has no S6 row: joined before the
+   * row existed, or pruned with its journal entry); stored now when the kill came between the
+   * batch's commit and the log's fsync — with the device's current session, which is the one
+   * that join made (a device re-joins seconds apart, never twice inside that window). No
+   * join-accept is sent for it: its JoinNonce is not kept and the device, which never heard one,
+   * joins again.
+   */
+  private replayedJoin(f: JoinRequestFrame, receptions: Reception[]): void {
+    const key = `${f.devEui}/j${f.devNonce}`;
+    const logId = this.deps.store.appliedLogId(f.devEui, joinAppliedKey(f.devNonce));
+    const s = this.sessions.get(f.devEui);
+    if (this.replayDone.has(key) || logId === undefined || logId < (this.deps.inbox?.storedBelowLogId ?? Infinity) || s?.activation !== 'OTAA') {
+      this.deps.inbox?.recovered('already_processed');
+      return;
+    }
+    this.replayDone.add(key);
+    const b = this.currentBatch();
+    this.claim(b, receptions);
+    b.applied.push({ devEui: f.devEui, fCnt: joinAppliedKey(f.devNonce), index: b.records.length, entry: NetworkServer.entryOf(receptions) });
+    b.records.push(this.joinRecord(s, rxTime(this.bestReception(receptions).rxpk, this.deps.now())));
+    this.deps.inbox?.recovered('restored');
+    this.deps.logger.warn({ devEui: f.devEui, devNonce: f.devNonce }, 'join record restored from the inbox journal (the gateway was killed before it reached the log); no join-accept: the device joins again');
+  }
+
+  /**
+   * Whether neither join-accept window (RX1 heard + 5 s, RX2 + 6 s) can be met any more, even
+   * before the batch's commit (`COMMIT_INTERVAL_MS`): then the join is not made at all — no
+   * session, no DevNonce, no JoinNonce or DevAddr used. The device never hears an accept, keeps
+   * its old session (its uplinks still pass) and joins again with another DevNonce; committing
+   * would replace that session with one the device does not have and spend the nonce for
+   * nothing. (ChirpStack stores the DevNonce and the new session first and only then picks the
+   * downlink timing, join.rs; here the windows are known from the tmst before anything is
+   * written.) Counted as `answers_too_late_total{kind="join-accept"}` and `too_late`; the
+   * join-request is kept in the rejects file.
+   */
+  private joinTooLate(f: JoinRequestFrame, best: Reception): boolean {
+    const heard = heardTime(best);
+    const now = this.deps.monotonic();
+    if (planWindow({ heardAt: heard, rx1DelayMs: EU868.joinAcceptDelay1Ms, now, leadMs: TX_LEAD_MS + COMMIT_INTERVAL_MS }).window !== 'too_late') return false;
+    this.deps.metrics.tooLate.inc({ kind: 'join-accept' });
+    this.reject(
+      'too_late',
+      `join-request of DevEUI ${f.devEui} (DevNonce ${f.devNonce}): ${Math.round(now - heard)} ms after it was heard (${Math.round(best.receivedAt - heard)} ms of it before its datagram was read${best.replayed ? ', replayed from the inbox journal at start' : ''}), both join-accept windows are gone: not joined (session and DevNonce unchanged; the device joins again)`,
+      f.phyPayload,
+    );
+    return true;
   }
 
   /** DevAddr = NwkID (7 LSBs of the NetID) | NwkAddr (25 bits), skipping addresses in use. */
@@ -780,6 +887,7 @@ export class NetworkServer {
         this.writeAdr();
       })();
       this.deps.metrics.batchStage.observe({ stage: 'store' }, (this.deps.monotonic() - started) / 1000);
+      if (CRASH_AFTER_JOIN_COMMIT && b.joins.length) process.kill(process.pid, 'SIGKILL');
     } catch (err) {
       // The batch's journal entries stay open: the cursor stops before them, so the next start
       // processes them again. Its joins never happened: their devices hear no join-accept.
@@ -1059,6 +1167,11 @@ export class NetworkServer {
     clearInterval(this.pendingPoll);
     this.dedup.clear();
   }
+}
+
+/** The `applied_uplinks` counter of a join's S6 row: negative, so never an uplink's FCnt. */
+function joinAppliedKey(devNonce: number): number {
+  return -1 - devNonce;
 }
 
 /** The DevAddr of a data uplink (MHDR 0x40 / 0x80, LE at bytes 1–4): the dedup window keeps a device's frames in order. */
