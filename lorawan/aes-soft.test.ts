@@ -46,4 +46,18 @@ describe('SoftAesKey (AES-128 in plain JS)', () => {
       { seed: 1011, numRuns: 200 },
     );
   });
+
+  it('subkeys refilled lazily stay right across rekeys with no CMAC between them (a key recycled as an AppSKey, then a NwkSKey)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ minLength: 16, maxLength: 16 }), { minLength: 1, maxLength: 4 }), fc.uint8Array({ minLength: 0, maxLength: 48 }), (keys, msg) => {
+        const recycled = new SoftAesKey(Buffer.alloc(16, 1));
+        aesCmac(recycled, msg);
+        for (const k of keys) recycled.rekey(k);
+        const last = keys[keys.length - 1] as Uint8Array;
+        expect(aesCmac(recycled, msg).equals(aesCmac(new SoftAesKey(last), msg))).toBe(true);
+        expect(aesCmac(recycled, msg).equals(aesCmac(new SoftAesKey(last), msg))).toBe(true);
+      }),
+      { seed: 1012, numRuns: 200 },
+    );
+  });
 });

@@ -115,6 +115,8 @@ const ZERO_BLOCK = Buffer.alloc(AES_BLOCK);
 export class SoftAesKey extends AesKey {
   private readonly w: Uint32Array;
   private softSubkeys: { k1: Buffer; k2: Buffer } | undefined;
+  /** `softSubkeys` belong to the key before the last `rekey`: refilled when next asked for. */
+  private subkeysStale = false;
 
   constructor(key: Uint8Array) {
     super(key);
@@ -122,14 +124,17 @@ export class SoftAesKey extends AesKey {
   }
 
   /**
-   * Becomes the key `key` in place: round keys and CMAC subkeys are recomputed into this
-   * object's own arrays, so a recycled key allocates nothing (a cache miss per uplink is the
-   * common case with thousands of devices, see gateway/ns/session-keys-cache.ts).
+   * Becomes the key `key` in place: round keys are recomputed into this object's own array,
+   * CMAC subkeys into theirs when next asked for, so a recycled key allocates nothing (a cache
+   * miss per uplink is the common case with thousands of devices, see
+   * gateway/ns/session-keys-cache.ts). Lazily because the cache recycles NwkSKeys (CMAC) and
+   * AppSKeys (keystream only) alike: refilling at once spent an AES block per AppSKey miss on
+   * subkeys nothing read.
    */
   rekey(key: Uint8Array): this {
     this.replaceBytes(key);
     expandKey(this.bytes, this.w);
-    if (this.softSubkeys) this.fillSubkeys(this.softSubkeys.k1, this.softSubkeys.k2);
+    if (this.softSubkeys) this.subkeysStale = true;
     return this;
   }
 
@@ -139,6 +144,9 @@ export class SoftAesKey extends AesKey {
       const k = { k1: Buffer.allocUnsafe(AES_BLOCK), k2: Buffer.allocUnsafe(AES_BLOCK) };
       this.fillSubkeys(k.k1, k.k2);
       this.softSubkeys = k;
+    } else if (this.subkeysStale) {
+      this.fillSubkeys(this.softSubkeys.k1, this.softSubkeys.k2);
+      this.subkeysStale = false;
     }
     return this.softSubkeys;
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { aesKey } from './aes.ts';
 import { fromHex } from './bytes.ts';
-import { buildDataFrame, openDataFrame } from './data-frame.ts';
+import { buildDataFrame, decryptDataFrame, openDataFrame } from './data-frame.ts';
 import { encodeMacCommands } from './mac-commands.ts';
 import { parsePhyPayload, type DataFrame } from './phy-payload.ts';
 
@@ -15,6 +15,16 @@ function parseData(b: Uint8Array): DataFrame {
 }
 
 describe('buildDataFrame / openDataFrame', () => {
+  it('decryptDataFrame gives what openDataFrame gives, without the MIC check (the caller has made it)', () => {
+    const frame = parseData(buildDataFrame({ mType: 'UnconfirmedDataUp', devAddr: 0x49be7df1, fCnt: 0x10002, fPort: 1, payload: Buffer.from('test') }, { nwkSKey, appSKey }));
+    const opened = openDataFrame(frame, { nwkSKey, appSKey }, 0x10002);
+    expect(opened.micValid).toBe(true);
+    expect(decryptDataFrame(frame, { nwkSKey, appSKey }, 0x10002)).toEqual({ payload: opened.payload, macCommands: opened.macCommands });
+    expect(opened.payload.toString()).toBe('test');
+    const port0 = parseData(buildDataFrame({ mType: 'UnconfirmedDataUp', devAddr: 1, fCnt: 3, fPort: 0, payload: encodeMacCommands('up', [{ name: 'LinkCheckReq' }]) }, { nwkSKey }));
+    expect(decryptDataFrame(port0, { nwkSKey }, 3).macCommands?.commands.map((c) => c.command.name)).toEqual(['LinkCheckReq']);
+  });
+
   it('reproduces the lp-unconfirmed-up-test vector and the 32-bit counter variant', () => {
     const fields = { mType: 'UnconfirmedDataUp' as const, devAddr: 0x49be7df1, fPort: 1, payload: Buffer.from('test') };
     expect(buildDataFrame({ ...fields, fCnt: 2 }, { nwkSKey, appSKey }).toString('hex')).toBe('40f17dbe4900020001954378762b11ff0d');

@@ -94,6 +94,15 @@ export interface OpenedDataFrame {
  */
 export function openDataFrame(frame: DataFrame, keys: SessionKeys, fCnt32: number): OpenedDataFrame {
   const micValid = verifyDataMic(frame, keys.nwkSKey, fCnt32);
+  return { micValid, fCnt32, ...decryptDataFrame(frame, keys, fCnt32) };
+}
+
+/**
+ * `openDataFrame` without the MIC check, for a caller that has just verified the MIC with the
+ * same NwkSKey and 32-bit counter (the network server does, to pick the session): a second
+ * CMAC per uplink bought nothing there.
+ */
+export function decryptDataFrame(frame: DataFrame, keys: SessionKeys, fCnt32: number): Pick<OpenedDataFrame, 'payload' | 'macCommands'> {
   const payload =
     frame.frmPayload.length > 0
       ? cryptFrmPayload(payloadKey(frame.fPort, keys), frame.direction, frame.devAddr, fCnt32, frame.frmPayload)
@@ -101,7 +110,7 @@ export function openDataFrame(frame: DataFrame, keys: SessionKeys, fCnt32: numbe
   let macCommands: MacDecodeResult | null = null;
   if (frame.fOpts.length > 0) macCommands = decodeMacCommands(frame.direction, frame.fOpts);
   else if (frame.fPort === 0 && payload.length > 0) macCommands = decodeMacCommands(frame.direction, payload);
-  return { micValid, fCnt32, payload, macCommands };
+  return { payload, macCommands };
 }
 
 /** The MIC computed for a frame with a given 32-bit counter (for diagnostics such as wrong-counter checks). */

@@ -40,6 +40,7 @@ export {
 export {
   buildDataFrame,
   dataFrameMic,
+  decryptDataFrame,
   openDataFrame,
   type DataFrameFields,
   type OpenedDataFrame,

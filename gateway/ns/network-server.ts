@@ -25,7 +25,7 @@
 import { hash } from 'node:crypto';
 import { hex32, readEuiLE } from '../../lorawan/bytes.ts';
 import type { UplinkEvent } from '../../lorawan/chirpstack/events.ts';
-import { buildDataFrame, openDataFrame } from '../../lorawan/data-frame.ts';
+import { buildDataFrame, decryptDataFrame } from '../../lorawan/data-frame.ts';
 import { reconstructFCnt } from '../../lorawan/fcnt.ts';
 import { buildJoinAccept, verifyJoinRequestMic } from '../../lorawan/join.ts';
 import { deviceTimeFromUnixMs, encodeMacCommands, type MacCommand } from '../../lorawan/mac-commands.ts';
@@ -487,7 +487,8 @@ export class NetworkServer {
       return;
     }
     this.replayDone.add(key);
-    const opened = openDataFrame(f, { nwkSKey: this.aes.get(`${s.devEui}/n`, s.nwkSKey), appSKey: this.aes.get(`${s.devEui}/a`, s.appSKey) }, fCnt32);
+    // The caller verified the MIC with this session's NwkSKey and this counter.
+    const opened = decryptDataFrame(f, { nwkSKey: this.aes.get(`${s.devEui}/n`, s.nwkSKey), appSKey: this.aes.get(`${s.devEui}/a`, s.appSKey) }, fCnt32);
     const b = this.currentBatch();
     this.claim(b, receptions);
     b.applied.push({ devEui: s.devEui, fCnt: fCnt32, index: b.records.length, entry: NetworkServer.entryOf(receptions) });
@@ -738,7 +739,8 @@ export class NetworkServer {
       }
       return this.reject('replay', `DevAddr ${hex32(f.devAddr >>> 0)} FCnt ${fCnt32}: counter already used by another frame`, f.phyPayload);
     }
-    const opened = openDataFrame(f, { nwkSKey: this.aes.get(`${s.devEui}/n`, s.nwkSKey), appSKey: this.aes.get(`${s.devEui}/a`, s.appSKey) }, fCnt32);
+    // The MIC verified above with this NwkSKey and counter: decrypt, no second CMAC.
+    const opened = decryptDataFrame(f, { nwkSKey: this.aes.get(`${s.devEui}/n`, s.nwkSKey), appSKey: this.aes.get(`${s.devEui}/a`, s.appSKey) }, fCnt32);
     if (replayed) this.replayDone.add(`${s.devEui}/${fCnt32}`);
     s.fCntUpNext = fCnt32 + 1;
     const mic = micHex(f);
