@@ -679,7 +679,7 @@ export class NetworkServer {
 
   private uplink(f: DataFrame, receptions: Reception[]): void {
     const candidates = this.byAddr.get(f.devAddr >>> 0);
-    if (!candidates?.length) return this.reject('unknown_devaddr', `no session with DevAddr ${hex32(f.devAddr >>> 0)}`, f.phyPayload);
+    if (!candidates?.length) return this.reject('unknown_devaddr', `no session with DevAddr ${devAddrHex(f)}`, f.phyPayload);
     let match: { s: Session; fCnt32: number; retransmission: boolean } | undefined;
     let why: 'bad_mic' | 'replay' | 'fcnt_gap' = 'bad_mic';
     /** the session and committed counter a replay's MIC verified with */
@@ -713,7 +713,7 @@ export class NetworkServer {
     }
     if (!match) {
       if (replayed && replayOf) return this.replayedCommitted(f, receptions, replayOf.s, replayOf.fCnt32);
-      const detail = why === 'replay' ? `DevAddr ${hex32(f.devAddr >>> 0)} FCnt ${f.fCnt16}: already received (replay)` : why === 'fcnt_gap' ? `DevAddr ${hex32(f.devAddr >>> 0)} FCnt ${f.fCnt16}: further ahead than the allowed gap ${this.config.max_fcnt_gap}, or a bad MIC` : `DevAddr ${hex32(f.devAddr >>> 0)} FCnt ${f.fCnt16}: MIC does not verify with any session`;
+      const detail = why === 'replay' ? `DevAddr ${devAddrHex(f)} FCnt ${f.fCnt16}: already received (replay)` : why === 'fcnt_gap' ? `DevAddr ${devAddrHex(f)} FCnt ${f.fCnt16}: further ahead than the allowed gap ${this.config.max_fcnt_gap}, or a bad MIC` : `DevAddr ${devAddrHex(f)} FCnt ${f.fCnt16}: MIC does not verify with any session`;
       return this.reject(why, detail, f.phyPayload);
     }
     const { s, fCnt32 } = match;
@@ -734,10 +734,10 @@ export class NetworkServer {
         // (a slow backhaul or a loaded machine), not a second transmission.
         const before = this.lastGateways.get(s);
         const heard = before?.split(' ');
-        if (heard && receptions.every((r) => !heard.includes(r.gatewayEui))) return this.reject('late_copy', `DevAddr ${hex32(f.devAddr >>> 0)} FCnt ${fCnt32}: a copy of the last frame from another gateway, after the dedup window`, f.phyPayload);
-        return this.reject('replay', `DevAddr ${hex32(f.devAddr >>> 0)} FCnt ${fCnt32}: a copy of the last frame, after the dedup window`, f.phyPayload);
+        if (heard && receptions.every((r) => !heard.includes(r.gatewayEui))) return this.reject('late_copy', `DevAddr ${devAddrHex(f)} FCnt ${fCnt32}: a copy of the last frame from another gateway, after the dedup window`, f.phyPayload);
+        return this.reject('replay', `DevAddr ${devAddrHex(f)} FCnt ${fCnt32}: a copy of the last frame, after the dedup window`, f.phyPayload);
       }
-      return this.reject('replay', `DevAddr ${hex32(f.devAddr >>> 0)} FCnt ${fCnt32}: counter already used by another frame`, f.phyPayload);
+      return this.reject('replay', `DevAddr ${devAddrHex(f)} FCnt ${fCnt32}: counter already used by another frame`, f.phyPayload);
     }
     // The MIC verified above with this NwkSKey and counter: decrypt, no second CMAC.
     const opened = decryptDataFrame(f, { nwkSKey: this.aes.get(`${s.devEui}/n`, s.nwkSKey), appSKey: this.aes.get(`${s.devEui}/a`, s.appSKey) }, fCnt32);
@@ -1184,6 +1184,11 @@ function devAddrOfUplink(data: Uint8Array): number | undefined {
 }
 
 /** The best SNR of the receptions (-99 without any): a loop, not an array and a spread per uplink. */
+/** A data frame's DevAddr as text, for reject reasons only (built when a frame is rejected, not per uplink). */
+function devAddrHex(f: DataFrame): string {
+  return hex32(f.devAddr >>> 0);
+}
+
 function bestSnr(receptions: readonly Reception[]): number {
   let best = -Infinity;
   for (const r of receptions) best = Math.max(best, r.rxpk.lsnr ?? -99);
