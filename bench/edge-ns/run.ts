@@ -38,7 +38,7 @@ import { decodeUdpPacket } from '../../lorawan/udp/codec.ts';
 import { AnswerTimes, TMST_PLACEHOLDER, tmstOffset, type AnswerSummary } from './answer-times.ts';
 import { pushDataFor } from './datagrams.ts';
 import { describeModel, drive, gatewayEuiOf, hearingGateways, isWorstCase, parseForwarderModel, VirtualForwarder, type ForwarderCounts, type HeardCopy } from './forwarders.ts';
-import { groupCpu, NODE_PLATFORM_THREADS, processCpuS, ThreadSampler, type GroupCpu } from './threads.ts';
+import { groupCpu, NODE_PLATFORM_THREADS, processCpuS, ThreadSampler, threadSchedstat, type GroupCpu } from './threads.ts';
 import { gcSeconds, memoryLine } from './memory.ts';
 import { histogramQuantile, rejectsByReason, scrapeLabelled, udpSocketState, untilSettled } from './measure.ts';
 import { buildFleet, registryYaml } from '../gateway/fleet.ts';
@@ -189,7 +189,7 @@ async function main(): Promise<void> {
 
   const rows: string[] = [];
   const threadRows: string[] = [];
-  const phases: { rate: number; sent: number; datagrams: number; kernelDrops: number; rejectText: string; catchUpS: number; gcS: number; cpuS: number; fwd: ForwarderCounts; sendS: number }[] = [];
+  const phases: { rate: number; sent: number; datagrams: number; kernelDrops: number; rejectText: string; catchUpS: number; gcS: number; cpuS: number; fwd: ForwarderCounts; sendS: number; joins: number }[] = [];
   /** the answer phase: load average at its start and end, the gateway's own window counters */
   let answerPhase: { loadStart: string; loadEnd: string; counters: string } | undefined;
   for (const rate of rates) {
@@ -219,6 +219,7 @@ async function main(): Promise<void> {
     const kernelBefore = udpSocketState(udpPort);
     const cpuBefore = rss.samples.at(-1)?.cpuS ?? 0;
     const loadStart = loadavg()[0]?.toFixed(1) ?? '?';
+    const schedA = threadSchedstat(proc.pid as number);
     const threadsA = gwThreads.snapshot();
     const benchA = benchThreads.snapshot();
     const gwA = processCpuS(proc.pid as number);
@@ -228,6 +229,7 @@ async function main(): Promise<void> {
     await drive(forwarders, model.batching, started, started + seconds * 1000 + 60_000, onSent);
     const sendS = (performance.now() - started) / 1000;
     // CPU per thread over the sending window: the load was on, the gateway's queues filling.
+    const schedB = threadSchedstat(proc.pid as number);
     const threadsB = gwThreads.snapshot();
     const benchB = benchThreads.snapshot();
     const gwB = processCpuS(proc.pid as number);
@@ -256,9 +258,9 @@ async function main(): Promise<void> {
     if (withAnswers) answerPhase = { loadStart, loadEnd: loadavg()[0]?.toFixed(1) ?? '?', counters: windowCounters(beforeL, afterL) };
     const fwd = sentCounts();
     console.error(`accepted at the end of sending ${atSendEnd}, receive queue then ${queuedAtSendEnd} B; caught up ${(busyS - sendS).toFixed(1)} s after; PUSH_DATA sent ${fwd.datagrams} (${fwd.rxpk} rxpk, at most ${fwd.maxRxpk} / ${fwd.maxBytes} B in one), read by the gateway ${datagrams}, kernel drops ${kernelDrops}; rejects: ${rejectText}; event-loop lag p99 ${lag?.toFixed(3) ?? '?'} s`);
-    phases.push({ rate, sent: total, datagrams, kernelDrops, rejectText, catchUpS: busyS - sendS, gcS: gcSeconds(before, after), cpuS: cpuAfter - cpuBefore, fwd, sendS });
+    phases.push({ rate, sent: total, datagrams, kernelDrops, rejectText, catchUpS: busyS - sendS, gcS: gcSeconds(before, after), cpuS: cpuAfter - cpuBefore, fwd, sendS, joins: withAnswers ? OTAA_N : 0 });
     rows.push(`| ${rate.toLocaleString('en')} | ${(total / sendS).toFixed(0)} | ${(fwd.datagrams / sendS).toFixed(0)} | ${(fwd.rxpk / sendS).toFixed(0)} | ${accepted.toLocaleString('en')} / ${total.toLocaleString('en')} | **${(accepted / busyS).toFixed(0)}** | ${cpuUs.toFixed(0)} | ${rss.peakMb().toFixed(0)} |`);
-    threadRows.push(threadRow(rate, sendS, groupCpu(threadsA, threadsB, gwThreads.groups()), gwB - gwA, influxB - influxA, benchProcB - benchProcA, groupCpu(benchA, benchB, benchThreads.groups()), loadStart));
+    threadRows.push(threadRow(rate, sendS, groupCpu(threadsA, threadsB, gwThreads.groups()), gwB - gwA, influxB - influxA, benchProcB - benchProcA, groupCpu(benchA, benchB, benchThreads.groups()), loadStart, schedA && schedB ? (schedB.waitNs - schedA.waitNs) / 1e9 : NaN));
     console.error(rows.at(-1));
     console.error(threadRows.at(-1));
   }
@@ -302,16 +304,16 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    'CPU per thread while the load was on (from the first to the last PUSH_DATA of a phase, /proc/<pid>/task/*/stat; % of one core; threads.ts says how threads are told apart):',
+    'CPU per thread while the load was on (from the first to the last PUSH_DATA of a phase, /proc/<pid>/task/*/stat; % of one core; threads.ts says how threads are told apart; "waiting for a core" from the main thread\'s schedstat: on a shared machine a main thread below 100 % with a large wait was starved, not idle; (n) = threads in the group):',
     '',
-    '| offered uplinks/s | window s | load avg at start | gateway main thread | V8 platform | libuv pool | worker threads | gateway process | influxd | bench process (its main thread) |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| offered uplinks/s | window s | load avg at start | gateway main thread on a core | main thread runnable, waiting for a core | V8 platform | libuv pool | worker threads | gateway process | influxd | bench process (its main thread) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...threadRows,
     '',
     `- RSS idle with ${(N + 0).toLocaleString('en')} sessions loaded: ${idleRss.toFixed(0)} MB; after the warm-up (${warmupRounds} uplink(s) per device, not measured): ${(warmedRss / 1024).toFixed(0)} MB; peak over the run: ${rss.peakMb().toFixed(0)} MB. Idle: ${idleMemory}; after the warm-up: ${warmedMemory}; at the end: ${memoryLine(endScrape)}.`,
     `- Answer time PUSH_DATA → PULL_RESP at ${answerRate.toLocaleString('en')} uplinks/s (load average ${answerPhase?.loadStart ?? '?'} at the phase's start, ${answerPhase?.loadEnd ?? '?'} at its end; durable log fsync interval ${logFsyncMs || '100 (default)'} ms): ${answerLine('ACK', answers.summary('ack'))}; ${answerLine('join-accept', answers.summary('join'))}. Gateway counters in that phase: ${answerPhase?.counters ?? '?'}.`,
     `- InfluxDB: ${influxCount.toLocaleString('en')} lorawan_uplink points for ${acc.toLocaleString('en')} accepted uplinks (both counted once they stopped moving; ${written.toLocaleString('en')} points written by the sink, all measurements); mean gateway_count ${meanGateways.toFixed(2)} (heard by ${model.heardBy}).`,
-    ...phases.map((p) => `- ${p.rate.toLocaleString('en')}/s: ${p.sent.toLocaleString('en')} uplinks sent as ${p.fwd.rxpk.toLocaleString('en')} rxpk in ${p.fwd.datagrams.toLocaleString('en')} PUSH_DATA (${(p.fwd.rxpk / Math.max(1, p.fwd.datagrams)).toFixed(1)} rxpk per datagram, at most ${p.fwd.maxRxpk} / ${p.fwd.maxBytes.toLocaleString('en')} bytes in one${model.batching.mode === 'auto' ? `; ${p.fwd.ackTimeouts} PUSH_ACK waits timed out at 100 ms` : ''}) over ${p.sendS.toFixed(1)} s, ${p.datagrams.toLocaleString('en')} PUSH_DATA read by the gateway, ${p.kernelDrops.toLocaleString('en')} dropped by the kernel (receive buffer full, /proc/net/udp); rejects: ${p.rejectText}; caught up ${p.catchUpS.toFixed(1)} s after the last datagram was sent; GC pauses ${p.gcS.toFixed(2)} s of ${p.cpuS.toFixed(2)} s gateway CPU (${((100 * p.gcS) / Math.max(1e-9, p.cpuS)).toFixed(0)} %).`),
+    ...phases.map((p) => `- ${p.rate.toLocaleString('en')}/s: ${p.sent.toLocaleString('en')} uplinks${p.joins ? ` and ${p.joins} join-requests` : ''} sent as ${p.fwd.rxpk.toLocaleString('en')} rxpk in ${p.fwd.datagrams.toLocaleString('en')} PUSH_DATA (${(p.fwd.rxpk / Math.max(1, p.fwd.datagrams)).toFixed(1)} rxpk per datagram, at most ${p.fwd.maxRxpk} / ${p.fwd.maxBytes.toLocaleString('en')} bytes in one${model.batching.mode === 'auto' ? `; ${p.fwd.ackTimeouts} PUSH_ACK waits timed out at 100 ms` : ''}) over ${p.sendS.toFixed(1)} s, ${p.datagrams.toLocaleString('en')} PUSH_DATA read by the gateway, ${p.kernelDrops.toLocaleString('en')} dropped by the kernel (receive buffer full, /proc/net/udp); rejects: ${p.rejectText}; caught up ${p.catchUpS.toFixed(1)} s after the last datagram was sent; GC pauses ${p.gcS.toFixed(2)} s of ${p.cpuS.toFixed(2)} s gateway CPU (${((100 * p.gcS) / Math.max(1e-9, p.cpuS)).toFixed(0)} %).`),
   ].join('\n');
   console.log(report);
   writeFileSync(join('bench', 'edge-ns', 'LAST_RUN.md'), `${report}\n`);
@@ -321,11 +323,11 @@ async function main(): Promise<void> {
 }
 
 /** A row of the per-thread table: CPU seconds over the sending window as % of one core. */
-function threadRow(rate: number, windowS: number, gw: GroupCpu[], gwTotalS: number, influxS: number, benchS: number, bench: GroupCpu[], loadStart: string): string {
+function threadRow(rate: number, windowS: number, gw: GroupCpu[], gwTotalS: number, influxS: number, benchS: number, bench: GroupCpu[], loadStart: string, mainWaitS: number): string {
   const pct = (s: number): string => `${((100 * s) / windowS).toFixed(0)} %`;
   const cell = (g: GroupCpu | undefined): string => (g && g.threads ? `${pct(g.cpuS)} (${g.threads})` : '—');
   const of = (gs: GroupCpu[], name: GroupCpu['group']): GroupCpu | undefined => gs.find((g) => g.group === name);
-  return `| ${rate.toLocaleString('en')} | ${windowS.toFixed(1)} | ${loadStart} | **${pct(of(gw, 'main')?.cpuS ?? NaN)}** | ${cell(of(gw, 'V8 platform'))} | ${cell(of(gw, 'libuv pool'))} | ${cell(of(gw, 'worker threads'))} | ${pct(gwTotalS)} | ${pct(influxS)} | ${pct(benchS)} (${pct(of(bench, 'main')?.cpuS ?? NaN)}) |`;
+  return `| ${rate.toLocaleString('en')} | ${windowS.toFixed(1)} | ${loadStart} | **${pct(of(gw, 'main')?.cpuS ?? NaN)}** | ${pct(mainWaitS)} | ${cell(of(gw, 'V8 platform'))} | ${cell(of(gw, 'libuv pool'))} | ${cell(of(gw, 'worker threads'))} | ${pct(gwTotalS)} | ${pct(influxS)} | ${pct(benchS)} (${pct(of(bench, 'main')?.cpuS ?? NaN)}) |`;
 }
 
 /** What the network server says about receive windows between two scrapes (gateway/ns/README.md, timing model). */

@@ -1,6 +1,6 @@
 import { isMainThread } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { classifyThreads, groupCpu, parseTaskStat, ThreadSampler, waitsInEpoll } from './threads.ts';
+import { classifyThreads, groupCpu, parseSchedstat, parseTaskStat, ThreadSampler, threadSchedstat, waitsInEpoll } from './threads.ts';
 
 // A line of /proc/<pid>/task/<tid>/stat; comm with a space and a parenthesis, utime 1234, stime 56.
 const STAT = '4242 (node (x) y) S 4200 4242 13451 0 -1 4194368 2361 0 0 0 1234 56 0 0 20 0 12 0 6140232 1183449088 24575 18446744073709551615';
@@ -9,6 +9,12 @@ describe('bench/edge-ns per-thread CPU', () => {
   it('reads utime + stime and the name from a stat line whose comm holds spaces and parentheses', () => {
     expect(parseTaskStat(STAT)).toEqual({ comm: 'node (x) y', ticks: 1290 });
     expect(parseTaskStat('garbage')).toBeUndefined();
+  });
+
+  it('reads the time on a core and the time waiting for one from schedstat', () => {
+    expect(parseSchedstat('161925111 446952784 525\n')).toEqual({ runNs: 161925111, waitNs: 446952784 });
+    expect(parseSchedstat('')).toBeUndefined();
+    expect(threadSchedstat(process.pid)?.runNs).toBeGreaterThan(0);
   });
 
   it('tells an epoll wait from a futex wait', () => {

@@ -18,6 +18,10 @@
  *   its first job.
  * A thread that ends between two samples keeps the CPU it had at its last sample (the process
  * total from /proc/<pid>/stat counts it whole).
+ *
+ * On a shared machine a main thread below 100 % may be starved rather than idle: the scheduler's
+ * own account (/proc/<pid>/task/<tid>/schedstat: ns running, ns runnable but waiting for a core)
+ * tells them apart — running + waiting near 100 % is a thread that always had work.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -74,6 +78,21 @@ export function groupCpu(before: ReadonlyMap<number, number>, after: ReadonlyMap
     g.cpuS += (ticks - (before.get(tid) ?? 0)) / CLK_TCK;
   }
   return [...by.values()];
+}
+
+/** /proc/<pid>/task/<tid>/schedstat: ns on a core, ns runnable but waiting in a run queue. */
+export function parseSchedstat(text: string): { runNs: number; waitNs: number } | undefined {
+  const [run, wait] = text.trim().split(/\s+/).map(Number);
+  return run !== undefined && wait !== undefined && Number.isFinite(run) && Number.isFinite(wait) ? { runNs: run, waitNs: wait } : undefined;
+}
+
+/** The schedstat of one thread (the main thread: tid = pid); undefined when gone or not kept by the kernel. */
+export function threadSchedstat(pid: number, tid = pid): { runNs: number; waitNs: number } | undefined {
+  try {
+    return parseSchedstat(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** utime + stime of a whole process (its threads, ended ones included), seconds; NaN when gone. */
