@@ -40,7 +40,7 @@ import { pushDataFor } from './datagrams.ts';
 import { describeModel, drive, gatewayEuiOf, hearingGateways, isWorstCase, parseForwarderModel, VirtualForwarder, type ForwarderCounts, type HeardCopy } from './forwarders.ts';
 import { groupCpu, NODE_PLATFORM_THREADS, processCpuS, ThreadSampler, threadSchedstat, type GroupCpu } from './threads.ts';
 import { gcSeconds, memoryLine } from './memory.ts';
-import { histogramQuantile, rejectsByReason, scrapeLabelled, udpSocketState, untilSettled } from './measure.ts';
+import { histogramQuantile, patiently, rejectsByReason, scrapeLabelled, udpSocketState, untilSettled } from './measure.ts';
 import { buildFleet, registryYaml } from '../gateway/fleet.ts';
 import { buildBundle, deployedGateway, RssSampler, scrape, sleep, waitFor } from '../gateway/procs.ts';
 import { writeDeviceKeysFile, type DeviceKeys } from '../../gateway/registry/keys-file.ts';
@@ -125,9 +125,12 @@ async function main(): Promise<void> {
       return undefined;
     }
   });
+  // The gateway's /metrics, waited for while its event loop is behind (measure.ts).
+  const scrapeGw = (): ReturnType<typeof scrape> => patiently(() => scrape(httpPort));
+  const scrapeGwLabelled = (): ReturnType<typeof scrapeLabelled> => patiently(() => scrapeLabelled(httpPort));
   const rss = new RssSampler(proc.pid as number, 250);
   const idleRss = rss.peakMb();
-  const idleMemory = memoryLine(await scrape(httpPort));
+  const idleMemory = memoryLine(await scrapeGw());
 
   // The virtual forwarders: a socket each, PULL_DATA first (the downlink route).
   const answers = new AnswerTimes();
@@ -182,10 +185,10 @@ async function main(): Promise<void> {
     load(Array.from({ length: total }, (_, k) => ({ dueMs: (k * 1000) / 2000, copies: frame(false).copies })));
     const started = performance.now();
     await drive(forwarders, model.batching, started, started + (total / 2000) * 1000 + 60_000, onSent);
-    await untilSettled(async () => (await scrape(httpPort))['lorawan_edge_ns_uplinks_total'] ?? 0, 1500, 120_000, 250);
+    await untilSettled(async () => (await scrapeGw())['lorawan_edge_ns_uplinks_total'] ?? 0, 1500, 120_000, 250);
   }
   const warmedRss = rss.samples.at(-1)?.rssKb ?? 0;
-  const warmedMemory = memoryLine(await scrape(httpPort));
+  const warmedMemory = memoryLine(await scrapeGw());
 
   const rows: string[] = [];
   const threadRows: string[] = [];
@@ -214,8 +217,8 @@ async function main(): Promise<void> {
       });
     }
     load(items);
-    const before = await scrape(httpPort);
-    const beforeL = await scrapeLabelled(httpPort);
+    const before = await scrapeGw();
+    const beforeL = await scrapeGwLabelled();
     const kernelBefore = udpSocketState(udpPort);
     const cpuBefore = rss.samples.at(-1)?.cpuS ?? 0;
     const loadStart = loadavg()[0]?.toFixed(1) ?? '?';
@@ -235,15 +238,15 @@ async function main(): Promise<void> {
     const gwB = processCpuS(proc.pid as number);
     const influxB = processCpuS(influx.pid ?? -1);
     const benchProcB = processCpuS(process.pid);
-    const uplinksNow = async (): Promise<number> => (await scrape(httpPort))['lorawan_edge_ns_uplinks_total'] ?? 0;
+    const uplinksNow = async (): Promise<number> => (await scrapeGw())['lorawan_edge_ns_uplinks_total'] ?? 0;
     const atSendEnd = (await uplinksNow()) - (before['lorawan_edge_ns_uplinks_total'] ?? 0);
     const queuedAtSendEnd = udpSocketState(udpPort).rxQueueBytes;
     // Until the gateway has caught up (the receive buffer and the dedup window hold frames after
     // the sender stops): the rate is what was accepted over the time it took, not over a fixed
     // settle time (which made 12,000 of 12,000 at 2,000/s read as 1,595/s).
     const settled = await untilSettled(uplinksNow, 1500, 120_000, 250);
-    const after = await scrape(httpPort);
-    const afterL = await scrapeLabelled(httpPort);
+    const after = await scrapeGw();
+    const afterL = await scrapeGwLabelled();
     const kernel = udpSocketState(udpPort);
     const cpuAfter = rss.samples.at(-1)?.cpuS ?? 0;
     const accepted = (after['lorawan_edge_ns_uplinks_total'] ?? 0) - (before['lorawan_edge_ns_uplinks_total'] ?? 0);
@@ -270,7 +273,7 @@ async function main(): Promise<void> {
   // buffer, the accepted count lagged behind what then reached InfluxDB (35,908 points "for"
   // 34,773 accepted uplinks — a counting artefact: every point has its uplink's own timestamp,
   // so a second write of one uplink would overwrite its point, not add one).
-  const acc = (await untilSettled(async () => (await scrape(httpPort))['lorawan_edge_ns_uplinks_total'] ?? 0, 2000, 120_000)).value;
+  const acc = (await untilSettled(async () => (await scrapeGw())['lorawan_edge_ns_uplinks_total'] ?? 0, 2000, 120_000)).value;
   const influxPoints = async (): Promise<number> => {
     const s = await influx.query('SELECT count(fcnt) FROM lorawan_uplink', { db: 'edge_ns' });
     return Number((s[0]?.values[0] as unknown[] | undefined)?.[1] ?? 0);
@@ -284,7 +287,7 @@ async function main(): Promise<void> {
     .query('SELECT mean(gateway_count) FROM lorawan_uplink', { db: 'edge_ns' })
     .then((s) => Number((s[0]?.values[0] as unknown[] | undefined)?.[1] ?? NaN))
     .catch(() => NaN);
-  const endScrape = await scrape(httpPort);
+  const endScrape = await scrapeGw();
   const written = endScrape['lorawan_edge_sink_points_written_total'] ?? 0;
   rss.stop();
   stopping = true;
