@@ -106,6 +106,7 @@ async function main(): Promise<void> {
   const deployed = deployedGateway();
   const proc = spawn(process.execPath, [...deployed.nodeFlags, ...extraFlags, deployed.script, 'gateway', '--config', join(dir, 'gateway.yaml')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...deployed.env } });
   let out = '';
+  gatewayTail = () => out;
   // --gateway-output <file>: everything the gateway prints (e.g. with '--node-flags=--trace-gc')
   const gwOut = values['gateway-output'] ? createWriteStream(values['gateway-output'] as string) : undefined;
   if (gwOut) proc.stdout?.pipe(gwOut);
@@ -347,7 +348,13 @@ function windowCounters(before: Map<string, number>, after: Map<string, number>)
   ].join(', ');
 }
 
-main().catch((err: unknown) => {
+/** The gateway's last output, for a run that ends on an error: a gateway that died (a connection refused) tells why there. */
+let gatewayTail = (): string => '';
+
+main().catch(async (err: unknown) => {
   console.error(err);
+  // Its 'exit' may come after the error that its death caused: give its output a moment to arrive.
+  await sleep(1000);
+  console.error(`the gateway's last output:\n${gatewayTail()}`);
   process.exit(1);
 });
