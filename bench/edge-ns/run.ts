@@ -246,6 +246,7 @@ async function main(): Promise<void> {
     // the sender stops): the rate is what was accepted over the time it took, not over a fixed
     // settle time (which made 12,000 of 12,000 at 2,000/s read as 1,595/s).
     const settled = await untilSettled(uplinksNow, 1500, 120_000, 250);
+    const threadsC = gwThreads.snapshot();
     const after = await scrapeGw();
     const afterL = await scrapeGwLabelled();
     const kernel = udpSocketState(udpPort);
@@ -264,7 +265,7 @@ async function main(): Promise<void> {
     console.error(`accepted at the end of sending ${atSendEnd}, receive queue then ${queuedAtSendEnd} B; caught up ${(busyS - sendS).toFixed(1)} s after; PUSH_DATA sent ${fwd.datagrams} (${fwd.rxpk} rxpk, at most ${fwd.maxRxpk} / ${fwd.maxBytes} B in one), read by the gateway ${datagrams}, kernel drops ${kernelDrops}; rejects: ${rejectText}; event-loop lag p99 ${lag?.toFixed(3) ?? '?'} s`);
     phases.push({ rate, sent: total, datagrams, kernelDrops, rejectText, catchUpS: busyS - sendS, gcS: gcSeconds(before, after), cpuS: cpuAfter - cpuBefore, fwd, sendS, joins: withAnswers ? OTAA_N : 0 });
     rows.push(`| ${rate.toLocaleString('en')} | ${(total / sendS).toFixed(0)} | ${(fwd.datagrams / sendS).toFixed(0)} | ${(fwd.rxpk / sendS).toFixed(0)} | ${accepted.toLocaleString('en')} / ${total.toLocaleString('en')} | **${(accepted / busyS).toFixed(0)}** | ${cpuUs.toFixed(0)} | ${rss.peakMb().toFixed(0)} |`);
-    threadRows.push(threadRow(rate, sendS, groupCpu(threadsA, threadsB, gwThreads.groups()), gwB - gwA, influxB - influxA, benchProcB - benchProcA, groupCpu(benchA, benchB, benchThreads.groups()), loadStart, schedA && schedB ? (schedB.waitNs - schedA.waitNs) / 1e9 : NaN));
+    threadRows.push(threadRow(rate, sendS, groupCpu(threadsA, threadsB, gwThreads.groups()), gwB - gwA, influxB - influxA, benchProcB - benchProcA, groupCpu(benchA, benchB, benchThreads.groups()), loadStart, schedA && schedB ? (schedB.waitNs - schedA.waitNs) / 1e9 : NaN, ((groupCpu(threadsA, threadsC, gwThreads.groups()).find((g) => g.group === 'main')?.cpuS ?? NaN) * 1e6) / Math.max(1, accepted)));
     console.error(rows.at(-1));
     console.error(threadRows.at(-1));
   }
@@ -308,10 +309,10 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    'CPU per thread while the load was on (from the first to the last PUSH_DATA of a phase, /proc/<pid>/task/*/stat; % of one core; threads.ts says how threads are told apart; "waiting for a core" from the main thread\'s schedstat: on a shared machine a main thread below 100 % with a large wait was starved, not idle; (n) = threads in the group):',
+    'CPU per thread while the load was on (from the first to the last PUSH_DATA of a phase, /proc/<pid>/task/*/stat; % of one core; threads.ts says how threads are told apart; "waiting for a core" from the main thread\'s schedstat: on a shared machine a main thread below 100 % with a large wait was starved, not idle; (n) = threads in the group; the last column over the whole phase, catch-up included — CPU time, so less bent by a loaded machine than a rate):',
     '',
-    '| offered uplinks/s | window s | load avg at start | gateway main thread on a core | main thread runnable, waiting for a core | V8 platform | libuv pool | worker threads | gateway process | influxd | bench process (its main thread) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| offered uplinks/s | window s | load avg at start | gateway main thread on a core | main thread runnable, waiting for a core | V8 platform | libuv pool | worker threads | gateway process | influxd | bench process (its main thread) | main thread CPU per accepted uplink → uplinks/s it allows at 100 % of a core |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...threadRows,
     '',
     `- RSS idle with ${(N + 0).toLocaleString('en')} sessions loaded: ${idleRss.toFixed(0)} MB; after the warm-up (${warmupRounds} uplink(s) per device, not measured): ${(warmedRss / 1024).toFixed(0)} MB; peak over the run: ${rss.peakMb().toFixed(0)} MB. Idle: ${idleMemory}; after the warm-up: ${warmedMemory}; at the end: ${memoryLine(endScrape)}.`,
@@ -327,11 +328,11 @@ async function main(): Promise<void> {
 }
 
 /** A row of the per-thread table: CPU seconds over the sending window as % of one core. */
-function threadRow(rate: number, windowS: number, gw: GroupCpu[], gwTotalS: number, influxS: number, benchS: number, bench: GroupCpu[], loadStart: string, mainWaitS: number): string {
+function threadRow(rate: number, windowS: number, gw: GroupCpu[], gwTotalS: number, influxS: number, benchS: number, bench: GroupCpu[], loadStart: string, mainWaitS: number, mainUs: number): string {
   const pct = (s: number): string => `${((100 * s) / windowS).toFixed(0)} %`;
   const cell = (g: GroupCpu | undefined): string => (g && g.threads ? `${pct(g.cpuS)} (${g.threads})` : '—');
   const of = (gs: GroupCpu[], name: GroupCpu['group']): GroupCpu | undefined => gs.find((g) => g.group === name);
-  return `| ${rate.toLocaleString('en')} | ${windowS.toFixed(1)} | ${loadStart} | **${pct(of(gw, 'main')?.cpuS ?? NaN)}** | ${pct(mainWaitS)} | ${cell(of(gw, 'V8 platform'))} | ${cell(of(gw, 'libuv pool'))} | ${cell(of(gw, 'worker threads'))} | ${pct(gwTotalS)} | ${pct(influxS)} | ${pct(benchS)} (${pct(of(bench, 'main')?.cpuS ?? NaN)}) |`;
+  return `| ${rate.toLocaleString('en')} | ${windowS.toFixed(1)} | ${loadStart} | **${pct(of(gw, 'main')?.cpuS ?? NaN)}** | ${pct(mainWaitS)} | ${cell(of(gw, 'V8 platform'))} | ${cell(of(gw, 'libuv pool'))} | ${cell(of(gw, 'worker threads'))} | ${pct(gwTotalS)} | ${pct(influxS)} | ${pct(benchS)} (${pct(of(bench, 'main')?.cpuS ?? NaN)}) | ${mainUs.toFixed(0)} µs → ${(1e6 / mainUs).toFixed(0)}/s |`;
 }
 
 /** What the network server says about receive windows between two scrapes (gateway/ns/README.md, timing model). */
