@@ -28,7 +28,7 @@
  *   node --import tsx bench/edge-ns/run.ts [--rates 2000,5000,10000] [--seconds 10] [--devices 10000] [--store on|off] [--inbox on|off] [--log-fsync-ms 100] [--gateways 1] [--rxpk-per-datagram 1|N|auto] [--heard-by 1]
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -78,6 +78,7 @@ async function main(): Promise<void> {
   buildBundle();
   const influx = await startInfluxd({ database: 'edge_ns' });
   const dir = mkdtempSync(join(tmpdir(), 'bench-edge-ns-'));
+  runDir = dir;
   const fleet = buildFleet(N);
   const key = (i: number, salt: number): string => (BigInt(i) * 0x9e3779b97f4a7c15n + BigInt(salt)).toString(16).padStart(32, '0').slice(-32);
   const abp = fleet.map((d, i) => ({ ...d, devAddr: (0x27000000 + i) >>> 0, nwkSKey: Buffer.from(key(i, 1), 'hex'), appSKey: Buffer.from(key(i, 2), 'hex') }));
@@ -351,11 +352,15 @@ function windowCounters(before: Map<string, number>, after: Map<string, number>)
 
 /** The gateway's last output, for a run that ends on an error: a gateway that died (a connection refused) tells why there. */
 let gatewayTail = (): string => '';
+/** The run's folder (config, keys, the gateway's data): removed after a failed run too, unless it holds a heap snapshot to look at. */
+let runDir: string | undefined;
 
 main().catch(async (err: unknown) => {
   console.error(err);
   // Its 'exit' may come after the error that its death caused: give its output a moment to arrive.
   await sleep(1000);
   console.error(`the gateway's last output:\n${gatewayTail()}`);
+  if (runDir && readdirSync(runDir).some((f) => f.endsWith('.heapsnapshot'))) console.error(`kept ${runDir} (a heap snapshot)`);
+  else if (runDir) rmSync(runDir, { recursive: true, force: true });
   process.exit(1);
 });
