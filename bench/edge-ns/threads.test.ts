@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { isMainThread } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { classifyThreads, groupCpu, parseSchedstat, parseTaskStat, ThreadSampler, threadSchedstat, waitsInEpoll } from './threads.ts';
@@ -61,5 +62,29 @@ describe('bench/edge-ns per-thread CPU', () => {
     const mine = cpu.filter((g) => (isMainThread ? g.group === 'main' : g.group === 'worker threads' || g.group === 'libuv pool')).reduce((t, g) => t + g.cpuS, 0);
     expect(x).toBeGreaterThan(0);
     expect(mine).toBeGreaterThanOrEqual(0.15);
+  });
+
+  it('counts the CPU of a Worker (as a UDP intake worker would be) under worker threads, not main', { timeout: 60_000 }, async () => {
+    // A child whose Worker is busy 50 ms of every 100 ms (and waits in its event loop between);
+    // its main thread only keeps the process alive.
+    const worker = 'setInterval(() => { const t = Date.now() + 50; while (Date.now() < t); }, 100);';
+    const child = spawn(process.execPath, ['-e', `new (require('node:worker_threads').Worker)(${JSON.stringify(worker)}, { eval: true }); setInterval(() => {}, 1000);`], { stdio: 'ignore' });
+    try {
+      const s = new ThreadSampler(child.pid as number, 20);
+      const a = s.snapshot();
+      const until = performance.now() + 30_000;
+      let cpu = groupCpu(a, s.snapshot(), s.groups());
+      const of = (g: string): number => cpu.find((x) => x.group === g)?.cpuS ?? 0;
+      while (of('worker threads') < 0.3 && performance.now() < until) {
+        await new Promise((r) => setTimeout(r, 200));
+        cpu = groupCpu(a, s.snapshot(), s.groups());
+      }
+      s.stop();
+      expect(of('worker threads')).toBeGreaterThanOrEqual(0.3);
+      expect(cpu.find((x) => x.group === 'worker threads')?.threads).toBe(1);
+      expect(of('main')).toBeLessThan(of('worker threads') / 2);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
