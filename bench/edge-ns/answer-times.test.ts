@@ -32,4 +32,17 @@ describe('bench/edge-ns answer times', () => {
     expect(a.summary('ack')).toMatchObject({ sent: 3, answered: 2, rx1: 1, rx2: 1, maxMs: 40 });
     expect(a.summary('join')).toMatchObject({ sent: 1, answered: 1, rx1: 1, p50Ms: 50 });
   });
+
+  it('counts a frame heard by several gateways once, answered through any of them', () => {
+    const a = new AnswerTimes();
+    // Uplink 7 heard by gateways 0 and 1 (their own counters), sent at 10 and 14; uplink 8 by 1 and 2.
+    a.sentAt('ack', 1_600_000_000, 10, { id: 7, gateway: 0 });
+    a.sentAt('ack', 1_601_000_003, 14, { id: 7, gateway: 1 });
+    a.sentAt('ack', 1_700_000_000, 20, { id: 8, gateway: 1 });
+    a.sentAt('ack', 1_701_000_003, 21, { id: 8, gateway: 2 });
+    expect(a.resp(1_602_000_003, 50, 1)).toBe(true); // uplink 7 in RX1 through gateway 1: timed from its first copy
+    expect(a.resp(1_601_000_000, 60, 0)).toBe(false); // a second answer for it matches nothing
+    expect(a.resp(1_701_000_000, 70, 0)).toBe(false); // gateway 0 did not hear uplink 8
+    expect(a.summary('ack')).toMatchObject({ sent: 2, answered: 1, rx1: 1, maxMs: 40 });
+  });
 });

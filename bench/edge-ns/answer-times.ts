@@ -23,9 +23,14 @@ export class ConcentratorClock {
   ) {}
 
   now(): number {
-    const t = this.base + Math.floor((performance.now() - this.origin) * 1000);
-    if (t > U32_MAX) throw new Error('the bench ran past the range of its tmst counter (46 min)');
-    return t;
+    return this.at(performance.now());
+  }
+
+  /** The counter at `t` (a performance.now() value): when a frame was heard, not when it was sent. */
+  at(t: number): number {
+    const c = this.base + Math.floor((t - this.origin) * 1000);
+    if (c > U32_MAX) throw new Error('the bench ran past the range of its tmst counter (46 min)');
+    return c;
   }
 }
 
@@ -69,25 +74,45 @@ export function quantile(xs: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
 }
 
+/**
+ * A frame heard by several gateways (`--heard-by`) is one uplink with one tmst per gateway (each
+ * concentrator has its own counter); the network server answers through one of them. Each copy
+ * is registered with the uplink's `id` and its gateway; the first copy sent starts the clock, the
+ * answer through any copy stops it, and the uplink counts once.
+ */
 export class AnswerTimes {
-  /** `kind:uplink tmst` → performance.now() when its PUSH_DATA was sent */
+  /** `kind:gateway:uplink tmst` → uplink id */
   private readonly sent = new Map<string, number>();
+  /** uplink id → when its first copy was sent (performance.now()) and the keys of its copies */
+  private readonly uplinks = new Map<number, { at: number; keys: string[] }>();
+  private nextId = -1;
   private readonly sentCount: Record<AnswerKind, number> = { ack: 0, join: 0 };
   readonly answers: { kind: AnswerKind; window: AnswerWindow; ms: number }[] = [];
 
-  sentAt(kind: AnswerKind, uplinkTmst: number, at: number): void {
-    this.sent.set(`${kind}:${uplinkTmst >>> 0}`, at);
-    this.sentCount[kind]++;
+  /** A PUSH_DATA holding the uplink was sent at `at`; `copy` names the uplink and the gateway of this copy (default: an uplink of its own, gateway 0). */
+  sentAt(kind: AnswerKind, uplinkTmst: number, at: number, copy?: { id: number; gateway: number }): void {
+    const id = copy?.id ?? this.nextId--;
+    const key = `${kind}:${copy?.gateway ?? 0}:${uplinkTmst >>> 0}`;
+    let u = this.uplinks.get(id);
+    if (!u) {
+      u = { at, keys: [] };
+      this.uplinks.set(id, u);
+      this.sentCount[kind]++;
+    }
+    u.keys.push(key);
+    this.sent.set(key, id);
   }
 
-  /** A PULL_RESP with `txTmst` arrived at `at`: matched to its uplink (true) or not. */
-  resp(txTmst: number, at: number): boolean {
+  /** A PULL_RESP with `txTmst` arrived at `gateway`'s forwarder at `at`: matched to its uplink (true) or not. */
+  resp(txTmst: number, at: number, gateway = 0): boolean {
     for (const [kind, window, delay] of DELAYS) {
-      const key = `${kind}:${(txTmst - delay) >>> 0}`;
-      const t = this.sent.get(key);
-      if (t === undefined) continue;
-      this.sent.delete(key);
-      this.answers.push({ kind, window, ms: at - t });
+      const id = this.sent.get(`${kind}:${gateway}:${(txTmst - delay) >>> 0}`);
+      if (id === undefined) continue;
+      const u = this.uplinks.get(id);
+      if (!u) continue;
+      for (const k of u.keys) this.sent.delete(k);
+      this.uplinks.delete(id);
+      this.answers.push({ kind, window, ms: at - u.at });
       return true;
     }
     return false;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { histogramQuantile, parseExposition, parseProcNetUdp, rejectsByReason } from './measure.ts';
+import { histogramQuantile, parseExposition, parseProcNetUdp, patiently, rejectsByReason } from './measure.ts';
 
 const PROC = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
 14251: 0100007F:9EA6 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1143711 2 000000002abc0325 0
@@ -27,5 +27,16 @@ describe('bench/edge-ns measurements', () => {
     expect(histogramQuantile(before, after, 'x_seconds', 0.9, 'kind="data"')).toBe(0.1);
     expect(histogramQuantile(before, after, 'x_seconds', 0.99, 'kind="data"')).toBe(Infinity);
     expect(histogramQuantile(before, before, 'x_seconds', 0.5, 'kind="data"')).toBeNaN();
+  });
+
+  it('tries a read again while it times out, and gives up on any other error', async () => {
+    let n = 0;
+    const slow = async (): Promise<number> => {
+      if (++n < 3) throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+      return n;
+    };
+    await expect(patiently(slow)).resolves.toBe(3);
+    await expect(patiently(async () => Promise.reject(new TypeError('other side closed')))).rejects.toThrow(/other side closed/);
+    await expect(patiently(async () => Promise.reject(new DOMException('t', 'TimeoutError')), -1)).rejects.toThrow('t');
   });
 });
