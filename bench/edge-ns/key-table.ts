@@ -44,7 +44,8 @@ const viaCache: KeySource = {
   both: (s) => ({ nwkSKey: cache.get(`${s.devEui}/n`, s.nwkSKey), appSKey: cache.get(`${s.devEui}/a`, s.appSKey) }),
 };
 /** a full GC when the run has `--expose-gc` (heap figures below are then live memory, not garbage) */
-const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => undefined);
+const exposedGc = (globalThis as { gc?: () => void }).gc;
+const gc = exposedGc ?? ((): void => undefined);
 gc();
 const heap0 = process.memoryUsage();
 const table = new SessionKeyTable();
@@ -74,6 +75,23 @@ function run(src: KeySource): number {
 
 run(viaCache); // warm-up (JIT) of both paths
 run(viaTable);
+
+/**
+ * JS heap bytes allocated per uplink: one pass of all sessions between two full GCs, small enough
+ * (≤ a few MB) to fit the young generation, so nothing is collected in between. Needs --expose-gc.
+ */
+function allocatedPerUplink(src: KeySource): number {
+  gc();
+  const h0 = process.memoryUsage().heapUsed;
+  for (let i = 0; i < N; i++) {
+    const s = sessions[i] as KeyedSession;
+    const f = frames[i] as DataFrame;
+    if (verifyDataMic(f, src.nwk(s), FCNT)) decryptDataFrame(f, src.both(s), FCNT);
+  }
+  return (process.memoryUsage().heapUsed - h0) / N;
+}
+const allocCache = allocatedPerUplink(viaCache);
+const allocTable = allocatedPerUplink(viaTable);
 const cached: number[] = [];
 const tabled: number[] = [];
 const loadBefore = loadavg().map((x) => x.toFixed(1)).join(' ');
@@ -84,7 +102,8 @@ for (let r = 0; r < ROUNDS; r++) {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const f2 = (x: number): string => x.toFixed(2);
 console.log(`bench/edge-ns/key-table.ts: ${N.toLocaleString('en')} sessions round-robin, ${ROUNDS} rounds × ${PASSES} passes each way (interleaved), ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average ${loadBefore} → ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
-console.log('| keys from | CPU µs per uplink (MIC + decrypt), median | rounds |\n|---|---|---|');
-console.log(`| AesKeyCache (1,024 keys, before) | ${f2(median(cached))} | ${cached.map(f2).join(' ')} |`);
-console.log(`| SessionKeyTable (a slot per session, after) | ${f2(median(tabled))} | ${tabled.map(f2).join(' ')} |`);
+const bytes = (x: number): string => (exposedGc === undefined ? '? (run with --expose-gc)' : x.toFixed(0));
+console.log('| keys from | CPU µs per uplink (MIC + decrypt), median | rounds | JS heap bytes allocated per uplink |\n|---|---|---|---|');
+console.log(`| AesKeyCache (1,024 keys, before) | ${f2(median(cached))} | ${cached.map(f2).join(' ')} | ${bytes(allocCache)} |`);
+console.log(`| SessionKeyTable (a slot per session, after) | ${f2(median(tabled))} | ${tabled.map(f2).join(' ')} | ${bytes(allocTable)} |`);
 console.log(`\ntable: ${(table.byteLength / 1e6).toFixed(2)} MB of prepared keys (typed array, outside the JS heap); building it for ${N.toLocaleString('en')} sessions: JS heap +${((heap1.heapUsed - heap0.heapUsed) / 1e6).toFixed(2)} MB, array buffers +${((heap1.arrayBuffers - heap0.arrayBuffers) / 1e6).toFixed(2)} MB`);
