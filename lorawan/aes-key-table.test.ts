@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aesCmac } from './aes-cmac.ts';
-import { AesKeyTable, ROW_WORDS } from './aes-key-table.ts';
+import { AesKeyTable } from './aes-key-table.ts';
 import { AesKey } from './aes.ts';
 import { cryptFrmPayload } from './crypto.ts';
 import { buildDataFrame, decryptDataFrame, openDataFrame } from './data-frame.ts';
@@ -82,12 +82,25 @@ describe('AesKeyTable (prepared AES-128 keys in one typed array)', () => {
     expect(Buffer.from(aesCmac(v.at(1), msg)).equals(aesCmac(new AesKey(k2), msg))).toBe(true);
     t.clear(1);
     expect(t.has(1)).toBe(false);
-    expect(Array.from(t.rowWords().subarray(ROW_WORDS, 2 * ROW_WORDS)).every((w) => w === 0)).toBe(true);
+    expect(Array.from(t.rowWords().subarray(t.rowStride, 2 * t.rowStride)).every((w) => w === 0)).toBe(true);
     expect(() => v.at(1)).toThrow(RangeError);
     t.set(0, k1);
     v.at(0);
     t.clear(0);
     expect(() => aesCmac(v, msg)).toThrow(/holds no key/);
+  });
+
+  it('a table without CMAC subkeys (encryption-only keys) keeps 176-byte rows, encrypts the same, refuses a CMAC', () => {
+    const t = new AesKeyTable(0, { cmacSubkeys: false });
+    const key = hex('000102030405060708090a0b0c0d0e0f');
+    t.set(9, key);
+    expect(t.byteLength / t.capacity).toBe(176);
+    const v = t.view().at(9);
+    expect(v.encryptEcb(hex('00112233445566778899aabbccddeeff')).toString('hex')).toBe('69c4e0d86a7b0430d8cdb78070b4c55a');
+    const payload = Buffer.from('twelve bytes');
+    expect(cryptFrmPayload(v, 'up', 0x26011bda, 70_000, payload).equals(cryptFrmPayload(new AesKey(key), 'up', 0x26011bda, 70_000, payload))).toBe(true);
+    expect(() => aesCmac(v, payload)).toThrow(/no CMAC subkeys/);
+    expect(new AesKeyTable(1).byteLength).toBe(208);
   });
 
   it('growing zeroes the old array; wipe zeroes everything; neither inspect nor JSON shows key material', () => {

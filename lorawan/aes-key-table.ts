@@ -1,15 +1,16 @@
 /**
  * A table of prepared AES-128 encryption keys in one typed array: for each key its expanded
- * round keys (44 words, 176 bytes) and its RFC 4493 CMAC subkeys K1, K2 (32 bytes), 208 bytes a
- * row, rows addressed by a number. Block encryption and AES-CMAC run straight from the row (no
- * copy per call, plain-JS AES of aes-soft.ts).
+ * round keys (44 words, 176 bytes) and, in a table made for CMAC keys (the default), its RFC 4493
+ * subkeys K1, K2 (32 bytes more: 208 bytes a row), rows addressed by a number. Block encryption
+ * and AES-CMAC run straight from the row (no copy per call, plain-JS AES of aes-soft.ts).
  *
  * Why: a network server needs two keys per session (NwkSKey: MIC; AppSKey: FRMPayload), and a
  * city gateway meets nearly every session's keys cold (10,000 devices, each heard every few
  * minutes), so a bounded cache of prepared keys misses twice per uplink and re-expands each time
  * (session 7's profile: 3.5 % of the gateway's CPU). One prepared key *object* per session key
- * instead was judged ~7 MB of live heap that every mark-compact walks. Here 20,000 keys are one
- * ArrayBuffer of ~4.2 MB outside the JS heap: nothing per key for the GC to mark.
+ * instead was judged ~7 MB of live heap that every mark-compact walks. Here 10,000 sessions' keys
+ * are 3.84 MB of ArrayBuffer outside the JS heap (a table of NwkSKeys with subkeys, one of
+ * AppSKeys without): nothing per key for the GC to mark.
  *
  * Key hygiene (the table holds secrets):
  * - a row is zeroed when it is cleared (`clear`), and the whole table by `wipe`; when the table
@@ -29,22 +30,33 @@ import { inspect } from 'node:util';
 import { AES_BLOCK, cmacComplete, cmacPad, xorBlock, type AesEncryptKey } from './aes.ts';
 import { CHAIN, cbcMacWith, cmacSubkeysInto, encryptBlockWith, expandKeyInto, ROUND_KEY_WORDS } from './aes-soft.ts';
 
-/** Words per row: round keys, then K1 and K2 (4 words each). */
-export const ROW_WORDS = ROUND_KEY_WORDS + 8;
-const ROW_BYTES = ROW_WORDS * 4;
-/** Byte offsets of K1 and K2 in a row. */
+/** Byte offsets of K1 and K2 in a row (after the round keys). */
 const K1_AT = ROUND_KEY_WORDS * 4;
 const K2_AT = K1_AT + AES_BLOCK;
 
+export interface AesKeyTableOptions {
+  /**
+   * Keep each key's CMAC subkeys (32 bytes a row) so a CMAC costs no extra block (default true);
+   * false for keys only used for encryption (a LoRaWAN AppSKey: FRMPayload keystream only), whose
+   * views then refuse `cmacInPlace`.
+   */
+  cmacSubkeys?: boolean;
+}
+
 export class AesKeyTable {
+  /** Words per row: the round keys, then K1 and K2 (4 words each) when kept. */
+  readonly rowStride: number;
+  readonly hasCmacSubkeys: boolean;
   private words: Uint32Array;
   /** The same memory as `words`, by byte (the subkeys are XORed into message blocks byte-wise). */
   private bytes: Uint8Array;
   /** 1 where the row holds a key. */
   private used: Uint8Array;
 
-  constructor(capacity = 0) {
-    this.words = new Uint32Array(capacity * ROW_WORDS);
+  constructor(capacity = 0, options: AesKeyTableOptions = {}) {
+    this.hasCmacSubkeys = options.cmacSubkeys ?? true;
+    this.rowStride = ROUND_KEY_WORDS + (this.hasCmacSubkeys ? 8 : 0);
+    this.words = new Uint32Array(capacity * this.rowStride);
     this.bytes = new Uint8Array(this.words.buffer);
     this.used = new Uint8Array(capacity);
   }
@@ -66,7 +78,7 @@ export class AesKeyTable {
   reserve(rows: number): void {
     if (!Number.isInteger(rows) || rows < 0) throw new RangeError(`AesKeyTable: rows must be a non-negative integer, got ${rows}`);
     if (rows <= this.capacity) return;
-    const words = new Uint32Array(rows * ROW_WORDS);
+    const words = new Uint32Array(rows * this.rowStride);
     words.set(this.words);
     const used = new Uint8Array(rows);
     used.set(this.used);
@@ -81,16 +93,16 @@ export class AesKeyTable {
     if (key.length !== AES_BLOCK) throw new RangeError(`AES-128 key must be 16 bytes, got ${key.length}`);
     if (!Number.isInteger(row) || row < 0) throw new RangeError(`AesKeyTable: row must be a non-negative integer, got ${row}`);
     if (row >= this.capacity) this.reserve(Math.max(row + 1, this.capacity + Math.max(1024, this.capacity >> 2)));
-    const base = row * ROW_WORDS;
+    const base = row * this.rowStride;
     expandKeyInto(key, this.words, base);
-    cmacSubkeysInto(this.words, base, this.bytes, row * ROW_BYTES + K1_AT);
+    if (this.hasCmacSubkeys) cmacSubkeysInto(this.words, base, this.bytes, base * 4 + K1_AT);
     this.used[row] = 1;
   }
 
   /** Zeroes row `row`: its key is gone (a view can no longer point at it). */
   clear(row: number): void {
     if (row < 0 || row >= this.capacity) return;
-    this.words.fill(0, row * ROW_WORDS, (row + 1) * ROW_WORDS);
+    this.words.fill(0, row * this.rowStride, (row + 1) * this.rowStride);
     this.used[row] = 0;
   }
 
@@ -140,7 +152,7 @@ export class AesKeyTableView implements AesEncryptKey {
   at(row: number): this {
     if (!this.table.has(row)) throw new RangeError(`AesKeyTable: row ${row} holds no key`);
     this.row = row;
-    this.base = row * ROW_WORDS;
+    this.base = row * this.table.rowStride;
     return this;
   }
 
@@ -166,8 +178,9 @@ export class AesKeyTableView implements AesEncryptKey {
 
   cmacInPlace(buf: Buffer, len: number): Buffer {
     this.check();
+    if (!this.table.hasCmacSubkeys) throw new RangeError('AesKeyTable: this table keeps no CMAC subkeys (an encryption-only key)');
     const end = cmacPad(buf, len);
-    xorBlock(buf, end - AES_BLOCK, this.table.rowBytes(), this.row * ROW_BYTES + (cmacComplete(len) ? K1_AT : K2_AT));
+    xorBlock(buf, end - AES_BLOCK, this.table.rowBytes(), this.base * 4 + (cmacComplete(len) ? K1_AT : K2_AT));
     cbcMacWith(this.table.rowWords(), this.base, buf, end, CHAIN);
     return CHAIN;
   }

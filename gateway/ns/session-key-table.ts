@@ -1,14 +1,15 @@
 /**
- * The network server's session keys, prepared once per session: every session's NwkSKey and
- * AppSKey expanded (AES-128 round keys and CMAC subkeys) into one typed array
- * (lorawan/aes-key-table.ts), two rows per session slot, so the MIC and the FRMPayload
- * decryption of an uplink run straight from the table with no key expansion and no cache.
+ * The network server's session keys, prepared once per session: every session's NwkSKey (AES-128
+ * round keys and CMAC subkeys, 208 bytes) and AppSKey (round keys only, 176 bytes: it is never a
+ * CMAC key) expanded into two typed arrays (lorawan/aes-key-table.ts), row = the session's slot,
+ * so the MIC and the FRMPayload decryption of an uplink run straight from the table with no key
+ * expansion and no cache.
  *
  * Why: with 10,000 devices heard in turn, the bounded cache of prepared keys that was here before
  * (`AesKeyCache`, session-keys-cache.ts) missed twice per uplink and re-expanded both keys: 3.5 %
  * of the gateway's CPU at 10,000 uplinks/s (bench/RESULTS.md, session 7 ns-tput). A prepared key
  * object per session instead would have been ~7 MB of live heap for every mark-compact to walk;
- * the table is ~4.2 MB for 10,000 sessions in one ArrayBuffer outside the JS heap, and per
+ * the table is 3.84 MB for 10,000 sessions in two ArrayBuffers outside the JS heap, and per
  * session only a Map entry (DevEUI → slot) and two references in two arrays.
  *
  * Kept in step with the sessions by the network server: `put` whenever a session is indexed (load
@@ -37,14 +38,16 @@ export interface KeyedSession {
 }
 
 export class SessionKeyTable {
-  private readonly table = new AesKeyTable();
+  /** NwkSKeys (MIC: with CMAC subkeys, 208 bytes a row) and AppSKeys (keystream only: 176), row = slot */
+  private readonly nwkTable = new AesKeyTable();
+  private readonly appTable = new AesKeyTable(0, { cmacSubkeys: false });
   private readonly slots = new Map<string, number>();
   /** the key Buffers each slot was filled from (undefined: free) */
   private readonly nwkOf: (Buffer | undefined)[] = [];
   private readonly appOf: (Buffer | undefined)[] = [];
   private readonly free: number[] = [];
-  private readonly nwk = this.table.view();
-  private readonly app = this.table.view();
+  private readonly nwk = this.nwkTable.view();
+  private readonly app = this.appTable.view();
   /** one object for every `keys()` call on a slot: read at once by the caller, never kept */
   private readonly both: { nwkSKey: AesEncryptKey; appSKey: AesEncryptKey } = { nwkSKey: this.nwk, appSKey: this.app };
   private readonly unslotted = new AesKeyCache(16);
@@ -53,7 +56,8 @@ export class SessionKeyTable {
 
   /** Room for `sessions` sessions without growing the table (one allocation at start). */
   reserve(sessions: number): void {
-    this.table.reserve(2 * sessions);
+    this.nwkTable.reserve(sessions);
+    this.appTable.reserve(sessions);
   }
 
   /** Prepares the keys of `s` in its DevEUI's slot (a new one for a new DevEUI). */
@@ -63,8 +67,8 @@ export class SessionKeyTable {
       slot = this.free.pop() ?? this.nwkOf.length;
       this.slots.set(s.devEui, slot);
     } else if (this.nwkOf[slot] === s.nwkSKey && this.appOf[slot] === s.appSKey) return;
-    this.table.set(2 * slot, s.nwkSKey);
-    this.table.set(2 * slot + 1, s.appSKey);
+    this.nwkTable.set(slot, s.nwkSKey);
+    this.appTable.set(slot, s.appSKey);
     this.nwkOf[slot] = s.nwkSKey;
     this.appOf[slot] = s.appSKey;
   }
@@ -74,8 +78,8 @@ export class SessionKeyTable {
     const slot = this.slots.get(devEui);
     if (slot === undefined) return;
     this.slots.delete(devEui);
-    this.table.clear(2 * slot);
-    this.table.clear(2 * slot + 1);
+    this.nwkTable.clear(slot);
+    this.appTable.clear(slot);
     this.nwkOf[slot] = undefined;
     this.appOf[slot] = undefined;
     this.free.push(slot);
@@ -90,7 +94,7 @@ export class SessionKeyTable {
   /** The NwkSKey of `s` (MIC): valid until the next `nwkSKey`/`keys` call. */
   nwkSKey(s: KeyedSession): AesEncryptKey {
     const slot = this.slotOf(s);
-    if (slot >= 0) return this.nwk.at(2 * slot);
+    if (slot >= 0) return this.nwk.at(slot);
     this.unslottedLookups++;
     return this.unslotted.get(`${s.devEui}/n`, s.nwkSKey);
   }
@@ -102,8 +106,8 @@ export class SessionKeyTable {
   keys(s: KeyedSession): SessionKeys {
     const slot = this.slotOf(s);
     if (slot >= 0) {
-      this.nwk.at(2 * slot);
-      this.app.at(2 * slot + 1);
+      this.nwk.at(slot);
+      this.app.at(slot);
       return this.both;
     }
     this.unslottedLookups++;
@@ -117,12 +121,13 @@ export class SessionKeyTable {
 
   /** Bytes of prepared keys held (the table's typed array). */
   get byteLength(): number {
-    return this.table.byteLength;
+    return this.nwkTable.byteLength + this.appTable.byteLength;
   }
 
   /** Zeroes every slot and forgets them all (the server is closing). */
   wipe(): void {
-    this.table.wipe();
+    this.nwkTable.wipe();
+    this.appTable.wipe();
     this.slots.clear();
     this.nwkOf.length = 0;
     this.appOf.length = 0;
