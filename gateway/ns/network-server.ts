@@ -23,6 +23,7 @@
  * when it carries a payload, kept in the rejects file; nothing here throws on input.
  */
 import { hash } from 'node:crypto';
+import { SoftAesKey } from '../../lorawan/aes-soft.ts';
 import { hex32, readEuiLE } from '../../lorawan/bytes.ts';
 import type { UplinkEvent } from '../../lorawan/chirpstack/events.ts';
 import { buildDataFrame, decryptDataFrame } from '../../lorawan/data-frame.ts';
@@ -568,7 +569,9 @@ export class NetworkServer {
     const keys = this.deps.keys().otaa.get(f.devEui);
     if (!keys) return this.reject('unknown_device', `join-request of DevEUI ${f.devEui}, which has no OTAA keys`, f.phyPayload);
     if (keys.joinEui !== f.joinEui) return this.reject('join_eui_mismatch', `DevEUI ${f.devEui} sent JoinEUI ${f.joinEui}, the keys file has ${keys.joinEui}`, f.phyPayload);
-    const appKey = Buffer.from(keys.appKey, 'hex');
+    // Plain-JS AES for the join's CMACs and key derivation: a raw Buffer got a node:crypto key
+    // (three cipher objects) per join-request (bench/RESULTS.md, session 8, ns-aes).
+    const appKey = new SoftAesKey(Buffer.from(keys.appKey, 'hex'));
     if (!verifyJoinRequestMic(f, appKey)) return this.reject('bad_mic', `join-request MIC of DevEUI ${f.devEui} does not verify`, f.phyPayload);
     if (this.deps.store.hasDevNonce(f.devEui, f.devNonce) || this.batch?.joinNonces.has(`${f.devEui}/${f.devNonce}`)) {
       // Replayed from the inbox journal: this join was committed before the crash (N4) — its
