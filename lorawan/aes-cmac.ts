@@ -30,20 +30,7 @@ export function aesCmac(key: KeyInput, message: Uint8Array): Buffer {
  * the same key — copy what you keep.
  */
 export function cmacInScratch(key: KeyInput, buf: Buffer, len: number): Buffer {
-  const k = aesKey(key);
-  const { k1, k2 } = k.cmacSubkeys();
-  const blocks = len === 0 ? 1 : Math.ceil(len / AES_BLOCK);
-  const end = blocks * AES_BLOCK;
-  if (buf.length < end) throw new RangeError(`CMAC scratch of ${buf.length} bytes is too small for ${len}`);
-  const complete = len > 0 && len % AES_BLOCK === 0;
-  if (!complete) {
-    buf[len] = 0x80;
-    buf.fill(0, len + 1, end);
-  }
-  const sub = complete ? k1 : k2;
-  const last = end - AES_BLOCK;
-  for (let i = 0; i < AES_BLOCK; i++) buf[last + i] = (buf[last + i] as number) ^ (sub[i] as number);
-  return k.cbcMacInPlace(buf.subarray(0, end));
+  return aesKey(key).cmacInPlace(buf, len);
 }
 
 /** Grow-on-demand scratch shared by the MIC helpers (single-threaded, never held across calls). */

@@ -21,7 +21,49 @@ import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'no
 
 export const AES_BLOCK = 16;
 
-export class AesKey {
+/**
+ * What AES-CMAC and the FRMPayload keystream need of a key: AES *encryption* only, so a key can
+ * live outside a JS object of its own (a row of `AesKeyTable`, aes-key-table.ts). `AesKey`,
+ * `SoftAesKey` and the table's key views implement it.
+ */
+export interface AesEncryptKey {
+  /** AES-128-ECB encrypt; `input.length` must be a multiple of 16. Returns a fresh buffer. */
+  encryptEcb(input: Uint8Array): Buffer;
+  /** AES-128-ECB encrypt of `buf[0 .. end)` in place; `end` a multiple of 16 within `buf`. */
+  encryptBlocksInPlace(buf: Uint8Array, end: number): void;
+  /**
+   * AES-CMAC (RFC 4493) over `buf[0 .. len)`; `buf` must have room for `len` rounded up to whole
+   * blocks (at least one) and is clobbered (`cmacPad`). Returns a private 16-byte view, valid
+   * until the next CMAC of any key — copy what you keep.
+   */
+  cmacInPlace(buf: Buffer, len: number): Buffer;
+}
+
+/**
+ * CMAC padding in place: `buf[len] = 0x80` and zeros to the block end unless `len` is a
+ * non-zero multiple of 16 (`cmacComplete`). Returns the end of the last block.
+ */
+export function cmacPad(buf: Uint8Array, len: number): number {
+  const end = len === 0 ? AES_BLOCK : Math.ceil(len / AES_BLOCK) * AES_BLOCK;
+  if (buf.length < end) throw new RangeError(`CMAC scratch of ${buf.length} bytes is too small for ${len}`);
+  if (!cmacComplete(len)) {
+    buf[len] = 0x80;
+    buf.fill(0, len + 1, end);
+  }
+  return end;
+}
+
+/** `dst[d..d+16) ^= src[so..so+16)` (a CMAC subkey into the last block). */
+export function xorBlock(dst: Uint8Array, d: number, src: Uint8Array, so: number): void {
+  for (let i = 0; i < AES_BLOCK; i++) dst[d + i] = (dst[d + i] as number) ^ (src[so + i] as number);
+}
+
+/** Whether the last CMAC block is complete (XOR K1) rather than padded (XOR K2). */
+export function cmacComplete(len: number): boolean {
+  return len > 0 && len % AES_BLOCK === 0;
+}
+
+export class AesKey implements AesEncryptKey {
   /** A private copy of the 16 key bytes. */
   readonly bytes: Buffer;
   private ecbEnc: Cipher | undefined;
@@ -44,6 +86,17 @@ export class AesKey {
       this.ecbEnc.setAutoPadding(false);
     }
     return this.ecbEnc.update(input);
+  }
+
+  encryptBlocksInPlace(buf: Uint8Array, end: number): void {
+    buf.set(this.encryptEcb(buf.subarray(0, end)));
+  }
+
+  cmacInPlace(buf: Buffer, len: number): Buffer {
+    const end = cmacPad(buf, len);
+    const { k1, k2 } = this.cmacSubkeys();
+    xorBlock(buf, end - AES_BLOCK, cmacComplete(len) ? k1 : k2, 0);
+    return this.cbcMacInPlace(buf.subarray(0, end));
   }
 
   /** AES-128-ECB decrypt; `input.length` must be a multiple of 16. Returns a fresh buffer. */
@@ -114,14 +167,18 @@ function shiftLeftXor(block: Buffer): Buffer {
   return out;
 }
 
-/** A key as raw 16 bytes or prepared once with `aesKey()`. */
-export type KeyInput = Uint8Array | AesKey;
+/** A key for encryption (MIC, keystream): raw 16 bytes, prepared once with `aesKey()`, or a table row. */
+export type KeyInput = Uint8Array | AesEncryptKey;
+/** A key that must decrypt too (join-accept bodies): raw 16 bytes or an `AesKey`. */
+export type CipherKeyInput = Uint8Array | AesKey;
 
 const cache = new WeakMap<Uint8Array, AesKey>();
 
 /** The prepared key for `key`, cached per Uint8Array object (bytes re-checked on every hit). */
-export function aesKey(key: KeyInput): AesKey {
-  if (key instanceof AesKey) return key;
+export function aesKey(key: CipherKeyInput): AesKey;
+export function aesKey(key: KeyInput): AesEncryptKey;
+export function aesKey(key: KeyInput): AesEncryptKey {
+  if (!(key instanceof Uint8Array)) return key;
   const hit = cache.get(key);
   if (hit && sameBytes(hit.bytes, key)) return hit;
   const prepared = new AesKey(key);

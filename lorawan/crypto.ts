@@ -9,9 +9,11 @@
  * Join-accept (§6.2.5): the server AES-**decrypts** `fields | MIC` with the AppKey so that devices
  * only need AES encrypt; reading one is an AES-encrypt.
  *
- * All A_i blocks of a payload go through the key's cached ECB cipher in one `update()`.
+ * All A_i blocks of a payload are laid out in a reused scratch buffer and encrypted there in
+ * place (`encryptBlocksInPlace`: no keystream buffer per call with plain-JS and table keys; one
+ * cached-cipher `update()` with node:crypto keys).
  */
-import { AES_BLOCK, aesKey, type KeyInput } from './aes.ts';
+import { AES_BLOCK, aesKey, type CipherKeyInput, type KeyInput } from './aes.ts';
 import { writeU32LE } from './bytes.ts';
 import type { Direction } from './phy-payload.ts';
 
@@ -50,8 +52,8 @@ export function xorFrmPayloadKeystream(
     a[o + 14] = 0;
     a[o + 15] = (i + 1) & 0xff;
   }
-  const s = aesKey(key).encryptEcb(a.subarray(0, size));
-  for (let i = 0; i < len; i++) out[outOffset + i] = (input[i] as number) ^ (s[i] as number);
+  aesKey(key).encryptBlocksInPlace(a, size);
+  for (let i = 0; i < len; i++) out[outOffset + i] = (input[i] as number) ^ (a[i] as number);
 }
 
 /** Encrypt or decrypt (the same thing) an FRMPayload. Returns a fresh buffer. */
@@ -71,7 +73,7 @@ export const encryptFrmPayload = cryptFrmPayload;
 export const decryptFrmPayload = cryptFrmPayload;
 
 /** Server side: turn a join-accept body `fields | [CFList] | MIC` (16 or 32 bytes) into its wire form. */
-export function encryptJoinAcceptBody(appKey: KeyInput, plain: Uint8Array): Buffer {
+export function encryptJoinAcceptBody(appKey: CipherKeyInput, plain: Uint8Array): Buffer {
   return aesKey(appKey).decryptEcb(plain);
 }
 

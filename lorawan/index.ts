@@ -2,7 +2,7 @@
  * lorawan-edge LoRaWAN layer: LoRaWAN 1.0.x MAC on node:crypto and the Semtech UDP
  * packet-forwarder protocol. Everything re-exported here imports only node: modules. See README.md.
  */
-export { AesKey, aesKey, type KeyInput } from './aes.ts';
+export { AesKey, aesKey, type AesEncryptKey, type CipherKeyInput, type KeyInput } from './aes.ts';
 export { aesCmac } from './aes-cmac.ts';
 export { fromHex, hex16, hex24, hex32, toHex } from './bytes.ts';
 export {

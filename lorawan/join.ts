@@ -15,7 +15,7 @@
  * CFList (16 bytes, last byte CFListType): type 0 = five extra channel frequencies (3 LE bytes
  * each, 100 Hz units, 0 = none) as used by EU868-like regions; type 1 = channel masks (US915-like).
  */
-import type { KeyInput } from './aes.ts';
+import type { CipherKeyInput, KeyInput } from './aes.ts';
 import {
   bytesEqual,
   readU16LE,
@@ -160,12 +160,12 @@ export function joinAcceptPlaintext(fields: JoinAcceptFields, appKey: KeyInput):
 }
 
 /** Server side: build the join-accept as it goes on the air (encrypted with the AppKey). */
-export function buildJoinAccept(fields: JoinAcceptFields, appKey: KeyInput): Buffer {
+export function buildJoinAccept(fields: JoinAcceptFields, appKey: CipherKeyInput): Buffer {
   return encryptJoinAcceptPlaintext(joinAcceptPlaintext(fields, appKey), appKey);
 }
 
 /** Encrypt a plaintext join-accept (MHDR | fields | MIC) into its wire form. */
-export function encryptJoinAcceptPlaintext(plaintext: Uint8Array, appKey: KeyInput): Buffer {
+export function encryptJoinAcceptPlaintext(plaintext: Uint8Array, appKey: CipherKeyInput): Buffer {
   if (plaintext.length !== 17 && plaintext.length !== 33) {
     throw new RangeError(`join-accept plaintext must be 17 or 33 bytes, got ${plaintext.length}`);
   }

@@ -176,6 +176,8 @@ describe('joins in the group commit', () => {
     const ja2 = openJoinAccept(r.txpk.data, rejoiner.appKey);
     if (!ja2.ok) throw new Error('second join-accept does not open');
     expect(ns()?.sessions.get(rejoiner.devEui)?.fCntUpNext).toBe(0);
+    // Every uplink so far was opened with keys from the session's slot (session-key-table.ts).
+    expect(ns()?.keySlots().unslottedLookups).toBe(0);
     await restart();
     const s = ns()?.sessions.get(rejoiner.devEui);
     expect(s?.devAddr).toBe(ja2.joinAccept.devAddr >>> 0);
@@ -216,8 +218,16 @@ describe('joins in the group commit', () => {
     fwd.push(buildDataFrame({ mType: 'UnconfirmedDataUp', devAddr: ja2.joinAccept.devAddr, fCnt: 1, fPort: 1, payload: Buffer.of(10) }, keys));
     await until(() => ns()?.sessions.get(rejoiner.devEui)?.fCntUpNext === 2, 'frame 1 of the current session accepted', 30_000);
     expect(fwd.resp).toHaveLength(n);
-    // A later join goes through.
+    // A later join goes through, and the new session's frames are opened from its slot, which
+    // now holds the new keys (the failed join's keys were put there, then the old ones again).
     fwd.push(buildJoinRequest({ joinEui: JOIN_EUI, devEui: rejoiner.devEui, devNonce: 4 }, rejoiner.appKey));
-    await fwd.nextResp(n + 1);
+    const r4 = await fwd.nextResp(n + 1);
+    const ja4 = openJoinAccept(r4.txpk.data, rejoiner.appKey);
+    if (!ja4.ok) throw new Error('the later join-accept does not open');
+    const keys4 = deriveSessionKeys(rejoiner.appKey, { joinNonce: ja4.joinAccept.joinNonce, netId: ja4.joinAccept.netId, devNonce: 4 });
+    await until(() => ns()?.sessions.get(rejoiner.devEui)?.devAddr === ja4.joinAccept.devAddr >>> 0, 'the new session in use', 30_000);
+    fwd.push(buildDataFrame({ mType: 'UnconfirmedDataUp', devAddr: ja4.joinAccept.devAddr, fCnt: 0, fPort: 1, payload: Buffer.of(11) }, keys4));
+    await until(() => ns()?.sessions.get(rejoiner.devEui)?.fCntUpNext === 1, 'frame 0 of the re-joined session accepted', 30_000);
+    expect(ns()?.keySlots()).toEqual({ sessions: BURST + 1, unslottedLookups: 0 });
   }, 90_000);
 });

@@ -23,6 +23,7 @@
  * when it carries a payload, kept in the rejects file; nothing here throws on input.
  */
 import { hash } from 'node:crypto';
+import { SoftAesKey } from '../../lorawan/aes-soft.ts';
 import { hex32, readEuiLE } from '../../lorawan/bytes.ts';
 import type { UplinkEvent } from '../../lorawan/chirpstack/events.ts';
 import { buildDataFrame, decryptDataFrame } from '../../lorawan/data-frame.ts';
@@ -50,7 +51,7 @@ import { ConnectedGateways } from './connected-gateways.ts';
 import { DedupWindow, type Reception } from './dedup.ts';
 import { GatewayClocks } from './gateway-clock.ts';
 import { planWindow } from './receive-windows.ts';
-import { AesKeyCache } from './session-keys-cache.ts';
+import { SessionKeyTable } from './session-key-table.ts';
 import type { NsMetrics } from './metrics.ts';
 import type { DownlinkState, Session, SessionStore } from './session-store.ts';
 
@@ -280,8 +281,8 @@ export class NetworkServer {
   readonly commandIds: CommandIds;
   /** FCntDown each queued downlink was last sent with (for its outcome event), bounded */
   private readonly sentFCnt = new Map<number, number>();
-  /** prepared AES keys of recently heard sessions (bounded: session-keys-cache.ts says why) */
-  private readonly aes = new AesKeyCache();
+  /** every session's prepared AES keys in one typed array (session-key-table.ts says why) */
+  private readonly keyTable = new SessionKeyTable();
   /** per-gateway tmst → monotonic clock (when an uplink was heard, whatever it queued for) */
   readonly clocks = new GatewayClocks();
   /** gateways with a recent PULL_DATA: a frame all of them reported needs no more dedup wait */
@@ -309,6 +310,8 @@ export class NetworkServer {
     // join-request under the DevAddr of the device's current session (its last data frames
     // must not be judged after the session they belong to was replaced).
     this.dedup.sequenceKey = (data) => devAddrOfUplink(data) ?? this.sessionAddrOfJoin(data);
+    const known = deps.keys();
+    this.keyTable.reserve(known.otaa.size + known.abp.size);
     for (const s of deps.store.loadSessions()) this.index(s);
     this.outbox = new OutcomeOutbox(deps.store.db);
     this.commandIds = new CommandIds(deps.store.db);
@@ -369,6 +372,7 @@ export class NetworkServer {
     const old = this.sessions.get(s.devEui);
     if (old) this.unindexAddr(old);
     this.sessions.set(s.devEui, s);
+    this.keyTable.put(s);
     const list = this.byAddr.get(s.devAddr) ?? [];
     list.push(s);
     this.byAddr.set(s.devAddr, list);
@@ -488,7 +492,7 @@ export class NetworkServer {
     }
     this.replayDone.add(key);
     // The caller verified the MIC with this session's NwkSKey and this counter.
-    const opened = decryptDataFrame(f, { nwkSKey: this.aes.get(`${s.devEui}/n`, s.nwkSKey), appSKey: this.aes.get(`${s.devEui}/a`, s.appSKey) }, fCnt32);
+    const opened = decryptDataFrame(f, this.keyTable.keys(s), fCnt32);
     const b = this.currentBatch();
     this.claim(b, receptions);
     b.applied.push({ devEui: s.devEui, fCnt: fCnt32, index: b.records.length, entry: NetworkServer.entryOf(receptions) });
@@ -565,7 +569,9 @@ export class NetworkServer {
     const keys = this.deps.keys().otaa.get(f.devEui);
     if (!keys) return this.reject('unknown_device', `join-request of DevEUI ${f.devEui}, which has no OTAA keys`, f.phyPayload);
     if (keys.joinEui !== f.joinEui) return this.reject('join_eui_mismatch', `DevEUI ${f.devEui} sent JoinEUI ${f.joinEui}, the keys file has ${keys.joinEui}`, f.phyPayload);
-    const appKey = Buffer.from(keys.appKey, 'hex');
+    // Plain-JS AES for the join's CMACs and key derivation: a raw Buffer got a node:crypto key
+    // (three cipher objects) per join-request (bench/RESULTS.md, session 8, ns-aes).
+    const appKey = new SoftAesKey(Buffer.from(keys.appKey, 'hex'));
     if (!verifyJoinRequestMic(f, appKey)) return this.reject('bad_mic', `join-request MIC of DevEUI ${f.devEui} does not verify`, f.phyPayload);
     if (this.deps.store.hasDevNonce(f.devEui, f.devNonce) || this.batch?.joinNonces.has(`${f.devEui}/${f.devNonce}`)) {
       // Replayed from the inbox journal: this join was committed before the crash (N4) — its
@@ -688,7 +694,7 @@ export class NetworkServer {
     for (const s of candidates) {
       const fc = reconstructFCnt(f.fCnt16, s.fCntUpNext, { maxGap: this.config.max_fcnt_gap });
       if (fc.ok) {
-        if (verifyDataMic(f, this.aes.get(`${s.devEui}/n`, s.nwkSKey), fc.fCnt32)) {
+        if (verifyDataMic(f, this.keyTable.nwkSKey(s), fc.fCnt32)) {
           match = { s, fCnt32: fc.fCnt32, retransmission: fc.retransmission };
           break;
         }
@@ -698,7 +704,7 @@ export class NetworkServer {
       // or, for a restarted ABP device (accept_zero), a new session at FCnt 0.
       const behind = (s.fCntUpNext - f.fCnt16 + 0x10000) % 0x10000;
       const old = s.fCntUpNext - behind;
-      if (old >= 0 && verifyDataMic(f, this.aes.get(`${s.devEui}/n`, s.nwkSKey), old)) {
+      if (old >= 0 && verifyDataMic(f, this.keyTable.nwkSKey(s), old)) {
         if (old === 0 && s.activation === 'ABP' && this.config.abp_fcnt_reset === 'accept_zero' && micHex(f) !== s.lastMic && micHex(f) !== this.zeroMic.get(s)) {
           this.deps.logger.warn({ devEui: s.devEui }, 'ABP device counts from 0 again (restart): counter reset');
           this.deps.metrics.fcntResets.inc();
@@ -740,7 +746,7 @@ export class NetworkServer {
       return this.reject('replay', `DevAddr ${devAddrHex(f)} FCnt ${fCnt32}: counter already used by another frame`, f.phyPayload);
     }
     // The MIC verified above with this NwkSKey and counter: decrypt, no second CMAC.
-    const opened = decryptDataFrame(f, { nwkSKey: this.aes.get(`${s.devEui}/n`, s.nwkSKey), appSKey: this.aes.get(`${s.devEui}/a`, s.appSKey) }, fCnt32);
+    const opened = decryptDataFrame(f, this.keyTable.keys(s), fCnt32);
     if (replayed) this.replayDone.add(`${s.devEui}/${fCnt32}`);
     s.fCntUpNext = fCnt32 + 1;
     const mic = micHex(f);
@@ -959,6 +965,7 @@ export class NetworkServer {
       else {
         this.unindexAddr(cur);
         this.sessions.delete(cur.devEui);
+        this.keyTable.remove(cur.devEui);
       }
     }
     this.deps.metrics.sessions.set(this.sessions.size);
@@ -1054,7 +1061,7 @@ export class NetworkServer {
         fOpts,
         ...(q ? { fPort: q.fPort, payload: q.payload } : {}),
       },
-      { nwkSKey: this.aes.get(`${s.devEui}/n`, s.nwkSKey), appSKey: this.aes.get(`${s.devEui}/a`, s.appSKey) },
+      this.keyTable.keys(s),
     );
     return { a, phy, ...(q ? { queued: { id: q.id, confirmed: q.confirmed, attempts } } : {}) };
   }
@@ -1164,10 +1171,16 @@ export class NetworkServer {
     this.deps.inbox?.done(b.entries);
   }
 
+  /** Sessions with prepared keys, and lookups that found none (session-key-table.ts; tests and benches). */
+  keySlots(): { sessions: number; unslottedLookups: number } {
+    return { sessions: this.keyTable.size, unslottedLookups: this.keyTable.unslottedLookups };
+  }
+
   close(): void {
     this.closed = true;
     clearInterval(this.pendingPoll);
     this.dedup.clear();
+    this.keyTable.wipe();
   }
 }
 

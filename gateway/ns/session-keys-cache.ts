@@ -1,6 +1,11 @@
 /**
- * A bounded cache of prepared AES keys for the network server's session keys, as `SoftAesKey`
- * (lorawan/aes-soft.ts: plain-JS AES, no node:crypto cipher object per key).
+ * A bounded cache of prepared AES keys, as `SoftAesKey` (lorawan/aes-soft.ts: plain-JS AES, no
+ * node:crypto cipher object per key).
+ *
+ * Since session 8 the network server prepares every session's keys once, in its slot of
+ * `SessionKeyTable` (session-key-table.ts); this cache serves only keys without a slot — a
+ * session replaced by a re-join while an answer for it is still being built — with a few entries.
+ * What follows is why the cache was shaped as it is when it held every session's keys.
  *
  * Why bounded: `lorawan/aes.ts` caches the prepared key per key buffer for as long as the buffer
  * lives, and a session's keys live as long as the session. With 10,000 sessions that is up to
