@@ -43,6 +43,7 @@ import type { PipelineRecord } from '../pipeline/record.ts';
 import type { KeyIndex } from '../registry/keys-file.ts';
 import { AdrEngine } from './adr.ts';
 import { AdrStore } from './adr-store.ts';
+import { BatchLogIds, type AppliedRows } from './batch-log-ids.ts';
 import { channelMask, JOIN_CF_LIST_HZ } from './channel-plan.ts';
 import { CommandIds } from './command-ids.ts';
 import type { DownlinkOutcome } from './command-down.ts';
@@ -94,10 +95,12 @@ export interface NsDeps {
   decode: DecodeContext;
   metrics: NsMetrics;
   /**
-   * appends records; resolves when durable; `onRefused` hears at once the indices the log
-   * refused; `urgent`: an answer waits for this durability (the log flushes now, not at its interval)
+   * appends records; resolves when durable; `onRefused` hears at once — before the log's flush
+   * can start — the indices the log refused (maybe none); `urgent`: an answer waits for this
+   * durability (the log flushes now, not at its interval); `onPlaced`: the log ids as records
+   * get them (RecordSink, S6: batch-log-ids.ts)
    */
-  append: (records: PipelineRecord[], onRefused?: (indices: number[]) => void, urgent?: boolean) => Promise<void>;
+  append: (records: PipelineRecord[], onRefused?: (indices: number[]) => void, urgent?: boolean, onPlaced?: (first: number, firstId: number, count: number) => void) => Promise<void>;
   /** sends a PULL_RESP to a gateway; returns its token, undefined when the gateway has no route */
   transmit: (gatewayEui: string, txpk: Txpk) => number | undefined;
   reject: (reason: string, detail: string, payload?: Uint8Array) => void;
@@ -180,14 +183,6 @@ interface Answer {
   macAnswers: MacCommand[];
   /** monotonic ms when the uplink was heard (its tmst on our clock): the receive windows count from here */
   heardAt: number;
-}
-
-interface AppliedRows {
-  base: number;
-  /** batch record index of each row */
-  indices: number[];
-  rows: { devEui: string; fCnt: number; logId: number; entry: number }[];
-  pruneThrough: number;
 }
 
 interface Batch {
@@ -941,7 +936,8 @@ export class NetworkServer {
     if (b.records.length === 0) return durable();
     // A join-accept (or, without the journal, an ACK) waits for this fsync inside its receive
     // window: no group-commit wait for it (at most one more fsync of the log per batch that holds one).
-    this.deps.append(b.records, (refused) => this.fixApplied(applied, refused), acks.length > 0 || b.afterDurable.length > 0).then(
+    const ids = this.logIds(applied, b.records.length);
+    this.deps.append(b.records, ids && ((refused) => ids.settle(refused)), acks.length > 0 || b.afterDurable.length > 0, ids?.onPlaced).then(
       () => {
         if (!this.closed) durable();
       },
@@ -986,25 +982,19 @@ export class NetworkServer {
   }
 
   /**
-   * The log refused records of the batch (unstorable): the later ones get lower ids than
-   * predicted. Corrected at once, in the same synchronous run as the append, so before the log's
-   * flush (a later turn, unless the append filled `flush_bytes`) writes them.
+   * Keeps the batch's S6 rows true to where the log puts its records (batch-log-ids.ts): the
+   * refused ones, the later ones shifted down, and — with a full log — the ones placed late or
+   * never. Corrections are committed before the log's flush can write what they describe.
    */
-  private fixApplied(applied: AppliedRows | undefined, refused: number[]): void {
-    if (!applied || refused.length === 0 || applied.rows.length === 0) return;
-    const no = new Set(refused);
-    const rows = applied.rows.map((r, k) => {
-      const index = applied.indices[k] as number;
-      let below = 0;
-      for (const x of refused) if (x < index) below++;
-      // A refused record is not in the log: -1 reads as "stored" (a replay is refused again anyway).
-      return { ...r, logId: no.has(index) ? -1 : applied.base + index - below };
+  private logIds(applied: AppliedRows | undefined, records: number): BatchLogIds | undefined {
+    if (!applied || applied.rows.length === 0) return undefined;
+    return new BatchLogIds(applied, records, (rows) => {
+      try {
+        this.deps.store.fixApplied(rows);
+      } catch (err) {
+        this.deps.logger.error({ err: (err as Error).message }, 'recovery marks not corrected (S6): a restart may store these frames twice');
+      }
     });
-    try {
-      this.deps.store.fixApplied(rows);
-    } catch (err) {
-      this.deps.logger.error({ err: (err as Error).message }, 'recovery marks not corrected after refused records');
-    }
   }
 
   /**
@@ -1167,7 +1157,8 @@ export class NetworkServer {
       this.writeAdr(true);
     })();
     if (!b) return;
-    if (b.records.length) await this.deps.append(b.records, (refused) => this.fixApplied(applied, refused));
+    const ids = this.logIds(applied, b.records.length);
+    if (b.records.length) await this.deps.append(b.records, ids && ((refused) => ids.settle(refused)), false, ids?.onPlaced);
     this.deps.inbox?.done(b.entries);
   }
 

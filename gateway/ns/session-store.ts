@@ -26,7 +26,15 @@
  *     id its record is about to get (`applied_uplinks`, see `AppliedUplink`): S2's crash window
  *     (counters committed, records not yet durable) is then told apart at the next start and the
  *     frame replayed from the journal is stored instead of lost — which is why an ACK may leave
- *     right after this commit (test/edge-ns-ack-crash.test.ts).
+ *     right after this commit (test/edge-ns-ack-crash.test.ts). A row's log id below the log's
+ *     next id at start names a durable record of that frame; any other id a record that is not
+ *     on disk — also with a full log (`when_full: block`, a disk-full stall): the ids are
+ *     corrected (`fixApplied`, network-server's batch-log-ids.ts) to the refused mark, to the
+ *     real id, or to NOT_PLACED for a record that waits for space, and a waiting record's real
+ *     id is committed when the log places it, before its bytes can be written. A batch the log
+ *     refuses after `block_timeout_ms` keeps NOT_PLACED, so later records that take its ids
+ *     cannot make a restart skip its frames (counted, and possibly ACKed): they are `restored`
+ *     (test/edge-ns-log-full.test.ts).
  *
  * ## On-disk format
  *

@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DurableLog } from '../buffer/index.ts';
+import { BatchLogIds, NOT_PLACED, REFUSED, type AppliedRows } from './batch-log-ids.ts';
+import type { AppliedUplink } from './session-store.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function openLog(extra: Record<string, unknown> = {}): Promise<DurableLog<{ n: number; pad?: string }>> {
+  const dir = mkdtempSync(join(tmpdir(), 'batch-log-ids-'));
+  dirs.push(dir);
+  return DurableLog.open({ dir, sinks: ['s'], fsync_interval_ms: 1, max_record_bytes: 200, ...extra });
+}
+
+/** S6 rows for records 0..n-1 as the batch's transaction predicts them (base + index). */
+function predicted(base: number, n: number): AppliedRows {
+  const indices = Array.from({ length: n }, (_, i) => i);
+  return { base, indices, rows: indices.map((i) => ({ devEui: 'd', fCnt: i, logId: base + i, entry: 1 })), pruneThrough: 0 };
+}
+
+/** The rows as the store would hold them after each correction. */
+function store(applied: AppliedRows): { rows: Map<number, number>; writes: number; write: (rows: AppliedUplink[]) => void } {
+  const s = {
+    rows: new Map(applied.rows.map((r) => [r.fCnt, r.logId])),
+    writes: 0,
+    write: (rows: AppliedUplink[]): void => {
+      s.writes++;
+      for (const r of rows) s.rows.set(r.fCnt, r.logId);
+    },
+  };
+  return s;
+}
+
+describe('BatchLogIds (S6 rows kept true to where the log puts the records)', () => {
+  it('writes nothing when the log places the whole batch at once', async () => {
+    const log = await openLog();
+    const applied = predicted(log.nextId, 3);
+    const st = store(applied);
+    const ids = new BatchLogIds(applied, 3, st.write);
+    const r = log.appendEach([{ n: 0 }, { n: 1 }, { n: 2 }], ids.onPlaced);
+    ids.settle(r.rejected.map((x) => x.index));
+    expect(await r.durable).toEqual([1, 2, 3]);
+    expect(st.writes).toBe(0);
+    await log.close();
+  });
+
+  it('marks a refused record and shifts the later ones down', async () => {
+    const log = await openLog();
+    const applied = predicted(log.nextId, 3);
+    const st = store(applied);
+    const ids = new BatchLogIds(applied, 3, st.write);
+    const r = log.appendEach([{ n: 0 }, { n: 1, pad: 'x'.repeat(400) }, { n: 2 }], ids.onPlaced);
+    ids.settle(r.rejected.map((x) => x.index));
+    expect(await r.durable).toEqual([1, 2]);
+    expect([...st.rows]).toEqual([
+      [0, 1],
+      [1, REFUSED],
+      [2, 2],
+    ]);
+    await log.close();
+  });
+
+  it('a batch that waits for space: NOT_PLACED at once, the real ids when it is placed', async () => {
+    const log = await openLog({ segment_bytes: 512, max_bytes: 1024, when_full: 'block', block_timeout_ms: 10_000 });
+    const pad = 'p'.repeat(150);
+    const first = log.appendEach(Array.from({ length: 5 }, (_, n) => ({ n, pad })));
+    const firstIds = await first.durable;
+    // Full now: this batch waits behind nothing, and a second one behind it.
+    const a = predicted(log.nextId, 2);
+    const sa = store(a);
+    const ia = new BatchLogIds(a, 2, sa.write);
+    const ra = log.appendEach([{ n: 10, pad }, { n: 11, pad }], ia.onPlaced);
+    ia.settle([]);
+    const b = predicted(log.nextId, 1);
+    const sb = store(b);
+    const ib = new BatchLogIds(b, 1, sb.write);
+    const rb = log.appendEach([{ n: 20, pad }], ib.onPlaced);
+    ib.settle([]);
+    // Both predicted the same ids; neither placed them.
+    expect(b.base).toBe(a.base);
+    expect([...sa.rows.values(), ...sb.rows.values()]).toEqual([NOT_PLACED, NOT_PLACED, NOT_PLACED]);
+    // The sink confirms everything: segments go, the waiters are placed in order.
+    await log.commit('s', firstIds[firstIds.length - 1] as number);
+    const [idsA, idsB] = await Promise.all([ra.durable, rb.durable]);
+    expect([...sa.rows.values()]).toEqual(idsA);
+    expect([...sb.rows.values()]).toEqual(idsB);
+    expect(idsB[0]).toBe(a.base + 2); // not what b predicted: its rows were corrected
+    await log.close();
+  });
+
+  it('a batch the full log refuses keeps NOT_PLACED (a later record takes its predicted id)', async () => {
+    const log = await openLog({ segment_bytes: 512, max_bytes: 1024, when_full: 'block', block_timeout_ms: 50 });
+    const pad = 'p'.repeat(150);
+    const firstIds = await log.appendEach(Array.from({ length: 5 }, (_, n) => ({ n, pad }))).durable;
+    const a = predicted(log.nextId, 1);
+    const sa = store(a);
+    const ia = new BatchLogIds(a, 1, sa.write);
+    const ra = log.appendEach([{ n: 10, pad }], ia.onPlaced);
+    ia.settle([]);
+    await expect(ra.durable).rejects.toThrow(/full/);
+    await log.commit('s', firstIds[firstIds.length - 1] as number);
+    const [later] = await log.appendEach([{ n: 11 }]).durable;
+    expect(later).toBe(a.base);
+    expect([...sa.rows.values()]).toEqual([NOT_PLACED]);
+    await log.close();
+  });
+});
