@@ -256,6 +256,8 @@ export class NetworkServer {
    * every mark-compact walked, for a check made only on late copies)
    */
   private readonly lastGateways = new WeakMap<Session, string>();
+  /** monotonic ms when this life began: a copy of a session's last frame heard before it is a `duplicate` for REPLAY_COPY_HORIZON_MS */
+  private readonly startedAt: number;
   /**
    * MIC of the session's frame 0: with abp_fcnt_reset: accept_zero, a replay of that frame
    * must not pass for a restart (memory only: after a gateway restart one replayed frame 0
@@ -287,6 +289,7 @@ export class NetworkServer {
     readonly config: NetworkServerConfig,
     private readonly deps: NsDeps,
   ) {
+    this.startedAt = deps.monotonic();
     this.adr = new AdrEngine({ historyLength: config.adr_history ?? 20, installationMarginDb: config.adr_installation_margin_db ?? 10 });
     this.dedup = new DedupWindow(
       config.dedup_window_ms,
@@ -734,6 +737,14 @@ export class NetworkServer {
         // Heard by a gateway that had not reported it: a copy that came later than the window
         // (a slow backhaul or a loaded machine), not a second transmission.
         const before = this.lastGateways.get(s);
+        // Not heard in this life: the frame was done before a restart (stored, its journal entry
+        // passed, so not replayed) and this is a copy another gateway sends only now — its
+        // PUSH_DATA was not acknowledged while the gateway was down. The dedup window of before
+        // the restart would have merged it: a `duplicate`, like a copy of a replayed frame.
+        if (before === undefined && this.deps.monotonic() < this.startedAt + REPLAY_COPY_HORIZON_MS) {
+          this.deps.metrics.rejected.inc({ reason: 'duplicate' }, receptions.length);
+          return;
+        }
         const heard = before?.split(' ');
         if (heard && receptions.every((r) => !heard.includes(r.gatewayEui))) return this.reject('late_copy', `DevAddr ${devAddrHex(f)} FCnt ${fCnt32}: a copy of the last frame from another gateway, after the dedup window`, f.phyPayload);
         return this.reject('replay', `DevAddr ${devAddrHex(f)} FCnt ${fCnt32}: a copy of the last frame, after the dedup window`, f.phyPayload);
