@@ -43,7 +43,7 @@ import type { PipelineRecord } from '../pipeline/record.ts';
 import type { KeyIndex } from '../registry/keys-file.ts';
 import { AdrEngine } from './adr.ts';
 import { AdrStore } from './adr-store.ts';
-import { BatchLogIds, type AppliedRows } from './batch-log-ids.ts';
+import { BatchLogIds, REFUSED, type AppliedRows } from './batch-log-ids.ts';
 import { channelMask, JOIN_CF_LIST_HZ } from './channel-plan.ts';
 import { CommandIds } from './command-ids.ts';
 import type { DownlinkOutcome } from './command-down.ts';
@@ -210,6 +210,8 @@ interface BatchJoin {
   session: Session;
   devNonce: number;
   previous: Session | undefined;
+  /** the journal entry of its join-request (its S6 row's) */
+  entry: number;
 }
 
 /** ChirpStack-style deduplication id (UUID form), the same for the same frame of a session. */
@@ -256,8 +258,9 @@ export class NetworkServer {
    * every mark-compact walked, for a check made only on late copies)
    */
   private readonly lastGateways = new WeakMap<Session, string>();
-  /** monotonic ms when this life began: a copy of a session's last frame heard before it is a `duplicate` for REPLAY_COPY_HORIZON_MS */
+  /** when this life began (monotonic ms, wall-clock ms): a copy of a session's last frame heard before it is a `duplicate` (heardBeforeStart) */
   private readonly startedAt: number;
+  private readonly startedAtWall: number;
   /**
    * MIC of the session's frame 0: with abp_fcnt_reset: accept_zero, a replay of that frame
    * must not pass for a restart (memory only: after a gateway restart one replayed frame 0
@@ -290,6 +293,7 @@ export class NetworkServer {
     private readonly deps: NsDeps,
   ) {
     this.startedAt = deps.monotonic();
+    this.startedAtWall = deps.now();
     this.adr = new AdrEngine({ historyLength: config.adr_history ?? 20, installationMarginDb: config.adr_installation_margin_db ?? 10 });
     this.dedup = new DedupWindow(
       config.dedup_window_ms,
@@ -591,7 +595,8 @@ export class NetworkServer {
     // is in use at once, as uplink counters are.
     const b = this.currentBatch();
     this.claim(b, receptions);
-    b.joins.push({ session: s, devNonce: f.devNonce, previous });
+    const join: BatchJoin = { session: s, devNonce: f.devNonce, previous, entry: NetworkServer.entryOf(receptions) };
+    b.joins.push(join);
     b.joinNonces.add(`${f.devEui}/${f.devNonce}`);
     this.hurry(b);
     this.index(s);
@@ -605,12 +610,49 @@ export class NetworkServer {
     const time = rxTime(best.rxpk, this.deps.now());
     // S6 for joins: the log id of the join record rides in the batch's transaction, so a replay
     // after a kill between that commit and the log's fsync stores the record (replayedJoin).
-    if (this.deps.inbox) b.applied.push({ devEui: f.devEui, fCnt: joinAppliedKey(f.devNonce), index: b.records.length, entry: NetworkServer.entryOf(receptions) });
+    if (this.deps.inbox) b.applied.push({ devEui: f.devEui, fCnt: joinAppliedKey(f.devNonce), index: b.records.length, entry: join.entry });
     b.records.push(this.joinRecord(s, time));
     // The join-accept leaves once the batch is committed and the join record is in the log too
     // (the 5 s join delay leaves ample room): a kill -9 before that loses no session and no join
     // record the sinks should get — the device hears nothing and joins again.
-    b.afterDurable.push(() => this.schedule(best, accept, EU868.joinAcceptDelay1Ms, s.rx1DrOffset, s.rx2Dr, 'join-accept', s));
+    // Its windows may have run out meanwhile (a slow commit, a full log): then no accept leaves
+    // and the join is taken back (abandonJoin).
+    b.afterDurable.push(() => {
+      if (!this.schedule(best, accept, EU868.joinAcceptDelay1Ms, s.rx1DrOffset, s.rx2Dr, 'join-accept', s)) this.abandonJoin(join);
+    });
+  }
+
+  /**
+   * A committed join whose join-accept never left — its windows ran out during its own commit
+   * and the log's fsync (a slow SD card, a full log with `when_full: block`), the gateway had no
+   * downlink route, or the log refused the batch — is taken back: the device never heard an
+   * accept, so it keeps the session it had (LoRaWAN 1.0.x stacks that rejoin with a session keep
+   * using it until an accept comes) and joins again; leaving the new session in place would
+   * reject every frame of the old one until then. The session it replaced is put back, durably,
+   * with the new session's `seq` (so the next join's records get ids no other record has), and
+   * the join's S6 row is marked as not to be restored (a restart replaying the join-request
+   * skips it). The DevNonce stays used (S3) and the allocators stay where they are (S4): both
+   * harmless for a device that sends a new nonce. Not taken back: a first join (no session to
+   * put back), a join whose session was replaced again or has carried an uplink, and the join
+   * record when it is already in the log (the sinks keep it). Counted by its cause
+   * (`too_late`, `no_downlink_route`, `log_error`) and logged.
+   */
+  private abandonJoin(j: BatchJoin): void {
+    const cur = this.sessions.get(j.session.devEui);
+    const prev = j.previous;
+    if (cur !== j.session || !prev || cur.fCntUpNext !== 0 || this.closed) return;
+    prev.seq = Math.max(prev.seq, cur.seq);
+    try {
+      this.deps.store.db.transaction(() => {
+        this.deps.store.putSession(prev);
+        if (this.deps.inbox) this.deps.store.fixApplied([{ devEui: prev.devEui, fCnt: joinAppliedKey(j.devNonce), logId: REFUSED, entry: j.entry }]);
+      })();
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message, devEui: prev.devEui }, 'join without join-accept not taken back (store error): the device joins again');
+      return;
+    }
+    this.index(prev);
+    this.deps.logger.warn({ devEui: prev.devEui, devNonce: j.devNonce }, 'join-accept not sent (receive windows gone, no route or log refused): the session the join replaced is in use again');
   }
 
   private joinRecord(s: Session, time: number): PipelineRecord {
@@ -623,22 +665,28 @@ export class NetworkServer {
    * when its join record was durable before the crash (or it has no S6 row: joined before the
    * row existed, or pruned with its journal entry); stored now when the kill came between the
    * batch's commit and the log's fsync — with the device's current session, which is the one
-   * that join made (a device re-joins seconds apart, never twice inside that window). No
-   * join-accept is sent for it: its JoinNonce is not kept and the device, which never heard one,
-   * joins again.
+   * that join made. Unless the device joined again after it and that later join was committed
+   * too (its S6 row, with a later journal entry, is still there: rows go only once the cursor
+   * passed them) — possible when the log was slow or full (`when_full: block`) for longer than a
+   * device's join retry: then the current session is the later join's, this join's accept never
+   * left (it waits for the record's durability) so its session never reached the device, and its
+   * record is not restored — counted `already_processed` — rather than restored with the later
+   * session's DevAddr and record id. No join-accept is sent for a restored one: its JoinNonce is
+   * not kept and the device, which never heard one, joins again.
    */
   private replayedJoin(f: JoinRequestFrame, receptions: Reception[]): void {
     const key = `${f.devEui}/j${f.devNonce}`;
     const logId = this.deps.store.appliedLogId(f.devEui, joinAppliedKey(f.devNonce));
     const s = this.sessions.get(f.devEui);
-    if (this.replayDone.has(key) || logId === undefined || logId < (this.deps.inbox?.storedBelowLogId ?? Infinity) || s?.activation !== 'OTAA') {
+    const entry = NetworkServer.entryOf(receptions);
+    if (this.replayDone.has(key) || logId === undefined || logId < (this.deps.inbox?.storedBelowLogId ?? Infinity) || s?.activation !== 'OTAA' || this.deps.store.joinedAgainAfter(f.devEui, entry)) {
       this.deps.inbox?.recovered('already_processed');
       return;
     }
     this.replayDone.add(key);
     const b = this.currentBatch();
     this.claim(b, receptions);
-    b.applied.push({ devEui: f.devEui, fCnt: joinAppliedKey(f.devNonce), index: b.records.length, entry: NetworkServer.entryOf(receptions) });
+    b.applied.push({ devEui: f.devEui, fCnt: joinAppliedKey(f.devNonce), index: b.records.length, entry });
     b.records.push(this.joinRecord(s, rxTime(this.bestReception(receptions).rxpk, this.deps.now())));
     this.deps.inbox?.recovered('restored');
     this.deps.logger.warn({ devEui: f.devEui, devNonce: f.devNonce }, 'join record restored from the inbox journal (the gateway was killed before it reached the log); no join-accept: the device joins again');
@@ -741,7 +789,7 @@ export class NetworkServer {
         // passed, so not replayed) and this is a copy another gateway sends only now — its
         // PUSH_DATA was not acknowledged while the gateway was down. The dedup window of before
         // the restart would have merged it: a `duplicate`, like a copy of a replayed frame.
-        if (before === undefined && this.deps.monotonic() < this.startedAt + REPLAY_COPY_HORIZON_MS) {
+        if (before === undefined && this.heardBeforeStart(receptions)) {
           this.deps.metrics.rejected.inc({ reason: 'duplicate' }, receptions.length);
           return;
         }
@@ -792,6 +840,22 @@ export class NetworkServer {
     b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers, heardAt: heardTime(best) });
     // The frames prepareAnswer will answer (an awaited ACK alone needs no downlink).
     if (f.confirmed || macAnswers.length > 0 || f.fCtrl.adrAckReq || this.pending.has(s.devEui)) this.hurry(b);
+  }
+
+  /**
+   * Whether a copy was heard before this life began: by the receptions' own time (the
+   * forwarder's `time`: a resent PUSH_DATA carries the reception's), else — no `time` — while
+   * the start is less than REPLAY_COPY_HORIZON_MS ago (a resending forwarder gives up sooner).
+   */
+  private heardBeforeStart(receptions: readonly Reception[]): boolean {
+    let timed = false;
+    for (const r of receptions) {
+      const t = r.rxpk.time ? Date.parse(r.rxpk.time) : Number.NaN;
+      if (!Number.isFinite(t)) continue;
+      if (t >= this.startedAtWall) return false;
+      timed = true;
+    }
+    return timed || this.deps.monotonic() < this.startedAt + REPLAY_COPY_HORIZON_MS;
   }
 
   private deviceInfo(devEui: string): UplinkEvent['deviceInfo'] {
@@ -954,6 +1018,8 @@ export class NetworkServer {
       },
       (err: unknown) => {
         this.deps.metrics.rejected.inc({ reason: 'log_error' }, b.records.length);
+        // Their join-accepts wait for this durability: none will leave.
+        for (const j of b.joins) this.abandonJoin(j);
         this.deps.logger.error(
           { err: (err as Error).message, records: b.records.length },
           ackNow ? 'durable log refused a batch: its frames stay in the inbox journal and are stored at the next start' : 'durable log refused a batch: its confirmed uplinks are not acknowledged',
@@ -1073,8 +1139,9 @@ export class NetworkServer {
    * fallback should the gateway refuse RX1 (TX_ACK error). The windows count from when the
    * uplink was heard (its tmst, `gateway-clock.ts`), not from when its datagram was read, so
    * time spent in the socket buffer is not mistaken for time left (`receive-windows.ts`).
+   * False when nothing was handed to a gateway (too late, no downlink route).
    */
-  private schedule(r: Reception, phy: Buffer, rx1DelayMs: number, rx1DrOffset: number, rx2Dr: number, kind: PendingTx['kind'], session: Session, queued?: PendingTx['queued']): void {
+  private schedule(r: Reception, phy: Buffer, rx1DelayMs: number, rx1DrOffset: number, rx2Dr: number, kind: PendingTx['kind'], session: Session, queued?: PendingTx['queued']): boolean {
     const upDr = dataRateFromDatr(EU868, r.rxpk.datr) ?? 0;
     const rx1Dr = rx1DataRate(EU868, upDr, rx1DrOffset) ?? upDr;
     const base = { phyPayload: phy, powerDbm: this.config.tx_power_dbm };
@@ -1091,7 +1158,7 @@ export class NetworkServer {
         this.deps.store.setDownlinkState(queued.id, 'pending', queued.attempts, 'too late');
         this.pending.add(session.devEui);
       }
-      return;
+      return false;
     }
     const txpk = rx1Possible ? rx1 : rx2;
     const token = this.deps.transmit(r.gatewayEui, txpk);
@@ -1101,7 +1168,7 @@ export class NetworkServer {
         this.deps.store.setDownlinkState(queued.id, 'pending', queued.attempts, 'no downlink route');
         this.pending.add(session.devEui);
       }
-      return;
+      return false;
     }
     this.deps.metrics.answerSeconds.observe({ kind }, elapsed / 1000);
     this.deps.metrics.downlinks.inc({ outcome: rx1Possible ? 'rx1' : 'rx2' });
@@ -1118,6 +1185,7 @@ export class NetworkServer {
       const first = this.pendingTx.keys().next().value;
       if (first !== undefined) this.pendingTx.delete(first);
     }
+    return true;
   }
 
   /** TX_ACK from a gateway: success, or an error (counted; RX2 tried when there is time). */
