@@ -27,6 +27,8 @@ export const NOT_PLACED = Number.MAX_SAFE_INTEGER;
 /** The log id of a row whose record the log refused as unstorable: a replay skips the frame. */
 export const REFUSED = -1;
 
+const ALL_PLACED = new Int32Array(0);
+
 export interface AppliedRows {
   /** the log's next id when the rows were predicted */
   base: number;
@@ -68,12 +70,13 @@ export class BatchLogIds {
   /** Right after the append, in its synchronous run, with the batch indices the log refused. */
   settle(refused: readonly number[]): void {
     const { rows, indices, base } = this.applied;
-    this.kept = new Int32Array(rows.length);
-    // The usual case: nothing refused, everything placed at once where predicted.
+    // The usual case: nothing refused, everything placed at once where predicted — nothing to
+    // correct and nothing left to place (no per-row work on the hot path).
     if (refused.length === 0 && this.early.length === 3 && this.early[0] === 0 && this.early[1] === base && this.early[2] === this.records) {
-      for (let k = 0; k < rows.length; k++) this.kept[k] = indices[k] as number;
+      this.kept = ALL_PLACED;
       return;
     }
+    this.kept = new Int32Array(rows.length);
     const fixed: AppliedUplink[] = [];
     for (let k = 0; k < rows.length; k++) {
       const index = indices[k] as number;
