@@ -299,8 +299,10 @@ describe('edge network server with a full durable log (when_full: block)', () =>
     gw = await r.start();
     await waitFor('the replayed joins handled', async () => (await r.metric('lorawan_edge_ns_inbox_recovered_total', 'outcome="restored"')) >= 1);
     await waitFor('the restored join delivered', async () => deliveredJoins(r).length >= 2, 30_000).catch(() => undefined);
-    // Let the sink deliver anything else it still has before counting.
-    await new Promise((x) => setTimeout(x, 1500));
+    // Everything in the log delivered (the replay's batch included) before counting.
+    await waitFor('the sink caught up', async () => (await r.metric('lorawan_edge_buffer_records')) === 0 && (await r.metric('lorawan_edge_ns_batch_stage_seconds_count', 'stage="log"')) > 0);
+    // One join record restored in this life: the later join's.
+    expect(await r.metric('lorawan_edge_events_received_total', 'source="udp",kind="join"')).toBe(1);
     const joins = deliveredJoins(r);
     expect(joins).toHaveLength(2);
     expect(new Set(joins).size).toBe(2);
