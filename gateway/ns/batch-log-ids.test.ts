@@ -74,7 +74,12 @@ describe('BatchLogIds (S6 rows kept true to where the log puts the records)', ()
     const a = predicted(log.nextId, 2);
     const sa = store(a);
     const ia = new BatchLogIds(a, 2, sa.write);
-    const ra = log.appendEach([{ n: 10, pad }, { n: 11, pad }], ia.onPlaced);
+    // Each placement is told before the records can be durable (their flush not yet started).
+    const durableWhenTold: boolean[] = [];
+    const ra = log.appendEach([{ n: 10, pad }, { n: 11, pad }], (first, firstId, count) => {
+      durableWhenTold.push(log.lastDurableId >= firstId);
+      ia.onPlaced(first, firstId, count);
+    });
     ia.settle([]);
     const b = predicted(log.nextId, 1);
     const sb = store(b);
@@ -90,6 +95,8 @@ describe('BatchLogIds (S6 rows kept true to where the log puts the records)', ()
     expect([...sa.rows.values()]).toEqual(idsA);
     expect([...sb.rows.values()]).toEqual(idsB);
     expect(idsB[0]).toBe(a.base + 2); // not what b predicted: its rows were corrected
+    expect(durableWhenTold.length).toBeGreaterThan(0);
+    expect(durableWhenTold.every((d) => !d)).toBe(true);
     await log.close();
   });
 
