@@ -16,9 +16,11 @@
  * - a batch the log refuses as a whole (LOG_FULL after `block_timeout_ms`) keeps NOT_PLACED for
  *   what was never placed: a later record that takes those ids cannot make a replay skip it.
  * So after a `kill -9` a row below the log's next id at start names a durable record of this
- * frame, and any other row a record that is not on disk. What remains: a correction that fails
- * (SQLite error; logged) leaves the row it meant to fix as it was — NOT_PLACED errs towards
- * storing a frame twice, never towards losing it.
+ * frame (or, REFUSED, one the log cannot store), and any other row a record that is not on disk.
+ * What remains: a correction that fails (SQLite error; logged) leaves the row it meant to fix
+ * as it was — NOT_PLACED errs towards storing a frame twice, never towards losing it; and an
+ * append that itself fills `flush_bytes` starts its flush before `settle` runs, so a kill in
+ * that instant can mis-tell a record placed after an unstorable one (as before this module).
  */
 import type { AppliedUplink } from './session-store.ts';
 
