@@ -241,6 +241,8 @@ export class NetworkServer {
    * retransmission must be ACKed again. Bounded (`REPLAY_COPIES_MAX`), emptied as they expire.
    */
   private readonly replayedFrames = new Map<string, number>();
+  /** join-requests the inbox replay handed over, by DevEUI: their journal entries and DevNonces (replayedJoin: a later committed join) */
+  private readonly replayedJoins = new Map<string, { entry: number; devNonce: number }[]>();
   private nextJoinNonce: number;
   private nextNwkAddr: number;
   private closed = false;
@@ -454,7 +456,10 @@ export class NetworkServer {
     // about the gateway's clock now; its windows count from its first arrival (`receivedAt`,
     // from the journal's wall-clock time), so they are mostly gone and counted as too late.
     // One object of one shape per reception (no spread temporaries: thousands per second).
-    if (replayed) return this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, entry, replayed, heardAt: undefined });
+    if (replayed) {
+      this.noteReplayedJoin(rxpk.data, entry);
+      return this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, entry, replayed, heardAt: undefined });
+    }
     const { heardAt, ageMs } = this.clocks.observe(gatewayEui, rxpk.tmst, receivedAt);
     this.deps.metrics.receiveDelay.observe(ageMs / 1000);
     this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, entry, replayed: false, heardAt });
@@ -666,8 +671,8 @@ export class NetworkServer {
    * row existed, or pruned with its journal entry); stored now when the kill came between the
    * batch's commit and the log's fsync — with the device's current session, which is the one
    * that join made. Unless the device joined again after it and that later join was committed
-   * too (its S6 row, with a later journal entry, is still there: rows go only once the cursor
-   * passed them) — possible when the log was slow or full (`when_full: block`) for longer than a
+   * too (its join-request is in the same replay, later, with a committed DevNonce and an S6 row:
+   * `joinedAgainAfter`) — possible when the log was slow or full (`when_full: block`) for longer than a
    * device's join retry: then the current session is the later join's, this join's accept never
    * left (it waits for the record's durability) so its session never reached the device, and its
    * record is not restored — counted `already_processed` — rather than restored with the later
@@ -679,7 +684,7 @@ export class NetworkServer {
     const logId = this.deps.store.appliedLogId(f.devEui, joinAppliedKey(f.devNonce));
     const s = this.sessions.get(f.devEui);
     const entry = NetworkServer.entryOf(receptions);
-    if (this.replayDone.has(key) || logId === undefined || logId < (this.deps.inbox?.storedBelowLogId ?? Infinity) || s?.activation !== 'OTAA' || this.deps.store.joinedAgainAfter(f.devEui, entry)) {
+    if (this.replayDone.has(key) || logId === undefined || logId < (this.deps.inbox?.storedBelowLogId ?? Infinity) || s?.activation !== 'OTAA' || this.joinedAgainAfter(f.devEui, entry)) {
       this.deps.inbox?.recovered('already_processed');
       return;
     }
@@ -690,6 +695,30 @@ export class NetworkServer {
     b.records.push(this.joinRecord(s, rxTime(this.bestReception(receptions).rxpk, this.deps.now())));
     this.deps.inbox?.recovered('restored');
     this.deps.logger.warn({ devEui: f.devEui, devNonce: f.devNonce }, 'join record restored from the inbox journal (the gateway was killed before it reached the log); no join-accept: the device joins again');
+  }
+
+  /** Notes a join-request (MHDR 0x00, 23 bytes) the inbox replay hands over, for joinedAgainAfter. */
+  private noteReplayedJoin(data: Uint8Array, entry: number | undefined): void {
+    if (entry === undefined || data.length !== 23 || (data[0] ?? 0xff) >> 5 !== 0) return;
+    const devEui = readEuiLE(data, 9);
+    const list = this.replayedJoins.get(devEui) ?? [];
+    list.push({ entry, devNonce: (data[17] as number) | ((data[18] as number) << 8) });
+    this.replayedJoins.set(devEui, list);
+  }
+
+  /**
+   * Whether the device joined again after the join-request of journal entry `entry`, and that
+   * later join was committed before the crash: its join-request comes later in the same replay
+   * (the cursor stopped at or before this one), its DevNonce is committed and its S6 row was
+   * written with it (in the same transaction) and not marked as taken back.
+   */
+  private joinedAgainAfter(devEui: string, entry: number): boolean {
+    for (const j of this.replayedJoins.get(devEui) ?? []) {
+      if (j.entry <= entry || !this.deps.store.hasDevNonce(devEui, j.devNonce)) continue;
+      const logId = this.deps.store.appliedLogId(devEui, joinAppliedKey(j.devNonce));
+      if (logId !== undefined && logId !== REFUSED) return true;
+    }
+    return false;
   }
 
   /**

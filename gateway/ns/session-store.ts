@@ -26,18 +26,7 @@
  *     id its record is about to get (`applied_uplinks`, see `AppliedUplink`): S2's crash window
  *     (counters committed, records not yet durable) is then told apart at the next start and the
  *     frame replayed from the journal is stored instead of lost — which is why an ACK may leave
- *     right after this commit (test/edge-ns-ack-crash.test.ts). A row's log id below the log's
- *     next id at start names a durable record of that frame; any other id a record that is not
- *     on disk — also with a full log (`when_full: block`, a disk-full stall): the ids are
- *     corrected (`fixApplied`, network-server's batch-log-ids.ts) to the refused mark, to the
- *     real id, or to NOT_PLACED for a record that waits for space, and a waiting record's real
- *     id is committed when the log places it, before its bytes can be written. A batch the log
- *     refuses after `block_timeout_ms` keeps NOT_PLACED, so later records that take its ids
- *     cannot make a restart skip its frames (counted, and possibly ACKed): they are `restored`
- *     (test/edge-ns-log-full.test.ts). A join's row (`f_cnt` = −1 − DevNonce) gets −1 when the
- *     join is taken back (its accept could not leave: network-server's abandonJoin), and a later
- *     join's row tells a replay that the current session is not an earlier join's
- *     (`joinedAgainAfter`).
+ *     right after this commit (test/edge-ns-ack-crash.test.ts).
  *
  * ## On-disk format
  *
@@ -220,7 +209,6 @@ export class SessionStore {
     applied: Database.Statement;
     appliedGet: Database.Statement;
     appliedPrune: Database.Statement;
-    joinedAfter: Database.Statement;
   };
 
   constructor(readonly path: string) {
@@ -246,8 +234,6 @@ export class SessionStore {
       applied: d.prepare(`INSERT OR REPLACE INTO applied_uplinks (dev_eui, f_cnt, log_id, entry) VALUES (?, ?, ?, ?)`),
       appliedGet: d.prepare(`SELECT log_id FROM applied_uplinks WHERE dev_eui = ? AND f_cnt = ?`),
       appliedPrune: d.prepare(`DELETE FROM applied_uplinks WHERE entry <= ?`),
-      // Join rows have f_cnt < 0; -1 as log id marks a join taken back (network-server abandonJoin).
-      joinedAfter: d.prepare(`SELECT 1 FROM applied_uplinks WHERE dev_eui = ? AND f_cnt < 0 AND entry > ? AND log_id <> -1 LIMIT 1`),
     };
     // Recovery: a downlink handed to a gateway whose TX_ACK never came is sent again.
     this.db.prepare(`UPDATE downlinks SET state = 'pending' WHERE state = 'sent'`).run();
@@ -350,11 +336,6 @@ export class SessionStore {
   /** S6: the log id the record of this frame was to get, if its batch's counters were committed. */
   appliedLogId(devEui: string, fCnt: number): number | undefined {
     return (this.st.appliedGet.get(devEui, fCnt) as { log_id: number } | undefined)?.log_id;
-  }
-
-  /** S6: whether a later join of the device (a join row from a later journal entry, not taken back) was committed. */
-  joinedAgainAfter(devEui: string, entry: number): boolean {
-    return this.st.joinedAfter.get(devEui, entry) !== undefined;
   }
 
   setDownlinkState(id: number, state: DownlinkState, attempts: number, outcome: string): void {
