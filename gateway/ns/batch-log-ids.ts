@@ -30,6 +30,7 @@ export const NOT_PLACED = Number.MAX_SAFE_INTEGER;
 export const REFUSED = -1;
 
 const ALL_PLACED = new Int32Array(0);
+const NOTHING: AppliedRows = { base: 0, indices: [], rows: [], pruneThrough: 0 };
 
 export interface AppliedRows {
   /** the log's next id when the rows were predicted */
@@ -48,7 +49,8 @@ export class BatchLogIds {
   private kept: Int32Array | undefined;
 
   constructor(
-    private readonly applied: AppliedRows,
+    /** released once nothing is left to correct: the log keeps this object until the batch's fsync */
+    private applied: AppliedRows,
     private readonly records: number,
     private readonly write: (rows: AppliedUplink[]) => void,
   ) {}
@@ -76,6 +78,7 @@ export class BatchLogIds {
     // correct and nothing left to place (no per-row work on the hot path).
     if (refused.length === 0 && this.early.length === 3 && this.early[0] === 0 && this.early[1] === base && this.early[2] === this.records) {
       this.kept = ALL_PLACED;
+      this.applied = NOTHING;
       return;
     }
     this.kept = new Int32Array(rows.length);
