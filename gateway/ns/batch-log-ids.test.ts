@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DurableLog } from '../buffer/index.ts';
 import { BatchLogIds, NOT_PLACED, REFUSED, type AppliedRows } from './batch-log-ids.ts';
@@ -116,4 +117,73 @@ describe('BatchLogIds (S6 rows kept true to where the log puts the records)', ()
     expect([...sa.rows.values()]).toEqual([NOT_PLACED]);
     await log.close();
   });
+});
+
+/**
+ * The invariant against a real log (model-based, fixed seed): batches of random sizes with
+ * unstorable records among them, appended while the log fills and is drained at random moments,
+ * some refused after block_timeout_ms. Afterwards every row names where its record really is: the
+ * id the log gave it, REFUSED for an unstorable one, NOT_PLACED for one never placed.
+ */
+describe('BatchLogIds against a filling and draining log (property)', () => {
+  it('every row ends at its record’s real id, REFUSED or NOT_PLACED', async () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('append' as const), sizes: fc.array(fc.constantFrom(60, 120, 400), { minLength: 1, maxLength: 5 }) }),
+      fc.record({ kind: fc.constant('drain' as const) }),
+      fc.record({ kind: fc.constant('pause' as const) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 3, maxLength: 14 }), async (ops) => {
+        const log = await openLog({ segment_bytes: 512, max_bytes: 1024, when_full: 'block', block_timeout_ms: 40 });
+        let tag = 0;
+        const batches: { applied: AppliedRows; st: ReturnType<typeof store>; tags: number[]; refusedIdx: number[]; outcome: Promise<number[] | 'refused'> }[] = [];
+        // Where each record really is: the sink reads every durable record (tag → id) before it
+        // confirms it (segments then go, and the log has room again).
+        const where = new Map<number, number>();
+        const reader = log.reader('s');
+        const drain = async (): Promise<void> => {
+          let last = 0;
+          for (let b = await reader.read(1000); b.length > 0; b = await reader.read(1000)) {
+            for (const rec of b) where.set(rec.value.n, rec.id);
+            last = (b[b.length - 1] as { id: number }).id;
+          }
+          if (last > 0) await log.commit('s', last);
+        };
+        for (const o of ops) {
+          if (o.kind === 'drain') await drain();
+          else if (o.kind === 'pause') await new Promise((r) => setTimeout(r, 60)); // longer than block_timeout_ms: waiters are refused
+          else {
+            const tags = o.sizes.map(() => tag++);
+            const values = o.sizes.map((size, i) => ({ n: tags[i] as number, pad: 'x'.repeat(size === 400 ? 400 : size) }));
+            const applied = predicted(log.nextId, values.length);
+            const st = store(applied);
+            const ids = new BatchLogIds(applied, values.length, st.write);
+            const r = log.appendEach(values, ids.onPlaced);
+            const refusedIdx = r.rejected.map((x) => x.index);
+            ids.settle(refusedIdx);
+            batches.push({ applied, st, tags, refusedIdx, outcome: r.durable.catch(() => 'refused' as const) });
+          }
+        }
+        // Drain until every waiter is placed or refused.
+        for (let i = 0; i < 100; i++) {
+          await drain();
+          await new Promise((r) => setTimeout(r, 5));
+          const settled = await Promise.race([Promise.all(batches.map((b) => b.outcome)).then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 5))]);
+          if (settled) break;
+        }
+        const outcomes = await Promise.all(batches.map((b) => b.outcome));
+        await drain();
+        await reader.close();
+        await log.close();
+        batches.forEach((b, k) => {
+          b.tags.forEach((t, i) => {
+            const row = b.st.rows.get(i);
+            if (b.refusedIdx.includes(i)) expect(row, `batch ${k} record ${i}`).toBe(REFUSED);
+            else expect(row, `batch ${k} record ${i} (${String(outcomes[k])})`).toBe(where.get(t) ?? NOT_PLACED);
+          });
+        });
+      }),
+      { seed: 20261207, numRuns: 25, endOnFailure: true },
+    );
+  }, 120_000);
 });
