@@ -203,8 +203,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   // Every source appends through the log's per-record path: a record that cannot be stored is
   // rejected alone, never with its batch.
   const recordSink: RecordSink & { nextId: () => number } = {
-    append: (records) => {
-      const r = log.appendEach(records);
+    append: (records, onPlaced) => {
+      const r = log.appendEach(records, onPlaced);
       return { rejected: r.rejected.map((x) => ({ index: x.index, code: x.error.code, message: x.error.message })), durable: r.durable.then(() => undefined) };
     },
     // The semtech_udp source's inbox journal notes which log id each record gets (S6, gateway/ns/session-store.ts).

@@ -16,9 +16,13 @@
  *    was never acknowledged (the gateway was down), sends them now — after the replay's dedup
  *    window. Before, they were counted as `devnonce_reuse` and `late_copy`; now as two
  *    `duplicate`s, and nothing is stored twice.
+ * 3. The same for a frame fully done before the kill (stored, the journal's cursor past it, so
+ *    the restart does not replay it): another gateway's copy of that reception (its rxpk `time`
+ *    before the restart) is a `duplicate` (it was a `replay`: the gateways that had reported it
+ *    were kept in memory only); the same bytes heard after the restart are still a `replay`.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -186,5 +190,42 @@ describe('inbox replay after a kill -9 between a join commit and the log fsync',
     const records = await readHeldRecords(dir);
     expect(records.filter((r) => r.kind === 'join')).toHaveLength(1);
     expect([...uplinkCounts(records).entries()]).toEqual([[`${ABP.devEui}/0`, 1]]);
+  }, 120_000);
+  it("another gateway's copy of a frame done before the kill (not replayed) is a duplicate", async () => {
+    const dir = join(root, 'done-copy');
+    const config = await gatewayFiles(dir);
+    let gw = await startCrashGateway(config, httpPort, procs);
+    const a = await forwarder(GW_A);
+    const b = new TestForwarder(GW_B, () => udpPort);
+    await b.open();
+    try {
+      const up = buildDataFrame({ mType: 'UnconfirmedDataUp', devAddr: ABP.devAddr, fCnt: 7, fCtrl: {}, fPort: 3, payload: Buffer.from([7]) }, { nwkSKey: ABP.nwkSKey, appSKey: ABP.appSKey });
+      const heard = new Date();
+      a.push(up, { time: heard });
+      // Done: stored, and the journal's cursor past its entry (so the restart does not replay it).
+      await metricReaches('lorawan_edge_uplinks_received_total', 'source="udp"', 1);
+      const cursorFile = join(dir, 'data', 'ns', 'inbox', 'sink-ns.cursor');
+      await until(() => existsSync(cursorFile) && (JSON.parse(readFileSync(cursorFile, 'utf8')) as { committed: number }).committed >= 1, 'the journal cursor past the entry');
+      gw.kill('SIGKILL');
+      await exited(gw);
+
+      gw = await startCrashGateway(config, httpPort, procs);
+      expect(await metric('lorawan_edge_ns_inbox_replayed_total')).toBe(0);
+      // B's copy of the same reception (its time), never acknowledged before the kill, comes now.
+      b.push(up, { time: heard });
+      await metricReaches('lorawan_edge_ns_rejected_total', 'reason="duplicate"', 1);
+      expect(await metric('lorawan_edge_ns_rejected_total', 'reason="duplicate"')).toBe(1);
+      for (const reason of ['late_copy', 'replay']) expect(await metric('lorawan_edge_ns_rejected_total', `reason="${reason}"`), reason).toBe(0);
+      // The same bytes heard now (a replay by radio) are still a replay.
+      b.push(up);
+      await metricReaches('lorawan_edge_ns_rejected_total', 'reason="replay"', 1);
+      expect(await metric('lorawan_edge_ns_rejected_total', 'reason="replay"')).toBe(1);
+      gw.kill('SIGTERM');
+      await exited(gw);
+    } finally {
+      a.close();
+      b.close();
+    }
+    expect([...uplinkCounts(await readHeldRecords(dir)).entries()]).toEqual([[`${ABP.devEui}/7`, 1]]);
   }, 120_000);
 });

@@ -268,7 +268,19 @@ interface Waiter<T> {
   ids: number[];
   settle: Settle;
   timer: NodeJS.Timeout | undefined;
+  /** appendEach's `onPlaced`: told each run of ids as it is given, before any flush can write it */
+  placed?: OnPlaced | undefined;
 }
+
+/**
+ * Ids given to records of one appendEach call: `count` stored values from index `first` (among
+ * the stored ones, i.e. without the rejected) got `firstId`, `firstId + 1`, …. Called
+ * synchronously when they are placed — inside appendEach for what fits at once, later (a turn of
+ * the event loop that freed space) for what had to wait — and before the flush that writes them
+ * can start, so a caller that noted where they would go can correct its note first. It should
+ * not throw (a throw is ignored).
+ */
+export type OnPlaced = (first: number, firstId: number, count: number) => void;
 
 type State = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
@@ -510,7 +522,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
    * the stored ones (index for index with the values minus the rejected) once all are durable;
    * it rejects only for the log as a whole (closed, failed, full with `block`).
    */
-  appendEach(values: readonly T[]): { rejected: RejectedValue[]; durable: Promise<number[]> } {
+  appendEach(values: readonly T[], onPlaced?: OnPlaced): { rejected: RejectedValue[]; durable: Promise<number[]> } {
     const refused = this.refusal();
     if (refused) return { rejected: [], durable: Promise.reject(refused) };
     const payloads: Uint8Array[] = [];
@@ -528,7 +540,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     }
     this.counters.rejected_records += rejected.length;
     if (payloads.length === 0) return { rejected, durable: Promise.resolve([]) };
-    return { rejected, durable: this.enqueue(payloads, kept) };
+    return { rejected, durable: this.enqueue(payloads, kept, onPlaced) };
   }
 
   private refusal(): DurableLogError | undefined {
@@ -561,7 +573,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     return payload;
   }
 
-  private enqueue(payloads: Uint8Array[], values: readonly T[]): Promise<number[]> {
+  private enqueue(payloads: Uint8Array[], values: readonly T[], placed?: OnPlaced): Promise<number[]> {
     return new Promise<number[]>((resolve, reject) => {
       const w: Waiter<T> = {
         payloads,
@@ -569,6 +581,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
         ids: [],
         settle: (err) => (err ? reject(err) : resolve(w.ids)),
         timer: undefined,
+        placed,
       };
       if (this.waiting.length === 0 && this.admit(w)) return;
       // The encoder's output views may be reused: keep private copies while waiting.
@@ -595,7 +608,15 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
       w.ids.push(id);
     }
     if (complete) this.acks.push(w.settle);
-    if (w.ids.length > before) this.scheduleFlush();
+    if (w.ids.length > before) {
+      // Before scheduleFlush: nothing of these records can be written while the caller notes their ids.
+      try {
+        w.placed?.(before, w.ids[before] as number, w.ids.length - before);
+      } catch {
+        // The caller's bookkeeping (it reports its own errors); the log's state is unaffected.
+      }
+      this.scheduleFlush();
+    }
     return complete;
   }
 

@@ -43,6 +43,7 @@ import type { PipelineRecord } from '../pipeline/record.ts';
 import type { KeyIndex } from '../registry/keys-file.ts';
 import { AdrEngine } from './adr.ts';
 import { AdrStore } from './adr-store.ts';
+import { BatchLogIds, REFUSED, type AppliedRows } from './batch-log-ids.ts';
 import { channelMask, JOIN_CF_LIST_HZ } from './channel-plan.ts';
 import { CommandIds } from './command-ids.ts';
 import type { DownlinkOutcome } from './command-down.ts';
@@ -94,10 +95,12 @@ export interface NsDeps {
   decode: DecodeContext;
   metrics: NsMetrics;
   /**
-   * appends records; resolves when durable; `onRefused` hears at once the indices the log
-   * refused; `urgent`: an answer waits for this durability (the log flushes now, not at its interval)
+   * appends records; resolves when durable; `onRefused` hears at once — before the log's flush
+   * can start — the indices the log refused (maybe none); `urgent`: an answer waits for this
+   * durability (the log flushes now, not at its interval); `onPlaced`: the log ids as records
+   * get them (RecordSink, S6: batch-log-ids.ts)
    */
-  append: (records: PipelineRecord[], onRefused?: (indices: number[]) => void, urgent?: boolean) => Promise<void>;
+  append: (records: PipelineRecord[], onRefused?: (indices: number[]) => void, urgent?: boolean, onPlaced?: (first: number, firstId: number, count: number) => void) => Promise<void>;
   /** sends a PULL_RESP to a gateway; returns its token, undefined when the gateway has no route */
   transmit: (gatewayEui: string, txpk: Txpk) => number | undefined;
   reject: (reason: string, detail: string, payload?: Uint8Array) => void;
@@ -182,14 +185,6 @@ interface Answer {
   heardAt: number;
 }
 
-interface AppliedRows {
-  base: number;
-  /** batch record index of each row */
-  indices: number[];
-  rows: { devEui: string; fCnt: number; logId: number; entry: number }[];
-  pruneThrough: number;
-}
-
 interface Batch {
   sessions: Set<Session>;
   records: PipelineRecord[];
@@ -215,6 +210,8 @@ interface BatchJoin {
   session: Session;
   devNonce: number;
   previous: Session | undefined;
+  /** the journal entry of its join-request (its S6 row's) */
+  entry: number;
 }
 
 /** ChirpStack-style deduplication id (UUID form), the same for the same frame of a session. */
@@ -244,6 +241,8 @@ export class NetworkServer {
    * retransmission must be ACKed again. Bounded (`REPLAY_COPIES_MAX`), emptied as they expire.
    */
   private readonly replayedFrames = new Map<string, number>();
+  /** join-requests the inbox replay handed over, by DevEUI: their journal entries and DevNonces (replayedJoin: a later committed join) */
+  private readonly replayedJoins = new Map<string, { entry: number; devNonce: number }[]>();
   private nextJoinNonce: number;
   private nextNwkAddr: number;
   private closed = false;
@@ -261,6 +260,9 @@ export class NetworkServer {
    * every mark-compact walked, for a check made only on late copies)
    */
   private readonly lastGateways = new WeakMap<Session, string>();
+  /** when this life began (monotonic ms, wall-clock ms): a copy of a session's last frame heard before it is a `duplicate` (heardBeforeStart) */
+  private readonly startedAt: number;
+  private readonly startedAtWall: number;
   /**
    * MIC of the session's frame 0: with abp_fcnt_reset: accept_zero, a replay of that frame
    * must not pass for a restart (memory only: after a gateway restart one replayed frame 0
@@ -292,6 +294,8 @@ export class NetworkServer {
     readonly config: NetworkServerConfig,
     private readonly deps: NsDeps,
   ) {
+    this.startedAt = deps.monotonic();
+    this.startedAtWall = deps.now();
     this.adr = new AdrEngine({ historyLength: config.adr_history ?? 20, installationMarginDb: config.adr_installation_margin_db ?? 10 });
     this.dedup = new DedupWindow(
       config.dedup_window_ms,
@@ -452,7 +456,10 @@ export class NetworkServer {
     // about the gateway's clock now; its windows count from its first arrival (`receivedAt`,
     // from the journal's wall-clock time), so they are mostly gone and counted as too late.
     // One object of one shape per reception (no spread temporaries: thousands per second).
-    if (replayed) return this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, entry, replayed, heardAt: undefined });
+    if (replayed) {
+      this.noteReplayedJoin(rxpk.data, entry);
+      return this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, entry, replayed, heardAt: undefined });
+    }
     const { heardAt, ageMs } = this.clocks.observe(gatewayEui, rxpk.tmst, receivedAt);
     this.deps.metrics.receiveDelay.observe(ageMs / 1000);
     this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, entry, replayed: false, heardAt });
@@ -593,7 +600,8 @@ export class NetworkServer {
     // is in use at once, as uplink counters are.
     const b = this.currentBatch();
     this.claim(b, receptions);
-    b.joins.push({ session: s, devNonce: f.devNonce, previous });
+    const join: BatchJoin = { session: s, devNonce: f.devNonce, previous, entry: NetworkServer.entryOf(receptions) };
+    b.joins.push(join);
     b.joinNonces.add(`${f.devEui}/${f.devNonce}`);
     this.hurry(b);
     this.index(s);
@@ -607,12 +615,49 @@ export class NetworkServer {
     const time = rxTime(best.rxpk, this.deps.now());
     // S6 for joins: the log id of the join record rides in the batch's transaction, so a replay
     // after a kill between that commit and the log's fsync stores the record (replayedJoin).
-    if (this.deps.inbox) b.applied.push({ devEui: f.devEui, fCnt: joinAppliedKey(f.devNonce), index: b.records.length, entry: NetworkServer.entryOf(receptions) });
+    if (this.deps.inbox) b.applied.push({ devEui: f.devEui, fCnt: joinAppliedKey(f.devNonce), index: b.records.length, entry: join.entry });
     b.records.push(this.joinRecord(s, time));
     // The join-accept leaves once the batch is committed and the join record is in the log too
     // (the 5 s join delay leaves ample room): a kill -9 before that loses no session and no join
     // record the sinks should get — the device hears nothing and joins again.
-    b.afterDurable.push(() => this.schedule(best, accept, EU868.joinAcceptDelay1Ms, s.rx1DrOffset, s.rx2Dr, 'join-accept', s));
+    // Its windows may have run out meanwhile (a slow commit, a full log): then no accept leaves
+    // and the join is taken back (abandonJoin).
+    b.afterDurable.push(() => {
+      if (!this.schedule(best, accept, EU868.joinAcceptDelay1Ms, s.rx1DrOffset, s.rx2Dr, 'join-accept', s)) this.abandonJoin(join);
+    });
+  }
+
+  /**
+   * A committed join whose join-accept never left — its windows ran out during its own commit
+   * and the log's fsync (a slow SD card, a full log with `when_full: block`), the gateway had no
+   * downlink route, or the log refused the batch — is taken back: the device never heard an
+   * accept, so it keeps the session it had (LoRaWAN 1.0.x stacks that rejoin with a session keep
+   * using it until an accept comes) and joins again; leaving the new session in place would
+   * reject every frame of the old one until then. The session it replaced is put back, durably,
+   * with the new session's `seq` (so the next join's records get ids no other record has), and
+   * the join's S6 row is marked as not to be restored (a restart replaying the join-request
+   * skips it). The DevNonce stays used (S3) and the allocators stay where they are (S4): both
+   * harmless for a device that sends a new nonce. Not taken back: a first join (no session to
+   * put back), a join whose session was replaced again or has carried an uplink, and the join
+   * record when it is already in the log (the sinks keep it). Counted by its cause
+   * (`too_late`, `no_downlink_route`, `log_error`) and logged.
+   */
+  private abandonJoin(j: BatchJoin): void {
+    const cur = this.sessions.get(j.session.devEui);
+    const prev = j.previous;
+    if (cur !== j.session || !prev || cur.fCntUpNext !== 0 || this.closed) return;
+    prev.seq = Math.max(prev.seq, cur.seq);
+    try {
+      this.deps.store.db.transaction(() => {
+        this.deps.store.putSession(prev);
+        if (this.deps.inbox) this.deps.store.fixApplied([{ devEui: prev.devEui, fCnt: joinAppliedKey(j.devNonce), logId: REFUSED, entry: j.entry }]);
+      })();
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message, devEui: prev.devEui }, 'join without join-accept not taken back (store error): the device joins again');
+      return;
+    }
+    this.index(prev);
+    this.deps.logger.warn({ devEui: prev.devEui, devNonce: j.devNonce }, 'join-accept not sent (receive windows gone, no route or log refused): the session the join replaced is in use again');
   }
 
   private joinRecord(s: Session, time: number): PipelineRecord {
@@ -625,25 +670,55 @@ export class NetworkServer {
    * when its join record was durable before the crash (or it has no S6 row: joined before the
    * row existed, or pruned with its journal entry); stored now when the kill came between the
    * batch's commit and the log's fsync — with the device's current session, which is the one
-   * that join made (a device re-joins seconds apart, never twice inside that window). No
-   * join-accept is sent for it: its JoinNonce is not kept and the device, which never heard one,
-   * joins again.
+   * that join made. Unless the device joined again after it and that later join was committed
+   * too (its join-request is in the same replay, later, with a committed DevNonce and an S6 row:
+   * `joinedAgainAfter`) — possible when the log was slow or full (`when_full: block`) for longer than a
+   * device's join retry: then the current session is the later join's, this join's accept never
+   * left (it waits for the record's durability) so its session never reached the device, and its
+   * record is not restored — counted `already_processed` — rather than restored with the later
+   * session's DevAddr and record id. No join-accept is sent for a restored one: its JoinNonce is
+   * not kept and the device, which never heard one, joins again.
    */
   private replayedJoin(f: JoinRequestFrame, receptions: Reception[]): void {
     const key = `${f.devEui}/j${f.devNonce}`;
     const logId = this.deps.store.appliedLogId(f.devEui, joinAppliedKey(f.devNonce));
     const s = this.sessions.get(f.devEui);
-    if (this.replayDone.has(key) || logId === undefined || logId < (this.deps.inbox?.storedBelowLogId ?? Infinity) || s?.activation !== 'OTAA') {
+    const entry = NetworkServer.entryOf(receptions);
+    if (this.replayDone.has(key) || logId === undefined || logId < (this.deps.inbox?.storedBelowLogId ?? Infinity) || s?.activation !== 'OTAA' || this.joinedAgainAfter(f.devEui, entry)) {
       this.deps.inbox?.recovered('already_processed');
       return;
     }
     this.replayDone.add(key);
     const b = this.currentBatch();
     this.claim(b, receptions);
-    b.applied.push({ devEui: f.devEui, fCnt: joinAppliedKey(f.devNonce), index: b.records.length, entry: NetworkServer.entryOf(receptions) });
+    b.applied.push({ devEui: f.devEui, fCnt: joinAppliedKey(f.devNonce), index: b.records.length, entry });
     b.records.push(this.joinRecord(s, rxTime(this.bestReception(receptions).rxpk, this.deps.now())));
     this.deps.inbox?.recovered('restored');
     this.deps.logger.warn({ devEui: f.devEui, devNonce: f.devNonce }, 'join record restored from the inbox journal (the gateway was killed before it reached the log); no join-accept: the device joins again');
+  }
+
+  /** Notes a join-request (MHDR 0x00, 23 bytes) the inbox replay hands over, for joinedAgainAfter. */
+  private noteReplayedJoin(data: Uint8Array, entry: number | undefined): void {
+    if (entry === undefined || data.length !== 23 || (data[0] ?? 0xff) >> 5 !== 0) return;
+    const devEui = readEuiLE(data, 9);
+    const list = this.replayedJoins.get(devEui) ?? [];
+    list.push({ entry, devNonce: (data[17] as number) | ((data[18] as number) << 8) });
+    this.replayedJoins.set(devEui, list);
+  }
+
+  /**
+   * Whether the device joined again after the join-request of journal entry `entry`, and that
+   * later join was committed before the crash: its join-request comes later in the same replay
+   * (the cursor stopped at or before this one), its DevNonce is committed and its S6 row was
+   * written with it (in the same transaction) and not marked as taken back.
+   */
+  private joinedAgainAfter(devEui: string, entry: number): boolean {
+    for (const j of this.replayedJoins.get(devEui) ?? []) {
+      if (j.entry <= entry || !this.deps.store.hasDevNonce(devEui, j.devNonce)) continue;
+      const logId = this.deps.store.appliedLogId(devEui, joinAppliedKey(j.devNonce));
+      if (logId !== undefined && logId !== REFUSED) return true;
+    }
+    return false;
   }
 
   /**
@@ -739,6 +814,14 @@ export class NetworkServer {
         // Heard by a gateway that had not reported it: a copy that came later than the window
         // (a slow backhaul or a loaded machine), not a second transmission.
         const before = this.lastGateways.get(s);
+        // Not heard in this life: the frame was done before a restart (stored, its journal entry
+        // passed, so not replayed) and this is a copy another gateway sends only now — its
+        // PUSH_DATA was not acknowledged while the gateway was down. The dedup window of before
+        // the restart would have merged it: a `duplicate`, like a copy of a replayed frame.
+        if (before === undefined && this.heardBeforeStart(receptions)) {
+          this.deps.metrics.rejected.inc({ reason: 'duplicate' }, receptions.length);
+          return;
+        }
         const heard = before?.split(' ');
         if (heard && receptions.every((r) => !heard.includes(r.gatewayEui))) return this.reject('late_copy', `DevAddr ${devAddrHex(f)} FCnt ${fCnt32}: a copy of the last frame from another gateway, after the dedup window`, f.phyPayload);
         return this.reject('replay', `DevAddr ${devAddrHex(f)} FCnt ${fCnt32}: a copy of the last frame, after the dedup window`, f.phyPayload);
@@ -786,6 +869,22 @@ export class NetworkServer {
     b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers, heardAt: heardTime(best) });
     // The frames prepareAnswer will answer (an awaited ACK alone needs no downlink).
     if (f.confirmed || macAnswers.length > 0 || f.fCtrl.adrAckReq || this.pending.has(s.devEui)) this.hurry(b);
+  }
+
+  /**
+   * Whether a copy was heard before this life began: by the receptions' own time (the
+   * forwarder's `time`: a resent PUSH_DATA carries the reception's), else — no `time` — while
+   * the start is less than REPLAY_COPY_HORIZON_MS ago (a resending forwarder gives up sooner).
+   */
+  private heardBeforeStart(receptions: readonly Reception[]): boolean {
+    let timed = false;
+    for (const r of receptions) {
+      const t = r.rxpk.time ? Date.parse(r.rxpk.time) : Number.NaN;
+      if (!Number.isFinite(t)) continue;
+      if (t >= this.startedAtWall) return false;
+      timed = true;
+    }
+    return timed || this.deps.monotonic() < this.startedAt + REPLAY_COPY_HORIZON_MS;
   }
 
   private deviceInfo(devEui: string): UplinkEvent['deviceInfo'] {
@@ -941,12 +1040,15 @@ export class NetworkServer {
     if (b.records.length === 0) return durable();
     // A join-accept (or, without the journal, an ACK) waits for this fsync inside its receive
     // window: no group-commit wait for it (at most one more fsync of the log per batch that holds one).
-    this.deps.append(b.records, (refused) => this.fixApplied(applied, refused), acks.length > 0 || b.afterDurable.length > 0).then(
+    const ids = this.logIds(applied, b.records.length);
+    this.deps.append(b.records, ids && ((refused) => ids.settle(refused)), acks.length > 0 || b.afterDurable.length > 0, ids?.onPlaced).then(
       () => {
         if (!this.closed) durable();
       },
       (err: unknown) => {
         this.deps.metrics.rejected.inc({ reason: 'log_error' }, b.records.length);
+        // Their join-accepts wait for this durability: none will leave.
+        for (const j of b.joins) this.abandonJoin(j);
         this.deps.logger.error(
           { err: (err as Error).message, records: b.records.length },
           ackNow ? 'durable log refused a batch: its frames stay in the inbox journal and are stored at the next start' : 'durable log refused a batch: its confirmed uplinks are not acknowledged',
@@ -986,25 +1088,19 @@ export class NetworkServer {
   }
 
   /**
-   * The log refused records of the batch (unstorable): the later ones get lower ids than
-   * predicted. Corrected at once, in the same synchronous run as the append, so before the log's
-   * flush (a later turn, unless the append filled `flush_bytes`) writes them.
+   * Keeps the batch's S6 rows true to where the log puts its records (batch-log-ids.ts): the
+   * refused ones, the later ones shifted down, and — with a full log — the ones placed late or
+   * never. Corrections are committed before the log's flush can write what they describe.
    */
-  private fixApplied(applied: AppliedRows | undefined, refused: number[]): void {
-    if (!applied || refused.length === 0 || applied.rows.length === 0) return;
-    const no = new Set(refused);
-    const rows = applied.rows.map((r, k) => {
-      const index = applied.indices[k] as number;
-      let below = 0;
-      for (const x of refused) if (x < index) below++;
-      // A refused record is not in the log: -1 reads as "stored" (a replay is refused again anyway).
-      return { ...r, logId: no.has(index) ? -1 : applied.base + index - below };
+  private logIds(applied: AppliedRows | undefined, records: number): BatchLogIds | undefined {
+    if (!applied || applied.rows.length === 0) return undefined;
+    return new BatchLogIds(applied, records, (rows) => {
+      try {
+        this.deps.store.fixApplied(rows);
+      } catch (err) {
+        this.deps.logger.error({ err: (err as Error).message }, 'recovery marks not corrected (S6): a restart may store these frames twice');
+      }
     });
-    try {
-      this.deps.store.fixApplied(rows);
-    } catch (err) {
-      this.deps.logger.error({ err: (err as Error).message }, 'recovery marks not corrected after refused records');
-    }
   }
 
   /**
@@ -1072,8 +1168,9 @@ export class NetworkServer {
    * fallback should the gateway refuse RX1 (TX_ACK error). The windows count from when the
    * uplink was heard (its tmst, `gateway-clock.ts`), not from when its datagram was read, so
    * time spent in the socket buffer is not mistaken for time left (`receive-windows.ts`).
+   * False when nothing was handed to a gateway (too late, no downlink route).
    */
-  private schedule(r: Reception, phy: Buffer, rx1DelayMs: number, rx1DrOffset: number, rx2Dr: number, kind: PendingTx['kind'], session: Session, queued?: PendingTx['queued']): void {
+  private schedule(r: Reception, phy: Buffer, rx1DelayMs: number, rx1DrOffset: number, rx2Dr: number, kind: PendingTx['kind'], session: Session, queued?: PendingTx['queued']): boolean {
     const upDr = dataRateFromDatr(EU868, r.rxpk.datr) ?? 0;
     const rx1Dr = rx1DataRate(EU868, upDr, rx1DrOffset) ?? upDr;
     const base = { phyPayload: phy, powerDbm: this.config.tx_power_dbm };
@@ -1090,7 +1187,7 @@ export class NetworkServer {
         this.deps.store.setDownlinkState(queued.id, 'pending', queued.attempts, 'too late');
         this.pending.add(session.devEui);
       }
-      return;
+      return false;
     }
     const txpk = rx1Possible ? rx1 : rx2;
     const token = this.deps.transmit(r.gatewayEui, txpk);
@@ -1100,7 +1197,7 @@ export class NetworkServer {
         this.deps.store.setDownlinkState(queued.id, 'pending', queued.attempts, 'no downlink route');
         this.pending.add(session.devEui);
       }
-      return;
+      return false;
     }
     this.deps.metrics.answerSeconds.observe({ kind }, elapsed / 1000);
     this.deps.metrics.downlinks.inc({ outcome: rx1Possible ? 'rx1' : 'rx2' });
@@ -1117,6 +1214,7 @@ export class NetworkServer {
       const first = this.pendingTx.keys().next().value;
       if (first !== undefined) this.pendingTx.delete(first);
     }
+    return true;
   }
 
   /** TX_ACK from a gateway: success, or an error (counted; RX2 tried when there is time). */
@@ -1167,7 +1265,8 @@ export class NetworkServer {
       this.writeAdr(true);
     })();
     if (!b) return;
-    if (b.records.length) await this.deps.append(b.records, (refused) => this.fixApplied(applied, refused));
+    const ids = this.logIds(applied, b.records.length);
+    if (b.records.length) await this.deps.append(b.records, ids && ((refused) => ids.settle(refused)), false, ids?.onPlaced);
     this.deps.inbox?.done(b.entries);
   }
 

@@ -40,9 +40,10 @@ export interface RecordSink {
    * Appends records. Those that cannot be stored are returned at once in `rejected` (one bad
    * record never fails its batch); `durable` resolves after the fsync that covers the others,
    * and rejects only when the log as a whole cannot take them (closed, failed, full with
-   * when_full: block and a timeout).
+   * when_full: block and a timeout). `onPlaced` (../buffer/log.ts `OnPlaced`) is told the log
+   * ids as records get them — some only later, when the log was full — before they can be written.
    */
-  append(records: PipelineRecord[]): { rejected: RecordRejection[]; durable: Promise<void> };
+  append(records: PipelineRecord[], onPlaced?: (first: number, firstId: number, count: number) => void): { rejected: RecordRejection[]; durable: Promise<void> };
   /** Asks for the pending appends' fsync now, not at the group-commit interval (someone waits on it). */
   flushSoon?(): void;
 }

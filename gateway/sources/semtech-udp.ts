@@ -163,7 +163,7 @@ export class SemtechUdpSource implements Source {
       store: this.store,
       decode: { ...this.deps.decode, deviceProfiles: this.config.device_profiles },
       metrics: this.m,
-      append: (records, onRefused, urgent) => this.append(records, onRefused, urgent),
+      append: (records, onRefused, urgent, onPlaced) => this.append(records, onRefused, urgent, onPlaced),
       transmit: (gw, txpk) => this.transmit(gw, txpk),
       reject: (reason, detail, payload) => this.keep(reason, detail, payload),
       logger: this.deps.logger,
@@ -326,11 +326,12 @@ export class SemtechUdpSource implements Source {
     if (entries.length) this.deps.logger.warn({ entries: entries.length, rxpks, dropped: inbox.replayDropped }, 'inbox journal: entries after the cursor processed again (a crash or kill before they were done)');
   }
 
-  private async append(records: PipelineRecord[], onRefused?: (indices: number[]) => void, urgent = false): Promise<void> {
+  private async append(records: PipelineRecord[], onRefused?: (indices: number[]) => void, urgent = false, onPlaced?: (first: number, firstId: number, count: number) => void): Promise<void> {
     const started = process.hrtime.bigint();
-    const outcome = this.deps.log.append(records);
+    const outcome = this.deps.log.append(records, onPlaced);
+    // Before flushSoon: the network server corrects its S6 marks before the flush can write (batch-log-ids.ts).
+    onRefused?.(outcome.rejected.map((r) => r.index));
     if (urgent) this.deps.log.flushSoon?.();
-    if (onRefused && outcome.rejected.length) onRefused(outcome.rejected.map((r) => r.index));
     // A record the log cannot store (too deep, too large, not encodable) is rejected alone and
     // kept in the rejects file; the others of the batch are stored.
     const refused = new Set<number>();
