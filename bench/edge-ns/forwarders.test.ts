@@ -56,11 +56,16 @@ describe('bench/edge-ns forwarder model', () => {
     const server = createSocket('udp4');
     await new Promise<void>((r) => server.bind(0, '127.0.0.1', () => r()));
     const got: { rxpk: number; tmst: number[] }[] = [];
+    let closed = false;
     server.on('message', (msg, from) => {
       const p = decodeUdpPacket(msg);
       if (!p.ok || p.packet.type !== 'PUSH_DATA') return;
       got.push({ rxpk: p.packet.rxpk.length, tmst: p.packet.rxpk.map((r) => r.tmst) });
-      setTimeout(() => server.send(Buffer.from([2, msg[1] as number, msg[2] as number, 1]), from.port, from.address), 40);
+      // The callback keeps a send that was still pending when the server closed (a loaded
+      // machine runs the timer late) from throwing ERR_SOCKET_DGRAM_NOT_RUNNING after the test.
+      setTimeout(() => {
+        if (!closed) server.send(Buffer.from([2, msg[1] as number, msg[2] as number, 1]), from.port, from.address, () => undefined);
+      }, 40);
     });
     const f = new VirtualForwarder(0, server.address().port, () => undefined);
     await f.open();
@@ -81,6 +86,7 @@ describe('bench/edge-ns forwarder model', () => {
     expect(f.counts.maxRxpk).toBeGreaterThan(2);
     const deadline = performance.now() + 10_000;
     while (got.reduce((n, g) => n + g.rxpk, 0) < 60 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    closed = true;
     server.close();
     expect(got.reduce((n, g) => n + g.rxpk, 0)).toBe(60);
     // tmst = the counter when the frame was heard: 2 ms apart, whatever datagram it went in.
