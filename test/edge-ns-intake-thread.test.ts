@@ -10,8 +10,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkConfig } from '../gateway/config.ts';
+import { INTAKE_BACKLOG } from '../gateway/sources/udp-intake-protocol.ts';
 import { createGateway, type Gateway } from '../gateway/gateway.ts';
 import { renderRegistry } from '../gateway/registry/devices-file.ts';
 import { writeDeviceKeysFile } from '../gateway/registry/keys-file.ts';
@@ -130,6 +132,41 @@ describe('semtech_udp with intake_thread: true', () => {
     fwd.push(uplink(false));
     await until(() => gateway.udpSources[0]?.networkServer?.sessions.get(ABP.devEui)?.fCntUpNext === fCnt, 'an uplink after the bad ones');
   });
+
+  it('a main thread that is behind: the worker accepts at most INTAKE_BACKLOG datagrams, drops the rest unacknowledged and counted; what it accepted is processed', async () => {
+    const source = gateway.udpSources[0];
+    const n = 3 * INTAKE_BACKLOG;
+    const first = fCnt;
+    const frames = Array.from({ length: n }, (_, i) => buildPushData({ gatewayEui: GW, rxpk: [rxpkFor({ phyPayload: uplink(false), tmst: 200_000_000 + i * 1000, frequencyHz: 868_300_000, datr: 'SF9BW125', rssi: -80, lsnr: 5, time: new Date() })] }).bytes);
+    const entriesBefore = await metric('lorawan_edge_ns_inbox_entries_total');
+    const uplinksBefore = await metric('lorawan_edge_ns_uplinks_total');
+    // A sender on a thread of its own while this thread (the gateway's main thread) is kept busy.
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const sender = new Worker(
+      `const { workerData: { frames, port, flag } } = require('node:worker_threads');
+       const s = require('node:dgram').createSocket('udp4');
+       (async () => {
+         for (const f of frames) await new Promise((r) => s.send(f, port, '127.0.0.1', r));
+         Atomics.store(flag, 0, 1);
+         s.close();
+       })();`,
+      { eval: true, workerData: { frames, port, flag } },
+    );
+    const end = Date.now() + 20_000;
+    while (Atomics.load(flag, 0) === 0 && Date.now() < end) Atomics.wait(flag, 0, 0, 50);
+    const busyUntil = Date.now() + 300; // the worker reads what is still in the socket buffer
+    while (Date.now() < busyUntil) Atomics.wait(flag, 0, 1, 10);
+    await sender.terminate();
+    const dropped = await untilMetric('lorawan_edge_ns_rejected_total', 'reason="intake_backlog"', 1);
+    expect(dropped).toBeGreaterThan(0);
+    await until(() => (source?.networkServer?.sessions.get(ABP.devEui)?.fCntUpNext ?? 0) > first, 'the accepted ones');
+    const accepted = (await metric('lorawan_edge_ns_inbox_entries_total')) - entriesBefore;
+    expect(accepted).toBeLessThanOrEqual(INTAKE_BACKLOG);
+    expect(accepted).toBeGreaterThan(0);
+    // Every accepted one reaches the network server (the rest were never acknowledged).
+    expect(await untilMetric('lorawan_edge_ns_uplinks_total', '', uplinksBefore + accepted)).toBe(uplinksBefore + accepted);
+    fCnt = first + n;
+  }, 60_000);
 
   it('a worker that dies is reported in the health, and stop does not wait for it', async () => {
     const source = gateway.udpSources[0];

@@ -354,6 +354,7 @@ export class SemtechUdpSource implements Source {
             if (t.resends) this.im.resends.inc({ state: 'known' }, t.resends);
             if (t.entries) this.im.entries.inc(t.entries);
             if (t.replayed) this.im.replayed.inc(t.replayed);
+            if (t.backlogDrops) this.m.rejected.inc({ reason: 'intake_backlog' }, t.backlogDrops);
           }
           if (commitSeconds) for (let i = 0; i < commitSeconds.length; i++) this.im.commitSeconds.observe(commitSeconds[i] as number);
         },
@@ -543,7 +544,7 @@ export class SemtechUdpSource implements Source {
 
   private transmit(gatewayEui: string, txpk: Txpk): number | undefined {
     const route = this.routes.get(gatewayEui);
-    if (!route || !(this.socket || this.intake?.address())) return undefined;
+    if (!route || !(this.socket || (this.intake && !this.intake.dead && this.intake.address()))) return undefined;
     this.token = (this.token + 1) & 0xffff;
     this.send(encodeUdpPacket({ type: 'PULL_RESP', version: route.version, token: this.token, txpk }), route.port, route.address);
     return this.token;

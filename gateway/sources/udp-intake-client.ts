@@ -62,6 +62,9 @@ export class UdpIntakeThread {
   private readonly gateways: string[] = [];
   private pendingDone: number[] = [];
   private doneScheduled = false;
+  /** entries read from the worker's turns; `takenSent`: as last told to the worker */
+  private taken = 0;
+  private takenSent = 0;
   /** worker clock + this = this thread's performance.now() clock (set at `opened`) */
   private clockDelta = 0;
   private cursorNow = 0;
@@ -98,9 +101,11 @@ export class UdpIntakeThread {
         }
         case 'socketError':
           return this.on.socketError(m.message);
-        case 'failed':
-          if (m.seq === 0) return failed(new Error(`UDP intake worker: ${m.message}`));
-          return this.settle(m.seq, undefined, new Error(m.message));
+        case 'failed': {
+          const err = Object.assign(new Error(m.seq === 0 ? `UDP intake worker: ${m.message}` : m.message), m.code ? { code: m.code } : {});
+          if (m.seq === 0) return failed(err);
+          return this.settle(m.seq, undefined, err);
+        }
         default:
           return this.settle(m.seq, m);
       }
@@ -147,6 +152,10 @@ export class UdpIntakeThread {
   /** One reception of each of `ids` is done (N3): sent once per turn of this thread. */
   done(ids: readonly number[]): void {
     for (const id of ids) this.pendingDone.push(id);
+    this.scheduleDone();
+  }
+
+  private scheduleDone(): void {
     if (this.doneScheduled) return;
     this.doneScheduled = true;
     setImmediate(() => this.flushDone());
@@ -187,10 +196,11 @@ export class UdpIntakeThread {
 
   private flushDone(): void {
     this.doneScheduled = false;
-    if (!this.pendingDone.length || this.dead) return;
-    const ids = Float64Array.from(this.pendingDone);
+    if ((!this.pendingDone.length && this.taken === this.takenSent) || this.dead) return;
+    const ids = this.pendingDone.length ? Float64Array.from(this.pendingDone) : undefined;
     this.pendingDone = [];
-    this.post({ op: 'done', ids }, [ids.buffer as ArrayBuffer]);
+    this.takenSent = this.taken;
+    this.post({ op: 'done', ids, taken: this.taken }, ids ? [ids.buffer as ArrayBuffer] : []);
   }
 
   private onTurn(m: IntakeTurn): void {
@@ -204,6 +214,9 @@ export class UdpIntakeThread {
         const receivedAt = replayed ? nowMono - Math.max(0, nowWall - at) : Math.min(nowMono, at + this.clockDelta);
         this.on.entry(this.gateways[gw] ?? '', rxpks, receivedAt, id === NO_ENTRY ? undefined : id, replayed);
       });
+      // Read (and run through the network server's intake): the worker may accept as many more.
+      this.taken += m.count;
+      this.scheduleDone();
     }
     if (m.rejects) for (const r of m.rejects) this.on.reject(r);
     if (m.stats) for (const s of m.stats) this.on.stat(s.gateway, s.stat);

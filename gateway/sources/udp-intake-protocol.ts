@@ -61,6 +61,8 @@ export interface IntakeTallies {
   entries: number;
   /** lorawan_edge_ns_inbox_replayed_total */
   replayed: number;
+  /** PUSH_DATA dropped unread because the main thread is behind (INTAKE_BACKLOG): lorawan_edge_ns_rejected_total{reason="intake_backlog"} */
+  backlogDrops: number;
 }
 
 /** One turn of the worker: entries (a transferred buffer) and everything else that happened. */
@@ -88,20 +90,34 @@ export type FromIntake =
   | IntakeTurn
   /** the journal is open and its replay handed over (in the turns before this one) */
   | { op: 'opened'; corrupt_records: number; truncated_bytes: number; replayDropped: number; replayEntries: number; replayRxpks: number; cursor: number; clockOffsetMs: number }
-  | { op: 'failed'; seq: number; message: string }
+  /** `code`: the error's own (EADDRINUSE, LOG_LOCKED …), so the CLI reports it as without the thread */
+  | { op: 'failed'; seq: number; message: string; code?: string }
   | { op: 'listening'; seq: number; address: string; port: number }
   | { op: 'reply'; seq: number; cursor: number }
   | { op: 'socketError'; message: string };
 
 export type ToIntake =
   | { op: 'listen'; seq: number }
-  /** one rxpk of each id is done (N3); ids as a transferred Float64Array */
-  | { op: 'done'; ids: Float64Array }
+  /**
+   * one rxpk of each id is done (N3), ids as a transferred Float64Array; `taken`: entries the
+   * main thread has read so far (all turns together), the worker's measure of its backlog
+   */
+  | { op: 'done'; ids: Float64Array | undefined; taken: number }
   | { op: 'send'; datagram: Uint8Array; port: number; address: string }
   /** closes the socket, waits for the journal writes in flight (their entries are handed over first) */
   | { op: 'stopSocket'; seq: number }
   | { op: 'flushCursor'; seq: number }
   | { op: 'close'; seq: number };
+
+/**
+ * At most this many PUSH_DATA accepted by the worker (being journaled, or handed over) and not
+ * yet read by the main thread; past it a PUSH_DATA is dropped before its journal entry and its
+ * PUSH_ACK, as the kernel drops what does not fit in the receive buffer. Without the bound a
+ * saturated main thread (past ~7,000 uplinks/s here) was fed faster than it worked and its heap
+ * (80 MB in the systemd unit) ran out in seconds; 4,096 entries are well under a second of its
+ * work, about 1 MB of batches.
+ */
+export const INTAKE_BACKLOG = 4096;
 
 export const ENTRY_REPLAYED = 1;
 /** an entry id that is not a journal entry (`inbox: false`) */

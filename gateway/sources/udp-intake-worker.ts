@@ -32,7 +32,7 @@ import { txAckOutcome } from '../../lorawan/udp/server.ts';
 import type { PushData, Rxpk } from '../../lorawan/udp/types.ts';
 import { UdpInbox } from './udp-inbox.ts';
 import { UDP_REASON } from './udp-reasons.ts';
-import { EntryBatchWriter, NO_ENTRY, type FromIntake, type IntakeTallies, type IntakeTurn, type IntakeWorkerData, type ToIntake } from './udp-intake-protocol.ts';
+import { EntryBatchWriter, INTAKE_BACKLOG, NO_ENTRY, type FromIntake, type IntakeTallies, type IntakeTurn, type IntakeWorkerData, type ToIntake } from './udp-intake-protocol.ts';
 
 if (!parentPort) throw new Error('udp-intake-worker.ts runs only as a worker thread');
 const port: MessagePort = parentPort;
@@ -51,9 +51,12 @@ let socket: Socket | undefined;
 let socketOpen = false;
 /** journal writes not settled yet (stopSocket waits for them: their entries go out first) */
 const inflight = new Set<Promise<unknown>>();
+/** entries written for the main thread (all turns), and how many of them it has read */
+let handed = 0;
+let taken = 0;
 
 function emptyTallies(): IntakeTallies {
-  return { datagrams: {}, lastSeen: {}, resends: 0, entries: 0, replayed: 0 };
+  return { datagrams: {}, lastSeen: {}, resends: 0, entries: 0, replayed: 0, backlogDrops: 0 };
 }
 
 const inboxMetrics = {
@@ -85,7 +88,7 @@ function flushTurn(): void {
   const count = taken?.count ?? 0;
   const cursor = inbox?.committedCursor ?? 0;
   const t = tallies;
-  const hasTallies = t.entries || t.replayed || t.resends || Object.keys(t.datagrams).length || Object.keys(t.lastSeen).length;
+  const hasTallies = t.entries || t.replayed || t.resends || t.backlogDrops || Object.keys(t.datagrams).length || Object.keys(t.lastSeen).length;
   const m: IntakeTurn = { op: 'turn', count, cursor, ...turn };
   if (entries) m.entries = entries;
   if (newGateways.length) m.gateways = newGateways;
@@ -140,6 +143,7 @@ function handOver(p: PushData, msg: Buffer, at: number, id: number, replayed: bo
   // Tracked before the main thread can report any of them done (it reads the entry first).
   if (id !== NO_ENTRY) inbox?.track(id, good.length);
   writer.entry(id, at, replayed, indexOf(p.gatewayEui), good.length);
+  handed++;
   for (const rx of good) writer.rxpk(rx);
   schedule();
   return { rxpks: good.length };
@@ -151,6 +155,13 @@ function pushAck(p: PushData, from: RemoteInfo): void {
 
 function onDatagram(msg: Buffer, from: RemoteInfo): void {
   const at = performance.now();
+  // The main thread is behind (INTAKE_BACKLOG): a PUSH_DATA goes unread and unacknowledged,
+  // before any work on it (PULL_DATA and TX_ACK are still read: routes and downlink outcomes).
+  if (msg[3] === 0 && msg.length >= 12 && handed - taken + inflight.size >= INTAKE_BACKLOG) {
+    tallies.backlogDrops++;
+    schedule();
+    return;
+  }
   if (msg.length > config.max_datagram_bytes) return reject('oversized', `${msg.length} bytes > max_datagram_bytes ${config.max_datagram_bytes} from ${from.address}`, msg.subarray(0, 1024));
   const decoded = decodeUdpPacket(msg);
   if (!decoded.ok) return reject(UDP_REASON[decoded.error.code], `${decoded.error.message} (from ${from.address}:${from.port})`, msg);
@@ -232,6 +243,7 @@ function handOverReplay(journal: UdpInbox): { entries: number; rxpks: number } {
     const good = p.rxpk.filter((rx) => rx.stat === 1);
     journal.track(id, good.length);
     writer.entry(id, entry.receivedAt, true, indexOf(p.gatewayEui), good.length);
+    handed++;
     for (const rx of good) writer.rxpk(rx);
     rxpks += good.length;
     // Bounded messages: a long replay goes out in several.
@@ -256,7 +268,7 @@ async function listen(seq: number): Promise<void> {
     });
   } catch (err) {
     socket = undefined;
-    post({ op: 'failed', seq, message: (err as Error).message });
+    post(failure(seq, err));
     return;
   }
   socketOpen = true;
@@ -282,6 +294,11 @@ async function stopSocket(): Promise<void> {
 
 let inbox: UdpInbox | undefined;
 
+function failure(seq: number, err: unknown): FromIntake {
+  const code = (err as { code?: unknown }).code;
+  return { op: 'failed', seq, message: (err as Error).message, ...(typeof code === 'string' ? { code } : {}) };
+}
+
 async function open(): Promise<void> {
   // The offset that puts this thread's performance.now() on the main thread's clock: both
   // threads' clocks are performance.now() = hrtime − their own origin.
@@ -305,7 +322,8 @@ async function open(): Promise<void> {
 port.on('message', (m: ToIntake) => {
   switch (m.op) {
     case 'done':
-      inbox?.done(m.ids);
+      if (m.ids) inbox?.done(m.ids);
+      taken = m.taken;
       return;
     case 'send':
       send(m.datagram, m.port, m.address);
@@ -319,7 +337,7 @@ port.on('message', (m: ToIntake) => {
     case 'flushCursor':
       void (inbox?.flushCursor() ?? Promise.resolve()).then(
         () => post({ op: 'reply', seq: m.seq, cursor: inbox?.committedCursor ?? 0 }),
-        (err: unknown) => post({ op: 'failed', seq: m.seq, message: (err as Error).message }),
+        (err: unknown) => post(failure(m.seq, err)),
       );
       return;
     case 'close':
@@ -332,10 +350,10 @@ port.on('message', (m: ToIntake) => {
           post({ op: 'reply', seq: m.seq, cursor: lastCursor });
           port.close();
         },
-        (err: unknown) => post({ op: 'failed', seq: m.seq, message: (err as Error).message }),
+        (err: unknown) => post(failure(m.seq, err)),
       );
       return;
   }
 });
 
-open().catch((err: unknown) => post({ op: 'failed', seq: 0, message: (err as Error).message }));
+open().catch((err: unknown) => post(failure(0, err)));
