@@ -44,6 +44,18 @@ async function untilMetric(name: string, labels: string, atLeast: number): Promi
   }
 }
 
+/** The metric once it stopped moving (500 ms unchanged; at most 20 s). */
+async function settled(name: string, labels: string): Promise<number> {
+  const end = Date.now() + 20_000;
+  let last = await metric(name, labels);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const v = await metric(name, labels);
+    if (v === last || Date.now() > end) return v;
+    last = v;
+  }
+}
+
 let fCnt = 0;
 const uplink = (confirmed: boolean): Buffer =>
   buildDataFrame({ mType: confirmed ? 'ConfirmedDataUp' : 'UnconfirmedDataUp', devAddr: ABP.devAddr, fCnt: fCnt++, fCtrl: { adr: false }, fPort: 3, payload: Buffer.from('0102', 'hex') }, { nwkSKey: ABP.nwkSKey, appSKey: ABP.appSKey });
@@ -140,30 +152,36 @@ describe('semtech_udp with intake_thread: true', () => {
     const frames = Array.from({ length: n }, (_, i) => buildPushData({ gatewayEui: GW, rxpk: [rxpkFor({ phyPayload: uplink(false), tmst: 200_000_000 + i * 1000, frequencyHz: 868_300_000, datr: 'SF9BW125', rssi: -80, lsnr: 5, time: new Date() })] }).bytes);
     const entriesBefore = await metric('lorawan_edge_ns_inbox_entries_total');
     const uplinksBefore = await metric('lorawan_edge_ns_uplinks_total');
-    // A sender on a thread of its own while this thread (the gateway's main thread) is kept busy.
-    const flag = new Int32Array(new SharedArrayBuffer(4));
+    // A sender on a thread of its own, counting the PUSH_ACKs, while this thread (the gateway's
+    // main thread) is kept busy: [0] done, [1] PUSH_ACKs received once they stopped coming.
+    const flag = new Int32Array(new SharedArrayBuffer(8));
     const sender = new Worker(
       `const { workerData: { frames, port, flag } } = require('node:worker_threads');
        const s = require('node:dgram').createSocket('udp4');
+       let acks = 0;
+       s.on('message', (m) => { if (m[3] === 1) acks++; });
+       const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
        (async () => {
          for (const f of frames) await new Promise((r) => s.send(f, port, '127.0.0.1', r));
+         for (let seen = -1, i = 0; seen !== acks && i < 100; i++) { seen = acks; await sleep(300); }
+         Atomics.store(flag, 1, acks);
          Atomics.store(flag, 0, 1);
          s.close();
        })();`,
       { eval: true, workerData: { frames, port, flag } },
     );
-    const end = Date.now() + 20_000;
+    const end = Date.now() + 40_000;
     while (Atomics.load(flag, 0) === 0 && Date.now() < end) Atomics.wait(flag, 0, 0, 50);
-    const busyUntil = Date.now() + 300; // the worker reads what is still in the socket buffer
-    while (Date.now() < busyUntil) Atomics.wait(flag, 0, 1, 10);
     await sender.terminate();
-    const dropped = await untilMetric('lorawan_edge_ns_rejected_total', 'reason="intake_backlog"', 1);
+    const ackedWhileBusy = Atomics.load(flag, 1);
+    expect(ackedWhileBusy).toBeGreaterThan(0);
+    expect(ackedWhileBusy).toBeLessThanOrEqual(INTAKE_BACKLOG);
+    const dropped = await settled('lorawan_edge_ns_rejected_total', 'reason="intake_backlog"');
     expect(dropped).toBeGreaterThan(0);
-    await until(() => (source?.networkServer?.sessions.get(ABP.devEui)?.fCntUpNext ?? 0) > first, 'the accepted ones');
-    const accepted = (await metric('lorawan_edge_ns_inbox_entries_total')) - entriesBefore;
-    expect(accepted).toBeLessThanOrEqual(INTAKE_BACKLOG);
-    expect(accepted).toBeGreaterThan(0);
-    // Every accepted one reaches the network server (the rest were never acknowledged).
+    // What was not dropped (here or, on a loaded machine, by the kernel) was journaled and every
+    // entry is processed.
+    const accepted = (await settled('lorawan_edge_ns_inbox_entries_total', '')) - entriesBefore;
+    expect(accepted + dropped).toBeLessThanOrEqual(n);
     expect(await untilMetric('lorawan_edge_ns_uplinks_total', '', uplinksBefore + accepted)).toBe(uplinksBefore + accepted);
     fCnt = first + n;
   }, 60_000);

@@ -28,6 +28,13 @@ export const INTAKE_WORKER_FILE = FROM_SOURCE ? join(PACKAGE_ROOT, 'gateway', 's
  */
 const WORKER_YOUNG_MB = 4;
 const WORKER_OLD_MB = 48;
+/**
+ * Entries run through the network server per turn of this thread's event loop. Node hands a
+ * MessagePort's queued messages over in one go: read whole, a backlog of turns was seconds of
+ * work without a timer (the batch commits, dedup sweeps) or a socket (/metrics) served. 64 is
+ * about what libuv read per poll from the socket on this thread (32 datagrams a round).
+ */
+const ENTRIES_PER_SLICE = 64;
 /** a request to the worker (listen, stop, flush, close) that takes longer is failed */
 const REQUEST_MS = 30_000;
 
@@ -69,6 +76,10 @@ export class UdpIntakeThread {
   private clockDelta = 0;
   private cursorNow = 0;
   private bound: { address: string; port: number } | undefined;
+  /** entry buffers received and not yet run through the network server, and where in the first one */
+  private readonly queue: ArrayBuffer[] = [];
+  private queueAt = 0;
+  private draining = false;
   /** resolves once the journal is open and its replay handed to `entry` */
   readonly opened: Promise<IntakeOpened>;
 
@@ -171,6 +182,8 @@ export class UdpIntakeThread {
   async stopSocket(): Promise<void> {
     this.bound = undefined;
     await this.request('stopSocket');
+    // What the worker handed over last is in the network server before its flush at stop.
+    if (this.queue.length) this.drain();
   }
 
   /** The entries done so far reach the worker, then its cursor is persisted as far as they allow. */
@@ -207,16 +220,13 @@ export class UdpIntakeThread {
     this.cursorNow = m.cursor;
     if (m.gateways) for (const [i, eui] of m.gateways) this.gateways[i] = eui;
     if (m.entries) {
-      const nowMono = performance.now();
-      const nowWall = Date.now();
-      readEntryBatch(m.entries, (id, at, replayed, gw, rxpks) => {
-        // A replayed entry's receive windows count from its first arrival (the journal's wall clock).
-        const receivedAt = replayed ? nowMono - Math.max(0, nowWall - at) : Math.min(nowMono, at + this.clockDelta);
-        this.on.entry(this.gateways[gw] ?? '', rxpks, receivedAt, id === NO_ENTRY ? undefined : id, replayed);
-      });
-      // Read (and run through the network server's intake): the worker may accept as many more.
-      this.taken += m.count;
-      this.scheduleDone();
+      this.queue.push(m.entries);
+      if (!this.draining) {
+        this.draining = true;
+        // The replay at start (before `opened`) runs at once: the socket opens only after it (N4).
+        if (this.bound) setImmediate(() => this.drain());
+        else this.drain();
+      }
     }
     if (m.rejects) for (const r of m.rejects) this.on.reject(r);
     if (m.stats) for (const s of m.stats) this.on.stat(s.gateway, s.stat);
@@ -224,6 +234,35 @@ export class UdpIntakeThread {
     if (m.txAcks) for (const t of m.txAcks) this.on.txAck(t.gateway, t.token, t.error);
     if (m.logs) for (const l of m.logs) this.on.log(l.level, l.obj, l.msg);
     if (m.tallies || m.commitSeconds) this.on.tallies(m.tallies, m.commitSeconds);
+  }
+
+  /** Up to ENTRIES_PER_SLICE entries through the network server, then the event loop goes on. */
+  private drain(): void {
+    const nowMono = performance.now();
+    const nowWall = Date.now();
+    let budget = this.bound ? ENTRIES_PER_SLICE : Infinity;
+    let read = 0;
+    const visit = (id: number, at: number, replayed: boolean, gw: number, rxpks: Rxpk[]): void => {
+      read++;
+      // A replayed entry's receive windows count from its first arrival (the journal's wall clock).
+      const receivedAt = replayed ? nowMono - Math.max(0, nowWall - at) : Math.min(nowMono, at + this.clockDelta);
+      this.on.entry(this.gateways[gw] ?? '', rxpks, receivedAt, id === NO_ENTRY ? undefined : id, replayed);
+    };
+    while (budget > 0 && this.queue.length) {
+      const head = this.queue[0] as ArrayBuffer;
+      const before = read;
+      this.queueAt = readEntryBatch(head, visit, this.queueAt, budget);
+      budget -= read - before;
+      if (this.queueAt >= head.byteLength) {
+        this.queue.shift();
+        this.queueAt = 0;
+      }
+    }
+    // Read (and run through the network server's intake): the worker may accept as many more.
+    this.taken += read;
+    if (read) this.scheduleDone();
+    if (this.queue.length) setImmediate(() => this.drain());
+    else this.draining = false;
   }
 
   private post(m: ToIntake, transfer: ArrayBuffer[] = []): void {
