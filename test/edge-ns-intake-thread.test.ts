@@ -146,7 +146,6 @@ describe('semtech_udp with intake_thread: true', () => {
   });
 
   it('a main thread that is behind: the worker accepts at most INTAKE_BACKLOG datagrams, drops the rest unacknowledged and counted; what it accepted is processed', async () => {
-    const source = gateway.udpSources[0];
     const n = 3 * INTAKE_BACKLOG;
     const first = fCnt;
     const frames = Array.from({ length: n }, (_, i) => buildPushData({ gatewayEui: GW, rxpk: [rxpkFor({ phyPayload: uplink(false), tmst: 200_000_000 + i * 1000, frequencyHz: 868_300_000, datr: 'SF9BW125', rssi: -80, lsnr: 5, time: new Date() })] }).bytes);
