@@ -42,6 +42,7 @@ import type { RejectsFile } from '../rejects.ts';
 import { inboxMetrics, type InboxPromMetrics } from './inbox-metrics.ts';
 import { UdpInbox } from './udp-inbox.ts';
 import { UdpIntakeThread } from './udp-intake-client.ts';
+import { INTAKE_BACKLOG } from './udp-intake-protocol.ts';
 import { UDP_REASON } from './udp-reasons.ts';
 
 export interface SemtechUdpConfig extends NetworkServerConfig {
@@ -60,6 +61,8 @@ export interface SemtechUdpConfig extends NetworkServerConfig {
   inbox_fsync_interval_ms?: number;
   /** the socket, protocol checks, PUSH_ACKs and the inbox journal on a worker thread (udp-intake-worker.ts) */
   intake_thread?: boolean;
+  /** not a config key: INTAKE_BACKLOG of udp-intake-protocol.ts unless a test sets less */
+  intake_backlog?: number;
 }
 
 export interface SemtechUdpDeps {
@@ -334,6 +337,7 @@ export class SemtechUdpSource implements Source {
         max_datagram_bytes: this.config.max_datagram_bytes,
         inbox: journal ? { dir: join(this.config.state_dir, 'inbox'), fsync_interval_ms: this.config.inbox_fsync_interval_ms ?? 5 } : null,
         recv_buffer_bytes: RECV_BUFFER_BYTES,
+        backlog: this.config.intake_backlog ?? INTAKE_BACKLOG,
       },
       {
         entry: (gw, rxpks, receivedAt, entry, replayed) => {

@@ -34,6 +34,8 @@ export interface IntakeWorkerData {
   inbox: { dir: string; fsync_interval_ms: number } | null;
   /** the socket's receive buffer (setRecvBufferSize) */
   recv_buffer_bytes: number;
+  /** INTAKE_BACKLOG (tests set less) */
+  backlog: number;
 }
 
 /** A datagram or part of one the source rejects: counted under `reason`, kept in the rejects file with `payload`. */
@@ -114,10 +116,14 @@ export type ToIntake =
  * yet read by the main thread; past it a PUSH_DATA is dropped before its journal entry and its
  * PUSH_ACK, as the kernel drops what does not fit in the receive buffer. Without the bound a
  * saturated main thread (past ~7,000 uplinks/s here) was fed faster than it worked and its heap
- * (80 MB in the systemd unit) ran out in seconds; 4,096 entries are well under a second of its
- * work, about 1 MB of batches.
+ * (80 MB in the systemd unit) ran out in seconds. 16,384 is about what the socket's 4 MiB receive
+ * buffer held for the main thread without the worker (PUSH_DATA of ~250 bytes), so a main thread
+ * that stalls (a GC, a slow commit, a CPU taken by others) is absorbed as before: with 4,096,
+ * 1,430 datagrams were dropped at 2,000/s on this loaded machine where the kernel buffer had
+ * dropped none. They wait as entry buffers (~120 bytes each, off the V8 heap) and become objects
+ * 64 at a time (udp-intake-client.ts).
  */
-export const INTAKE_BACKLOG = 4096;
+export const INTAKE_BACKLOG = 16_384;
 
 export const ENTRY_REPLAYED = 1;
 /** an entry id that is not a journal entry (`inbox: false`) */

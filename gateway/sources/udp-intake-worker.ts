@@ -32,7 +32,7 @@ import { txAckOutcome } from '../../lorawan/udp/server.ts';
 import type { PushData, Rxpk } from '../../lorawan/udp/types.ts';
 import { UdpInbox } from './udp-inbox.ts';
 import { UDP_REASON } from './udp-reasons.ts';
-import { EntryBatchWriter, INTAKE_BACKLOG, NO_ENTRY, type FromIntake, type IntakeTallies, type IntakeTurn, type IntakeWorkerData, type ToIntake } from './udp-intake-protocol.ts';
+import { EntryBatchWriter, NO_ENTRY, type FromIntake, type IntakeTallies, type IntakeTurn, type IntakeWorkerData, type ToIntake } from './udp-intake-protocol.ts';
 
 if (!parentPort) throw new Error('udp-intake-worker.ts runs only as a worker thread');
 const port: MessagePort = parentPort;
@@ -157,7 +157,7 @@ function onDatagram(msg: Buffer, from: RemoteInfo): void {
   const at = performance.now();
   // The main thread is behind (INTAKE_BACKLOG): a PUSH_DATA goes unread and unacknowledged,
   // before any work on it (PULL_DATA and TX_ACK are still read: routes and downlink outcomes).
-  if (msg[3] === 0 && msg.length >= 12 && handed - taken + inflight.size >= INTAKE_BACKLOG) {
+  if (msg[3] === 0 && msg.length >= 12 && handed - taken + inflight.size >= config.backlog) {
     tallies.backlogDrops++;
     schedule();
     return;
