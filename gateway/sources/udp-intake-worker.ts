@@ -74,15 +74,32 @@ function log(level: 'info' | 'warn' | 'error', obj: Record<string, unknown>, msg
   schedule();
 }
 
-/** Once per turn of this thread's event loop: whatever happened goes out in one message. */
+/**
+ * Entries, routes, TX_ACKs and log lines go out at the end of this turn of the event loop, with
+ * whatever else happened, in one message.
+ */
 function schedule(): void {
   if (scheduled) return;
   scheduled = true;
   setImmediate(flushTurn);
 }
 
+/**
+ * Counts, rejects and the cursor alone wait up to LAZY_MS for a message that goes anyway (an
+ * entry's, every group commit): one message per datagram read was a message per turn of both
+ * threads' event loops, thousands a second, for a counter.
+ */
+const LAZY_MS = 20;
+let lazy: NodeJS.Timeout | undefined;
+function scheduleLazy(): void {
+  if (scheduled || lazy) return;
+  lazy = setTimeout(flushTurn, LAZY_MS);
+}
+
 function flushTurn(): void {
   scheduled = false;
+  if (lazy) clearTimeout(lazy);
+  lazy = undefined;
   const taken = writer.take();
   const entries = taken?.buffer;
   const count = taken?.count ?? 0;
@@ -121,7 +138,7 @@ function indexOf(gateway: string): number {
 
 function reject(reason: string, detail: string, payload?: Uint8Array): void {
   (turn.rejects ??= []).push(payload ? { reason, detail, payload } : { reason, detail });
-  schedule();
+  scheduleLazy();
 }
 
 function send(buf: Uint8Array, toPort: number, address: string): void {
@@ -159,7 +176,7 @@ function onDatagram(msg: Buffer, from: RemoteInfo): void {
   // before any work on it (PULL_DATA and TX_ACK are still read: routes and downlink outcomes).
   if (msg[3] === 0 && msg.length >= 12 && handed - taken + inflight.size >= config.backlog) {
     tallies.backlogDrops++;
-    schedule();
+    scheduleLazy();
     return;
   }
   if (msg.length > config.max_datagram_bytes) return reject('oversized', `${msg.length} bytes > max_datagram_bytes ${config.max_datagram_bytes} from ${from.address}`, msg.subarray(0, 1024));
@@ -167,7 +184,7 @@ function onDatagram(msg: Buffer, from: RemoteInfo): void {
   if (!decoded.ok) return reject(UDP_REASON[decoded.error.code], `${decoded.error.message} (from ${from.address}:${from.port})`, msg);
   const p = decoded.packet;
   tallies.datagrams[p.type] = (tallies.datagrams[p.type] ?? 0) + 1;
-  schedule();
+  scheduleLazy();
   if ((p.type === 'PUSH_DATA' || p.type === 'PULL_DATA' || p.type === 'TX_ACK') && allowed && !allowed.has(p.gatewayEui)) {
     return reject('unknown_gateway', `gateway ${p.gatewayEui} is not in the gateways allow-list`, msg);
   }
@@ -210,11 +227,13 @@ function onDatagram(msg: Buffer, from: RemoteInfo): void {
     case 'PULL_DATA':
       tallies.lastSeen[p.gatewayEui] = Math.floor(Date.now() / 1000);
       (turn.pulls ??= []).push({ gateway: p.gatewayEui, at, route: { address: from.address, port: from.port, version: p.version } });
+      schedule();
       send(encodeUdpPacket({ type: 'PULL_ACK', version: p.version, token: p.token }), from.port, from.address);
       return;
     case 'TX_ACK': {
       const o = txAckOutcome(p);
       (turn.txAcks ??= []).push(o.ok ? { gateway: p.gatewayEui, token: p.token } : { gateway: p.gatewayEui, token: p.token, error: o.error });
+      schedule();
       return;
     }
     default:
@@ -312,7 +331,7 @@ async function open(): Promise<void> {
   );
   // The cursor moves on a timer of the journal's: the main thread hears of it within ~100 ms.
   setInterval(() => {
-    if ((inbox?.committedCursor ?? 0) !== lastCursor) schedule();
+    if ((inbox?.committedCursor ?? 0) !== lastCursor) scheduleLazy();
   }, 100).unref();
   const st = inbox.stats();
   const replay = handOverReplay(inbox);
