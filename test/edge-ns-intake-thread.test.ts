@@ -10,10 +10,14 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createSocket } from 'node:dgram';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkConfig } from '../gateway/config.ts';
 import { createGateway, type Gateway } from '../gateway/gateway.ts';
+import { createMetrics } from '../gateway/metrics.ts';
+import { RejectsFile } from '../gateway/rejects.ts';
+import { SemtechUdpSource } from '../gateway/sources/semtech-udp.ts';
 import { renderRegistry } from '../gateway/registry/devices-file.ts';
 import { writeDeviceKeysFile } from '../gateway/registry/keys-file.ts';
 import { buildDataFrame } from '../lorawan/data-frame.ts';
@@ -193,6 +197,24 @@ describe('semtech_udp with intake_thread: true', () => {
     expect(await untilMetric('lorawan_edge_ns_uplinks_total', '', uplinksBefore + accepted)).toBe(uplinksBefore + accepted);
     fCnt = first + n;
   }, 60_000);
+
+  it('a port in use: start fails with the system error the CLI explains (EADDRINUSE, bind, port)', async () => {
+    const other = await freePort();
+    const holder = createSocket('udp4');
+    await new Promise<void>((r) => holder.bind(other, '127.0.0.1', () => r()));
+    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const src = new SemtechUdpSource(
+      { ...(gateway.udpSources[0]?.config as SemtechUdpSource['config']), listen: `127.0.0.1:${other}`, state_dir: join(dir, 'ns-busy') },
+      { log: { append: () => ({ rejected: [], durable: Promise.resolve() }) }, decode: { registry: () => ({ devices: [], byEui: new Map() }), catalogue: () => undefined, deviceProfiles: {}, now: Date.now }, metrics: createMetrics({ defaultMetrics: false }), rejects: new RejectsFile(join(dir, 'busy-rejects.jsonl')), logger: quiet },
+    );
+    try {
+      const err = (await src.start().then(() => undefined, (e: unknown) => e)) as { code?: string; syscall?: string; port?: number } | undefined;
+      expect(err).toMatchObject({ code: 'EADDRINUSE', syscall: 'bind', port: other });
+    } finally {
+      await src.close();
+      holder.close();
+    }
+  });
 
   it('a worker that dies is reported in the health, and stop does not wait for it', async () => {
     const source = gateway.udpSources[0];

@@ -113,7 +113,7 @@ export class UdpIntakeThread {
         case 'socketError':
           return this.on.socketError(m.message);
         case 'failed': {
-          const err = Object.assign(new Error(m.seq === 0 ? `UDP intake worker: ${m.message}` : m.message), m.code ? { code: m.code } : {});
+          const err = Object.assign(new Error(m.seq === 0 ? `UDP intake worker: ${m.message}` : m.message), m.system ?? {});
           if (m.seq === 0) return failed(err);
           return this.settle(m.seq, undefined, err);
         }

@@ -92,8 +92,11 @@ export type FromIntake =
   | IntakeTurn
   /** the journal is open and its replay handed over (in the turns before this one) */
   | { op: 'opened'; corrupt_records: number; truncated_bytes: number; replayDropped: number; replayEntries: number; replayRxpks: number; cursor: number; clockOffsetMs: number }
-  /** `code`: the error's own (EADDRINUSE, LOG_LOCKED …), so the CLI reports it as without the thread */
-  | { op: 'failed'; seq: number; message: string; code?: string }
+  /**
+   * `system`: the error's own fields (code EADDRINUSE or LOG_LOCKED, syscall, address, port,
+   * path), so the CLI explains it in one line as without the thread (cli/errors.ts)
+   */
+  | { op: 'failed'; seq: number; message: string; system?: Record<string, string | number> }
   | { op: 'listening'; seq: number; address: string; port: number }
   | { op: 'reply'; seq: number; cursor: number }
   | { op: 'socketError'; message: string };

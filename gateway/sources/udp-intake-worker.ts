@@ -314,8 +314,12 @@ async function stopSocket(): Promise<void> {
 let inbox: UdpInbox | undefined;
 
 function failure(seq: number, err: unknown): FromIntake {
-  const code = (err as { code?: unknown }).code;
-  return { op: 'failed', seq, message: (err as Error).message, ...(typeof code === 'string' ? { code } : {}) };
+  const system: Record<string, string | number> = {};
+  for (const k of ['code', 'syscall', 'address', 'port', 'path', 'errno']) {
+    const v = (err as Record<string, unknown>)[k];
+    if (typeof v === 'string' || typeof v === 'number') system[k] = v;
+  }
+  return { op: 'failed', seq, message: (err as Error).message, system };
 }
 
 async function open(): Promise<void> {
