@@ -66,7 +66,8 @@ export class UdpIntakeThread {
   private seq = 0;
   private deadReason: string | undefined;
   private closing = false;
-  private readonly gateways: string[] = [];
+  /** the worker's gateway table (a new array when it starts again: queued entries keep theirs) */
+  private gateways: string[] = [];
   private pendingDone: number[] = [];
   private doneScheduled = false;
   /** entries read from the worker's turns; `takenSent`: as last told to the worker */
@@ -77,7 +78,7 @@ export class UdpIntakeThread {
   private cursorNow = 0;
   private bound: { address: string; port: number } | undefined;
   /** entry buffers received and not yet run through the network server, and where in the first one */
-  private readonly queue: ArrayBuffer[] = [];
+  private readonly queue: { entries: ArrayBuffer; gateways: string[] }[] = [];
   private queueAt = 0;
   private draining = false;
   /** resolves once the journal is open and its replay handed to `entry` */
@@ -218,9 +219,10 @@ export class UdpIntakeThread {
 
   private onTurn(m: IntakeTurn): void {
     this.cursorNow = m.cursor;
+    if (m.gatewaysReset) this.gateways = [];
     if (m.gateways) for (const [i, eui] of m.gateways) this.gateways[i] = eui;
     if (m.entries) {
-      this.queue.push(m.entries);
+      this.queue.push({ entries: m.entries, gateways: this.gateways });
       if (!this.draining) {
         this.draining = true;
         // The replay at start (before `opened`) runs at once: the socket opens only after it (N4).
@@ -242,18 +244,20 @@ export class UdpIntakeThread {
     const nowWall = Date.now();
     let budget = this.bound ? ENTRIES_PER_SLICE : Infinity;
     let read = 0;
+    let table: string[] = [];
     const visit = (id: number, at: number, replayed: boolean, gw: number, rxpks: Rxpk[]): void => {
       read++;
       // A replayed entry's receive windows count from its first arrival (the journal's wall clock).
       const receivedAt = replayed ? nowMono - Math.max(0, nowWall - at) : Math.min(nowMono, at + this.clockDelta);
-      this.on.entry(this.gateways[gw] ?? '', rxpks, receivedAt, id === NO_ENTRY ? undefined : id, replayed);
+      this.on.entry(table[gw] ?? '', rxpks, receivedAt, id === NO_ENTRY ? undefined : id, replayed);
     };
     while (budget > 0 && this.queue.length) {
-      const head = this.queue[0] as ArrayBuffer;
+      const head = this.queue[0] as { entries: ArrayBuffer; gateways: string[] };
+      table = head.gateways;
       const before = read;
-      this.queueAt = readEntryBatch(head, visit, this.queueAt, budget);
+      this.queueAt = readEntryBatch(head.entries, visit, this.queueAt, budget);
       budget -= read - before;
-      if (this.queueAt >= head.byteLength) {
+      if (this.queueAt >= head.entries.byteLength) {
         this.queue.shift();
         this.queueAt = 0;
       }

@@ -75,6 +75,8 @@ export interface IntakeTurn {
   count: number;
   /** gateway table additions: [index, eui] */
   gateways?: [number, string][];
+  /** the table starts again (before `gateways`); entries of earlier turns keep the old one */
+  gatewaysReset?: boolean;
   rejects?: IntakeReject[];
   stats?: { gateway: string; stat: Stat }[];
   /** PULL_DATA: the gateway's downlink route and when (worker monotonic ms) */

@@ -42,6 +42,7 @@ const allowed = config.gateways.length ? new Set(config.gateways) : undefined;
 const writer = new EntryBatchWriter();
 const gatewayIndex = new Map<string, number>();
 let newGateways: [number, string][] = [];
+let gatewaysReset = false;
 let turn: Omit<IntakeTurn, 'op' | 'count' | 'cursor' | 'entries' | 'tallies' | 'commitSeconds' | 'gateways'> = {};
 let tallies: IntakeTallies = emptyTallies();
 let commitSeconds: number[] = [];
@@ -100,22 +101,24 @@ function flushTurn(): void {
   scheduled = false;
   if (lazy) clearTimeout(lazy);
   lazy = undefined;
-  const taken = writer.take();
-  const entries = taken?.buffer;
-  const count = taken?.count ?? 0;
+  const batch = writer.take();
+  const entries = batch?.buffer;
+  const count = batch?.count ?? 0;
   const cursor = inbox?.committedCursor ?? 0;
   const t = tallies;
   const hasTallies = t.entries || t.replayed || t.resends || t.backlogDrops || Object.keys(t.datagrams).length || Object.keys(t.lastSeen).length;
   const m: IntakeTurn = { op: 'turn', count, cursor, ...turn };
   if (entries) m.entries = entries;
   if (newGateways.length) m.gateways = newGateways;
+  if (gatewaysReset) m.gatewaysReset = true;
   if (hasTallies) m.tallies = t;
   const cs = commitSeconds.length ? Float64Array.from(commitSeconds) : undefined;
   if (cs) m.commitSeconds = cs;
-  if (!entries && !hasTallies && !cs && !newGateways.length && Object.keys(turn).length === 0 && cursor === lastCursor) return;
+  if (!entries && !hasTallies && !cs && !newGateways.length && !gatewaysReset && Object.keys(turn).length === 0 && cursor === lastCursor) return;
   lastCursor = cursor;
   turn = {};
   newGateways = [];
+  gatewaysReset = false;
   tallies = emptyTallies();
   commitSeconds = [];
   const transfer: ArrayBuffer[] = [];
@@ -127,8 +130,13 @@ function flushTurn(): void {
 function indexOf(gateway: string): number {
   let i = gatewayIndex.get(gateway);
   if (i === undefined) {
-    // Past the u16 range (a flood of made-up EUIs with no allow-list) the table starts again.
-    if (gatewayIndex.size >= 0xffff) gatewayIndex.clear();
+    // Past the u16 range (a flood of made-up EUIs with no allow-list) the table starts again:
+    // what was written with the old one goes out first, and the main thread starts a new one.
+    if (gatewayIndex.size >= 0xffff) {
+      flushTurn();
+      gatewayIndex.clear();
+      gatewaysReset = true;
+    }
     i = gatewayIndex.size;
     gatewayIndex.set(gateway, i);
     newGateways.push([i, gateway]);
