@@ -34,8 +34,9 @@ const started = new Date();
 rmSync(DIST, { recursive: true, force: true }); // chunk names change with their content
 const result = await esbuild.build({
   absWorkingDir: ROOT,
-  // The local store's writer runs in a worker thread of its own (gateway/web/store/store-worker.ts).
-  entryPoints: { 'lorawan-edge': 'cli/run.ts', 'store-worker': 'gateway/web/store/store-worker.ts' },
+  // The local store's writer runs in a worker thread of its own (gateway/web/store/store-worker.ts),
+  // so does the semtech_udp source's intake with `intake_thread: true` (gateway/sources/udp-intake-worker.ts).
+  entryPoints: { 'lorawan-edge': 'cli/run.ts', 'store-worker': 'gateway/web/store/store-worker.ts', 'udp-intake-worker': 'gateway/sources/udp-intake-worker.ts' },
   outdir: DIST,
   chunkNames: 'chunks/[name]-[hash]',
   outExtension: { '.js': '.mjs' },

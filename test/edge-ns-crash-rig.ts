@@ -29,7 +29,7 @@ export interface CrashGatewayPorts {
  * Keys file, registry and gateway.yaml in `dir` for the simulation's devices; returns the
  * config's path. The InfluxDB database must exist.
  */
-export function writeCrashGatewayFiles(dir: string, probe: Simulation, ports: CrashGatewayPorts, influx: { url: string; database: string }): string {
+export function writeCrashGatewayFiles(dir: string, probe: Simulation, ports: CrashGatewayPorts, influx: { url: string; database: string }, source: Record<string, unknown> = {}): string {
   const keys = probe.keys().devices.map((d): DeviceKeys => (d.activation === 'OTAA' ? { devEui: d.devEui, activation: 'OTAA', joinEui: d.joinEui, appKey: d.appKey } : { devEui: d.devEui, activation: 'ABP', devAddr: d.devAddr, nwkSKey: d.nwkSKey, appSKey: d.appSKey }));
   writeDeviceKeysFile(join(dir, 'keys.json'), keys);
   writeFileSync(join(dir, 'devices.yaml'), renderRegistry(probe.devices.map((d) => ({ dev_eui: d.devEui, name: d.name, model: d.catalogueId, tags: d.tags, variables: d.variables }))));
@@ -43,7 +43,7 @@ export function writeCrashGatewayFiles(dir: string, probe: Simulation, ports: Cr
       log: { level: 'warn' },
       registry: { devices_file: 'devices.yaml' },
       buffer: { fsync_interval_ms: 20 },
-      sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${ports.udpPort}`, keys_file: 'keys.json' }],
+      sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${ports.udpPort}`, keys_file: 'keys.json', ...source }],
       sinks: [
         { type: 'influxdb', name: 'influx', url: influx.url, database: influx.database, flush_interval_ms: 100 },
         // Never reachable: keeps every record in the log for the audit (readHeldRecords).

@@ -12,7 +12,7 @@
  * overwriting it).
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ import { freePorts } from '../support/free-port.ts';
 import { startInfluxd, type InfluxdServer } from '../support/influxd.ts';
 import { exited, KillSchedule, readHeldRecords, startCrashGateway, uplinkCounts, writeCrashGatewayFiles } from './edge-ns-crash-rig.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'edge-ns-crash-'));
+const root = mkdtempSync(join(tmpdir(), 'edge-ns-crash-'));
 let influx: InfluxdServer;
 const procs: ChildProcess[] = [];
 
@@ -32,15 +32,18 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
   await influx?.dispose();
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true });
 });
 
-describe('edge network server: kill -9 three times during a run', () => {
+// Also with the source's intake on its worker thread (gateway/sources/udp-intake-worker.ts).
+describe.each([false, true])('edge network server: kill -9 three times during a run (intake_thread: %s)', (intakeThread) => {
   it('no re-join, nothing stored twice, nothing lost', async () => {
+    const dir = join(root, `intake-${intakeThread}`);
+    mkdirSync(dir);
     const { fleet, lookup } = await demoFleet();
     const probe = await createSimulation({ fleet, lookup, seed: 21 });
     const [udpPort, httpPort, deadPort] = (await freePorts(3)) as [number, number, number];
-    const config = writeCrashGatewayFiles(dir, probe, { udpPort, httpPort, deadPort }, { url: influx.url, database: 'crash' });
+    const config = writeCrashGatewayFiles(dir, probe, { udpPort, httpPort, deadPort }, { url: influx.url, database: 'crash' }, { intake_thread: intakeThread });
     const start = (): Promise<ChildProcess> => startCrashGateway(config, httpPort, procs);
 
     const ledger: LedgerEntry[] = [];

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
-import { inboxMetrics, UdpInbox } from '../../gateway/sources/udp-inbox.ts';
+import { inboxMetrics } from '../../gateway/sources/inbox-metrics.ts';
+import { UdpInbox } from '../../gateway/sources/udp-inbox.ts';
 import { inboxDatagram } from '../../gateway/sources/testing/inbox-datagrams.ts';
 
 const { values } = parseArgs({ options: { rates: { type: 'string', default: '200,2000,10000' }, seconds: { type: 'string', default: '5' }, fsync: { type: 'string', default: '5' } } });

@@ -26,7 +26,7 @@
  * does, every frame heard twice). Per phase, the CPU of each thread of the gateway (threads.ts),
  * of influxd and of this process (the load generator shares the 2 cores).
  *
- *   node --import tsx bench/edge-ns/run.ts [--rates 2000,5000,10000] [--seconds 10] [--devices 10000] [--store on|off] [--inbox on|off] [--log-fsync-ms 100] [--gateways 1] [--rxpk-per-datagram 1|N|auto] [--heard-by 1]
+ *   node --import tsx bench/edge-ns/run.ts [--rates 2000,5000,10000] [--seconds 10] [--devices 10000] [--store on|off] [--inbox on|off] [--intake-thread on|off] [--log-fsync-ms 100] [--gateways 1] [--rxpk-per-datagram 1|N|auto] [--heard-by 1]
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,7 +48,7 @@ import { writeDeviceKeysFile, type DeviceKeys } from '../../gateway/registry/key
 import { freePorts } from '../../support/free-port.ts';
 import { startInfluxd } from '../../support/influxd.ts';
 
-const { values } = parseArgs({ options: { rates: { type: 'string', default: '2000,5000,10000' }, seconds: { type: 'string', default: '10' }, devices: { type: 'string', default: '10000' }, 'answer-rate': { type: 'string', default: '2000' }, 'node-flags': { type: 'string', default: '' }, store: { type: 'string', default: 'on' }, 'gateway-output': { type: 'string', default: '' }, warmup: { type: 'string', default: '1' }, 'log-fsync-ms': { type: 'string', default: '' }, inbox: { type: 'string', default: 'on' }, gateways: { type: 'string', default: '1' }, 'rxpk-per-datagram': { type: 'string', default: '1' }, 'heard-by': { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { rates: { type: 'string', default: '2000,5000,10000' }, seconds: { type: 'string', default: '10' }, devices: { type: 'string', default: '10000' }, 'answer-rate': { type: 'string', default: '2000' }, 'node-flags': { type: 'string', default: '' }, store: { type: 'string', default: 'on' }, 'gateway-output': { type: 'string', default: '' }, warmup: { type: 'string', default: '1' }, 'log-fsync-ms': { type: 'string', default: '' }, inbox: { type: 'string', default: 'on' }, gateways: { type: 'string', default: '1' }, 'rxpk-per-datagram': { type: 'string', default: '1' }, 'heard-by': { type: 'string', default: '1' }, 'intake-thread': { type: 'string', default: '' } } });
 /** extra node flags after the unit's (later flags win), e.g. --node-flags='--max-old-space-size=256' */
 const extraFlags = (values['node-flags'] as string).split(' ').filter(Boolean);
 const rates = (values.rates as string).split(',').map(Number);
@@ -59,6 +59,8 @@ const answerRate = Number(values['answer-rate']);
 const storeOn = values.store !== 'off';
 /** the inbox journal (gateway/sources/udp-inbox.ts: PUSH_ACK once the datagram is durable) on (the default) or off (`inbox: false`) */
 const inboxOn = values.inbox !== 'off';
+/** the source's intake on a worker thread (`intake_thread`, gateway/sources/udp-intake-worker.ts): on, off, or '' for the config's default */
+const intakeThread = values['intake-thread'] as string;
 /** the virtual forwarders (forwarders.ts); the default is the worst case */
 const model = (() => {
   try {
@@ -100,7 +102,7 @@ async function main(): Promise<void> {
       log: { level: 'warn' },
       registry: { devices_file: 'devices.yaml' },
       ...(logFsyncMs ? { buffer: { fsync_interval_ms: Number(logFsyncMs) } } : {}),
-      sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${udpPort}`, keys_file: 'keys.json', ...(inboxOn ? {} : { inbox: false }) }],
+      sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${udpPort}`, keys_file: 'keys.json', ...(inboxOn ? {} : { inbox: false }), ...(intakeThread ? { intake_thread: intakeThread === 'on' } : {}) }],
       sinks: [{ type: 'influxdb', name: 'influx', url: influx.url, database: 'edge_ns' }],
       ...(storeOn ? {} : { web: { enabled: false, store: { enabled: false } } }),
     }),
@@ -315,7 +317,7 @@ async function main(): Promise<void> {
   const report = [
     `### bench/edge-ns (${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, shared with other work)`,
     '',
-    `\`node --import tsx bench/edge-ns/run.ts --rates ${rates.join(',')} --seconds ${seconds} --devices ${N} --store ${storeOn ? 'on' : 'off'}${inboxOn ? '' : ' --inbox off'}${logFsyncMs ? ` --log-fsync-ms ${logFsyncMs}` : ''}${answerRate !== 2000 ? ` --answer-rate ${answerRate}` : ''}${warmupRounds !== 1 ? ` --warmup ${warmupRounds}` : ''}${extraFlags.length ? ` '--node-flags=${extraFlags.join(' ')}'` : ''}${isWorstCase(model) ? '' : ` --gateways ${model.gateways} --rxpk-per-datagram ${model.batching.mode === 'auto' ? 'auto' : model.batching.n} --heard-by ${model.heardBy}`}\` (load average before: ${loadBefore}, after: ${loadavg().map((x) => x.toFixed(1)).join(' ')}) — ${N.toLocaleString('en')} ABP sessions + ${OTAA_N} OTAA devices, ${describeModel(model)}${isWorstCase(model) ? ' (the worst case, the default)' : ''}, gateway = the bundle with the systemd unit's node flags, InfluxDB 1.6 on the same machine.`,
+    `\`node --import tsx bench/edge-ns/run.ts --rates ${rates.join(',')} --seconds ${seconds} --devices ${N} --store ${storeOn ? 'on' : 'off'}${inboxOn ? '' : ' --inbox off'}${intakeThread ? ` --intake-thread ${intakeThread}` : ''}${logFsyncMs ? ` --log-fsync-ms ${logFsyncMs}` : ''}${answerRate !== 2000 ? ` --answer-rate ${answerRate}` : ''}${warmupRounds !== 1 ? ` --warmup ${warmupRounds}` : ''}${extraFlags.length ? ` '--node-flags=${extraFlags.join(' ')}'` : ''}${isWorstCase(model) ? '' : ` --gateways ${model.gateways} --rxpk-per-datagram ${model.batching.mode === 'auto' ? 'auto' : model.batching.n} --heard-by ${model.heardBy}`}\` (load average before: ${loadBefore}, after: ${loadavg().map((x) => x.toFixed(1)).join(' ')}) — ${N.toLocaleString('en')} ABP sessions + ${OTAA_N} OTAA devices, ${describeModel(model)}${isWorstCase(model) ? ' (the worst case, the default)' : ''}, gateway = the bundle with the systemd unit's node flags, InfluxDB 1.6 on the same machine.`,
     '',
     'Uplinks/s is the goal\'s figure (issue 10: "≥ 10,000 uplinks/s"): frames accepted after dedup, each stored once. A PUSH_DATA may hold several rxpk, and an uplink heard by k gateways arrives as k rxpk.',
     '',

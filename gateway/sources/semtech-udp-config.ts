@@ -36,6 +36,7 @@ export const SEMTECH_UDP_KEYS = [
   'abp_channels',
   'inbox',
   'inbox_fsync_interval_ms',
+  'intake_thread',
   'dedup_early_close',
   'gateway_keepalive_s',
 ] as const;
@@ -80,6 +81,7 @@ export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string
     abp_channels: abpProblem ? [] : (abpChannels as number[]),
     inbox: c.oneOf(raw, 'inbox', p, [true, false] as const, true),
     inbox_fsync_interval_ms: c.int(raw, 'inbox_fsync_interval_ms', p, 5, 0, 50),
+    intake_thread: c.oneOf(raw, 'intake_thread', p, [true, false] as const, false),
     dedup_early_close: c.oneOf(raw, 'dedup_early_close', p, [true, false] as const, true),
     gateway_keepalive_s: c.int(raw, 'gateway_keepalive_s', p, 10, 1, 300),
   };

@@ -39,7 +39,7 @@ const datagram = fc.oneof(
     }),
 );
 
-describe('semtech_udp source fuzz', () => {
+describe.each([false, true])('semtech_udp source fuzz (intake_thread: %s)', (intakeThread) => {
   it('survives random datagrams and still answers (seed 4242, 400 runs)', async () => {
     const keys = join(dir, 'keys.json');
     writeDeviceKeysFile(keys, [{ devEui: '0000000000000a01', activation: 'ABP', devAddr: '26011bda', nwkSKey: '44024241ed4ce9a68c6a8bc055233fd3', appSKey: 'ec925802ae430ca77fd3dd73cb2cc588' }]);
@@ -48,8 +48,9 @@ describe('semtech_udp source fuzz', () => {
     const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
     const source = new SemtechUdpSource(
       {
-        name: 'udp', listen: '127.0.0.1:0', keys_file: keys, state_dir: join(dir, 'ns'), gateways: [], max_datagram_bytes: 4096, dedup_window_ms: 5, max_fcnt_gap: 16384, net_id: 0x13,
+        name: 'udp', listen: '127.0.0.1:0', keys_file: keys, state_dir: join(dir, `ns-${intakeThread}`), gateways: [], max_datagram_bytes: 4096, dedup_window_ms: 5, max_fcnt_gap: 16384, net_id: 0x13,
         rx1_dr_offset: 0, rx2_dr: 0, rx2_frequency_hz: 869_525_000, rx_delay_s: 1, tx_power_dbm: 14, abp_fcnt_reset: 'reject', confirmed_retries: 3, application_id: 'edge', device_profiles: {},
+        intake_thread: intakeThread,
       },
       { log: { append: () => ({ rejected: [], durable: Promise.resolve() }) }, decode: { registry: () => ({ devices: [], byEui: new Map() }), catalogue: () => undefined, deviceProfiles: {}, now: Date.now }, metrics, rejects, logger: quiet },
     );

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { decodeUdpPacket, encodeUdpPacket } from '../../lorawan/udp/codec.ts';
 import { txAckOutcome } from '../../lorawan/udp/server.ts';
-import type { PushData, Stat, Txpk, UdpErrorCode } from '../../lorawan/udp/types.ts';
+import type { PushData, Stat, Txpk } from '../../lorawan/udp/types.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { commandDigest } from '../ns/command-ids.ts';
 import { parseCommandDown, type OutcomeDevice } from '../ns/command-down.ts';
@@ -39,7 +39,11 @@ import type { DecodeContext } from '../pipeline/decode.ts';
 import type { PipelineRecord } from '../pipeline/record.ts';
 import { indexKeys, readDeviceKeysFile, type KeyIndex } from '../registry/keys-file.ts';
 import type { RejectsFile } from '../rejects.ts';
-import { inboxMetrics, UdpInbox, type InboxMetrics } from './udp-inbox.ts';
+import { inboxMetrics, type InboxPromMetrics } from './inbox-metrics.ts';
+import { UdpInbox } from './udp-inbox.ts';
+import { UdpIntakeThread } from './udp-intake-client.ts';
+import { INTAKE_BACKLOG } from './udp-intake-protocol.ts';
+import { UDP_REASON } from './udp-reasons.ts';
 
 export interface SemtechUdpConfig extends NetworkServerConfig {
   /** host:port, IPv4 or [IPv6] */
@@ -55,6 +59,10 @@ export interface SemtechUdpConfig extends NetworkServerConfig {
   inbox?: boolean;
   /** its group-commit interval, ms (default 5) */
   inbox_fsync_interval_ms?: number;
+  /** the socket, protocol checks, PUSH_ACKs and the inbox journal on a worker thread (udp-intake-worker.ts) */
+  intake_thread?: boolean;
+  /** not a config key: INTAKE_BACKLOG of udp-intake-protocol.ts unless a test sets less */
+  intake_backlog?: number;
 }
 
 export interface SemtechUdpDeps {
@@ -71,15 +79,8 @@ interface Route {
   version: number;
 }
 
-const UDP_REASON: Record<UdpErrorCode, string> = {
-  'too-short': 'malformed_datagram',
-  'bad-version': 'unknown_protocol_version',
-  'unknown-identifier': 'unknown_datagram_type',
-  'bad-json': 'bad_json',
-  'missing-field': 'bad_field',
-  'bad-field': 'bad_field',
-  'size-mismatch': 'size_mismatch',
-};
+/** the socket's receive buffer: room for the bursts a loaded Pi cannot read at once */
+const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** Splits `host:port` / `[v6]:port`. */
 export function parseListen(listen: string): { host: string; port: number; family: 'udp4' | 'udp6' } | undefined {
@@ -115,7 +116,10 @@ export class SemtechUdpSource implements Source {
   private started: () => void = () => undefined;
   private readonly startedP = new Promise<void>((r) => (this.started = r));
   private inbox: UdpInbox | undefined;
-  private readonly im: InboxMetrics;
+  /** the intake worker (`intake_thread: true`): it has the socket and the journal then */
+  private intake: UdpIntakeThread | undefined;
+  private readonly im: InboxPromMetrics;
+  private stopped = false;
 
   constructor(
     readonly config: SemtechUdpConfig,
@@ -141,7 +145,13 @@ export class SemtechUdpSource implements Source {
     return this.ns;
   }
 
+  /** The intake worker, with `intake_thread: true` (tests end it to see a dying worker reported). */
+  get intakeThread(): UdpIntakeThread | undefined {
+    return this.intake;
+  }
+
   address(): { address: string; port: number } | undefined {
+    if (this.intake) return this.intake.address();
     const a = this.socket?.address();
     return a ? { address: a.address, port: a.port } : undefined;
   }
@@ -157,7 +167,8 @@ export class SemtechUdpSource implements Source {
     const listen = parseListen(this.config.listen);
     if (!listen) throw new Error(`sources.${this.name}.listen: must be host:port or [ipv6]:port, got ${JSON.stringify(this.config.listen)}`);
     this.store = new SessionStore(SemtechUdpSource.storePath(this.config));
-    const inbox = await this.openInbox();
+    // With the intake worker, the journal opens in the worker while the network server is built.
+    const inbox = this.config.intake_thread ? this.startIntake(listen) : await this.openInbox();
     this.ns = new NetworkServer(this.config, {
       keys: () => this.keys,
       store: this.store,
@@ -174,6 +185,16 @@ export class SemtechUdpSource implements Source {
     // Outcomes go to the durable outbox only when someone publishes them (outcome-outbox.ts O4).
     const listener = this.outcomeListener;
     if (listener) this.ns.onDownlinkOutcome = () => listener();
+    if (this.intake) await this.listenIntake(this.intake);
+    else await this.listenHere(listen);
+    this.state = { state: 'running' };
+    this.started();
+    if (listener && this.ns.outbox.size() > 0) listener(); // outcomes from before a restart
+    this.deps.logger.info({ listen: this.address(), devices: { otaa: this.keys.otaa.size, abp: this.keys.abp.size }, sessions: this.ns.sessions.size, intake_thread: this.intake !== undefined }, 'Semtech UDP source listening');
+  }
+
+  /** The replay (N4), then the socket on this thread. */
+  private async listenHere(listen: NonNullable<ReturnType<typeof parseListen>>): Promise<void> {
     this.replayInbox();
     const socket = createSocket({ type: listen.family, reuseAddr: false });
     this.socket = socket;
@@ -190,14 +211,10 @@ export class SemtechUdpSource implements Source {
       });
     });
     try {
-      socket.setRecvBufferSize(4 * 1024 * 1024);
+      socket.setRecvBufferSize(RECV_BUFFER_BYTES);
     } catch {
       // not permitted (net.core.rmem_max): the kernel default stays
     }
-    this.state = { state: 'running' };
-    this.started();
-    if (listener && this.ns.outbox.size() > 0) listener(); // outcomes from before a restart
-    this.deps.logger.info({ listen: this.address(), devices: { otaa: this.keys.otaa.size, abp: this.keys.abp.size }, sessions: this.ns.sessions.size }, 'Semtech UDP source listening');
   }
 
   /** Resolves once the network server runs (MQTT commands wait for it before they are acknowledged). */
@@ -301,6 +318,78 @@ export class SemtechUdpSource implements Source {
       cursor: () => inbox.committedCursor,
       recovered: (outcome) => this.im.recovered.inc({ outcome }),
     };
+  }
+
+  /**
+   * Starts the intake worker (udp-intake-worker.ts): it opens the journal (when on) and hands
+   * over its replay while the network server is built — synchronously after this returns, so no
+   * message is read before the network server exists. Returns the network server's hooks.
+   */
+  private startIntake(listen: NonNullable<ReturnType<typeof parseListen>>): InboxHooks | undefined {
+    const nextId = this.deps.log.nextId;
+    const journal = this.config.inbox !== false && nextId !== undefined;
+    const intake = new UdpIntakeThread(
+      {
+        host: listen.host,
+        port: listen.port,
+        family: listen.family,
+        gateways: this.allowed ? [...this.allowed] : [],
+        max_datagram_bytes: this.config.max_datagram_bytes,
+        inbox: journal ? { dir: join(this.config.state_dir, 'inbox'), fsync_interval_ms: this.config.inbox_fsync_interval_ms ?? 5 } : null,
+        recv_buffer_bytes: RECV_BUFFER_BYTES,
+        backlog: this.config.intake_backlog ?? INTAKE_BACKLOG,
+      },
+      {
+        entry: (gw, rxpks, receivedAt, entry, replayed) => {
+          for (const rx of rxpks) this.ns?.receive(gw, rx, receivedAt, entry, replayed);
+        },
+        reject: (r) => this.reject(r.reason, r.detail, r.payload),
+        stat: (gw, stat) => this.onStat(gw, stat),
+        pulled: (gw, at, route) => {
+          this.routes.set(gw, route);
+          this.ns?.gatewayPulled(gw, at);
+        },
+        txAck: (gw, token, error) => this.ns?.txAck(gw, token, error),
+        log: (level, obj, msg) => this.deps.logger[level](obj, msg),
+        tallies: (t, commitSeconds) => {
+          if (t) {
+            for (const type in t.datagrams) this.m.datagrams.inc({ type }, t.datagrams[type]);
+            for (const gateway in t.lastSeen) this.m.gatewayLastSeen.set({ gateway }, t.lastSeen[gateway] as number);
+            if (t.resends) this.im.resends.inc({ state: 'known' }, t.resends);
+            if (t.entries) this.im.entries.inc(t.entries);
+            if (t.replayed) this.im.replayed.inc(t.replayed);
+            if (t.backlogDrops) this.m.rejected.inc({ reason: 'intake_backlog' }, t.backlogDrops);
+          }
+          if (commitSeconds) for (let i = 0; i < commitSeconds.length; i++) this.im.commitSeconds.observe(commitSeconds[i] as number);
+        },
+        socketError: (message) => {
+          this.state = { state: 'degraded', detail: message };
+          this.deps.logger.error({ err: message }, 'UDP socket error');
+        },
+        died: (reason) => {
+          this.state = { state: 'failed', detail: `UDP intake worker: ${reason}` };
+          this.deps.logger.error({ reason }, 'UDP intake worker died: no datagrams are read or acknowledged (restart the gateway)');
+        },
+      },
+    );
+    this.intake = intake;
+    if (!journal || !nextId) return undefined;
+    return {
+      done: (ids) => intake.done(ids),
+      nextLogId: nextId,
+      storedBelowLogId: nextId(),
+      cursor: () => intake.cursor,
+      recovered: (outcome) => this.im.recovered.inc({ outcome }),
+    };
+  }
+
+  /** The journal open and its replay through the network server (N4), then the worker's socket. */
+  private async listenIntake(intake: UdpIntakeThread): Promise<void> {
+    const o = await intake.opened;
+    if (o.corrupt_records || o.truncated_bytes) this.deps.logger.warn({ corrupt_records: o.corrupt_records, truncated_bytes: o.truncated_bytes }, 'inbox journal recovered from damage');
+    if (o.replayDropped) this.deps.logger.error({ dropped: o.replayDropped }, 'inbox journal: more entries after the cursor than max_replay; the oldest are not processed again');
+    if (o.replayEntries) this.deps.logger.warn({ entries: o.replayEntries, rxpks: o.replayRxpks, dropped: o.replayDropped }, 'inbox journal: entries after the cursor processed again (a crash or kill before they were done)');
+    await intake.listen();
   }
 
   /** N4 of udp-inbox.ts: the entries after the cursor go through the network server again. */
@@ -459,13 +548,14 @@ export class SemtechUdpSource implements Source {
 
   private transmit(gatewayEui: string, txpk: Txpk): number | undefined {
     const route = this.routes.get(gatewayEui);
-    if (!route || !this.socket) return undefined;
+    if (!route || !(this.socket || (this.intake && !this.intake.dead && this.intake.address()))) return undefined;
     this.token = (this.token + 1) & 0xffff;
     this.send(encodeUdpPacket({ type: 'PULL_RESP', version: route.version, token: this.token, txpk }), route.port, route.address);
     return this.token;
   }
 
   private send(buf: Buffer, port: number, address: string): void {
+    if (this.intake) return this.intake.send(buf, port, address);
     this.socket?.send(buf, port, address, (err) => {
       if (err) this.deps.logger.warn({ err: err.message, to: `${address}:${port}` }, 'UDP send failed');
     });
@@ -475,17 +565,23 @@ export class SemtechUdpSource implements Source {
     const socket = this.socket;
     this.socket = undefined;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    // The worker's socket; the entries it was still writing reach the network server first.
+    const intake = this.intake;
+    if (intake && !intake.dead) await intake.stopSocket().catch((err: unknown) => this.deps.logger.error({ err: (err as Error).message }, 'UDP intake worker: socket not closed on stop'));
     // What is in the dedup window is processed and committed, not dropped.
     await this.ns?.flush().catch((err: unknown) => this.deps.logger.error({ err: (err as Error).message }, 'network server flush on stop failed'));
-    await this.inbox?.flushCursor().catch((err: unknown) => this.deps.logger.error({ err: (err as Error).message }, 'inbox journal cursor not written on stop'));
+    const cursor = intake ? (intake.dead ? undefined : intake.flushCursor()) : this.inbox?.flushCursor();
+    await cursor?.catch((err: unknown) => this.deps.logger.error({ err: (err as Error).message }, 'inbox journal cursor not written on stop'));
+    this.stopped = true;
     this.state = { state: 'stopped' };
   }
 
   async close(): Promise<void> {
-    if (this.socket) await this.stop();
+    if (!this.stopped && (this.socket || this.intake?.address())) await this.stop();
     this.ns?.close();
     await this.inbox?.close().catch((err: unknown) => this.deps.logger.error({ err: (err as Error).message }, 'inbox journal close failed'));
     this.inbox = undefined;
+    await this.intake?.close();
     this.store?.close();
     this.state = { state: 'stopped' };
   }

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { counterOf, inboxDatagram } from './testing/inbox-datagrams.ts';
-import { inboxMetrics, UdpInbox } from './udp-inbox.ts';
+import { inboxMetrics } from './inbox-metrics.ts';
+import { UdpInbox } from './udp-inbox.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '../..');

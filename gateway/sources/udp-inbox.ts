@@ -50,7 +50,6 @@
  * `replay_dropped`) and replayed through the network server before the socket is opened.
  */
 import { performance } from 'node:perf_hooks';
-import { Counter, Histogram, type Registry } from 'prom-client';
 import { DurableLog } from '../buffer/index.ts';
 import type { WireCodec } from '../buffer/log.ts';
 import { RecentDatagrams } from './inbox-recent.ts';
@@ -85,40 +84,14 @@ export interface InboxOptions {
   max_bytes?: number;
 }
 
+/**
+ * What the journal counts (`inbox-metrics.ts` makes them prom-client metrics on the main thread;
+ * the intake worker, udp-intake-worker.ts, passes plain tallies it reports to the main thread).
+ */
 export interface InboxMetrics {
-  entries: Counter;
-  replayed: Counter;
-  resends: Counter<'state'>;
-  recovered: Counter<'outcome'>;
-  commitSeconds: Histogram;
-}
-
-const made = new WeakMap<Registry, InboxMetrics>();
-
-/** Created once per registry (several sources share them). */
-export function inboxMetrics(registry: Registry): InboxMetrics {
-  const have = made.get(registry);
-  if (have) return have;
-  const r = [registry];
-  const m: InboxMetrics = {
-    entries: new Counter({ name: 'lorawan_edge_ns_inbox_entries_total', help: 'PUSH_DATA datagrams written to the inbox journal', registers: r }),
-    replayed: new Counter({ name: 'lorawan_edge_ns_inbox_replayed_total', help: 'Inbox entries after the cursor handed to the network server again at start', registers: r }),
-    resends: new Counter({ name: 'lorawan_edge_ns_inbox_resends_total', help: 'PUSH_DATA sent again by the forwarder (same gateway, token, bytes) and acknowledged without a second entry', labelNames: ['state'], registers: r }),
-    recovered: new Counter({
-      name: 'lorawan_edge_ns_inbox_recovered_total',
-      help: 'Replayed frames the network server had processed before the crash (already_processed: skipped, not stored twice) or whose records had not become durable (restored: stored now)',
-      labelNames: ['outcome'],
-      registers: r,
-    }),
-    commitSeconds: new Histogram({
-      name: 'lorawan_edge_ns_inbox_commit_seconds',
-      help: 'PUSH_DATA receipt to its journal entry durable (when the PUSH_ACK leaves)',
-      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
-      registers: r,
-    }),
-  };
-  made.set(registry, m);
-  return m;
+  entries: { inc(n?: number): void };
+  replayed: { inc(n?: number): void };
+  commitSeconds: { observe(seconds: number): void };
 }
 
 export class UdpInbox {
@@ -252,8 +225,9 @@ export class UdpInbox {
   }
 
   /** One rxpk of each of `ids` is done (N3): rejected, or its effects durable. */
-  done(ids: readonly number[]): void {
-    for (const id of ids) {
+  done(ids: ArrayLike<number>): void {
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number;
       const n = this.outstanding.get(id);
       if (n === undefined) continue;
       if (n <= 1) this.outstanding.delete(id);

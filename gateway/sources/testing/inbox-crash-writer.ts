@@ -10,7 +10,8 @@
  *   node --import tsx inbox-crash-writer.ts <dir> <firstCounter> <seed>
  */
 import { Registry } from 'prom-client';
-import { inboxMetrics, UdpInbox } from '../udp-inbox.ts';
+import { inboxMetrics } from '../inbox-metrics.ts';
+import { UdpInbox } from '../udp-inbox.ts';
 import { inboxDatagram, counterOf } from './inbox-datagrams.ts';
 
 const [dir, firstArg, seedArg] = process.argv.slice(2);
