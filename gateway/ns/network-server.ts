@@ -218,7 +218,27 @@ interface BatchJoin {
 export function uplinkId(devEui: string, seq: number, fCnt32: number): string {
   // One-shot hash (no Hash object per uplink); the same digest as createHash('sha1').
   const h = hash('sha1', `${devEui}/${seq}/${fCnt32}`, 'hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+  // Written into one scratch buffer and read out as one flat string: the id lives in the record
+  // until the sinks have it (old space), where a template of slices was a rope of ~10 strings.
+  const u = UUID_SCRATCH;
+  for (let i = 0; i < 8; i++) u[i] = h.charCodeAt(i);
+  for (let i = 8; i < 12; i++) u[i + 1] = h.charCodeAt(i);
+  for (let i = 13; i < 16; i++) u[i + 2] = h.charCodeAt(i);
+  const variant = ((hexValue(h.charCodeAt(16)) * 16 + hexValue(h.charCodeAt(17))) & 0x3f) | 0x80;
+  u[19] = HEX_CODES[variant >> 4] as number;
+  u[20] = HEX_CODES[variant & 15] as number;
+  u[21] = h.charCodeAt(18);
+  u[22] = h.charCodeAt(19);
+  for (let i = 20; i < 32; i++) u[i + 4] = h.charCodeAt(i);
+  return u.toString('latin1', 0, 36);
+}
+
+/** `xxxxxxxx-xxxx-5xxx-vxxx-xxxxxxxxxxxx`: the dashes and the version digit never change. */
+const UUID_SCRATCH = Buffer.from('00000000-0000-5000-0000-000000000000', 'latin1');
+
+/** The value of a lowercase hex digit's char code. */
+function hexValue(c: number): number {
+  return c <= 57 ? c - 48 : c - 87;
 }
 
 export class NetworkServer {
@@ -1013,6 +1033,9 @@ export class NetworkServer {
     // Without the journal the ACK waits for the log's fsync (asked for at once): a kill -9 or a
     // refused append before it leaves the device unanswered, and it retransmits.
     const ackNow = this.deps.inbox !== undefined;
+    // What waits for the log's fsync (below) needs only the records, entries, joins and
+    // join-accepts: the frames, receptions and S6 rows go now instead of living ~100 ms into old space.
+    releaseCommitted(b);
     const send = (p: PreparedAnswer): void => {
       const s = p.a.session;
       try {
@@ -1305,6 +1328,17 @@ function bestSnr(receptions: readonly Reception[]): number {
   let best = -Infinity;
   for (const r of receptions) best = Math.max(best, r.rxpk.lsnr ?? -99);
   return best;
+}
+
+/**
+ * A committed batch's parts nothing reads after its commit (answers are prepared, rows written).
+ * Its joins stay: a refused log append abandons them.
+ */
+function releaseCommitted(b: Batch): void {
+  b.answers = [];
+  b.applied = [];
+  b.sessions.clear();
+  b.joinNonces.clear();
 }
 
 function clearBatchTimer(b: Batch): void {
