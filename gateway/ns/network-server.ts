@@ -177,7 +177,11 @@ interface PreparedAnswer {
 /** An accepted uplink waiting for its batch to be committed before it is answered. */
 interface Answer {
   session: Session;
-  frame: DataFrame;
+  /**
+   * What the answer reads of the frame (the confirmed bit and FCtrl), not the parsed frame: its
+   * buffers and views would live until the batch's commit, long enough to be promoted.
+   */
+  frame: Pick<DataFrame, 'confirmed' | 'fCtrl'>;
   receptions: Reception[];
   fCnt32: number;
   macAnswers: MacCommand[];
@@ -827,7 +831,7 @@ export class NetworkServer {
           this.deps.metrics.retransmissions.inc();
           const b = this.currentBatch();
           this.claim(b, receptions);
-          b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers: [], heardAt: heardTime(this.bestReception(receptions)) });
+          b.answers.push({ session: s, frame: answerBits(f), receptions, fCnt32, macAnswers: [], heardAt: heardTime(this.bestReception(receptions)) });
           this.hurry(b);
           return;
         }
@@ -886,7 +890,7 @@ export class NetworkServer {
       b.records.push(eventToRecord(this.uplinkEvent(s, f, receptions, fCnt32, opened.payload, best.rxpk), this.config.name, this.deps.decode).record);
       this.deps.metrics.uplinks.inc();
     } else this.deps.metrics.macOnly.inc();
-    b.answers.push({ session: s, frame: f, receptions, fCnt32, macAnswers, heardAt: heardTime(best) });
+    b.answers.push({ session: s, frame: answerBits(f), receptions, fCnt32, macAnswers, heardAt: heardTime(best) });
     // The frames prepareAnswer will answer (an awaited ACK alone needs no downlink).
     if (f.confirmed || macAnswers.length > 0 || f.fCtrl.adrAckReq || this.pending.has(s.devEui)) this.hurry(b);
   }
@@ -1328,6 +1332,11 @@ function bestSnr(receptions: readonly Reception[]): number {
   let best = -Infinity;
   for (const r of receptions) best = Math.max(best, r.rxpk.lsnr ?? -99);
   return best;
+}
+
+/** The parts of a data frame its answer reads (Answer.frame). */
+function answerBits(f: DataFrame): Answer['frame'] {
+  return { confirmed: f.confirmed, fCtrl: f.fCtrl };
 }
 
 /**
