@@ -29,9 +29,10 @@
  *     newer format version (a downgrade) is refused, loudly, instead of being dropped.
  * I8. After `close()` no timer, file handle or pending promise of the log remains.
  * I9. One bad record never fails its neighbours: `appendEach()` checks every record on its own
- *     (nesting depth first — without recursion, since CBOR encoding recurses and a record nested
- *     thousands deep would overflow the stack — then encoding, then size) and reports the ones
- *     it refuses, storing the others.
+ *     (nesting depth first — without unbounded recursion, since a record nested thousands deep
+ *     would overflow the stack: measured while writing for plain values, cbor-writer.ts, whose
+ *     recursion stops at max_record_depth ≤ 256, else by an iterative walk before cbor-x
+ *     encodes — then encoding, then size) and reports the ones it refuses, storing the others.
  * I10. A full disk is not a failure: a write or fsync that fails with ENOSPC/EDQUOT keeps its
  *     batch (in memory, unacknowledged) and retries it with a bounded backoff until it succeeds;
  *     meanwhile `writeStall()` says why, and `when_full` applies (see "fsync policy").
@@ -128,6 +129,7 @@ import { performance } from 'node:perf_hooks';
 import { checkSinkName, resolveConfig } from './config.ts';
 import type { DurableLogConfig, ResolvedConfig } from './config.ts';
 import { DurableLogError, LogFullError } from './errors.ts';
+import { TOO_DEEP, writeCbor } from './cbor-writer.ts';
 import { nestsDeeperThan } from './depth.ts';
 import { acquireLock, errno, fsyncDir, writeAll, writeFileAtomic } from './files.ts';
 import { SyncedMark, readSynced, type SyncedState } from './synced-mark.ts';
@@ -556,10 +558,13 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     let payload: Uint8Array;
     try {
       const wire = this.wire ? this.wire.encode(value) : value;
-      if (nestsDeeperThan(wire, this.config.max_record_depth)) {
+      // Plain values (every pipeline record): cbor-x's bytes without its allocations, the depth
+      // measured on the way (cbor-writer.ts); anything else: the depth walk, then cbor-x.
+      const written = writeCbor(wire, this.config.max_record_depth);
+      if (written === TOO_DEEP || (written === undefined && nestsDeeperThan(wire, this.config.max_record_depth))) {
         throw new DurableLogError('RECORD_TOO_DEEP', `record nests arrays/maps deeper than buffer.max_record_depth (${this.config.max_record_depth})`);
       }
-      payload = this.encoder.encode(wire);
+      payload = written ?? this.encoder.encode(wire);
     } catch (err) {
       if (err instanceof DurableLogError) throw err;
       throw new DurableLogError('UNENCODABLE_RECORD', `record cannot be encoded as CBOR: ${(err as Error).message}`, { cause: err });
