@@ -49,6 +49,8 @@ interface Open {
 
 /** What an early-closed frame leaves behind: its first reception's gateway and tmst, then `more` = [gatewayEui, tmst, …]. */
 interface EarlyClosed {
+  /** its key in `early` (expiry walks the values, with no [key, value] pair per step) */
+  key: string;
   closesAt: number;
   gatewayEui: string;
   tmst: number;
@@ -103,8 +105,9 @@ export class DedupWindow {
   }
 
   add(data: Uint8Array, r: Reception): void {
-    // latin1: one character per byte, a distinct key per byte string, cheaper than base64.
-    const key = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+    // latin1: one character per byte, a distinct key per byte string, cheaper than base64
+    // (read straight from a Buffer — what the UDP decoder gives — without a view of it).
+    const key = (Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).toString('latin1');
     const o = this.open.get(key);
     if (o) {
       const same = o.receptions.find((x) => x.gatewayEui === r.gatewayEui);
@@ -118,9 +121,9 @@ export class DedupWindow {
     }
     if (this.early.size) {
       const t = this.now();
-      for (const [k, e] of this.early) {
+      for (const e of this.early.values()) {
         if (e.closesAt > t) break;
-        this.early.delete(k);
+        this.early.delete(e.key);
       }
       const e = this.early.get(key);
       if (e && heardBefore(e, r)) return this.onDuplicate(r);
@@ -171,7 +174,7 @@ export class DedupWindow {
     const first = receptions[0] as Reception;
     let more: (string | number)[] | undefined;
     for (let i = 1; i < receptions.length; i++) (more ??= []).push((receptions[i] as Reception).gatewayEui, (receptions[i] as Reception).rxpk.tmst);
-    this.early.set(key, { closesAt, gatewayEui: first.gatewayEui, tmst: first.rxpk.tmst, more });
+    this.early.set(key, { key, closesAt, gatewayEui: first.gatewayEui, tmst: first.rxpk.tmst, more });
   }
 
   private close(key: string): void {
