@@ -39,11 +39,69 @@ let pos = 0;
  * nests deeper than `max`, or undefined when it holds something this writer does not write.
  */
 export function writeCbor(value: unknown, max: number): Uint8Array | typeof TOO_DEEP | undefined {
+  pending = value;
+  try {
+    return writeCborWith(writePending, max);
+  } finally {
+    pending = undefined;
+  }
+}
+
+/** The value writeCbor writes (a module slot, not a closure per value). */
+let pending: unknown;
+const writePending = (out: CborOut): void => out.value(pending, 0);
+
+/**
+ * What a wire codec's `write` (log.ts WireCodec) writes a value with, straight into the chunk:
+ * no intermediate arrays. `depth` is how many arrays/maps enclose what is written; a container
+ * deeper than the limit makes the whole value TOO_DEEP, an unsupported value makes it undefined
+ * (the caller's encode path then decides).
+ */
+export interface CborOut {
+  array(length: number, depth: number): void;
+  str(s: string): void;
+  num(n: number): void;
+  bool(b: boolean): void;
+  nil(): void;
+  bytes(b: Uint8Array): void;
+  /** any plain value, enclosed by `depth` containers */
+  value(v: unknown, depth: number): void;
+}
+
+let limit = 0;
+
+const OUT: CborOut = {
+  array(length, depth) {
+    if (depth + 1 > limit) throw DEEP;
+    header(0x80, length);
+  },
+  str: (s) => writeString(s),
+  num: (n) => writeNumber(n),
+  bool(b) {
+    room(1);
+    buf[pos++] = b ? 0xf5 : 0xf4;
+  },
+  nil() {
+    room(1);
+    buf[pos++] = 0xf6;
+  },
+  bytes(b) {
+    header(0x40, b.length);
+    room(b.length);
+    buf.set(b, pos);
+    pos += b.length;
+  },
+  value: (v, depth) => write(v, depth, limit),
+};
+
+/** What `fn` writes to a CborOut, as writeCbor gives it (a view, TOO_DEEP or undefined). */
+export function writeCborWith(fn: (out: CborOut) => void, max: number): Uint8Array | typeof TOO_DEEP | undefined {
   if (max > MAX_WRITER_DEPTH) return undefined;
   start = pos;
   if (buf.length - pos < 1024) newChunk(0);
+  limit = max;
   try {
-    write(value, 0, max);
+    fn(OUT);
   } catch (err) {
     pos = start;
     if (err === DEEP) return TOO_DEEP;

@@ -129,7 +129,7 @@ import { performance } from 'node:perf_hooks';
 import { checkSinkName, resolveConfig } from './config.ts';
 import type { DurableLogConfig, ResolvedConfig } from './config.ts';
 import { DurableLogError, LogFullError } from './errors.ts';
-import { TOO_DEEP, writeCbor } from './cbor-writer.ts';
+import { TOO_DEEP, writeCbor, writeCborWith, type CborOut } from './cbor-writer.ts';
 import { nestsDeeperThan } from './depth.ts';
 import { acquireLock, errno, fsyncDir, writeAll, writeFileAtomic } from './files.ts';
 import { SyncedMark, readSynced, type SyncedState } from './synced-mark.ts';
@@ -157,6 +157,12 @@ import type { ReaderHost, Segment } from './reader.ts';
 export interface WireCodec<T> {
   encode(value: T): unknown;
   decode(wire: unknown): T;
+  /**
+   * Optional: writes exactly what CBOR-encoding `encode(value)` would give, straight to the
+   * writer (no intermediate value); a value it cannot write (cbor-writer.ts) falls back to
+   * `encode`.
+   */
+  write?(value: T, out: CborOut): void;
 }
 
 export interface DurableLogOptions<T> {
@@ -557,12 +563,19 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
   private encode(value: T): Uint8Array {
     let payload: Uint8Array;
     try {
-      const wire = this.wire ? this.wire.encode(value) : value;
       // Plain values (every pipeline record): cbor-x's bytes without its allocations, the depth
-      // measured on the way (cbor-writer.ts); anything else: the depth walk, then cbor-x.
-      const written = writeCbor(wire, this.config.max_record_depth);
-      if (written === TOO_DEEP || (written === undefined && nestsDeeperThan(wire, this.config.max_record_depth))) {
-        throw new DurableLogError('RECORD_TOO_DEEP', `record nests arrays/maps deeper than buffer.max_record_depth (${this.config.max_record_depth})`);
+      // measured on the way (cbor-writer.ts), written by the wire codec itself when it can;
+      // anything else: the depth walk, then cbor-x.
+      const max = this.config.max_record_depth;
+      const codec = this.wire;
+      let written = codec?.write ? writeCborWith((out) => codec.write?.(value, out), max) : undefined;
+      let wire: unknown;
+      if (written === undefined) {
+        wire = codec ? codec.encode(value) : value;
+        written = writeCbor(wire, max);
+      }
+      if (written === TOO_DEEP || (written === undefined && nestsDeeperThan(wire, max))) {
+        throw new DurableLogError('RECORD_TOO_DEEP', `record nests arrays/maps deeper than buffer.max_record_depth (${max})`);
       }
       payload = written ?? this.encoder.encode(wire);
     } catch (err) {
