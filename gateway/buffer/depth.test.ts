@@ -25,6 +25,17 @@ describe('nestsDeeperThan', () => {
     expect(nestsDeeperThan([[1], { a: [2] }], 2)).toBe(true);
   });
 
+  it('gives the same answers when the shared stacks are reused by values of every shape and width', () => {
+    const wide = Array.from({ length: 10_000 }, (_, i) => (i % 2 ? { a: [i] } : [i]));
+    expect(nestsDeeperThan(wide, 3)).toBe(false);
+    expect(nestsDeeperThan(wide, 2)).toBe(true);
+    for (let i = 0; i < 50; i++) {
+      expect(nestsDeeperThan(nested(i % 9 + 1), i % 9 + 1)).toBe(false);
+      expect(nestsDeeperThan(nested(i % 9 + 1), i % 9)).toBe(true);
+      expect(nestsDeeperThan([1, [2, [3]], { x: 'y' }], 3)).toBe(false);
+    }
+  });
+
   it('a getter that measures another value on the way does not disturb the outer walk', () => {
     const inner = { get x(): unknown {
       expect(nestsDeeperThan(nested(5), 2)).toBe(true);

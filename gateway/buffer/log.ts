@@ -29,9 +29,10 @@
  *     newer format version (a downgrade) is refused, loudly, instead of being dropped.
  * I8. After `close()` no timer, file handle or pending promise of the log remains.
  * I9. One bad record never fails its neighbours: `appendEach()` checks every record on its own
- *     (nesting depth first — without recursion, since CBOR encoding recurses and a record nested
- *     thousands deep would overflow the stack — then encoding, then size) and reports the ones
- *     it refuses, storing the others.
+ *     (nesting depth first — without unbounded recursion, since a record nested thousands deep
+ *     would overflow the stack: measured while writing for plain values, cbor-writer.ts, whose
+ *     recursion stops at max_record_depth ≤ 256, else by an iterative walk before cbor-x
+ *     encodes — then encoding, then size) and reports the ones it refuses, storing the others.
  * I10. A full disk is not a failure: a write or fsync that fails with ENOSPC/EDQUOT keeps its
  *     batch (in memory, unacknowledged) and retries it with a bounded backoff until it succeeds;
  *     meanwhile `writeStall()` says why, and `when_full` applies (see "fsync policy").
@@ -128,6 +129,7 @@ import { performance } from 'node:perf_hooks';
 import { checkSinkName, resolveConfig } from './config.ts';
 import type { DurableLogConfig, ResolvedConfig } from './config.ts';
 import { DurableLogError, LogFullError } from './errors.ts';
+import { TOO_DEEP, writeCbor, writeCborWith, type CborOut } from './cbor-writer.ts';
 import { nestsDeeperThan } from './depth.ts';
 import { acquireLock, errno, fsyncDir, writeAll, writeFileAtomic } from './files.ts';
 import { SyncedMark, readSynced, type SyncedState } from './synced-mark.ts';
@@ -155,6 +157,12 @@ import type { ReaderHost, Segment } from './reader.ts';
 export interface WireCodec<T> {
   encode(value: T): unknown;
   decode(wire: unknown): T;
+  /**
+   * Optional: writes exactly what CBOR-encoding `encode(value)` would give, straight to the
+   * writer (no intermediate value); a value it cannot write (cbor-writer.ts) falls back to
+   * `encode`.
+   */
+  write?(value: T, out: CborOut): void;
 }
 
 export interface DurableLogOptions<T> {
@@ -555,11 +563,21 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
   private encode(value: T): Uint8Array {
     let payload: Uint8Array;
     try {
-      const wire = this.wire ? this.wire.encode(value) : value;
-      if (nestsDeeperThan(wire, this.config.max_record_depth)) {
-        throw new DurableLogError('RECORD_TOO_DEEP', `record nests arrays/maps deeper than buffer.max_record_depth (${this.config.max_record_depth})`);
+      // Plain values (every pipeline record): cbor-x's bytes without its allocations, the depth
+      // measured on the way (cbor-writer.ts), written by the wire codec itself when it can;
+      // anything else: the depth walk, then cbor-x.
+      const max = this.config.max_record_depth;
+      const codec = this.wire;
+      let written = codec?.write ? writeCborWith((out) => codec.write?.(value, out), max) : undefined;
+      let wire: unknown;
+      if (written === undefined) {
+        wire = codec ? codec.encode(value) : value;
+        written = writeCbor(wire, max);
       }
-      payload = this.encoder.encode(wire);
+      if (written === TOO_DEEP || (written === undefined && nestsDeeperThan(wire, max))) {
+        throw new DurableLogError('RECORD_TOO_DEEP', `record nests arrays/maps deeper than buffer.max_record_depth (${max})`);
+      }
+      payload = written ?? this.encoder.encode(wire);
     } catch (err) {
       if (err instanceof DurableLogError) throw err;
       throw new DurableLogError('UNENCODABLE_RECORD', `record cannot be encoded as CBOR: ${(err as Error).message}`, { cause: err });
@@ -607,7 +625,14 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
       this.tail.add(id, w.values[w.ids.length] as T, p.length);
       w.ids.push(id);
     }
-    if (complete) this.acks.push(w.settle);
+    if (complete) {
+      // Placed: the frames are in the pending batch. Its ack waits for the fsync with the ids
+      // only — not the encoder's payload views (and the 8 KB encoder buffers they pin) or the
+      // values, which lived ~100 ms longer than needed (old space).
+      w.payloads = [];
+      w.values = [];
+      this.acks.push(w.settle);
+    }
     if (w.ids.length > before) {
       // Before scheduleFlush: nothing of these records can be written while the caller notes their ids.
       try {

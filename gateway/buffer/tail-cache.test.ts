@@ -41,6 +41,22 @@ describe('TailCache', () => {
     expect(c.take(19_995, 20_000, 100)?.map((r) => r.value)).toEqual([39_990, 39_992, 39_994, 39_996, 39_998, 40_000]);
   });
 
+  it('stays correct while the ring grows and wraps, and across a gap', () => {
+    const c = new TailCache<number>(5_000, 1e9);
+    for (let id = 1; id <= 3_000; id++) c.add(id, -id, 1); // grown 1024 → 2048 → 4096 on the way
+    expect(c.take(1, 3_000, 10_000)?.map((r) => r.id)).toEqual(Array.from({ length: 3_000 }, (_, i) => i + 1));
+    for (let id = 3_001; id <= 12_345; id++) c.add(id, -id, 1);
+    expect(c.size).toBe(5_000);
+    expect(c.firstId).toBe(7_346);
+    const got = c.take(7_346, 12_345, 10_000) ?? [];
+    expect(got).toHaveLength(5_000);
+    expect(got.every((r, i) => r.id === 7_346 + i && r.value === -(7_346 + i))).toBe(true);
+    c.add(20_000, 1, 1); // not the next id: a new run
+    expect(c.size).toBe(1);
+    expect(c.take(12_345, 20_000, 10)).toBeUndefined();
+    expect(c.take(20_000, 20_000, 10)).toEqual([{ id: 20_000, value: 1 }]);
+  });
+
   it('does nothing when turned off', () => {
     const c = new TailCache<number>(0, 1e9);
     c.add(1, 1, 1);

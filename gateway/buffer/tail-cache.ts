@@ -11,10 +11,17 @@
  * behind the cache read the segment files as before.
  */
 export class TailCache<T> {
-  private ids: number[] = [];
-  private values: T[] = [];
-  private sizes: number[] = [];
+  /**
+   * A ring of records, oldest at `head`: allocated once per doubling up to `maxRecords`. Arrays
+   * grown by push and sliced on compaction allocated ~56 bytes per record of backing stores
+   * that lived long enough to be promoted (bench/RESULTS.md, session 8 ns-alloc). Ids are
+   * consecutive, so only the first is kept.
+   */
+  private values: (T | undefined)[] = [];
+  private sizes = new Float64Array(0);
   private head = 0;
+  private count = 0;
+  private first = 0;
   private bytes = 0;
 
   constructor(
@@ -23,29 +30,27 @@ export class TailCache<T> {
   ) {}
 
   get size(): number {
-    return this.ids.length - this.head;
+    return this.count;
   }
 
   /** Id of the oldest cached record, or undefined when empty. */
   get firstId(): number | undefined {
-    return this.head < this.ids.length ? this.ids[this.head] : undefined;
+    return this.count > 0 ? this.first : undefined;
   }
 
   add(id: number, value: T, encodedBytes: number): void {
     if (this.maxRecords <= 0) return;
-    const last = this.ids[this.ids.length - 1];
-    if (encodedBytes > this.maxBytes || (this.size > 0 && last !== id - 1)) this.clear();
+    if (encodedBytes > this.maxBytes || (this.count > 0 && this.first + this.count !== id)) this.clear();
     if (encodedBytes > this.maxBytes) return;
-    this.ids.push(id);
-    this.values.push(value);
-    this.sizes.push(encodedBytes);
+    if (this.count === this.maxRecords) this.evict();
+    else if (this.count === this.values.length) this.grow();
+    if (this.count === 0) this.first = id;
+    const at = (this.head + this.count) % this.values.length;
+    this.values[at] = value;
+    this.sizes[at] = encodedBytes;
+    this.count++;
     this.bytes += encodedBytes;
-    while (this.size > this.maxRecords || this.bytes > this.maxBytes) {
-      this.bytes -= this.sizes[this.head] as number;
-      this.values[this.head] = undefined as T; // let it be collected before compaction
-      this.head++;
-    }
-    if (this.head >= 4096 && this.head * 2 >= this.ids.length) this.compact();
+    while (this.bytes > this.maxBytes) this.evict();
   }
 
   /**
@@ -53,28 +58,45 @@ export class TailCache<T> {
    * when `from` is not in the cache (the caller reads the files instead).
    */
   take(from: number, upTo: number, max: number): { id: number; value: T }[] | undefined {
-    const first = this.firstId;
-    if (first === undefined || from < first || from > upTo) return undefined;
-    const start = this.head + (from - first);
-    if (start >= this.ids.length) return undefined;
-    const end = Math.min(this.ids.length, start + max, start + (upTo - from) + 1);
-    const out: { id: number; value: T }[] = new Array(end - start);
-    for (let i = start; i < end; i++) out[i - start] = { id: this.ids[i] as number, value: this.values[i] as T };
+    if (this.count === 0 || from < this.first || from > upTo) return undefined;
+    const offset = from - this.first;
+    if (offset >= this.count) return undefined;
+    const n = Math.min(this.count - offset, max, upTo - from + 1);
+    const out: { id: number; value: T }[] = new Array(n);
+    const cap = this.values.length;
+    for (let k = 0; k < n; k++) out[k] = { id: from + k, value: this.values[(this.head + offset + k) % cap] as T };
     return out;
   }
 
   clear(): void {
-    this.ids = [];
-    this.values = [];
-    this.sizes = [];
+    const cap = this.values.length;
+    for (let k = 0; k < this.count; k++) this.values[(this.head + k) % cap] = undefined;
     this.head = 0;
+    this.count = 0;
     this.bytes = 0;
   }
 
-  private compact(): void {
-    this.ids = this.ids.slice(this.head);
-    this.values = this.values.slice(this.head);
-    this.sizes = this.sizes.slice(this.head);
+  /** Drops the oldest record. */
+  private evict(): void {
+    this.bytes -= this.sizes[this.head] as number;
+    this.values[this.head] = undefined; // collected now, not when the slot is reused
+    this.head = (this.head + 1) % this.values.length;
+    this.count--;
+    this.first++;
+  }
+
+  /** Doubles the ring (up to maxRecords), oldest first at 0. */
+  private grow(): void {
+    const cap = this.values.length;
+    const next = Math.min(this.maxRecords, Math.max(1024, cap * 2));
+    const values = new Array<T | undefined>(next);
+    const sizes = new Float64Array(next);
+    for (let k = 0; k < this.count; k++) {
+      values[k] = this.values[(this.head + k) % cap];
+      sizes[k] = this.sizes[(this.head + k) % cap] as number;
+    }
+    this.values = values;
+    this.sizes = sizes;
     this.head = 0;
   }
 }

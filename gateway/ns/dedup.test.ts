@@ -58,6 +58,24 @@ describe('DedupWindow early close (connected gateways)', () => {
     expect(frames).toHaveLength(3);
   });
 
+  it("after an early close with two gateways, either gateway's same copy is a duplicate; another tmst is a new frame", () => {
+    const c = new ConnectedGateways(20_000);
+    c.pulled('a', t);
+    c.pulled('b', t);
+    const d = make(c);
+    d.add(data, rec('a', 5));
+    d.add(data, rec('b', 6));
+    expect(frames).toHaveLength(1);
+    d.add(data, rec('b', 6));
+    d.add(data, rec('a', 5));
+    expect(duplicates).toBe(2);
+    expect(frames).toHaveLength(1);
+    d.add(data, rec('b', 7)); // b heard the bytes again: a second transmission
+    d.add(data, rec('a', 8));
+    expect(frames).toHaveLength(2);
+    expect(frames[1]?.map((r) => [r.gatewayEui, r.rxpk.tmst])).toEqual([['b', 7], ['a', 8]]);
+  });
+
   it('a gateway whose PULL_DATA is older than the horizon is not waited for; none connected = the full window', () => {
     const c = new ConnectedGateways(20_000);
     c.pulled('a', t - 30_000);

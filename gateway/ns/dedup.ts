@@ -47,6 +47,16 @@ interface Open {
   later: Reception[] | undefined;
 }
 
+/** What an early-closed frame leaves behind: its first reception's gateway and tmst, then `more` = [gatewayEui, tmst, …]. */
+interface EarlyClosed {
+  /** its key in `early` (expiry walks the values, with no [key, value] pair per step) */
+  key: string;
+  closesAt: number;
+  gatewayEui: string;
+  tmst: number;
+  more: (string | number)[] | undefined;
+}
+
 export class DedupWindow {
   /** insertion order = opening order = closing order (one window length for all) */
   private readonly open = new Map<string, Open>();
@@ -60,8 +70,13 @@ export class DedupWindow {
   private readonly openPerSeq = new Map<number, number>();
   /** frames whose window closed early (every connected gateway had reported) */
   closedEarly = 0;
-  /** early-closed frames until their window's end: key → the closed frame (its closesAt and receptions; bounded like `open`) */
-  private readonly early = new Map<string, Open>();
+  /**
+   * early-closed frames until their window's end: key → when that is and which gateway heard it
+   * at which tmst (bounded like `open`). Only that, not the closed frame: at 10,000 frames/s
+   * every frame's bytes, receptions and rxpk objects lived the whole window here, long enough
+   * to be promoted to old space (bench/RESULTS.md, session 8 ns-alloc).
+   */
+  private readonly early = new Map<string, EarlyClosed>();
 
   constructor(
     private readonly windowMs: number,
@@ -90,8 +105,9 @@ export class DedupWindow {
   }
 
   add(data: Uint8Array, r: Reception): void {
-    // latin1: one character per byte, a distinct key per byte string, cheaper than base64.
-    const key = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+    // latin1: one character per byte, a distinct key per byte string, cheaper than base64
+    // (read straight from a Buffer — what the UDP decoder gives — without a view of it).
+    const key = (Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).toString('latin1');
     const o = this.open.get(key);
     if (o) {
       const same = o.receptions.find((x) => x.gatewayEui === r.gatewayEui);
@@ -105,19 +121,30 @@ export class DedupWindow {
     }
     if (this.early.size) {
       const t = this.now();
-      for (const [k, e] of this.early) {
+      for (const e of this.early.values()) {
         if (e.closesAt > t) break;
-        this.early.delete(k);
+        this.early.delete(e.key);
       }
       const e = this.early.get(key);
-      if (e && e.receptions.some((x) => x.gatewayEui === r.gatewayEui && x.rxpk.tmst === r.rxpk.tmst)) return this.onDuplicate(r);
+      if (e && heardBefore(e, r)) return this.onDuplicate(r);
     }
     if (this.open.size >= this.maxOpen) {
       const oldest = this.open.keys().next().value;
       if (oldest !== undefined) this.close(oldest);
     }
     const seq = this.sequenceKey?.(data);
-    const o2: Open = { data, receptions: [r], closesAt: this.now() + this.windowMs, later: undefined, seq };
+    const opened = this.now();
+    const receptions = [r];
+    if ((seq === undefined || !this.openPerSeq.has(seq)) && this.isComplete?.(receptions)) {
+      // Complete with its first copy (one connected gateway) and no older frame of its key
+      // open: closed at once, never entering `open` — a Map whose table was reallocated on
+      // every frame (grown on set, shrunk on delete), in old space, since the Map lives there.
+      this.closedEarly++;
+      this.remember(key, opened + this.windowMs, receptions);
+      this.onFrame({ data, receptions, waitedMs: this.now() - opened });
+      return;
+    }
+    const o2: Open = { data, receptions, closesAt: opened + this.windowMs, later: undefined, seq };
     this.open.set(key, o2);
     if (seq !== undefined) this.openPerSeq.set(seq, (this.openPerSeq.get(seq) ?? 0) + 1);
     if (this.mayCloseEarly(o2)) return this.closeEarly(key);
@@ -133,13 +160,21 @@ export class DedupWindow {
     const o = this.open.get(key);
     if (!o) return;
     this.closedEarly++;
+    this.remember(key, o.closesAt, o.receptions);
+    this.close(key);
+  }
+
+  /** Keeps who reported an early-closed frame at which tmst until its window would have closed. */
+  private remember(key: string, closesAt: number, receptions: readonly Reception[]): void {
     this.early.delete(key);
     if (this.early.size >= this.maxOpen) {
       const oldest = this.early.keys().next().value;
       if (oldest !== undefined) this.early.delete(oldest);
     }
-    this.early.set(key, o);
-    this.close(key);
+    const first = receptions[0] as Reception;
+    let more: (string | number)[] | undefined;
+    for (let i = 1; i < receptions.length; i++) (more ??= []).push((receptions[i] as Reception).gatewayEui, (receptions[i] as Reception).rxpk.tmst);
+    this.early.set(key, { key, closesAt, gatewayEui: first.gatewayEui, tmst: first.rxpk.tmst, more });
   }
 
   private close(key: string): void {
@@ -171,4 +206,12 @@ export class DedupWindow {
   get size(): number {
     return this.open.size;
   }
+}
+
+/** Whether the same gateway reported the early-closed frame at the same tmst (a duplicate). */
+function heardBefore(e: EarlyClosed, r: Reception): boolean {
+  if (e.gatewayEui === r.gatewayEui && e.tmst === r.rxpk.tmst) return true;
+  const h = e.more;
+  if (h) for (let i = 0; i + 1 < h.length; i += 2) if (h[i] === r.gatewayEui && h[i + 1] === r.rxpk.tmst) return true;
+  return false;
 }

@@ -78,6 +78,19 @@ describe('GatewayClocks', () => {
     expect(c.size).toBe(3);
   });
 
+  it('evicts the gateway heard least recently (to within a second), keeping a busy one and its estimate', () => {
+    const c = new GatewayClocks({ maxGateways: 2 });
+    c.observe('busy', 0, 0);
+    c.observe('quiet', 0, 10);
+    c.observe('busy', 1_000_000, 1_000 + 7); // moved to the end: 'quiet' is now the oldest
+    c.observe('new', 0, 1_100);
+    expect(c.size).toBe(2);
+    // 'busy' kept its minimum (arrival − tmst = 0 ms): a prompt datagram has age 0, a late one its delay
+    expect(c.observe('busy', 2_000_000, 2_000 + 40).ageMs).toBeCloseTo(40, 6);
+    // 'quiet' was evicted: it starts again (its first datagram has age 0 whatever its delay)
+    expect(c.observe('quiet', 5_000_000, 5_000 + 90).ageMs).toBe(0);
+  });
+
   it('property: with any boot offset and random delays (wraps included), the age is the delay beyond the smallest one', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: U32 - 1 }), fc.array(fc.tuple(fc.integer({ min: 1, max: 2_000 }), fc.integer({ min: 0, max: 3_000 })), { minLength: 1, maxLength: 200 }), (boot, steps) => {

@@ -56,7 +56,15 @@ interface Clock {
   unwrappedUs: number;
   /** [bucket index, minimum of arrival − tmst (ms)] oldest first */
   mins: [number, number][];
+  /** arrival (ms) when the entry last moved to the end of the Map (least recently seen first) */
+  movedAt: number;
 }
+
+/**
+ * A gateway's entry moves to the end of the Map (the eviction order) at most this often: moved
+ * on every uplink, the Map's table was reallocated — in old space — on nearly every datagram.
+ */
+const REORDER_MS = 1000;
 
 export class GatewayClocks {
   private readonly clocks = new Map<string, Clock>();
@@ -79,8 +87,12 @@ export class GatewayClocks {
     const t = tmst >>> 0;
     let c = this.clocks.get(gatewayEui);
     if (c) {
-      // Map order = least recently seen first (for the bound).
-      this.clocks.delete(gatewayEui);
+      // Map order = least recently seen first, to within REORDER_MS (for the bound).
+      if (arrival - c.movedAt >= REORDER_MS) {
+        this.clocks.delete(gatewayEui);
+        this.clocks.set(gatewayEui, c);
+        c.movedAt = arrival;
+      }
       let step = (t - c.lastTmst + U32) % U32;
       if (step >= HALF) step -= U32;
       c.unwrappedUs += step;
@@ -90,9 +102,9 @@ export class GatewayClocks {
         const oldest = this.clocks.keys().next().value;
         if (oldest !== undefined) this.clocks.delete(oldest);
       }
-      c = { lastTmst: t, unwrappedUs: t, mins: [] };
+      c = { lastTmst: t, unwrappedUs: t, mins: [], movedAt: arrival };
+      this.clocks.set(gatewayEui, c);
     }
-    this.clocks.set(gatewayEui, c);
     const sample = arrival - c.unwrappedUs / 1000;
     const bucket = Math.floor(arrival / this.bucketMs);
     while (c.mins.length && (c.mins[0] as [number, number])[0] <= bucket - this.buckets) c.mins.shift();

@@ -10,7 +10,7 @@
  * Installation tags: ChirpStack's device tags, overridden by the registry's. Variables: the
  * catalogue defaults, overridden by the registry's.
  */
-import type { Codec, JsonObject } from '../../codecs/api.ts';
+import type { Codec, JsonObject, Reading } from '../../codecs/api.ts';
 import type { DeviceEntry } from '../../devices/catalogue.ts';
 import type { IntegrationEvent, UplinkEvent } from '../../lorawan/chirpstack/events.ts';
 import type { DeviceRegistry, RegisteredDevice } from '../registry/devices-file.ts';
@@ -157,20 +157,34 @@ export function decodeWith(codec: Codec, model: string, payload: Uint8Array, fPo
   } catch (err) {
     return { model, readings: [], warnings: [], errors: [`decoder threw: ${thrownText(err)}`], by: 'codec' };
   }
-  const part: DecodedPart = { model, readings: [], warnings: [...(r.warnings ?? [])], errors: [...(r.errors ?? [])], by: 'codec' };
+  const part: DecodedPart = { model, readings: NO_READINGS, warnings: joined(r.warnings, undefined), errors: joined(r.errors, undefined), by: 'codec' };
   if (r.data) {
     try {
       const n = codec.normalizeUplink(r.data, { variables, recvTime });
       part.readings = n.readings;
-      part.warnings.push(...(n.warnings ?? []));
-      part.errors.push(...(n.errors ?? []));
+      part.warnings = joined(part.warnings, n.warnings);
+      part.errors = joined(part.errors, n.errors);
     } catch (err) {
-      part.readings = [];
-      part.errors.push(`normalizer threw: ${thrownText(err)}`);
+      part.readings = NO_READINGS;
+      part.errors = joined(part.errors, [`normalizer threw: ${thrownText(err)}`]);
     }
     if (keepData || part.readings.length === 0) part.data = r.data;
   }
   return part;
+}
+
+/**
+ * One frozen empty list for every record without readings, warnings or errors: nearly every
+ * record has no warnings and no errors, and two fresh empty arrays per record lived with it
+ * until the sinks had it (old space). Nothing changes a record's lists after decodeWith.
+ */
+const NONE: string[] = Object.freeze([]) as unknown as string[];
+const NO_READINGS: Reading[] = Object.freeze([]) as unknown as Reading[];
+
+/** `a` then `b` as a new list (NONE when both are empty); `a` is never changed. */
+function joined(a: readonly string[] | undefined, b: readonly string[] | undefined): string[] {
+  if (!b?.length) return a?.length ? (a === NONE ? NONE : [...a]) : NONE;
+  return a?.length ? [...a, ...b] : [...b];
 }
 
 function thrownText(err: unknown): string {
