@@ -15,11 +15,15 @@
  *   the dedup windows' 17 MB and the ~21 MB of sessions and code, over 10,100 uplinks).
  * The live heap beside it is ~15 MB idle plus ~0.6 KB per device (~21 MB with 10,000 sessions,
  * gateway/deploy/lorawan-edge.service), the durable log's tail cache holds up to 4,000 records
- * (`read_cache_records`, ~15 MB of record objects), and a mark-compact needs room to work. With
- * 24 MiB for work in flight test/edge-ns-overload.test.ts still saw 73 MB live after a
- * mark-compact (of 80); with 16 MiB, 56 MB. At 10,000 uplinks/s heard by 2 the normal load is
- * ~9 MB (a 200 ms window: 4,000 receptions, 2.4 MB; a 20 ms batch, 1 MB; ~100 ms of records
- * waiting for the log's fsync, 5 MB), so only a gateway that cannot keep up reaches the bound.
+ * (`read_cache_records`, ~15 MB of record objects), and a mark-compact needs room to work: after
+ * a warm-up the live heap is already 45–50 MB with 10,000 sessions. The estimate undercounts (the
+ * sinks' batches, answers, closures are not in it): with 24 MiB test/edge-ns-overload.test.ts saw
+ * 73 MB live after a mark-compact (of 80); with 16 MiB the 50-forwarder bench ran out of heap
+ * once main's session-8 merges had raised the base; with 10 MiB it peaked at 61 MB live. At
+ * 10,000 uplinks/s heard by 2 the normal load is ~9 MB by this estimate (a 200 ms window: 4,000
+ * receptions, 2.4 MB; a 20 ms batch, 1 MB; ~100 ms of records waiting for the log's fsync, 5 MB):
+ * close to the budget — a gateway that really reaches 10,000/s needs a smaller base heap or a
+ * larger old space before this may grow (bench/RESULTS.md, "session 8, ns-overload").
  */
 
 /** Heap of one reception waiting in a dedup window or in the inbox journal's group commit. */
@@ -27,17 +31,17 @@ export const BYTES_PER_RECEPTION = 600;
 /** Heap of one accepted uplink from the batch until its record is durable. */
 export const BYTES_PER_UPLINK = 5_000;
 /** Read-but-unfinished work allowed; past it the source sheds PUSH_DATA (`overloaded`). */
-export const IN_FLIGHT_BUDGET_BYTES = 16 * 1024 * 1024;
+export const IN_FLIGHT_BUDGET_BYTES = 10 * 1024 * 1024;
 /**
  * Frames open in dedup windows at most (dedup.ts `maxOpen`; past it the oldest closes early: a
  * later copy of it counts as `late_copy`). A third of the budget at 2 receptions per frame
- * (4,660; 2.3 times a 200 ms window at 10,000 uplinks/s heard by 2). Holds also where the source does not
+ * (2,912; 1.5 times a 200 ms window at 10,000 uplinks/s heard by 2). Holds also where the source does not
  * shed: the inbox journal's replay at start.
  */
 export const DEDUP_MAX_OPEN = Math.floor(IN_FLIGHT_BUDGET_BYTES / 3 / (2 * BYTES_PER_RECEPTION));
 /**
  * Uplinks per commit batch at most: past it the batch commits at once (like `hurry()`: the same
- * invariants S1/S2/S6, only the moment moves). A sixth of the budget (559; 2.8 times a 20 ms
+ * invariants S1/S2/S6, only the moment moves). A sixth of the budget (349; 1.7 times a 20 ms
  * batch at 10,000 uplinks/s), so a dedup sweep of an event loop that fell behind hands its
  * frames to several batches, not thousands to one.
  */
