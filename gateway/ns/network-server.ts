@@ -50,6 +50,7 @@ import type { DownlinkOutcome } from './command-down.ts';
 import { OutcomeOutbox } from './outcome-outbox.ts';
 import { ConnectedGateways } from './connected-gateways.ts';
 import { DedupWindow, type Reception } from './dedup.ts';
+import { DEDUP_MAX_OPEN, inFlightBytes, MAX_BATCH_UPLINKS } from './overload.ts';
 import { GatewayClocks } from './gateway-clock.ts';
 import { planWindow } from './receive-windows.ts';
 import { SessionKeyTable } from './session-key-table.ts';
@@ -270,6 +271,9 @@ export class NetworkServer {
   private nextJoinNonce: number;
   private nextNwkAddr: number;
   private closed = false;
+  /** receptions in dedup windows, and records of committed batches not yet durable (overload.ts) */
+  private inDedup = 0;
+  private awaitingLog = 0;
   /** monotonic ms when the last batch commit started (ANSWER_COMMIT_GAP_MS counts from it) */
   private lastCommitAt = -Infinity;
   /**
@@ -325,12 +329,21 @@ export class NetworkServer {
       config.dedup_window_ms,
       (frame) => {
         this.deps.metrics.dedupWait.observe(frame.waitedMs / 1000);
+        this.inDedup -= frame.receptions.length;
         this.process(frame.data, frame.receptions);
+        // overload.ts: a full batch commits now (only the moment moves, as with hurry()).
+        const b = this.batch;
+        if (b && b.records.length >= MAX_BATCH_UPLINKS) {
+          clearBatchTimer(b);
+          this.commit(b);
+        }
       },
       (r) => {
+        this.inDedup--;
         deps.metrics.rejected.inc({ reason: 'duplicate' });
         this.release([r]);
       },
+      DEDUP_MAX_OPEN,
     );
     this.connected = new ConnectedGateways(2 * 1000 * (config.gateway_keepalive_s ?? 10));
     if (config.dedup_early_close !== false) this.dedup.isComplete = (receptions) => this.connected.allReported(receptions, this.deps.monotonic());
@@ -480,6 +493,7 @@ export class NetworkServer {
     // about the gateway's clock now; its windows count from its first arrival (`receivedAt`,
     // from the journal's wall-clock time), so they are mostly gone and counted as too late.
     // One object of one shape per reception (no spread temporaries: thousands per second).
+    this.inDedup++;
     if (replayed) {
       this.noteReplayedJoin(rxpk.data, entry);
       return this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, entry, replayed, heardAt: undefined });
@@ -487,6 +501,11 @@ export class NetworkServer {
     const { heardAt, ageMs } = this.clocks.observe(gatewayEui, rxpk.tmst, receivedAt);
     this.deps.metrics.receiveDelay.observe(ageMs / 1000);
     this.dedup.add(rxpk.data, { gatewayEui, rxpk, receivedAt, entry, replayed: false, heardAt });
+  }
+
+  /** Heap held by read-but-unfinished work (overload.ts): the source sheds past IN_FLIGHT_BUDGET_BYTES. */
+  get inFlightBytes(): number {
+    return inFlightBytes(this.inDedup, (this.batch?.records.length ?? 0) + this.awaitingLog);
   }
 
   /** Tells the inbox journal that these receptions are done. */
@@ -1067,12 +1086,16 @@ export class NetworkServer {
     if (b.records.length === 0) return durable();
     // A join-accept (or, without the journal, an ACK) waits for this fsync inside its receive
     // window: no group-commit wait for it (at most one more fsync of the log per batch that holds one).
+    const held = b.records.length;
+    this.awaitingLog += held;
     const ids = this.logIds(applied, b.records.length);
     this.deps.append(b.records, ids && ((refused) => ids.settle(refused)), acks.length > 0 || b.afterDurable.length > 0, ids?.onPlaced).then(
       () => {
+        this.awaitingLog -= held;
         if (!this.closed) durable();
       },
       (err: unknown) => {
+        this.awaitingLog -= held;
         this.deps.metrics.rejected.inc({ reason: 'log_error' }, b.records.length);
         // Their join-accepts wait for this durability: none will leave.
         for (const j of b.joins) this.abandonJoin(j);

@@ -62,7 +62,7 @@ export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string
     keys_file: at(keysFile ?? 'keys.json'),
     state_dir: at(c.str(raw, 'state_dir', p, resolve(dataDir, 'ns')) as string),
     gateways: Array.isArray(gateways) ? gateways.map((g) => String(g).toLowerCase()) : [],
-    max_datagram_bytes: c.int(raw, 'max_datagram_bytes', p, 16_384, 64, 65_507),
+    max_datagram_bytes: c.int(raw, 'max_datagram_bytes', p, 65_507, 64, 65_507),
     dedup_window_ms: c.int(raw, 'dedup_window_ms', p, 200, 0, 5_000),
     max_fcnt_gap: c.int(raw, 'max_fcnt_gap', p, 16_384, 1, 65_534),
     net_id: c.int(raw, 'net_id', p, 0x13, 0, 0xffffff),

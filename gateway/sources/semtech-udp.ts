@@ -31,6 +31,7 @@ import { LabelChildren } from '../ns/metric-children.ts';
 import type { StoredOutcome } from '../ns/outcome-outbox.ts';
 import { nsMetrics, type NsMetrics } from '../ns/metrics.ts';
 import { NetworkServer, type InboxHooks, type NetworkServerConfig } from '../ns/network-server.ts';
+import { IN_FLIGHT_BUDGET_BYTES, inFlightBytes } from '../ns/overload.ts';
 import { SessionStore } from '../ns/session-store.ts';
 import type { ComponentHealth, RecordSink, Source } from '../pipeline/contracts.ts';
 import { STORE_REJECT_REASON } from './chirpstack-mqtt.ts';
@@ -120,6 +121,11 @@ export class SemtechUdpSource implements Source {
   private intake: UdpIntakeThread | undefined;
   private readonly im: InboxPromMetrics;
   private stopped = false;
+  /** receptions of PUSH_DATA waiting for the inbox journal's group commit (overload.ts) */
+  private journaling = 0;
+  /** rxpk shed since the last `overloaded` log line, and when it was written */
+  private shedSinceLog = 0;
+  private shedLoggedAt = -Infinity;
 
   constructor(
     readonly config: SemtechUdpConfig,
@@ -472,6 +478,7 @@ export class SemtechUdpSource implements Source {
         this.lastSeenOf.get(p.gatewayEui).set(Math.floor(Date.now() / 1000));
         const inbox = this.inbox;
         if (!inbox) {
+          if (this.shed(p, receivedAt)) return;
           this.pushAck(p, from);
           return this.onPushData(p, msg, receivedAt);
         }
@@ -485,15 +492,19 @@ export class SemtechUdpSource implements Source {
           );
           return;
         }
+        if (this.shed(p, receivedAt)) return;
         // N1/N2: PUSH_ACK and processing once the entry is durable.
         const durable = inbox.append(p.gatewayEui, msg);
         if (p.rxpk.some(awaitsAnswer)) inbox.flushSoon();
+        this.journaling += p.rxpk.length;
         durable.then(
           (id) => {
+            this.journaling -= p.rxpk.length;
             this.pushAck(p, from);
             this.onPushData(p, msg, receivedAt, id);
           },
           (err: unknown) => {
+            this.journaling -= p.rxpk.length;
             this.reject('inbox_error', `gateway ${p.gatewayEui}: not journaled, not acknowledged: ${(err as Error).message}`);
             this.deps.logger.error({ err: (err as Error).message, gateway: p.gatewayEui }, 'inbox journal refused a datagram: no PUSH_ACK (a resending forwarder sends it again)');
           },
@@ -514,6 +525,28 @@ export class SemtechUdpSource implements Source {
       default:
         return this.reject('unexpected_datagram', `${p.type} is sent by servers, not gateways (from ${from.address}:${from.port})`, msg);
     }
+  }
+
+  /**
+   * overload.ts: when the read-but-unfinished work (inbox group commit, dedup windows, batches
+   * until durable) would pass IN_FLIGHT_BUDGET_BYTES, the PUSH_DATA is dropped before it is
+   * journaled or acknowledged — every rxpk counted as `overloaded`, a warning at most every 10 s
+   * — so nothing acknowledged is lost and a forwarder that resends un-ACKed datagrams sends it
+   * again. Not kept in the rejects file: nothing is wrong with it, and writing it would add work
+   * where there is too much already.
+   */
+  private shed(p: PushData, now: number): boolean {
+    const ns = this.ns;
+    if (!ns || ns.inFlightBytes + inFlightBytes(this.journaling + p.rxpk.length, 0) <= IN_FLIGHT_BUDGET_BYTES) return false;
+    const n = p.rxpk.length + p.rejected.length;
+    this.m.rejected.inc({ reason: 'overloaded' }, n);
+    this.shedSinceLog += n;
+    if (now - this.shedLoggedAt >= 10_000) {
+      this.deps.logger.warn({ rxpk: this.shedSinceLog, gateway: p.gatewayEui, budgetBytes: IN_FLIGHT_BUDGET_BYTES }, 'network server behind: PUSH_DATA dropped unacknowledged (overloaded; a resending forwarder sends them again)');
+      this.shedSinceLog = 0;
+      this.shedLoggedAt = now;
+    }
+    return true;
   }
 
   /** PUSH_ACK of a PUSH_DATA (a method, not a closure per datagram). */
