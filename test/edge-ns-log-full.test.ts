@@ -55,8 +55,8 @@ async function waitFor(what: string, cond: () => Promise<boolean>, ms = 60_000):
  * A gateway folder with both devices, a 16 KiB log that blocks when full (refusing a batch after
  * `blockTimeoutMs`) and an InfluxDB stand-in that answers 503 until `drain(true)`.
  */
-async function rig(name: string, blockTimeoutMs: number) {
-  const dir = join(root, name);
+async function rig(name: string, blockTimeoutMs: number, intakeThread: boolean) {
+  const dir = join(root, `${name}-${intakeThread ? 'thread' : 'main'}`);
   mkdirSync(dir, { recursive: true });
   const [udpPort, httpPort] = (await freePorts(2)) as [number, number];
   let draining = false;
@@ -89,7 +89,7 @@ async function rig(name: string, blockTimeoutMs: number) {
       registry: { devices_file: 'devices.yaml' },
       web: { enabled: false, store: { enabled: false } },
       buffer: { segment_bytes: 4096, max_bytes: 16_384, when_full: 'block', block_timeout_ms: blockTimeoutMs, fsync_interval_ms: 20 },
-      sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${udpPort}`, keys_file: 'keys.json' }],
+      sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${udpPort}`, keys_file: 'keys.json', intake_thread: intakeThread }],
       sinks: [{ type: 'influxdb', name: 'influx', url: influx.url, database: 'x', retry_max_backoff_ms: 200, flush_interval_ms: 50 }],
     }),
   );
@@ -208,9 +208,9 @@ function otaaUplink(s: { devAddr: number; nwkSKey: Buffer; appSKey: Buffer }, fC
   return buildDataFrame({ mType: 'UnconfirmedDataUp', devAddr: s.devAddr, fCnt, fCtrl: {}, fPort: 3, payload: Buffer.from([0x02, fCnt]) }, { nwkSKey: s.nwkSKey, appSKey: s.appSKey });
 }
 
-describe('edge network server with a full durable log (when_full: block)', () => {
+describe.each([false, true])('edge network server with a full durable log (when_full: block; intake_thread: %s)', (intakeThread) => {
   it('every acknowledged frame of a refused batch, the ACKed one too, reaches the sink after kill -9 and restart', async () => {
-    const r = await rig('refused', 300);
+    const r = await rig('refused', 300, intakeThread);
     let gw = await r.start();
     await r.fwd.open();
     // 1. The sink answers 503: the log fills, and batches are refused after block_timeout_ms.
@@ -252,7 +252,7 @@ describe('edge network server with a full durable log (when_full: block)', () =>
   }, 240_000);
 
   it('a join whose windows run out while its record waits for the log is taken back: the old session still works', async () => {
-    const r = await rig('abandon', 20_000);
+    const r = await rig('abandon', 20_000, intakeThread);
     r.drain(true);
     let gw = await r.start();
     await r.fwd.open();
@@ -290,7 +290,7 @@ describe('edge network server with a full durable log (when_full: block)', () =>
   }, 240_000);
 
   it('two joins in one crash window: only the later one\'s record is restored, with its own session', async () => {
-    const r = await rig('two-joins', 60_000);
+    const r = await rig('two-joins', 60_000, intakeThread);
     r.drain(true);
     let gw = await r.start();
     await r.fwd.open();

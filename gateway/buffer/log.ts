@@ -640,6 +640,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
       } catch {
         // The caller's bookkeeping (it reports its own errors); the log's state is unaffected.
       }
+      if (complete) w.placed = undefined; // nothing more to tell: let the caller's note go before the fsync
       this.scheduleFlush();
     }
     return complete;
