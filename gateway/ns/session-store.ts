@@ -23,7 +23,7 @@
  * S5. The in-memory copy (the caller's) is loaded from here at start and written through;
  *     this module never holds a second copy of a session.
  * S6. With the inbox journal on, `commitUplinks` also records, per stored uplink, the durable-log
- *     id its record is about to get (`applied_uplinks`, see `AppliedUplink`): S2's crash window
+ *     id its record is about to get (`applied_batches`, see `AppliedUplink`): S2's crash window
  *     (counters committed, records not yet durable) is then told apart at the next start and the
  *     frame replayed from the journal is stored instead of lost — which is why an ACK may leave
  *     right after this commit (test/edge-ns-ack-crash.test.ts).
@@ -34,8 +34,12 @@
  * Tables: `meta(k, v)` (schema version, next_join_nonce, next_nwk_addr); `sessions` (one row
  * per device, keys as 16-byte blobs); `dev_nonces(dev_eui, dev_nonce)`; `downlinks` (queue:
  * id, dev_eui, f_port, payload, confirmed, state pending|sent|awaiting_ack|done|failed,
- * attempts, f_cnt_down, outcome, created_ms); `applied_uplinks(dev_eui, f_cnt, log_id, entry)`
- * (S6, a few rows per frame in flight). The schema version is `meta.schema = 1`. Other
+ * attempts, f_cnt_down, outcome, created_ms); `applied_batches(id, max_entry, rows)` (S6: one
+ * row per commit batch, `rows` the batch's (DevEUI, FCnt, log id, journal entry) packed as in
+ * applied-batch.ts; a row goes once the journal's cursor passed `max_entry`); `applied_uplinks(
+ * dev_eui, f_cnt, log_id, entry)` (S6 before session 8, one row per uplink: no longer written,
+ * still read and pruned, so a file left by a crash of the older version replays right). The
+ * schema version is `meta.schema = 1` (the new table is created on open). Other
  * modules keep their own tables in this file through `db` (adr-store.ts, outcome-outbox.ts,
  * command-ids.ts), created on open (`CREATE TABLE IF NOT EXISTS`).
  *
@@ -48,6 +52,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { appliedKey, packApplied, unpackApplied } from './applied-batch.ts';
 
 export interface Session {
   devEui: string;
@@ -137,6 +142,8 @@ CREATE INDEX IF NOT EXISTS downlinks_pending ON downlinks (dev_eui, state, id);
 CREATE INDEX IF NOT EXISTS downlinks_state ON downlinks (state, dev_eui);
 CREATE TABLE IF NOT EXISTS applied_uplinks (dev_eui TEXT NOT NULL, f_cnt INTEGER NOT NULL, log_id INTEGER NOT NULL, entry INTEGER NOT NULL, PRIMARY KEY (dev_eui, f_cnt)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS applied_uplinks_entry ON applied_uplinks (entry);
+CREATE TABLE IF NOT EXISTS applied_batches (id INTEGER PRIMARY KEY, max_entry INTEGER NOT NULL, rows BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS applied_batches_max_entry ON applied_batches (max_entry);
 `;
 
 /**
@@ -206,10 +213,18 @@ export class SessionStore {
     getDownlink: Database.Statement;
     enqueue: Database.Statement;
     pendingDevices: Database.Statement;
-    applied: Database.Statement;
     appliedGet: Database.Statement;
     appliedPrune: Database.Statement;
+    batchAdd: Database.Statement;
+    batchPrune: Database.Statement;
+    batchIds: Database.Statement;
+    batchRows: Database.Statement;
+    legacyAny: Database.Statement;
   };
+  /** rows left in `applied_uplinks` (one row per uplink, before session 8) by a file opened at start: read and pruned until gone */
+  private legacyApplied: boolean;
+  /** decoded `applied_batches` blobs by id (a blob never changes; a correction is a newer blob) */
+  private readonly appliedCache = new Map<number, Map<string, number>>();
 
   constructor(readonly path: string) {
     this.db = openDb(path);
@@ -231,10 +246,15 @@ export class SessionStore {
       getDownlink: d.prepare(`SELECT * FROM downlinks WHERE id = ?`),
       pendingDevices: d.prepare(`SELECT DISTINCT dev_eui FROM downlinks WHERE state = 'pending'`),
       enqueue: d.prepare(`INSERT INTO downlinks (dev_eui, f_port, payload, confirmed, state, created_ms) VALUES (?, ?, ?, ?, 'pending', ?)`),
-      applied: d.prepare(`INSERT OR REPLACE INTO applied_uplinks (dev_eui, f_cnt, log_id, entry) VALUES (?, ?, ?, ?)`),
       appliedGet: d.prepare(`SELECT log_id FROM applied_uplinks WHERE dev_eui = ? AND f_cnt = ?`),
       appliedPrune: d.prepare(`DELETE FROM applied_uplinks WHERE entry <= ?`),
+      batchAdd: d.prepare(`INSERT INTO applied_batches (max_entry, rows) VALUES (?, ?)`),
+      batchPrune: d.prepare(`DELETE FROM applied_batches WHERE max_entry <= ?`),
+      batchIds: d.prepare(`SELECT id FROM applied_batches ORDER BY id DESC`).pluck(),
+      batchRows: d.prepare(`SELECT rows FROM applied_batches WHERE id = ?`).pluck(),
+      legacyAny: d.prepare('SELECT 1 FROM applied_uplinks LIMIT 1'),
     };
+    this.legacyApplied = this.st.legacyAny.get() !== undefined;
     // Recovery: a downlink handed to a gateway whose TX_ACK never came is sent again.
     this.db.prepare(`UPDATE downlinks SET state = 'pending' WHERE state = 'sent'`).run();
   }
@@ -315,8 +335,8 @@ export class SessionStore {
   ): void {
     this.db.transaction(() => {
       if (applied) {
-        if (applied.pruneThrough > 0) this.st.appliedPrune.run(applied.pruneThrough);
-        for (const a of applied.rows) this.st.applied.run(a.devEui, a.fCnt, a.logId, a.entry);
+        if (applied.pruneThrough > 0) this.pruneApplied(applied.pruneThrough);
+        this.addApplied(applied.rows);
       }
       for (const s of sessions) this.st.uplink.run(s.fCntUpNext, s.dr, s.adr ? 1 : 0, s.lastMic, s.awaitingAck, s.devEui);
       for (const { session: s, queued } of downlinks) {
@@ -326,15 +346,54 @@ export class SessionStore {
     })();
   }
 
-  /** S6: corrects log ids after the log refused records of the batch (ids shift down). */
-  fixApplied(rows: readonly AppliedUplink[]): void {
-    this.db.transaction(() => {
-      for (const a of rows) this.st.applied.run(a.devEui, a.fCnt, a.logId, a.entry);
-    })();
+  /**
+   * S6 rows of a batch as one blob (applied-batch.ts): one sequential row, not one random b-tree
+   * row per uplink. A blob goes once the journal's cursor has passed all its entries.
+   */
+  private addApplied(rows: readonly AppliedUplink[]): void {
+    if (rows.length === 0) return;
+    let maxEntry = 0;
+    for (const a of rows) if (a.entry > maxEntry) maxEntry = a.entry;
+    this.st.batchAdd.run(maxEntry, packApplied(rows));
   }
 
-  /** S6: the log id the record of this frame was to get, if its batch's counters were committed. */
+  private pruneApplied(through: number): void {
+    this.st.batchPrune.run(through);
+    // Cleared only by a prune that deleted nothing from an empty table: a rolled-back
+    // transaction cannot bring rows back then.
+    if (this.legacyApplied && this.st.appliedPrune.run(through).changes === 0) this.legacyApplied = this.st.legacyAny.get() !== undefined;
+  }
+
+  /** S6: corrects log ids after the log refused records of the batch (ids shift down): a newer blob, which wins at lookup. */
+  fixApplied(rows: readonly AppliedUplink[]): void {
+    this.db.transaction(() => this.addApplied(rows))();
+  }
+
+  /**
+   * S6: the log id the record of this frame was to get, if its batch's counters were committed.
+   * Asked for replayed frames only (at start): the newest blob holding the key wins, as the
+   * newest INSERT OR REPLACE did; rows an older version left in `applied_uplinks` come after.
+   */
   appliedLogId(devEui: string, fCnt: number): number | undefined {
+    const key = appliedKey(devEui, fCnt);
+    const ids = this.st.batchIds.all() as number[];
+    let found: number | undefined;
+    for (const id of ids) {
+      let rows = this.appliedCache.get(id);
+      if (!rows) {
+        const blob = this.st.batchRows.get(id) as Buffer | undefined;
+        rows = (blob && unpackApplied(blob)) || new Map<string, number>();
+        this.appliedCache.set(id, rows);
+      }
+      found = rows.get(key);
+      if (found !== undefined) break;
+    }
+    // Blobs pruned since: forget them.
+    if (this.appliedCache.size > ids.length) {
+      const live = new Set(ids);
+      for (const id of this.appliedCache.keys()) if (!live.has(id)) this.appliedCache.delete(id);
+    }
+    if (found !== undefined || !this.legacyApplied) return found;
     return (this.st.appliedGet.get(devEui, fCnt) as { log_id: number } | undefined)?.log_id;
   }
 
