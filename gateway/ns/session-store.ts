@@ -10,8 +10,8 @@
  *     is sent only after its session and DevNonce are on disk (`commitJoins`, in the batch's
  *     transaction with its uplink counters — one fsync per batch, not per join), and a
  *     downlink only after its FCntDown is (`commitUplinks`, with the batch's uplink counters).
- * S2. Uplink counters are committed (`commitUplinks`, one transaction per batch) *before* the
- *     batch's records are appended to the durable log. After a crash the stored FCntUp is
+ * S2. Uplink counters are committed (`commitUplinks`, one transaction per batch: the batch's
+ *     `session_counters` row) *before* the batch's records are appended to the durable log. After a crash the stored FCntUp is
  *     therefore never behind a stored record: no frame is accepted twice. A crash between the
  *     two loses that batch's records (frames received in the last few ms — like those still in
  *     the dedup window or the socket buffer, which no UDP receiver can keep either) — unless
@@ -20,8 +20,9 @@
  * S3. A DevNonce, once committed for a device, is never accepted again for it (LoRaWAN 1.0.x
  *     random nonces: every nonce seen is kept, as ChirpStack does).
  * S4. JoinNonce and DevAddr allocators only move forward (committed with the batch's joins).
- * S5. The in-memory copy (the caller's) is loaded from here at start and written through;
- *     this module never holds a second copy of a session.
+ * S5. The in-memory copy (the caller's) is loaded from here at start (`readSessions`: the
+ *     `sessions` rows with the `session_counters` entries applied) and written through; this
+ *     module never holds a second copy of a session.
  * S6. With the inbox journal on, `commitUplinks` also records, per stored uplink, the durable-log
  *     id its record is about to get (`applied_batches`, see `AppliedUplink`): S2's crash window
  *     (counters committed, records not yet durable) is then told apart at the next start and the
@@ -32,14 +33,23 @@
  *
  * `<data_dir>/ns/sessions.sqlite` (+ `-wal`, `-shm`), mode 0600 (session keys are secrets).
  * Tables: `meta(k, v)` (schema version, next_join_nonce, next_nwk_addr); `sessions` (one row
- * per device, keys as 16-byte blobs); `dev_nonces(dev_eui, dev_nonce)`; `downlinks` (queue:
+ * per device, keys as 16-byte blobs; its counter columns are as of its last join, new ABP keys or
+ * clean stop); `session_counters(id, rows)` (one row per commit batch: the batch's sessions'
+ * seq, FCntUp, FCntDown, DR, ADR, last MIC and awaited downlink packed as in
+ * session-counters.ts; an entry counts for a `sessions` row of the same seq or an older one, a
+ * later entry of a device over an earlier one; replaced by their merge — one entry per device —
+ * in the transaction that makes them 3× the last merge, and folded into the `sessions` rows at a
+ * clean stop); `dev_nonces(dev_eui, dev_nonce)`; `downlinks` (queue:
  * id, dev_eui, f_port, payload, confirmed, state pending|sent|awaiting_ack|done|failed,
  * attempts, f_cnt_down, outcome, created_ms); `applied_batches(id, max_entry, rows)` (S6: one
  * row per commit batch, `rows` the batch's (DevEUI, FCnt, log id, journal entry) packed as in
  * applied-batch.ts; a row goes once the journal's cursor passed `max_entry`); `applied_uplinks(
  * dev_eui, f_cnt, log_id, entry)` (S6 before session 8, one row per uplink: no longer written,
  * still read and pruned, so a file left by a crash of the older version replays right). The
- * schema version is `meta.schema = 1` (the new table is created on open). Other
+ * schema version is `meta.schema = 1` (the new tables are created on open). A version before
+ * session 8 reads only the `sessions` rows: go back to one only after a clean stop (which folds
+ * the counters in), never straight after a crash (its counters would be behind: replays
+ * accepted). Other
  * modules keep their own tables in this file through `db` (adr-store.ts, outcome-outbox.ts,
  * command-ids.ts), created on open (`CREATE TABLE IF NOT EXISTS`).
  *
@@ -53,6 +63,7 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { appliedKey, packApplied, unpackApplied } from './applied-batch.ts';
+import { mergeCounters, packCounters, unpackCounters } from './session-counters.ts';
 
 export interface Session {
   devEui: string;
@@ -142,6 +153,7 @@ CREATE INDEX IF NOT EXISTS downlinks_pending ON downlinks (dev_eui, state, id);
 CREATE INDEX IF NOT EXISTS downlinks_state ON downlinks (state, dev_eui);
 CREATE TABLE IF NOT EXISTS applied_uplinks (dev_eui TEXT NOT NULL, f_cnt INTEGER NOT NULL, log_id INTEGER NOT NULL, entry INTEGER NOT NULL, PRIMARY KEY (dev_eui, f_cnt)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS applied_uplinks_entry ON applied_uplinks (entry);
+CREATE TABLE IF NOT EXISTS session_counters (id INTEGER PRIMARY KEY, rows BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS applied_batches (id INTEGER PRIMARY KEY, max_entry INTEGER NOT NULL, rows BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS applied_batches_max_entry ON applied_batches (max_entry);
 `;
@@ -197,13 +209,46 @@ function openDb(path: string): Database.Database {
   return db;
 }
 
+/** Below this many bytes `session_counters` is not compacted (10,000 sessions merge to ~0.6 MB). */
+const COMPACT_MIN_BYTES = 1 << 20;
+
+/**
+ * Every session as committed (S5), from any connection (a read-only one too): its `sessions`
+ * row, then the `session_counters` entries in commit order — an entry counts for a row of the
+ * same seq or an older one (an accept_zero restart moves seq with the counters); a row written
+ * later by a join or new ABP keys has a higher seq than every entry before it, so those count
+ * no more.
+ */
+export function readSessions(db: Database.Database): Session[] {
+  const list = (db.prepare('SELECT * FROM sessions').all() as SessionRow[]).map(toSession);
+  const hasCounters = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session_counters'`).get() !== undefined;
+  if (!hasCounters) return list;
+  const byEui = new Map(list.map((s) => [s.devEui, s]));
+  for (const blob of db.prepare('SELECT rows FROM session_counters ORDER BY id').pluck().all() as Buffer[]) {
+    for (const [devEui, c] of unpackCounters(blob).entries) {
+      const s = byEui.get(devEui);
+      if (!s || c.seq < s.seq) continue;
+      s.seq = c.seq;
+      s.fCntUpNext = c.fCntUpNext;
+      s.fCntDownNext = c.fCntDownNext;
+      s.dr = c.dr;
+      s.adr = c.adr;
+      s.lastMic = c.lastMic;
+      s.awaitingAck = c.awaitingAck;
+    }
+  }
+  return list;
+}
+
 export class SessionStore {
   /** the connection, for the modules that keep their own tables in this file (adr-store.ts, outcome-outbox.ts, command-ids.ts) */
   readonly db: Database.Database;
   private readonly st: {
     upsert: Database.Statement;
-    uplink: Database.Statement;
-    down: Database.Statement;
+    counterAdd: Database.Statement;
+    counterAll: Database.Statement;
+    counterClear: Database.Statement;
+    foldOne: Database.Statement;
     nonceSeen: Database.Statement;
     nonceAdd: Database.Statement;
     meta: Database.Statement;
@@ -223,10 +268,22 @@ export class SessionStore {
   };
   /** rows left in `applied_uplinks` (one row per uplink, before session 8) by a file opened at start: read and pruned until gone */
   private legacyApplied: boolean;
+  /** bytes in `session_counters` now, and in its last merge (compaction when the first is 3× the second) */
+  private counterBytes = 0;
+  private mergedBytes = 0;
+  /** compactions of `session_counters` since open (bench/edge-ns/session-commit.ts reports them) */
+  compactions = 0;
   /** decoded `applied_batches` blobs by id (a blob never changes; a correction is a newer blob) */
   private readonly appliedCache = new Map<number, Map<string, number>>();
 
-  constructor(readonly path: string) {
+  /** below this many bytes `session_counters` is not compacted */
+  private readonly compactMinBytes: number;
+
+  constructor(
+    readonly path: string,
+    options: { counterCompactMinBytes?: number } = {},
+  ) {
+    this.compactMinBytes = options.counterCompactMinBytes ?? COMPACT_MIN_BYTES;
     this.db = openDb(path);
     this.db.exec(SCHEMA);
     this.db.prepare(`INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', 1)`).run();
@@ -235,8 +292,10 @@ export class SessionStore {
       upsert: d.prepare(
         `INSERT OR REPLACE INTO sessions VALUES (@dev_eui, @activation, @dev_addr, @nwk_s_key, @app_s_key, @f_cnt_up_next, @f_cnt_down_next, @seq, @rx1_dr_offset, @rx2_dr, @rx_delay, @dr, @adr, @last_mic, @awaiting_ack)`,
       ),
-      uplink: d.prepare(`UPDATE sessions SET f_cnt_up_next = ?, dr = ?, adr = ?, last_mic = ?, awaiting_ack = ? WHERE dev_eui = ?`),
-      down: d.prepare(`UPDATE sessions SET f_cnt_down_next = ?, awaiting_ack = ? WHERE dev_eui = ?`),
+      counterAdd: d.prepare(`INSERT INTO session_counters (rows) VALUES (?)`),
+      counterAll: d.prepare(`SELECT rows FROM session_counters ORDER BY id`).pluck(),
+      counterClear: d.prepare(`DELETE FROM session_counters`),
+      foldOne: d.prepare(`UPDATE sessions SET seq = ?, f_cnt_up_next = ?, f_cnt_down_next = ?, dr = ?, adr = ?, last_mic = ?, awaiting_ack = ? WHERE dev_eui = ? AND seq <= ?`),
       nonceSeen: d.prepare(`SELECT 1 FROM dev_nonces WHERE dev_eui = ? AND dev_nonce = ?`),
       nonceAdd: d.prepare(`INSERT INTO dev_nonces (dev_eui, dev_nonce) VALUES (?, ?)`),
       meta: d.prepare(`SELECT v FROM meta WHERE k = ?`),
@@ -255,12 +314,13 @@ export class SessionStore {
       legacyAny: d.prepare('SELECT 1 FROM applied_uplinks LIMIT 1'),
     };
     this.legacyApplied = this.st.legacyAny.get() !== undefined;
+    this.counterBytes = d.prepare('SELECT coalesce(sum(length(rows)), 0) FROM session_counters').pluck().get() as number;
     // Recovery: a downlink handed to a gateway whose TX_ACK never came is sent again.
     this.db.prepare(`UPDATE downlinks SET state = 'pending' WHERE state = 'sent'`).run();
   }
 
   loadSessions(): Session[] {
-    return (this.db.prepare('SELECT * FROM sessions').all() as SessionRow[]).map(toSession);
+    return readSessions(this.db);
   }
 
   private row(s: Session): SessionRow {
@@ -338,12 +398,46 @@ export class SessionStore {
         if (applied.pruneThrough > 0) this.pruneApplied(applied.pruneThrough);
         this.addApplied(applied.rows);
       }
-      for (const s of sessions) this.st.uplink.run(s.fCntUpNext, s.dr, s.adr ? 1 : 0, s.lastMic, s.awaitingAck, s.devEui);
+      const changed = new Set(sessions);
       for (const { session: s, queued } of downlinks) {
-        this.st.down.run(s.fCntDownNext, s.awaitingAck, s.devEui);
+        changed.add(s);
         if (queued) this.st.setDownlink.run(queued.state, queued.attempts, s.fCntDownNext - 1, queued.outcome, queued.id);
       }
+      this.addCounters([...changed]);
     })();
+  }
+
+  /**
+   * The batch's session states as one appended `session_counters` row (session-counters.ts):
+   * a few sequential pages, where an UPDATE per session dirtied a random page each. When the
+   * rows hold three times what their last merge did (and at least COMPACT_MIN_BYTES), they are replaced
+   * by their merge in the same transaction: one entry per device, the latest.
+   */
+  private addCounters(list: readonly Session[]): void {
+    if (list.length === 0) return;
+    const blob = packCounters(list);
+    this.st.counterAdd.run(blob);
+    this.counterBytes += blob.length;
+    if (this.counterBytes <= Math.max(this.compactMinBytes, 3 * this.mergedBytes)) return;
+    const merged = mergeCounters(this.st.counterAll.all() as Buffer[]);
+    this.st.counterClear.run();
+    this.st.counterAdd.run(merged);
+    this.counterBytes = this.mergedBytes = merged.length;
+    this.compactions++;
+  }
+
+  /**
+   * Writes the counter entries into the `sessions` rows and empties `session_counters` (a clean
+   * stop: the file then reads the same for a version without the table, and the next start has
+   * less to apply). Same rule as the load: an entry counts for the row of its seq or an older one.
+   */
+  foldCounters(): void {
+    this.db.transaction(() => {
+      for (const blob of this.st.counterAll.all() as Buffer[])
+        for (const [devEui, c] of unpackCounters(blob).entries) this.st.foldOne.run(c.seq, c.fCntUpNext, c.fCntDownNext, c.dr, c.adr ? 1 : 0, c.lastMic, c.awaitingAck, devEui, c.seq);
+      this.st.counterClear.run();
+    })();
+    this.counterBytes = this.mergedBytes = 0;
   }
 
   /**
