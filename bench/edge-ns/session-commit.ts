@@ -9,7 +9,8 @@
  * journal's cursor does). Variants are run interleaved (one batch of each in turn), so machine
  * load hits them alike:
  *   - `per-row`: one UPDATE per session and one INSERT per applied row (the code before session 8)
- *   - `store`:   `SessionStore.commitUplinks` as it is now
+ *   - `store`:   `SessionStore.commitUplinks` as it is now (session 8: one appended blob of the
+ *                batch's counters, `session_counters`, and one of its applied rows, compacted at 3×)
  *   - `json`:    one UPDATE … FROM json_each(?) and one INSERT … SELECT FROM json_each(?)
  *   - `values`:  multi-row VALUES lists bound as parameters, statements cached per chunk size
  *   - `floor`:   a transaction writing one small row (the commit's fsync alone)
@@ -195,7 +196,7 @@ const median = (xs: number[]): number => {
 
 console.log(`${cpus()[0]?.model ?? '?'} ×${cpus().length}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ${N} sessions, ${BATCHES} batches per size and variant, interleaved; file on ${dir}`);
 console.log('');
-console.log('| sessions per batch | variant | wall µs per batch, median / mean | CPU µs per batch | CPU µs per session row |');
+console.log('| sessions per batch | variant | wall µs per batch, median / mean / max | CPU µs per batch | CPU µs per session row |');
 console.log('|---|---|---|---|---|');
 for (const size of SIZES) {
   const wall = new Map<string, number[]>(variants.map(([n]) => [n, []]));
@@ -217,10 +218,18 @@ for (const size of SIZES) {
     const w = wall.get(name) as number[];
     const c = (cpu.get(name) as number) / BATCHES;
     const mean = w.reduce((x, y) => x + y, 0) / w.length;
-    console.log(`| ${size} | ${name} | ${median(w).toFixed(0)} / ${mean.toFixed(0)} | ${c.toFixed(0)} | ${name === 'floor' ? '—' : (c / size).toFixed(2)} |`);
+    console.log(`| ${size} | ${name} | ${median(w).toFixed(0)} / ${mean.toFixed(0)} / ${Math.max(...w).toFixed(0)} | ${c.toFixed(0)} | ${name === 'floor' ? '—' : (c / size).toFixed(2)} |`);
   }
 }
+const l0 = process.hrtime.bigint();
+const loaded = store.loadSessions().length;
+const loadMs = Number(process.hrtime.bigint() - l0) / 1e6;
+const counterBytes = store.db.prepare('SELECT coalesce(sum(length(rows)), 0) FROM session_counters').pluck().get() as number;
+const f0 = process.hrtime.bigint();
+store.foldCounters();
+const foldMs = Number(process.hrtime.bigint() - f0) / 1e6;
 console.log('');
+console.log(`\`store\`: ${store.compactions} compactions of session_counters during the run; at the end ${(counterBytes / 1024).toFixed(0)} KiB of entries, loadSessions of ${loaded} sessions ${loadMs.toFixed(1)} ms, foldCounters (a clean stop) ${foldMs.toFixed(1)} ms.`);
 console.log(`load after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 store.close();
 rmSync(dir, { recursive: true, force: true });
