@@ -433,8 +433,9 @@ export class SessionStore {
    */
   foldCounters(): void {
     this.db.transaction(() => {
-      for (const blob of this.st.counterAll.all() as Buffer[])
-        for (const [devEui, c] of unpackCounters(blob).entries) this.st.foldOne.run(c.seq, c.fCntUpNext, c.fCntDownNext, c.dr, c.adr ? 1 : 0, c.lastMic, c.awaitingAck, devEui, c.seq);
+      // Merged first: one UPDATE per device, not per entry.
+      for (const [devEui, c] of unpackCounters(mergeCounters(this.st.counterAll.all() as Buffer[])).entries)
+        this.st.foldOne.run(c.seq, c.fCntUpNext, c.fCntDownNext, c.dr, c.adr ? 1 : 0, c.lastMic, c.awaitingAck, devEui, c.seq);
       this.st.counterClear.run();
     })();
     this.counterBytes = this.mergedBytes = 0;
