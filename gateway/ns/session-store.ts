@@ -11,8 +11,9 @@
  *     transaction with its uplink counters — one fsync per batch, not per join), and a
  *     downlink only after its FCntDown is (`commitUplinks`, with the batch's uplink counters).
  * S2. Uplink counters are committed (`commitUplinks`, one transaction per batch: the batch's
- *     `session_counters` row) *before* the batch's records are appended to the durable log. After a crash the stored FCntUp is
- *     therefore never behind a stored record: no frame is accepted twice. A crash between the
+ *     `session_counters` row) *before* the batch's records are appended to the durable log.
+ *     After a crash the stored FCntUp is therefore never behind a stored record: no frame is
+ *     accepted twice. A crash between the
  *     two loses that batch's records (frames received in the last few ms — like those still in
  *     the dedup window or the socket buffer, which no UDP receiver can keep either) — unless
  *     the inbox journal is on (S6). An ACK leaves only when its frame survives a crash: after
@@ -410,8 +411,8 @@ export class SessionStore {
   /**
    * The batch's session states as one appended `session_counters` row (session-counters.ts):
    * a few sequential pages, where an UPDATE per session dirtied a random page each. When the
-   * rows hold three times what their last merge did (and at least COMPACT_MIN_BYTES), they are replaced
-   * by their merge in the same transaction: one entry per device, the latest.
+   * rows hold three times what their last merge did (and at least COMPACT_MIN_BYTES), they are
+   * replaced by their merge in the same transaction: one entry per device, the latest.
    */
   private addCounters(list: readonly Session[]): void {
     if (list.length === 0) return;
