@@ -23,7 +23,7 @@
  *
  *   node --import tsx bench/edge-ns/session-commit.ts [--sizes 50,200,500] [--batches 60] [--sessions 10000]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -232,4 +232,29 @@ console.log('');
 console.log(`\`store\`: ${store.compactions} compactions of session_counters during the run; at the end ${(counterBytes / 1024).toFixed(0)} KiB of entries, loadSessions of ${loaded} sessions ${loadMs.toFixed(1)} ms, foldCounters (a clean stop) ${foldMs.toFixed(1)} ms.`);
 console.log(`load after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 store.close();
+
+// WAL bytes a batch writes (what the commit's fsync covers, and what an SD card wears on): main's
+// per-row statements against this store, each on a file of its own without checkpoints.
+const walOf = (name: string, commit: (st: SessionStore, list: Session[], applied: Applied) => void): number => {
+  const path = join(dir, `wal-${name}.sqlite`);
+  const st = new SessionStore(path);
+  const own = Array.from({ length: N }, (_, i) => abpSession(i, { lastMic: '00000000' }));
+  st.putSessions(own);
+  st.db.pragma('wal_autocheckpoint = 0');
+  st.db.pragma('wal_checkpoint(TRUNCATE)');
+  seed = 999;
+  for (let b = 0; b < 50; b++) {
+    const picked = new Set<Session>();
+    while (picked.size < 200) picked.add(own[rand(N)] as Session);
+    const list = [...picked];
+    for (const s of list) s.fCntUpNext++;
+    commit(st, list, { rows: list.map((s) => ({ devEui: s.devEui, fCnt: s.fCntUpNext - 1, logId: ++logId, entry: ++entry })), pruneThrough: Math.max(0, entry - 800) });
+  }
+  const bytes = statSync(`${path}-wal`).size;
+  st.close();
+  return bytes / 50;
+};
+const perRowWal = walOf('per-row', (st, list, applied) => perRow(st.db)(list, applied));
+const storeWal = walOf('store', (st, list, applied) => st.commitUplinks(list, [], applied));
+console.log(`WAL written per 200-session batch (50 batches, no checkpoint): per-row ${(perRowWal / 1024).toFixed(0)} KiB, store ${(storeWal / 1024).toFixed(0)} KiB.`);
 rmSync(dir, { recursive: true, force: true });
