@@ -14,6 +14,8 @@
  *   - `json`:    one UPDATE … FROM json_each(?) and one INSERT … SELECT FROM json_each(?)
  *   - `values`:  multi-row VALUES lists bound as parameters, statements cached per chunk size
  *   - `floor`:   a transaction writing one small row (the commit's fsync alone)
+ *   - `store + ADR …`: with the ADR state of every 5th session of the batch (20-uplink history)
+ *                written as main did (a row per device) and as adr-store.ts does now (one blob)
  * With `EXPLORE=1` also: `sessions-only` / `applied-only` (the two halves of `per-row`) and
  * `append` (counters appended to a rowid table instead of updated in place). `AUTOCHECKPOINT=n`
  * sets the connection's `wal_autocheckpoint` (0: none during the run).
@@ -30,6 +32,8 @@ import { parseArgs } from 'node:util';
 import type Database from 'better-sqlite3';
 import { SessionStore, type AppliedUplink, type Session } from '../../gateway/ns/session-store.ts';
 import { abpSession } from '../../gateway/ns/testing/sessions.ts';
+import type { AdrDevice } from '../../gateway/ns/adr.ts';
+import { AdrStore, encodePackedHistory } from '../../gateway/ns/adr-store.ts';
 
 const { values: opts } = parseArgs({ options: { sizes: { type: 'string', default: '50,200,500' }, batches: { type: 'string', default: '60' }, sessions: { type: 'string', default: '10000' } } });
 const SIZES = (opts.sizes as string).split(',').map(Number);
@@ -158,19 +162,43 @@ const sessions: Session[] = Array.from({ length: N }, (_, i) => abpSession(i, { 
 store.putSessions(sessions);
 if (process.env['AUTOCHECKPOINT']) store.db.pragma(`wal_autocheckpoint = ${Number(process.env['AUTOCHECKPOINT'])}`);
 
+// ADR state rides in the same transaction for ~1 in 5 ADR uplinks (adr.ts HISTORY_WRITE_EVERY):
+// main's one INSERT OR REPLACE per device against this branch's appended blob (adr-store.ts).
+const adrStore = new AdrStore(store.db);
+const adrPut = store.db.prepare('INSERT OR REPLACE INTO adr_state VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+const adrOf = (s: Session): AdrDevice => ({ dr: 5, txPowerIndex: 1, nbTrans: 1, packed: Array.from({ length: 40 }, (_, k) => (k % 2 ? -7.5 : s.fCntUpNext - 20 + k / 2)) });
+const fifth = (list: readonly Session[]): Session[] => list.filter((_, k) => k % 5 === 0);
+
 const variants: [string, Commit][] = [
   ['per-row', perRow(store.db)],
   ['store', (s, a) => store.commitUplinks(s, [], a)],
   ['json', json(store.db)],
   ['values', valuesVariant(store.db)],
   ['floor', floor(store.db)],
+  [
+    'store + ADR rows per device (main)',
+    store.db.transaction((list: readonly Session[], applied: Applied) => {
+      store.commitUplinks(list, [], applied);
+      for (const s of fifth(list)) {
+        const d = adrOf(s);
+        adrPut.run(s.devEui, 1, d.dr, d.txPowerIndex, d.nbTrans, '', 0, encodePackedHistory(d.packed));
+      }
+    }),
+  ],
+  [
+    'store + ADR log',
+    store.db.transaction((list: readonly Session[], applied: Applied) => {
+      store.commitUplinks(list, [], applied);
+      adrStore.write(fifth(list).map((s) => [s.devEui, adrOf(s), 1] as const));
+    }),
+  ],
   ...(process.env['EXPLORE'] ? ([['sessions-only', sessionsOnly(store.db)], ['applied-only', appliedOnly(store.db)], ['append', appendLog(store.db)]] as [string, Commit][]) : []),
 ];
 
 let seed = 12345;
 const rand = (n: number): number => {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-  return seed % n;
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; // 32-bit LCG (a float product loses the low bits)
+  return (seed >>> 8) % n;
 };
 let entry = 0;
 let logId = 0;

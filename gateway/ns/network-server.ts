@@ -1319,10 +1319,12 @@ export class NetworkServer {
       if (b.records.length) await this.deps.append(b.records, ids && ((refused) => ids.settle(refused)), false, ids?.onPlaced);
       this.deps.inbox?.done(b.entries);
     }
-    // A clean stop leaves the counters in the sessions rows (session-store.ts foldCounters):
-    // an optimisation of the file's shape, so a failure is only logged.
+    // A clean stop leaves the counters in the sessions rows and the ADR state in its rows
+    // (session-store.ts foldCounters, adr-store.ts fold): an optimisation of the file's shape,
+    // so a failure is only logged.
     try {
       this.deps.store.foldCounters();
+      this.adrStore.fold();
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message }, 'session counters not folded into the sessions rows at stop (kept as they are)');
     }

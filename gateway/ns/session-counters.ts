@@ -13,6 +13,7 @@
  * next, FCntDown next, awaited queue id; u8 DR, u8 ADR (0/1); u8 m, m bytes last MIC (latin1).
  * Doubles hold every counter exactly.
  */
+import { mergeLatest, putShortText } from './latest-entries.ts';
 import type { Session } from './session-store.ts';
 
 /** The fields an entry carries (the mutable part of a session). */
@@ -25,14 +26,6 @@ function sizeOf(s: { devEui: string; lastMic: string }): number {
   return 1 + s.devEui.length + FIXED + 1 + s.lastMic.length;
 }
 
-/** u8 length + latin1 bytes; a loop, not Buffer#write: for 8–16 characters the binding call costs more. */
-function putText(b: Buffer, o: number, text: string): number {
-  const n = text.length;
-  b[o] = n;
-  for (let i = 0; i < n; i++) b[o + 1 + i] = text.charCodeAt(i);
-  return o + 1 + n;
-}
-
 /** One entry per session, in iteration order (a later entry of the same DevEUI wins at load). */
 export function packCounters(sessions: readonly Session[]): Buffer {
   let size = 0;
@@ -40,7 +33,7 @@ export function packCounters(sessions: readonly Session[]): Buffer {
   const b = Buffer.allocUnsafe(size);
   let o = 0;
   for (const s of sessions) {
-    o = putText(b, o, s.devEui);
+    o = putShortText(b, o, s.devEui);
     b.writeDoubleLE(s.seq, o);
     b.writeDoubleLE(s.fCntUpNext, o + 8);
     b.writeDoubleLE(s.fCntDownNext, o + 16);
@@ -48,7 +41,7 @@ export function packCounters(sessions: readonly Session[]): Buffer {
     b[o + 32] = s.dr;
     b[o + 33] = s.adr ? 1 : 0;
     o += FIXED;
-    o = putText(b, o, s.lastMic);
+    o = putShortText(b, o, s.lastMic);
   }
   return b;
 }
@@ -98,32 +91,5 @@ export function unpackCounters(blob: Uint8Array): { entries: [devEui: string, st
  * damage, as at load.
  */
 export function mergeCounters(blobs: readonly Uint8Array[]): Buffer {
-  // Where each device's latest entry lies (blob, start, end): no Buffer per entry, one copy at the end.
-  const slot = new Map<string, number>();
-  const from: Buffer[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
-  let size = 0;
-  for (const blob of blobs) {
-    const b = Buffer.isBuffer(blob) ? blob : Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
-    scan(b, (devEui, start, end) => {
-      const k = slot.get(devEui);
-      if (k === undefined) {
-        slot.set(devEui, from.length);
-        from.push(b);
-        starts.push(start);
-        ends.push(end);
-      } else {
-        size -= (ends[k] as number) - (starts[k] as number);
-        from[k] = b;
-        starts[k] = start;
-        ends[k] = end;
-      }
-      size += end - start;
-    });
-  }
-  const out = Buffer.allocUnsafe(size);
-  let o = 0;
-  for (let k = 0; k < from.length; k++) o += (from[k] as Buffer).copy(out, o, starts[k], ends[k]);
-  return out;
+  return mergeLatest(blobs, scan);
 }

@@ -162,8 +162,8 @@ describe('session counters (one appended blob per batch, compacted, folded at st
     store.putSessions(model);
     let seed = 7;
     const rand = (k: number): number => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % k;
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; // 32-bit LCG (a float product loses the low bits)
+      return (seed >>> 8) % k;
     };
     for (let b = 0; b < 150; b++) {
       const batch: Session[] = [];
