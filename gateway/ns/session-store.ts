@@ -225,18 +225,19 @@ export function readSessions(db: Database.Database): Session[] {
   const hasCounters = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session_counters'`).get() !== undefined;
   if (!hasCounters) return list;
   const byEui = new Map(list.map((s) => [s.devEui, s]));
-  for (const blob of db.prepare('SELECT rows FROM session_counters ORDER BY id').pluck().all() as Buffer[]) {
-    for (const [devEui, c] of unpackCounters(blob).entries) {
-      const s = byEui.get(devEui);
-      if (!s || c.seq < s.seq) continue;
-      s.seq = c.seq;
-      s.fCntUpNext = c.fCntUpNext;
-      s.fCntDownNext = c.fCntDownNext;
-      s.dr = c.dr;
-      s.adr = c.adr;
-      s.lastMic = c.lastMic;
-      s.awaitingAck = c.awaitingAck;
-    }
+  // Merged first (each device's latest entry, which has its highest seq): the same result as
+  // applying every entry in order, with one object per device instead of one per entry.
+  const blobs = db.prepare('SELECT rows FROM session_counters ORDER BY id').pluck().all() as Buffer[];
+  for (const [devEui, c] of unpackCounters(mergeCounters(blobs)).entries) {
+    const s = byEui.get(devEui);
+    if (!s || c.seq < s.seq) continue;
+    s.seq = c.seq;
+    s.fCntUpNext = c.fCntUpNext;
+    s.fCntDownNext = c.fCntDownNext;
+    s.dr = c.dr;
+    s.adr = c.adr;
+    s.lastMic = c.lastMic;
+    s.awaitingAck = c.awaitingAck;
   }
   return list;
 }
