@@ -47,7 +47,8 @@ export interface DurableLogConfig {
    * 0 (default): `commit()` persists the sink's cursor file and resolves once it is durable.
    * > 0: `commit()` records the position (readers see it at once) and resolves; the file is
    * written at most once per this many ms per sink (the first commit after a quiet spell at
-   * once) and at `close()`. A crash then re-delivers up to that much more (at-least-once, as
+   * once; at once too while an append waits for space) and at `close()`. A crash then
+   * re-delivers up to that much more (at-least-once, as
    * every sink is); nothing is lost — segments are still deleted only behind the written cursor.
    */
   cursor_interval_ms?: number;

@@ -261,6 +261,21 @@ describe('durable log: cursor_interval_ms', () => {
   it('is checked as a config key', async () => {
     await expect(DurableLog.open({ dir: await freshDir(), cursor_interval_ms: -1 })).rejects.toThrow('buffer.cursor_interval_ms: must be an integer >= 0');
   });
+
+  it('an append waiting for space (when_full: block) does not wait out the interval: the commit that frees it is written at once', async () => {
+    const log = await openLog({ dir: await freshDir(), segment_bytes: 1024, max_bytes: 2048, when_full: 'block', block_timeout_ms: 0, sinks: ['a'], cursor_interval_ms: 600_000 });
+    const within = <T,>(p: Promise<T>, ms: number): Promise<T | 'waiting'> => Promise.race([p, new Promise<'waiting'>((r) => setTimeout(() => r('waiting'), ms))]);
+    await log.append(uplinkFor(1));
+    await log.commit('a', 1); // the interval runs from this write on
+    let waiting: Promise<number> | undefined;
+    for (let id = 2; id < 200 && !waiting; id++) {
+      const p = log.append(uplinkFor(id));
+      if ((await within(p, 300)) === 'waiting') waiting = p;
+    }
+    expect(waiting).toBeDefined();
+    await log.commit('a', log.stats().last_id);
+    expect(await within(waiting as Promise<number>, 20_000)).not.toBe('waiting');
+  }, 60_000);
 });
 
 describe('durable log: restart', () => {

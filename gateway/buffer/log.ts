@@ -620,6 +620,8 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
       // The encoder's output views may be reused: keep private copies while waiting.
       for (let i = w.ids.length; i < payloads.length; i++) payloads[i] = Uint8Array.prototype.slice.call(payloads[i] as Uint8Array);
       this.waiting.push(w);
+      // cursor_interval_ms: an append waits for space, which only written cursors free: now.
+      this.persistCursorsNow();
       if (this.config.when_full === 'block' && this.config.block_timeout_ms > 0) {
         w.timer = setTimeout(() => this.timeOut(w), this.config.block_timeout_ms);
       }
@@ -1039,13 +1041,25 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     await this.persistCursor(c, id);
   }
 
+  /** The pending interval writes now (an append is waiting for the space they free). */
+  private persistCursorsNow(): void {
+    if (this.config.cursor_interval_ms === 0) return;
+    for (const c of this.cursors.values()) {
+      if (c.durable >= c.requested) continue;
+      clearTimeout(c.timer);
+      c.timer = undefined;
+      this.persistLater(c);
+    }
+  }
+
   /**
    * `cursor_interval_ms`: writes the cursor file once the interval since the last write has
    * passed (at once after a quiet spell), with whatever the sink has committed by then.
    */
   private persistLater(c: Cursor): void {
     if (c.timer !== undefined || c.durable >= c.requested || this.state !== 'open') return;
-    const wait = Math.max(0, (c.lastWriteAt ?? -Infinity) + this.config.cursor_interval_ms - performance.now());
+    // An append waiting for space (the log full) waits for nothing else: write at once.
+    const wait = this.waiting.length > 0 ? 0 : Math.max(0, (c.lastWriteAt ?? -Infinity) + this.config.cursor_interval_ms - performance.now());
     c.timer = setTimeout(() => {
       c.timer = undefined;
       c.lastWriteAt = performance.now();
