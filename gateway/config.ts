@@ -7,6 +7,9 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { readYamlFile, YamlError } from '../devices/safe-yaml.ts';
 import { DEFAULTS as BUFFER_DEFAULTS, resolveConfig as resolveBufferConfig, type DurableLogConfig } from './buffer/config.ts';
+
+/** `buffer.cursor_interval_ms` of the gateway's log (the log's own default, 0, is per commit). */
+const GATEWAY_CURSOR_INTERVAL_MS = 1000;
 import { resolveInfluxSinkConfig, type InfluxSinkConfig } from './sinks/influxdb/config.ts';
 import type { ChirpstackMqttConfig } from './sources/chirpstack-mqtt.ts';
 import { checkWebConfig, type WebConfig } from './web/config.ts';
@@ -318,12 +321,14 @@ export function checkConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   });
 
   const bufRaw = raw['buffer'] ?? {};
-  let buffer: DurableLogConfig = { dir: resolve(dataDir, 'buffer'), sinks: [...names] };
+  // The sinks' cursor files at most once a second (buffer/README.md, cursor_interval_ms): one
+  // atomic file write per sink batch cost ~2 % of the main thread at 10,000 uplinks/s.
+  let buffer: DurableLogConfig = { dir: resolve(dataDir, 'buffer'), sinks: [...names], cursor_interval_ms: GATEWAY_CURSOR_INTERVAL_MS };
   if (!isObj(bufRaw)) c.add('buffer', 'E_CONFIG_TYPE', 'must be a mapping');
   else {
     // `sinks` is derived from the configured sinks, never written by hand.
     c.known(bufRaw, 'buffer.', ['dir', ...Object.keys(BUFFER_DEFAULTS)]);
-    buffer = { ...(bufRaw as Partial<DurableLogConfig>), dir: at(c.str(bufRaw, 'dir', 'buffer.', resolve(dataDir, 'buffer')) ?? resolve(dataDir, 'buffer')), sinks: [...names] };
+    buffer = { cursor_interval_ms: GATEWAY_CURSOR_INTERVAL_MS, ...(bufRaw as Partial<DurableLogConfig>), dir: at(c.str(bufRaw, 'dir', 'buffer.', resolve(dataDir, 'buffer')) ?? resolve(dataDir, 'buffer')), sinks: [...names] };
     try {
       resolveBufferConfig(buffer);
     } catch (err) {

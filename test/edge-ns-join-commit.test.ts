@@ -21,6 +21,7 @@ import { TestForwarder, until } from '../gateway/ns/testing/forwarder.ts';
 import { renderRegistry } from '../gateway/registry/devices-file.ts';
 import { writeDeviceKeysFile } from '../gateway/registry/keys-file.ts';
 import { SemtechUdpSource } from '../gateway/sources/semtech-udp.ts';
+import { readSessions } from '../gateway/ns/session-store.ts';
 import { buildDataFrame } from '../lorawan/data-frame.ts';
 import { buildJoinRequest, openJoinAccept } from '../lorawan/join.ts';
 import { deriveSessionKeys } from '../lorawan/session-keys.ts';
@@ -197,8 +198,8 @@ describe('joins in the group commit', () => {
     const failedBefore = await rejected('store_error');
     // The previous test's last frame is committed first (its batch must not be the one that fails).
     const reader = new Database(storePath(), { readonly: true });
-    const committed = reader.prepare('SELECT f_cnt_up_next AS n FROM sessions WHERE dev_eui = ?');
-    await until(() => (committed.get(rejoiner.devEui) as { n: number } | undefined)?.n === 1, 'frame 0 committed', 30_000);
+    const committed = (): number | undefined => readSessions(reader).find((x) => x.devEui === rejoiner.devEui)?.fCntUpNext;
+    await until(() => committed() === 1, 'frame 0 committed', 30_000);
     reader.close();
     // A second writer (as `lorawan-edge downlink` is) holds the write lock longer than the
     // store's busy timeout (5 s): the batch's transaction fails.

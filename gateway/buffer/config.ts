@@ -43,6 +43,15 @@ export interface DurableLogConfig {
    */
   read_cache_records?: number;
   read_cache_bytes?: number;
+  /**
+   * 0 (default): `commit()` persists the sink's cursor file and resolves once it is durable.
+   * > 0: `commit()` records the position (readers see it at once) and resolves; the file is
+   * written at most once per this many ms per sink (the first commit after a quiet spell at
+   * once; at once too while an append waits for space) and at `close()`. A crash then
+   * re-delivers up to that much more (at-least-once, as
+   * every sink is); nothing is lost — segments are still deleted only behind the written cursor.
+   */
+  cursor_interval_ms?: number;
 }
 
 export type ResolvedConfig = Required<Omit<DurableLogConfig, 'sinks'>> & { sinks: readonly string[] };
@@ -63,6 +72,7 @@ export const DEFAULTS = {
   read_chunk_bytes: 1 * MiB,
   read_cache_records: 4_000,
   read_cache_bytes: 4 * MiB,
+  cursor_interval_ms: 0,
 } as const satisfies Omit<ResolvedConfig, 'dir' | 'sinks'>;
 
 /** Smallest segment accepted: a header and one small frame. */
@@ -108,6 +118,7 @@ export function resolveConfig(c: DurableLogConfig): ResolvedConfig {
   const read_chunk_bytes = int('read_chunk_bytes', c.read_chunk_bytes ?? DEFAULTS.read_chunk_bytes, 4096);
   const read_cache_records = int('read_cache_records', c.read_cache_records ?? DEFAULTS.read_cache_records, 0);
   const read_cache_bytes = int('read_cache_bytes', c.read_cache_bytes ?? DEFAULTS.read_cache_bytes, 0);
+  const cursor_interval_ms = int('cursor_interval_ms', c.cursor_interval_ms ?? DEFAULTS.cursor_interval_ms, 0);
   const sinks = c.sinks ?? [];
   if (!Array.isArray(sinks)) bad('sinks', 'must be a list of sink names');
   for (const s of sinks) checkSinkName(s);
@@ -126,6 +137,7 @@ export function resolveConfig(c: DurableLogConfig): ResolvedConfig {
     read_chunk_bytes,
     read_cache_records,
     read_cache_bytes,
+    cursor_interval_ms,
     sinks,
   };
 }

@@ -218,6 +218,66 @@ describe('durable log: segments', () => {
   });
 });
 
+describe('durable log: cursor_interval_ms', () => {
+  const onDisk = async (dir: string, sink: string): Promise<number> => (JSON.parse(await readFile(join(dir, `sink-${sink}.cursor`), 'utf8')) as { committed: number }).committed;
+
+  it('commits take effect at once, the file is written at most once per interval and at close; segments wait for the file', async () => {
+    const dir = await freshDir();
+    const log = await openLog({ dir, segment_bytes: 2048, sinks: ['a'], cursor_interval_ms: 60_000 });
+    await appendRange(log, 1, 200);
+    const writes0 = log.stats().cursor_writes;
+    // The first commit after a quiet spell is written at once (bounded poll); the next ones wait out the interval.
+    await log.commit('a', 10);
+    for (let i = 0; i < 500 && (await onDisk(dir, 'a')) !== 10; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await onDisk(dir, 'a')).toBe(10);
+    await new Promise((r) => setTimeout(r, 100)); // the deletions that write allowed
+    const segments = (await segmentFiles(dir)).length;
+    for (let id = 11; id <= 200; id++) await log.commit('a', id);
+    // Readers and committedOf follow the commits; the file and the deletions do not yet.
+    expect(log.committedOf('a')).toBe(200);
+    expect((await readAll(log, 'a')).length).toBe(0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await onDisk(dir, 'a')).toBe(10);
+    expect(log.stats().cursor_writes - writes0).toBe(1);
+    expect(log.stats().sinks['a']?.committed).toBe(10);
+    expect((await segmentFiles(dir)).length).toBe(segments);
+    // close() writes what was committed since.
+    await log.close();
+    expect(await onDisk(dir, 'a')).toBe(200);
+    const again = await openLog({ dir, sinks: ['a'], cursor_interval_ms: 60_000 });
+    expect(again.committedOf('a')).toBe(200);
+  });
+
+  it('a short interval writes the latest position after it, without further commits', async () => {
+    const dir = await freshDir();
+    const log = await openLog({ dir, sinks: ['a'], cursor_interval_ms: 50 });
+    await appendRange(log, 1, 30);
+    for (let id = 1; id <= 30; id++) await log.commit('a', id);
+    for (let i = 0; i < 1000 && (await onDisk(dir, 'a')) !== 30; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await onDisk(dir, 'a')).toBe(30);
+    expect(log.stats().cursor_writes).toBeLessThan(10);
+  });
+
+  it('is checked as a config key', async () => {
+    await expect(DurableLog.open({ dir: await freshDir(), cursor_interval_ms: -1 })).rejects.toThrow('buffer.cursor_interval_ms: must be an integer >= 0');
+  });
+
+  it('an append waiting for space (when_full: block) does not wait out the interval: the commit that frees it is written at once', async () => {
+    const log = await openLog({ dir: await freshDir(), segment_bytes: 1024, max_bytes: 2048, when_full: 'block', block_timeout_ms: 0, sinks: ['a'], cursor_interval_ms: 600_000 });
+    const within = <T,>(p: Promise<T>, ms: number): Promise<T | 'waiting'> => Promise.race([p, new Promise<'waiting'>((r) => setTimeout(() => r('waiting'), ms))]);
+    await log.append(uplinkFor(1));
+    await log.commit('a', 1); // the interval runs from this write on
+    let waiting: Promise<number> | undefined;
+    for (let id = 2; id < 200 && !waiting; id++) {
+      const p = log.append(uplinkFor(id));
+      if ((await within(p, 300)) === 'waiting') waiting = p;
+    }
+    expect(waiting).toBeDefined();
+    await log.commit('a', log.stats().last_id);
+    expect(await within(waiting as Promise<number>, 20_000)).not.toBe('waiting');
+  }, 60_000);
+});
+
 describe('durable log: restart', () => {
   it('keeps ids, cursors and data across close/open', async () => {
     const dir = await freshDir();

@@ -16,7 +16,9 @@
  *     also when a caught-up reader takes them from the in-memory tail cache (tail-cache.ts):
  *     the cache hands out ids up to the last durable id only.
  * I4. A cursor (one per sink) is the id of the last record that sink has finished with. It is
- *     persisted atomically (temp file, fsync, rename, fsync folder) and never moves backwards.
+ *     persisted atomically (temp file, fsync, rename, fsync folder) and never moves backwards —
+ *     at each `commit()`, or with `cursor_interval_ms` > 0 at most once per interval per sink and
+ *     at `close()` (a crash then re-delivers up to that much more: at-least-once, never loss).
  * I5. A segment file is deleted only when the writer has moved on to a newer segment that exists
  *     on disk, all its bytes are durable, and every persisted cursor is at or past its last id.
  *     With no sink at all nothing is deleted (data nobody has read is not thrown away). The one
@@ -73,6 +75,8 @@
  * batch is written with one positional write per segment it touches, then one fdatasync, when the
  * first record in it has waited `fsync_interval_ms` (default 100 ms) or the batch reaches
  * `flush_bytes` (default 1 MiB), whichever comes first; only then do the batch's promises resolve.
+ * Cursor files: one atomic write per `commit()` (one at a time per sink: commits meanwhile are
+ * covered by the next write), or at most one per `cursor_interval_ms` when that is set.
  * A caller with someone waiting on the durability (the edge network server's ACK or join-accept,
  * whose receive window is running) may ask for the pending batch now (`flushSoon()`).
  * One flush runs at a time; records arriving meanwhile form the next batch. On rotation the old
@@ -256,6 +260,10 @@ interface Cursor {
   durable: number;
   dropped: number;
   writing: Promise<void> | undefined;
+  /** `cursor_interval_ms` > 0: the pending write, when the last one started, and its failure (the next commit() rejects with it) */
+  timer?: NodeJS.Timeout | undefined;
+  lastWriteAt?: number;
+  failed?: Error | undefined;
 }
 
 /** Records placed into the pending batch for one segment. */
@@ -466,7 +474,14 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     this.clearTimer();
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    await Promise.allSettled([...this.cursorWrites]);
+    // cursor_interval_ms: what the sinks committed since the last write is written now.
+    const last: Promise<void>[] = [];
+    for (const c of this.cursors.values()) {
+      clearTimeout(c.timer);
+      c.timer = undefined;
+      if (c.durable < c.requested) last.push(this.persistCursor(c, c.requested));
+    }
+    await Promise.allSettled([...this.cursorWrites, ...last]);
     await this.unlinking;
     this.state = 'closed';
     for (const wake of [...this.durableWaiters]) wake();
@@ -605,6 +620,8 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
       // The encoder's output views may be reused: keep private copies while waiting.
       for (let i = w.ids.length; i < payloads.length; i++) payloads[i] = Uint8Array.prototype.slice.call(payloads[i] as Uint8Array);
       this.waiting.push(w);
+      // cursor_interval_ms: an append waits for space, which only written cursors free: now.
+      this.persistCursorsNow();
       if (this.config.when_full === 'block' && this.config.block_timeout_ms > 0) {
         w.timer = setTimeout(() => this.timeOut(w), this.config.block_timeout_ms);
       }
@@ -1001,7 +1018,8 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
   /**
    * Persists `sink`'s cursor at `id` (the last record it has finished with) atomically and
    * resolves when that is durable; then deletes the segments every sink has passed. A lower id
-   * than the current cursor changes nothing (cursors never move backwards).
+   * than the current cursor changes nothing (cursors never move backwards). With
+   * `cursor_interval_ms` > 0 it resolves at once and the file follows (`persistLater`).
    */
   async commit(sink: string, id: number): Promise<void> {
     if (this.state !== 'open') throw this.refusal() ?? new DurableLogError('LOG_CLOSED', `durable log ${this.dir} is closed`);
@@ -1013,7 +1031,42 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     }
     const c = this.cursorOf(sink);
     if (id > c.requested) c.requested = id;
+    if (this.config.cursor_interval_ms > 0) {
+      const failed = c.failed;
+      c.failed = undefined;
+      this.persistLater(c);
+      if (failed) throw failed;
+      return;
+    }
     await this.persistCursor(c, id);
+  }
+
+  /** The pending interval writes now (an append is waiting for the space they free). */
+  private persistCursorsNow(): void {
+    if (this.config.cursor_interval_ms === 0) return;
+    for (const c of this.cursors.values()) {
+      if (c.durable >= c.requested) continue;
+      clearTimeout(c.timer);
+      c.timer = undefined;
+      this.persistLater(c);
+    }
+  }
+
+  /**
+   * `cursor_interval_ms`: writes the cursor file once the interval since the last write has
+   * passed (at once after a quiet spell), with whatever the sink has committed by then.
+   */
+  private persistLater(c: Cursor): void {
+    if (c.timer !== undefined || c.durable >= c.requested || this.state !== 'open') return;
+    // An append waiting for space (the log full) waits for nothing else: write at once.
+    const wait = this.waiting.length > 0 ? 0 : Math.max(0, (c.lastWriteAt ?? -Infinity) + this.config.cursor_interval_ms - performance.now());
+    c.timer = setTimeout(() => {
+      c.timer = undefined;
+      c.lastWriteAt = performance.now();
+      this.persistCursor(c, c.requested).catch((err: unknown) => {
+        c.failed = err instanceof Error ? err : new Error(String(err));
+      });
+    }, wait);
   }
 
   /** Forgets a sink: deletes its cursor so it no longer holds segments. */
@@ -1023,6 +1076,8 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     const c = this.cursors.get(sink);
     if (!c) return;
     this.cursors.delete(sink);
+    clearTimeout(c.timer);
+    c.timer = undefined;
     await c.writing?.catch(() => undefined);
     await unlink(join(this.dir, cursorFileName(sink))).catch((err: unknown) => {
       if (errno(err) !== 'ENOENT') throw err;

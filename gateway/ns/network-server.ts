@@ -125,7 +125,7 @@ export interface InboxHooks {
   nextLogId: () => number;
   /** the durable log's next record id at start: records below it were durable before the crash */
   storedBelowLogId: number;
-  /** the journal's persisted cursor (applied_uplinks rows up to it are pruned) */
+  /** the journal's persisted cursor (S6 applied rows up to it are pruned) */
   cursor: () => number;
   /** a replayed frame found already processed, or restored (stored now: it had been lost) */
   recovered: (outcome: 'already_processed' | 'restored') => void;
@@ -1052,7 +1052,7 @@ export class NetworkServer {
     // frame must survive a kill -9 from the moment the ACK leaves (S2). With the inbox journal
     // it already does: the datagram was durable before the frame was processed, its entry stays
     // open until the record is durable, and the transaction just committed holds the frame's
-    // applied_uplinks row, so a restart stores it again as `restored` (S6) — the ACK leaves now.
+    // S6 applied row, so a restart stores it again as `restored` (S6) — the ACK leaves now.
     // Without the journal the ACK waits for the log's fsync (asked for at once): a kill -9 or a
     // refused append before it leaves the device unanswered, and it retransmits.
     const ackNow = this.deps.inbox !== undefined;
@@ -1314,10 +1314,20 @@ export class NetworkServer {
       if (b?.joins.length) this.deps.store.commitJoins(b.joins, { nextJoinNonce: this.nextJoinNonce, nextNwkAddr: this.nextNwkAddr });
       this.writeAdr(true);
     })();
-    if (!b) return;
-    const ids = this.logIds(applied, b.records.length);
-    if (b.records.length) await this.deps.append(b.records, ids && ((refused) => ids.settle(refused)), false, ids?.onPlaced);
-    this.deps.inbox?.done(b.entries);
+    if (b) {
+      const ids = this.logIds(applied, b.records.length);
+      if (b.records.length) await this.deps.append(b.records, ids && ((refused) => ids.settle(refused)), false, ids?.onPlaced);
+      this.deps.inbox?.done(b.entries);
+    }
+    // A clean stop leaves the counters in the sessions rows and the ADR state in its rows
+    // (session-store.ts foldCounters, adr-store.ts fold): an optimisation of the file's shape,
+    // so a failure is only logged.
+    try {
+      this.deps.store.foldCounters();
+      this.adrStore.fold();
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'session counters not folded into the sessions rows at stop (kept as they are)');
+    }
   }
 
   /** Sessions with prepared keys, and lookups that found none (session-key-table.ts; tests and benches). */
@@ -1333,7 +1343,7 @@ export class NetworkServer {
   }
 }
 
-/** The `applied_uplinks` counter of a join's S6 row: negative, so never an uplink's FCnt. */
+/** The FCnt of a join's S6 row: negative, so never an uplink's FCnt. */
 function joinAppliedKey(devNonce: number): number {
   return -1 - devNonce;
 }

@@ -10,9 +10,10 @@
  *     is sent only after its session and DevNonce are on disk (`commitJoins`, in the batch's
  *     transaction with its uplink counters — one fsync per batch, not per join), and a
  *     downlink only after its FCntDown is (`commitUplinks`, with the batch's uplink counters).
- * S2. Uplink counters are committed (`commitUplinks`, one transaction per batch) *before* the
- *     batch's records are appended to the durable log. After a crash the stored FCntUp is
- *     therefore never behind a stored record: no frame is accepted twice. A crash between the
+ * S2. Uplink counters are committed (`commitUplinks`, one transaction per batch: the batch's
+ *     `session_counters` row) *before* the batch's records are appended to the durable log.
+ *     After a crash the stored FCntUp is therefore never behind a stored record: no frame is
+ *     accepted twice. A crash between the
  *     two loses that batch's records (frames received in the last few ms — like those still in
  *     the dedup window or the socket buffer, which no UDP receiver can keep either) — unless
  *     the inbox journal is on (S6). An ACK leaves only when its frame survives a crash: after
@@ -20,10 +21,11 @@
  * S3. A DevNonce, once committed for a device, is never accepted again for it (LoRaWAN 1.0.x
  *     random nonces: every nonce seen is kept, as ChirpStack does).
  * S4. JoinNonce and DevAddr allocators only move forward (committed with the batch's joins).
- * S5. The in-memory copy (the caller's) is loaded from here at start and written through;
- *     this module never holds a second copy of a session.
+ * S5. The in-memory copy (the caller's) is loaded from here at start (`readSessions`: the
+ *     `sessions` rows with the `session_counters` entries applied) and written through; this
+ *     module never holds a second copy of a session.
  * S6. With the inbox journal on, `commitUplinks` also records, per stored uplink, the durable-log
- *     id its record is about to get (`applied_uplinks`, see `AppliedUplink`): S2's crash window
+ *     id its record is about to get (`applied_batches`, see `AppliedUplink`): S2's crash window
  *     (counters committed, records not yet durable) is then told apart at the next start and the
  *     frame replayed from the journal is stored instead of lost — which is why an ACK may leave
  *     right after this commit (test/edge-ns-ack-crash.test.ts).
@@ -32,10 +34,23 @@
  *
  * `<data_dir>/ns/sessions.sqlite` (+ `-wal`, `-shm`), mode 0600 (session keys are secrets).
  * Tables: `meta(k, v)` (schema version, next_join_nonce, next_nwk_addr); `sessions` (one row
- * per device, keys as 16-byte blobs); `dev_nonces(dev_eui, dev_nonce)`; `downlinks` (queue:
+ * per device, keys as 16-byte blobs; its counter columns are as of its last join, new ABP keys or
+ * clean stop); `session_counters(id, rows)` (one row per commit batch: the batch's sessions'
+ * seq, FCntUp, FCntDown, DR, ADR, last MIC and awaited downlink packed as in
+ * session-counters.ts; an entry counts for a `sessions` row of the same seq or an older one, a
+ * later entry of a device over an earlier one; replaced by their merge — one entry per device —
+ * in the transaction that makes them 3× the last merge, and folded into the `sessions` rows at a
+ * clean stop); `dev_nonces(dev_eui, dev_nonce)`; `downlinks` (queue:
  * id, dev_eui, f_port, payload, confirmed, state pending|sent|awaiting_ack|done|failed,
- * attempts, f_cnt_down, outcome, created_ms); `applied_uplinks(dev_eui, f_cnt, log_id, entry)`
- * (S6, a few rows per frame in flight). The schema version is `meta.schema = 1`. Other
+ * attempts, f_cnt_down, outcome, created_ms); `applied_batches(id, max_entry, rows)` (S6: one
+ * row per commit batch, `rows` the batch's (DevEUI, FCnt, log id, journal entry) packed as in
+ * applied-batch.ts; a row goes once the journal's cursor passed `max_entry`); `applied_uplinks(
+ * dev_eui, f_cnt, log_id, entry)` (S6 before session 8, one row per uplink: no longer written,
+ * still read and pruned, so a file left by a crash of the older version replays right). The
+ * schema version is `meta.schema = 1` (the new tables are created on open). A version before
+ * session 8 reads only the `sessions` rows: go back to one only after a clean stop (which folds
+ * the counters in), never straight after a crash (its counters would be behind: replays
+ * accepted). Other
  * modules keep their own tables in this file through `db` (adr-store.ts, outcome-outbox.ts,
  * command-ids.ts), created on open (`CREATE TABLE IF NOT EXISTS`).
  *
@@ -48,6 +63,8 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { appliedKey, packApplied, unpackApplied } from './applied-batch.ts';
+import { mergeCounters, packCounters, unpackCounters } from './session-counters.ts';
 
 export interface Session {
   devEui: string;
@@ -137,6 +154,9 @@ CREATE INDEX IF NOT EXISTS downlinks_pending ON downlinks (dev_eui, state, id);
 CREATE INDEX IF NOT EXISTS downlinks_state ON downlinks (state, dev_eui);
 CREATE TABLE IF NOT EXISTS applied_uplinks (dev_eui TEXT NOT NULL, f_cnt INTEGER NOT NULL, log_id INTEGER NOT NULL, entry INTEGER NOT NULL, PRIMARY KEY (dev_eui, f_cnt)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS applied_uplinks_entry ON applied_uplinks (entry);
+CREATE TABLE IF NOT EXISTS session_counters (id INTEGER PRIMARY KEY, rows BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS applied_batches (id INTEGER PRIMARY KEY, max_entry INTEGER NOT NULL, rows BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS applied_batches_max_entry ON applied_batches (max_entry);
 `;
 
 /**
@@ -190,13 +210,47 @@ function openDb(path: string): Database.Database {
   return db;
 }
 
+/** Below this many bytes `session_counters` is not compacted (10,000 sessions merge to ~0.6 MB). */
+const COMPACT_MIN_BYTES = 1 << 20;
+
+/**
+ * Every session as committed (S5), from any connection (a read-only one too): its `sessions`
+ * row, then the `session_counters` entries in commit order — an entry counts for a row of the
+ * same seq or an older one (an accept_zero restart moves seq with the counters); a row written
+ * later by a join or new ABP keys has a higher seq than every entry before it, so those count
+ * no more.
+ */
+export function readSessions(db: Database.Database): Session[] {
+  const list = (db.prepare('SELECT * FROM sessions').all() as SessionRow[]).map(toSession);
+  const hasCounters = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session_counters'`).get() !== undefined;
+  if (!hasCounters) return list;
+  const byEui = new Map(list.map((s) => [s.devEui, s]));
+  // Merged first (each device's latest entry, which has its highest seq): the same result as
+  // applying every entry in order, with one object per device instead of one per entry.
+  const blobs = db.prepare('SELECT rows FROM session_counters ORDER BY id').pluck().all() as Buffer[];
+  for (const [devEui, c] of unpackCounters(mergeCounters(blobs)).entries) {
+    const s = byEui.get(devEui);
+    if (!s || c.seq < s.seq) continue;
+    s.seq = c.seq;
+    s.fCntUpNext = c.fCntUpNext;
+    s.fCntDownNext = c.fCntDownNext;
+    s.dr = c.dr;
+    s.adr = c.adr;
+    s.lastMic = c.lastMic;
+    s.awaitingAck = c.awaitingAck;
+  }
+  return list;
+}
+
 export class SessionStore {
   /** the connection, for the modules that keep their own tables in this file (adr-store.ts, outcome-outbox.ts, command-ids.ts) */
   readonly db: Database.Database;
   private readonly st: {
     upsert: Database.Statement;
-    uplink: Database.Statement;
-    down: Database.Statement;
+    counterAdd: Database.Statement;
+    counterAll: Database.Statement;
+    counterClear: Database.Statement;
+    foldOne: Database.Statement;
     nonceSeen: Database.Statement;
     nonceAdd: Database.Statement;
     meta: Database.Statement;
@@ -206,12 +260,32 @@ export class SessionStore {
     getDownlink: Database.Statement;
     enqueue: Database.Statement;
     pendingDevices: Database.Statement;
-    applied: Database.Statement;
     appliedGet: Database.Statement;
     appliedPrune: Database.Statement;
+    batchAdd: Database.Statement;
+    batchPrune: Database.Statement;
+    batchIds: Database.Statement;
+    batchRows: Database.Statement;
+    legacyAny: Database.Statement;
   };
+  /** rows left in `applied_uplinks` (one row per uplink, before session 8) by a file opened at start: read and pruned until gone */
+  private legacyApplied: boolean;
+  /** bytes in `session_counters` now, and in its last merge (compaction when the first is 3× the second) */
+  private counterBytes = 0;
+  private mergedBytes = 0;
+  /** compactions of `session_counters` since open (bench/edge-ns/session-commit.ts reports them) */
+  compactions = 0;
+  /** decoded `applied_batches` blobs by id (a blob never changes; a correction is a newer blob) */
+  private readonly appliedCache = new Map<number, Map<string, number>>();
 
-  constructor(readonly path: string) {
+  /** below this many bytes `session_counters` is not compacted */
+  private readonly compactMinBytes: number;
+
+  constructor(
+    readonly path: string,
+    options: { counterCompactMinBytes?: number } = {},
+  ) {
+    this.compactMinBytes = options.counterCompactMinBytes ?? COMPACT_MIN_BYTES;
     this.db = openDb(path);
     this.db.exec(SCHEMA);
     this.db.prepare(`INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', 1)`).run();
@@ -220,8 +294,10 @@ export class SessionStore {
       upsert: d.prepare(
         `INSERT OR REPLACE INTO sessions VALUES (@dev_eui, @activation, @dev_addr, @nwk_s_key, @app_s_key, @f_cnt_up_next, @f_cnt_down_next, @seq, @rx1_dr_offset, @rx2_dr, @rx_delay, @dr, @adr, @last_mic, @awaiting_ack)`,
       ),
-      uplink: d.prepare(`UPDATE sessions SET f_cnt_up_next = ?, dr = ?, adr = ?, last_mic = ?, awaiting_ack = ? WHERE dev_eui = ?`),
-      down: d.prepare(`UPDATE sessions SET f_cnt_down_next = ?, awaiting_ack = ? WHERE dev_eui = ?`),
+      counterAdd: d.prepare(`INSERT INTO session_counters (rows) VALUES (?)`),
+      counterAll: d.prepare(`SELECT rows FROM session_counters ORDER BY id`).pluck(),
+      counterClear: d.prepare(`DELETE FROM session_counters`),
+      foldOne: d.prepare(`UPDATE sessions SET seq = ?, f_cnt_up_next = ?, f_cnt_down_next = ?, dr = ?, adr = ?, last_mic = ?, awaiting_ack = ? WHERE dev_eui = ? AND seq <= ?`),
       nonceSeen: d.prepare(`SELECT 1 FROM dev_nonces WHERE dev_eui = ? AND dev_nonce = ?`),
       nonceAdd: d.prepare(`INSERT INTO dev_nonces (dev_eui, dev_nonce) VALUES (?, ?)`),
       meta: d.prepare(`SELECT v FROM meta WHERE k = ?`),
@@ -231,16 +307,22 @@ export class SessionStore {
       getDownlink: d.prepare(`SELECT * FROM downlinks WHERE id = ?`),
       pendingDevices: d.prepare(`SELECT DISTINCT dev_eui FROM downlinks WHERE state = 'pending'`),
       enqueue: d.prepare(`INSERT INTO downlinks (dev_eui, f_port, payload, confirmed, state, created_ms) VALUES (?, ?, ?, ?, 'pending', ?)`),
-      applied: d.prepare(`INSERT OR REPLACE INTO applied_uplinks (dev_eui, f_cnt, log_id, entry) VALUES (?, ?, ?, ?)`),
       appliedGet: d.prepare(`SELECT log_id FROM applied_uplinks WHERE dev_eui = ? AND f_cnt = ?`),
       appliedPrune: d.prepare(`DELETE FROM applied_uplinks WHERE entry <= ?`),
+      batchAdd: d.prepare(`INSERT INTO applied_batches (max_entry, rows) VALUES (?, ?)`),
+      batchPrune: d.prepare(`DELETE FROM applied_batches WHERE max_entry <= ?`),
+      batchIds: d.prepare(`SELECT id FROM applied_batches ORDER BY id DESC`).pluck(),
+      batchRows: d.prepare(`SELECT rows FROM applied_batches WHERE id = ?`).pluck(),
+      legacyAny: d.prepare('SELECT 1 FROM applied_uplinks LIMIT 1'),
     };
+    this.legacyApplied = this.st.legacyAny.get() !== undefined;
+    this.counterBytes = d.prepare('SELECT coalesce(sum(length(rows)), 0) FROM session_counters').pluck().get() as number;
     // Recovery: a downlink handed to a gateway whose TX_ACK never came is sent again.
     this.db.prepare(`UPDATE downlinks SET state = 'pending' WHERE state = 'sent'`).run();
   }
 
   loadSessions(): Session[] {
-    return (this.db.prepare('SELECT * FROM sessions').all() as SessionRow[]).map(toSession);
+    return readSessions(this.db);
   }
 
   private row(s: Session): SessionRow {
@@ -315,26 +397,100 @@ export class SessionStore {
   ): void {
     this.db.transaction(() => {
       if (applied) {
-        if (applied.pruneThrough > 0) this.st.appliedPrune.run(applied.pruneThrough);
-        for (const a of applied.rows) this.st.applied.run(a.devEui, a.fCnt, a.logId, a.entry);
+        if (applied.pruneThrough > 0) this.pruneApplied(applied.pruneThrough);
+        this.addApplied(applied.rows);
       }
-      for (const s of sessions) this.st.uplink.run(s.fCntUpNext, s.dr, s.adr ? 1 : 0, s.lastMic, s.awaitingAck, s.devEui);
+      const changed = new Set(sessions);
       for (const { session: s, queued } of downlinks) {
-        this.st.down.run(s.fCntDownNext, s.awaitingAck, s.devEui);
+        changed.add(s);
         if (queued) this.st.setDownlink.run(queued.state, queued.attempts, s.fCntDownNext - 1, queued.outcome, queued.id);
       }
+      this.addCounters([...changed]);
     })();
   }
 
-  /** S6: corrects log ids after the log refused records of the batch (ids shift down). */
-  fixApplied(rows: readonly AppliedUplink[]): void {
+  /**
+   * The batch's session states as one appended `session_counters` row (session-counters.ts):
+   * a few sequential pages, where an UPDATE per session dirtied a random page each. When the
+   * rows hold three times what their last merge did (and at least COMPACT_MIN_BYTES), they are
+   * replaced by their merge in the same transaction: one entry per device, the latest.
+   */
+  private addCounters(list: readonly Session[]): void {
+    if (list.length === 0) return;
+    const blob = packCounters(list);
+    this.st.counterAdd.run(blob);
+    this.counterBytes += blob.length;
+    if (this.counterBytes <= Math.max(this.compactMinBytes, 3 * this.mergedBytes)) return;
+    const merged = mergeCounters(this.st.counterAll.all() as Buffer[]);
+    this.st.counterClear.run();
+    this.st.counterAdd.run(merged);
+    this.counterBytes = this.mergedBytes = merged.length;
+    this.compactions++;
+  }
+
+  /**
+   * Writes the counter entries into the `sessions` rows and empties `session_counters` (a clean
+   * stop: the file then reads the same for a version without the table, and the next start has
+   * less to apply). Same rule as the load: an entry counts for the row of its seq or an older one.
+   */
+  foldCounters(): void {
     this.db.transaction(() => {
-      for (const a of rows) this.st.applied.run(a.devEui, a.fCnt, a.logId, a.entry);
+      // Merged first: one UPDATE per device, not per entry.
+      for (const [devEui, c] of unpackCounters(mergeCounters(this.st.counterAll.all() as Buffer[])).entries)
+        this.st.foldOne.run(c.seq, c.fCntUpNext, c.fCntDownNext, c.dr, c.adr ? 1 : 0, c.lastMic, c.awaitingAck, devEui, c.seq);
+      this.st.counterClear.run();
     })();
+    this.counterBytes = this.mergedBytes = 0;
   }
 
-  /** S6: the log id the record of this frame was to get, if its batch's counters were committed. */
+  /**
+   * S6 rows of a batch as one blob (applied-batch.ts): one sequential row, not one random b-tree
+   * row per uplink. A blob goes once the journal's cursor has passed all its entries.
+   */
+  private addApplied(rows: readonly AppliedUplink[]): void {
+    if (rows.length === 0) return;
+    let maxEntry = 0;
+    for (const a of rows) if (a.entry > maxEntry) maxEntry = a.entry;
+    this.st.batchAdd.run(maxEntry, packApplied(rows));
+  }
+
+  private pruneApplied(through: number): void {
+    this.st.batchPrune.run(through);
+    // Cleared only by a prune that deleted nothing from an empty table: a rolled-back
+    // transaction cannot bring rows back then.
+    if (this.legacyApplied && this.st.appliedPrune.run(through).changes === 0) this.legacyApplied = this.st.legacyAny.get() !== undefined;
+  }
+
+  /** S6: corrects log ids after the log refused records of the batch (ids shift down): a newer blob, which wins at lookup. */
+  fixApplied(rows: readonly AppliedUplink[]): void {
+    this.db.transaction(() => this.addApplied(rows))();
+  }
+
+  /**
+   * S6: the log id the record of this frame was to get, if its batch's counters were committed.
+   * Asked for replayed frames only (at start): the newest blob holding the key wins, as the
+   * newest INSERT OR REPLACE did; rows an older version left in `applied_uplinks` come after.
+   */
   appliedLogId(devEui: string, fCnt: number): number | undefined {
+    const key = appliedKey(devEui, fCnt);
+    const ids = this.st.batchIds.all() as number[];
+    let found: number | undefined;
+    for (const id of ids) {
+      let rows = this.appliedCache.get(id);
+      if (!rows) {
+        const blob = this.st.batchRows.get(id) as Buffer | undefined;
+        rows = (blob && unpackApplied(blob)) || new Map<string, number>();
+        this.appliedCache.set(id, rows);
+      }
+      found = rows.get(key);
+      if (found !== undefined) break;
+    }
+    // Blobs pruned since: forget them.
+    if (this.appliedCache.size > ids.length) {
+      const live = new Set(ids);
+      for (const id of this.appliedCache.keys()) if (!live.has(id)) this.appliedCache.delete(id);
+    }
+    if (found !== undefined || !this.legacyApplied) return found;
     return (this.st.appliedGet.get(devEui, fCnt) as { log_id: number } | undefined)?.log_id;
   }
 

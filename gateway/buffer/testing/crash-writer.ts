@@ -8,13 +8,13 @@
  * assigned in call order, and a mismatch exits with code 3. Stdout is a pipe, which Node writes
  * synchronously on Linux, so a printed line was printed before the kill.
  *
- *   node --import tsx gateway/buffer/testing/crash-writer.ts <dir> <segment_bytes> <fsync_interval_ms>
+ *   node --import tsx gateway/buffer/testing/crash-writer.ts <dir> <segment_bytes> <fsync_interval_ms> [cursor_interval_ms]
  */
 import { DurableLog } from '../log.ts';
 import { uplinkFor } from './records.ts';
 import type { TestUplink } from './records.ts';
 
-const [dir, segmentArg, intervalArg] = process.argv.slice(2);
+const [dir, segmentArg, intervalArg, cursorIntervalArg] = process.argv.slice(2);
 if (!dir) {
   process.stderr.write('usage: crash-writer.ts <dir> <segment_bytes> <fsync_interval_ms>\n');
   process.exit(2);
@@ -26,6 +26,7 @@ const log = await DurableLog.open<TestUplink>({
   dir,
   segment_bytes: Number(segmentArg ?? 65536),
   fsync_interval_ms: Number(intervalArg ?? 5),
+  cursor_interval_ms: Number(cursorIntervalArg ?? 0),
   sinks: ['consumer'],
 });
 let next = log.nextId;
