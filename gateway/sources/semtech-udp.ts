@@ -20,6 +20,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { decodeUdpPacket, encodeUdpPacket } from '../../lorawan/udp/codec.ts';
 import { txAckOutcome } from '../../lorawan/udp/server.ts';
 import type { PushData, Stat, Txpk } from '../../lorawan/udp/types.ts';
@@ -538,6 +539,13 @@ export class SemtechUdpSource implements Source {
   private shed(p: PushData, now: number): boolean {
     const ns = this.ns;
     if (!ns || ns.inFlightBytes + inFlightBytes(this.journaling + p.rxpk.length, 0) <= IN_FLIGHT_BUDGET_BYTES) return false;
+    // Past the estimate, shed only while the heap is really filling: the estimate is deliberately
+    // high (bytes per uplink waiting for the log were measured before batches let go of their
+    // frames), and on its own it shed 6,458 of 80,000 uplinks of 50 forwarders at 10,000/s on a
+    // quiet machine whose main thread had room. The used heap counts garbage not yet collected, so
+    // this errs towards shedding; it is read only here, over the estimate.
+    const heap = getHeapStatistics();
+    if (heap.used_heap_size < HEAP_SHED_FRACTION * heap.heap_size_limit) return false;
     const n = p.rxpk.length + p.rejected.length;
     this.m.rejected.inc({ reason: 'overloaded' }, n);
     this.shedSinceLog += n;
@@ -621,6 +629,9 @@ export class SemtechUdpSource implements Source {
 }
 
 /** A confirmed data uplink or a join-request (MHDR): its answer's receive window is running. */
+/** Share of V8's heap limit in use past which an over-budget PUSH_DATA is shed (overload.ts). */
+const HEAP_SHED_FRACTION = 0.7;
+
 function awaitsAnswer(rx: { stat: number; data: Uint8Array }): boolean {
   const mType = (rx.data[0] ?? 0xff) >> 5;
   return rx.stat === 1 && (mType === 4 || mType === 0);
