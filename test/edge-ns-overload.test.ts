@@ -11,6 +11,7 @@
  * /proc/net/udp, never hidden). Before the bounds the gateway died with "JavaScript heap out of
  * memory" here (bench/RESULTS.md, "session 8, ns-overload").
  */
+import { abpKeys, abpSessions } from '../bench/edge-ns/abp-fleet.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { REPO_ROOT } from '../codecs/testing/paths.ts';
-import { writeDeviceKeysFile, type DeviceKeys } from '../gateway/registry/keys-file.ts';
+import { writeDeviceKeysFile } from '../gateway/registry/keys-file.ts';
 import { buildDataFrame } from '../lorawan/data-frame.ts';
 import { buildPushData, rxpkFor } from '../lorawan/udp/gateway.ts';
 import { freePorts } from '../support/free-port.ts';
@@ -84,11 +85,10 @@ function counter(text: string, name: string): number {
 it('sheds a flood of many-rxpk PUSH_DATA it cannot keep up with: stays up, under MemoryMax, every frame accounted for', async () => {
   buildBundle();
   const fleet = buildFleet(DEVICES);
-  const key = (i: number, salt: number): string => (BigInt(i) * 0x9e3779b97f4a7c15n + BigInt(salt)).toString(16).padStart(32, '0').slice(-32);
-  const abp = fleet.map((d, i) => ({ ...d, devAddr: (0x27000000 + i) >>> 0, nwkSKey: Buffer.from(key(i, 1), 'hex'), appSKey: Buffer.from(key(i, 2), 'hex') }));
+  const abp = abpSessions(fleet);
   writeDeviceKeysFile(
     join(dir, 'keys.json'),
-    abp.map((d): DeviceKeys => ({ devEui: d.devEui, activation: 'ABP', devAddr: d.devAddr.toString(16), nwkSKey: d.nwkSKey.toString('hex'), appSKey: d.appSKey.toString('hex') })),
+    abpKeys(abp),
   );
   writeFileSync(join(dir, 'devices.yaml'), registryYaml(fleet));
   const [udpPort, httpPort, deadPort] = (await freePorts(3)) as [number, number, number];

@@ -16,6 +16,7 @@
  *
  *   node --import tsx bench/edge-ns/restart.ts [--devices 10000] [--backlog 20000] [--restarts 5] [--compare dist/before.mjs]
  */
+import { abpKeys, abpSessions } from './abp-fleet.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildDataFrame } from '../../lorawan/data-frame.ts';
-import { writeDeviceKeysFile, type DeviceKeys } from '../../gateway/registry/keys-file.ts';
+import { writeDeviceKeysFile } from '../../gateway/registry/keys-file.ts';
 import { freePorts } from '../../support/free-port.ts';
 import { buildFleet, registryYaml } from '../gateway/fleet.ts';
 import { buildBundle, deployedGateway, scrape, sleep, waitFor } from '../gateway/procs.ts';
@@ -59,11 +60,10 @@ async function main(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'bench-ns-restart-'));
   const fleet = buildFleet(N);
-  const key = (i: number, salt: number): string => (BigInt(i) * 0x9e3779b97f4a7c15n + BigInt(salt)).toString(16).padStart(32, '0').slice(-32);
-  const abp = fleet.map((d, i) => ({ ...d, devAddr: (0x27000000 + i) >>> 0, nwkSKey: Buffer.from(key(i, 1), 'hex'), appSKey: Buffer.from(key(i, 2), 'hex') }));
+  const abp = abpSessions(fleet);
   writeDeviceKeysFile(
     join(dir, 'keys.json'),
-    abp.map((d): DeviceKeys => ({ devEui: d.devEui, activation: 'ABP', devAddr: d.devAddr.toString(16), nwkSKey: d.nwkSKey.toString('hex'), appSKey: d.appSKey.toString('hex') })),
+    abpKeys(abp),
   );
   writeFileSync(join(dir, 'devices.yaml'), registryYaml(fleet));
   const [udpPort, httpPort, deadPort] = (await freePorts(3)) as [number, number, number];

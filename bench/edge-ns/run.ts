@@ -28,6 +28,7 @@
  *
  *   node --import tsx bench/edge-ns/run.ts [--rates 2000,5000,10000] [--seconds 10] [--devices 10000] [--store on|off] [--inbox on|off] [--intake-thread on|off] [--log-fsync-ms 100] [--gateways 1] [--rxpk-per-datagram 1|N|auto] [--heard-by 1]
  */
+import { abpKeys, abpSessions, benchKeyHex } from './abp-fleet.ts';
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -83,11 +84,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-edge-ns-'));
   runDir = dir;
   const fleet = buildFleet(N);
-  const key = (i: number, salt: number): string => (BigInt(i) * 0x9e3779b97f4a7c15n + BigInt(salt)).toString(16).padStart(32, '0').slice(-32);
-  const abp = fleet.map((d, i) => ({ ...d, devAddr: (0x27000000 + i) >>> 0, nwkSKey: Buffer.from(key(i, 1), 'hex'), appSKey: Buffer.from(key(i, 2), 'hex') }));
-  const otaa = Array.from({ length: OTAA_N }, (_, i) => ({ devEui: (0x70b3d5e75e000000n + BigInt(i)).toString(16), joinEui: '70b3d57ed0000000', appKey: Buffer.from(key(i, 3), 'hex') }));
+  const abp = abpSessions(fleet);
+  const otaa = Array.from({ length: OTAA_N }, (_, i) => ({ devEui: (0x70b3d5e75e000000n + BigInt(i)).toString(16), joinEui: '70b3d57ed0000000', appKey: Buffer.from(benchKeyHex(i, 3), 'hex') }));
   const keys: DeviceKeys[] = [
-    ...abp.map((d): DeviceKeys => ({ devEui: d.devEui, activation: 'ABP', devAddr: d.devAddr.toString(16), nwkSKey: d.nwkSKey.toString('hex'), appSKey: d.appSKey.toString('hex') })),
+    ...abpKeys(abp),
     ...otaa.map((d): DeviceKeys => ({ devEui: d.devEui, activation: 'OTAA', joinEui: d.joinEui, appKey: d.appKey.toString('hex') })),
   ];
   writeDeviceKeysFile(join(dir, 'keys.json'), keys);
