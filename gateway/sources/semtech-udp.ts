@@ -174,6 +174,9 @@ export class SemtechUdpSource implements Source {
     const listen = parseListen(this.config.listen);
     if (!listen) throw new Error(`sources.${this.name}.listen: must be host:port or [ipv6]:port, got ${JSON.stringify(this.config.listen)}`);
     this.store = new SessionStore(SemtechUdpSource.storePath(this.config));
+    // The queue's recovery is the daemon's alone (the downlink CLI opens the store while we run).
+    const requeued = this.store.requeueUnacknowledged();
+    if (requeued > 0) this.deps.logger.info({ downlinks: requeued }, 'downlinks sent before the restart without a TX_ACK: queued again');
     // With the intake worker, the journal opens in the worker while the network server is built.
     const inbox = this.config.intake_thread ? this.startIntake(listen) : await this.openInbox();
     this.ns = new NetworkServer(this.config, {
