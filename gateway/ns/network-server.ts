@@ -53,6 +53,7 @@ import { DedupWindow, type Reception } from './dedup.ts';
 import { DEDUP_MAX_OPEN, inFlightBytes, MAX_BATCH_UPLINKS } from './overload.ts';
 import { GatewayClocks } from './gateway-clock.ts';
 import { planWindow } from './receive-windows.ts';
+import { RecentJoinRequests } from './recent-join-requests.ts';
 import { SessionKeyTable } from './session-key-table.ts';
 import type { NsMetrics } from './metrics.ts';
 import type { DownlinkState, Session, SessionStore } from './session-store.ts';
@@ -268,6 +269,8 @@ export class NetworkServer {
   private readonly replayedFrames = new Map<string, number>();
   /** join-requests the inbox replay handed over, by DevEUI: their journal entries and DevNonces (replayedJoin: a later committed join) */
   private readonly replayedJoins = new Map<string, { entry: number; devNonce: number }[]>();
+  /** join-requests accepted in the last minute: another gateway's late copy is a `late_copy`, not a `devnonce_reuse` */
+  private readonly recentJoins = new RecentJoinRequests();
   private nextJoinNonce: number;
   private nextNwkAddr: number;
   private closed = false;
@@ -627,10 +630,15 @@ export class NetworkServer {
       // Replayed from the inbox journal: this join was committed before the crash (N4) — its
       // record may not have reached the log (S6).
       if (receptions.some((r) => r.replayed)) return this.replayedJoin(f, receptions);
+      // Another gateway's copy of the join-request accepted here, after its dedup window.
+      if (this.recentJoins.isLateCopy(f.phyPayload, receptions.map((r) => r.gatewayEui), this.deps.monotonic())) {
+        return this.reject('late_copy', `DevEUI ${f.devEui} DevNonce ${f.devNonce}: a copy of the accepted join-request from another gateway, after the dedup window`, f.phyPayload);
+      }
       return this.reject('devnonce_reuse', `DevEUI ${f.devEui} used DevNonce ${f.devNonce} before`, f.phyPayload);
     }
     const best = this.bestReception(receptions);
     if (this.joinTooLate(f, best)) return;
+    this.recentJoins.accept(f.phyPayload, receptions.map((r) => r.gatewayEui), this.deps.monotonic());
     const previous = this.sessions.get(f.devEui);
     const joinNonce = this.nextJoinNonce & 0xffffff;
     const devAddr = this.allocateDevAddr();
