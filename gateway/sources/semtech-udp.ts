@@ -31,6 +31,7 @@ import { encodeCommandObject } from '../ns/command-encode.ts';
 import { LabelChildren } from '../ns/metric-children.ts';
 import type { StoredOutcome } from '../ns/outcome-outbox.ts';
 import { nsMetrics, type NsMetrics } from '../ns/metrics.ts';
+import { watchUdpKernelDrops } from './udp-kernel-drops.ts';
 import { NetworkServer, type InboxHooks, type NetworkServerConfig } from '../ns/network-server.ts';
 import { IN_FLIGHT_BUDGET_BYTES, inFlightBytes } from '../ns/overload.ts';
 import { SessionStore } from '../ns/session-store.ts';
@@ -127,6 +128,8 @@ export class SemtechUdpSource implements Source {
   /** rxpk shed since the last `overloaded` log line, and when it was written */
   private shedSinceLog = 0;
   private shedLoggedAt = -Infinity;
+  /** stops exporting the socket's kernel drops (udp-kernel-drops.ts) */
+  private unwatchDrops: (() => void) | undefined;
 
   constructor(
     readonly config: SemtechUdpConfig,
@@ -197,6 +200,8 @@ export class SemtechUdpSource implements Source {
     if (listener) this.ns.onDownlinkOutcome = () => listener();
     if (this.intake) await this.listenIntake(this.intake);
     else await this.listenHere(listen);
+    // The kernel's drops of the socket (full receive buffer), on either thread: udp-kernel-drops.ts.
+    this.unwatchDrops = watchUdpKernelDrops(this.deps.metrics.registry, this.name, () => this.address());
     this.state = { state: 'running' };
     this.started();
     if (listener && this.ns.outbox.size() > 0) listener(); // outcomes from before a restart
@@ -622,6 +627,7 @@ export class SemtechUdpSource implements Source {
 
   async close(): Promise<void> {
     if (!this.stopped && (this.socket || this.intake?.address())) await this.stop();
+    this.unwatchDrops?.();
     this.ns?.close();
     await this.inbox?.close().catch((err: unknown) => this.deps.logger.error({ err: (err as Error).message }, 'inbox journal close failed'));
     this.inbox = undefined;
