@@ -1188,11 +1188,8 @@ export class NetworkServer {
     const base = inbox.nextLogId();
     const applied: AppliedRows = { base, indices: r.indices, rows: r.rows.map((row, k) => ({ ...row, logId: base + (r.indices[k] as number) })), pruneThrough: inbox.cursor() };
     if (applied.rows.length) this.deps.store.fixApplied(applied.rows);
-    const held = r.records.length;
-    this.awaitingLog += held;
-    const durable = this.appendRecords(r.records, this.logIds(applied, held), false, track).finally(() => {
-      this.awaitingLog -= held;
-    });
+    // Its records count in the overload budget while held (`refused.records`), the try included.
+    const durable = this.appendRecords(r.records, this.logIds(applied, r.records.length), false, track);
     return { durable, placed: () => track.placed };
   }
 
