@@ -6,13 +6,15 @@
  * `--command`, the payload comes from the device's catalogue codec (`encodeDownlink`), the
  * device's model from the registry: `--command uploadInterval --arg value=4` encodes
  * `{"uploadInterval": 4}`; other `--arg`s make an object (`{"name": {"k": v, …}}`).
+ * It only inserts the row (`enqueueDownlink`): the daemon's queue recovery (`sent` rows back to
+ * `pending`) runs at the daemon's start, never here, where the daemon may be running.
  */
 import { parseArgs } from 'node:util';
 import { loadCatalogue } from '../devices/catalogue.ts';
 import { resolveCodec } from '../devices/resolve.ts';
 import type { JsonObject } from '../codecs/api.ts';
 import { normalizeEui, loadRegistry } from '../gateway/registry/devices-file.ts';
-import { SessionStore } from '../gateway/ns/session-store.ts';
+import { enqueueDownlink } from '../gateway/ns/session-store.ts';
 import { SemtechUdpSource } from '../gateway/sources/semtech-udp.ts';
 import { EXIT_CONFIG, loadConfigOrReport } from './gateway.ts';
 import { EXIT_ERRORS, EXIT_OK, parseVariables, UsageError, type Io } from './usage.ts';
@@ -85,12 +87,8 @@ export async function runDownlink(argv: string[], io: Io): Promise<number> {
     fPort = Number(values.fport ?? r.fPort ?? entry.downlink?.fPort);
     if (!Number.isInteger(fPort) || fPort < 1 || fPort > 223) throw new UsageError(`no FPort for ${dev.model}: give --fport`);
   }
-  const store = new SessionStore(SemtechUdpSource.storePath(src));
-  try {
-    const id = store.enqueue(devEui, fPort, payload, values.confirmed);
-    io.stdout.write(`queued downlink ${id} for ${devEui}: FPort ${fPort}, ${payload.toString('hex') || '(empty)'}${values.confirmed ? ', confirmed' : ''}\n`);
-  } finally {
-    store.close();
-  }
+  // Enqueue only: the daemon may be running, and only it recovers its queue (at its start).
+  const id = enqueueDownlink(SemtechUdpSource.storePath(src), devEui, fPort, payload, values.confirmed);
+  io.stdout.write(`queued downlink ${id} for ${devEui}: FPort ${fPort}, ${payload.toString('hex') || '(empty)'}${values.confirmed ? ', confirmed' : ''}\n`);
   return EXIT_OK;
 }

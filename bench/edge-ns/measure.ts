@@ -6,6 +6,7 @@
  * counter keeps rising after the sender stopped).
  */
 import { readFileSync } from 'node:fs';
+import { parseProcNetUdp as procNetUdpRows } from '../../gateway/sources/udp-kernel-drops.ts';
 import { metricsText } from '../gateway/procs.ts';
 
 /** Rows of /proc/net/udp (or udp6) for one local port: receive queue bytes and drops. */
@@ -14,21 +15,11 @@ export interface UdpSocketState {
   drops: number;
 }
 
-/** Parses the text of /proc/net/udp[6]; sums the sockets bound to `port` (normally one). */
+/** Parses the text of /proc/net/udp[6] (the gateway's own parser); sums the sockets bound to `port` (normally one). */
 export function parseProcNetUdp(text: string, port: number): UdpSocketState | undefined {
-  let found: UdpSocketState | undefined;
-  for (const line of text.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ref pointer drops
-    const local = f[1];
-    const queues = f[4];
-    const drops = f[12];
-    if (!local || !queues || drops === undefined) continue;
-    if (parseInt(local.slice(local.lastIndexOf(':') + 1), 16) !== port) continue;
-    const rx = parseInt(queues.split(':')[1] ?? '0', 16);
-    found = { rxQueueBytes: (found?.rxQueueBytes ?? 0) + rx, drops: (found?.drops ?? 0) + Number(drops) };
-  }
-  return found;
+  const rows = procNetUdpRows(text).filter((r) => r.port === port);
+  if (rows.length === 0) return undefined;
+  return { rxQueueBytes: rows.reduce((n, r) => n + r.rxQueue, 0), drops: rows.reduce((n, r) => n + r.drops, 0) };
 }
 
 /** The kernel's view of the gateway's UDP socket on `port` (IPv4 and IPv6 tables). */

@@ -22,6 +22,7 @@ export interface NsMetrics {
   dedupWait: Histogram;
   batchStage: Histogram<'stage'>;
   tooLate: Counter<'kind'>;
+  logRetries: Counter<'outcome'>;
   datagrams: Counter<'type'>;
   gatewayRx: Gauge<'gateway'>;
   gatewayRxOk: Gauge<'gateway'>;
@@ -79,6 +80,12 @@ export function nsMetrics(registry: Registry): NsMetrics {
       registers: r,
     }),
     tooLate: new Counter({ name: 'lorawan_edge_ns_answers_too_late_total', help: 'Answers not sent because both receive windows were out of reach (also counted in rejected_total{reason="too_late"})', labelNames: ['kind'], registers: r }),
+    logRetries: new Counter({
+      name: 'lorawan_edge_ns_log_retries_total',
+      help: 'Records of batches the durable log refused (when_full: block): held for a retry while running, stored by one, or not held (over the bound: stored at the next start)',
+      labelNames: ['outcome'],
+      registers: r,
+    }),
     datagrams: new Counter({ name: 'lorawan_edge_udp_datagrams_total', help: 'Semtech UDP datagrams received, per type', labelNames: ['type'], registers: r }),
     gatewayRx: new Gauge({ name: 'lorawan_edge_gateway_rx_packets', help: 'Gateway stat rxnb (packets received) of the last interval', labelNames: ['gateway'], registers: r }),
     gatewayRxOk: new Gauge({ name: 'lorawan_edge_gateway_rx_ok_packets', help: 'Gateway stat rxok (packets with a good CRC)', labelNames: ['gateway'], registers: r }),

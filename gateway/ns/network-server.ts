@@ -53,6 +53,8 @@ import { DedupWindow, type Reception } from './dedup.ts';
 import { DEDUP_MAX_OPEN, inFlightBytes, MAX_BATCH_UPLINKS } from './overload.ts';
 import { GatewayClocks } from './gateway-clock.ts';
 import { planWindow } from './receive-windows.ts';
+import { RecentJoinRequests } from './recent-join-requests.ts';
+import { RefusedBatches, unplaced, type RefusedBatch, type RetryOutcome } from './refused-batches.ts';
 import { SessionKeyTable } from './session-key-table.ts';
 import type { NsMetrics } from './metrics.ts';
 import type { DownlinkState, Session, SessionStore } from './session-store.ts';
@@ -143,6 +145,12 @@ const REPLAY_COPY_HORIZON_MS = 60_000;
 const REPLAY_COPIES_MAX = 65_536;
 /** How long accepted frames collect before their counters and records are committed. */
 const COMMIT_INTERVAL_MS = 20;
+/**
+ * Records of log-refused batches held for a retry (refused-batches.ts R4): ~6 full batches, a few
+ * MB of heap; more waits in the inbox journal for the next start. Tried again every second.
+ */
+const REFUSED_MAX_RECORDS = 2048;
+const REFUSED_RETRY_MS = 1000;
 /**
  * A batch holding a frame that needs an answer (a join-accept, an ACK, a MAC answer, a queued
  * downlink) commits at once instead of waiting out COMMIT_INTERVAL_MS: its receive window is
@@ -268,12 +276,26 @@ export class NetworkServer {
   private readonly replayedFrames = new Map<string, number>();
   /** join-requests the inbox replay handed over, by DevEUI: their journal entries and DevNonces (replayedJoin: a later committed join) */
   private readonly replayedJoins = new Map<string, { entry: number; devNonce: number }[]>();
+  /** join-requests accepted in the last minute: another gateway's late copy is a `late_copy`, not a `devnonce_reuse` */
+  private readonly recentJoins = new RecentJoinRequests();
   private nextJoinNonce: number;
   private nextNwkAddr: number;
   private closed = false;
   /** receptions in dedup windows, and records of committed batches not yet durable (overload.ts) */
   private inDedup = 0;
   private awaitingLog = 0;
+  /** batches the log refused, appended again once it has room (refused-batches.ts; inbox journal only) */
+  private readonly refused = new RefusedBatches({
+    maxRecords: REFUSED_MAX_RECORDS,
+    retryMs: REFUSED_RETRY_MS,
+    attempt: (r) => this.retryRefused(r),
+    stored: (r) => {
+      this.deps.metrics.logRetries.inc({ outcome: 'stored' }, r.records.length);
+      this.deps.logger.info({ records: r.records.length }, 'refused batch stored on retry: the log had room again');
+      this.deps.inbox?.done(r.entries);
+    },
+    refusedAgain: (r, err) => this.deps.logger.warn({ err: err.message, records: r.records.length }, 'refused batch refused again by the durable log: tried again later'),
+  });
   /** monotonic ms when the last batch commit started (ANSWER_COMMIT_GAP_MS counts from it) */
   private lastCommitAt = -Infinity;
   /**
@@ -505,7 +527,7 @@ export class NetworkServer {
 
   /** Heap held by read-but-unfinished work (overload.ts): the source sheds past IN_FLIGHT_BUDGET_BYTES. */
   get inFlightBytes(): number {
-    return inFlightBytes(this.inDedup, (this.batch?.records.length ?? 0) + this.awaitingLog);
+    return inFlightBytes(this.inDedup, (this.batch?.records.length ?? 0) + this.awaitingLog + this.refused.records);
   }
 
   /** Tells the inbox journal that these receptions are done. */
@@ -627,10 +649,15 @@ export class NetworkServer {
       // Replayed from the inbox journal: this join was committed before the crash (N4) — its
       // record may not have reached the log (S6).
       if (receptions.some((r) => r.replayed)) return this.replayedJoin(f, receptions);
+      // Another gateway's copy of the join-request accepted here, after its dedup window.
+      if (this.recentJoins.isLateCopy(f.phyPayload, receptions.map((r) => r.gatewayEui), this.deps.monotonic())) {
+        return this.reject('late_copy', `DevEUI ${f.devEui} DevNonce ${f.devNonce}: a copy of the accepted join-request from another gateway, after the dedup window`, f.phyPayload);
+      }
       return this.reject('devnonce_reuse', `DevEUI ${f.devEui} used DevNonce ${f.devNonce} before`, f.phyPayload);
     }
     const best = this.bestReception(receptions);
     if (this.joinTooLate(f, best)) return;
+    this.recentJoins.accept(f.phyPayload, receptions.map((r) => r.gatewayEui), this.deps.monotonic());
     const previous = this.sessions.get(f.devEui);
     const joinNonce = this.nextJoinNonce & 0xffffff;
     const devAddr = this.allocateDevAddr();
@@ -1089,7 +1116,9 @@ export class NetworkServer {
     const held = b.records.length;
     this.awaitingLog += held;
     const ids = this.logIds(applied, b.records.length);
-    this.deps.append(b.records, ids && ((refused) => ids.settle(refused)), acks.length > 0 || b.afterDurable.length > 0, ids?.onPlaced).then(
+    // With the journal a refused batch is held for a retry: what the log refused and placed is noted.
+    const track = ackNow ? { placed: 0, unstorable: [] as readonly number[] } : undefined;
+    this.appendRecords(b.records, ids, acks.length > 0 || b.afterDurable.length > 0, track).then(
       () => {
         this.awaitingLog -= held;
         if (!this.closed) durable();
@@ -1099,12 +1128,69 @@ export class NetworkServer {
         this.deps.metrics.rejected.inc({ reason: 'log_error' }, b.records.length);
         // Their join-accepts wait for this durability: none will leave.
         for (const j of b.joins) this.abandonJoin(j);
+        if (track && this.holdRefused(b, applied, track)) {
+          this.deps.logger.warn({ err: (err as Error).message, records: b.records.length }, 'durable log refused a batch: it is appended again once the log has room (its frames stay in the inbox journal until then)');
+          return;
+        }
         this.deps.logger.error(
           { err: (err as Error).message, records: b.records.length },
           ackNow ? 'durable log refused a batch: its frames stay in the inbox journal and are stored at the next start' : 'durable log refused a batch: its confirmed uplinks are not acknowledged',
         );
       },
     );
+  }
+
+  /**
+   * Appends a batch's records with their S6 corrections (batch-log-ids.ts); `track` notes which
+   * the log refused as unstorable and how many it placed (what a refused batch's retry leaves out, R1).
+   */
+  private appendRecords(records: PipelineRecord[], ids: BatchLogIds | undefined, urgent: boolean, track?: { placed: number; unstorable: readonly number[] }): Promise<void> {
+    if (!track) return this.deps.append(records, ids && ((refused) => ids.settle(refused)), urgent, ids?.onPlaced);
+    return this.deps.append(
+      records,
+      (refused) => {
+        track.unstorable = refused;
+        ids?.settle(refused);
+      },
+      urgent,
+      (first, firstId, count) => {
+        track.placed = Math.max(track.placed, first + count);
+        ids?.onPlaced(first, firstId, count);
+      },
+    );
+  }
+
+  /**
+   * A batch the log refused (inbox journal on): what it never placed is held for a retry
+   * (refused-batches.ts R1, R4) — less the records of joins taken back (abandonJoin: their rows
+   * say REFUSED; a join whose session is still the device's keeps its record). False when not held.
+   */
+  private holdRefused(b: Batch, applied: AppliedRows | undefined, track: { placed: number; unstorable: readonly number[] }): boolean {
+    const rows = applied?.rows ?? [];
+    const indices = applied?.indices ?? [];
+    const skip = new Set<number>();
+    for (const j of b.joins) {
+      if (this.sessions.get(j.session.devEui) === j.session) continue;
+      const k = rows.findIndex((r) => r.devEui === j.session.devEui && r.fCnt === joinAppliedKey(j.devNonce));
+      if (k >= 0) skip.add(indices[k] as number);
+    }
+    const rest = unplaced(b.records, rows, indices, track.unstorable, track.placed, skip);
+    const held = this.refused.hold({ ...rest, entries: b.entries });
+    this.deps.metrics.logRetries.inc({ outcome: held ? 'held' : 'not_held' }, rest.records.length);
+    return held;
+  }
+
+  /** One retry of a refused batch (refused-batches.ts R2): its S6 rows predicted and committed, then appended and corrected. */
+  private retryRefused(r: RefusedBatch): RetryOutcome {
+    const inbox = this.deps.inbox;
+    const track = { placed: 0, unstorable: [] as readonly number[] };
+    if (!inbox || this.closed) return { durable: Promise.reject(new Error('network server closed')), placed: () => 0 };
+    const base = inbox.nextLogId();
+    const applied: AppliedRows = { base, indices: r.indices, rows: r.rows.map((row, k) => ({ ...row, logId: base + (r.indices[k] as number) })), pruneThrough: inbox.cursor() };
+    if (applied.rows.length) this.deps.store.fixApplied(applied.rows);
+    // Its records count in the overload budget while held (`refused.records`), the try included.
+    const durable = this.appendRecords(r.records, this.logIds(applied, r.records.length), false, track);
+    return { durable, placed: () => track.placed };
   }
 
   /** A batch's joins that could not be committed: the sessions they replaced are in use again. */
@@ -1337,6 +1423,7 @@ export class NetworkServer {
 
   close(): void {
     this.closed = true;
+    this.refused.close();
     clearInterval(this.pendingPoll);
     this.dedup.clear();
     this.keyTable.wipe();

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packApplied, unpackApplied } from './applied-batch.ts';
 import { mergeCounters, packCounters, unpackCounters } from './session-counters.ts';
-import { readSessions, SessionStore, type AppliedUplink, type Session } from './session-store.ts';
+import { enqueueDownlink, readSessions, SessionStore, type AppliedUplink, type Session } from './session-store.ts';
 import { abpSession } from './testing/sessions.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'session-store-'));
@@ -192,5 +192,21 @@ describe('session counters (one appended blob per batch, compacted, folded at st
     // Folded means in the sessions rows themselves, as a version without the table reads them.
     expect((store.db.prepare('SELECT f_cnt_up_next AS f FROM sessions ORDER BY dev_eui').all() as { f: number }[]).map((r) => r.f)).toEqual(model.map((s) => s.fCntUpNext));
     store.close();
+  });
+});
+
+describe('the downlink queue: only the daemon recovers it', () => {
+  it('opening the store (as the downlink CLI does) leaves a sent row alone; requeueUnacknowledged (the daemon at start) puts it back', () => {
+    const path = freshPath();
+    const daemon = new SessionStore(path);
+    const a = daemon.enqueue('0000000000000a01', 10, Buffer.of(0xaa), false);
+    daemon.setDownlinkState(a, 'sent', 1, '');
+    const b = enqueueDownlink(path, '0000000000000a01', 11, Buffer.of(0xbb), false);
+    const other = new SessionStore(path);
+    other.close();
+    expect([daemon.downlink(a)?.state, daemon.downlink(b)?.state]).toEqual(['sent', 'pending']);
+    expect(daemon.requeueUnacknowledged()).toBe(1);
+    expect(daemon.downlink(a)).toMatchObject({ state: 'pending', attempts: 1 });
+    daemon.close();
   });
 });

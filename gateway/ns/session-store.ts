@@ -57,8 +57,11 @@
  * ## Recovery
  *
  * SQLite's own: on open, a WAL with committed frames is replayed, an uncommitted tail is
- * ignored. `downlinks` rows left in state `sent` (TX_ACK never seen) go back to `pending`, so a
- * queued downlink is sent again rather than lost (at-least-once; the FCntDown moves on).
+ * ignored. At the daemon's start (`requeueUnacknowledged`, called by the semtech_udp source
+ * only — never on open, so the `downlink` CLI, which opens this file while the daemon runs,
+ * leaves the daemon's queue alone) `downlinks` rows left in state `sent` (TX_ACK never seen) go
+ * back to `pending`, so a queued downlink is sent again rather than lost (at-least-once; the
+ * FCntDown moves on).
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -317,8 +320,18 @@ export class SessionStore {
     };
     this.legacyApplied = this.st.legacyAny.get() !== undefined;
     this.counterBytes = d.prepare('SELECT coalesce(sum(length(rows)), 0) FROM session_counters').pluck().get() as number;
-    // Recovery: a downlink handed to a gateway whose TX_ACK never came is sent again.
-    this.db.prepare(`UPDATE downlinks SET state = 'pending' WHERE state = 'sent'`).run();
+  }
+
+  /**
+   * The daemon's recovery at start, and only the daemon's: a downlink handed to a gateway whose
+   * TX_ACK never came (`sent`) goes back to `pending` and is sent again (at-least-once). Not done
+   * on open: the `downlink` CLI opens this file while the daemon runs, and there a `sent` row is
+   * one whose TX_ACK is still on its way (or never comes from a forwarder that sends none) —
+   * requeueing it sent the downlink a second time and left its outcome to the wrong attempt.
+   * Returns how many rows went back.
+   */
+  requeueUnacknowledged(): number {
+    return this.db.prepare(`UPDATE downlinks SET state = 'pending' WHERE state = 'sent'`).run().changes;
   }
 
   loadSessions(): Session[] {
@@ -523,7 +536,9 @@ export class SessionStore {
 
 /**
  * Queues a downlink from another process (the `downlink` CLI) while the daemon may run: SQLite
- * serialises the two writers; the daemon picks the row up at the device's next uplink.
+ * serialises the two writers; the daemon picks the row up at the device's next uplink. Opens the
+ * store without the daemon's recovery (`requeueUnacknowledged`): one insert, nothing of the
+ * daemon's queue state changed.
  */
 export function enqueueDownlink(path: string, devEui: string, fPort: number, payload: Uint8Array, confirmed: boolean): number {
   const store = new SessionStore(path);

@@ -31,6 +31,7 @@ import { encodeCommandObject } from '../ns/command-encode.ts';
 import { LabelChildren } from '../ns/metric-children.ts';
 import type { StoredOutcome } from '../ns/outcome-outbox.ts';
 import { nsMetrics, type NsMetrics } from '../ns/metrics.ts';
+import { watchUdpKernelDrops } from './udp-kernel-drops.ts';
 import { NetworkServer, type InboxHooks, type NetworkServerConfig } from '../ns/network-server.ts';
 import { IN_FLIGHT_BUDGET_BYTES, inFlightBytes } from '../ns/overload.ts';
 import { SessionStore } from '../ns/session-store.ts';
@@ -127,6 +128,8 @@ export class SemtechUdpSource implements Source {
   /** rxpk shed since the last `overloaded` log line, and when it was written */
   private shedSinceLog = 0;
   private shedLoggedAt = -Infinity;
+  /** stops exporting the socket's kernel drops (udp-kernel-drops.ts) */
+  private unwatchDrops: (() => void) | undefined;
 
   constructor(
     readonly config: SemtechUdpConfig,
@@ -174,6 +177,9 @@ export class SemtechUdpSource implements Source {
     const listen = parseListen(this.config.listen);
     if (!listen) throw new Error(`sources.${this.name}.listen: must be host:port or [ipv6]:port, got ${JSON.stringify(this.config.listen)}`);
     this.store = new SessionStore(SemtechUdpSource.storePath(this.config));
+    // The queue's recovery is the daemon's alone (the downlink CLI opens the store while we run).
+    const requeued = this.store.requeueUnacknowledged();
+    if (requeued > 0) this.deps.logger.info({ downlinks: requeued }, 'downlinks sent before the restart without a TX_ACK: queued again');
     // With the intake worker, the journal opens in the worker while the network server is built.
     const inbox = this.config.intake_thread ? this.startIntake(listen) : await this.openInbox();
     this.ns = new NetworkServer(this.config, {
@@ -194,6 +200,8 @@ export class SemtechUdpSource implements Source {
     if (listener) this.ns.onDownlinkOutcome = () => listener();
     if (this.intake) await this.listenIntake(this.intake);
     else await this.listenHere(listen);
+    // The kernel's drops of the socket (full receive buffer), on either thread: udp-kernel-drops.ts.
+    this.unwatchDrops = watchUdpKernelDrops(this.deps.metrics.registry, this.name, () => this.address());
     this.state = { state: 'running' };
     this.started();
     if (listener && this.ns.outbox.size() > 0) listener(); // outcomes from before a restart
@@ -619,6 +627,7 @@ export class SemtechUdpSource implements Source {
 
   async close(): Promise<void> {
     if (!this.stopped && (this.socket || this.intake?.address())) await this.stop();
+    this.unwatchDrops?.();
     this.ns?.close();
     await this.inbox?.close().catch((err: unknown) => this.deps.logger.error({ err: (err as Error).message }, 'inbox journal close failed'));
     this.inbox = undefined;

@@ -1,7 +1,8 @@
 /**
  * A minimal Semtech UDP packet forwarder for the edge network server's tests: a socket that
  * sends PULL_DATA (the downlink route) and PUSH_DATA with one rxpk, collects PULL_RESPs and
- * answers them with TX_ACK (optionally an error, once).
+ * answers them with TX_ACK (optionally an error, once; or held back until released, as a slow
+ * forwarder's TX_ACK or one that sends none).
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
@@ -25,6 +26,9 @@ export class TestForwarder {
   txAckError: string | undefined;
   /** answer every PULL_RESP with this TX_ACK error while set (txAckError: once) */
   txAckErrorAlways: string | undefined;
+  /** while set, TX_ACKs are kept (tokens) instead of sent: `releaseTxAcks()` sends them */
+  holdTxAcks = false;
+  private readonly heldTxAcks: number[] = [];
   private tmst = 1_000_000;
   private keepalive: NodeJS.Timeout | undefined;
 
@@ -37,11 +41,21 @@ export class TestForwarder {
       if (!d.ok) return;
       if (d.packet.type === 'PULL_RESP') {
         this.resp.push({ token: d.packet.token, txpk: d.packet.txpk, at: performance.now() });
+        if (this.holdTxAcks) {
+          this.heldTxAcks.push(d.packet.token);
+          return;
+        }
         const err = this.txAckError ?? this.txAckErrorAlways;
         this.txAckError = undefined;
         this.send(buildTxAck({ gatewayEui: this.eui, token: d.packet.token, ...(err ? { error: err, form: 'json' as const } : {}) }));
       } else this.acks.push(msg);
     });
+  }
+
+  /** Sends the TX_ACKs (success) held back while `holdTxAcks` was set, and stops holding. */
+  releaseTxAcks(): void {
+    this.holdTxAcks = false;
+    for (const token of this.heldTxAcks.splice(0)) this.send(buildTxAck({ gatewayEui: this.eui, token }));
   }
 
   async open(): Promise<void> {
