@@ -30,11 +30,11 @@ export const INTAKE_WORKER_FILE = FROM_SOURCE ? join(PACKAGE_ROOT, 'gateway', 's
  * its live heap is ~7 MB at 2,000 uplinks/s (heap snapshot, bench/RESULTS.md "session 9,
  * ns-intake-default"). 2 MB young is V8's smallest new space (two 1 MB semi-spaces). Measured at
  * 2,000/s: the worker's heap 18.7 MB with the unit's flags in force (4 MB young, old space grown
- * to 12.5 MB), 14.1 MB with 2 / 24, 12.6 MB with 2 / 16. 24 MB old leaves room for datagrams
- * being journaled (INTAKE_BACKLOG_BYTES says how many).
+ * to 12.5 MB), 14.1 MB with 2 / 24, 12.6 MB with 2 / 16. The datagrams being journaled are
+ * bounded to fit (INTAKE_JOURNALING_BYTES).
  */
 const WORKER_YOUNG_MB = 2;
-const WORKER_OLD_MB = 24;
+const WORKER_OLD_MB = 16;
 /**
  * Entries run through the network server per turn of this thread's event loop. Node hands a
  * MessagePort's queued messages over in one go: read whole, a backlog of turns was seconds of

@@ -137,11 +137,16 @@ export type ToIntake =
  * ~260 bytes, what absorbed a main thread that stalls (a GC, a slow commit, a CPU taken by others)
  * before (with a first bound of 4,096 datagrams, 1,430 were dropped at 2,000/s on a loaded machine
  * where the kernel buffer had dropped none). Handed-over entries wait as entry buffers (off the
- * V8 heap) and become objects 64 at a time (udp-intake-client.ts); a datagram being journaled
- * keeps its decoded rxpk on the worker's heap (~3 bytes of heap per datagram byte), which the
- * worker's 24 MB old space holds beside its ~7 MB live heap.
+ * V8 heap) and become objects 64 at a time (udp-intake-client.ts).
  */
 export const INTAKE_BACKLOG_BYTES = 4 * 1024 * 1024;
+/**
+ * Of that, at most this many bytes of datagrams being journaled: each keeps its decoded rxpk on
+ * the worker's heap until its group commit (~3 bytes of heap per datagram byte), and the worker's
+ * 16 MB old space holds ~7 MB live beside them. A commit every 5 ms at 10,000 one-rxpk
+ * datagrams/s is ~13 KB; 1 MiB is a disk that stalls the commit for ~0.4 s at that rate.
+ */
+export const INTAKE_JOURNALING_BYTES = 1024 * 1024;
 
 /** A FIFO of sizes: a ring of u32 that doubles when full (no heap object per datagram). */
 export class SizeQueue {

@@ -32,7 +32,7 @@ import { txAckOutcome } from '../../lorawan/udp/server.ts';
 import type { PushData, Rxpk } from '../../lorawan/udp/types.ts';
 import { UdpInbox } from './udp-inbox.ts';
 import { UDP_REASON } from './udp-reasons.ts';
-import { EntryBatchWriter, NO_ENTRY, SizeQueue, type FromIntake, type IntakeTallies, type IntakeTurn, type IntakeWorkerData, type ToIntake } from './udp-intake-protocol.ts';
+import { EntryBatchWriter, INTAKE_JOURNALING_BYTES, NO_ENTRY, SizeQueue, type FromIntake, type IntakeTallies, type IntakeTurn, type IntakeWorkerData, type ToIntake } from './udp-intake-protocol.ts';
 
 if (!parentPort) throw new Error('udp-intake-worker.ts runs only as a worker thread');
 const port: MessagePort = parentPort;
@@ -60,6 +60,8 @@ let taken = 0;
  * entries in that order and reports only how many: `taken`).
  */
 let backlogBytes = 0;
+/** datagram bytes being journaled (their decoded rxpk are on this thread's heap: INTAKE_JOURNALING_BYTES) */
+let journalingBytes = 0;
 const handedSizes = new SizeQueue();
 /** the main thread says it is overloaded (its estimate and heap gate, overload.ts): PUSH_DATA are shed */
 let mainOverloaded = false;
@@ -223,14 +225,17 @@ function onDatagram(msg: Buffer, from: RemoteInfo): void {
       const durable = journal.append(p.gatewayEui, msg);
       if (p.rxpk.some(awaitsAnswer)) journal.flushSoon();
       backlogBytes += msg.length;
+      journalingBytes += msg.length;
       const settled = durable.then(
         (id) => {
           backlogBytes -= msg.length; // handOver counts it again until the main thread reads it
+          journalingBytes -= msg.length;
           pushAck(p, from);
           handOver(p, msg, at, id, false);
         },
         (err: unknown) => {
           backlogBytes -= msg.length;
+          journalingBytes -= msg.length;
           reject('inbox_error', `gateway ${p.gatewayEui}: not journaled, not acknowledged: ${(err as Error).message}`);
           log('error', { err: (err as Error).message, gateway: p.gatewayEui }, 'inbox journal refused a datagram: no PUSH_ACK (a resending forwarder sends it again)');
         },
@@ -259,12 +264,13 @@ function onDatagram(msg: Buffer, from: RemoteInfo): void {
 /**
  * The main thread's overload shedding (semtech-udp.ts `shed`), here where the PUSH_DATA is
  * journaled and acknowledged: while the main thread reports itself overloaded, or when this
- * datagram would take the backlog past INTAKE_BACKLOG_BYTES, it is dropped before its journal
+ * datagram would take the backlog past INTAKE_BACKLOG_BYTES (or what is being journaled past
+ * INTAKE_JOURNALING_BYTES: a disk that stalls the group commit), it is dropped before its journal
  * entry and PUSH_ACK — every rxpk in it counted as `overloaded` (the main thread logs the warning),
  * not kept in the rejects file. A forwarder that resends un-ACKed datagrams sends it again.
  */
 function shed(p: PushData, msg: Buffer): boolean {
-  if (!mainOverloaded && backlogBytes + msg.length <= config.backlog_bytes) return false;
+  if (!mainOverloaded && backlogBytes + msg.length <= config.backlog_bytes && journalingBytes + msg.length <= INTAKE_JOURNALING_BYTES) return false;
   tallies.overloaded += p.rxpk.length + p.rejected.length;
   tallies.overloadedGateway = p.gatewayEui;
   scheduleLazy();
