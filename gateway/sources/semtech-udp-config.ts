@@ -81,7 +81,7 @@ export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string
     abp_channels: abpProblem ? [] : (abpChannels as number[]),
     inbox: c.oneOf(raw, 'inbox', p, [true, false] as const, true),
     inbox_fsync_interval_ms: c.int(raw, 'inbox_fsync_interval_ms', p, 5, 0, 50),
-    intake_thread: c.oneOf(raw, 'intake_thread', p, [true, false] as const, false),
+    intake_thread: c.oneOf(raw, 'intake_thread', p, [true, false] as const, true),
     dedup_early_close: c.oneOf(raw, 'dedup_early_close', p, [true, false] as const, true),
     gateway_keepalive_s: c.int(raw, 'gateway_keepalive_s', p, 10, 1, 300),
   };

@@ -45,7 +45,7 @@ import type { RejectsFile } from '../rejects.ts';
 import { inboxMetrics, type InboxPromMetrics } from './inbox-metrics.ts';
 import { UdpInbox } from './udp-inbox.ts';
 import { UdpIntakeThread } from './udp-intake-client.ts';
-import { INTAKE_BACKLOG } from './udp-intake-protocol.ts';
+import { INTAKE_BACKLOG_BYTES } from './udp-intake-protocol.ts';
 import { UDP_REASON } from './udp-reasons.ts';
 
 export interface SemtechUdpConfig extends NetworkServerConfig {
@@ -64,8 +64,8 @@ export interface SemtechUdpConfig extends NetworkServerConfig {
   inbox_fsync_interval_ms?: number;
   /** the socket, protocol checks, PUSH_ACKs and the inbox journal on a worker thread (udp-intake-worker.ts) */
   intake_thread?: boolean;
-  /** not a config key: INTAKE_BACKLOG of udp-intake-protocol.ts unless a test sets less */
-  intake_backlog?: number;
+  /** not a config key: INTAKE_BACKLOG_BYTES of udp-intake-protocol.ts unless a test sets less */
+  intake_backlog_bytes?: number;
 }
 
 export interface SemtechUdpDeps {
@@ -352,7 +352,7 @@ export class SemtechUdpSource implements Source {
         max_datagram_bytes: this.config.max_datagram_bytes,
         inbox: journal ? { dir: join(this.config.state_dir, 'inbox'), fsync_interval_ms: this.config.inbox_fsync_interval_ms ?? 5 } : null,
         recv_buffer_bytes: RECV_BUFFER_BYTES,
-        backlog: this.config.intake_backlog ?? INTAKE_BACKLOG,
+        backlog_bytes: this.config.intake_backlog_bytes ?? INTAKE_BACKLOG_BYTES,
       },
       {
         entry: (gw, rxpks, receivedAt, entry, replayed) => {
@@ -373,7 +373,7 @@ export class SemtechUdpSource implements Source {
             if (t.resends) this.im.resends.inc({ state: 'known' }, t.resends);
             if (t.entries) this.im.entries.inc(t.entries);
             if (t.replayed) this.im.replayed.inc(t.replayed);
-            if (t.backlogDrops) this.m.rejected.inc({ reason: 'intake_backlog' }, t.backlogDrops);
+            if (t.overloaded) this.countShed(t.overloaded, t.overloadedGateway ?? '', performance.now());
           }
           if (commitSeconds) for (let i = 0; i < commitSeconds.length; i++) this.im.commitSeconds.observe(commitSeconds[i] as number);
         },
@@ -381,6 +381,8 @@ export class SemtechUdpSource implements Source {
           this.state = { state: 'degraded', detail: message };
           this.deps.logger.error({ err: message }, 'UDP socket error');
         },
+        // The worker sheds while this is true (its PUSH_DATA are journaled and acknowledged there).
+        overloaded: () => this.overBudget(0),
         died: (reason) => {
           this.state = { state: 'failed', detail: `UDP intake worker: ${reason}` };
           this.deps.logger.error({ reason }, 'UDP intake worker died: no datagrams are read or acknowledged (restart the gateway)');
@@ -545,24 +547,38 @@ export class SemtechUdpSource implements Source {
    * where there is too much already.
    */
   private shed(p: PushData, now: number): boolean {
+    if (!this.overBudget(this.journaling + p.rxpk.length)) return false;
+    this.countShed(p.rxpk.length + p.rejected.length, p.gatewayEui, now);
+    return true;
+  }
+
+  /**
+   * The network server's read-but-unfinished work, with `receptions` more, is over the budget
+   * and the heap is filling (overload.ts). With the intake worker it is asked once per slice of
+   * entries run through the network server (udp-intake-client.ts) and the worker sheds while it
+   * holds: there the worker journals and acknowledges, so the shedding has to happen there.
+   */
+  private overBudget(receptions: number): boolean {
     const ns = this.ns;
-    if (!ns || ns.inFlightBytes + inFlightBytes(this.journaling + p.rxpk.length, 0) <= IN_FLIGHT_BUDGET_BYTES) return false;
+    if (!ns || ns.inFlightBytes + inFlightBytes(receptions, 0) <= IN_FLIGHT_BUDGET_BYTES) return false;
     // Past the estimate, shed only while the heap is really filling: the estimate is deliberately
     // high (bytes per uplink waiting for the log were measured before batches let go of their
     // frames), and on its own it shed 6,458 of 80,000 uplinks of 50 forwarders at 10,000/s on a
     // quiet machine whose main thread had room. The used heap counts garbage not yet collected, so
     // this errs towards shedding; it is read only here, over the estimate.
     const heap = getHeapStatistics();
-    if (heap.used_heap_size < HEAP_SHED_FRACTION * heap.heap_size_limit) return false;
-    const n = p.rxpk.length + p.rejected.length;
+    return heap.used_heap_size >= HEAP_SHED_FRACTION * heap.heap_size_limit;
+  }
+
+  /** `n` rxpk shed (`overloaded`, here or by the intake worker): counted, a warning at most every 10 s. */
+  private countShed(n: number, gateway: string, now: number): void {
     this.m.rejected.inc({ reason: 'overloaded' }, n);
     this.shedSinceLog += n;
     if (now - this.shedLoggedAt >= 10_000) {
-      this.deps.logger.warn({ rxpk: this.shedSinceLog, gateway: p.gatewayEui, budgetBytes: IN_FLIGHT_BUDGET_BYTES }, 'network server behind: PUSH_DATA dropped unacknowledged (overloaded; a resending forwarder sends them again)');
+      this.deps.logger.warn({ rxpk: this.shedSinceLog, gateway, budgetBytes: IN_FLIGHT_BUDGET_BYTES }, 'network server behind: PUSH_DATA dropped unacknowledged (overloaded; a resending forwarder sends them again)');
       this.shedSinceLog = 0;
       this.shedLoggedAt = now;
     }
-    return true;
   }
 
   /** PUSH_ACK of a PUSH_DATA (a method, not a closure per datagram). */

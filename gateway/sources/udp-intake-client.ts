@@ -11,9 +11,10 @@
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { PACKAGE_ROOT } from '../../codecs/package-root.ts';
 import type { Rxpk, Stat } from '../../lorawan/udp/types.ts';
+import { workerWithOwnHeap } from './udp-intake-heap.ts';
 import { NO_ENTRY, readEntryBatch, type FromIntake, type IntakeReject, type IntakeRoute, type IntakeTallies, type IntakeTurn, type IntakeWorkerData, type ToIntake } from './udp-intake-protocol.ts';
 
 /** Running from the TypeScript sources (tsx, vitest) rather than from the bundle in dist/. */
@@ -23,11 +24,17 @@ const FROM_SOURCE = import.meta.url.endsWith('.ts');
 export const INTAKE_WORKER_FILE = FROM_SOURCE ? join(PACKAGE_ROOT, 'gateway', 'sources', 'udp-intake-worker-from-source.mjs') : join(PACKAGE_ROOT, 'dist', 'udp-intake-worker.mjs');
 
 /**
- * The worker's V8 heap: it keeps N5's resend memory (a Map of 65,536 small integers; the rest is
- * in typed arrays) and the garbage of the datagrams of the moment, which dies young.
+ * The worker's V8 heap (in force under the unit's heap flags: udp-intake-heap.ts). It keeps
+ * N5's resend memory (a Map of 65,536 small integers; the rest is in typed arrays), ~3.5 MB of
+ * Node's own per-thread state and the garbage of the datagrams of the moment, which dies young:
+ * its live heap is ~7 MB at 2,000 uplinks/s (heap snapshot, bench/RESULTS.md "session 9,
+ * ns-intake-default"). 2 MB young is V8's smallest new space (two 1 MB semi-spaces). Measured at
+ * 2,000/s: the worker's heap 18.7 MB with the unit's flags in force (4 MB young, old space grown
+ * to 12.5 MB), 14.1 MB with 2 / 24, 12.6 MB with 2 / 16. The datagrams being journaled are
+ * bounded to fit (INTAKE_JOURNALING_BYTES).
  */
-const WORKER_YOUNG_MB = 4;
-const WORKER_OLD_MB = 48;
+const WORKER_YOUNG_MB = 2;
+const WORKER_OLD_MB = 16;
 /**
  * Entries run through the network server per turn of this thread's event loop. Node hands a
  * MessagePort's queued messages over in one go: read whole, a backlog of turns was seconds of
@@ -35,6 +42,11 @@ const WORKER_OLD_MB = 48;
  * about what libuv read per poll from the socket on this thread (32 datagrams a round).
  */
 const ENTRIES_PER_SLICE = 64;
+/**
+ * While the worker is told to shed, how often the overload state is asked again (no entries come
+ * then, so the slices that ask it otherwise do not run).
+ */
+const OVERLOAD_CHECK_MS = 10;
 /** a request to the worker (listen, stop, flush, close) that takes longer is failed */
 const REQUEST_MS = 30_000;
 
@@ -49,6 +61,8 @@ export interface IntakeHandlers {
   log(level: 'info' | 'warn' | 'error', obj: Record<string, unknown>, msg: string): void;
   tallies(t: IntakeTallies | undefined, commitSeconds: Float64Array | undefined): void;
   socketError(message: string): void;
+  /** the network server is overloaded (overload.ts): asked once per slice of entries and, while it holds, every OVERLOAD_CHECK_MS */
+  overloaded(): boolean;
   died(reason: string): void;
 }
 
@@ -81,6 +95,9 @@ export class UdpIntakeThread {
   private readonly queue: { entries: ArrayBuffer; gateways: string[] }[] = [];
   private queueAt = 0;
   private draining = false;
+  /** as last told to the worker */
+  private shedding = false;
+  private overloadTimer: NodeJS.Timeout | undefined;
   /** resolves once the journal is open and its replay handed to `entry` */
   readonly opened: Promise<IntakeOpened>;
 
@@ -88,7 +105,7 @@ export class UdpIntakeThread {
     data: IntakeWorkerData,
     private readonly on: IntakeHandlers,
   ) {
-    this.worker = new Worker(INTAKE_WORKER_FILE, {
+    this.worker = workerWithOwnHeap(INTAKE_WORKER_FILE, {
       workerData: data satisfies IntakeWorkerData,
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB, maxOldGenerationSizeMb: WORKER_OLD_MB },
       stdout: false,
@@ -196,6 +213,8 @@ export class UdpIntakeThread {
 
   /** Closes the journal (cursor persisted) and ends the thread; bounded, never throws. */
   async close(): Promise<void> {
+    if (this.overloadTimer) clearInterval(this.overloadTimer);
+    this.overloadTimer = undefined;
     this.flushDone();
     this.bound = undefined;
     this.closing = true;
@@ -264,9 +283,26 @@ export class UdpIntakeThread {
     }
     // Read (and run through the network server's intake): the worker may accept as many more.
     this.taken += read;
+    this.checkOverload();
     if (read) this.scheduleDone();
     if (this.queue.length) setImmediate(() => this.drain());
     else this.draining = false;
+  }
+
+  /** Tells the worker when the network server's overload state changes (it sheds meanwhile). */
+  private checkOverload(): void {
+    if (this.dead) return;
+    const on = this.on.overloaded();
+    if (on === this.shedding) return;
+    this.shedding = on;
+    this.post({ op: 'overload', on });
+    if (on && !this.overloadTimer) {
+      this.overloadTimer = setInterval(() => this.checkOverload(), OVERLOAD_CHECK_MS);
+      this.overloadTimer.unref();
+    } else if (!on && this.overloadTimer) {
+      clearInterval(this.overloadTimer);
+      this.overloadTimer = undefined;
+    }
   }
 
   private post(m: ToIntake, transfer: ArrayBuffer[] = []): void {

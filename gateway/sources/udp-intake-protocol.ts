@@ -34,8 +34,8 @@ export interface IntakeWorkerData {
   inbox: { dir: string; fsync_interval_ms: number } | null;
   /** the socket's receive buffer (setRecvBufferSize) */
   recv_buffer_bytes: number;
-  /** INTAKE_BACKLOG (tests set less) */
-  backlog: number;
+  /** INTAKE_BACKLOG_BYTES (tests set less) */
+  backlog_bytes: number;
 }
 
 /** A datagram or part of one the source rejects: counted under `reason`, kept in the rejects file with `payload`. */
@@ -63,8 +63,13 @@ export interface IntakeTallies {
   entries: number;
   /** lorawan_edge_ns_inbox_replayed_total */
   replayed: number;
-  /** PUSH_DATA dropped unread because the main thread is behind (INTAKE_BACKLOG): lorawan_edge_ns_rejected_total{reason="intake_backlog"} */
-  backlogDrops: number;
+  /**
+   * rxpk (and rejected rxpk) of the PUSH_DATA shed unacknowledged (the main thread overloaded, or
+   * the backlog over INTAKE_BACKLOG_BYTES): lorawan_edge_ns_rejected_total{reason="overloaded"}
+   */
+  overloaded: number;
+  /** the gateway of the last PUSH_DATA shed (the main thread's warning names one) */
+  overloadedGateway?: string;
 }
 
 /** One turn of the worker: entries (a transferred buffer) and everything else that happened. */
@@ -111,24 +116,68 @@ export type ToIntake =
    */
   | { op: 'done'; ids: Float64Array | undefined; taken: number }
   | { op: 'send'; datagram: Uint8Array; port: number; address: string }
+  /**
+   * the main thread's overload state (overload.ts: its in-flight estimate over the budget and its
+   * heap over HEAP_SHED_FRACTION), sent when it changes: while on, the worker sheds PUSH_DATA
+   */
+  | { op: 'overload'; on: boolean }
   /** closes the socket, waits for the journal writes in flight (their entries are handed over first) */
   | { op: 'stopSocket'; seq: number }
   | { op: 'flushCursor'; seq: number }
   | { op: 'close'; seq: number };
 
 /**
- * At most this many PUSH_DATA accepted by the worker (being journaled, or handed over) and not
- * yet read by the main thread; past it a PUSH_DATA is dropped before its journal entry and its
- * PUSH_ACK, as the kernel drops what does not fit in the receive buffer. Without the bound a
- * saturated main thread (past ~7,000 uplinks/s here) was fed faster than it worked and its heap
- * (80 MB in the systemd unit) ran out in seconds. 16,384 is about what the socket's 4 MiB receive
- * buffer held for the main thread without the worker (PUSH_DATA of ~250 bytes), so a main thread
- * that stalls (a GC, a slow commit, a CPU taken by others) is absorbed as before: with 4,096,
- * 1,430 datagrams were dropped at 2,000/s on this loaded machine where the kernel buffer had
- * dropped none. They wait as entry buffers (~120 bytes each, off the V8 heap) and become objects
- * 64 at a time (udp-intake-client.ts).
+ * At most this many bytes of PUSH_DATA accepted by the worker (being journaled, or handed over)
+ * and not yet read by the main thread; past it a PUSH_DATA is shed before its journal entry and
+ * its PUSH_ACK (`overloaded`, every rxpk), as the main-thread path sheds past its budget and the
+ * kernel drops what does not fit in the receive buffer. Bytes, not datagrams: a bound of 16,384
+ * datagrams let 16,384 lora_pkt_fwd backlog datagrams of 100 rxpk (~23 KB each) wait — 1.6
+ * million frames, far past the main thread's heap budget (overload.ts) once read. 4 MiB is the
+ * socket's receive buffer (RECV_BUFFER_BYTES of semtech-udp.ts): ~16,000 one-rxpk PUSH_DATA of
+ * ~260 bytes, what absorbed a main thread that stalls (a GC, a slow commit, a CPU taken by others)
+ * before (with a first bound of 4,096 datagrams, 1,430 were dropped at 2,000/s on a loaded machine
+ * where the kernel buffer had dropped none). Handed-over entries wait as entry buffers (off the
+ * V8 heap) and become objects 64 at a time (udp-intake-client.ts).
  */
-export const INTAKE_BACKLOG = 16_384;
+export const INTAKE_BACKLOG_BYTES = 4 * 1024 * 1024;
+/**
+ * Of that, at most this many bytes of datagrams being journaled: each keeps its decoded rxpk on
+ * the worker's heap until its group commit (~3 bytes of heap per datagram byte), and the worker's
+ * 16 MB old space holds ~7 MB live beside them. A commit every 5 ms at 10,000 one-rxpk
+ * datagrams/s is ~13 KB; 1 MiB is a disk that stalls the commit for ~0.4 s at that rate.
+ */
+export const INTAKE_JOURNALING_BYTES = 1024 * 1024;
+
+/** A FIFO of sizes: a ring of u32 that doubles when full (no heap object per datagram). */
+export class SizeQueue {
+  private ring = new Uint32Array(1024);
+  private head = 0;
+  private n = 0;
+
+  get length(): number {
+    return this.n;
+  }
+
+  push(size: number): void {
+    if (this.n === this.ring.length) {
+      const bigger = new Uint32Array(this.ring.length * 2);
+      for (let i = 0; i < this.n; i++) bigger[i] = this.ring[(this.head + i) % this.ring.length] as number;
+      this.ring = bigger;
+      this.head = 0;
+    }
+    this.ring[(this.head + this.n) % this.ring.length] = size;
+    this.n++;
+  }
+
+  /** the oldest size (0 when empty) */
+  shift(): number {
+    if (this.n === 0) return 0;
+    const v = this.ring[this.head] as number;
+    this.head = (this.head + 1) % this.ring.length;
+    this.n--;
+    return v;
+  }
+}
 
 export const ENTRY_REPLAYED = 1;
 /** an entry id that is not a journal entry (`inbox: false`) */

@@ -32,7 +32,7 @@ import { txAckOutcome } from '../../lorawan/udp/server.ts';
 import type { PushData, Rxpk } from '../../lorawan/udp/types.ts';
 import { UdpInbox } from './udp-inbox.ts';
 import { UDP_REASON } from './udp-reasons.ts';
-import { EntryBatchWriter, NO_ENTRY, type FromIntake, type IntakeTallies, type IntakeTurn, type IntakeWorkerData, type ToIntake } from './udp-intake-protocol.ts';
+import { EntryBatchWriter, INTAKE_JOURNALING_BYTES, NO_ENTRY, SizeQueue, type FromIntake, type IntakeTallies, type IntakeTurn, type IntakeWorkerData, type ToIntake } from './udp-intake-protocol.ts';
 
 if (!parentPort) throw new Error('udp-intake-worker.ts runs only as a worker thread');
 const port: MessagePort = parentPort;
@@ -52,12 +52,22 @@ let socket: Socket | undefined;
 let socketOpen = false;
 /** journal writes not settled yet (stopSocket waits for them: their entries go out first) */
 const inflight = new Set<Promise<unknown>>();
-/** entries written for the main thread (all turns), and how many of them it has read */
-let handed = 0;
+/** entries of all turns the main thread has read (it reports the count) */
 let taken = 0;
+/**
+ * INTAKE_BACKLOG_BYTES: datagram bytes being journaled plus those of the entries handed over and
+ * not yet read; `handedSizes` holds the latter's sizes in hand-over order (the main thread reads
+ * entries in that order and reports only how many: `taken`).
+ */
+let backlogBytes = 0;
+/** datagram bytes being journaled (their decoded rxpk are on this thread's heap: INTAKE_JOURNALING_BYTES) */
+let journalingBytes = 0;
+const handedSizes = new SizeQueue();
+/** the main thread says it is overloaded (its estimate and heap gate, overload.ts): PUSH_DATA are shed */
+let mainOverloaded = false;
 
 function emptyTallies(): IntakeTallies {
-  return { datagrams: {}, lastSeen: {}, resends: 0, entries: 0, replayed: 0, backlogDrops: 0 };
+  return { datagrams: {}, lastSeen: {}, resends: 0, entries: 0, replayed: 0, overloaded: 0 };
 }
 
 const inboxMetrics = {
@@ -106,7 +116,7 @@ function flushTurn(): void {
   const count = batch?.count ?? 0;
   const cursor = inbox?.committedCursor ?? 0;
   const t = tallies;
-  const hasTallies = t.entries || t.replayed || t.resends || t.backlogDrops || Object.keys(t.datagrams).length || Object.keys(t.lastSeen).length;
+  const hasTallies = t.entries || t.replayed || t.resends || t.overloaded || Object.keys(t.datagrams).length || Object.keys(t.lastSeen).length;
   const m: IntakeTurn = { op: 'turn', count, cursor, ...turn };
   if (entries) m.entries = entries;
   if (newGateways.length) m.gateways = newGateways;
@@ -168,7 +178,8 @@ function handOver(p: PushData, msg: Buffer, at: number, id: number, replayed: bo
   // Tracked before the main thread can report any of them done (it reads the entry first).
   if (id !== NO_ENTRY) inbox?.track(id, good.length);
   writer.entry(id, at, replayed, indexOf(p.gatewayEui), good.length);
-  handed++;
+  handedSizes.push(msg.length);
+  backlogBytes += msg.length;
   for (const rx of good) writer.rxpk(rx);
   schedule();
   return { rxpks: good.length };
@@ -180,13 +191,6 @@ function pushAck(p: PushData, from: RemoteInfo): void {
 
 function onDatagram(msg: Buffer, from: RemoteInfo): void {
   const at = performance.now();
-  // The main thread is behind (INTAKE_BACKLOG): a PUSH_DATA goes unread and unacknowledged,
-  // before any work on it (PULL_DATA and TX_ACK are still read: routes and downlink outcomes).
-  if (msg[3] === 0 && msg.length >= 12 && handed - taken + inflight.size >= config.backlog) {
-    tallies.backlogDrops++;
-    scheduleLazy();
-    return;
-  }
   if (msg.length > config.max_datagram_bytes) return reject('oversized', `${msg.length} bytes > max_datagram_bytes ${config.max_datagram_bytes} from ${from.address}`, msg.subarray(0, 1024));
   const decoded = decodeUdpPacket(msg);
   if (!decoded.ok) return reject(UDP_REASON[decoded.error.code], `${decoded.error.message} (from ${from.address}:${from.port})`, msg);
@@ -201,6 +205,7 @@ function onDatagram(msg: Buffer, from: RemoteInfo): void {
       tallies.lastSeen[p.gatewayEui] = Math.floor(Date.now() / 1000);
       const journal = inbox;
       if (!journal) {
+        if (shed(p, msg)) return;
         pushAck(p, from);
         handOver(p, msg, at, NO_ENTRY, false);
         return;
@@ -215,15 +220,22 @@ function onDatagram(msg: Buffer, from: RemoteInfo): void {
         );
         return;
       }
+      if (shed(p, msg)) return;
       // N1/N2: PUSH_ACK and hand-over once the entry is durable.
       const durable = journal.append(p.gatewayEui, msg);
       if (p.rxpk.some(awaitsAnswer)) journal.flushSoon();
+      backlogBytes += msg.length;
+      journalingBytes += msg.length;
       const settled = durable.then(
         (id) => {
+          backlogBytes -= msg.length; // handOver counts it again until the main thread reads it
+          journalingBytes -= msg.length;
           pushAck(p, from);
           handOver(p, msg, at, id, false);
         },
         (err: unknown) => {
+          backlogBytes -= msg.length;
+          journalingBytes -= msg.length;
           reject('inbox_error', `gateway ${p.gatewayEui}: not journaled, not acknowledged: ${(err as Error).message}`);
           log('error', { err: (err as Error).message, gateway: p.gatewayEui }, 'inbox journal refused a datagram: no PUSH_ACK (a resending forwarder sends it again)');
         },
@@ -249,6 +261,22 @@ function onDatagram(msg: Buffer, from: RemoteInfo): void {
   }
 }
 
+/**
+ * The main thread's overload shedding (semtech-udp.ts `shed`), here where the PUSH_DATA is
+ * journaled and acknowledged: while the main thread reports itself overloaded, or when this
+ * datagram would take the backlog past INTAKE_BACKLOG_BYTES (or what is being journaled past
+ * INTAKE_JOURNALING_BYTES: a disk that stalls the group commit), it is dropped before its journal
+ * entry and PUSH_ACK — every rxpk in it counted as `overloaded` (the main thread logs the warning),
+ * not kept in the rejects file. A forwarder that resends un-ACKed datagrams sends it again.
+ */
+function shed(p: PushData, msg: Buffer): boolean {
+  if (!mainOverloaded && backlogBytes + msg.length <= config.backlog_bytes && journalingBytes + msg.length <= INTAKE_JOURNALING_BYTES) return false;
+  tallies.overloaded += p.rxpk.length + p.rejected.length;
+  tallies.overloadedGateway = p.gatewayEui;
+  scheduleLazy();
+  return true;
+}
+
 /** A confirmed data uplink or a join-request (MHDR): its answer's receive window is running. */
 function awaitsAnswer(rx: { stat: number; data: Uint8Array }): boolean {
   const mType = (rx.data[0] ?? 0xff) >> 5;
@@ -270,7 +298,8 @@ function handOverReplay(journal: UdpInbox): { entries: number; rxpks: number } {
     const good = p.rxpk.filter((rx) => rx.stat === 1);
     journal.track(id, good.length);
     writer.entry(id, entry.receivedAt, true, indexOf(p.gatewayEui), good.length);
-    handed++;
+      handedSizes.push(entry.datagram.length);
+    backlogBytes += entry.datagram.length;
     for (const rx of good) writer.rxpk(rx);
     rxpks += good.length;
     // Bounded messages: a long replay goes out in several.
@@ -354,7 +383,10 @@ port.on('message', (m: ToIntake) => {
   switch (m.op) {
     case 'done':
       if (m.ids) inbox?.done(m.ids);
-      taken = m.taken;
+      for (; taken < m.taken; taken++) backlogBytes -= handedSizes.shift();
+      return;
+    case 'overload':
+      mainOverloaded = m.on;
       return;
     case 'send':
       send(m.datagram, m.port, m.address);
