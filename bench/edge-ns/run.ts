@@ -15,7 +15,7 @@
  * (answer-times.ts) — it includes the kernel's receive buffer, the inbox journal, the dedup wait
  * (closed early once every connected forwarder reported the frame: at once with the one
  * forwarder of the default, never with `--gateways 50` and `--heard-by` below that), the batch commit (SQLite; at once for a batch
- * holding a frame that needs an answer) and, for join-accepts (and ACKs with `--inbox off`), the
+ * holding a frame that needs an answer) and, with `--inbox off` only, for ACKs and join-accepts the
  * durable log's fsync (asked for at once for their batch; `--log-fsync-ms` sets the group-commit
  * interval, default the gateway's 100 ms, that everything else waits for). The gateway's own
  * per-stage histograms are printed with it (gateway/ns/README.md, "Timing model").
