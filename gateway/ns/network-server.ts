@@ -202,8 +202,6 @@ interface Batch {
   sessions: Set<Session>;
   records: PipelineRecord[];
   answers: Answer[];
-  /** what may only happen once the batch's records are in the log (join-accepts) */
-  afterDurable: (() => void)[];
   /** inbox journal entries of the frames in this batch (one per reception) */
   entries: number[];
   /** S6 rows: records[index] is the uplink devEui/fCnt from journal entry `entry` */
@@ -225,6 +223,8 @@ interface BatchJoin {
   previous: Session | undefined;
   /** the journal entry of its join-request (its S6 row's) */
   entry: number;
+  /** hands its join-accept (built before the commit) to the gateway: false when no window or route is left */
+  accept: () => boolean;
 }
 
 /** ChirpStack-style deduplication id (UUID form), the same for the same frame of a session. */
@@ -259,7 +259,6 @@ export class NetworkServer {
   private readonly byAddr = new Map<number, Session[]>();
   private readonly dedup: DedupWindow;
   private readonly pendingTx = new Map<number, PendingTx>();
-  /** `afterDurable`: what may only happen once the batch's records are in the log (join-accepts) */
   private batch: Batch | undefined;
   /** whether the frame being processed went into the batch (its journal entries are done with the batch) */
   private claimed = false;
@@ -670,7 +669,12 @@ export class NetworkServer {
     // is in use at once, as uplink counters are.
     const b = this.currentBatch();
     this.claim(b, receptions);
-    const join: BatchJoin = { session: s, devNonce: f.devNonce, previous, entry: NetworkServer.entryOf(receptions) };
+    // Built and encrypted now, not at the commit: once the session is durable only sending is left.
+    const accept = buildJoinAccept(
+      { joinNonce, netId: this.config.net_id, devAddr, rx1DrOffset: s.rx1DrOffset, rx2DataRate: s.rx2Dr, rxDelay: s.rxDelay, cfList: { type: 'frequencies', frequenciesHz: CF_LIST_HZ } },
+      appKey,
+    );
+    const join: BatchJoin = { session: s, devNonce: f.devNonce, previous, entry: NetworkServer.entryOf(receptions), accept: () => this.schedule(best, accept, EU868.joinAcceptDelay1Ms, s.rx1DrOffset, s.rx2Dr, 'join-accept', s) };
     b.joins.push(join);
     b.joinNonces.add(`${f.devEui}/${f.devNonce}`);
     this.hurry(b);
@@ -678,23 +682,17 @@ export class NetworkServer {
     this.adr.forget(f.devEui);
     this.deps.metrics.sessions.set(this.sessions.size);
     this.deps.metrics.joins.inc();
-    const accept = buildJoinAccept(
-      { joinNonce, netId: this.config.net_id, devAddr, rx1DrOffset: s.rx1DrOffset, rx2DataRate: s.rx2Dr, rxDelay: s.rxDelay, cfList: { type: 'frequencies', frequenciesHz: CF_LIST_HZ } },
-      appKey,
-    );
     const time = rxTime(best.rxpk, this.deps.now());
     // S6 for joins: the log id of the join record rides in the batch's transaction, so a replay
     // after a kill between that commit and the log's fsync stores the record (replayedJoin).
     if (this.deps.inbox) b.applied.push({ devEui: f.devEui, fCnt: joinAppliedKey(f.devNonce), index: b.records.length, entry: join.entry });
     b.records.push(this.joinRecord(s, time));
-    // The join-accept leaves once the batch is committed and the join record is in the log too
-    // (the 5 s join delay leaves ample room): a kill -9 before that loses no session and no join
-    // record the sinks should get — the device hears nothing and joins again.
-    // Its windows may have run out meanwhile (a slow commit, a full log): then no accept leaves
-    // and the join is taken back (abandonJoin).
-    b.afterDurable.push(() => {
-      if (!this.schedule(best, accept, EU868.joinAcceptDelay1Ms, s.rx1DrOffset, s.rx2Dr, 'join-accept', s)) this.abandonJoin(join);
-    });
+    // The join-accept leaves once the batch is committed (the session, DevNonce and allocators
+    // durable, S1) — with the inbox journal at once, like an ACK: a kill -9 before the join
+    // record's fsync is followed by the replay storing the record (S6, replayedJoin); without
+    // the journal once the join record is in the log too. Its windows may have run out by then
+    // (a slow commit, a full log without the journal), or the gateway has no route: no accept
+    // leaves and the join is taken back (abandonJoin). See commit().
   }
 
   /**
@@ -1002,7 +1000,7 @@ export class NetworkServer {
 
   private currentBatch(): Batch {
     if (!this.batch) {
-      const b: Batch = { sessions: new Set(), records: [], answers: [], afterDurable: [], entries: [], applied: [], joins: [], joinNonces: new Set(), openedAt: this.deps.monotonic(), answerAt: undefined, timer: undefined };
+      const b: Batch = { sessions: new Set(), records: [], answers: [], entries: [], applied: [], joins: [], joinNonces: new Set(), openedAt: this.deps.monotonic(), answerAt: undefined, timer: undefined };
       // Group commit: one SQLite transaction (one fsync) and one log append per interval, not
       // per frame — dedup windows close one by one, so a per-turn batch would be one frame.
       b.timer = setTimeout(() => this.commit(b), COMMIT_INTERVAL_MS);
@@ -1097,28 +1095,36 @@ export class NetworkServer {
     };
     const acks = ackNow ? [] : ready.filter((p) => p.a.frame.confirmed);
     for (const p of ready) if (ackNow || !p.a.frame.confirmed) send(p);
+    // Join-accepts the same way (S1 with S6): with the journal they leave now — the join record's
+    // loss to a kill -9 before the log's fsync is undone by the replay (`restored`), as an ACKed
+    // frame's is — and did wait for that fsync before (p99 of the log stage 10–33 ms at 2,000/s,
+    // bench/RESULTS.md session 9); without it they wait for the log. One whose window or route
+    // is gone is taken back, after the append below: its S6 row's REFUSED mark must come after
+    // the append's own corrections of the batch's rows (batch-log-ids.ts), or a full log's
+    // NOT_PLACED would overwrite it and a restart would restore the record of a join undone.
+    const unsent = ackNow ? b.joins.filter((j) => !this.sendAccept(j)) : [];
     const logStarted = this.deps.monotonic();
     const durable = (): void => {
       if (b.records.length) this.deps.metrics.batchStage.observe({ stage: 'log' }, (this.deps.monotonic() - logStarted) / 1000);
       for (const p of acks) send(p);
-      for (const f of b.afterDurable) {
-        try {
-          f();
-        } catch (err) {
-          this.deps.logger.error({ err: (err as Error).message }, 'join-accept failed');
-        }
-      }
+      if (!ackNow) for (const j of b.joins) if (!this.sendAccept(j)) this.abandonJoin(j);
       this.deps.inbox?.done(b.entries);
     };
-    if (b.records.length === 0) return durable();
-    // A join-accept (or, without the journal, an ACK) waits for this fsync inside its receive
-    // window: no group-commit wait for it (at most one more fsync of the log per batch that holds one).
+    if (b.records.length === 0) {
+      for (const j of unsent) this.abandonJoin(j);
+      return durable();
+    }
+    // Without the journal an ACK or a join-accept waits for this fsync inside its receive
+    // window: no group-commit wait for it (at most one more fsync of the log per batch that holds
+    // one). With the journal nothing waits for it but the journal's entries and the sinks.
     const held = b.records.length;
     this.awaitingLog += held;
     const ids = this.logIds(applied, b.records.length);
     // With the journal a refused batch is held for a retry: what the log refused and placed is noted.
     const track = ackNow ? { placed: 0, unstorable: [] as readonly number[] } : undefined;
-    this.appendRecords(b.records, ids, acks.length > 0 || b.afterDurable.length > 0, track).then(
+    const appended = this.appendRecords(b.records, ids, acks.length > 0 || (!ackNow && b.joins.length > 0), track);
+    for (const j of unsent) this.abandonJoin(j);
+    appended.then(
       () => {
         this.awaitingLog -= held;
         if (!this.closed) durable();
@@ -1126,8 +1132,10 @@ export class NetworkServer {
       (err: unknown) => {
         this.awaitingLog -= held;
         this.deps.metrics.rejected.inc({ reason: 'log_error' }, b.records.length);
-        // Their join-accepts wait for this durability: none will leave.
-        for (const j of b.joins) this.abandonJoin(j);
+        // Without the journal their join-accepts wait for this durability: none will leave. With
+        // it they left (the sessions are durable); their records are held for the retry below
+        // (a join taken back at commit is left out: holdRefused), or stored at the next start.
+        if (!ackNow) for (const j of b.joins) this.abandonJoin(j);
         if (track && this.holdRefused(b, applied, track)) {
           this.deps.logger.warn({ err: (err as Error).message, records: b.records.length }, 'durable log refused a batch: it is appended again once the log has room (its frames stay in the inbox journal until then)');
           return;
@@ -1191,6 +1199,16 @@ export class NetworkServer {
     // Its records count in the overload budget while held (`refused.records`), the try included.
     const durable = this.appendRecords(r.records, this.logIds(applied, r.records.length), false, track);
     return { durable, placed: () => track.placed };
+  }
+
+  /** Sends a committed join's join-accept; false when it cannot leave (no window, no route). */
+  private sendAccept(j: BatchJoin): boolean {
+    try {
+      return j.accept();
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message, devEui: j.session.devEui }, 'join-accept failed');
+      return true; // as before: not taken back (what failed is unknown)
+    }
   }
 
   /** A batch's joins that could not be committed: the sessions they replaced are in use again. */
