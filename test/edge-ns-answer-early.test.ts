@@ -6,7 +6,8 @@
  * by one of the six has its confirmed uplink ACKed in RX1 once its gateway is known; before,
  * every frame waited the whole window with more than one gateway connected (and here missed
  * RX1). A frame heard by two still lists both gateways in its record, and a late copy from a
- * gateway new to the device is counted once, not ACKed a second time.
+ * gateway new to the device is counted once, not ACKed a second time. A frame that needs no
+ * answer waits for every copy (the window) — its record is what the expected gateways learn from.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,9 +152,9 @@ describe('early dedup close with six connected gateways (window 2 s, no answer d
     await new Promise((r) => setTimeout(r, 300));
     expect(resps()).toBe(n + 1); // one ACK: no second one through g3
     expect(await gatewayCount(d, d.fCnt - 1)).toBe(1);
-    // g3 is expected now: a frame only g0 reports waits the window again.
+    // g3 is expected now: a confirmed frame only g0 reports waits the window again.
     const t0 = performance.now();
-    g0.push(frame(d, false));
+    g0.push(frame(d, true));
     await accepted(d);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(WINDOW_MS - 50);
   }, 60_000);

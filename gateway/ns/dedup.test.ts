@@ -131,7 +131,7 @@ describe('DedupWindow with expected gateways (50 connected) and an answer deadli
     for (const g of GWS) c.pulled(g, t);
     const e = new ExpectedGateways(c);
     const d = new DedupWindow(200, (f) => closed.push({ receptions: f.receptions.map((r) => r.gatewayEui), how: f.closed }), () => duplicates++, 100, () => t);
-    d.isComplete = (r, device) => (device !== undefined && e.covers(device, r, t)) || c.allReported(r, t);
+    d.isComplete = (r, device, answer) => (answer && device !== undefined && e.covers(device, r, t)) || c.allReported(r, t);
     d.sequenceKey = (x) => x[0];
     d.deviceOf = (x) => `dev${x[0]}`;
     d.onClosed = (device, r) => e.learn(device, r);
@@ -160,12 +160,12 @@ describe('DedupWindow with expected gateways (50 connected) and an answer deadli
 
   it("a device's first frame waits the full window; once its gateway is known, its next frame closes with that gateway's copy", async () => {
     const { d } = make();
-    d.add(new Uint8Array([1, 0, 10]), rec('g7'));
+    d.add(new Uint8Array([1, 1, 10]), rec('g7'));
     expect(closed).toHaveLength(0); // 49 other connected gateways might hear it
     t += 200;
     await until(() => closed.length === 1);
     expect(closed[0]).toEqual({ receptions: ['g7'], how: 'window' });
-    d.add(new Uint8Array([1, 0, 11]), rec('g7'));
+    d.add(new Uint8Array([1, 1, 11]), rec('g7'));
     expect(closed[1]).toEqual({ receptions: ['g7'], how: 'complete' });
     expect(d.closedEarly).toBe(1);
   });
@@ -173,16 +173,16 @@ describe('DedupWindow with expected gateways (50 connected) and an answer deadli
   it('heard by two: closes when both reported, and the record lists both', () => {
     const { d, e } = make();
     e.learn('dev2', [rec('g3'), rec('g4')]);
-    d.add(new Uint8Array([2, 0, 10]), rec('g4'));
+    d.add(new Uint8Array([2, 1, 10]), rec('g4'));
     expect(closed).toHaveLength(0);
-    d.add(new Uint8Array([2, 0, 10]), rec('g3'));
+    d.add(new Uint8Array([2, 1, 10]), rec('g3'));
     expect(closed).toEqual([{ receptions: ['g4', 'g3'], how: 'complete' }]);
   });
 
   it("a gateway new to the device, whose copy comes after the early close: a late copy (not a frame), expected from then on; the same copy again is a duplicate", () => {
     const { d, e } = make();
     e.learn('dev3', [rec('g1')]);
-    const f = new Uint8Array([3, 0, 10]);
+    const f = new Uint8Array([3, 1, 10]);
     d.add(f, rec('g1'));
     expect(closed).toHaveLength(1);
     d.add(f, rec('g2', 9));
@@ -191,10 +191,22 @@ describe('DedupWindow with expected gateways (50 connected) and an answer deadli
     d.add(f, rec('g2', 9));
     expect(duplicates).toBe(1);
     // the next frame waits for g2 too
-    d.add(new Uint8Array([3, 0, 11]), rec('g1'));
+    d.add(new Uint8Array([3, 1, 11]), rec('g1'));
     expect(closed).toHaveLength(1);
-    d.add(new Uint8Array([3, 0, 11]), rec('g2'));
+    d.add(new Uint8Array([3, 1, 11]), rec('g2'));
     expect(closed.at(-1)).toEqual({ receptions: ['g1', 'g2'], how: 'complete' });
+  });
+
+  it('a frame that needs no answer waits for every copy even when its device\'s gateways have reported (its record lists every gateway)', async () => {
+    const { d, e } = make();
+    e.learn('dev9', [rec('g1')]);
+    d.add(new Uint8Array([9, 0, 10]), rec('g1'));
+    expect(closed).toHaveLength(0);
+    d.add(new Uint8Array([9, 0, 10]), rec('g2', 8)); // a gateway at the edge of its range, this time
+    t += 200;
+    await until(() => closed.length === 1);
+    expect(closed[0]).toEqual({ receptions: ['g1', 'g2'], how: 'window' });
+    expect(late).toEqual([]);
   });
 
   it('a frame that needs an answer closes at its deadline; copies after it are late copies', async () => {

@@ -19,9 +19,10 @@
  * speed does not).
  *
  * Expected gateways (`deviceOf`, `onClosed`, `onLateCopy`: `expected-gateways.ts`): `isComplete`
- * also gets the frame's device, so it can say "every gateway that hears this device has
- * reported", not only "every connected gateway has". Every frame that closes (except a late
- * copy's own window) is told to `onClosed` with its receptions, so the set is learnt.
+ * also gets the frame's device and whether it needs an answer, so it can say "every gateway that
+ * hears this device has reported", not only "every connected gateway has". Every frame that
+ * closes (except a late copy's own window) is told to `onClosed` with its receptions, so the set
+ * is learnt.
  *
  * Late copies: a copy from a gateway that did not report an early-closed frame, arriving before
  * the frame's window would have ended, is a late copy: handed to `onLateCopy` and not judged as a
@@ -64,7 +65,9 @@ interface Open {
   later: Reception[] | undefined;
   /** the frame's device (`deviceOf`), if known */
   device: string | undefined;
-  /** monotonic ms of its answer deadline (`needsAnswer`), if it has one */
+  /** it needs an answer (`needsAnswer`) */
+  answer: boolean;
+  /** monotonic ms of its answer deadline, if it has one */
   answerBy: number | undefined;
 }
 
@@ -99,14 +102,14 @@ export class DedupWindow {
   private sweeper: NodeJS.Timeout | undefined;
   /** monotonic ms the sweeper is set for */
   private sweepAt = Infinity;
-  /** whether a frame's receptions are all that can come (early close); unset = always wait */
-  isComplete: ((receptions: readonly Reception[], device: string | undefined) => boolean) | undefined;
+  /** whether a frame's receptions are all that can come (early close); unset = always wait. `answer`: it needs one (`needsAnswer`) */
+  isComplete: ((receptions: readonly Reception[], device: string | undefined, answer: boolean) => boolean) | undefined;
   /** frames with the same key keep their order (early close waits for older ones) */
   sequenceKey: ((data: Uint8Array) => number | undefined) | undefined;
   /** the frame's device for `isComplete` and `onClosed` (expected-gateways.ts) */
   deviceOf: ((data: Uint8Array) => string | undefined) | undefined;
-  /** whether the frame needs an answer: it closes at most `answerMs` after its first copy */
-  needsAnswer: ((data: Uint8Array) => boolean) | undefined;
+  /** whether the frame (of `device`, if known) needs an answer: it closes at most `answerMs` after its first copy */
+  needsAnswer: ((data: Uint8Array, device: string | undefined) => boolean) | undefined;
   /** the answer deadline, ms (≥ the window: none) */
   answerMs = Infinity;
   /** every frame that closed, but a late copy's own (what expected-gateways.ts learns from) */
@@ -198,9 +201,10 @@ export class DedupWindow {
     }
     const seq = this.sequenceKey?.(data);
     const device = this.deviceOf?.(data);
+    const answer = this.needsAnswer?.(data, device) === true;
     const opened = this.now();
     const receptions = [r];
-    if ((seq === undefined || !this.openPerSeq.has(seq)) && this.isComplete?.(receptions, device)) {
+    if ((seq === undefined || !this.openPerSeq.has(seq)) && this.isComplete?.(receptions, device, answer)) {
       // Complete with its first copy (one connected gateway, or the device's only one) and no
       // older frame of its key open: closed at once, never entering `open` — a Map whose table
       // was reallocated on every frame (grown on set, shrunk on delete), in old space, since the
@@ -211,8 +215,8 @@ export class DedupWindow {
       this.onFrame({ data, receptions, waitedMs: this.now() - opened, closed: 'complete' });
       return;
     }
-    const answerBy = this.answerMs < this.windowMs && this.needsAnswer?.(data) ? opened + this.answerMs : undefined;
-    const o2: Open = { data, receptions, closesAt: opened + this.windowMs, later: undefined, seq, device, answerBy };
+    const answerBy = answer && this.answerMs < this.windowMs ? opened + this.answerMs : undefined;
+    const o2: Open = { data, receptions, closesAt: opened + this.windowMs, later: undefined, seq, device, answer, answerBy };
     this.open.set(key, o2);
     if (answerBy !== undefined) this.answering.set(key, o2);
     if (seq !== undefined) this.openPerSeq.set(seq, (this.openPerSeq.get(seq) ?? 0) + 1);
@@ -226,7 +230,7 @@ export class DedupWindow {
   }
 
   private mayCloseEarly(o: Open): boolean {
-    return this.isComplete?.(o.receptions, o.device) === true && this.inOrder(o);
+    return this.isComplete?.(o.receptions, o.device, o.answer) === true && this.inOrder(o);
   }
 
   private closeEarly(key: string, how: 'complete' | 'answer_deadline'): void {

@@ -62,6 +62,11 @@ export class ExpectedGateways {
     return this.slots.size;
   }
 
+  /** Whether the device has a set (it was heard since the start, by at most MAX_PER_DEVICE gateways). */
+  knows(device: string): boolean {
+    return this.slots.has(device);
+  }
+
   /** E1: whether every connected gateway of the device's set is among `receptions`. */
   covers(device: string, receptions: readonly Reception[], now: number): boolean {
     const slot = this.slots.get(device);

@@ -360,25 +360,40 @@ export class NetworkServer {
     this.connected = new ConnectedGateways(2 * 1000 * (config.gateway_keepalive_s ?? 10));
     this.expected = new ExpectedGateways(this.connected);
     if (config.dedup_early_close !== false) {
-      this.dedup.isComplete = (receptions, device) => {
+      // The expected gateways close only frames that need an answer: any other frame waits for
+      // every copy (or every connected gateway), so its record lists every gateway that heard it
+      // — in the simulator's city fleets a gateway at the edge of a device's range, absent from
+      // its recent frames, made such frames lose that gateway (`late_copy`) — and the full
+      // windows are what the sets learn from exactly.
+      this.dedup.isComplete = (receptions, device, answer) => {
         const now = this.deps.monotonic();
-        return (device !== undefined && this.expected.covers(device, receptions, now)) || this.connected.allReported(receptions, now);
+        return (answer && device !== undefined && this.expected.covers(device, receptions, now)) || this.connected.allReported(receptions, now);
       };
       if (config.dedup_expected_gateways !== false) {
         this.dedup.deviceOf = (data) => this.deviceOfFrame(data);
         this.dedup.onClosed = (device, receptions) => this.expected.learn(device, receptions);
       }
     }
-    // Frames that need an answer close at their deadline at the latest (dedup.ts).
+    // Frames that need an answer close at their deadline at the latest (dedup.ts): a join-request
+    // always (its record lists no gateway; a late copy costs at most the better downlink
+    // gateway), a data frame only once its device's gateways are known — the first frame of a
+    // device waits for every copy (its record lists every gateway; once per device and start).
     this.dedup.answerMs = config.dedup_answer_ms ?? Infinity;
-    this.dedup.needsAnswer = (data) => answerAsked(data) || this.queuedFor(data);
+    const expectedOn = config.dedup_early_close !== false && config.dedup_expected_gateways !== false;
+    this.dedup.needsAnswer = (data, device) => {
+      if (isJoinRequest(data)) return true;
+      if (expectedOn && (device === undefined || !this.expected.knows(device))) return false;
+      return answerAsked(data) || this.queuedFor(data);
+    };
     // A copy from another gateway after an early close: counted, kept in the rejects file, and
     // its gateway expected for the device's next frames — not judged as a frame again (a late
     // copy of a confirmed uplink was ACKed a second time).
     this.dedup.onLateCopy = (device, r, data) => {
       this.inDedup--;
       if (device !== undefined) this.expected.lateCopy(device, r.gatewayEui);
-      this.reject('late_copy', `a copy from gateway ${r.gatewayEui} after the frame's dedup window closed early`, data);
+      // A copy of a frame the inbox replay handled is a `duplicate`, as in process().
+      if (this.copyOfReplayed(data, [r])) this.deps.metrics.rejected.inc({ reason: 'duplicate' });
+      else this.reject('late_copy', `a copy from gateway ${r.gatewayEui} after the frame's dedup window closed early`, data);
       this.release([r]);
     };
     // A device's frames keep their order through early closes: data uplinks by DevAddr, a
@@ -1405,6 +1420,11 @@ export class NetworkServer {
 /** The FCnt of a join's S6 row: negative, so never an uplink's FCnt. */
 function joinAppliedKey(devNonce: number): number {
   return -1 - devNonce;
+}
+
+/** MHDR 0x00 and 23 bytes. */
+function isJoinRequest(data: Uint8Array): boolean {
+  return data.length === 23 && (data[0] ?? 0xff) >> 5 === 0;
 }
 
 /** The DevAddr of a data uplink (MHDR 0x40 / 0x80, LE at bytes 1–4): the dedup window keeps a device's frames in order. */
