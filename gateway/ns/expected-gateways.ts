@@ -18,10 +18,11 @@
  *   before its copy (its RSSI/SNR would be missing from the record). A gateway that stopped
  *   sending PULL_DATA is not waited for meanwhile (E1).
  *
- * What is lost and when: a frame heard by a gateway that never (or not within the last
- * MISSES_TO_FORGET frames) heard the device before, whose copy comes after the copies of the set:
- * the window has closed, that copy is a `late_copy` (counted, not in the record), and the gateway
- * is in the set from then on (E2).
+ * What is lost and when: the network server asks this only for frames that need an answer
+ * (others wait for every copy, and their full windows teach the sets exactly). Such a frame
+ * heard by a gateway that never (or not within the last MISSES_TO_FORGET frames) heard the device
+ * before, whose copy comes after the copies of the set: the window has closed, that copy is a
+ * `late_copy` (counted, not in the record), and the gateway is in the set from then on (E2).
  *
  * Bounded: at most `maxDevices` devices (past that the one added first is forgotten: its frames
  * wait the full window until it is learnt again) and MAX_GATEWAYS gateway EUIs (external input;
