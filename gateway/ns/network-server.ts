@@ -81,8 +81,9 @@ export interface NetworkServerConfig {
    */
   dedup_early_close?: boolean;
   /**
-   * Close a frame's window also once every connected gateway that heard its device's recent
-   * frames has reported it (default on; expected-gateways.ts); needs dedup_early_close
+   * Close the window of a frame that needs an answer also once every connected gateway that
+   * heard its device's recent frames has reported it (default on; expected-gateways.ts); needs
+   * dedup_early_close
    */
   dedup_expected_gateways?: boolean;
   /** a frame that needs an answer closes at most this long after its first copy, ms (unset or ≥ the window: no deadline; dedup.ts) */
@@ -362,8 +363,8 @@ export class NetworkServer {
     if (config.dedup_early_close !== false) {
       // The expected gateways close only frames that need an answer: any other frame waits for
       // every copy (or every connected gateway), so its record lists every gateway that heard it
-      // — in the simulator's city fleets a gateway at the edge of a device's range, absent from
-      // its recent frames, made such frames lose that gateway (`late_copy`) — and the full
+      // — in the simulator's fault run (test/edge-ns-udp.test.ts) a gateway absent from a device's
+      // recent frames made such frames lose that gateway (`late_copy`) — and the full
       // windows are what the sets learn from exactly.
       this.dedup.isComplete = (receptions, device, answer) => {
         const now = this.deps.monotonic();
@@ -642,7 +643,7 @@ export class NetworkServer {
       const list = this.byAddr.get(addr);
       return list?.length === 1 ? (list[0] as Session).devEui : undefined;
     }
-    if (data.length !== 23 || (data[0] ?? 0xff) >> 5 !== 0) return undefined;
+    if (!isJoinRequest(data)) return undefined;
     const devEui = readEuiLE(data, 9);
     return this.deps.keys().otaa.has(devEui) ? devEui : undefined;
   }
