@@ -8,8 +8,8 @@
  * counted; a join-request held 1.5 s still makes RX1 (5 s), one held 6.5 s is not joined at all
  * (no session, no DevNonce spent: its retry joins). The dedup window (5 s here, far
  * beyond RX1) closes as soon as all three connected gateways have reported a frame — so a
- * confirmed uplink heard by all is ACKed in RX1 — and runs its full length for a frame one of
- * them missed. Without the tmst timing the held uplinks would be answered in windows already
+ * confirmed uplink heard by all is ACKed in RX1 — and runs its full length for an unconfirmed
+ * frame one of them missed; a confirmed one closes at the answer deadline (`dedup_answer_ms`). Without the tmst timing the held uplinks would be answered in windows already
  * gone; without the early close nothing would be answered in time at all.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -196,13 +196,24 @@ describe('receive windows from the forwarder tmst', () => {
     expect((await a.nextResp(n + 2)).txpk).toMatchObject({ tmst: (t2 + 2_000_000) % U32, freq: 869.525 });
   }, 60_000);
 
-  it('a frame one of the three connected gateways did not report waits the full window (5 s): too late for both windows', async () => {
-    const before = await metric('lorawan_edge_ns_answers_too_late_total', 'kind="data"');
+  it('a confirmed frame one of the three gateways did not report is ACKed in RX1 at the answer deadline (dedup_answer_ms, 20 ms), not after the 5 s window', async () => {
+    const closedAtDeadline = await metric('lorawan_edge_ns_dedup_closed_total', 'how="answer_deadline"');
     const n = a.resp.length;
-    await hear(uplink(true), 0, [a, b]);
-    const end = Date.now() + 30_000;
-    while (Date.now() < end && (await metric('lorawan_edge_ns_answers_too_late_total', 'kind="data"')) < before + 1) await new Promise((r) => setTimeout(r, 50));
-    expect(await metric('lorawan_edge_ns_answers_too_late_total', 'kind="data"')).toBe(before + 1);
-    expect(a.resp).toHaveLength(n);
+    const heardAt = performance.now();
+    const t = await hear(uplink(true), 0, [a, b]);
+    const r = await a.nextResp(n + 1);
+    expect(r.txpk.tmst).toBe((t + 1_000_000) % U32);
+    expect(r.at).toBeLessThan(heardAt + 1000 - JIT_LEAD_MS);
+    expect(await metric('lorawan_edge_ns_dedup_closed_total', 'how="answer_deadline"')).toBe(closedAtDeadline + 1);
+  }, 60_000);
+
+  it('an unconfirmed frame one of the three gateways did not report waits the full window (5 s)', async () => {
+    const ns = gateway.udpSources[0]?.networkServer;
+    const heardAt = performance.now();
+    await hear(uplink(false), 0, [a, b]);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(ns?.sessions.get(ABP.devEui)?.fCntUpNext).toBe(fCnt - 1);
+    await until(() => ns?.sessions.get(ABP.devEui)?.fCntUpNext === fCnt, 'the uplink accepted', 30_000);
+    expect(performance.now() - heardAt).toBeGreaterThanOrEqual(4900);
   }, 60_000);
 });

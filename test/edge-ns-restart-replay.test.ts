@@ -80,7 +80,7 @@ async function gatewayFiles(dir: string): Promise<string> {
       log: { level: 'warn' },
       registry: { devices_file: 'devices.yaml' },
       web: { enabled: false, store: { enabled: false } },
-      sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${udpPort}`, keys_file: 'keys.json', dedup_window_ms: 1000, dedup_early_close: false }],
+      sources: [{ type: 'semtech_udp', name: 'udp', listen: `127.0.0.1:${udpPort}`, keys_file: 'keys.json', dedup_window_ms: 1000, dedup_early_close: false, dedup_answer_ms: 1000 }],
       // Nobody listens there: the log keeps every record for the audit (readHeldRecords).
       sinks: [
         { type: 'influxdb', name: 'influx', url: `http://127.0.0.1:${deadPort}`, database: 'x', retry_max_backoff_ms: 1000 },

@@ -30,6 +30,12 @@ export class ConnectedGateways {
     this.lastPull.set(gatewayEui, at);
   }
 
+  /** Whether `gatewayEui` sent a PULL_DATA within the horizon (expected-gateways.ts waits only for those). */
+  isConnected(gatewayEui: string, now: number): boolean {
+    const at = this.lastPull.get(gatewayEui);
+    return at !== undefined && now - at <= this.horizonMs;
+  }
+
   /**
    * Whether every connected gateway is among `reported`. False when none is connected: then
    * nothing is known about who else may hear the frame, and the window runs its full length.

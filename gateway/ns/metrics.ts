@@ -20,6 +20,7 @@ export interface NsMetrics {
   answerSeconds: Histogram<'kind'>;
   receiveDelay: Histogram;
   dedupWait: Histogram;
+  dedupClosed: Counter<'how'>;
   batchStage: Histogram<'stage'>;
   tooLate: Counter<'kind'>;
   logRetries: Counter<'outcome'>;
@@ -69,6 +70,12 @@ export function nsMetrics(registry: Registry): NsMetrics {
       name: 'lorawan_edge_ns_dedup_wait_seconds',
       help: 'How long a frame\'s dedup window was open, from its first copy entering it (after the inbox journal) to its close (early when every connected gateway has reported it)',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1],
+      registers: r,
+    }),
+    dedupClosed: new Counter({
+      name: 'lorawan_edge_ns_dedup_closed_total',
+      help: 'Dedup windows closed, per how: window (its full length), complete (every connected gateway, or every gateway expected for the device, reported), answer_deadline (a frame needing an answer at dedup_answer_ms), bound (the open-window bound, or stop)',
+      labelNames: ['how'],
       registers: r,
     }),
     // Where an answer's time goes after the dedup window (README.md, "Timing model").

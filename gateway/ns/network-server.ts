@@ -50,6 +50,8 @@ import type { DownlinkOutcome } from './command-down.ts';
 import { OutcomeOutbox } from './outcome-outbox.ts';
 import { ConnectedGateways } from './connected-gateways.ts';
 import { DedupWindow, type Reception } from './dedup.ts';
+import { answerAsked } from './answer-asked.ts';
+import { ExpectedGateways } from './expected-gateways.ts';
 import { DEDUP_MAX_OPEN, inFlightBytes, MAX_BATCH_UPLINKS } from './overload.ts';
 import { GatewayClocks } from './gateway-clock.ts';
 import { planWindow } from './receive-windows.ts';
@@ -80,6 +82,14 @@ export interface NetworkServerConfig {
    * on); the window is then only the upper bound (connected-gateways.ts)
    */
   dedup_early_close?: boolean;
+  /**
+   * Close the window of a frame that needs an answer also once every connected gateway that
+   * heard its device's recent frames has reported it (default on; expected-gateways.ts); needs
+   * dedup_early_close
+   */
+  dedup_expected_gateways?: boolean;
+  /** a frame that needs an answer closes at most this long after its first copy, ms (unset or ≥ the window: no deadline; dedup.ts) */
+  dedup_answer_ms?: number;
   /** the forwarders' keepalive_interval, s: a gateway is connected while its last PULL_DATA is younger than twice this (default 10) */
   gateway_keepalive_s?: number;
   /** ADR engine (adr.ts) for devices that set the ADR bit; default on */
@@ -338,6 +348,8 @@ export class NetworkServer {
   readonly clocks = new GatewayClocks();
   /** gateways with a recent PULL_DATA: a frame all of them reported needs no more dedup wait */
   private readonly connected: ConnectedGateways;
+  /** per device the gateways that hear it: a frame all of them reported needs no more dedup wait either */
+  private readonly expected: ExpectedGateways;
 
   constructor(
     readonly config: NetworkServerConfig,
@@ -350,6 +362,7 @@ export class NetworkServer {
       config.dedup_window_ms,
       (frame) => {
         this.deps.metrics.dedupWait.observe(frame.waitedMs / 1000);
+        this.deps.metrics.dedupClosed.inc({ how: frame.closed });
         this.inDedup -= frame.receptions.length;
         this.process(frame.data, frame.receptions);
         // overload.ts: a full batch commits now (only the moment moves, as with hurry()).
@@ -367,7 +380,44 @@ export class NetworkServer {
       DEDUP_MAX_OPEN,
     );
     this.connected = new ConnectedGateways(2 * 1000 * (config.gateway_keepalive_s ?? 10));
-    if (config.dedup_early_close !== false) this.dedup.isComplete = (receptions) => this.connected.allReported(receptions, this.deps.monotonic());
+    this.expected = new ExpectedGateways(this.connected);
+    if (config.dedup_early_close !== false) {
+      // The expected gateways close only frames that need an answer: any other frame waits for
+      // every copy (or every connected gateway), so its record lists every gateway that heard it
+      // — in the simulator's fault run (test/edge-ns-udp.test.ts) a gateway absent from a device's
+      // recent frames made such frames lose that gateway (`late_copy`) — and the full
+      // windows are what the sets learn from exactly.
+      this.dedup.isComplete = (receptions, device, answer) => {
+        const now = this.deps.monotonic();
+        return (answer && device !== undefined && this.expected.covers(device, receptions, now)) || this.connected.allReported(receptions, now);
+      };
+      if (config.dedup_expected_gateways !== false) {
+        this.dedup.deviceOf = (data) => this.deviceOfFrame(data);
+        this.dedup.onClosed = (device, receptions) => this.expected.learn(device, receptions);
+      }
+    }
+    // Frames that need an answer close at their deadline at the latest (dedup.ts): a join-request
+    // always (its record lists no gateway; a late copy costs at most the better downlink
+    // gateway), a data frame only once its device's gateways are known — the first frame of a
+    // device waits for every copy (its record lists every gateway; once per device and start).
+    this.dedup.answerMs = config.dedup_answer_ms ?? Infinity;
+    const expectedOn = config.dedup_early_close !== false && config.dedup_expected_gateways !== false;
+    this.dedup.needsAnswer = (data, device) => {
+      if (isJoinRequest(data)) return true;
+      if (expectedOn && (device === undefined || !this.expected.knows(device))) return false;
+      return answerAsked(data) || this.queuedFor(data);
+    };
+    // A copy from another gateway after an early close: counted, kept in the rejects file, and
+    // its gateway expected for the device's next frames — not judged as a frame again (a late
+    // copy of a confirmed uplink was ACKed a second time).
+    this.dedup.onLateCopy = (device, r, data) => {
+      this.inDedup--;
+      if (device !== undefined) this.expected.lateCopy(device, r.gatewayEui);
+      // A copy of a frame the inbox replay handled is a `duplicate`, as in process().
+      if (this.copyOfReplayed(data, [r])) this.deps.metrics.rejected.inc({ reason: 'duplicate' });
+      else this.reject('late_copy', `a copy from gateway ${r.gatewayEui} after the frame's dedup window closed early`, data);
+      this.release([r]);
+    };
     // A device's frames keep their order through early closes: data uplinks by DevAddr, a
     // join-request under the DevAddr of the device's current session (its last data frames
     // must not be judged after the session they belong to was replaced).
@@ -601,6 +651,31 @@ export class NetworkServer {
   private sessionAddrOfJoin(data: Uint8Array): number | undefined {
     if (data.length !== 23 || (data[0] ?? 0xff) >> 5 !== 0) return undefined;
     return this.sessions.get(readEuiLE(data, 9))?.devAddr;
+  }
+
+  /**
+   * The device a frame comes from, for the expected gateways (expected-gateways.ts): a data
+   * uplink's session when its DevAddr is not shared (with shared DevAddrs the frame could be
+   * any of theirs: none), a join-request's DevEUI when it is in the keys file.
+   */
+  private deviceOfFrame(data: Uint8Array): string | undefined {
+    const addr = devAddrOfUplink(data);
+    if (addr !== undefined) {
+      const list = this.byAddr.get(addr);
+      return list?.length === 1 ? (list[0] as Session).devEui : undefined;
+    }
+    if (!isJoinRequest(data)) return undefined;
+    const devEui = readEuiLE(data, 9);
+    return this.deps.keys().otaa.has(devEui) ? devEui : undefined;
+  }
+
+  /** Whether a data uplink's device (any session of its DevAddr) has a queued downlink. */
+  private queuedFor(data: Uint8Array): boolean {
+    if (this.pending.size === 0) return false;
+    const addr = devAddrOfUplink(data);
+    if (addr === undefined) return false;
+    for (const s of this.byAddr.get(addr) ?? []) if (this.pending.has(s.devEui)) return true;
+    return false;
   }
 
   /** A PULL_DATA from a gateway: it is connected (its copies are waited for in dedup windows). */
@@ -1451,6 +1526,11 @@ export class NetworkServer {
 /** The FCnt of a join's S6 row: negative, so never an uplink's FCnt. */
 function joinAppliedKey(devNonce: number): number {
   return -1 - devNonce;
+}
+
+/** MHDR 0x00 and 23 bytes. */
+function isJoinRequest(data: Uint8Array): boolean {
+  return data.length === 23 && (data[0] ?? 0xff) >> 5 === 0;
 }
 
 /** The DevAddr of a data uplink (MHDR 0x40 / 0x80, LE at bytes 1–4): the dedup window keeps a device's frames in order. */

@@ -10,6 +10,9 @@ import { parseListen, type SemtechUdpConfig } from './semtech-udp.ts';
 
 type Obj = Record<string, unknown>;
 
+/** Default `dedup_answer_ms` (gateway/ns/README.md, "Early dedup close"). */
+export const DEDUP_ANSWER_MS = 20;
+
 export const SEMTECH_UDP_KEYS = [
   'type',
   'name',
@@ -38,6 +41,8 @@ export const SEMTECH_UDP_KEYS = [
   'inbox_fsync_interval_ms',
   'intake_thread',
   'dedup_early_close',
+  'dedup_expected_gateways',
+  'dedup_answer_ms',
   'gateway_keepalive_s',
 ] as const;
 
@@ -56,6 +61,10 @@ export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string
   const abpChannels = raw['abp_channels'] ?? [];
   const abpProblem = abpChannelsProblem(abpChannels);
   if (abpProblem) c.add(`${p}abp_channels`, 'E_CONFIG_VALUE', abpProblem);
+  const dedupWindowMs = c.int(raw, 'dedup_window_ms', p, 200, 0, 5_000);
+  // The answer deadline is a part of the window: a default above a short window is that window.
+  const answerMs = c.int(raw, 'dedup_answer_ms', p, Math.min(DEDUP_ANSWER_MS, dedupWindowMs), 0, 5_000);
+  if (raw['dedup_answer_ms'] !== undefined && answerMs > dedupWindowMs) c.add(`${p}dedup_answer_ms`, 'E_CONFIG_VALUE', `must not exceed dedup_window_ms (${dedupWindowMs}), got ${answerMs}`);
   return {
     name,
     listen,
@@ -63,7 +72,7 @@ export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string
     state_dir: at(c.str(raw, 'state_dir', p, resolve(dataDir, 'ns')) as string),
     gateways: Array.isArray(gateways) ? gateways.map((g) => String(g).toLowerCase()) : [],
     max_datagram_bytes: c.int(raw, 'max_datagram_bytes', p, 65_507, 64, 65_507),
-    dedup_window_ms: c.int(raw, 'dedup_window_ms', p, 200, 0, 5_000),
+    dedup_window_ms: dedupWindowMs,
     max_fcnt_gap: c.int(raw, 'max_fcnt_gap', p, 16_384, 1, 65_534),
     net_id: c.int(raw, 'net_id', p, 0x13, 0, 0xffffff),
     rx1_dr_offset: c.int(raw, 'rx1_dr_offset', p, 0, 0, 5),
@@ -83,6 +92,8 @@ export function checkSemtechUdp(c: Checker, raw: Obj, i: number, dataDir: string
     inbox_fsync_interval_ms: c.int(raw, 'inbox_fsync_interval_ms', p, 5, 0, 50),
     intake_thread: c.oneOf(raw, 'intake_thread', p, [true, false] as const, true),
     dedup_early_close: c.oneOf(raw, 'dedup_early_close', p, [true, false] as const, true),
+    dedup_expected_gateways: c.oneOf(raw, 'dedup_expected_gateways', p, [true, false] as const, true),
+    dedup_answer_ms: answerMs,
     gateway_keepalive_s: c.int(raw, 'gateway_keepalive_s', p, 10, 1, 300),
   };
 }
