@@ -13,8 +13,9 @@
  * from sending the PUSH_DATA to receiving the PULL_RESP
  * (ACK / join-accept) is measured, p50/p99, per receive window, with the ones that got no answer
  * (answer-times.ts) — it includes the kernel's receive buffer, the inbox journal, the dedup wait
- * (closed early once every connected forwarder reported the frame: at once with the one
- * forwarder of the default, never with `--gateways 50` and `--heard-by` below that), the batch commit (SQLite; at once for a batch
+ * (closed early once every connected forwarder reported the frame — at once with the one
+ * forwarder of the default — or, for a frame that needs an answer, once the gateways that usually
+ * hear its device reported it, at the latest at the 20 ms answer deadline), the batch commit (SQLite; at once for a batch
  * holding a frame that needs an answer) and, with `--inbox off` only, for ACKs and join-accepts the
  * durable log's fsync (asked for at once for their batch; `--log-fsync-ms` sets the group-commit
  * interval, default the gateway's 100 ms, that everything else waits for). The gateway's own
