@@ -262,6 +262,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     metrics.bufferTornTailBytes.set(st.truncated_bytes);
     metrics.bufferLostAcknowledged.set(st.lost_acknowledged_records);
     metrics.bufferDiskFull.set(st.disk_full_since > 0 ? 1 : 0);
+    metrics.bufferBlockedRecords.set(st.blocked_appends);
     metrics.rejectsDropped.set(rejects.dropped);
     for (const [name, s] of Object.entries(st.sinks)) {
       metrics.sinkLag.set({ sink: name }, s.lag);

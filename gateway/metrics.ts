@@ -27,6 +27,7 @@ export interface GatewayMetrics {
   bufferTornTailBytes: Gauge;
   bufferLostAcknowledged: Gauge;
   bufferDiskFull: Gauge;
+  bufferBlockedRecords: Gauge;
 }
 
 /** The prefix of every metric the gateway exports, its own and prom-client's defaults. */
@@ -66,5 +67,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Gatew
     bufferTornTailBytes: new Gauge({ name: 'lorawan_edge_buffer_torn_tail_bytes', help: 'Bytes cut off the last segment at open that were never acknowledged (torn tail after a crash)', registers: r }),
     bufferLostAcknowledged: new Gauge({ name: 'lorawan_edge_buffer_lost_acknowledged_records', help: 'Acknowledged (fsynced) records missing at open: damage, not a crash', registers: r }),
     bufferDiskFull: new Gauge({ name: 'lorawan_edge_buffer_disk_full', help: '1 while the durable log cannot write for lack of space (it retries), else 0', registers: r }),
+    bufferBlockedRecords: new Gauge({ name: 'lorawan_edge_buffer_blocked_records', help: 'Records waiting for space in a full durable log (when_full: block); they fail after block_timeout_ms', registers: r }),
   };
 }

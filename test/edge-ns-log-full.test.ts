@@ -173,22 +173,25 @@ function deliveredJoins(r: Rig): string[] {
   return out;
 }
 
-/** Fills the log while the sink answers 503: ABP uplinks until the stored count stops growing. */
+/**
+ * Fills the log while the sink answers 503: ABP uplinks, each once the one before was stored,
+ * until one waits for space (`lorawan_edge_buffer_blocked_records`) or is refused after a short
+ * `block_timeout_ms`. Before, a frame not stored within 1 s was taken for "waiting": on a busy CI
+ * machine a slow fsync made the log look full while it was not.
+ */
 async function fill(r: Rig): Promise<void> {
   for (let i = 0; i < 400; i++) {
-    const before = (await r.settled()).stored;
-    const { phy } = r.abp();
-    await r.push(phy);
-    const stored = await (async () => {
-      const end = Date.now() + 1000;
-      let s = (await r.settled()).stored;
-      while (s === before && Date.now() < end) {
-        await new Promise((x) => setTimeout(x, 20));
-        s = (await r.settled()).stored;
-      }
-      return s;
-    })();
-    if (stored === before) return; // this one waits for space: the log is full
+    const before = await r.settled();
+    await r.push(r.abp().phy);
+    const end = Date.now() + 15_000;
+    for (;;) {
+      if ((await r.metric('lorawan_edge_buffer_blocked_records')) > 0) return;
+      const now = await r.settled();
+      if (now.refused > before.refused) return;
+      if (now.stored > before.stored) break;
+      if (Date.now() > end) throw new Error('an uplink neither stored nor waiting for space');
+      await new Promise((x) => setTimeout(x, 20));
+    }
   }
   throw new Error('the log never filled');
 }
