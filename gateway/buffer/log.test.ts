@@ -578,6 +578,36 @@ describe('durable log: tail cache', () => {
     expect(Buffer.compare(Buffer.from(recs[0]?.value.raw ?? []), Buffer.from(big.raw))).toBe(0);
   });
 
+  it('drops the records every sink has read at the next commit; a rewound reader gets them from the files', async () => {
+    const dir = await freshDir();
+    const log = await openLog({ dir, sinks: ['a', 'b'], read_cache_records: 100 });
+    const values = Array.from({ length: 10 }, (_, i) => uplinkFor(i + 1));
+    await log.appendBatch(values);
+    const a = log.reader('a');
+    expect((await a.read(100)).map((x) => x.id)).toEqual(values.map((_, i) => i + 1));
+    await log.append(uplinkFor(11));
+    // 'b' has no reader and committed nothing: every record stays cached for its first read.
+    const b = log.reader('b');
+    const fromB = await b.read(100);
+    expect(fromB.map((x) => x.id)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+    fromB.slice(0, 10).forEach((x, i) => expect(x.value).toBe(values[i]));
+    expect((await a.read(100)).map((x) => x.id)).toEqual([11]);
+    // Both readers have 1..11: the next commit drops them; id 12 comes from memory.
+    const v12 = uplinkFor(12);
+    await log.append(v12);
+    const next = await a.read(100);
+    expect(next.map((x) => x.id)).toEqual([12]);
+    expect(next[0]?.value).toBe(v12);
+    // A rewind to the committed cursor reads 1..11 from the segment files: equal, not the same objects.
+    await a.rewind();
+    const again = await a.read(100);
+    expect(again.map((x) => x.id)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    for (const x of again) expect(isUplinkFor(x.id, x.value)).toBe(true);
+    expect(again[0]?.value).not.toBe(values[0]);
+    await a.close();
+    await b.close();
+  });
+
   it('a reader caught up with the last durable id does not open the segment files', async () => {
     const dir = await freshDir();
     const log = await openLog({ dir, sinks: ['a'], read_cache_records: 100 });

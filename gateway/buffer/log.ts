@@ -864,6 +864,7 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
     }
     if (lastId > this.lastDurableId) this.lastDurableId = lastId;
     for (const settle of acks) settle();
+    this.dropReadFromTail();
     for (const wake of [...this.durableWaiters]) wake();
     // What is durable now is what the SYNCED mark records (advisory: recovery uses it to tell a
     // torn tail from lost acknowledged records; a failed mark write only makes it older).
@@ -1226,6 +1227,20 @@ export class DurableLog<T = unknown> implements ReaderHost<T> {
   decodePayload(payload: Buffer): unknown {
     const raw = this.decoder.decode(payload) as unknown;
     return this.wire ? this.wire.decode(raw) : raw;
+  }
+
+  /**
+   * Drops from the tail cache what every registered sink is done with (tail-cache.ts): for a sink
+   * with an open reader what that reader returned or the sink committed, for one without (a sink
+   * not started yet) only what it committed — its first read may still come from memory.
+   */
+  private dropReadFromTail(): void {
+    if (this.tail.size === 0) return;
+    const read = new Map<string, number>();
+    for (const r of this.readers) if (!r.closed) read.set(r.sink, Math.min(read.get(r.sink) ?? Infinity, r.lastReadId));
+    let min = Infinity;
+    for (const sink of this.cursors.keys()) min = Math.min(min, Math.max(read.get(sink) ?? 0, this.floorOf(sink)));
+    if (min !== Infinity) this.tail.dropThrough(min);
   }
 
   /** Durable records from `from` on, straight from the tail cache; undefined if not cached. */

@@ -57,6 +57,23 @@ describe('TailCache', () => {
     expect(c.take(20_000, 20_000, 10)).toEqual([{ id: 20_000, value: 1 }]);
   });
 
+  it('drops what every reader has, and keeps the rest in order', () => {
+    const c = new TailCache<number>(100, 1e9);
+    for (let id = 1; id <= 10; id++) c.add(id, id, 1);
+    c.dropThrough(0);
+    expect(c.size).toBe(10);
+    c.dropThrough(6);
+    expect(c.firstId).toBe(7);
+    expect(c.take(5, 10, 10)).toBeUndefined();
+    expect(c.take(7, 10, 10)?.map((r) => r.id)).toEqual([7, 8, 9, 10]);
+    c.add(11, 11, 1); // the run continues after a drop
+    expect(c.take(7, 11, 10)?.map((r) => r.id)).toEqual([7, 8, 9, 10, 11]);
+    c.dropThrough(50);
+    expect(c.size).toBe(0);
+    c.add(12, 12, 1);
+    expect(c.take(12, 12, 10)).toEqual([{ id: 12, value: 12 }]);
+  });
+
   it('does nothing when turned off', () => {
     const c = new TailCache<number>(0, 1e9);
     c.add(1, 1, 1);

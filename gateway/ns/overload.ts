@@ -15,7 +15,8 @@
  *   the dedup windows' 17 MB and the ~21 MB of sessions and code, over 10,100 uplinks).
  * The live heap beside it is ~15 MB idle plus ~0.6 KB per device (~21 MB with 10,000 sessions,
  * gateway/deploy/lorawan-edge.service), the durable log's tail cache holds up to 4,000 records
- * (`read_cache_records`, ~15 MB of record objects), and a mark-compact needs room to work: after
+ * (`read_cache_records`, ~15 MB of record objects) while a sink lags — since session 10 only
+ * those no sink has read yet (gateway/buffer/tail-cache.ts) —, and a mark-compact needs room to work: after
  * a warm-up the live heap is already 45–50 MB with 10,000 sessions. The estimate undercounts (the
  * sinks' batches, answers, closures are not in it): with 24 MiB test/edge-ns-overload.test.ts saw
  * 73 MB live after a mark-compact (of 80); with 16 MiB the 50-forwarder bench ran out of heap
