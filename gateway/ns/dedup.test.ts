@@ -26,6 +26,22 @@ describe('DedupWindow early close (connected gateways)', () => {
   const data = new Uint8Array([9, 9, 9]);
   const rec = (gatewayEui: string, tmst = 5): Reception => ({ gatewayEui, rxpk: rx(tmst), receivedAt: t });
 
+  it('forget: a copy of a forgotten early-closed frame opens a window of its own, not a late copy', () => {
+    const c = new ConnectedGateways(20_000);
+    c.pulled('a', t);
+    const d = make(c);
+    const late: string[] = [];
+    d.onLateCopy = (_device, r) => late.push(r.gatewayEui);
+    d.add(data, rec('a'));
+    expect(frames).toHaveLength(1); // complete with its only connected gateway
+    d.add(data, rec('b', 7));
+    expect(late).toEqual(['b']);
+    d.forget(data);
+    d.add(data, rec('c', 9));
+    expect(late).toEqual(['b']);
+    expect(d.size).toBe(1);
+  });
+
   it('closes as soon as every connected gateway has reported, not before', () => {
     const c = new ConnectedGateways(20_000);
     c.pulled('a', t);

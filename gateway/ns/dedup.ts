@@ -269,6 +269,18 @@ export class DedupWindow {
     if (o.later) for (const r of o.later) this.add(o.data, r);
   }
 
+  /**
+   * Forgets an early-closed frame the network server judged a late copy itself (a copy that came
+   * after the first frame's window, so it opened a window of its own): that window is no frame a
+   * later copy belongs to. Without this, the first gateway hearing the same bytes again inside
+   * it — a second transmission — was taken for another gateway's late copy of the late copy
+   * (`late_copy`, not `devnonce_reuse` / `replay`). Called from `onFrame`, while the entry is new.
+   */
+  forget(data: Uint8Array): void {
+    if (this.early.size === 0) return;
+    this.early.delete((Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).toString('latin1'));
+  }
+
   /** Closes every open window now (stop: nothing received is left behind). */
   flushAll(): void {
     for (let i = 0; i < 32 && this.open.size > 0; i++) for (const key of [...this.open.keys()]) this.close(key, 'bound');

@@ -725,6 +725,7 @@ export class NetworkServer {
       if (receptions.some((r) => r.replayed)) return this.replayedJoin(f, receptions);
       // Another gateway's copy of the join-request accepted here, after its dedup window.
       if (this.recentJoins.isLateCopy(f.phyPayload, receptions.map((r) => r.gatewayEui), this.deps.monotonic())) {
+        this.dedup.forget(f.phyPayload); // the next copy is judged here again (dedup.ts forget)
         return this.reject('late_copy', `DevEUI ${f.devEui} DevNonce ${f.devNonce}: a copy of the accepted join-request from another gateway, after the dedup window`, f.phyPayload);
       }
       return this.reject('devnonce_reuse', `DevEUI ${f.devEui} used DevNonce ${f.devNonce} before`, f.phyPayload);
@@ -966,7 +967,10 @@ export class NetworkServer {
           return;
         }
         const heard = before?.split(' ');
-        if (heard && receptions.every((r) => !heard.includes(r.gatewayEui))) return this.reject('late_copy', `DevAddr ${devAddrHex(f)} FCnt ${fCnt32}: a copy of the last frame from another gateway, after the dedup window`, f.phyPayload);
+        if (heard && receptions.every((r) => !heard.includes(r.gatewayEui))) {
+          this.dedup.forget(f.phyPayload); // the next copy is judged here again (dedup.ts forget)
+          return this.reject('late_copy', `DevAddr ${devAddrHex(f)} FCnt ${fCnt32}: a copy of the last frame from another gateway, after the dedup window`, f.phyPayload);
+        }
         return this.reject('replay', `DevAddr ${devAddrHex(f)} FCnt ${fCnt32}: a copy of the last frame, after the dedup window`, f.phyPayload);
       }
       return this.reject('replay', `DevAddr ${devAddrHex(f)} FCnt ${fCnt32}: counter already used by another frame`, f.phyPayload);
