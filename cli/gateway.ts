@@ -49,7 +49,8 @@ Runs the edge gateway: ChirpStack MQTT → decode → durable log → InfluxDB /
   --check           validate the config and exit (0 ok, 78 invalid)
 
 Exit codes: 0 stopped by a signal, 2 usage error, 78 invalid config, 75 data_dir in use by
-another lorawan-edge process (a running gateway or replay).
+another lorawan-edge process (a running gateway or replay), 70 a part died that only a restart
+brings back (a semtech_udp intake worker; systemd's Restart=on-failure restarts it).
 
 Signals: SIGTERM/SIGINT stop (sources, then sinks drain, then the log closes) and exit 0;
 SIGHUP re-reads the device registry file. Health: GET /healthz, metrics: GET /metrics on the
@@ -81,7 +82,19 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
     return EXIT_OK;
   }
   // What the preflight read is not read again by start() (a 10,000-device registry: ~0.6 s).
-  const gateway = createGateway(config, { logStream: io.stdout, preloaded: pre.preloaded });
+  let fatal: string | undefined;
+  const gateway = createGateway(config, {
+    logStream: io.stdout,
+    preloaded: pre.preloaded,
+    // A dead UDP intake worker leaves a deaf gateway: stop and exit 70, systemd restarts it
+    // (Restart=on-failure) and the inbox journal replays what was acknowledged.
+    onFatal: (message) => {
+      if (fatal !== undefined) return;
+      fatal = message;
+      io.stderr.write(`lorawan-edge gateway: ${message}; stopping (exit 70) so the service manager restarts it\n`);
+      stop('fatal');
+    },
+  });
   let stopping: Promise<void> | undefined;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -129,7 +142,7 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
       }, 50);
     });
     await stopping;
-    return EXIT_OK;
+    return fatal === undefined ? EXIT_OK : EXIT.software;
   } finally {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);

@@ -45,6 +45,13 @@ export interface GatewayOptions {
    * reading them again (the registry only by the first start; SIGHUP reads the file).
    */
   preloaded?: { catalogue: Catalogue; registry?: DeviceRegistry };
+  /**
+   * A part died that the running process cannot bring back (a `semtech_udp` source's intake
+   * worker: no datagram is read or acknowledged any more). The CLI stops and exits 70 so systemd
+   * restarts it (the inbox journal hands over what was acknowledged); without it the component
+   * stays `failed` in /healthz.
+   */
+  onFatal?: (message: string) => void;
 }
 
 export interface Gateway {
@@ -231,6 +238,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         metrics,
         rejects,
         logger: logger.child({ source: s.name }),
+        ...(options.onFatal ? { onFatal: options.onFatal } : {}),
       }),
   );
   const allSources = [...sources, ...udpSources];

@@ -31,6 +31,8 @@ const ABP = { devEui: '0000000000000a01', devAddr: 0x26011bda, nwkSKey: Buffer.f
 let gateway: Gateway;
 let port: number;
 let fwd: TestForwarder;
+/** what the gateway told its onFatal (a dead intake worker) */
+const fatal: string[] = [];
 /** the worker's backlog bound here, bytes (INTAKE_BACKLOG_BYTES, 4 MiB, is more than a loaded machine reliably reads in a burst) */
 const BACKLOG_BYTES = 128 * 1024;
 
@@ -85,7 +87,7 @@ beforeAll(async () => {
   );
   const udp = config.udp_sources[0];
   if (udp) udp.intake_backlog_bytes = BACKLOG_BYTES;
-  gateway = createGateway(config, { logStream: { write: () => true } as unknown as NodeJS.WritableStream });
+  gateway = createGateway(config, { logStream: { write: () => true } as unknown as NodeJS.WritableStream, onFatal: (m) => fatal.push(m) });
   await gateway.start();
   fwd = new TestForwarder(GW, () => port);
   await fwd.open();
@@ -220,13 +222,15 @@ describe('semtech_udp with intake_thread: true', () => {
     }
   });
 
-  it('a worker that dies is reported in the health, and stop does not wait for it', async () => {
+  it('a worker that dies is reported in the health and to onFatal, and stop does not wait for it', async () => {
     const source = gateway.udpSources[0];
     if (!source) throw new Error('no source');
     expect(gateway.health()['source:udp']?.state).toBe('running');
     await source.intakeThread?.terminate();
     await until(() => gateway.health()['source:udp']?.state === 'failed', 'the health to say failed');
     expect(gateway.health()['source:udp']?.detail).toMatch(/UDP intake worker/);
+    // Told once to the process (the CLI stops and exits 70: a restart brings the worker back).
+    expect(fatal).toEqual([expect.stringMatching(/^source udp: UDP intake worker exited with code \d+$/)]);
     const started = Date.now();
     await gateway.stop();
     expect(Date.now() - started).toBeLessThan(20_000);

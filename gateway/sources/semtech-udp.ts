@@ -74,6 +74,8 @@ export interface SemtechUdpDeps {
   metrics: GatewayMetrics;
   rejects: RejectsFile;
   logger: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
+  /** the intake worker died (gateway.ts `onFatal`): the process should restart */
+  onFatal?: (message: string) => void;
 }
 
 interface Route {
@@ -386,6 +388,7 @@ export class SemtechUdpSource implements Source {
         died: (reason) => {
           this.state = { state: 'failed', detail: `UDP intake worker: ${reason}` };
           this.deps.logger.error({ reason }, 'UDP intake worker died: no datagrams are read or acknowledged (restart the gateway)');
+          this.deps.onFatal?.(`source ${this.name}: UDP intake worker ${reason}`);
         },
       },
     );
