@@ -92,13 +92,14 @@ export async function runGateway(argv: string[], io: Io): Promise<number> {
       if (fatal !== undefined) return;
       fatal = message;
       io.stderr.write(`lorawan-edge gateway: ${message}; stopping (exit 70) so the service manager restarts it\n`);
-      stop('fatal');
+      stop();
     },
   });
   let stopping: Promise<void> | undefined;
-  const stop = (signal: string): void => {
+  /** Stops once; `signal` when one asked for it (else a fatal part, already told on stderr). */
+  const stop = (signal?: string): void => {
     if (stopping) return;
-    gateway.logger.info({ signal }, 'signal received');
+    if (signal) gateway.logger.info({ signal }, 'signal received');
     stopping = gateway.stop();
   };
   const onTerm = (): void => stop('SIGTERM');

@@ -166,9 +166,7 @@ export class DedupWindow {
   }
 
   add(data: Uint8Array, r: Reception): void {
-    // latin1: one character per byte, a distinct key per byte string, cheaper than base64
-    // (read straight from a Buffer — what the UDP decoder gives — without a view of it).
-    const key = (Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).toString('latin1');
+    const key = frameKey(data);
     const o = this.open.get(key);
     if (o) {
       const same = o.receptions.find((x) => x.gatewayEui === r.gatewayEui);
@@ -278,7 +276,7 @@ export class DedupWindow {
    */
   forget(data: Uint8Array): void {
     if (this.early.size === 0) return;
-    this.early.delete((Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).toString('latin1'));
+    this.early.delete(frameKey(data));
   }
 
   /** Closes every open window now (stop: nothing received is left behind). */
@@ -299,6 +297,15 @@ export class DedupWindow {
   get size(): number {
     return this.open.size;
   }
+}
+
+/**
+ * A frame's key in `open` and `early`. latin1: one character per byte, a distinct key per byte
+ * string, cheaper than base64 (read straight from a Buffer — what the UDP decoder gives —
+ * without a view of it).
+ */
+function frameKey(data: Uint8Array): string {
+  return (Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).toString('latin1');
 }
 
 /** Whether the same gateway reported the early-closed frame at the same tmst (a duplicate). */
